@@ -1,0 +1,4 @@
+//! Command-line interface (placeholder while the engine lands).
+pub fn run() -> i32 {
+    0
+}

@@ -1,0 +1,7 @@
+//! fivehundred: from the logs a web server already writes to the cause of its 5xx answers.
+//!
+//! Data flows one way: [`read`] turns paths into byte records, [`formats`] detects each
+//! input's kind and parses records into events, [`diagnose`] ties 5xx responses to the error
+//! events that explain them, and [`render`] prints the result.
+
+pub mod cli;
