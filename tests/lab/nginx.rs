@@ -1,0 +1,223 @@
+//! nginx from Debian (`nginx-light`), started in the foreground as root with `user www-data;`,
+//! one server on a free 127.0.0.1 port, the `combined` access log and an error log, and a PHP
+//! location passing to a PHP-FPM socket (the usual Debian `snippets/fastcgi-php.conf` shape).
+
+use super::{Daemon, Lab, wait_for_port};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Server configuration, builder style: `NginxOptions::new().fastcgi(&fpm).start(&lab)`.
+#[derive(Debug, Clone)]
+pub struct NginxOptions {
+    pub name: String,
+    /// `fastcgi_pass` target (e.g. `unix:/.../php-fpm.sock`); None: no PHP location.
+    pub fastcgi_pass: Option<String>,
+    /// `error_log` level: `error` (Debian's default) or `warn`.
+    pub error_level: String,
+    /// Document root, relative to the lab dir.
+    pub root: String,
+    /// Raw directives inside `server {}` (before the default locations).
+    pub server_extra: Vec<String>,
+    /// Raw directives inside `http {}`.
+    pub http_extra: Vec<String>,
+    /// Raw directives inside the PHP location (`fastcgi_read_timeout 1s;`).
+    pub php_extra: Vec<String>,
+    /// Replace the default `location / { try_files $uri $uri/ =404; }`.
+    pub default_location: Option<String>,
+}
+
+impl Default for NginxOptions {
+    fn default() -> Self {
+        NginxOptions {
+            name: "nginx".into(),
+            fastcgi_pass: None,
+            error_level: "error".into(),
+            root: "www".into(),
+            server_extra: Vec::new(),
+            http_extra: Vec::new(),
+            php_extra: Vec::new(),
+            default_location: None,
+        }
+    }
+}
+
+impl NginxOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn name(mut self, n: &str) -> Self {
+        self.name = n.into();
+        self
+    }
+    /// Pass `\.php$` to this PHP-FPM.
+    pub fn fastcgi(mut self, fpm: &super::php_fpm::Fpm) -> Self {
+        self.fastcgi_pass = Some(fpm.fastcgi_pass());
+        self
+    }
+    pub fn fastcgi_pass(mut self, target: &str) -> Self {
+        self.fastcgi_pass = Some(target.into());
+        self
+    }
+    pub fn error_level(mut self, level: &str) -> Self {
+        self.error_level = level.into();
+        self
+    }
+    pub fn root(mut self, rel: &str) -> Self {
+        self.root = rel.into();
+        self
+    }
+    pub fn server(mut self, directive: &str) -> Self {
+        self.server_extra.push(directive.into());
+        self
+    }
+    pub fn http(mut self, directive: &str) -> Self {
+        self.http_extra.push(directive.into());
+        self
+    }
+    pub fn php(mut self, directive: &str) -> Self {
+        self.php_extra.push(directive.into());
+        self
+    }
+    pub fn default_location(mut self, block: &str) -> Self {
+        self.default_location = Some(block.into());
+        self
+    }
+    pub fn start(self, lab: &Lab) -> Nginx {
+        Nginx::start(lab, self)
+    }
+}
+
+/// A running nginx master (+ one worker as www-data).
+pub struct Nginx {
+    pub daemon: Daemon,
+    pub port: u16,
+    pub access_log: PathBuf,
+    pub error_log: PathBuf,
+    /// Absolute document root.
+    pub root: PathBuf,
+    pub conf: PathBuf,
+}
+
+impl Nginx {
+    pub fn start(lab: &Lab, opts: NginxOptions) -> Nginx {
+        let n = &opts.name;
+        let port = super::free_port();
+        let root = lab.mkdir(&opts.root);
+        let logdir = lab.mkdir("log");
+        let access_log = logdir.join(format!("{n}-access.log"));
+        let error_log = logdir.join(format!("{n}-error.log"));
+        let prefix = lab.mkdir(n);
+        let conf_text = render_conf(lab, &opts, port, &root, &access_log, &error_log);
+        let conf = lab.write(&format!("conf/{n}.conf"), &conf_text);
+        let mut daemon = Daemon::spawn(
+            n,
+            Command::new("nginx")
+                .arg("-p")
+                .arg(&prefix)
+                .arg("-c")
+                .arg(&conf)
+                .arg("-g")
+                .arg("daemon off;"),
+        );
+        daemon.wait_until("nginx port", || super::port_open(port));
+        wait_for_port(port);
+        Nginx {
+            daemon,
+            port,
+            access_log,
+            error_log,
+            root,
+            conf,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> u16 {
+        super::get(self.port, path)
+    }
+
+    /// Waits until the access log holds at least `n` lines (nginx writes it after the answer,
+    /// so a client can see the status a moment before the line lands).
+    pub fn wait_access_lines(&self, n: usize) {
+        let p = self.access_log.clone();
+        super::wait_for(&format!("{n} lines in {}", p.display()), || {
+            super::line_count(&p) >= n
+        });
+    }
+}
+
+fn render_conf(
+    lab: &Lab,
+    o: &NginxOptions,
+    port: u16,
+    root: &PathBuf,
+    access_log: &PathBuf,
+    error_log: &PathBuf,
+) -> String {
+    let n = &o.name;
+    let tmp = |what: &str| lab.path(&format!("{n}/tmp/{what}")).display().to_string();
+    lab.mkdir(&format!("{n}/tmp"));
+    let mut c = String::new();
+    writeln!(c, "user www-data;\nworker_processes 1;").unwrap();
+    writeln!(c, "pid {};", lab.path(&format!("run/{n}.pid")).display()).unwrap();
+    lab.mkdir("run");
+    writeln!(c, "error_log {} {};", error_log.display(), o.error_level).unwrap();
+    writeln!(c, "events {{ worker_connections 512; }}").unwrap();
+    writeln!(c, "http {{").unwrap();
+    writeln!(
+        c,
+        "  include /etc/nginx/mime.types;\n  default_type application/octet-stream;"
+    )
+    .unwrap();
+    writeln!(c, "  access_log {} combined;", access_log.display()).unwrap();
+    for (d, w) in [
+        ("client_body_temp_path", "body"),
+        ("fastcgi_temp_path", "fastcgi"),
+        ("proxy_temp_path", "proxy"),
+        ("scgi_temp_path", "scgi"),
+        ("uwsgi_temp_path", "uwsgi"),
+    ] {
+        // A server directive for client_body_temp_path overrides this one.
+        writeln!(c, "  {d} {};", tmp(w)).unwrap();
+    }
+    for d in &o.http_extra {
+        writeln!(c, "  {d}").unwrap();
+    }
+    writeln!(c, "  server {{").unwrap();
+    writeln!(
+        c,
+        "    listen 127.0.0.1:{port};\n    server_name localhost;"
+    )
+    .unwrap();
+    writeln!(
+        c,
+        "    root {};\n    index index.php index.html;",
+        root.display()
+    )
+    .unwrap();
+    for d in &o.server_extra {
+        writeln!(c, "    {d}").unwrap();
+    }
+    let default_loc = o
+        .default_location
+        .clone()
+        .unwrap_or_else(|| "location / { try_files $uri $uri/ =404; }".into());
+    writeln!(c, "    {default_loc}").unwrap();
+    if let Some(pass) = &o.fastcgi_pass {
+        writeln!(c, "    location ~ \\.php$ {{").unwrap();
+        // Debian's snippets/fastcgi-php.conf, inlined.
+        writeln!(c, "      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;").unwrap();
+        writeln!(c, "      try_files $fastcgi_script_name =404;").unwrap();
+        writeln!(c, "      set $path_info $fastcgi_path_info;").unwrap();
+        writeln!(c, "      fastcgi_param PATH_INFO $path_info;").unwrap();
+        writeln!(c, "      fastcgi_index index.php;").unwrap();
+        writeln!(c, "      include /etc/nginx/fastcgi.conf;").unwrap();
+        for d in &o.php_extra {
+            writeln!(c, "      {d}").unwrap();
+        }
+        writeln!(c, "      fastcgi_pass {pass};").unwrap();
+        writeln!(c, "    }}").unwrap();
+    }
+    writeln!(c, "  }}\n}}").unwrap();
+    c
+}
