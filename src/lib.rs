@@ -5,3 +5,6 @@
 //! events that explain them, and [`render`] prints the result.
 
 pub mod cli;
+pub mod formats;
+pub mod read;
+pub mod scan;

@@ -1,0 +1,475 @@
+//! Access logs: the Common Log Format family (`common`, `combined`, `vhost_combined`, each
+//! also with extra fields appended), JSON lines, and custom nginx `log_format` strings.
+
+use std::borrow::Cow;
+
+use memchr::memchr;
+use serde_json::Value;
+
+use super::time::{parse_clf, parse_epoch, parse_iso8601};
+use super::{AccessRecord, Stamp};
+
+/// How the lines of one access log are laid out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessFormat {
+    /// `common`, `combined` or `vhost_combined`: one parser reads all three.
+    Clf(ClfVariant),
+    /// One JSON object per line.
+    Json,
+    /// A custom nginx `log_format`, given with `--access-format`.
+    Custom(NginxFormat),
+}
+
+/// Which member of the CLF family a file is, for the `format` field of `inputs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClfVariant {
+    Common,
+    Combined,
+    VhostCombined,
+}
+
+impl AccessFormat {
+    /// The name reported in `inputs[].format`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AccessFormat::Clf(ClfVariant::Common) => "common",
+            AccessFormat::Clf(ClfVariant::Combined) => "combined",
+            AccessFormat::Clf(ClfVariant::VhostCombined) => "vhost_combined",
+            AccessFormat::Json => "json",
+            AccessFormat::Custom(_) => "custom",
+        }
+    }
+
+    /// Parses one line (without its newline); `None` if it is not of this format.
+    pub fn parse<'a>(&self, line: &'a [u8]) -> Option<AccessRecord<'a>> {
+        match self {
+            AccessFormat::Clf(_) => parse_clf_line(line).map(|(r, _)| r),
+            AccessFormat::Json => parse_json_line(line),
+            AccessFormat::Custom(f) => f.parse(line),
+        }
+    }
+}
+
+/// Parses a CLF-family line and says which variant it is.
+pub fn parse_clf_line(line: &[u8]) -> Option<(AccessRecord<'_>, ClfVariant)> {
+    let open = memchr(b'[', line)?;
+    let mut prefix = line[..open].split(|&b| b == b' ').filter(|t| !t.is_empty());
+    let fields: [Option<&[u8]>; 5] = std::array::from_fn(|_| prefix.next());
+    let (vhost, client) = match fields {
+        [Some(c), Some(_), Some(_), None, None] => (None, c),
+        [Some(v), Some(c), Some(_), Some(_), None] => (Some(v), c),
+        _ => return None,
+    };
+    let rest = &line[open + 1..];
+    let close = memchr(b']', rest)?;
+    let time = parse_clf(&rest[..close])?;
+    let rest = rest[close + 1..].strip_prefix(b" \"")?;
+    let (request, rest) = quoted(rest);
+    let rest = rest.strip_prefix(b" ")?;
+    let (status_tok, rest) = token(rest);
+    let status = parse_status(status_tok)?;
+    let (_bytes, rest) = token(rest.strip_prefix(b" ").unwrap_or(rest));
+    let (user_agent, has_ua) = match rest.strip_prefix(b" \"") {
+        Some(r) => {
+            let (_referer, r) = quoted(r);
+            match r.strip_prefix(b" \"") {
+                Some(r) => (quoted(r).0, true),
+                None => (&b""[..], false),
+            }
+        }
+        None => (&b""[..], false),
+    };
+    let variant = match (vhost.is_some(), has_ua) {
+        (true, _) => ClfVariant::VhostCombined,
+        (false, true) => ClfVariant::Combined,
+        (false, false) => ClfVariant::Common,
+    };
+    let record = AccessRecord {
+        time,
+        client: Cow::Borrowed(client),
+        vhost: vhost.map(|v| Cow::Borrowed(strip_port(v))),
+        request: Cow::Borrowed(request),
+        status,
+        user_agent: Cow::Borrowed(user_agent),
+    };
+    Some((record, variant))
+}
+
+/// A `host:port` without the port (IPv6 in brackets keeps its colons).
+fn strip_port(v: &[u8]) -> &[u8] {
+    match memchr::memrchr(b':', v) {
+        Some(i) if v[i + 1..].iter().all(u8::is_ascii_digit) && !v.starts_with(b"[") => &v[..i],
+        _ => v,
+    }
+}
+
+/// The content of a quoted field whose opening quote is already consumed, and what follows
+/// the closing quote. Backslash escapes (`\"`) are skipped over; an unterminated field runs
+/// to the end of the line (real logs have those: a user agent cut off by a length limit).
+fn quoted(b: &[u8]) -> (&[u8], &[u8]) {
+    let mut i = 0;
+    while let Some(j) = memchr::memchr2(b'"', b'\\', &b[i..]) {
+        let at = i + j;
+        if b[at] == b'\\' {
+            i = at + 2;
+            if i >= b.len() {
+                break;
+            }
+            continue;
+        }
+        return (&b[..at], &b[at + 1..]);
+    }
+    (b, &[])
+}
+
+/// The bytes up to the next space, and the rest starting at that space.
+fn token(b: &[u8]) -> (&[u8], &[u8]) {
+    let end = memchr(b' ', b).unwrap_or(b.len());
+    (&b[..end], &b[end..])
+}
+
+/// A three-digit HTTP status.
+pub fn parse_status(b: &[u8]) -> Option<u16> {
+    match b {
+        [a @ b'1'..=b'9', c, d] if c.is_ascii_digit() && d.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(c - b'0') * 10 + u16::from(d - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// Field names JSON access logs use for each thing we need, most common first (nginx
+/// `escape=json` formats, Apache `mod_log_json`-style, Traefik, Caddy, Logstash).
+const JSON_TIME: &[&str] = &[
+    "time",
+    "@timestamp",
+    "timestamp",
+    "time_iso8601",
+    "time_local",
+    "ts",
+    "msec",
+    "StartUTC",
+];
+const JSON_STATUS: &[&str] = &[
+    "status",
+    "status_code",
+    "response_status",
+    "DownstreamStatus",
+    "code",
+];
+const JSON_CLIENT: &[&str] = &[
+    "remote_addr",
+    "client",
+    "client_ip",
+    "remote_ip",
+    "ip",
+    "ClientHost",
+    "clientip",
+];
+const JSON_REQUEST: &[&str] = &["request", "request_line"];
+const JSON_METHOD: &[&str] = &["method", "request_method", "RequestMethod", "verb"];
+const JSON_PATH: &[&str] = &["request_uri", "uri", "path", "url", "RequestPath"];
+const JSON_HOST: &[&str] = &["host", "vhost", "server_name", "http_host", "RequestHost"];
+const JSON_UA: &[&str] = &[
+    "http_user_agent",
+    "user_agent",
+    "agent",
+    "useragent",
+    "request_User-Agent",
+];
+
+/// Parses a JSON-lines access record. Nested `request` objects (Caddy) are looked into.
+pub fn parse_json_line(line: &[u8]) -> Option<AccessRecord<'static>> {
+    let trimmed = line.trim_ascii();
+    if !trimmed.starts_with(b"{") {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(trimmed).ok()?;
+    let obj = v.as_object()?;
+    let nested = obj.get("request").and_then(Value::as_object);
+    let get = |names: &[&str]| -> Option<&Value> {
+        names
+            .iter()
+            .find_map(|n| obj.get(*n).or_else(|| nested.and_then(|o| o.get(*n))))
+            .filter(|v| !v.is_object())
+    };
+    let text = |names: &[&str]| -> Option<Vec<u8>> {
+        get(names).map(|v| match v {
+            Value::String(s) => s.as_bytes().to_vec(),
+            other => other.to_string().into_bytes(),
+        })
+    };
+    let status = match get(JSON_STATUS)? {
+        Value::Number(n) => u16::try_from(n.as_u64()?)
+            .ok()
+            .filter(|s| (100..1000).contains(s))?,
+        Value::String(s) => parse_status(s.as_bytes())?,
+        _ => return None,
+    };
+    let time = json_time(get(JSON_TIME)?)?;
+    let request = match text(JSON_REQUEST) {
+        Some(r) => r,
+        None => {
+            let mut r = text(JSON_METHOD).unwrap_or_else(|| b"-".to_vec());
+            r.push(b' ');
+            r.extend(text(JSON_PATH).unwrap_or_else(|| b"-".to_vec()));
+            r
+        }
+    };
+    Some(AccessRecord {
+        time,
+        client: Cow::Owned(text(JSON_CLIENT).unwrap_or_default()),
+        vhost: text(JSON_HOST).map(Cow::Owned),
+        request: Cow::Owned(request),
+        status,
+        user_agent: Cow::Owned(text(JSON_UA).unwrap_or_default()),
+    })
+}
+
+/// A JSON time value: RFC 3339, CLF (`$time_local`), or epoch seconds as number or string.
+fn json_time(v: &Value) -> Option<Stamp> {
+    match v {
+        Value::String(s) => {
+            let b = s.as_bytes();
+            parse_iso8601(b)
+                .or_else(|| parse_clf(b))
+                .or_else(|| parse_epoch(b))
+        }
+        Value::Number(n) => {
+            let f = n.as_f64()?;
+            let secs = if f > 1e11 { f / 1000.0 } else { f };
+            parse_epoch(format!("{secs:.3}").as_bytes())
+        }
+        _ => None,
+    }
+}
+
+/// A compiled nginx `log_format`: literal text and `$variables`, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NginxFormat {
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Literal(Vec<u8>),
+    Var(Field),
+}
+
+/// What an nginx variable means to us; variables we do not need are skipped over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Client,
+    TimeLocal,
+    TimeIso,
+    Msec,
+    Request,
+    Method,
+    Uri,
+    Status,
+    Host,
+    UserAgent,
+    Other,
+}
+
+/// Error from compiling a `--access-format` string.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error(
+        "access format has no {0} (needs $status and one of $time_local, $time_iso8601, $msec)"
+    )]
+    Missing(&'static str),
+    #[error("access format has two variables with nothing between them: ${0}")]
+    Adjacent(String),
+}
+
+impl NginxFormat {
+    /// Compiles an nginx `log_format` string such as
+    /// `'$remote_addr [$time_local] "$request" $status $request_time'`.
+    pub fn compile(spec: &str) -> Result<NginxFormat, FormatError> {
+        let spec = spec.trim().trim_matches('\'');
+        let mut parts = Vec::new();
+        let b = spec.as_bytes();
+        let mut i = 0;
+        let mut literal = Vec::new();
+        while i < b.len() {
+            if b[i] == b'$' {
+                let braced = b.get(i + 1) == Some(&b'{');
+                let start = i + 1 + usize::from(braced);
+                let len = b[start..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
+                if len > 0 {
+                    if !literal.is_empty() {
+                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    }
+                    let name = &spec[start..start + len];
+                    if let Some(Part::Var(_)) = parts.last() {
+                        return Err(FormatError::Adjacent(name.to_owned()));
+                    }
+                    parts.push(Part::Var(field_of(name)));
+                    i = start + len + usize::from(braced);
+                    continue;
+                }
+            }
+            literal.push(b[i]);
+            i += 1;
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        let has = |f: &[Field]| {
+            parts
+                .iter()
+                .any(|p| matches!(p, Part::Var(v) if f.contains(v)))
+        };
+        if !has(&[Field::Status]) {
+            return Err(FormatError::Missing("$status"));
+        }
+        if !has(&[Field::TimeLocal, Field::TimeIso, Field::Msec]) {
+            return Err(FormatError::Missing("time variable"));
+        }
+        Ok(NginxFormat { parts })
+    }
+
+    /// Parses one line; `None` if the literals do not line up or a needed field is bad.
+    pub fn parse<'a>(&self, line: &'a [u8]) -> Option<AccessRecord<'a>> {
+        let mut rest = line;
+        let mut rec = AccessRecord {
+            time: Stamp { ms: 0, offset: 0 },
+            client: Cow::Borrowed(b""),
+            vhost: None,
+            request: Cow::Borrowed(b""),
+            status: 0,
+            user_agent: Cow::Borrowed(b""),
+        };
+        let (mut method, mut uri) = (None, None);
+        let mut have_time = false;
+        for (k, part) in self.parts.iter().enumerate() {
+            match part {
+                Part::Literal(lit) => rest = rest.strip_prefix(lit.as_slice())?,
+                Part::Var(field) => {
+                    let value = match self.parts.get(k + 1) {
+                        Some(Part::Literal(next)) => {
+                            let at = memchr::memmem::find(rest, next)?;
+                            &rest[..at]
+                        }
+                        _ => rest,
+                    };
+                    rest = &rest[value.len()..];
+                    match field {
+                        Field::Client => rec.client = Cow::Borrowed(value),
+                        Field::TimeLocal => rec.time = parse_clf(value)?,
+                        Field::TimeIso => rec.time = parse_iso8601(value)?,
+                        Field::Msec => rec.time = parse_epoch(value)?,
+                        Field::Request => rec.request = Cow::Borrowed(value),
+                        Field::Method => method = Some(value),
+                        Field::Uri => uri = Some(value),
+                        Field::Status => rec.status = parse_status(value)?,
+                        Field::Host => rec.vhost = Some(Cow::Borrowed(strip_port(value))),
+                        Field::UserAgent => rec.user_agent = Cow::Borrowed(value),
+                        Field::Other => {}
+                    }
+                    have_time |= matches!(field, Field::TimeLocal | Field::TimeIso | Field::Msec);
+                }
+            }
+        }
+        if !have_time {
+            return None;
+        }
+        if rec.request.is_empty() {
+            let mut r = method.unwrap_or(b"-").to_vec();
+            r.push(b' ');
+            r.extend_from_slice(uri.unwrap_or(b"-"));
+            rec.request = Cow::Owned(r);
+        }
+        Some(rec)
+    }
+}
+
+fn field_of(name: &str) -> Field {
+    match name {
+        "remote_addr" | "realip_remote_addr" | "http_x_forwarded_for" | "binary_remote_addr" => {
+            Field::Client
+        }
+        "time_local" => Field::TimeLocal,
+        "time_iso8601" => Field::TimeIso,
+        "msec" => Field::Msec,
+        "request" => Field::Request,
+        "request_method" => Field::Method,
+        "request_uri" | "uri" | "document_uri" => Field::Uri,
+        "status" => Field::Status,
+        "host" | "http_host" | "server_name" => Field::Host,
+        "http_user_agent" => Field::UserAgent,
+        _ => Field::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMBINED: &[u8] = br#"127.0.0.1 - - [25/Nov/2026:14:00:03 +0000] "GET /mem.php?x=1 HTTP/1.1" 500 5 "-" "curl/8.0""#;
+
+    #[test]
+    fn clf_family() {
+        let (r, v) = parse_clf_line(COMBINED).unwrap();
+        assert_eq!(
+            (v, r.status, r.path()),
+            (ClfVariant::Combined, 500, &b"/mem.php"[..])
+        );
+        let common = br#"::1 - bob [25/Nov/2026:14:00:03 +0000] "GET / HTTP/1.0" 502 -"#;
+        assert_eq!(parse_clf_line(common).unwrap().1, ClfVariant::Common);
+        let vhost = br#"example.org:443 10.0.0.1 - - [25/Nov/2026:14:00:03 +0000] "GET / HTTP/1.1" 503 12 "-" "x" 1234"#;
+        let (r, v) = parse_clf_line(vhost).unwrap();
+        assert_eq!(
+            (v, r.vhost.as_deref()),
+            (ClfVariant::VhostCombined, Some(&b"example.org"[..]))
+        );
+        assert_eq!(&*r.client, b"10.0.0.1");
+    }
+
+    #[test]
+    fn clf_edge_cases() {
+        let escaped = br#"1.2.3.4 - - [25/Nov/2026:14:00:03 +0000] "GET /\"a\" HTTP/1.1" 500 1 "-" "ua \"q\"""#;
+        assert_eq!(parse_clf_line(escaped).unwrap().0.status, 500);
+        let cut =
+            br#"1.2.3.4 - - [25/Nov/2026:14:00:03 +0000] "GET / HTTP/1.1" 200 1 "-" "Googlebot"#;
+        assert_eq!(&*parse_clf_line(cut).unwrap().0.user_agent, b"Googlebot");
+        assert!(parse_clf_line(b"garbage [ here").is_none());
+        assert!(parse_clf_line(br#"1 - - [25/Nov/2026:14:00:03 +0000] "GET /" abc 1"#).is_none());
+    }
+
+    #[test]
+    fn json_lines() {
+        let l = br#"{"time":"2026-11-25T14:00:03+00:00","remote_addr":"1.2.3.4","request":"GET /a HTTP/1.1","status":"502","http_user_agent":"x","host":"ex.org"}"#;
+        let r = parse_json_line(l).unwrap();
+        assert_eq!(
+            (r.status, r.path(), r.vhost.as_deref()),
+            (502, &b"/a"[..], Some(&b"ex.org"[..]))
+        );
+        let caddy = br#"{"ts":1764079203.5,"request":{"remote_ip":"1.2.3.4","method":"GET","uri":"/b"},"status":500}"#;
+        assert_eq!(parse_json_line(caddy).unwrap().path(), b"/b");
+        assert!(parse_json_line(b"{not json").is_none());
+    }
+
+    #[test]
+    fn custom_nginx_format() {
+        let f = NginxFormat::compile(
+            r#"$remote_addr [$time_local] "$request" $status $request_time ${host}"#,
+        )
+        .unwrap();
+        let r = f
+            .parse(
+                br#"1.2.3.4 [25/Nov/2026:14:00:03 +0000] "GET /x HTTP/1.1" 504 60.001 example.org"#,
+            )
+            .unwrap();
+        assert_eq!(
+            (r.status, r.vhost.as_deref()),
+            (504, Some(&b"example.org"[..]))
+        );
+        assert!(NginxFormat::compile("$remote_addr $request").is_err());
+        assert!(NginxFormat::compile("$status$time_local").is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! Telling what a file is from its first lines, never from its name.
+
+use jiff::tz::TimeZone;
+
+use super::access::{AccessFormat, NginxFormat, parse_clf_line, parse_json_line};
+use super::{ErrorEvent, Kind, apache_error, nginx_error, php};
+
+/// The error-log formats, each read record by record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorFormat {
+    Nginx,
+    Apache,
+    PhpFpm,
+    Php,
+}
+
+impl ErrorFormat {
+    const ALL: [ErrorFormat; 4] = [Self::Nginx, Self::Apache, Self::PhpFpm, Self::Php];
+
+    /// The name reported in `inputs[].format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Nginx => "nginx_error",
+            Self::Apache => "apache_error",
+            Self::PhpFpm => "php_fpm",
+            Self::Php => "php_error",
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        match self {
+            Self::Nginx | Self::Apache => Kind::Error,
+            Self::PhpFpm => Kind::PhpFpm,
+            Self::Php => Kind::PhpError,
+        }
+    }
+
+    /// Whether `line` starts a new record; other lines continue the previous one.
+    pub fn is_header(self, line: &[u8]) -> bool {
+        match self {
+            Self::Nginx => nginx_error::is_header(line),
+            Self::Apache => apache_error::is_header(line),
+            Self::PhpFpm => php::is_fpm_header(line),
+            Self::Php => php::is_php_header(line),
+        }
+    }
+
+    /// Parses a whole record (lines joined with `\n`).
+    pub fn parse(self, record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
+        match self {
+            Self::Nginx => nginx_error::parse(record, tz),
+            Self::Apache => apache_error::parse(record, tz),
+            Self::PhpFpm => php::parse_fpm(record, tz),
+            Self::Php => php::parse_php_error(record, tz),
+        }
+    }
+}
+
+/// What a file turned out to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detected {
+    Access(AccessFormat),
+    Error(ErrorFormat),
+    Unknown,
+}
+
+impl Detected {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Detected::Access(_) => Kind::Access,
+            Detected::Error(f) => f.kind(),
+            Detected::Unknown => Kind::Unknown,
+        }
+    }
+
+    pub fn format_name(&self) -> &'static str {
+        match self {
+            Detected::Access(f) => f.name(),
+            Detected::Error(f) => f.name(),
+            Detected::Unknown => "unknown",
+        }
+    }
+}
+
+/// Decides a file's format from a sample of its first lines: the format that reads the most
+/// of them wins, if it reads at least a third (error logs have continuation lines; junk lines
+/// at the head of a file should not hide its format). A custom access format, when given, is
+/// tried first.
+pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFormat>) -> Detected {
+    let mut total = 0usize;
+    let mut custom_hits = 0usize;
+    let mut clf = [0usize; 3];
+    let mut json = 0usize;
+    let mut errors = [0usize; 4];
+    for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
+        total += 1;
+        if custom.is_some_and(|c| c.parse(line).is_some()) {
+            custom_hits += 1;
+        }
+        if let Some((_, v)) = parse_clf_line(line) {
+            clf[v as usize] += 1;
+        } else if line.first() == Some(&b'{') && parse_json_line(line).is_some() {
+            json += 1;
+        }
+        for (i, f) in ErrorFormat::ALL.iter().enumerate() {
+            errors[i] += usize::from(f.is_header(line));
+        }
+    }
+    let enough = |n: usize| n > 0 && n * 3 >= total;
+    if let Some(c) = custom.filter(|_| enough(custom_hits)) {
+        return Detected::Access(AccessFormat::Custom(c.clone()));
+    }
+    let clf_total: usize = clf.iter().sum();
+    let best_error = (0..4).max_by_key(|&i| errors[i]).unwrap_or(0);
+    let candidates = [
+        (
+            clf_total,
+            Detected::Access(AccessFormat::Clf(clf_variant(clf))),
+        ),
+        (json, Detected::Access(AccessFormat::Json)),
+        (
+            errors[best_error],
+            Detected::Error(ErrorFormat::ALL[best_error]),
+        ),
+    ];
+    candidates
+        .into_iter()
+        .filter(|(n, _)| enough(*n))
+        .max_by_key(|(n, _)| *n)
+        .map_or(Detected::Unknown, |(_, d)| d)
+}
+
+/// The CLF variant most lines have; a file with some `combined` lines among `common` ones
+/// (lines without user agent) is still `combined`.
+fn clf_variant(counts: [usize; 3]) -> super::access::ClfVariant {
+    use super::access::ClfVariant::*;
+    if counts[VhostCombined as usize] > 0
+        && counts[VhostCombined as usize] * 2 >= counts.iter().sum()
+    {
+        VhostCombined
+    } else if counts[Combined as usize] > 0 {
+        Combined
+    } else {
+        Common
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> Detected {
+        detect(text.lines().map(str::as_bytes), None)
+    }
+
+    #[test]
+    fn detects_each_kind() {
+        let combined = r#"1.2.3.4 - - [25/Nov/2026:14:00:03 +0000] "GET / HTTP/1.1" 200 1 "-" "x""#;
+        assert_eq!(d(combined).format_name(), "combined");
+        assert_eq!(
+            d("2026/11/25 14:00:03 [error] 1#1: *1 boom\n").format_name(),
+            "nginx_error"
+        );
+        assert_eq!(
+            d("[Wed Nov 25 14:00:03.1 2026] [core:alert] [pid 1] x").format_name(),
+            "apache_error"
+        );
+        assert_eq!(
+            d("[25-Nov-2026 14:00:03] NOTICE: fpm is running, pid 1").kind(),
+            Kind::PhpFpm
+        );
+        let php = "[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  x\nStack trace:\n#0 {main}\n";
+        assert_eq!(d(php).kind(), Kind::PhpError);
+        assert_eq!(d("hello\nworld\n"), Detected::Unknown);
+        assert_eq!(d(""), Detected::Unknown);
+    }
+}

@@ -1,0 +1,125 @@
+//! nginx `error.log`:
+//! `2026/11/25 14:00:03 [error] 812#812: *5 MESSAGE, client: 127.0.0.1, server: _,
+//! request: "GET /x HTTP/1.1", upstream: "fastcgi://unix:/run/php.sock:", host: "localhost"`.
+//! A `FastCGI sent in stderr` message keeps the application's newlines, so one record can
+//! span several lines; the context fields then close the last one.
+
+use jiff::tz::TimeZone;
+
+use super::time::parse_nginx_error;
+use super::{ErrorEvent, Kind, clean_text};
+
+/// Whether a line starts a new nginx error record.
+pub fn is_header(line: &[u8]) -> bool {
+    parse_nginx_error(line).is_some() && line.get(19..21) == Some(b" [")
+}
+
+/// Parses one record (header line plus continuation lines, joined by `\n`).
+pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
+    let time = parse_nginx_error(record)?.in_zone(tz);
+    let rest = record.get(19..)?.strip_prefix(b" [")?;
+    let close = memchr::memchr(b']', rest)?;
+    let level = &rest[..close];
+    let mut rest = rest[close + 1..]
+        .strip_prefix(b" ")
+        .unwrap_or(&rest[close + 1..]);
+    // `812#812: ` is pid#tid, then an optional `*5 ` connection number.
+    let mut pid = None;
+    if let Some(hash) = memchr::memchr(b'#', rest).filter(|&h| h < 12) {
+        pid = std::str::from_utf8(&rest[..hash])
+            .ok()
+            .and_then(|p| p.parse().ok());
+        let colon = memchr::memchr(b':', rest)?;
+        rest = rest[colon + 1..]
+            .strip_prefix(b" ")
+            .unwrap_or(&rest[colon + 1..]);
+    }
+    if rest.first() == Some(&b'*') {
+        let sp = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        rest = rest.get(sp + 1..).unwrap_or_default();
+    }
+    let mut event = ErrorEvent {
+        time,
+        kind: Some(Kind::Error),
+        level: clean_text(level),
+        pid,
+        text: clean_text(record),
+        ..ErrorEvent::default()
+    };
+    let message = match memchr::memmem::rfind(rest, b", client: ") {
+        Some(at) => {
+            read_context(&rest[at + 2..], &mut event);
+            &rest[..at]
+        }
+        None => rest,
+    };
+    event.message = clean_text(message);
+    Some(event)
+}
+
+/// Reads `client: A, server: B, request: "C", upstream: "D", host: "E"` into the event.
+fn read_context(mut b: &[u8], event: &mut ErrorEvent) {
+    while let Some(colon) = memchr::memmem::find(b, b": ") {
+        let key = &b[..colon];
+        let after = &b[colon + 2..];
+        let (value, rest) = match after.strip_prefix(b"\"") {
+            Some(q) => match memchr::memmem::find(q, b"\", ")
+                .or_else(|| q.strip_suffix(b"\"").map(|s| s.len()))
+            {
+                Some(end) => (&q[..end], q.get(end + 1..).unwrap_or_default()),
+                None => (q, &b""[..]),
+            },
+            None => match memchr::memmem::find(after, b", ") {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, &b""[..]),
+            },
+        };
+        let value = Some(clean_text(value));
+        match key {
+            b"client" => event.client = value,
+            b"request" => event.request = value,
+            b"upstream" => event.upstream = value,
+            b"host" => {
+                event.host = value.map(|h| h.split(':').next().unwrap_or_default().to_owned())
+            }
+            _ => {}
+        }
+        b = rest.strip_prefix(b", ").unwrap_or(rest);
+        if rest.is_empty() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fastcgi_stderr_record() {
+        let rec = b"2026/11/25 14:00:03 [error] 812#812: *5 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: boom in /srv/www/ex.php:3\nStack trace:\n#0 {main}\n  thrown in /srv/www/ex.php on line 3\" while reading response header from upstream, client: 127.0.0.1, server: _, request: \"GET /ex.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php/fpm.sock:\", host: \"127.0.0.1:8080\"";
+        let e = parse(rec, &TimeZone::UTC).unwrap();
+        assert_eq!(e.level, "error");
+        assert_eq!(e.pid, Some(812));
+        assert_eq!(e.client.as_deref(), Some("127.0.0.1"));
+        assert_eq!(e.request.as_deref(), Some("GET /ex.php HTTP/1.1"));
+        assert_eq!(e.host.as_deref(), Some("127.0.0.1"));
+        assert!(e.message.starts_with("FastCGI sent in stderr"));
+        assert!(e.message.contains("thrown in /srv/www/ex.php on line 3"));
+    }
+
+    #[test]
+    fn header_detection() {
+        assert!(is_header(b"2026/11/25 14:00:03 [crit] 1#1: x"));
+        assert!(!is_header(b"Stack trace:"));
+        let e = parse(
+            b"2026/11/25 14:00:03 [notice] 1#1: signal process started",
+            &TimeZone::UTC,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.message.as_str(), e.client),
+            ("signal process started", None)
+        );
+    }
+}

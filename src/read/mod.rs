@@ -1,0 +1,270 @@
+//! Turning `PATH…` arguments into byte streams: files, directories (every file in them,
+//! rotated ones included), `.gz` (recognised by its magic bytes, not its name) and `-` for
+//! stdin; then reading those streams in large blocks split at line boundaries.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+/// Where the usual servers write their logs, read when no `PATH` is given.
+pub const DEFAULT_PLACES: &[&str] = &[
+    "/var/log/nginx",
+    "/var/log/apache2",
+    "/var/log/httpd",
+    "/var/log/php",
+];
+
+/// One input to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// As shown in reports: the path as given or found, or `-`.
+    pub name: String,
+    /// `None` for stdin.
+    pub path: Option<PathBuf>,
+}
+
+/// Why an input could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ReadError {
+    fn io(path: &Path, source: io::Error) -> ReadError {
+        ReadError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The sources named by the arguments. A path given by name that cannot be read is an error;
+/// a file inside a directory that cannot be read is a warning (returned) and skipped.
+pub fn expand(args: &[PathBuf]) -> Result<(Vec<Source>, Vec<ReadError>), ReadError> {
+    let mut sources = Vec::new();
+    let mut warnings = Vec::new();
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            sources.push(Source {
+                name: "-".into(),
+                path: None,
+            });
+            continue;
+        }
+        let meta = std::fs::metadata(arg).map_err(|e| ReadError::io(arg, e))?;
+        if meta.is_dir() {
+            list_dir(arg, &mut sources, &mut warnings).map_err(|e| ReadError::io(arg, e))?;
+        } else {
+            File::open(arg).map_err(|e| ReadError::io(arg, e))?;
+            sources.push(file_source(arg.clone()));
+        }
+    }
+    Ok((sources, warnings))
+}
+
+/// The usual log places that exist on this machine, plus `/var/log/php*-fpm.log`.
+pub fn default_places() -> Vec<PathBuf> {
+    let mut places: Vec<PathBuf> = DEFAULT_PLACES
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir("/var/log") {
+        let mut fpm: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                name.starts_with("php") && name.contains("-fpm.log") && p.is_file()
+            })
+            .collect();
+        fpm.sort();
+        places.extend(fpm);
+    }
+    places
+}
+
+fn file_source(path: PathBuf) -> Source {
+    Source {
+        name: path.display().to_string(),
+        path: Some(path),
+    }
+}
+
+/// Every regular file directly in `dir`, by name; unreadable ones become warnings.
+fn list_dir(
+    dir: &Path,
+    sources: &mut Vec<Source>,
+    warnings: &mut Vec<ReadError>,
+) -> io::Result<()> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => match File::open(&path) {
+                Ok(_) => files.push(path),
+                Err(e) => warnings.push(ReadError::io(&path, e)),
+            },
+            Ok(_) => {}
+            Err(e) => warnings.push(ReadError::io(&path, e)),
+        }
+    }
+    files.sort();
+    sources.extend(files.into_iter().map(file_source));
+    Ok(())
+}
+
+/// Opens a source for reading, decompressing gzip transparently.
+pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, ReadError> {
+    let raw: Box<dyn Read + Send> = match &source.path {
+        Some(p) => Box::new(File::open(p).map_err(|e| ReadError::io(p, e))?),
+        None => Box::new(io::stdin()),
+    };
+    let mut buffered = BufReader::with_capacity(1 << 16, raw);
+    let magic = buffered.fill_buf().map_err(|e| ReadError::Io {
+        path: source.name.clone(),
+        source: e,
+    })?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(MultiGzDecoder::new(buffered)))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+/// Size of one block handed to a parser.
+pub const BLOCK: usize = 4 << 20;
+
+/// Lines longer than this are not parsed: counted as unparsed and skipped to their end, so a
+/// hostile file cannot make us hold gigabytes for one line.
+pub const MAX_LINE: usize = 8 << 20;
+
+/// Reads a stream in blocks of whole lines. The last line of a stream need not end in `\n`.
+pub struct Blocks<R> {
+    inner: R,
+    carry: Vec<u8>,
+    eof: bool,
+    /// Lines dropped for being longer than [`MAX_LINE`].
+    pub oversized: u64,
+    skipping: bool,
+}
+
+impl<R: Read> Blocks<R> {
+    pub fn new(inner: R) -> Self {
+        Blocks {
+            inner,
+            carry: Vec::new(),
+            eof: false,
+            oversized: 0,
+            skipping: false,
+        }
+    }
+
+    /// The next block of whole lines (ending in `\n`, except at the end of the stream), or
+    /// `None` at the end.
+    pub fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if self.eof {
+                return Ok((!self.carry.is_empty()).then(|| std::mem::take(&mut self.carry)));
+            }
+            let mut buf = std::mem::take(&mut self.carry);
+            let start = buf.len();
+            buf.resize(start + BLOCK, 0);
+            let n = read_full(&mut self.inner, &mut buf[start..])?;
+            buf.truncate(start + n);
+            self.eof = n == 0;
+            if self.skipping {
+                match memchr::memchr(b'\n', &buf) {
+                    Some(nl) => {
+                        buf.drain(..=nl);
+                        self.skipping = false;
+                    }
+                    None => continue,
+                }
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(nl) => {
+                    self.carry = buf.split_off(nl + 1);
+                    if !buf.is_empty() {
+                        return Ok(Some(buf));
+                    }
+                }
+                None if buf.len() > MAX_LINE => {
+                    self.oversized += 1;
+                    self.skipping = true;
+                }
+                None => self.carry = buf,
+            }
+        }
+    }
+}
+
+/// Fills `buf` as far as the stream allows (short reads from pipes and decoders are normal).
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The lines of a block, without their `\n` (and without a `\r` before it).
+pub fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = block.strip_suffix(b"\n").unwrap_or(block);
+    let mut split = (!block.is_empty()).then(|| body.split(|&b| b == b'\n'));
+    std::iter::from_fn(move || split.as_mut()?.next()).map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_keep_lines_whole() {
+        let data = b"a\nbb\nccc";
+        let mut b = Blocks::new(&data[..]);
+        let mut all = Vec::new();
+        while let Some(block) = b.next_block().unwrap() {
+            all.extend(lines(&block).map(<[u8]>::to_vec));
+        }
+        assert_eq!(all, vec![b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()]);
+        assert_eq!(lines(b"").count(), 0);
+        assert_eq!(
+            lines(b"x\r\n\n").collect::<Vec<_>>(),
+            vec![&b"x"[..], &b""[..]]
+        );
+    }
+
+    #[test]
+    fn gzip_is_sniffed() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("access.log.2");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"hello\n").unwrap();
+        std::fs::write(&p, gz.finish().unwrap()).unwrap();
+        let mut s = String::new();
+        open(&file_source(p))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "hello\n");
+    }
+
+    #[test]
+    fn missing_path_is_an_error() {
+        assert!(expand(&[PathBuf::from("/nonexistent/x.log")]).is_err());
+    }
+}

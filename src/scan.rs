@@ -1,0 +1,346 @@
+//! Reads every input, detects its format and parses it: access logs into request counts and
+//! the 5xx [`Response`]s, error logs into [`ErrorEvent`]s. Access logs are parsed in parallel,
+//! one block per core; error logs, small and multi-line, in order.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use jiff::tz::TimeZone;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::formats::access::{AccessFormat, NginxFormat};
+use crate::formats::detect::{Detected, ErrorFormat, detect};
+use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
+use crate::read::{self, Blocks, ReadError, Source};
+
+/// How to read: the zone for logs that write none, an optional time window, and an optional
+/// custom access format.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub tz: TimeZone,
+    pub window: Window,
+    pub access_format: Option<NginxFormat>,
+}
+
+/// A time window, in milliseconds since the epoch, both ends inclusive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Window {
+    pub fn contains(&self, t: Stamp) -> bool {
+        self.since.is_none_or(|s| t.ms >= s) && self.until.is_none_or(|u| t.ms <= u)
+    }
+}
+
+/// One input as reported in `inputs`.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub kind: Kind,
+    pub format: &'static str,
+    pub lines: u64,
+    pub unparsed: u64,
+}
+
+/// A 5xx answer from an access log, owned so it outlives the block it was parsed from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub time: Stamp,
+    pub client: String,
+    pub vhost: Option<String>,
+    pub request: String,
+    pub status: u16,
+    pub input: usize,
+}
+
+impl Response {
+    fn from_record(r: &AccessRecord<'_>, input: usize) -> Response {
+        Response {
+            time: r.time,
+            client: clean_text(&r.client),
+            vhost: r.vhost.as_deref().map(clean_text),
+            request: clean_text(&r.request),
+            status: r.status,
+            input,
+        }
+    }
+
+    /// The request's path, without query.
+    pub fn path(&self) -> &str {
+        std::str::from_utf8(crate::formats::request_path(self.request.as_bytes())).unwrap_or("")
+    }
+}
+
+/// Everything read from the inputs.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub inputs: Vec<InputReport>,
+    pub requests: u64,
+    pub by_status: BTreeMap<u16, u64>,
+    /// The 5xx responses, in time order.
+    pub responses: Vec<Response>,
+    /// The error-log records, in time order.
+    pub errors: Vec<ErrorEvent>,
+    /// Files inside directories that could not be read.
+    pub warnings: Vec<String>,
+}
+
+impl Scan {
+    /// Whether any access log was read (else incidents come from error events alone).
+    pub fn has_access_logs(&self) -> bool {
+        self.inputs.iter().any(|i| i.kind == Kind::Access)
+    }
+}
+
+/// How many lines of a file's head decide its format.
+const SAMPLE_LINES: usize = 64;
+
+/// Reads all sources.
+pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
+    let mut out = Scan::default();
+    for (index, source) in sources.iter().enumerate() {
+        let reader = read::open(source)?;
+        scan_one(source, index, reader, opts, &mut out).map_err(|e| ReadError::Io {
+            path: source.name.clone(),
+            source: e,
+        })?;
+    }
+    out.responses.sort_by_key(|r| r.time);
+    out.errors.sort_by_key(|e| e.time);
+    Ok(out)
+}
+
+fn scan_one(
+    source: &Source,
+    index: usize,
+    reader: Box<dyn Read + Send>,
+    opts: &ScanOptions,
+    out: &mut Scan,
+) -> std::io::Result<()> {
+    let mut blocks = Blocks::new(reader);
+    let first = blocks.next_block()?.unwrap_or_default();
+    let detected = detect(
+        read::lines(&first).take(SAMPLE_LINES),
+        opts.access_format.as_ref(),
+    );
+    let mut report = InputReport {
+        path: source.name.clone(),
+        kind: detected.kind(),
+        format: detected.format_name(),
+        lines: 0,
+        unparsed: 0,
+    };
+    match &detected {
+        Detected::Access(format) => {
+            scan_access(first, &mut blocks, format, index, opts, &mut report, out)?
+        }
+        Detected::Error(format) => {
+            scan_errors(first, &mut blocks, *format, index, opts, &mut report, out)?
+        }
+        Detected::Unknown => {}
+    }
+    report.unparsed += blocks.oversized;
+    report.lines += blocks.oversized;
+    out.inputs.push(report);
+    Ok(())
+}
+
+/// What one block of an access log adds up to.
+#[derive(Default)]
+struct AccessTally {
+    lines: u64,
+    unparsed: u64,
+    requests: u64,
+    by_status: BTreeMap<u16, u64>,
+    responses: Vec<Response>,
+}
+
+impl AccessTally {
+    fn merge(&mut self, other: AccessTally) {
+        self.lines += other.lines;
+        self.unparsed += other.unparsed;
+        self.requests += other.requests;
+        for (s, n) in other.by_status {
+            *self.by_status.entry(s).or_default() += n;
+        }
+        self.responses.extend(other.responses);
+    }
+}
+
+/// Parses one block; statuses are counted in a flat array first because a map lookup per
+/// line would dominate the parse.
+fn tally_block(block: &[u8], format: &AccessFormat, index: usize, window: Window) -> AccessTally {
+    let mut t = AccessTally::default();
+    let mut counts = [0u64; 1000];
+    for line in read::lines(block) {
+        t.lines += 1;
+        match format.parse(line) {
+            Some(r) if window.contains(r.time) => {
+                counts[usize::from(r.status)] += 1;
+                if (500..600).contains(&r.status) {
+                    t.responses.push(Response::from_record(&r, index));
+                }
+            }
+            Some(_) => {}
+            None if line.trim_ascii().is_empty() => {}
+            None => t.unparsed += 1,
+        }
+    }
+    for (status, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        t.requests += n;
+        t.by_status.insert(status as u16, n);
+    }
+    t
+}
+
+/// Blocks parsed at once: enough to keep every core busy.
+const BATCH: usize = 4;
+
+fn scan_access(
+    first: Vec<u8>,
+    blocks: &mut Blocks<Box<dyn Read + Send>>,
+    format: &AccessFormat,
+    index: usize,
+    opts: &ScanOptions,
+    report: &mut InputReport,
+    out: &mut Scan,
+) -> std::io::Result<()> {
+    let mut total = AccessTally::default();
+    let mut batch = vec![first];
+    loop {
+        let mut done = false;
+        while batch.len() < BATCH {
+            match blocks.next_block()? {
+                Some(b) => batch.push(b),
+                None => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        let tallies: Vec<AccessTally> = batch
+            .par_iter()
+            .map(|b| tally_block(b, format, index, opts.window))
+            .collect();
+        tallies.into_iter().for_each(|t| total.merge(t));
+        batch.clear();
+        if done {
+            break;
+        }
+    }
+    report.lines += total.lines;
+    report.unparsed += total.unparsed;
+    out.requests += total.requests;
+    for (s, n) in total.by_status {
+        *out.by_status.entry(s).or_default() += n;
+    }
+    out.responses.extend(total.responses);
+    Ok(())
+}
+
+/// The most continuation text one error record keeps: PHP stack traces are a few KB, a
+/// hostile stream of headerless lines must not grow one record without bound.
+const MAX_RECORD: usize = 64 << 10;
+
+fn scan_errors(
+    first: Vec<u8>,
+    blocks: &mut Blocks<Box<dyn Read + Send>>,
+    format: ErrorFormat,
+    index: usize,
+    opts: &ScanOptions,
+    report: &mut InputReport,
+    out: &mut Scan,
+) -> std::io::Result<()> {
+    let mut record: Vec<u8> = Vec::new();
+    let mut block = Some(first);
+    let mut flush = |record: &mut Vec<u8>, report: &mut InputReport| {
+        if record.is_empty() {
+            return;
+        }
+        match format.parse(record, &opts.tz) {
+            Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
+                e.input = index;
+                out.errors.push(e);
+            }
+            Some(_) => {}
+            None => report.unparsed += 1,
+        }
+        record.clear();
+    };
+    while let Some(b) = block {
+        for line in read::lines(&b) {
+            report.lines += 1;
+            if format.is_header(line) {
+                flush(&mut record, report);
+                record.extend_from_slice(line);
+            } else if line.trim_ascii().is_empty() {
+            } else if !record.is_empty() && record.len() + line.len() < MAX_RECORD {
+                record.push(b'\n');
+                record.extend_from_slice(line);
+            } else {
+                report.unparsed += 1;
+            }
+        }
+        block = blocks.next_block()?;
+    }
+    flush(&mut record, report);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ScanOptions {
+        ScanOptions {
+            tz: TimeZone::UTC,
+            window: Window::default(),
+            access_format: None,
+        }
+    }
+
+    fn scan_text(text: &[u8]) -> Scan {
+        let mut out = Scan::default();
+        let src = Source {
+            name: "t".into(),
+            path: None,
+        };
+        scan_one(
+            &src,
+            0,
+            Box::new(std::io::Cursor::new(text.to_vec())),
+            &opts(),
+            &mut out,
+        )
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn access_counts_and_5xx() {
+        let log =
+            b"1.2.3.4 - - [25/Nov/2026:14:00:03 +0000] \"GET /a HTTP/1.1\" 200 1 \"-\" \"x\"\n\
+                    garbage\xff\n\
+                    1.2.3.4 - - [25/Nov/2026:14:00:04 +0000] \"GET /b HTTP/1.1\" 502 1 \"-\" \"x\"";
+        let s = scan_text(log);
+        assert_eq!((s.requests, s.responses.len()), (2, 1));
+        assert_eq!((s.inputs[0].lines, s.inputs[0].unparsed), (3, 1));
+        assert_eq!(s.responses[0].path(), "/b");
+    }
+
+    #[test]
+    fn php_stack_traces_stay_in_their_record() {
+        let log =
+            b"[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  Uncaught Exception: x in /a.php:3\n\
+                    Stack trace:\n#0 {main}\n  thrown in /a.php on line 3\n\
+                    [25-Nov-2026 14:00:04 UTC] PHP Warning:  y in /b.php on line 1\n";
+        let s = scan_text(log);
+        assert_eq!(s.errors.len(), 2);
+        assert!(s.errors[0].text.ends_with("thrown in /a.php on line 3"));
+        assert_eq!((s.inputs[0].lines, s.inputs[0].unparsed), (5, 0));
+    }
+}
