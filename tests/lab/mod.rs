@@ -205,7 +205,10 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn spawn(name: &str, cmd: &mut Command) -> Daemon {
-        cmd.stdin(Stdio::null())
+        use std::os::unix::process::CommandExt;
+        // Own process group, so stop() can also reap workers orphaned by a killed master.
+        cmd.process_group(0)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd
@@ -286,11 +289,13 @@ impl Daemon {
         }
     }
 
-    /// Stops the daemon and waits for it: SIGTERM, then SIGKILL after 5 s.
+    /// Stops the daemon and waits for it: SIGTERM, then SIGKILL after 5 s; then SIGKILL to
+    /// whatever is left of its process group (workers whose master was killed keep serving).
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
+        let pgid = child.id();
         if let Ok(None) = child.try_wait() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -306,6 +311,10 @@ impl Daemon {
             }
         }
         let _ = child.wait();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -589,6 +598,43 @@ pub fn access_log_statuses(p: &Path) -> Vec<u16> {
             after.split_whitespace().next()?.parse().ok()
         })
         .collect()
+}
+
+/// Healthy traffic against the fault app (`php_fpm::app`) in the document root: a static page,
+/// two PHP pages (one of which logs a PHP Warning, as real apps do), a small POST and a 404.
+/// Asserts each answer and returns how many requests were made; none may become an incident.
+pub fn healthy_traffic(port: u16) -> usize {
+    let expected: [(&str, &str, &[u8], u16); 5] = [
+        ("GET", "/", b"", 200),
+        ("GET", "/ok.php", b"", 200),
+        ("GET", "/warns.php", b"", 200),
+        ("POST", "/import.php", b"name=lab&rows=3", 200),
+        ("GET", "/no-such-page.html", b"", 404),
+    ];
+    for (method, path, body, status) in expected {
+        assert_eq!(
+            request(port, method, path, "localhost", body),
+            status,
+            "healthy {method} {path}"
+        );
+    }
+    expected.len()
+}
+
+/// Saves real logs as fixtures under `tests/fixtures/real/<family>/<cause>/<variant>/`, with
+/// the lab dir rewritten to `/srv/lab`, when the environment has `FIVEHUNDRED_SAVE_FIXTURES`
+/// (running the lab must not rewrite the source tree otherwise).
+pub fn save_fixtures(lab: &Lab, family: &str, cause: &str, variant: &str, files: &[(&Path, &str)]) {
+    if std::env::var_os("FIVEHUNDRED_SAVE_FIXTURES").is_none() {
+        return;
+    }
+    let dir = fixtures_dir().join(family).join(cause).join(variant);
+    let _ = fs::remove_dir_all(&dir);
+    for (src, name) in files {
+        if src.exists() {
+            lab.save_redacted(src, &dir.join(name));
+        }
+    }
 }
 
 /// Root of the saved real-log fixtures.

@@ -132,6 +132,11 @@ impl Nginx {
         }
     }
 
+    /// The access log and the error log.
+    pub fn log_files(&self) -> Vec<PathBuf> {
+        vec![self.access_log.clone(), self.error_log.clone()]
+    }
+
     pub fn get(&self, path: &str) -> u16 {
         super::get(self.port, path)
     }

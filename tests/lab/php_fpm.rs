@@ -21,6 +21,29 @@ pub enum PhpLog {
     /// `fastcgi.logging = 0` + `catch_workers_output = yes`: PHP writes to the worker's stderr,
     /// which the FPM master copies into its log as `child N said into stderr: "..."`.
     FpmLog,
+    /// `catch_workers_output = yes` alone: PHP 8.2 sends each message both ways, over FastCGI
+    /// stderr (the web server's error log) and into the FPM log. The same error twice.
+    FpmLogAndStderr,
+}
+
+impl PhpLog {
+    /// Every routing, for tests that cover them all.
+    pub const ALL: [PhpLog; 4] = [
+        PhpLog::FastCgiStderr,
+        PhpLog::File,
+        PhpLog::FpmLog,
+        PhpLog::FpmLogAndStderr,
+    ];
+
+    /// Short label for test and fixture names.
+    pub fn label(self) -> &'static str {
+        match self {
+            PhpLog::FastCgiStderr => "fastcgi_stderr",
+            PhpLog::File => "php_error_log",
+            PhpLog::FpmLog => "fpm_log",
+            PhpLog::FpmLogAndStderr => "fpm_log_and_stderr",
+        }
+    }
 }
 
 /// Pool configuration, builder style: `FpmOptions::new().max_children(2).start(&lab)`.
@@ -67,7 +90,7 @@ impl FpmOptions {
     }
     pub fn php_log(mut self, l: PhpLog) -> Self {
         self.php_log = l;
-        if l == PhpLog::FpmLog {
+        if matches!(l, PhpLog::FpmLog | PhpLog::FpmLogAndStderr) {
             self.catch_workers_output = true;
         }
         self
@@ -167,9 +190,16 @@ impl Fpm {
     pub fn php_messages_file(&self) -> Option<PathBuf> {
         match self.opts.php_log {
             PhpLog::File => self.php_error_log.clone(),
-            PhpLog::FpmLog => Some(self.log.clone()),
+            PhpLog::FpmLog | PhpLog::FpmLogAndStderr => Some(self.log.clone()),
             PhpLog::FastCgiStderr => None,
         }
+    }
+
+    /// The logs this FPM writes: its master log, and PHP's error_log file when there is one.
+    pub fn log_files(&self) -> Vec<PathBuf> {
+        let mut v = vec![self.log.clone()];
+        v.extend(self.php_error_log.clone());
+        v
     }
 
     /// Stops the master (its log says `exiting, bye-bye!`); the socket is removed.
@@ -267,4 +297,169 @@ fn render_conf(
         writeln!(c, "{l}").unwrap();
     }
     c
+}
+
+/// A PHP script of the fault app: where it lives under the document root, its code, and the
+/// line PHP names when it fails (None when the failure names no line).
+#[derive(Debug, Clone, Copy)]
+pub struct PhpScript {
+    pub path: &'static str,
+    pub code: &'static str,
+    pub line: Option<u64>,
+}
+
+/// The fault app: small PHP scripts that fail the ways real applications do. Shared by every
+/// PHP server family (nginx + FPM, Apache + FPM, mod_php) so they prove the same faults.
+/// Line numbers are part of the contract: tests assert the engine reports them.
+pub mod app {
+    use super::PhpScript;
+
+    /// 200 (a healthy page).
+    pub const OK: PhpScript = PhpScript {
+        path: "ok.php",
+        code: "<?php\necho 'ok';\n",
+        line: None,
+    };
+    /// 200 that still logs a PHP Warning: noise every real log has, never a 5xx cause.
+    pub const WARNS: PhpScript = PhpScript {
+        path: "warns.php",
+        code: "<?php\n$cfg = [];\ntrigger_error('cache miss for key home', E_USER_WARNING);\necho 'ok';\n",
+        line: Some(3),
+    };
+    /// 200 for a small POST (kept in memory by the server, never touches disk).
+    pub const IMPORT: PhpScript = PhpScript {
+        path: "import.php",
+        code: "<?php\n$data = file_get_contents('php://input');\necho strlen($data);\n",
+        line: None,
+    };
+    pub const SYNTAX_ERROR: PhpScript = PhpScript {
+        path: "syntax.php",
+        code: "<?php\n$title = 'Home'\necho $title;\n",
+        line: Some(3),
+    };
+    /// `curl_init()` without php-curl installed (the lab's PHP has no curl, gd or mbstring).
+    pub const UNDEFINED_FUNCTION: PhpScript = PhpScript {
+        path: "fetch.php",
+        code: "<?php\n$ch = curl_init('http://127.0.0.1/feed');\necho 'fetched';\n",
+        line: Some(2),
+    };
+    /// Allocates 1 MiB per iteration: past any small memory_limit.
+    pub const MEMORY: PhpScript = PhpScript {
+        path: "report.php",
+        code: "<?php\n$rows = [];\nwhile (true) { $rows[] = str_repeat('x', 1024 * 1024); }\n",
+        line: Some(3),
+    };
+    /// Burns CPU until max_execution_time (CPU time under FPM) stops it.
+    pub const CPU_LOOP: PhpScript = PhpScript {
+        path: "export.php",
+        code: "<?php\n$i = 0;\nwhile (true) { $i++; }\n",
+        line: Some(3),
+    };
+    /// Sleeps 3 s (sleep is not CPU time: max_execution_time does not stop it; FPM's
+    /// request_terminate_timeout or the proxy's read timeout does).
+    pub const SLOW: PhpScript = PhpScript {
+        path: "slow.php",
+        code: "<?php\nsleep(3);\necho 'late';\n",
+        line: None,
+    };
+    /// Sleeps 1.2 s: long enough to hold a worker across an FPM heartbeat (pool exhaustion).
+    pub const BUSY: PhpScript = PhpScript {
+        path: "busy.php",
+        code: "<?php\nusleep(1200000);\necho 'done';\n",
+        line: None,
+    };
+    pub const EXCEPTION: PhpScript = PhpScript {
+        path: "checkout.php",
+        code: "<?php\nfunction charge($amount) {\n    throw new RuntimeException('payment gateway returned 402');\n}\ncharge(10);\n",
+        line: Some(3),
+    };
+    /// The worker segfaults (11 = SIGSEGV; pcntl's constants are CLI-only on Debian).
+    pub const SEGV: PhpScript = PhpScript {
+        path: "segv.php",
+        code: "<?php\nposix_kill(getmypid(), 11);\necho 'unreachable';\n",
+        line: None,
+    };
+    /// The worker is SIGKILLed mid-request (what the OOM killer does).
+    pub const KILLED: PhpScript = PhpScript {
+        path: "oom.php",
+        code: "<?php\nposix_kill(getmypid(), 9);\necho 'unreachable';\n",
+        line: None,
+    };
+    /// Requires `lib/config.php`, which a test makes unreadable (chmod 000).
+    pub const INCLUDES: PhpScript = PhpScript {
+        path: "account.php",
+        code: "<?php\nrequire __DIR__ . '/lib/config.php';\necho $site_name;\n",
+        line: Some(2),
+    };
+    pub const INCLUDED: PhpScript = PhpScript {
+        path: "lib/config.php",
+        code: "<?php\n$site_name = 'lab';\n",
+        line: None,
+    };
+    /// Saves the request body under `uploads/` and fails with an exception (500) when it
+    /// cannot, as real upload handlers do. Line 4 is the failing write.
+    pub const UPLOAD: PhpScript = PhpScript {
+        path: "upload.php",
+        code: "<?php\n$dir = __DIR__ . '/uploads';\n$name = $dir . '/' . uniqid('up') . '.bin';\nif (file_put_contents($name, file_get_contents('php://input')) === false) {\n    throw new RuntimeException(\"Could not save upload to $dir\");\n}\necho 'saved';\n",
+        line: Some(4),
+    };
+    /// Writes a 260 KB page cache file into `../cache` (a tiny tmpfs in the disk_full fault)
+    /// and fails with an exception (500) when the write fails. Line 4 is the failing write.
+    pub const CACHE: PhpScript = PhpScript {
+        path: "page.php",
+        code: "<?php\n$file = dirname(__DIR__) . '/cache/page-' . uniqid() . '.html';\n$html = str_repeat('<p>cached</p>', 20000);\nif (file_put_contents($file, $html) === false) {\n    throw new RuntimeException(\"Could not write cache file $file\");\n}\necho 'ok';\n",
+        line: Some(4),
+    };
+
+    pub const ALL: [PhpScript; 17] = [
+        OK,
+        WARNS,
+        IMPORT,
+        SYNTAX_ERROR,
+        UNDEFINED_FUNCTION,
+        MEMORY,
+        CPU_LOOP,
+        SLOW,
+        BUSY,
+        EXCEPTION,
+        SEGV,
+        KILLED,
+        INCLUDES,
+        INCLUDED,
+        UPLOAD,
+        CACHE,
+        INDEX_HTML,
+    ];
+
+    /// A static page.
+    pub const INDEX_HTML: PhpScript = PhpScript {
+        path: "index.html",
+        code: "<!doctype html><title>lab</title><p>hello</p>\n",
+        line: None,
+    };
+
+    /// Writes every script under `root` (relative to the lab dir, e.g. "www"), plus the
+    /// directories they use: `uploads/` (root-owned 755: not writable by www-data until a test
+    /// makes it so) and `../cache` (www-data owned, writable).
+    pub fn write(lab: &super::super::Lab, root: &str) {
+        for s in ALL {
+            lab.write(&format!("{root}/{}", s.path), s.code);
+        }
+        lab.mkdir(&format!("{root}/uploads"));
+        let parent = std::path::Path::new(root)
+            .parent()
+            .map(|p| p.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let cache = if parent.is_empty() {
+            "cache/".to_string()
+        } else {
+            format!("{parent}/cache/")
+        };
+        lab.www_owned(&cache);
+    }
+
+    /// URL path of a script.
+    pub fn url(s: &PhpScript) -> String {
+        format!("/{}", s.path)
+    }
 }
