@@ -554,6 +554,28 @@ pub fn assert_incident(
     }
 }
 
+/// Asserts the responses attributed to `cause`, split by status, are exactly `by_status`
+/// (for a cause that shows up as several statuses, e.g. php_timeout as 500 and 502).
+pub fn assert_cause_statuses(report: &Value, cause: &str, by_status: &[(u16, u64)]) {
+    let mut got: std::collections::BTreeMap<String, u64> = Default::default();
+    for inc in incidents(report).iter().filter(|i| i["cause"] == cause) {
+        for (code, n) in inc["status"].as_object().cloned().unwrap_or_default() {
+            *got.entry(code).or_default() += n.as_u64().unwrap_or(0);
+        }
+    }
+    let want: std::collections::BTreeMap<String, u64> = by_status
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(c, n)| (c.to_string(), *n))
+        .collect();
+    assert_eq!(
+        got,
+        want,
+        "statuses of {cause}; report:\n{}",
+        pretty(report)
+    );
+}
+
 /// Asserts the report's 5xx total and its per-status split (healthy traffic adds nothing).
 pub fn assert_server_errors(report: &Value, total: u64, by_status: &[(u16, u64)]) {
     assert_eq!(

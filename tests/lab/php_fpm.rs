@@ -7,7 +7,7 @@
 
 use super::{Daemon, Lab};
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Where PHP's own error messages (fatal errors, warnings) end up.
@@ -60,6 +60,10 @@ pub struct FpmOptions {
     pub log_level: String,
     /// Raw lines appended to the pool section.
     pub pool_extra: Vec<String>,
+    /// More pools in the same master (one log, `[pool NAME]` in its lines), as
+    /// (name, raw directives); each listens on `run/<instance>-<pool>.sock` as www-data and
+    /// shares the main pool's PHP log routing and admin values.
+    pub extra_pools: Vec<(String, Vec<String>)>,
 }
 
 impl Default for FpmOptions {
@@ -75,6 +79,7 @@ impl Default for FpmOptions {
             admin_values: Vec::new(),
             log_level: "notice".into(),
             pool_extra: Vec::new(),
+            extra_pools: Vec::new(),
         }
     }
 }
@@ -137,6 +142,14 @@ impl FpmOptions {
         self.pool_extra.push(line.into());
         self
     }
+    /// Adds a pool `name` with these raw directives (`pm = static`, `pm.max_children = 1`, ...).
+    pub fn extra_pool(mut self, name: &str, directives: &[&str]) -> Self {
+        self.extra_pools.push((
+            name.into(),
+            directives.iter().map(|d| d.to_string()).collect(),
+        ));
+        self
+    }
     pub fn start(self, lab: &Lab) -> Fpm {
         Fpm::start(lab, self)
     }
@@ -195,6 +208,11 @@ impl Fpm {
         }
     }
 
+    /// `fastcgi_pass` target of an extra pool.
+    pub fn pool_fastcgi_pass(&self, pool: &str) -> String {
+        format!("unix:{}", pool_socket(&self.socket, pool).display())
+    }
+
     /// The logs this FPM writes: its master log, and PHP's error_log file when there is one.
     pub fn log_files(&self) -> Vec<PathBuf> {
         let mut v = vec![self.log.clone()];
@@ -232,11 +250,16 @@ fn spawn(name: &str, conf: &std::path::Path) -> Daemon {
     )
 }
 
+fn pool_socket(main: &Path, pool: &str) -> PathBuf {
+    let stem = main.file_stem().unwrap().to_string_lossy();
+    main.with_file_name(format!("{stem}-{pool}.sock"))
+}
+
 fn render_conf(
     lab: &Lab,
     o: &FpmOptions,
-    socket: &PathBuf,
-    log: &PathBuf,
+    socket: &Path,
+    log: &Path,
     php_error_log: Option<&PathBuf>,
 ) -> String {
     let mut c = String::new();
@@ -247,13 +270,7 @@ fn render_conf(
     writeln!(c, "log_level = {}", o.log_level).unwrap();
     writeln!(c, "daemonize = no").unwrap();
     writeln!(c, "\n[www]").unwrap();
-    writeln!(c, "user = www-data\ngroup = www-data").unwrap();
-    writeln!(c, "listen = {}", socket.display()).unwrap();
-    writeln!(
-        c,
-        "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660"
-    )
-    .unwrap();
+    pool_common(&mut c, o, socket, php_error_log);
     if let Some(b) = o.listen_backlog {
         writeln!(c, "listen.backlog = {b}").unwrap();
     }
@@ -262,11 +279,8 @@ fn render_conf(
     match o.pm.as_str() {
         "dynamic" => {
             let max_spare = o.max_children.clamp(1, 3);
-            writeln!(
-                c,
-                "pm.start_servers = 1\npm.min_spare_servers = 1\npm.max_spare_servers = {max_spare}"
-            )
-            .unwrap();
+            writeln!(c, "pm.start_servers = 1\npm.min_spare_servers = 1").unwrap();
+            writeln!(c, "pm.max_spare_servers = {max_spare}").unwrap();
         }
         "ondemand" => writeln!(c, "pm.process_idle_timeout = 10s").unwrap(),
         _ => {}
@@ -274,6 +288,25 @@ fn render_conf(
     if let Some(t) = o.request_terminate_timeout {
         writeln!(c, "request_terminate_timeout = {t}s").unwrap();
     }
+    for l in &o.pool_extra {
+        writeln!(c, "{l}").unwrap();
+    }
+    for (name, directives) in &o.extra_pools {
+        writeln!(c, "\n[{name}]").unwrap();
+        pool_common(&mut c, o, &pool_socket(socket, name), php_error_log);
+        for d in directives {
+            writeln!(c, "{d}").unwrap();
+        }
+    }
+    c
+}
+
+/// The lines every pool shares: identity, socket, PHP log routing, admin values.
+fn pool_common(c: &mut String, o: &FpmOptions, socket: &Path, php_error_log: Option<&PathBuf>) {
+    writeln!(c, "user = www-data\ngroup = www-data").unwrap();
+    writeln!(c, "listen = {}", socket.display()).unwrap();
+    writeln!(c, "listen.owner = www-data\nlisten.group = www-data").unwrap();
+    writeln!(c, "listen.mode = 0660").unwrap();
     if o.catch_workers_output {
         writeln!(
             c,
@@ -293,10 +326,6 @@ fn render_conf(
     for (k, v) in &o.admin_values {
         writeln!(c, "php_admin_value[{k}] = {v}").unwrap();
     }
-    for l in &o.pool_extra {
-        writeln!(c, "{l}").unwrap();
-    }
-    c
 }
 
 /// A PHP script of the fault app: where it lives under the document root, its code, and the
