@@ -384,11 +384,11 @@ pub mod app {
         code: "<?php\n$i = 0;\nwhile (true) { $i++; }\n",
         line: Some(3),
     };
-    /// Sleeps 3 s (sleep is not CPU time: max_execution_time does not stop it; FPM's
+    /// Sleeps 5 s (sleep is not CPU time: max_execution_time does not stop it; FPM's
     /// request_terminate_timeout or the proxy's read timeout does).
     pub const SLOW: PhpScript = PhpScript {
         path: "slow.php",
-        code: "<?php\nsleep(3);\necho 'late';\n",
+        code: "<?php\nsleep(5);\necho 'late';\n",
         line: None,
     };
     /// Sleeps 1.2 s: long enough to hold a worker across an FPM heartbeat (pool exhaustion).
