@@ -250,28 +250,40 @@ const CRASH_SIGKILL: Fault = Fault {
     ..server_fault("fpm_crash", "sigkill", 502, "exited on signal 9 (SIGKILL)")
 };
 
+/// Sends bursts of 6 concurrent slow requests until some fail (which ones do is up to the
+/// scheduler); returns every answer.
+fn until_pool_overflows(s: &mut Stack) -> Vec<u16> {
+    let mut all = Vec::new();
+    for _ in 0..10 {
+        all.extend(get_concurrent(s.nginx.port, "/busy.php", 6));
+        if count_5xx(&all) > 0 {
+            break;
+        }
+    }
+    all
+}
+
 /// One worker, a backlog of 1: concurrent slow requests overflow the socket queue and nginx's
-/// connect() gets EAGAIN (502). Retried until some fail: which ones do is up to the scheduler.
+/// connect() gets EAGAIN (502). `pm = dynamic` also logs "server reached pm.max_children".
 const POOL_EXHAUSTED: Fault = Fault {
     all_fail: false,
     names: Names::Unchecked,
     fpm: |o| o.pm("dynamic").max_children(1).listen_backlog(1),
-    trigger: Trigger::Custom(|s| {
-        let mut all = Vec::new();
-        for _ in 0..10 {
-            all.extend(get_concurrent(s.nginx.port, "/busy.php", 6));
-            if count_5xx(&all) > 0 {
-                break;
-            }
-        }
-        all
-    }),
+    trigger: Trigger::Custom(until_pool_overflows),
     ..server_fault(
         "fpm_pool_exhausted",
-        "max_children",
+        "max_children_dynamic",
         502,
         "Resource temporarily unavailable",
     )
+};
+
+/// The same with `pm = ondemand`, whose warning reads differently ("server reached
+/// max_children setting", no `pm.`) and is not always written: nginx's EAGAIN is the evidence.
+const POOL_EXHAUSTED_ONDEMAND: Fault = Fault {
+    fpm: |o| o.pm("ondemand").max_children(1).listen_backlog(1),
+    variant: "max_children_ondemand",
+    ..POOL_EXHAUSTED
 };
 
 /// FPM stopped (socket gone): 502 until it is started again.
@@ -538,6 +550,11 @@ fn fpm_crash_sigkill() {
 #[test]
 fn fpm_pool_exhausted() {
     run(&POOL_EXHAUSTED);
+}
+
+#[test]
+fn fpm_pool_exhausted_ondemand() {
+    run(&POOL_EXHAUSTED_ONDEMAND);
 }
 
 #[test]
