@@ -1,4 +1,282 @@
-//! Command-line interface (placeholder while the engine lands).
+//! The command line: argument parsing and the binary's edge, where errors become one line on
+//! stderr and an exit code (0 nothing found, 1 found, 2 usage/input/I-O error).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::tz::TimeZone;
+
+use crate::diagnose::{self, rules::Rules};
+use crate::formats::access::NginxFormat;
+use crate::read;
+use crate::render;
+use crate::scan::{self, ScanOptions, Window};
+
+/// Why a site answers 5xx, from the logs its servers already write.
+#[derive(Parser, Debug)]
+#[command(name = "fivehundred", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Find every 5xx response in the logs, tie it to the error-log lines that caused it, and
+    /// say the cause, the failing file and line, and the fix.
+    ///
+    /// Exit status: 0 if no 5xx was found, 1 if any was, 2 on a usage or input error.
+    Diagnose(DiagnoseArgs),
+}
+
+/// Options shared by every subcommand that reads logs.
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// Log files or directories (every file in them, rotated and .gz ones included); `-` is
+    /// stdin. Without any, the usual places are read: /var/log/nginx, /var/log/apache2,
+    /// /var/log/httpd, /var/log/php*-fpm.log, /var/log/php.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Only lines at or after T: RFC 3339 (2026-11-20T10:00:00Z) or a duration back from the
+    /// newest line (90m, 2h, 7d).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+
+    /// Only lines at or before T (same forms as --since).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+
+    /// Time zone of logs that write none (nginx and Apache error logs, PHP-FPM); default: this
+    /// machine's.
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+
+    /// A custom nginx log_format for access logs, e.g.
+    /// '$remote_addr [$time_local] "$request" $status $request_time'.
+    #[arg(long, value_name = "FORMAT")]
+    access_format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct DiagnoseArgs {
+    #[command(flatten)]
+    input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Write the report to FILE instead of stdout (required for html).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Colour: auto (only on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs the command line and returns the exit code.
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Diagnose(args) => run_diagnose(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("fivehundred: error: {}", one_line(&e));
+            2
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
+    if args.format == Format::Html && args.output.is_none() {
+        bail!("--format html needs -o FILE");
+    }
+    let rules = Rules::builtin();
+    let (sources, defaults) = sources(&args.input.paths)?;
+    let opts = scan_options(&args.input, &sources)?;
+    let scanned = scan::scan(&sources, &opts)?;
+    let report = diagnose::diagnose(scanned, rules);
+    let code = i32::from(
+        report.summary.server_errors > 0
+            || (!report
+                .inputs
+                .iter()
+                .any(|i| i.kind == crate::formats::Kind::Access)
+                && !report.incidents.is_empty()),
+    );
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        Format::Text => render::text::write(&mut out, &report, defaults.as_deref(), color)?,
+        Format::Html => render::html::write(&mut out, &report)?,
+    }
+    out.flush()?;
+    Ok(code)
+}
+
+/// The sources to read, and the default places when none were given (for the text output to
+/// say which were read).
+fn sources(paths: &[PathBuf]) -> Result<(Vec<read::Source>, Option<Vec<PathBuf>>)> {
+    let (paths, defaults) = if paths.is_empty() {
+        let places = read::default_places();
+        if places.is_empty() {
+            bail!(
+                "no PATH given and none of the usual log places exist (/var/log/nginx, /var/log/apache2, /var/log/httpd, /var/log/php*-fpm.log)"
+            );
+        }
+        (places.clone(), Some(places))
+    } else {
+        (paths.to_vec(), None)
+    };
+    let (sources, warnings) = read::expand(&paths)?;
+    for w in warnings {
+        eprintln!("fivehundred: warning: skipped {w}");
+    }
+    Ok((sources, defaults))
+}
+
+fn scan_options(args: &InputArgs, sources: &[read::Source]) -> Result<ScanOptions> {
+    let tz = match &args.tz {
+        Some(name) => TimeZone::get(name).with_context(|| format!("unknown time zone `{name}`"))?,
+        None => TimeZone::system(),
+    };
+    let access_format = args
+        .access_format
+        .as_deref()
+        .map(NginxFormat::compile)
+        .transpose()
+        .context("--access-format")?;
+    let mut opts = ScanOptions {
+        tz,
+        window: Window::default(),
+        access_format,
+    };
+    let relative = [&args.since, &args.until]
+        .into_iter()
+        .flatten()
+        .any(|t| parse_duration(t).is_some());
+    let newest = if relative {
+        if sources.iter().any(|s| s.path.is_none()) {
+            bail!("--since/--until with a duration need files, not stdin (use an RFC 3339 time)");
+        }
+        scan::scan(sources, &opts)?.newest()
+    } else {
+        None
+    };
+    opts.window = Window {
+        since: args
+            .since
+            .as_deref()
+            .map(|t| window_end(t, newest, "--since"))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|t| window_end(t, newest, "--until"))
+            .transpose()?,
+    };
+    Ok(opts)
+}
+
+/// A window end in ms: an RFC 3339 time, or a duration back from the newest line.
+fn window_end(t: &str, newest: Option<i64>, flag: &str) -> Result<i64> {
+    if let Some(ms) = parse_duration(t) {
+        return Ok(newest.unwrap_or(0) - ms);
+    }
+    let ts: jiff::Timestamp = t.parse().with_context(|| {
+        format!("{flag} `{t}`: expected an RFC 3339 time or a duration like 90m, 2h, 7d")
+    })?;
+    Ok(ts.as_millisecond())
+}
+
+/// `90s`, `90m`, `2h`, `7d`, `1w` in milliseconds.
+fn parse_duration(t: &str) -> Option<i64> {
+    let unit = t.chars().last()?;
+    let n: i64 = t[..t.len() - unit.len_utf8()].parse().ok()?;
+    let secs = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(secs * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_times() {
+        assert_eq!(parse_duration("90m"), Some(5_400_000));
+        assert_eq!(parse_duration("7d"), Some(604_800_000));
+        assert_eq!(parse_duration("x"), None);
+        assert_eq!(
+            window_end("2h", Some(10_000_000), "--since").unwrap(),
+            2_800_000
+        );
+        assert_eq!(
+            window_end("1970-01-01T00:00:01Z", None, "--since").unwrap(),
+            1000
+        );
+        assert!(window_end("yesterday", None, "--since").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

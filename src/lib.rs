@@ -5,6 +5,8 @@
 //! events that explain them, and [`render`] prints the result.
 
 pub mod cli;
+pub mod diagnose;
 pub mod formats;
 pub mod read;
+pub mod render;
 pub mod scan;

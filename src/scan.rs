@@ -85,11 +85,23 @@ pub struct Scan {
     pub responses: Vec<Response>,
     /// The error-log records, in time order.
     pub errors: Vec<ErrorEvent>,
-    /// Files inside directories that could not be read.
-    pub warnings: Vec<String>,
+    /// The newest access-log time, in ms.
+    pub newest_access: Option<i64>,
 }
 
 impl Scan {
+    /// The newest time any line carries, in ms (the reference for `--since 2h`).
+    pub fn newest(&self) -> Option<i64> {
+        let access = self.newest_access;
+        let error = self
+            .errors
+            .iter()
+            .filter_map(|e| e.time)
+            .map(|t| t.ms)
+            .max();
+        access.max(error)
+    }
+
     /// Whether any access log was read (else incidents come from error events alone).
     pub fn has_access_logs(&self) -> bool {
         self.inputs.iter().any(|i| i.kind == Kind::Access)
@@ -157,10 +169,12 @@ struct AccessTally {
     requests: u64,
     by_status: BTreeMap<u16, u64>,
     responses: Vec<Response>,
+    newest: Option<i64>,
 }
 
 impl AccessTally {
     fn merge(&mut self, other: AccessTally) {
+        self.newest = self.newest.max(other.newest);
         self.lines += other.lines;
         self.unparsed += other.unparsed;
         self.requests += other.requests;
@@ -176,10 +190,12 @@ impl AccessTally {
 fn tally_block(block: &[u8], format: &AccessFormat, index: usize, window: Window) -> AccessTally {
     let mut t = AccessTally::default();
     let mut counts = [0u64; 1000];
+    let mut newest = i64::MIN;
     for line in read::lines(block) {
         t.lines += 1;
         match format.parse(line) {
             Some(r) if window.contains(r.time) => {
+                newest = newest.max(r.time.ms);
                 counts[usize::from(r.status)] += 1;
                 if (500..600).contains(&r.status) {
                     t.responses.push(Response::from_record(&r, index));
@@ -190,6 +206,7 @@ fn tally_block(block: &[u8], format: &AccessFormat, index: usize, window: Window
             None => t.unparsed += 1,
         }
     }
+    t.newest = (newest != i64::MIN).then_some(newest);
     for (status, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
         t.requests += n;
         t.by_status.insert(status as u16, n);
@@ -239,6 +256,7 @@ fn scan_access(
         *out.by_status.entry(s).or_default() += n;
     }
     out.responses.extend(total.responses);
+    out.newest_access = out.newest_access.max(total.newest);
     Ok(())
 }
 
@@ -257,6 +275,7 @@ fn scan_errors(
 ) -> std::io::Result<()> {
     let mut record: Vec<u8> = Vec::new();
     let mut block = Some(first);
+    let mut seq = 0;
     let mut flush = |record: &mut Vec<u8>, report: &mut InputReport| {
         if record.is_empty() {
             return;
@@ -264,6 +283,8 @@ fn scan_errors(
         match format.parse(record, &opts.tz) {
             Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
                 e.input = index;
+                e.seq = seq;
+                seq += 1;
                 out.errors.push(e);
             }
             Some(_) => {}

@@ -35,9 +35,11 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         ..ErrorEvent::default()
     };
     // Then `[module:level]`, `[pid N:tid M]`, and in 2.4 `[client ip:port]`, in that order;
-    // an `(errno)Text: ` can stand before the client tag.
+    // an `(errno)Text: ` can stand before the client tag: it is kept, it says what failed.
+    let mut errno: &[u8] = b"";
     while rest.starts_with(b"[") || errno_prefix(rest).is_some() {
         if let Some(after) = errno_prefix(rest) {
+            errno = &rest[..rest.len() - after.len()];
             rest = after;
             continue;
         }
@@ -53,12 +55,12 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         Some(at) => &rest[..at],
         None => rest,
     };
-    event.message = clean_text(message);
+    event.message = clean_text(&[errno, message].concat());
     Some(event)
 }
 
-/// `(13)Permission denied: ` at the start of a message: kept in the text, skipped here so the
-/// client tag after it is read.
+/// `(13)Permission denied: ` before the client tag: returns what follows it, starting at
+/// the client tag.
 fn errno_prefix(b: &[u8]) -> Option<&[u8]> {
     let b = b.strip_prefix(b"(")?;
     let close = memchr::memchr(b')', b)?;
@@ -120,7 +122,10 @@ mod tests {
             ("proxy_fcgi", "error", Some(812))
         );
         assert_eq!(e.client.as_deref(), Some("127.0.0.1"));
-        assert_eq!(e.message, "AH01075: Error dispatching request to : ");
+        assert_eq!(
+            e.message,
+            "(104)Connection reset by peer: AH01075: Error dispatching request to : "
+        );
         assert!(e.text.contains("(104)Connection reset by peer"));
     }
 

@@ -83,17 +83,21 @@ impl Detected {
 }
 
 /// Decides a file's format from a sample of its first lines: the format that reads the most
-/// of them wins, if it reads at least a third (error logs have continuation lines; junk lines
-/// at the head of a file should not hide its format). A custom access format, when given, is
-/// tried first.
+/// of them wins, if it reads at least a third (junk lines at the head of a file should not
+/// hide its format), or, for error logs, whose records can run over many lines (stack
+/// traces), if it reads the first line. A custom access format, when given, is tried first.
 pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFormat>) -> Detected {
     let mut total = 0usize;
     let mut custom_hits = 0usize;
     let mut clf = [0usize; 3];
     let mut json = 0usize;
     let mut errors = [0usize; 4];
+    let mut first_error = None;
     for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
         total += 1;
+        if total == 1 {
+            first_error = ErrorFormat::ALL.iter().position(|f| f.is_header(line));
+        }
         if custom.is_some_and(|c| c.parse(line).is_some()) {
             custom_hits += 1;
         }
@@ -112,20 +116,24 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
     }
     let clf_total: usize = clf.iter().sum();
     let best_error = (0..4).max_by_key(|&i| errors[i]).unwrap_or(0);
+    let error_ok = enough(errors[best_error]) || first_error == Some(best_error);
     let candidates = [
         (
             clf_total,
+            enough(clf_total),
             Detected::Access(AccessFormat::Clf(clf_variant(clf))),
         ),
-        (json, Detected::Access(AccessFormat::Json)),
+        (json, enough(json), Detected::Access(AccessFormat::Json)),
         (
             errors[best_error],
+            error_ok,
             Detected::Error(ErrorFormat::ALL[best_error]),
         ),
     ];
     candidates
         .into_iter()
-        .filter(|(n, _)| enough(*n))
+        .filter(|(_, ok, _)| *ok)
+        .map(|(n, _, d)| (n, d))
         .max_by_key(|(n, _)| *n)
         .map_or(Detected::Unknown, |(_, d)| d)
 }
@@ -169,7 +177,7 @@ mod tests {
             d("[25-Nov-2026 14:00:03] NOTICE: fpm is running, pid 1").kind(),
             Kind::PhpFpm
         );
-        let php = "[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  x\nStack trace:\n#0 {main}\n";
+        let php = "[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  x\nStack trace:\n#0 {main}\n#1 a\n#2 b\n#3 c\n";
         assert_eq!(d(php).kind(), Kind::PhpError);
         assert_eq!(d("hello\nworld\n"), Detected::Unknown);
         assert_eq!(d(""), Detected::Unknown);

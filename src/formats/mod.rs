@@ -11,12 +11,12 @@ pub mod time;
 
 use std::borrow::Cow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use time::Stamp;
 
 /// What a log file holds, as reported in `inputs[].kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Access,
@@ -88,8 +88,9 @@ pub struct ErrorEvent {
     pub message: String,
     /// The whole record as written (control characters removed), shown as evidence.
     pub text: String,
-    /// Index of the input it came from.
+    /// Index of the input it came from, and of the record within it.
     pub input: usize,
+    pub seq: usize,
 }
 
 impl ErrorEvent {

@@ -1,0 +1,574 @@
+//! Diagnosis: ties every 5xx response to the error records that explain it, names the cause
+//! with the [rule table](rules), and groups the responses into incidents.
+//!
+//! How a response finds its explanation, most direct link first:
+//! 1. records that name the same request (nginx's `request: "GET /x HTTP/1.1"`, PHP-FPM's
+//!    `(request: "GET /x")`), nearest in time, most specific rule first;
+//! 2. records of the same client without a request (Apache's `[client 1.2.3.4:5]`), from the
+//!    moment the request was logged on, nearest first, each record explaining one response;
+//! 3. records that carry neither (PHP's `error_log`, PHP messages in the PHP-FPM log), nearest
+//!    in time, each explaining one response;
+//! 4. if that leaves only a generic "the upstream failed" (or nothing), a process-level record
+//!    near it says why: a PHP-FPM child killed by a signal, the pool at `pm.max_children`.
+//!
+//! Records close together from the same process are read as one: a PHP warning
+//! ("Permission denied") and the fatal error it leads to explain the same response, and the
+//! more specific of the two names the cause. What none of this explains is `unknown`, shown
+//! with the nearest records in time, never a guess.
+
+pub mod rules;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::formats::detect::ErrorFormat;
+use crate::formats::{ErrorEvent, Kind, Stamp, request_path};
+use crate::scan::{InputReport, Response, Scan};
+use rules::{Rules, UNKNOWN, Verdict};
+
+/// The `diagnose` JSON document.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub inputs: Vec<InputReport>,
+    pub summary: Summary,
+    pub incidents: Vec<Incident>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub requests: u64,
+    pub server_errors: u64,
+    pub by_status: BTreeMap<String, u64>,
+}
+
+/// Responses (or, with error logs only, error records) with one cause and one place.
+#[derive(Debug, Serialize)]
+pub struct Incident {
+    pub cause: &'static str,
+    pub status: BTreeMap<String, u64>,
+    pub count: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub paths: Vec<String>,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub evidence: Vec<String>,
+    pub fix: String,
+    /// The cause in words, for people reading the JSON.
+    pub title: String,
+}
+
+/// How far apart a record and the response it explains may be logged, in milliseconds.
+const REQUEST_WINDOW_MS: i64 = 300_000;
+/// Logs stamp whole seconds, and one process may write a moment after another: a record
+/// "before" a response may carry the next second.
+const CLOCK_SLACK_MS: i64 = 1_000;
+/// Records within this of each other from one process explain the same failure.
+const SAME_FAILURE_MS: i64 = 1_000;
+/// A record already used may explain another response only this close to it.
+const REUSE_MS: i64 = 2_000;
+/// How far the nearest records shown for an unexplained response may be.
+const NEAREST_MS: i64 = 60_000;
+/// Most evidence lines and paths kept per incident.
+const MAX_EVIDENCE: usize = 5;
+const MAX_PATHS: usize = 20;
+
+/// How an error record can be tied to a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// Names the request (and usually the client).
+    Request,
+    /// Names the client only.
+    Client,
+    /// Written by the application for one request, but names neither.
+    Script,
+    /// About a process or the pool, not one request.
+    Process,
+}
+
+/// An error record prepared for matching.
+struct Candidate {
+    index: usize,
+    ms: i64,
+    scope: Scope,
+    target: Option<String>,
+    client: Option<String>,
+    pid: Option<u32>,
+    /// The message, to see whether it names a response's path.
+    message: String,
+    /// Which input, and which record in it: records of one failure are written one after
+    /// another.
+    input: usize,
+    seq: usize,
+    /// The script the message says it comes from (`… in /x/a.php on line 3`).
+    origin: Option<String>,
+    verdict: Option<Verdict>,
+}
+
+fn scope_of(e: &ErrorEvent) -> Scope {
+    if e.request.is_some() {
+        Scope::Request
+    } else if e.client.is_some() {
+        Scope::Client
+    } else if e.kind == Some(Kind::PhpError) || e.message.contains("said into stderr") {
+        Scope::Script
+    } else {
+        Scope::Process
+    }
+}
+
+/// The target of a request line (`/x.php?a=1`), for comparing nginx's and PHP-FPM's forms.
+fn target_of(request: &str) -> &str {
+    let mut parts = request.split(' ').filter(|p| !p.is_empty());
+    let first = parts.next().unwrap_or_default();
+    if first.starts_with('/') {
+        first
+    } else {
+        parts.next().unwrap_or(first)
+    }
+}
+
+/// What explains one response: the records used and the verdict.
+struct Explanation {
+    used: Vec<usize>,
+    verdict: Option<Verdict>,
+}
+
+struct Matcher {
+    candidates: Vec<Candidate>,
+    used: Vec<bool>,
+    /// (input, seq) to candidate index.
+    by_seq: HashMap<(usize, usize), usize>,
+    /// How long after a response's time a record about it may be written: a moment where
+    /// access logs stamp the end of a request (nginx), the whole request where they stamp its
+    /// start (Apache's `%t`).
+    late_ms: i64,
+}
+
+impl Matcher {
+    fn new(errors: &[ErrorEvent], rules: &Rules, access_stamps_start: bool) -> Self {
+        let candidates: Vec<Candidate> = errors
+            .iter()
+            .enumerate()
+            .filter_map(|(index, e)| {
+                Some(Candidate {
+                    index,
+                    ms: e.time?.ms,
+                    scope: scope_of(e),
+                    target: e.request.as_deref().map(|r| target_of(r).to_owned()),
+                    client: e.client.clone(),
+                    pid: e.pid,
+                    message: e.message.clone(),
+                    input: e.input,
+                    seq: e.seq,
+                    origin: rules.code_location(&e.message),
+                    verdict: rules.classify(e),
+                })
+            })
+            .collect();
+        let used = vec![false; candidates.len()];
+        let by_seq = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ((c.input, c.seq), i))
+            .collect();
+        let late_ms = if access_stamps_start {
+            REQUEST_WINDOW_MS
+        } else {
+            CLOCK_SLACK_MS
+        };
+        Matcher {
+            candidates,
+            used,
+            by_seq,
+            late_ms,
+        }
+    }
+
+    /// Indices of classified candidates in `[from, to]` ms, in time order.
+    fn around(&self, from: i64, to: i64) -> impl Iterator<Item = usize> + '_ {
+        let start = self.candidates.partition_point(|c| c.ms < from);
+        (start..self.candidates.len())
+            .take_while(move |&i| self.candidates[i].ms <= to)
+            .filter(|&i| self.candidates[i].verdict.is_some())
+    }
+
+    fn explain(&mut self, r: &Response) -> Explanation {
+        let t = r.time.ms;
+        let mut best = self
+            .by_request(r, t)
+            .or_else(|| self.by_nearest(r, Scope::Client, Some(&r.client), -2_000))
+            .or_else(|| self.by_nearest(r, Scope::Script, None, -REQUEST_WINDOW_MS))
+            .unwrap_or(Explanation {
+                used: Vec::new(),
+                verdict: None,
+            });
+        self.refine(&mut best, t);
+        for &i in &best.used {
+            self.used[i] = true;
+        }
+        best
+    }
+
+    /// Step 1: records naming this request, logged before the response (a server writes the
+    /// access line when the request ends): the nearest one not yet used, with what other logs
+    /// wrote about the same request at that moment (nginx's line and PHP-FPM's).
+    fn by_request(&self, r: &Response, t: i64) -> Option<Explanation> {
+        let target = target_of(&r.request);
+        let path = r.path();
+        let names_request = |i: &usize| {
+            let c = &self.candidates[*i];
+            c.scope == Scope::Request
+                && c.target.as_deref().is_some_and(|ct| {
+                    ct == target || request_path(ct.as_bytes()) == path.as_bytes()
+                })
+                && same_client(c.client.as_deref(), &r.client)
+        };
+        let anchor = self
+            .around(t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .filter(names_request)
+            .min_by_key(|&i| (self.used[i], (self.candidates[i].ms - t).abs()))?;
+        let mut ex = self.failure_at(anchor);
+        let (at, input) = (self.candidates[anchor].ms, self.candidates[anchor].input);
+        let others: Vec<usize> = self
+            .around(at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
+            .filter(names_request)
+            .filter(|&j| self.candidates[j].input != input)
+            .collect();
+        for j in others {
+            let better = match (&self.candidates[j].verdict, &ex.verdict) {
+                (Some(v), Some(best)) => v.weight > best.weight,
+                (v, None) => v.is_some(),
+                (None, _) => false,
+            };
+            if better {
+                ex.verdict = self.candidates[j].verdict.clone();
+            }
+            ex.used.push(j);
+        }
+        Some(ex)
+    }
+
+    /// Steps 2 and 3: the nearest record of `scope` (one that names the response's path first,
+    /// then one not yet used; a used one only very close), read with the records of the same
+    /// failure around it.
+    fn by_nearest(
+        &self,
+        r: &Response,
+        scope: Scope,
+        client: Option<&str>,
+        before: i64,
+    ) -> Option<Explanation> {
+        let t = r.time.ms;
+        let path = r.path();
+        // `/` and empty paths are in every message; they say nothing. A record from another
+        // script than the one requested is the last choice.
+        let names_path = |i: usize| path.len() > 1 && self.candidates[i].message.contains(path);
+        let other_script = |i: usize| {
+            path.ends_with(".php")
+                && self.candidates[i]
+                    .origin
+                    .as_deref()
+                    .is_some_and(|o| !o.ends_with(path))
+        };
+        let usable = |i: &usize| {
+            let c = &self.candidates[*i];
+            c.scope == scope
+                && client.is_none_or(|cl| same_client(c.client.as_deref(), cl))
+                && (!self.used[*i] || (c.ms - t).abs() <= REUSE_MS)
+        };
+        let i = self
+            .around(t + before, t + REQUEST_WINDOW_MS)
+            .filter(usable)
+            .min_by_key(|&i| {
+                (
+                    !names_path(i),
+                    other_script(i),
+                    self.used[i],
+                    (self.candidates[i].ms - t).abs(),
+                )
+            })?;
+        Some(self.failure_at(i))
+    }
+
+    /// The record at `i` with the records of the same failure. PHP writes the warnings that
+    /// lead to a fatal error ("Permission denied", "No space left on device") as records of
+    /// their own, just before it, from the same process (or, where the log names none, the
+    /// same script), within a second: those are read with it, up to the fatal error that ends
+    /// the request. The most specific record gives the verdict (on a tie, the one at `i`).
+    fn failure_at(&self, i: usize) -> Explanation {
+        let c = &self.candidates[i];
+        let same = |j: usize| {
+            let d = &self.candidates[j];
+            is_php(&d.message)
+                && d.scope == c.scope
+                && d.pid == c.pid
+                && (c.pid.is_some() || (c.origin.is_some() && d.origin == c.origin))
+                && d.client == c.client
+                && d.target == c.target
+                && (d.ms - c.ms).abs() <= SAME_FAILURE_MS
+        };
+        let neighbour = |j: usize, step: isize| {
+            let cj = &self.candidates[j];
+            cj.seq
+                .checked_add_signed(step)
+                .and_then(|s| self.by_seq.get(&(cj.input, s)).copied())
+                .filter(|&k| same(k))
+        };
+        let mut chain = vec![i];
+        if is_php(&c.message) {
+            // Back over the warnings before it; forward to the fatal error, if `i` is not one.
+            let mut j = i;
+            while let Some(k) = neighbour(j, -1).filter(|&k| !is_fatal(&self.candidates[k].message))
+            {
+                chain.push(k);
+                j = k;
+            }
+            let mut j = i;
+            while !is_fatal(&self.candidates[j].message) {
+                let Some(k) = neighbour(j, 1) else { break };
+                chain.push(k);
+                j = k;
+            }
+        }
+        let used: Vec<usize> = chain
+            .into_iter()
+            .filter(|&j| self.candidates[j].verdict.is_some())
+            .collect();
+        let verdict = used
+            .iter()
+            .filter_map(|&j| {
+                self.candidates[j]
+                    .verdict
+                    .as_ref()
+                    .map(|v| (v.weight, j == i, v))
+            })
+            .max_by_key(|(w, anchor, _)| (*w, *anchor))
+            .map(|(_, _, v)| v.clone());
+        Explanation { used, verdict }
+    }
+
+    /// Step 4: a generic or missing verdict gives way to a more specific process record.
+    fn refine(&self, e: &mut Explanation, t: i64) {
+        if e.verdict.as_ref().is_some_and(|v| !v.generic) {
+            return;
+        }
+        let floor = e.verdict.as_ref().map_or(0, |v| v.weight);
+        let found = self
+            .around(t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .filter(|&i| {
+                let c = &self.candidates[i];
+                let v = c
+                    .verdict
+                    .as_ref()
+                    .expect("around() yields classified records");
+                c.scope == Scope::Process && v.weight > floor && c.ms >= t - v.reach_ms
+            })
+            .min_by_key(|&i| {
+                let c = &self.candidates[i];
+                (
+                    (c.ms - t).abs(),
+                    std::cmp::Reverse(c.verdict.as_ref().map_or(0, |v| v.weight)),
+                )
+            });
+        if let Some(i) = found {
+            e.verdict = self.candidates[i].verdict.clone();
+            e.used.push(i);
+        }
+    }
+
+    /// The error records nearest in time to `t`, for an unexplained response.
+    fn nearest(&self, t: i64, n: usize) -> Vec<usize> {
+        let mut near: Vec<&Candidate> = self
+            .candidates
+            .iter()
+            .filter(|c| (c.ms - t).abs() <= NEAREST_MS)
+            .collect();
+        near.sort_by_key(|c| (c.ms - t).abs());
+        near.into_iter().take(n).map(|c| c.index).collect()
+    }
+}
+
+/// Whether a record holds a PHP message (PHP's own log, or relayed by FPM, nginx, Apache).
+fn is_php(msg: &str) -> bool {
+    msg.contains("PHP ")
+}
+
+/// Whether a PHP message ends the request.
+fn is_fatal(msg: &str) -> bool {
+    msg.contains("Fatal error") || msg.contains("Parse error")
+}
+
+/// Two client addresses are the same, or one side does not know it.
+fn same_client(a: Option<&str>, b: &str) -> bool {
+    match a {
+        Some(a) if !a.is_empty() && !b.is_empty() && b != "-" => a == b,
+        _ => true,
+    }
+}
+
+/// Builds incidents from what a scan read.
+pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
+    // Apache's access logs stamp when a request arrived; where its error log is read, its
+    // access logs are likely too.
+    let apache = scan
+        .inputs
+        .iter()
+        .any(|i| i.format == ErrorFormat::Apache.name());
+    let mut matcher = Matcher::new(&scan.errors, rules, apache);
+    let mut groups = Groups::default();
+    if scan.has_access_logs() {
+        for r in &scan.responses {
+            let ex = matcher.explain(r);
+            let evidence = if ex.verdict.is_some() {
+                ex.used.clone()
+            } else {
+                matcher.nearest(r.time.ms, 3)
+            };
+            groups.add(
+                ex.verdict.as_ref(),
+                Some(r),
+                r.time,
+                &evidence,
+                &scan.errors,
+            );
+        }
+    } else {
+        from_errors_only(&mut matcher, &mut groups, &scan.errors);
+    }
+    let server_errors = scan.responses.len() as u64;
+    Report {
+        version: 1,
+        inputs: scan.inputs,
+        summary: Summary {
+            requests: scan.requests,
+            server_errors,
+            by_status: scan
+                .by_status
+                .iter()
+                .map(|(s, n)| (s.to_string(), *n))
+                .collect(),
+        },
+        incidents: groups.into_incidents(rules),
+    }
+}
+
+/// With no access log, each explaining record (or group of records of one failure) counts
+/// once; process records that refined another count no more.
+fn from_errors_only(matcher: &mut Matcher, groups: &mut Groups, errors: &[ErrorEvent]) {
+    for i in 0..matcher.candidates.len() {
+        if matcher.used[i] || matcher.candidates[i].verdict.is_none() {
+            continue;
+        }
+        let mut ex = matcher.failure_at(i);
+        let t = matcher.candidates[i].ms;
+        matcher.refine(&mut ex, t);
+        for &j in &ex.used {
+            matcher.used[j] = true;
+        }
+        let time = errors[matcher.candidates[i].index]
+            .time
+            .unwrap_or(Stamp { ms: t, offset: 0 });
+        let evidence: Vec<usize> = ex
+            .used
+            .iter()
+            .map(|&j| matcher.candidates[j].index)
+            .collect();
+        groups.add(ex.verdict.as_ref(), None, time, &evidence, errors);
+    }
+}
+
+/// What makes an incident one: its cause and the place the evidence names.
+type GroupKey = (&'static str, Option<String>, Option<u64>);
+
+/// An incident being built, with what it still needs counted.
+struct Group {
+    incident: Incident,
+    paths: HashMap<String, u64>,
+    span: (Stamp, Stamp),
+}
+
+/// Incidents being built, in order of first appearance.
+#[derive(Default)]
+struct Groups {
+    order: Vec<GroupKey>,
+    map: HashMap<GroupKey, Group>,
+}
+
+impl Groups {
+    fn add(
+        &mut self,
+        verdict: Option<&Verdict>,
+        response: Option<&Response>,
+        time: Stamp,
+        evidence: &[usize],
+        errors: &[ErrorEvent],
+    ) {
+        let key: GroupKey = match verdict {
+            Some(v) => (v.cause, v.file.clone(), v.line),
+            None => (UNKNOWN, None, None),
+        };
+        let group = self.map.entry(key.clone()).or_insert_with(|| {
+            self.order.push(key.clone());
+            Group {
+                incident: Incident {
+                    cause: key.0,
+                    status: BTreeMap::new(),
+                    count: 0,
+                    first_seen: None,
+                    last_seen: None,
+                    paths: Vec::new(),
+                    file: key.1.clone(),
+                    line: key.2,
+                    evidence: Vec::new(),
+                    fix: String::new(),
+                    title: String::new(),
+                },
+                paths: HashMap::new(),
+                span: (time, time),
+            }
+        });
+        let incident = &mut group.incident;
+        incident.count += 1;
+        if let Some(r) = response {
+            *incident.status.entry(r.status.to_string()).or_default() += 1;
+            *group.paths.entry(r.path().to_owned()).or_default() += 1;
+        }
+        for &i in evidence {
+            let text = &errors[i].text;
+            if incident.evidence.len() < MAX_EVIDENCE && !incident.evidence.contains(text) {
+                incident.evidence.push(text.clone());
+            }
+        }
+        group.span = (group.span.0.min(time), group.span.1.max(time));
+    }
+
+    fn into_incidents(mut self, rules: &Rules) -> Vec<Incident> {
+        let mut out: Vec<Incident> = Vec::with_capacity(self.order.len());
+        for key in self.order {
+            let group = self
+                .map
+                .remove(&key)
+                .expect("every key in order has a group");
+            let mut incident = group.incident;
+            incident.first_seen = Some(group.span.0.rfc3339());
+            incident.last_seen = Some(group.span.1.rfc3339());
+            let mut paths: Vec<(String, u64)> = group.paths.into_iter().collect();
+            paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            incident.paths = paths.into_iter().take(MAX_PATHS).map(|(p, _)| p).collect();
+            if let Some(text) = rules.cause(incident.cause) {
+                incident.fix = text.fix.clone();
+                incident.title = text.title.clone();
+            }
+            out.push(incident);
+        }
+        out.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.first_seen.cmp(&b.first_seen))
+        });
+        out
+    }
+}

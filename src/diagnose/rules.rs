@@ -1,0 +1,296 @@
+//! The rule table (`rules.toml`, compiled in) and its application to error records. The code
+//! here knows no cause by name: every cause, literal, pattern and fix lives in the table.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::formats::{ErrorEvent, Kind};
+
+const TABLE: &str = include_str!("rules.toml");
+
+/// The cause reported when nothing explains a response.
+pub const UNKNOWN: &str = "unknown";
+
+#[derive(Deserialize)]
+struct RawTable {
+    causes: BTreeMap<String, CauseText>,
+    rule: Vec<RawRule>,
+    locator: Vec<RawLocator>,
+}
+
+/// A cause in words and its fix.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CauseText {
+    pub title: String,
+    pub fix: String,
+}
+
+#[derive(Deserialize)]
+struct RawRule {
+    cause: String,
+    #[serde(rename = "match")]
+    literal: String,
+    regex: Option<String>,
+    locate: Option<String>,
+    logs: Option<Vec<Kind>>,
+    weight: u16,
+    #[serde(default)]
+    generic: bool,
+    reach: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct RawLocator {
+    regex: String,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+struct Rule {
+    cause: &'static str,
+    regex: Option<Regex>,
+    locate: Option<Regex>,
+    logs: Option<Vec<Kind>>,
+    weight: u16,
+    generic: bool,
+    reach_ms: i64,
+}
+
+/// The compiled table.
+pub struct Rules {
+    causes: BTreeMap<String, CauseText>,
+    rules: Vec<Rule>,
+    literals: AhoCorasick,
+    locators: Vec<Regex>,
+}
+
+/// What a rule says about one error record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub cause: &'static str,
+    pub weight: u16,
+    pub generic: bool,
+    /// How long before a response this record still explains it, in milliseconds.
+    pub reach_ms: i64,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+}
+
+/// How far back a process-level record explains failures when its rule says nothing.
+const DEFAULT_REACH_S: u32 = 5;
+
+impl Rules {
+    /// The built-in table, compiled once.
+    pub fn builtin() -> &'static Rules {
+        static RULES: OnceLock<Rules> = OnceLock::new();
+        RULES.get_or_init(|| Rules::compile(TABLE).expect("the built-in rules.toml compiles"))
+    }
+
+    /// Compiles a table; errors name the bad row.
+    pub fn compile(text: &str) -> Result<Rules, String> {
+        let raw: RawTable = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut rules = Vec::with_capacity(raw.rule.len());
+        for r in &raw.rule {
+            if !raw.causes.contains_key(&r.cause) {
+                return Err(format!("rule for `{}` has no [causes.{0}] entry", r.cause));
+            }
+            let compile = |re: &Option<String>| {
+                re.as_deref()
+                    .map(Regex::new)
+                    .transpose()
+                    .map_err(|e| format!("rule `{}`: {e}", r.literal))
+            };
+            rules.push(Rule {
+                cause: Box::leak(r.cause.clone().into_boxed_str()),
+                regex: compile(&r.regex)?,
+                locate: compile(&r.locate)?,
+                logs: r.logs.clone(),
+                weight: r.weight,
+                generic: r.generic,
+                reach_ms: i64::from(r.reach.unwrap_or(DEFAULT_REACH_S)) * 1000,
+            });
+        }
+        let literals = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(raw.rule.iter().map(|r| &r.literal))
+            .map_err(|e| e.to_string())?;
+        let locators = raw
+            .locator
+            .iter()
+            .map(|l| Regex::new(&l.regex).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        Ok(Rules {
+            causes: raw.causes,
+            rules,
+            literals,
+            locators,
+        })
+    }
+
+    /// The cause's title and fix.
+    pub fn cause(&self, id: &str) -> Option<&CauseText> {
+        self.causes.get(id)
+    }
+
+    /// Every cause id the table knows, `unknown` included.
+    pub fn cause_ids(&self) -> impl Iterator<Item = &str> {
+        self.causes.keys().map(String::as_str)
+    }
+
+    /// The most specific rule that matches the record, with where it points.
+    pub fn classify(&self, event: &ErrorEvent) -> Option<Verdict> {
+        let msg = event.message.as_str();
+        let mut best: Option<&Rule> = None;
+        // Overlapping search: one literal must not hide another that starts inside it.
+        for m in self.literals.find_overlapping_iter(msg) {
+            let rule = &self.rules[m.pattern().as_usize()];
+            if best.is_some_and(|b| b.weight >= rule.weight) {
+                continue;
+            }
+            let log_ok = match (&rule.logs, event.kind) {
+                (Some(logs), Some(kind)) => logs.contains(&kind),
+                _ => true,
+            };
+            if log_ok && rule.regex.as_ref().is_none_or(|re| re.is_match(msg)) {
+                best = Some(rule);
+            }
+        }
+        let rule = best?;
+        let (file, line) = self.locate(rule, msg);
+        Some(Verdict {
+            cause: rule.cause,
+            weight: rule.weight,
+            generic: rule.generic,
+            reach_ms: rule.reach_ms,
+            file,
+            line,
+        })
+    }
+
+    /// The code location a message names (`… in /x/a.php on line 3`), by the shared locators
+    /// alone, whatever rule matches.
+    pub fn code_location(&self, msg: &str) -> Option<String> {
+        self.locators
+            .iter()
+            .find_map(|re| re.captures(msg).and_then(|c| captured(re, &c).0))
+    }
+
+    /// File and line from the rule's own patterns, else from the shared locators.
+    fn locate(&self, rule: &Rule, msg: &str) -> (Option<String>, Option<u64>) {
+        let own = [&rule.regex, &rule.locate].into_iter().flatten();
+        for re in own.chain(self.locators.iter()) {
+            if let Some(found) = re.captures(msg).map(|c| captured(re, &c))
+                && found.0.is_some()
+            {
+                return found;
+            }
+        }
+        (None, None)
+    }
+}
+
+/// The first non-empty `file…` group and the `line` group of a match.
+fn captured(re: &Regex, c: &regex::Captures<'_>) -> (Option<String>, Option<u64>) {
+    let file = re
+        .capture_names()
+        .flatten()
+        .filter(|n| n.starts_with("file"))
+        .find_map(|n| c.name(n))
+        .map(|m| m.as_str().trim_end_matches(['.', ',', ';']).to_owned());
+    let line = c.name("line").and_then(|m| m.as_str().parse().ok());
+    (file, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(kind: Kind, msg: &str) -> Option<Verdict> {
+        let e = ErrorEvent {
+            kind: Some(kind),
+            message: msg.into(),
+            ..ErrorEvent::default()
+        };
+        Rules::builtin().classify(&e)
+    }
+
+    #[test]
+    fn table_compiles_and_covers_every_spec_cause() {
+        let ids: Vec<&str> = Rules::builtin().cause_ids().collect();
+        for id in [
+            "file_permissions",
+            "htaccess_invalid",
+            "php_syntax_error",
+            "php_undefined_function",
+            "php_memory_limit",
+            "php_timeout",
+            "php_uncaught_exception",
+            "fpm_crash",
+            "fpm_pool_exhausted",
+            "upstream_unavailable",
+            "upstream_timeout",
+            "db_auth",
+            "db_unreachable",
+            "db_pool_exhausted",
+            "disk_full",
+            "rewrite_loop",
+            "unknown",
+        ] {
+            assert!(ids.contains(&id), "{id} missing");
+        }
+    }
+
+    #[test]
+    fn most_specific_rule_wins_and_says_where() {
+        let v = classify(Kind::PhpError, "PHP Fatal error:  Uncaught PDOException: SQLSTATE[HY000] [1045] Access denied for user 'app'@'localhost' (using password: YES) in /srv/www/db.php:5\nStack trace:\n#0 {main}").unwrap();
+        assert_eq!(
+            (v.cause, v.file.as_deref(), v.line),
+            ("db_auth", Some("/srv/www/db.php"), Some(5))
+        );
+        let v = classify(Kind::PhpError, "PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted (tried to allocate 4096 bytes) in /srv/www/mem.php on line 3").unwrap();
+        assert_eq!((v.cause, v.line), ("php_memory_limit", Some(3)));
+        let v = classify(Kind::Error, "PHP Warning:  require(/srv/www/lib/config.php): Failed to open stream: Permission denied in /srv/www/settings.php on line 2").unwrap();
+        assert_eq!(
+            (v.cause, v.file.as_deref()),
+            ("file_permissions", Some("/srv/www/lib/config.php"))
+        );
+        let v = classify(
+            Kind::Error,
+            "/srv/www/blog/.htaccess: Invalid command 'RewriteRul', perhaps misspelled",
+        )
+        .unwrap();
+        assert_eq!(
+            (v.cause, v.file.as_deref()),
+            ("htaccess_invalid", Some("/srv/www/blog/.htaccess"))
+        );
+    }
+
+    #[test]
+    fn log_kinds_and_regexes_restrict_rules() {
+        assert!(
+            classify(
+                Kind::PhpFpm,
+                "[pool www] child 5 exited on signal 15 (SIGTERM) after 2 seconds"
+            )
+            .is_none()
+        );
+        assert_eq!(
+            classify(
+                Kind::PhpFpm,
+                "[pool www] child 5 exited on signal 11 (SIGSEGV) after 2 seconds"
+            )
+            .unwrap()
+            .cause,
+            "fpm_crash"
+        );
+        assert!(classify(Kind::PhpError, "upstream timed out").is_none());
+        let v = classify(Kind::Error, "upstream timed out (110: Connection timed out) while reading response header from upstream").unwrap();
+        assert!(v.generic);
+        assert!(classify(Kind::Error, "PHP Warning:  Undefined variable $x").is_none());
+    }
+}
