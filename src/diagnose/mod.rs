@@ -34,6 +34,10 @@ pub struct Report {
     pub inputs: Vec<InputReport>,
     pub summary: Summary,
     pub incidents: Vec<Incident>,
+    /// Error-log incidents that no 5xx in the access logs accounts for (a worker that died
+    /// before the request was logged, an error the application recovered from). Empty when
+    /// only error logs were read: they are the incidents then.
+    pub other_errors: Vec<Incident>,
 }
 
 #[derive(Debug, Serialize)]
@@ -368,10 +372,8 @@ impl Matcher {
             })
             .min_by_key(|&i| {
                 let c = &self.candidates[i];
-                (
-                    (c.ms - t).abs(),
-                    std::cmp::Reverse(c.verdict.as_ref().map_or(0, |v| v.weight)),
-                )
+                let weight = c.verdict.as_ref().map_or(0, |v| v.weight);
+                (self.used[i], (c.ms - t).abs(), std::cmp::Reverse(weight))
             });
         if let Some(i) = found {
             e.verdict = self.candidates[i].verdict.clone();
@@ -418,65 +420,90 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
         .iter()
         .any(|i| i.format == ErrorFormat::Apache.name());
     let mut matcher = Matcher::new(&scan.errors, rules, apache);
-    let mut groups = Groups::default();
-    if scan.has_access_logs() {
-        for r in &scan.responses {
-            let ex = matcher.explain(r);
-            let evidence = if ex.verdict.is_some() {
-                ex.used.clone()
-            } else {
-                matcher.nearest(r.time.ms, 3)
-            };
-            groups.add(
-                ex.verdict.as_ref(),
-                Some(r),
-                r.time,
-                &evidence,
-                &scan.errors,
-            );
-        }
-    } else {
-        from_errors_only(&mut matcher, &mut groups, &scan.errors);
+    let mut answered = Groups::default();
+    for r in &scan.responses {
+        let ex = matcher.explain(r);
+        let evidence = match ex.verdict {
+            Some(_) => matcher.error_indices(&ex.used),
+            None => matcher.nearest(r.time.ms, 3),
+        };
+        answered.add(
+            ex.verdict.as_ref(),
+            Some(r),
+            r.time,
+            &evidence,
+            &scan.errors,
+        );
     }
-    let server_errors = scan.responses.len() as u64;
+    let mut unanswered = Groups::default();
+    matcher.explain_leftovers(&mut unanswered, &scan.errors);
+    let (incidents, other_errors) = if scan.has_access_logs() {
+        (
+            answered.into_incidents(rules),
+            unanswered.into_incidents(rules),
+        )
+    } else {
+        (unanswered.into_incidents(rules), Vec::new())
+    };
     Report {
         version: 1,
-        inputs: scan.inputs,
         summary: Summary {
             requests: scan.requests,
-            server_errors,
+            server_errors: scan.responses.len() as u64,
             by_status: scan
                 .by_status
                 .iter()
                 .map(|(s, n)| (s.to_string(), *n))
                 .collect(),
         },
-        incidents: groups.into_incidents(rules),
+        inputs: scan.inputs,
+        incidents,
+        other_errors,
     }
 }
 
-/// With no access log, each explaining record (or group of records of one failure) counts
-/// once; process records that refined another count no more.
-fn from_errors_only(matcher: &mut Matcher, groups: &mut Groups, errors: &[ErrorEvent]) {
-    for i in 0..matcher.candidates.len() {
-        if matcher.used[i] || matcher.candidates[i].verdict.is_none() {
-            continue;
+impl Matcher {
+    /// Error-record indices of candidates.
+    fn error_indices(&self, used: &[usize]) -> Vec<usize> {
+        used.iter().map(|&j| self.candidates[j].index).collect()
+    }
+
+    /// Groups the explaining records no response used: each failure once, read the way a
+    /// response would read it (a record naming a request stands for that request).
+    fn explain_leftovers(&mut self, groups: &mut Groups, errors: &[ErrorEvent]) {
+        for i in 0..self.candidates.len() {
+            if self.used[i] || self.candidates[i].verdict.is_none() {
+                continue;
+            }
+            let e = &errors[self.candidates[i].index];
+            let time = e.time.expect("candidates have times");
+            let ex = if self.candidates[i].scope == Scope::Process {
+                let mut ex = self.failure_at(i);
+                self.refine(&mut ex, time.ms);
+                for &j in &ex.used {
+                    self.used[j] = true;
+                }
+                ex
+            } else {
+                let stand_in = Response {
+                    time,
+                    client: e.client.clone().unwrap_or_default(),
+                    vhost: None,
+                    request: e.request.clone().unwrap_or_default(),
+                    status: 0,
+                    input: e.input,
+                };
+                self.explain(&stand_in)
+            };
+            self.used[i] = true;
+            groups.add(
+                ex.verdict.as_ref(),
+                None,
+                time,
+                &self.error_indices(&ex.used),
+                errors,
+            );
         }
-        let mut ex = matcher.failure_at(i);
-        let t = matcher.candidates[i].ms;
-        matcher.refine(&mut ex, t);
-        for &j in &ex.used {
-            matcher.used[j] = true;
-        }
-        let time = errors[matcher.candidates[i].index]
-            .time
-            .unwrap_or(Stamp { ms: t, offset: 0 });
-        let evidence: Vec<usize> = ex
-            .used
-            .iter()
-            .map(|&j| matcher.candidates[j].index)
-            .collect();
-        groups.add(ex.verdict.as_ref(), None, time, &evidence, errors);
     }
 }
 

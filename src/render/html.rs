@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::diagnose::Report;
+use crate::diagnose::{Incident, Report};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -61,7 +61,19 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         )?;
     }
     writeln!(out, "</table>")?;
-    for inc in &report.incidents {
+    write_incidents(out, &report.incidents)?;
+    if !report.other_errors.is_empty() {
+        writeln!(
+            out,
+            "<h2>Also in the error logs, with no 5xx response in the access logs</h2>"
+        )?;
+        write_incidents(out, &report.other_errors)?;
+    }
+    writeln!(out, "</body></html>")
+}
+
+fn write_incidents(out: &mut impl Write, incidents: &[Incident]) -> io::Result<()> {
+    for inc in incidents {
         let statuses: Vec<String> = inc
             .status
             .iter()
@@ -95,7 +107,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         }
         writeln!(out, "<p>Fix: {}</p></div>", escape(&inc.fix))?;
     }
-    writeln!(out, "</body></html>")
+    Ok(())
 }
 
 #[cfg(test)]

@@ -54,6 +54,18 @@ pub fn write(
         writeln!(out)?;
         write_incident(out, n + 1, incident, &st)?;
     }
+    if !report.other_errors.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            st.bold("Also in the error logs, with no 5xx response in the access logs:")
+        )?;
+        for (n, incident) in report.other_errors.iter().enumerate() {
+            writeln!(out)?;
+            write_incident(out, n + 1, incident, &st)?;
+        }
+    }
     Ok(())
 }
 
