@@ -1,0 +1,229 @@
+//! Real database faults behind PHP: MariaDB and PostgreSQL servers from Debian, PHP pages
+//! using PDO, mysqli and pg_connect served by nginx + PHP-FPM, and the three database causes
+//! (`db_auth`, `db_unreachable`, `db_pool_exhausted`) injected the ways they happen in
+//! production. Each case makes healthy requests first, injects the fault, makes failing
+//! requests, then checks what `fivehundred diagnose` says about the logs the servers wrote.
+//!
+//! `FIVEHUNDRED_LAB_SAVE=1` also copies each case's logs under
+//! `tests/fixtures/real/db-<engine>/<cause>/<case>/` (temp dir replaced by `/srv/lab`).
+#[path = "lab/db.rs"]
+mod db;
+mod lab;
+
+use db::*;
+use lab::nginx::{Nginx, NginxOptions};
+use lab::php_fpm::{Fpm, FpmOptions, PhpLog};
+use lab::*;
+use std::path::PathBuf;
+
+/// Requests answered 200 before the fault (they must produce no incident).
+const HEALTHY: usize = 2;
+/// Requests made while the fault holds (each one a 500).
+const FAILING: u64 = 3;
+
+/// A way the database goes wrong for the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// A deploy put a wrong password into the app's config.php.
+    WrongPassword,
+    /// The server was stopped; the app connects over TCP ("Connection refused").
+    Stopped,
+    /// The server was stopped; the app connects through its unix socket, now gone
+    /// ("No such file or directory").
+    StoppedSocket,
+    /// The config names a port nothing listens on.
+    WrongPort,
+    /// Other clients hold every connection slot (`max_connections` reached). On PostgreSQL
+    /// with `superuser_reserved_connections = 0`: "sorry, too many clients already".
+    PoolFull,
+    /// PostgreSQL with its default 3 slots reserved for superusers: the app's user is told
+    /// "remaining connection slots are reserved for non-replication superuser connections".
+    PoolFullReserved,
+}
+
+impl Fault {
+    /// The cause id the report must name.
+    fn cause(self) -> &'static str {
+        match self {
+            Fault::WrongPassword => "db_auth",
+            Fault::Stopped | Fault::StoppedSocket | Fault::WrongPort => "db_unreachable",
+            Fault::PoolFull | Fault::PoolFullReserved => "db_pool_exhausted",
+        }
+    }
+
+    /// The server's configuration: small pools where the fault fills them.
+    fn db_options(self, engine: Engine) -> DbOptions {
+        let o = DbOptions::new(engine);
+        match (self, engine) {
+            (Fault::PoolFull, Engine::MariaDb) => o.max_connections(10),
+            (Fault::PoolFull, Engine::Postgres) => o.max_connections(6).superuser_reserved(0),
+            (Fault::PoolFullReserved, _) => o.max_connections(6).superuser_reserved(3),
+            _ => o,
+        }
+    }
+
+    /// Breaks things. Returns the connection holder (for the pool faults), which must live
+    /// until the failing requests are made.
+    fn inject(self, lab: &Lab, db: &mut Db, config: AppConfig) -> Option<Holder> {
+        match self {
+            Fault::WrongPassword => {
+                config.password(WRONG_PASSWORD).write(lab, "www");
+            }
+            Fault::WrongPort => {
+                config.port(free_port()).write(lab, "www");
+            }
+            Fault::Stopped | Fault::StoppedSocket => db.stop(),
+            Fault::PoolFull | Fault::PoolFullReserved => {
+                return Some(db.hold_all_connections(lab));
+            }
+        }
+        None
+    }
+}
+
+/// One lab run: a page of the app, a fault, and where PHP's messages go.
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    app: PhpApp,
+    fault: Fault,
+    php_log: PhpLog,
+}
+
+/// The web side: nginx + PHP-FPM with the app's pages in `www/`.
+struct Web {
+    fpm: Fpm,
+    nginx: Nginx,
+}
+
+impl Web {
+    /// opcache is off so a rewritten config.php takes effect at the next request (with
+    /// Debian's opcache settings it may be served stale for up to 2 s).
+    fn start(lab: &Lab, php_log: PhpLog) -> Web {
+        let fpm = FpmOptions::new()
+            .php_log(php_log)
+            .admin_value("opcache.enable", "0")
+            .start(lab);
+        let nginx = NginxOptions::new().fastcgi(&fpm).start(lab);
+        Web { fpm, nginx }
+    }
+
+    /// The log files `diagnose` is given: what an admin has under /var/log.
+    fn logs(&self) -> Vec<PathBuf> {
+        let mut v = vec![
+            self.nginx.access_log.clone(),
+            self.nginx.error_log.clone(),
+            self.fpm.log.clone(),
+        ];
+        v.extend(self.fpm.php_error_log.clone());
+        v
+    }
+}
+
+fn get_all(web: &Web, path: &str, n: usize, want: u16) {
+    for i in 0..n {
+        let r = fetch(web.nginx.port, "GET", path, "localhost", b"");
+        assert_eq!(r.status, want, "GET {path} #{i}: body {:?}", r.body);
+    }
+}
+
+/// Runs one case end to end and checks the report.
+fn run(name: &str, case: Case) {
+    if skip_unless_root(name) {
+        return;
+    }
+    let lab = Lab::new();
+    let mut db = case.fault.db_options(case.app.engine).start(&lab);
+    let mut config = db.config(APP_PASSWORD);
+    if case.fault == Fault::StoppedSocket {
+        config = config.via_socket(&db);
+    }
+    config.write(&lab, "www");
+    case.app.install(&lab, "www");
+    let web = Web::start(&lab, case.php_log);
+    let path = format!("/{}", case.app.file);
+
+    get_all(&web, &path, HEALTHY, 200);
+    let holder = case.fault.inject(&lab, &mut db, config);
+    get_all(&web, &path, FAILING as usize, 500);
+    web.nginx.wait_access_lines(HEALTHY + FAILING as usize);
+    drop(holder);
+
+    let logs = web.logs();
+    save_fixture(&lab, name, case, &logs, &db);
+    let paths: Vec<&std::path::Path> = logs.iter().map(PathBuf::as_path).collect();
+    let report = diagnose(&paths);
+    check_report(&report, case);
+}
+
+/// The report holds exactly the failing requests, all under the fault's cause, at the app's
+/// connect line when the evidence names one (else with `file`/`line` null).
+fn check_report(report: &serde_json::Value, case: Case) {
+    let cause = case.fault.cause();
+    assert_server_errors(report, FAILING, &[(500, FAILING)]);
+    assert_eq!(
+        causes(report),
+        vec![cause.to_string()],
+        "{}",
+        pretty(report)
+    );
+    match case.app.expected_location() {
+        Some((file, line)) => assert_incident(report, cause, 500, FAILING, Some(file), Some(line)),
+        None => {
+            assert_incident(report, cause, 500, FAILING, None, None);
+            for inc in incidents(report) {
+                assert!(
+                    inc["file"].is_null() && inc["line"].is_null(),
+                    "the evidence names no file/line, the report must not invent one:\n{}",
+                    pretty(report)
+                );
+            }
+        }
+    }
+}
+
+/// With `FIVEHUNDRED_LAB_SAVE` set, keeps this case's logs as fixtures.
+fn save_fixture(lab: &Lab, name: &str, case: Case, logs: &[PathBuf], db: &Db) {
+    if std::env::var_os("FIVEHUNDRED_LAB_SAVE").is_none() {
+        return;
+    }
+    let dir = fixtures_dir()
+        .join(format!("db-{}", case.app.engine.name()))
+        .join(case.fault.cause())
+        .join(name);
+    for p in logs.iter().chain([&db.log]) {
+        lab.save_redacted(p, &dir.join(p.file_name().unwrap()));
+    }
+}
+
+/// One #[test] per case, all driven by [`run`].
+macro_rules! cases {
+    ($($name:ident: $app:expr, $fault:expr, $log:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            run(stringify!($name), Case { app: $app, fault: $fault, php_log: $log });
+        }
+    )*};
+}
+
+use Fault::*;
+use PhpLog::{FastCgiStderr, File, FpmLog};
+
+cases! {
+    mariadb_auth_pdo: PDO_MYSQL, WrongPassword, FastCgiStderr;
+    mariadb_auth_mysqli: MYSQLI, WrongPassword, File;
+    mariadb_auth_logged: MYSQLI_LOGGED, WrongPassword, FastCgiStderr;
+    mariadb_stopped_pdo: PDO_MYSQL, Stopped, File;
+    mariadb_stopped_socket_mysqli: MYSQLI, StoppedSocket, FastCgiStderr;
+    mariadb_wrong_port_logged: MYSQLI_LOGGED, WrongPort, File;
+    mariadb_pool_pdo: PDO_MYSQL, PoolFull, FastCgiStderr;
+    mariadb_pool_mysqli_fpm_log: MYSQLI, PoolFull, FpmLog;
+    mariadb_pool_logged: MYSQLI_LOGGED, PoolFull, File;
+    postgres_auth_pdo: PDO_PGSQL, WrongPassword, FastCgiStderr;
+    postgres_auth_pg_connect: PG_CONNECT, WrongPassword, File;
+    postgres_stopped_pdo: PDO_PGSQL, Stopped, File;
+    postgres_stopped_pg_connect: PG_CONNECT, Stopped, FastCgiStderr;
+    postgres_wrong_port_pdo: PDO_PGSQL, WrongPort, FpmLog;
+    postgres_pool_pdo: PDO_PGSQL, PoolFull, FastCgiStderr;
+    postgres_pool_pg_connect: PG_CONNECT, PoolFull, File;
+    postgres_pool_reserved_pdo: PDO_PGSQL, PoolFullReserved, File;
+}
