@@ -145,11 +145,11 @@ impl Rules {
     /// The most specific rule that matches the record, with where it points.
     pub fn classify(&self, event: &ErrorEvent) -> Option<Verdict> {
         let msg = event.message.as_str();
-        let mut best: Option<&Rule> = None;
+        let mut best: Option<(&Rule, usize)> = None;
         // Overlapping search: one literal must not hide another that starts inside it.
         for m in self.literals.find_overlapping_iter(msg) {
             let rule = &self.rules[m.pattern().as_usize()];
-            if best.is_some_and(|b| b.weight >= rule.weight) {
+            if best.is_some_and(|(b, _)| b.weight >= rule.weight) {
                 continue;
             }
             let log_ok = match (&rule.logs, event.kind) {
@@ -157,11 +157,11 @@ impl Rules {
                 _ => true,
             };
             if log_ok && rule.regex.as_ref().is_none_or(|re| re.is_match(msg)) {
-                best = Some(rule);
+                best = Some((rule, m.start()));
             }
         }
-        let rule = best?;
-        let (file, line) = self.locate(rule, msg);
+        let (rule, at) = best?;
+        let (file, line) = self.locate(rule, msg, at);
         Some(Verdict {
             cause: rule.cause,
             weight: rule.weight,
@@ -180,11 +180,18 @@ impl Rules {
             .find_map(|re| re.captures(msg).and_then(|c| captured(re, &c).0))
     }
 
-    /// File and line from the rule's own patterns, else from the shared locators.
-    fn locate(&self, rule: &Rule, msg: &str) -> (Option<String>, Option<u64>) {
-        let own = [&rule.regex, &rule.locate].into_iter().flatten();
-        for re in own.chain(self.locators.iter()) {
-            if let Some(found) = re.captures(msg).map(|c| captured(re, &c))
+    /// File and line from the rule's own patterns, else from the shared locators: first the
+    /// location that follows the matched text at `at` (a record can hold several PHP messages,
+    /// each with its own `in FILE on line N`), then any.
+    fn locate(&self, rule: &Rule, msg: &str, at: usize) -> (Option<String>, Option<u64>) {
+        let own = [&rule.regex, &rule.locate]
+            .into_iter()
+            .flatten()
+            .map(|re| (re, msg));
+        let after = self.locators.iter().map(|re| (re, &msg[at..]));
+        let anywhere = self.locators.iter().map(|re| (re, msg));
+        for (re, text) in own.chain(after).chain(anywhere) {
+            if let Some(found) = re.captures(text).map(|c| captured(re, &c))
                 && found.0.is_some()
             {
                 return found;
@@ -267,6 +274,15 @@ mod tests {
         assert_eq!(
             (v.cause, v.file.as_deref()),
             ("htaccess_invalid", Some("/srv/www/blog/.htaccess"))
+        );
+    }
+
+    #[test]
+    fn location_follows_the_matched_message() {
+        let v = classify(Kind::Error, "FastCGI sent in stderr: \"PHP message: PHP Notice:  file_put_contents(): Write of 194464 bytes failed with errno=28 No space left on device in /w/page.php on line 4; PHP message: PHP Fatal error:  Uncaught RuntimeException: x in /w/page.php:5\nStack trace:\n#0 {main}\n  thrown in /w/page.php on line 5\"").unwrap();
+        assert_eq!(
+            (v.cause, v.file.as_deref(), v.line),
+            ("disk_full", Some("/w/page.php"), Some(4))
         );
     }
 
