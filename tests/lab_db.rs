@@ -195,6 +195,49 @@ fn save_fixture(lab: &Lab, name: &str, case: Case, logs: &[PathBuf], db: &Db) {
     }
 }
 
+/// Every page of `engine`'s app, answered 200 against a healthy server: no 5xx, no incident.
+/// Also prints the server's startup time (data-dir copy included).
+fn healthy(name: &str, engine: Engine, apps: &[PhpApp]) {
+    if skip_unless_root(name) {
+        return;
+    }
+    let lab = Lab::new();
+    let db = DbOptions::new(engine).start(&lab);
+    eprintln!("{} ready in {:?}", engine.name(), db.startup);
+    db.config(APP_PASSWORD).write(&lab, "www");
+    for app in apps {
+        app.install(&lab, "www");
+    }
+    let web = Web::start(&lab, PhpLog::File);
+    for app in apps {
+        get_all(&web, &format!("/{}", app.file), HEALTHY, 200);
+    }
+    web.nginx.wait_access_lines(HEALTHY * apps.len());
+    let logs = web.logs();
+    let paths: Vec<&std::path::Path> = logs.iter().map(PathBuf::as_path).collect();
+    let report = diagnose(&paths);
+    assert_server_errors(&report, 0, &[]);
+    assert!(incidents(&report).is_empty(), "{}", pretty(&report));
+}
+
+#[test]
+fn mariadb_healthy() {
+    healthy(
+        "mariadb_healthy",
+        Engine::MariaDb,
+        &[PDO_MYSQL, MYSQLI, MYSQLI_LOGGED],
+    );
+}
+
+#[test]
+fn postgres_healthy() {
+    healthy(
+        "postgres_healthy",
+        Engine::Postgres,
+        &[PDO_PGSQL, PG_CONNECT],
+    );
+}
+
 /// One #[test] per case, all driven by [`run`].
 macro_rules! cases {
     ($($name:ident: $app:expr, $fault:expr, $log:expr;)*) => {$(
