@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::tz::TimeZone;
 
 use crate::diagnose::{self, rules::Rules};
@@ -226,6 +227,21 @@ fn scan_options(args: &InputArgs, sources: &[read::Source]) -> Result<ScanOption
             .transpose()?,
     };
     Ok(opts)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI, pipes).
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{spinner} {wide_msg} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 /// A window end in ms: an RFC 3339 time, or a duration back from the newest line.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use indicatif::ProgressBar;
 use jiff::tz::TimeZone;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -14,13 +15,14 @@ use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
 use crate::read::{self, Blocks, ReadError, Source};
 
-/// How to read: the zone for logs that write none, an optional time window, and an optional
-/// custom access format.
+/// How to read: the zone for logs that write none, an optional time window, an optional
+/// custom access format, and where to show progress (hidden unless the caller shows it).
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
     pub tz: TimeZone,
     pub window: Window,
     pub access_format: Option<NginxFormat>,
+    pub progress: ProgressBar,
 }
 
 /// A time window, in milliseconds since the epoch, both ends inclusive.
@@ -114,13 +116,19 @@ const SAMPLE_LINES: usize = 64;
 /// Reads all sources.
 pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
     let mut out = Scan::default();
+    let total: Option<u64> = sources.iter().map(read::size).sum();
+    opts.progress.set_length(total.unwrap_or(0));
+    opts.progress.set_position(0);
     for (index, source) in sources.iter().enumerate() {
-        let reader = read::open(source)?;
+        opts.progress.set_message(source.name.clone());
+        let raw = Box::new(opts.progress.wrap_read(read::open_raw(source)?));
+        let reader = read::decode(source, raw)?;
         scan_one(source, index, reader, opts, &mut out).map_err(|e| ReadError::Io {
             path: source.name.clone(),
             source: e,
         })?;
     }
+    opts.progress.finish_and_clear();
     out.responses.sort_by_key(|r| r.time);
     out.errors.sort_by_key(|e| e.time);
     Ok(out)
@@ -321,6 +329,7 @@ mod tests {
             tz: TimeZone::UTC,
             window: Window::default(),
             access_format: None,
+            progress: ProgressBar::hidden(),
         }
     }
 

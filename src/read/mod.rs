@@ -123,10 +123,31 @@ fn list_dir(
 
 /// Opens a source for reading, decompressing gzip transparently.
 pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, ReadError> {
-    let raw: Box<dyn Read + Send> = match &source.path {
-        Some(p) => Box::new(File::open(p).map_err(|e| ReadError::io(p, e))?),
-        None => Box::new(io::stdin()),
-    };
+    decode(source, open_raw(source)?)
+}
+
+/// Opens a source's raw bytes (still compressed, if it is).
+pub fn open_raw(source: &Source) -> Result<Box<dyn Read + Send>, ReadError> {
+    match &source.path {
+        Some(p) => Ok(Box::new(File::open(p).map_err(|e| ReadError::io(p, e))?)),
+        None => Ok(Box::new(io::stdin())),
+    }
+}
+
+/// The size of a source on disk, if it has one.
+pub fn size(source: &Source) -> Option<u64> {
+    source
+        .path
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+}
+
+/// Decompresses `raw` if it starts with gzip's magic bytes.
+pub fn decode(
+    source: &Source,
+    raw: Box<dyn Read + Send>,
+) -> Result<Box<dyn Read + Send>, ReadError> {
     let mut buffered = BufReader::with_capacity(1 << 16, raw);
     let magic = buffered.fill_buf().map_err(|e| ReadError::Io {
         path: source.name.clone(),
