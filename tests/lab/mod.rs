@@ -7,6 +7,7 @@
 //! polled (port accepts, socket exists, a log line appears) with a deadline.
 #![allow(dead_code)]
 
+pub mod apache;
 pub mod nginx;
 pub mod php_fpm;
 
@@ -504,6 +505,35 @@ pub fn diagnose(paths: &[&Path]) -> Value {
         "sum(incidents[].count) must equal summary.server_errors:\n{}",
         pretty(&report)
     );
+    report
+}
+
+/// Runs `diagnose --format json` on error logs only (no access log): incidents are then built
+/// from error events (spec: `count` is the number of events, `status` is `{}`). Checks that
+/// shape and the exit code (1 when any incident was found, else 0); returns the report.
+pub fn diagnose_errors_only(paths: &[&Path]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["diagnose", "--format", "json"])
+        .args(paths)
+        .output()
+        .expect("run fivehundred");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "diagnose output is not JSON ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let found = !incidents(&report).is_empty();
+    assert_eq!(
+        out.status.code(),
+        Some(found as i32),
+        "diagnose exit code (incidents found: {found}):\n{}",
+        pretty(&report)
+    );
+    for inc in incidents(&report) {
+        assert_eq!(inc["status"], serde_json::json!({}), "{}", pretty(&report));
+    }
     report
 }
 
