@@ -201,6 +201,7 @@ fn scan_options(args: &InputArgs, sources: &[read::Source]) -> Result<ScanOption
         tz,
         window: Window::default(),
         access_format,
+        progress: progress_bar(),
     };
     let relative = [&args.since, &args.until]
         .into_iter()
