@@ -108,11 +108,19 @@ pub fn run() -> i32 {
     };
     match result {
         Ok(code) => code,
+        // A closed pipe (`| head`) is the reader's choice, not an error to report.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             eprintln!("fivehundred: error: {}", one_line(&e));
             2
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// An error and its causes on one line.
