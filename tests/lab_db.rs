@@ -11,6 +11,7 @@ mod db;
 mod lab;
 
 use db::*;
+use lab::apache::{Apache, ApacheOptions};
 use lab::nginx::{Nginx, NginxOptions};
 use lab::php_fpm::{Fpm, FpmOptions, PhpLog};
 use lab::*;
@@ -81,48 +82,107 @@ impl Fault {
     }
 }
 
-/// One lab run: a page of the app, a fault, and where PHP's messages go.
+/// One lab run: a page of the app, a fault, and the web stack (where PHP's messages go).
 #[derive(Debug, Clone, Copy)]
 struct Case {
     app: PhpApp,
     fault: Fault,
-    php_log: PhpLog,
+    stack: Stack,
 }
 
-/// The web side: nginx + PHP-FPM with the app's pages in `www/`.
+/// The web server and how PHP runs under it.
+#[derive(Debug, Clone, Copy)]
+enum Stack {
+    /// nginx + PHP-FPM; PHP's messages go where the [`PhpLog`] says.
+    Nginx(PhpLog),
+    /// Apache `mod_proxy_fcgi` + PHP-FPM.
+    ApacheFpm(PhpLog),
+    /// Apache + mod_php; PHP's messages in Apache's error log (false) or PHP's own
+    /// `error_log` file (true).
+    ModPhp { php_error_log: bool },
+}
+
+/// The running web side, with the app's pages in `www/`. The daemons are kept only to be
+/// stopped on Drop.
 struct Web {
-    fpm: Fpm,
-    nginx: Nginx,
+    port: u16,
+    access_log: PathBuf,
+    /// The log files `diagnose` is given: what an admin has under /var/log.
+    logs: Vec<PathBuf>,
+    _daemons: (Option<Fpm>, Option<Nginx>, Option<Apache>),
 }
 
 impl Web {
     /// opcache is off so a rewritten config.php takes effect at the next request (with
     /// Debian's opcache settings it may be served stale for up to 2 s).
-    fn start(lab: &Lab, php_log: PhpLog) -> Web {
-        let fpm = FpmOptions::new()
-            .php_log(php_log)
-            .admin_value("opcache.enable", "0")
-            .start(lab);
-        let nginx = NginxOptions::new().fastcgi(&fpm).start(lab);
-        Web { fpm, nginx }
+    fn start(lab: &Lab, stack: Stack) -> Web {
+        let fpm = |log| {
+            FpmOptions::new()
+                .php_log(log)
+                .admin_value("opcache.enable", "0")
+                .start(lab)
+        };
+        match stack {
+            Stack::Nginx(log) => {
+                let fpm = fpm(log);
+                let nginx = NginxOptions::new().fastcgi(&fpm).start(lab);
+                let mut logs = vec![nginx.access_log.clone(), nginx.error_log.clone()];
+                logs.push(fpm.log.clone());
+                logs.extend(fpm.php_error_log.clone());
+                Web {
+                    port: nginx.port,
+                    access_log: nginx.access_log.clone(),
+                    logs,
+                    _daemons: (Some(fpm), Some(nginx), None),
+                }
+            }
+            Stack::ApacheFpm(log) => {
+                let fpm = fpm(log);
+                let apache = ApacheOptions::new().fcgi(&fpm).start(lab);
+                let mut logs = apache.log_files();
+                logs.push(fpm.log.clone());
+                logs.extend(fpm.php_error_log.clone());
+                Web::apache(apache, logs, Some(fpm))
+            }
+            Stack::ModPhp { php_error_log } => {
+                let apache = ApacheOptions::new()
+                    .mod_php()
+                    .php_error_log(php_error_log)
+                    .php_admin_value("opcache.enable", "0")
+                    .start(lab);
+                let logs = apache.log_files();
+                Web::apache(apache, logs, None)
+            }
+        }
     }
 
-    /// The log files `diagnose` is given: what an admin has under /var/log.
-    fn logs(&self) -> Vec<PathBuf> {
-        let mut v = vec![
-            self.nginx.access_log.clone(),
-            self.nginx.error_log.clone(),
-            self.fpm.log.clone(),
-        ];
-        v.extend(self.fpm.php_error_log.clone());
-        v
+    fn apache(apache: Apache, logs: Vec<PathBuf>, fpm: Option<Fpm>) -> Web {
+        Web {
+            port: apache.port,
+            access_log: apache.access_log.clone(),
+            logs,
+            _daemons: (fpm, None, Some(apache)),
+        }
     }
-}
 
-fn get_all(web: &Web, path: &str, n: usize, want: u16) {
-    for i in 0..n {
-        let r = fetch(web.nginx.port, "GET", path, "localhost", b"");
-        assert_eq!(r.status, want, "GET {path} #{i}: body {:?}", r.body);
+    /// GETs `path` `n` times, asserting each status.
+    fn get_all(&self, path: &str, n: usize, want: u16) {
+        for i in 0..n {
+            let r = fetch(self.port, "GET", path, "localhost", b"");
+            assert_eq!(r.status, want, "GET {path} #{i}: body {:?}", r.body);
+        }
+    }
+
+    /// Waits until the access log holds `n` lines (written just after each answer).
+    fn wait_access_lines(&self, n: usize) {
+        let p = &self.access_log;
+        wait_for(&format!("{n} lines in {}", p.display()), || {
+            line_count(p) >= n
+        });
+    }
+
+    fn log_paths(&self) -> Vec<&std::path::Path> {
+        self.logs.iter().map(PathBuf::as_path).collect()
     }
 }
 
@@ -139,19 +199,17 @@ fn run(name: &str, case: Case) {
     }
     config.write(&lab, "www");
     case.app.install(&lab, "www");
-    let web = Web::start(&lab, case.php_log);
+    let web = Web::start(&lab, case.stack);
     let path = format!("/{}", case.app.file);
 
-    get_all(&web, &path, HEALTHY, 200);
+    web.get_all(&path, HEALTHY, 200);
     let holder = case.fault.inject(&lab, &mut db, config);
-    get_all(&web, &path, FAILING as usize, 500);
-    web.nginx.wait_access_lines(HEALTHY + FAILING as usize);
+    web.get_all(&path, FAILING as usize, 500);
+    web.wait_access_lines(HEALTHY + FAILING as usize);
     drop(holder);
 
-    let logs = web.logs();
-    save_fixture(&lab, name, case, &logs, &db);
-    let paths: Vec<&std::path::Path> = logs.iter().map(PathBuf::as_path).collect();
-    let report = diagnose(&paths);
+    save_fixture(&lab, name, case, &web.logs, &db);
+    let report = diagnose(&web.log_paths());
     check_report(&report, case);
 }
 
@@ -208,14 +266,12 @@ fn healthy(name: &str, engine: Engine, apps: &[PhpApp]) {
     for app in apps {
         app.install(&lab, "www");
     }
-    let web = Web::start(&lab, PhpLog::File);
+    let web = Web::start(&lab, Stack::Nginx(PhpLog::File));
     for app in apps {
-        get_all(&web, &format!("/{}", app.file), HEALTHY, 200);
+        web.get_all(&format!("/{}", app.file), HEALTHY, 200);
     }
-    web.nginx.wait_access_lines(HEALTHY * apps.len());
-    let logs = web.logs();
-    let paths: Vec<&std::path::Path> = logs.iter().map(PathBuf::as_path).collect();
-    let report = diagnose(&paths);
+    web.wait_access_lines(HEALTHY * apps.len());
+    let report = diagnose(&web.log_paths());
     assert_server_errors(&report, 0, &[]);
     assert!(incidents(&report).is_empty(), "{}", pretty(&report));
 }
@@ -240,33 +296,40 @@ fn postgres_healthy() {
 
 /// One #[test] per case, all driven by [`run`].
 macro_rules! cases {
-    ($($name:ident: $app:expr, $fault:expr, $log:expr;)*) => {$(
+    ($($name:ident: $app:expr, $fault:expr, $stack:expr;)*) => {$(
         #[test]
         fn $name() {
-            run(stringify!($name), Case { app: $app, fault: $fault, php_log: $log });
+            run(stringify!($name), Case { app: $app, fault: $fault, stack: $stack });
         }
     )*};
 }
 
 use Fault::*;
 use PhpLog::{FastCgiStderr, File, FpmLog};
+use Stack::{ApacheFpm, ModPhp, Nginx as Ng};
 
 cases! {
-    mariadb_auth_pdo: PDO_MYSQL, WrongPassword, FastCgiStderr;
-    mariadb_auth_mysqli: MYSQLI, WrongPassword, File;
-    mariadb_auth_logged: MYSQLI_LOGGED, WrongPassword, FastCgiStderr;
-    mariadb_stopped_pdo: PDO_MYSQL, Stopped, File;
-    mariadb_stopped_socket_mysqli: MYSQLI, StoppedSocket, FastCgiStderr;
-    mariadb_wrong_port_logged: MYSQLI_LOGGED, WrongPort, File;
-    mariadb_pool_pdo: PDO_MYSQL, PoolFull, FastCgiStderr;
-    mariadb_pool_mysqli_fpm_log: MYSQLI, PoolFull, FpmLog;
-    mariadb_pool_logged: MYSQLI_LOGGED, PoolFull, File;
-    postgres_auth_pdo: PDO_PGSQL, WrongPassword, FastCgiStderr;
-    postgres_auth_pg_connect: PG_CONNECT, WrongPassword, File;
-    postgres_stopped_pdo: PDO_PGSQL, Stopped, File;
-    postgres_stopped_pg_connect: PG_CONNECT, Stopped, FastCgiStderr;
-    postgres_wrong_port_pdo: PDO_PGSQL, WrongPort, FpmLog;
-    postgres_pool_pdo: PDO_PGSQL, PoolFull, FastCgiStderr;
-    postgres_pool_pg_connect: PG_CONNECT, PoolFull, File;
-    postgres_pool_reserved_pdo: PDO_PGSQL, PoolFullReserved, File;
+    mariadb_auth_pdo: PDO_MYSQL, WrongPassword, Ng(FastCgiStderr);
+    mariadb_auth_mysqli: MYSQLI, WrongPassword, Ng(File);
+    mariadb_auth_logged: MYSQLI_LOGGED, WrongPassword, Ng(FastCgiStderr);
+    mariadb_auth_pdo_mod_php: PDO_MYSQL, WrongPassword, ModPhp { php_error_log: false };
+    mariadb_stopped_pdo: PDO_MYSQL, Stopped, Ng(File);
+    mariadb_stopped_socket_mysqli: MYSQLI, StoppedSocket, Ng(FastCgiStderr);
+    mariadb_stopped_logged_mod_php: MYSQLI_LOGGED, Stopped, ModPhp { php_error_log: true };
+    mariadb_wrong_port_logged: MYSQLI_LOGGED, WrongPort, Ng(File);
+    mariadb_pool_pdo: PDO_MYSQL, PoolFull, Ng(FastCgiStderr);
+    mariadb_pool_mysqli_fpm_log: MYSQLI, PoolFull, Ng(FpmLog);
+    mariadb_pool_logged: MYSQLI_LOGGED, PoolFull, Ng(File);
+    mariadb_pool_logged_apache_fpm: MYSQLI_LOGGED, PoolFull, ApacheFpm(FastCgiStderr);
+    postgres_auth_pdo: PDO_PGSQL, WrongPassword, Ng(FastCgiStderr);
+    postgres_auth_pg_connect: PG_CONNECT, WrongPassword, Ng(File);
+    postgres_auth_pdo_apache_fpm: PDO_PGSQL, WrongPassword, ApacheFpm(FastCgiStderr);
+    postgres_stopped_pdo: PDO_PGSQL, Stopped, Ng(File);
+    postgres_stopped_pg_connect: PG_CONNECT, Stopped, Ng(FastCgiStderr);
+    postgres_stopped_pg_connect_mod_php: PG_CONNECT, Stopped, ModPhp { php_error_log: false };
+    postgres_wrong_port_pdo: PDO_PGSQL, WrongPort, Ng(FpmLog);
+    postgres_pool_pdo: PDO_PGSQL, PoolFull, Ng(FastCgiStderr);
+    postgres_pool_pg_connect: PG_CONNECT, PoolFull, Ng(File);
+    postgres_pool_reserved_pdo: PDO_PGSQL, PoolFullReserved, Ng(File);
+    postgres_pool_pdo_mod_php: PDO_PGSQL, PoolFull, ModPhp { php_error_log: true };
 }
