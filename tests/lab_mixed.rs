@@ -5,12 +5,18 @@
 //!
 //! The server: one FPM master with two pools (`www` for the site, `jobs` with one worker and a
 //! backlog of 1 for slow background endpoints, killed after 2 s), PHP messages into a PHP
-//! `error_log` file, nginx logging at `warn`, a `/reports/` location with a 1 s read timeout.
+//! `error_log` file, nginx logging at `warn`, a `/reports/` location with a 1 s read timeout,
+//! and a MariaDB (`max_connections = 10`) behind a shop app in `/shop/` (and a legacy copy in
+//! `/legacy/` whose config still has an old password). The database faults come last: the
+//! server is stopped for the final one.
 //!
 //! `FIVEHUNDRED_SAVE_DEMO=1` writes these logs to `demo/` (paths rewritten to /srv/www ...);
 //! `FIVEHUNDRED_SAVE_FIXTURES=1` saves them under `tests/fixtures/real/nginx-fpm/mixed/`.
+#[path = "lab/db.rs"]
+mod db;
 mod lab;
 
+use db::{APP_PASSWORD, Db, DbOptions, MYSQLI_LOGGED, PDO_MYSQL, WRONG_PASSWORD};
 use lab::nginx::{Nginx, NginxOptions};
 use lab::php_fpm::{Fpm, FpmOptions, PhpLog, app};
 use lab::*;
@@ -22,6 +28,7 @@ use std::path::{Path, PathBuf};
 struct Server {
     nginx: Nginx,
     fpm: Fpm,
+    db: Db,
     lab: Lab,
 }
 
@@ -122,6 +129,32 @@ const DAY: &[Step] = &[
         cause: "rewrite_loop",
         hit: |s| [gets(s, "/loop", 2), gets(s, "/app/settings", 1)].concat(),
     },
+    Step {
+        cause: "db_auth",
+        hit: |s| {
+            let shop = gets(s, "/shop/pdo_mysql.php", 1);
+            assert_eq!(shop, [200], "the shop works before the legacy copy fails");
+            [shop, gets(s, "/legacy/pdo_mysql.php", 2)].concat()
+        },
+    },
+    Step {
+        cause: "db_pool_exhausted",
+        hit: |s| {
+            let _holder = s.db.hold_all_connections(&s.lab);
+            gets(s, "/shop/pdo_mysql.php", 2)
+        },
+    },
+    Step {
+        cause: "db_unreachable",
+        hit: |s| {
+            s.db.stop();
+            [
+                gets(s, "/shop/mysqli_logged.php", 2),
+                gets(s, "/shop/pdo_mysql.php", 1),
+            ]
+            .concat()
+        },
+    },
 ];
 
 fn chmod(lab: &Lab, rel: &str, mode: u32) {
@@ -143,6 +176,12 @@ fn start() -> Option<Server> {
     }
     lab.mount_tmpfs("cache", "64k")?;
     lab.mount_tmpfs("body", "64k")?;
+    let db = DbOptions::mariadb().max_connections(10).start(&lab);
+    for (dir, password) in [("www/shop", APP_PASSWORD), ("www/legacy", WRONG_PASSWORD)] {
+        db.config(password).write(&lab, dir);
+        PDO_MYSQL.install(&lab, dir);
+    }
+    MYSQLI_LOGGED.install(&lab, "www/shop");
     let fpm = FpmOptions::new()
         .php_log(PhpLog::File)
         .admin_value("memory_limit", "16M")
@@ -183,7 +222,12 @@ fn start() -> Option<Server> {
             "fastcgi_read_timeout 1s;",
         ))
         .start(&lab);
-    Some(Server { nginx, fpm, lab })
+    Some(Server {
+        nginx,
+        fpm,
+        db,
+        lab,
+    })
 }
 
 /// Status counts per cause, as the clients saw them.
