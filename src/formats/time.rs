@@ -174,6 +174,10 @@ pub fn parse_offset(b: &[u8]) -> Option<i32> {
         6 if b[3] == b':' => (num(b, 1..3)?, num(b, 4..6)?),
         _ => return None,
     };
+    // RFC 3339 offsets: `+99:99` would come out as `+100:39`.
+    if h > 23 || m > 59 {
+        return None;
+    }
     Some(sign * (h * 3600 + m * 60))
 }
 
@@ -308,6 +312,9 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Stamp> {
     Some(c.at_offset(offset))
 }
 
+/// The last second of year 9999: later times have no four-digit year to print.
+const MAX_EPOCH_SECS: i64 = 253_402_300_799;
+
 /// Seconds since the epoch with a fraction, as nginx `$msec` writes it: `1764079200.123`.
 pub fn parse_epoch(b: &[u8]) -> Option<Stamp> {
     let (int, frac) = match memchr::memchr(b'.', b) {
@@ -317,7 +324,9 @@ pub fn parse_epoch(b: &[u8]) -> Option<Stamp> {
     if int.len() > 12 || frac.len() > 9 {
         return None;
     }
-    let secs = i64::try_from(digits(int)?).ok()?;
+    let secs = i64::try_from(digits(int)?)
+        .ok()
+        .filter(|s| *s <= MAX_EPOCH_SECS)?;
     let ms = if frac.is_empty() {
         0
     } else {
@@ -369,5 +378,18 @@ mod tests {
         assert!(parse_clf(b"99/Foo/2015:10:05:03 +0000").is_none());
         assert!(parse_nginx_error(b"2026/13/25 14:00:09").is_none());
         assert!(parse_iso8601(b"2026-11-25T14:00:09+0").is_none());
+    }
+
+    #[test]
+    fn out_of_range_offsets_and_epochs_are_rejected() {
+        // Both used to be accepted and printed as non-RFC 3339 (`+100:39`, a five-digit year).
+        assert_eq!(parse_offset(b"+9999"), None);
+        assert_eq!(parse_offset(b"-24:00"), None);
+        assert_eq!(parse_offset(b"+0060"), None);
+        assert_eq!(parse_offset(b"+1400"), Some(50_400));
+        assert!(parse_clf(b"17/May/2015:10:05:03 +9999").is_none());
+        assert!(parse_epoch(b"999999999999.5").is_none());
+        let last = parse_epoch(b"253402300799.999").unwrap();
+        assert_eq!(last.rfc3339(), "9999-12-31T23:59:59+00:00");
     }
 }
