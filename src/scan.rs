@@ -2,8 +2,9 @@
 //! the 5xx [`Response`]s, error logs into [`ErrorEvent`]s. Access logs are parsed in parallel,
 //! one block per core; error logs, small and multi-line, in order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::sync::Mutex;
 
 use indicatif::ProgressBar;
 use jiff::tz::TimeZone;
@@ -46,6 +47,10 @@ pub struct InputReport {
     pub format: &'static str,
     pub lines: u64,
     pub unparsed: u64,
+    /// Why reading stopped before the end (a `.gz` cut off in the middle); what was read
+    /// before it is counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A 5xx answer from an access log, owned so it outlives the block it was parsed from.
@@ -123,10 +128,16 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
         opts.progress.set_message(source.name.clone());
         let raw = Box::new(opts.progress.wrap_read(read::open_raw(source)?));
         let reader = read::decode(source, raw)?;
-        scan_one(source, index, reader, opts, &mut out).map_err(|e| ReadError::Io {
-            path: source.name.clone(),
-            source: e,
-        })?;
+        // A stream that fails part-way (a `.gz` cut off by a full disk or a rotation in
+        // progress) keeps what was read before the failure, and the other inputs are read.
+        if let Err(error) = scan_one(source, index, reader, opts, &mut out) {
+            let lines = out.inputs.last().map_or(0, |i| i.lines);
+            let e = ReadError::Io {
+                path: source.name.clone(),
+                error,
+            };
+            warn(opts, format!("{e} (read {lines} lines before it)"));
+        }
     }
     opts.progress.finish_and_clear();
     out.responses.sort_by_key(|r| r.time);
@@ -134,6 +145,21 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
     Ok(out)
 }
 
+/// One line on stderr, above the progress bar; once per run even though `--since 2h` reads
+/// the inputs twice.
+fn warn(opts: &ScanOptions, message: String) {
+    static SHOWN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let first_time = SHOWN
+        .lock()
+        .map_or(true, |mut shown| shown.insert(message.clone()));
+    if first_time {
+        opts.progress
+            .suspend(|| eprintln!("fivehundred: warning: {message}"));
+    }
+}
+
+/// Reads one input into `out`; its report is added even when reading fails part-way, with
+/// what was read before the failure.
 fn scan_one(
     source: &Source,
     index: usize,
@@ -142,7 +168,10 @@ fn scan_one(
     out: &mut Scan,
 ) -> std::io::Result<()> {
     let mut blocks = Blocks::new(reader);
-    let first = blocks.next_block()?.unwrap_or_default();
+    let (first, failed) = match blocks.next_block() {
+        Ok(b) => (b.unwrap_or_default(), None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
     let detected = detect(
         read::lines(&first).take(SAMPLE_LINES),
         opts.access_format.as_ref(),
@@ -153,20 +182,23 @@ fn scan_one(
         format: detected.format_name(),
         lines: 0,
         unparsed: 0,
+        error: None,
     };
-    match &detected {
-        Detected::Access(format) => {
-            scan_access(first, &mut blocks, format, index, opts, &mut report, out)?
+    let result = match (&detected, failed) {
+        (_, Some(e)) => Err(e),
+        (Detected::Access(format), None) => {
+            scan_access(first, &mut blocks, format, index, opts, &mut report, out)
         }
-        Detected::Error(format) => {
-            scan_errors(first, &mut blocks, *format, index, opts, &mut report, out)?
+        (Detected::Error(format), None) => {
+            scan_errors(first, &mut blocks, *format, index, opts, &mut report, out)
         }
-        Detected::Unknown => {}
-    }
+        (Detected::Unknown, None) => Ok(()),
+    };
     report.unparsed += blocks.oversized;
     report.lines += blocks.oversized;
+    report.error = result.as_ref().err().map(ToString::to_string);
     out.inputs.push(report);
-    Ok(())
+    result
 }
 
 /// What one block of an access log adds up to.
@@ -236,12 +268,19 @@ fn scan_access(
 ) -> std::io::Result<()> {
     let mut total = AccessTally::default();
     let mut batch = vec![first];
+    let mut failed = None;
     loop {
         let mut done = false;
         while batch.len() < BATCH {
-            match blocks.next_block()? {
-                Some(b) => batch.push(b),
-                None => {
+            match blocks.next_block() {
+                Ok(Some(b)) => batch.push(b),
+                Ok(None) => {
+                    done = true;
+                    break;
+                }
+                // The lines read before the failure still count.
+                Err(e) => {
+                    failed = Some(e);
                     done = true;
                     break;
                 }
@@ -265,7 +304,7 @@ fn scan_access(
     }
     out.responses.extend(total.responses);
     out.newest_access = out.newest_access.max(total.newest);
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 /// The most continuation text one error record keeps: PHP stack traces are a few KB, a
@@ -283,6 +322,7 @@ fn scan_errors(
 ) -> std::io::Result<()> {
     let mut record: Vec<u8> = Vec::new();
     let mut block = Some(first);
+    let mut failed = None;
     let mut seq = 0;
     let mut flush = |record: &mut Vec<u8>, report: &mut InputReport| {
         if record.is_empty() {
@@ -314,10 +354,13 @@ fn scan_errors(
                 report.unparsed += 1;
             }
         }
-        block = blocks.next_block()?;
+        block = blocks.next_block().unwrap_or_else(|e| {
+            failed = Some(e);
+            None
+        });
     }
     flush(&mut record, report);
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
@@ -372,5 +415,47 @@ mod tests {
         assert_eq!(s.errors.len(), 2);
         assert!(s.errors[0].text.ends_with("thrown in /a.php on line 3"));
         assert_eq!((s.inputs[0].lines, s.inputs[0].unparsed), (5, 0));
+    }
+
+    #[test]
+    fn a_gz_cut_off_keeps_what_was_read_and_the_other_inputs() {
+        // A truncated `.gz` used to end the whole run with exit 2, every other input unread.
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let line = |i: usize| {
+            format!(
+                "1.2.3.4 - - [25/Nov/2026:14:00:03 +0000] \"GET /p{i} HTTP/1.1\" 500 1 \"-\" \"{}\"\n",
+                i * 7919 % 10007
+            )
+        };
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for i in 0..5000 {
+            gz.write_all(line(i).as_bytes()).unwrap();
+        }
+        let full = gz.finish().unwrap();
+        let cut = dir.path().join("access.log.2.gz");
+        std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+        let plain = dir.path().join("access.log");
+        std::fs::write(&plain, line(1)).unwrap();
+        let sources: Vec<Source> = [cut, plain]
+            .into_iter()
+            .map(|p| Source {
+                name: p.display().to_string(),
+                path: Some(p),
+            })
+            .collect();
+        let s = scan(&sources, &opts()).unwrap();
+        let cut_report = &s.inputs[0];
+        assert_eq!(cut_report.kind, Kind::Access);
+        assert!(cut_report.error.is_some(), "{cut_report:?}");
+        assert!(
+            cut_report.lines > 100 && cut_report.lines < 5000,
+            "{cut_report:?}"
+        );
+        // Every whole line read is a 500; only the cut one can be unparsed.
+        assert!(cut_report.unparsed <= 1);
+        assert_eq!(s.inputs[1].lines, 1);
+        assert_eq!(s.requests, cut_report.lines - cut_report.unparsed + 1);
+        assert_eq!(s.responses.len() as u64, s.requests);
     }
 }

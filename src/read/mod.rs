@@ -25,24 +25,40 @@ pub struct Source {
     pub path: Option<PathBuf>,
 }
 
-/// Why an input could not be read.
+/// Why an input could not be read. Its message is whole (`PATH: REASON`): the I/O error is
+/// part of it, not a `source()` as well, or a printed error chain says the reason twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{path}: {error}")]
+    Io { path: String, error: io::Error },
 }
 
 impl ReadError {
-    fn io(path: &Path, source: io::Error) -> ReadError {
+    fn io(path: &Path, error: io::Error) -> ReadError {
         ReadError::Io {
-            path: path.display().to_string(),
-            source,
+            path: display_name(path),
+            error,
         }
     }
+}
+
+/// A path as shown to people: control characters (an escape sequence in a file name) are
+/// written as `\u{1b}`, so a name cannot act on the terminal it is printed to.
+pub fn display_name(path: &Path) -> String {
+    let shown = path.display().to_string();
+    if !shown.chars().any(char::is_control) {
+        return shown;
+    }
+    shown
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The sources named by the arguments. A path given by name that cannot be read is an error;
@@ -93,7 +109,7 @@ pub fn default_places() -> Vec<PathBuf> {
 
 fn file_source(path: PathBuf) -> Source {
     Source {
-        name: path.display().to_string(),
+        name: display_name(&path),
         path: Some(path),
     }
 }
@@ -149,9 +165,9 @@ pub fn decode(
     raw: Box<dyn Read + Send>,
 ) -> Result<Box<dyn Read + Send>, ReadError> {
     let mut buffered = BufReader::with_capacity(1 << 16, raw);
-    let magic = buffered.fill_buf().map_err(|e| ReadError::Io {
+    let magic = buffered.fill_buf().map_err(|error| ReadError::Io {
         path: source.name.clone(),
-        source: e,
+        error,
     })?;
     if magic.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(MultiGzDecoder::new(buffered)))
@@ -168,6 +184,8 @@ pub const BLOCK: usize = 4 << 20;
 pub const MAX_LINE: usize = 8 << 20;
 
 /// Reads a stream in blocks of whole lines. The last line of a stream need not end in `\n`.
+/// A read error (a `.gz` cut off in the middle) ends the stream: the lines before it are
+/// handed out first, then the error, once.
 pub struct Blocks<R> {
     inner: R,
     carry: Vec<u8>,
@@ -175,6 +193,7 @@ pub struct Blocks<R> {
     /// Lines dropped for being longer than [`MAX_LINE`].
     pub oversized: u64,
     skipping: bool,
+    failed: Option<io::Error>,
 }
 
 impl<R: Read> Blocks<R> {
@@ -185,22 +204,27 @@ impl<R: Read> Blocks<R> {
             eof: false,
             oversized: 0,
             skipping: false,
+            failed: None,
         }
     }
 
     /// The next block of whole lines (ending in `\n`, except at the end of the stream), or
-    /// `None` at the end.
+    /// `None` at the end; a read error after every line read before it.
     pub fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
         loop {
             if self.eof {
-                return Ok((!self.carry.is_empty()).then(|| std::mem::take(&mut self.carry)));
+                if !self.carry.is_empty() {
+                    return Ok(Some(std::mem::take(&mut self.carry)));
+                }
+                return self.failed.take().map_or(Ok(None), Err);
             }
             let mut buf = std::mem::take(&mut self.carry);
             let start = buf.len();
             buf.resize(start + BLOCK, 0);
-            let n = read_full(&mut self.inner, &mut buf[start..])?;
+            let (n, failed) = read_full(&mut self.inner, &mut buf[start..]);
             buf.truncate(start + n);
-            self.eof = n == 0;
+            self.eof = n == 0 || failed.is_some();
+            self.failed = failed;
             if self.skipping {
                 match memchr::memchr(b'\n', &buf) {
                     Some(nl) => {
@@ -227,18 +251,19 @@ impl<R: Read> Blocks<R> {
     }
 }
 
-/// Fills `buf` as far as the stream allows (short reads from pipes and decoders are normal).
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+/// Fills `buf` as far as the stream allows (short reads from pipes and decoders are normal):
+/// how much it read, and the error that stopped it early, if one did.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (n, Some(e)),
         }
     }
-    Ok(n)
+    (n, None)
 }
 
 /// The lines of a block, without their `\n` (and without a `\r` before it).
@@ -286,6 +311,55 @@ mod tests {
 
     #[test]
     fn missing_path_is_an_error() {
-        assert!(expand(&[PathBuf::from("/nonexistent/x.log")]).is_err());
+        let e = expand(&[PathBuf::from("/nonexistent/x.log")]).unwrap_err();
+        // The reason once, not again as a `source()` (`x: No such file: No such file`).
+        assert!(std::error::Error::source(&e).is_none());
+        assert_eq!(
+            e.to_string(),
+            "/nonexistent/x.log: No such file or directory (os error 2)"
+        );
+    }
+
+    /// Hands out `data`, then fails, the way a `.gz` cut off in the middle does.
+    struct FailsAfter<'a>(&'a [u8]);
+
+    impl Read for FailsAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut off"));
+            }
+            let n = buf.len().min(self.0.len()).min(3);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_before_a_read_error_are_kept() {
+        // The error used to discard the block it interrupted.
+        let mut b = Blocks::new(FailsAfter(b"one\ntwo\nthr"));
+        let mut all = Vec::new();
+        let err = loop {
+            match b.next_block() {
+                Ok(Some(block)) => all.extend(lines(&block).map(<[u8]>::to_vec)),
+                Ok(None) => panic!("the error was lost"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(all, vec![b"one".to_vec(), b"two".to_vec(), b"thr".to_vec()]);
+        assert!(
+            b.next_block().unwrap().is_none(),
+            "the error is returned once"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        let p = PathBuf::from("logs/acc\x1b[31mess.log");
+        assert_eq!(display_name(&p), "logs/acc\\u{1b}[31mess.log");
+        assert_eq!(file_source(p).name, "logs/acc\\u{1b}[31mess.log");
+        assert_eq!(display_name(Path::new("a/b é.log")), "a/b é.log");
     }
 }
