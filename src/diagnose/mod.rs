@@ -3,13 +3,14 @@
 //!
 //! How a response finds its explanation, most direct link first:
 //! 1. records that name the same request (nginx's `request: "GET /x HTTP/1.1"`, PHP-FPM's
-//!    `(request: "GET /x")`), nearest in time, most specific rule first;
+//!    `(request: "GET /x")`), the nearest not yet used, with what other logs wrote about the
+//!    same request at that moment;
 //! 2. records of the same client without a request (Apache's `[client 1.2.3.4:5]`), from the
 //!    moment the request was logged on, nearest first, each record explaining one response;
 //! 3. records that carry neither (PHP's `error_log`, PHP messages in the PHP-FPM log), nearest
 //!    in time, each explaining one response;
-//! 4. if that leaves only a generic "the upstream failed" (or nothing), a process-level record
-//!    near it says why: a PHP-FPM child killed by a signal, the pool at `pm.max_children`.
+//! 4. if that leaves only "the upstream failed" (or nothing), a process-level record near it
+//!    says why: a PHP-FPM child killed by a signal, the pool at `pm.max_children`.
 //!
 //! Records close together from the same process are read as one: a PHP warning
 //! ("Permission denied") and the fatal error it leads to explain the same response, and the
@@ -93,19 +94,14 @@ enum Scope {
 }
 
 /// An error record prepared for matching.
-struct Candidate {
+struct Candidate<'a> {
+    event: &'a ErrorEvent,
+    /// Index of the record in the scan's error list.
     index: usize,
     ms: i64,
     scope: Scope,
-    target: Option<String>,
-    client: Option<String>,
-    pid: Option<u32>,
-    /// The message, to see whether it names a response's path.
-    message: String,
-    /// Which input, and which record in it: records of one failure are written one after
-    /// another.
-    input: usize,
-    seq: usize,
+    /// The request target the record names (`/x.php?a=1`).
+    target: Option<&'a str>,
     /// The script the message says it comes from (`… in /x/a.php on line 3`).
     origin: Option<String>,
     verdict: Option<Verdict>,
@@ -134,15 +130,18 @@ fn target_of(request: &str) -> &str {
     }
 }
 
-/// What explains one response: the records used and the verdict.
+/// What explains one response: the records used (candidate indices) and the verdict.
 struct Explanation {
     used: Vec<usize>,
     verdict: Option<Verdict>,
 }
 
-struct Matcher {
-    candidates: Vec<Candidate>,
+struct Matcher<'a> {
+    /// Every timed error record, in time order.
+    candidates: Vec<Candidate<'a>>,
     used: Vec<bool>,
+    /// The classified candidates of each scope, in time order.
+    by_scope: [Vec<usize>; 4],
     /// (input, seq) to candidate index.
     by_seq: HashMap<(usize, usize), usize>,
     /// How long after a response's time a record about it may be written: a moment where
@@ -151,32 +150,35 @@ struct Matcher {
     late_ms: i64,
 }
 
-impl Matcher {
-    fn new(errors: &[ErrorEvent], rules: &Rules, access_stamps_start: bool) -> Self {
-        let candidates: Vec<Candidate> = errors
+impl<'a> Matcher<'a> {
+    fn new(errors: &'a [ErrorEvent], rules: &Rules, access_stamps_start: bool) -> Self {
+        let candidates: Vec<Candidate<'a>> = errors
             .iter()
             .enumerate()
             .filter_map(|(index, e)| {
                 Some(Candidate {
+                    event: e,
                     index,
                     ms: e.time?.ms,
                     scope: scope_of(e),
-                    target: e.request.as_deref().map(|r| target_of(r).to_owned()),
-                    client: e.client.clone(),
-                    pid: e.pid,
-                    message: e.message.clone(),
-                    input: e.input,
-                    seq: e.seq,
+                    target: e.request.as_deref().map(target_of),
                     origin: rules.code_location(&e.message),
                     verdict: rules.classify(e),
                 })
             })
             .collect();
-        let used = vec![false; candidates.len()];
+        let mut by_scope: [Vec<usize>; 4] = Default::default();
+        for (i, c) in candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.verdict.is_some())
+        {
+            by_scope[c.scope as usize].push(i);
+        }
         let by_seq = candidates
             .iter()
             .enumerate()
-            .map(|(i, c)| ((c.input, c.seq), i))
+            .map(|(i, c)| ((c.event.input, c.event.seq), i))
             .collect();
         let late_ms = if access_stamps_start {
             REQUEST_WINDOW_MS
@@ -184,27 +186,37 @@ impl Matcher {
             CLOCK_SLACK_MS
         };
         Matcher {
+            used: vec![false; candidates.len()],
             candidates,
-            used,
+            by_scope,
             by_seq,
             late_ms,
         }
     }
 
-    /// Indices of classified candidates in `[from, to]` ms, in time order.
-    fn around(&self, from: i64, to: i64) -> impl Iterator<Item = usize> + '_ {
-        let start = self.candidates.partition_point(|c| c.ms < from);
-        (start..self.candidates.len())
+    /// Classified candidates of `scope` logged in `[from, to]` ms, in time order.
+    fn within(&self, scope: Scope, from: i64, to: i64) -> impl Iterator<Item = usize> + '_ {
+        let list = &self.by_scope[scope as usize];
+        let start = list.partition_point(|&i| self.candidates[i].ms < from);
+        list[start..]
+            .iter()
+            .copied()
             .take_while(move |&i| self.candidates[i].ms <= to)
-            .filter(|&i| self.candidates[i].verdict.is_some())
+    }
+
+    fn verdict(&self, i: usize) -> &Verdict {
+        self.candidates[i]
+            .verdict
+            .as_ref()
+            .expect("within() yields classified records")
     }
 
     fn explain(&mut self, r: &Response) -> Explanation {
         let t = r.time.ms;
         let mut best = self
             .by_request(r, t)
-            .or_else(|| self.by_nearest(r, Scope::Client, Some(&r.client), -2_000))
-            .or_else(|| self.by_nearest(r, Scope::Script, None, -REQUEST_WINDOW_MS))
+            .or_else(|| self.by_nearest(r, Scope::Client, -2_000))
+            .or_else(|| self.by_nearest(r, Scope::Script, -REQUEST_WINDOW_MS))
             .unwrap_or(Explanation {
                 used: Vec::new(),
                 verdict: None,
@@ -221,55 +233,50 @@ impl Matcher {
     /// wrote about the same request at that moment (nginx's line and PHP-FPM's).
     fn by_request(&self, r: &Response, t: i64) -> Option<Explanation> {
         let target = target_of(&r.request);
-        let path = r.path();
+        let path = r.path().as_bytes();
         let names_request = |i: &usize| {
             let c = &self.candidates[*i];
-            c.scope == Scope::Request
-                && c.target.as_deref().is_some_and(|ct| {
-                    ct == target || request_path(ct.as_bytes()) == path.as_bytes()
-                })
-                && same_client(c.client.as_deref(), &r.client)
+            c.target
+                .is_some_and(|ct| ct == target || request_path(ct.as_bytes()) == path)
+                && same_client(c.event.client.as_deref(), &r.client)
         };
         let anchor = self
-            .around(t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .within(Scope::Request, t - REQUEST_WINDOW_MS, t + self.late_ms)
             .filter(names_request)
             .min_by_key(|&i| (self.used[i], (self.candidates[i].ms - t).abs()))?;
         let mut ex = self.failure_at(anchor);
-        let (at, input) = (self.candidates[anchor].ms, self.candidates[anchor].input);
+        let (at, input) = (
+            self.candidates[anchor].ms,
+            self.candidates[anchor].event.input,
+        );
         let others: Vec<usize> = self
-            .around(at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
+            .within(Scope::Request, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
             .filter(names_request)
-            .filter(|&j| self.candidates[j].input != input)
+            .filter(|&j| self.candidates[j].event.input != input)
             .collect();
         for j in others {
-            let better = match (&self.candidates[j].verdict, &ex.verdict) {
-                (Some(v), Some(best)) => v.weight > best.weight,
-                (v, None) => v.is_some(),
-                (None, _) => false,
-            };
-            if better {
-                ex.verdict = self.candidates[j].verdict.clone();
+            if ex
+                .verdict
+                .as_ref()
+                .is_none_or(|best| self.verdict(j).weight > best.weight)
+            {
+                ex.verdict = Some(self.verdict(j).clone());
             }
             ex.used.push(j);
         }
         Some(ex)
     }
 
-    /// Steps 2 and 3: the nearest record of `scope` (one that names the response's path first,
-    /// then one not yet used; a used one only very close), read with the records of the same
-    /// failure around it.
-    fn by_nearest(
-        &self,
-        r: &Response,
-        scope: Scope,
-        client: Option<&str>,
-        before: i64,
-    ) -> Option<Explanation> {
+    /// Steps 2 and 3: the nearest record of `scope` from `before` ms on (one that names the
+    /// response's path first, then one not yet used; a used one only very close), read with
+    /// the records of the same failure around it.
+    fn by_nearest(&self, r: &Response, scope: Scope, before: i64) -> Option<Explanation> {
         let t = r.time.ms;
         let path = r.path();
         // `/` and empty paths are in every message; they say nothing. A record from another
         // script than the one requested is the last choice.
-        let names_path = |i: usize| path.len() > 1 && self.candidates[i].message.contains(path);
+        let names_path =
+            |i: usize| path.len() > 1 && self.candidates[i].event.message.contains(path);
         let other_script = |i: usize| {
             path.ends_with(".php")
                 && self.candidates[i]
@@ -279,12 +286,11 @@ impl Matcher {
         };
         let usable = |i: &usize| {
             let c = &self.candidates[*i];
-            c.scope == scope
-                && client.is_none_or(|cl| same_client(c.client.as_deref(), cl))
+            same_client(c.event.client.as_deref(), &r.client)
                 && (!self.used[*i] || (c.ms - t).abs() <= REUSE_MS)
         };
         let i = self
-            .around(t + before, t + REQUEST_WINDOW_MS)
+            .within(scope, t + before, t + REQUEST_WINDOW_MS)
             .filter(usable)
             .min_by_key(|&i| {
                 (
@@ -306,32 +312,32 @@ impl Matcher {
         let c = &self.candidates[i];
         let same = |j: usize| {
             let d = &self.candidates[j];
-            is_php(&d.message)
+            is_php(&d.event.message)
                 && d.scope == c.scope
-                && d.pid == c.pid
-                && (c.pid.is_some() || (c.origin.is_some() && d.origin == c.origin))
-                && d.client == c.client
+                && d.event.pid == c.event.pid
+                && (c.event.pid.is_some() || (c.origin.is_some() && d.origin == c.origin))
+                && d.event.client == c.event.client
                 && d.target == c.target
                 && (d.ms - c.ms).abs() <= SAME_FAILURE_MS
         };
         let neighbour = |j: usize, step: isize| {
-            let cj = &self.candidates[j];
-            cj.seq
+            let e = self.candidates[j].event;
+            e.seq
                 .checked_add_signed(step)
-                .and_then(|s| self.by_seq.get(&(cj.input, s)).copied())
+                .and_then(|s| self.by_seq.get(&(e.input, s)).copied())
                 .filter(|&k| same(k))
         };
+        let fatal = |j: usize| is_fatal(&self.candidates[j].event.message);
         let mut chain = vec![i];
-        if is_php(&c.message) {
+        if is_php(&c.event.message) {
             // Back over the warnings before it; forward to the fatal error, if `i` is not one.
             let mut j = i;
-            while let Some(k) = neighbour(j, -1).filter(|&k| !is_fatal(&self.candidates[k].message))
-            {
+            while let Some(k) = neighbour(j, -1).filter(|&k| !fatal(k)) {
                 chain.push(k);
                 j = k;
             }
             let mut j = i;
-            while !is_fatal(&self.candidates[j].message) {
+            while !fatal(j) {
                 let Some(k) = neighbour(j, 1) else { break };
                 chain.push(k);
                 j = k;
@@ -343,50 +349,46 @@ impl Matcher {
             .collect();
         let verdict = used
             .iter()
-            .filter_map(|&j| {
-                self.candidates[j]
-                    .verdict
-                    .as_ref()
-                    .map(|v| (v.weight, j == i, v))
-            })
-            .max_by_key(|(w, anchor, _)| (*w, *anchor))
-            .map(|(_, _, v)| v.clone());
+            .map(|&j| (self.verdict(j), j == i))
+            .max_by_key(|(v, anchor)| (v.weight, *anchor))
+            .map(|(v, _)| v.clone());
         Explanation { used, verdict }
     }
 
-    /// Step 4: a generic or missing verdict gives way to a more specific process record.
+    /// Step 4: a verdict that says only that the upstream failed (or none) gives way to a
+    /// process-level record that says why, among the causes the rule allows: the nearest one
+    /// (not yet used first) within its reach.
     fn refine(&self, e: &mut Explanation, t: i64) {
-        if e.verdict.as_ref().is_some_and(|v| !v.generic) {
+        let allowed = |cause: &str| match &e.verdict {
+            None => true,
+            Some(v) => v.refined_by.contains(&cause),
+        };
+        if e.verdict.as_ref().is_some_and(|v| v.refined_by.is_empty()) {
             return;
         }
-        let floor = e.verdict.as_ref().map_or(0, |v| v.weight);
         let found = self
-            .around(t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .within(Scope::Process, t - REQUEST_WINDOW_MS, t + self.late_ms)
             .filter(|&i| {
-                let c = &self.candidates[i];
-                let v = c
-                    .verdict
-                    .as_ref()
-                    .expect("around() yields classified records");
-                c.scope == Scope::Process && v.weight > floor && c.ms >= t - v.reach_ms
+                let v = self.verdict(i);
+                allowed(v.cause) && self.candidates[i].ms >= t - v.reach_ms
             })
             .min_by_key(|&i| {
-                let c = &self.candidates[i];
-                let weight = c.verdict.as_ref().map_or(0, |v| v.weight);
-                (self.used[i], (c.ms - t).abs(), std::cmp::Reverse(weight))
+                let dt = (self.candidates[i].ms - t).abs();
+                (self.used[i], dt, std::cmp::Reverse(self.verdict(i).weight))
             });
         if let Some(i) = found {
-            e.verdict = self.candidates[i].verdict.clone();
+            e.verdict = Some(self.verdict(i).clone());
             e.used.push(i);
         }
     }
 
-    /// The error records nearest in time to `t`, for an unexplained response.
+    /// The error records nearest in time to `t` (classified or not), for an unexplained
+    /// response.
     fn nearest(&self, t: i64, n: usize) -> Vec<usize> {
-        let mut near: Vec<&Candidate> = self
-            .candidates
+        let from = self.candidates.partition_point(|c| c.ms < t - NEAREST_MS);
+        let mut near: Vec<&Candidate> = self.candidates[from..]
             .iter()
-            .filter(|c| (c.ms - t).abs() <= NEAREST_MS)
+            .take_while(|c| c.ms <= t + NEAREST_MS)
             .collect();
         near.sort_by_key(|c| (c.ms - t).abs());
         near.into_iter().take(n).map(|c| c.index).collect()
@@ -462,7 +464,7 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
     }
 }
 
-impl Matcher {
+impl Matcher<'_> {
     /// Error-record indices of candidates.
     fn error_indices(&self, used: &[usize]) -> Vec<usize> {
         used.iter().map(|&j| self.candidates[j].index).collect()
@@ -475,7 +477,7 @@ impl Matcher {
             if self.used[i] || self.candidates[i].verdict.is_none() {
                 continue;
             }
-            let e = &errors[self.candidates[i].index];
+            let e = self.candidates[i].event;
             let time = e.time.expect("candidates have times");
             let ex = if self.candidates[i].scope == Scope::Process {
                 let mut ex = self.failure_at(i);

@@ -39,7 +39,7 @@ struct RawRule {
     logs: Option<Vec<Kind>>,
     weight: u16,
     #[serde(default)]
-    generic: bool,
+    refined_by: Vec<String>,
     reach: Option<u32>,
 }
 
@@ -56,7 +56,7 @@ struct Rule {
     locate: Option<Regex>,
     logs: Option<Vec<Kind>>,
     weight: u16,
-    generic: bool,
+    refined_by: &'static [&'static str],
     reach_ms: i64,
 }
 
@@ -73,7 +73,9 @@ pub struct Rules {
 pub struct Verdict {
     pub cause: &'static str,
     pub weight: u16,
-    pub generic: bool,
+    /// For a record that says only that the upstream failed: the causes a process-level
+    /// record near it may name instead. Empty for records that say why.
+    pub refined_by: &'static [&'static str],
     /// How long before a response this record still explains it, in milliseconds.
     pub reach_ms: i64,
     pub file: Option<String>,
@@ -105,12 +107,12 @@ impl Rules {
                     .map_err(|e| format!("rule `{}`: {e}", r.literal))
             };
             rules.push(Rule {
-                cause: Box::leak(r.cause.clone().into_boxed_str()),
+                cause: leak(&r.cause),
                 regex: compile(&r.regex)?,
                 locate: compile(&r.locate)?,
                 logs: r.logs.clone(),
                 weight: r.weight,
-                generic: r.generic,
+                refined_by: leak_slice(r.refined_by.iter().map(|c| leak(c)).collect()),
                 reach_ms: i64::from(r.reach.unwrap_or(DEFAULT_REACH_S)) * 1000,
             });
         }
@@ -165,7 +167,7 @@ impl Rules {
         Some(Verdict {
             cause: rule.cause,
             weight: rule.weight,
-            generic: rule.generic,
+            refined_by: rule.refined_by,
             reach_ms: rule.reach_ms,
             file,
             line,
@@ -199,6 +201,16 @@ impl Rules {
         }
         (None, None)
     }
+}
+
+/// The table lives as long as the program (it is compiled once); its names are borrowed for
+/// that long so verdicts can be copied freely.
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+fn leak_slice(v: Vec<&'static str>) -> &'static [&'static str] {
+    Box::leak(v.into_boxed_slice())
 }
 
 /// The first non-empty `file…` group and the `line` group of a match.
@@ -306,7 +318,7 @@ mod tests {
         );
         assert!(classify(Kind::PhpError, "upstream timed out").is_none());
         let v = classify(Kind::Error, "upstream timed out (110: Connection timed out) while reading response header from upstream").unwrap();
-        assert!(v.generic);
+        assert_eq!(v.refined_by, ["fpm_pool_exhausted"]);
         assert!(classify(Kind::Error, "PHP Warning:  Undefined variable $x").is_none());
     }
 }
