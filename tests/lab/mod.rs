@@ -143,10 +143,10 @@ impl Drop for Lab {
             let _ = Command::new("umount").arg("-l").arg(&m).status();
         }
         // FIVEHUNDRED_LAB_KEEP=1 keeps the dir (configs and logs) for a look after a failure.
-        if std::env::var_os("FIVEHUNDRED_LAB_KEEP").is_some() {
-            if let Some(t) = self.tmp.take() {
-                eprintln!("note: lab kept at {}", t.keep().display());
-            }
+        if std::env::var_os("FIVEHUNDRED_LAB_KEEP").is_some()
+            && let Some(t) = self.tmp.take()
+        {
+            eprintln!("note: lab kept at {}", t.keep().display());
         }
     }
 }
@@ -250,14 +250,14 @@ impl Daemon {
 
     /// Panics (with the daemon's output) if it already exited.
     pub fn assert_running(&mut self) {
-        if let Some(c) = self.child.as_mut() {
-            if let Ok(Some(status)) = c.try_wait() {
-                panic!(
-                    "{} exited early ({status}); it said:\n{}",
-                    self.name,
-                    self.output()
-                );
-            }
+        if let Some(c) = self.child.as_mut()
+            && let Ok(Some(status)) = c.try_wait()
+        {
+            panic!(
+                "{} exited early ({status}); it said:\n{}",
+                self.name,
+                self.output()
+            );
         }
     }
 

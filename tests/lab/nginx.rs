@@ -4,7 +4,7 @@
 
 use super::{Daemon, Lab, wait_for_port};
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Server configuration, builder style: `NginxOptions::new().fastcgi(&fpm).start(&lab)`.
@@ -155,9 +155,9 @@ fn render_conf(
     lab: &Lab,
     o: &NginxOptions,
     port: u16,
-    root: &PathBuf,
-    access_log: &PathBuf,
-    error_log: &PathBuf,
+    root: &Path,
+    access_log: &Path,
+    error_log: &Path,
 ) -> String {
     let n = &o.name;
     let tmp = |what: &str| lab.path(&format!("{n}/tmp/{what}")).display().to_string();
