@@ -45,6 +45,7 @@ pub struct Report {
 pub struct Summary {
     pub requests: u64,
     pub server_errors: u64,
+    /// The 5xx responses by status; they add up to `server_errors`.
     pub by_status: BTreeMap<String, u64>,
 }
 
@@ -454,7 +455,7 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
             server_errors: scan.responses.len() as u64,
             by_status: scan
                 .by_status
-                .iter()
+                .range(500..600)
                 .map(|(s, n)| (s.to_string(), *n))
                 .collect(),
         },

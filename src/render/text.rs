@@ -114,7 +114,6 @@ fn summary_line(report: &Report, st: &Style) -> String {
     let statuses: Vec<String> = s
         .by_status
         .iter()
-        .filter(|(code, _)| code.starts_with('5'))
         .map(|(code, n)| format!("{code}: {n}"))
         .collect();
     let errors = if s.server_errors > 0 {
