@@ -123,7 +123,7 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
     let mut out = Scan::default();
     let total: Option<u64> = sources.iter().map(read::size).sum();
     opts.progress.set_length(total.unwrap_or(0));
-    opts.progress.set_position(0);
+    opts.progress.reset();
     for (index, source) in sources.iter().enumerate() {
         opts.progress.set_message(source.name.clone());
         let raw = Box::new(opts.progress.wrap_read(read::open_raw(source)?));
