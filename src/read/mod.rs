@@ -268,9 +268,18 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
 
 /// The lines of a block, without their `\n` (and without a `\r` before it).
 pub fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let body = block.strip_suffix(b"\n").unwrap_or(block);
-    let mut split = (!block.is_empty()).then(|| body.split(|&b| b == b'\n'));
-    std::iter::from_fn(move || split.as_mut()?.next()).map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+    let mut rest = block;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(nl) => (&rest[..nl], &rest[nl + 1..]),
+            None => (rest, &b""[..]),
+        };
+        rest = next;
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
 }
 
 #[cfg(test)]
