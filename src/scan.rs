@@ -126,7 +126,13 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
     opts.progress.reset();
     for (index, source) in sources.iter().enumerate() {
         opts.progress.set_message(source.name.clone());
-        let raw = Box::new(opts.progress.wrap_read(read::open_raw(source)?));
+        let raw = read::open_raw(source)?;
+        // Counting bytes for the bar costs a zero-fill per read; only pay it when it shows.
+        let raw: Box<dyn Read + Send> = if opts.progress.is_hidden() {
+            raw
+        } else {
+            Box::new(opts.progress.wrap_read(raw))
+        };
         let reader = read::decode(source, raw)?;
         // A stream that fails part-way (a `.gz` cut off by a full disk or a rotation in
         // progress) keeps what was read before the failure, and the other inputs are read.

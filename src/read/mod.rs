@@ -220,9 +220,15 @@ impl<R: Read> Blocks<R> {
             }
             let mut buf = std::mem::take(&mut self.carry);
             let start = buf.len();
-            buf.resize(start + BLOCK, 0);
-            let (n, failed) = read_full(&mut self.inner, &mut buf[start..]);
-            buf.truncate(start + n);
+            buf.reserve(BLOCK);
+            // Up to a block, as far as the stream allows (pipes and decoders give short
+            // reads); into spare capacity, so nothing is zero-filled first. On an error the
+            // bytes read before it are kept.
+            let failed = (&mut self.inner)
+                .take(BLOCK as u64)
+                .read_to_end(&mut buf)
+                .err();
+            let n = buf.len() - start;
             self.eof = n == 0 || failed.is_some();
             self.failed = failed;
             if self.skipping {
@@ -249,21 +255,6 @@ impl<R: Read> Blocks<R> {
             }
         }
     }
-}
-
-/// Fills `buf` as far as the stream allows (short reads from pipes and decoders are normal):
-/// how much it read, and the error that stopped it early, if one did.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (n, Some(e)),
-        }
-    }
-    (n, None)
 }
 
 /// The lines of a block, without their `\n` (and without a `\r` before it).
