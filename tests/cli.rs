@@ -1,0 +1,769 @@
+//! The command line as users script against it (`/work/shared/spec/cli.md`, "Inputs" and
+//! "diagnose"): exit codes, `-` for stdin, `.gz` read transparently, directories expanded,
+//! custom nginx formats, JSON lines, `--since`/`--until`, the HTML report, `--help`. Every
+//! input is made here, in a temporary directory.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fivehundred"));
+    c.env("NO_COLOR", "1").env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// Runs the binary with `args` and `stdin` (empty when `None`).
+fn run_with<I, S>(args: I, stdin: Option<&[u8]>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.unwrap_or_default().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let r = Run {
+        code: out.status.code().expect("exited, not killed by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !r.stderr.contains("panicked") && !r.stderr.contains("backtrace"),
+        "{}",
+        r.stderr
+    );
+    r
+}
+
+fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_with(args, None)
+}
+
+/// `diagnose --format json --tz UTC ARGS…`, checked against the spec's shape.
+fn json<I, S>(args: I) -> (i32, Value)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    json_with(args, None)
+}
+
+fn json_with<I, S>(args: I, stdin: Option<&[u8]>) -> (i32, Value)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut all: Vec<std::ffi::OsString> = ["diagnose", "--format", "json", "--tz", "UTC"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    all.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+    let r = run_with(&all, stdin);
+    assert_ne!(r.code, 2, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).expect("one JSON document on stdout");
+    check_shape(&v);
+    (r.code, v)
+}
+
+/// The fields the spec fixes, and its invariants.
+fn check_shape(v: &Value) {
+    assert_eq!(v["version"], 1);
+    for i in v["inputs"].as_array().unwrap() {
+        for k in ["path", "kind", "format"] {
+            assert!(i[k].is_string(), "inputs[].{k} in {i}");
+        }
+        for k in ["lines", "unparsed"] {
+            assert!(i[k].is_u64(), "inputs[].{k} in {i}");
+        }
+    }
+    assert!(v["summary"]["requests"].is_u64());
+    assert!(v["summary"]["server_errors"].is_u64());
+    assert!(v["summary"]["by_status"].is_object());
+    let incidents = v["incidents"].as_array().unwrap();
+    for inc in incidents {
+        assert!(inc["cause"].is_string());
+        assert!(inc["status"].is_object());
+        assert!(inc["count"].is_u64());
+        assert!(inc["paths"].is_array());
+        assert!(inc["file"].is_string() || inc["file"].is_null());
+        assert!(inc["line"].is_u64() || inc["line"].is_null());
+        assert!(inc["evidence"].is_array());
+        assert!(inc["fix"].is_string());
+        for k in ["first_seen", "last_seen"] {
+            let t = inc[k].as_str().unwrap();
+            assert!(t.parse::<jiff::Timestamp>().is_ok(), "{k}: {t}");
+            assert!(t.len() == 25 && !t.ends_with('Z'), "with offset: {t}");
+        }
+    }
+    let counts: Vec<u64> = incidents
+        .iter()
+        .map(|i| i["count"].as_u64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "sorted by count");
+    if v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["kind"] == "access")
+    {
+        assert_eq!(
+            counts.iter().sum::<u64>(),
+            v["summary"]["server_errors"].as_u64().unwrap()
+        );
+    }
+}
+
+fn errors(v: &Value) -> u64 {
+    v["summary"]["server_errors"].as_u64().unwrap()
+}
+
+fn requests(v: &Value) -> u64 {
+    v["summary"]["requests"].as_u64().unwrap()
+}
+
+fn input_formats(v: &Value) -> Vec<(String, String, String)> {
+    let mut f: Vec<(String, String, String)> = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let p = Path::new(i["path"].as_str().unwrap());
+            (
+                p.file_name().unwrap().to_str().unwrap().to_owned(),
+                i["kind"].as_str().unwrap().to_owned(),
+                i["format"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    f.sort();
+    f
+}
+
+/// Exit 2 with exactly one line on stderr naming `mentions`, nothing on stdout.
+fn assert_input_error(r: &Run, mentions: &str) {
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{:?}", r.stderr);
+    assert!(lines[0].contains(mentions), "{:?}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs.
+
+/// A `combined` line at 2026-11-25 `hh:mm:ss` UTC.
+fn combined(hms: &str, path: &str, status: u16) -> String {
+    format!(
+        "198.51.100.4 - - [25/Nov/2026:{hms} +0000] \"GET {path} HTTP/1.1\" {status} 321 \"https://example.org/\" \"Mozilla/5.0 (X11; Linux x86_64)\"\n"
+    )
+}
+
+fn ok_log() -> String {
+    [
+        combined("10:00:00", "/", 200),
+        combined("10:00:01", "/missing", 404),
+        combined("10:00:02", "/login", 302),
+    ]
+    .concat()
+}
+
+/// Three 500s from `/report.php`, one an hour from 10:00, and one 200.
+fn failing_log() -> String {
+    [
+        combined("10:00:00", "/report.php", 500),
+        combined("11:00:00", "/report.php", 500),
+        combined("11:30:00", "/", 200),
+        combined("12:00:00", "/report.php", 500),
+    ]
+    .concat()
+}
+
+/// nginx's record of the memory-limit failure of `/report.php` at `hms`.
+fn nginx_error(hms: &str) -> String {
+    format!(
+        "2026/11/25 {hms} [error] 812#812: *5 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes) in /srv/www/report.php on line 12\" while reading response header from upstream, client: 198.51.100.4, server: _, request: \"GET /report.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php/php8.2-fpm.sock:\", host: \"example.org\"\n"
+    )
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+fn write(dir: &Path, name: &str, data: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit codes.
+
+#[test]
+fn exit_0_without_5xx_and_1_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = write(dir.path(), "ok.log", ok_log());
+    let bad = write(dir.path(), "bad.log", failing_log());
+    let (code, v) = json([&ok]);
+    assert_eq!((code, requests(&v), errors(&v)), (0, 3, 0));
+    assert!(v["incidents"].as_array().unwrap().is_empty());
+    let (code, v) = json([&bad]);
+    assert_eq!((code, requests(&v), errors(&v)), (1, 4, 3));
+    assert_eq!(v["summary"]["by_status"]["500"], 3);
+    // The text output exits the same way.
+    assert_eq!(run([OsStr::new("diagnose"), ok.as_os_str()]).code, 0);
+    assert_eq!(run([OsStr::new("diagnose"), bad.as_os_str()]).code, 1);
+    // 5xx anywhere among the inputs.
+    let (code, _) = json([&ok, &bad]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn exit_2_on_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", failing_log());
+    let log = log.to_str().unwrap();
+    for args in [
+        vec!["diagnose", "--bogus", log],
+        vec!["diagnose", "--format", "xml", log],
+        vec!["diagnose", "--since"],
+        vec!["frobnicate", log],
+        vec![],
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}");
+        // clap's own message, or the usage when no subcommand is given.
+        assert!(
+            r.stderr.starts_with("error:") || r.stderr.contains("Usage: fivehundred"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn exit_2_with_one_line_on_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", failing_log());
+    let log = log.to_str().unwrap();
+    let missing = dir.path().join("nope.log");
+    let missing = missing.to_str().unwrap();
+    let unwritable = dir.path().join("no/such/dir/report.html");
+    let unwritable = unwritable.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["diagnose", missing], "nope.log"),
+        (vec!["diagnose", log, missing], "nope.log"),
+        (
+            vec!["diagnose", "--access-format", "$remote_addr $request", log],
+            "access-format",
+        ),
+        (
+            vec!["diagnose", "--access-format", "$status$time_local", log],
+            "access-format",
+        ),
+        (vec!["diagnose", "--since", "yesterday", log], "--since"),
+        (
+            vec!["diagnose", "--since", "2026-13-45T99:00:00Z", log],
+            "--since",
+        ),
+        (vec!["diagnose", "--since", "90x", log], "--since"),
+        (vec!["diagnose", "--until", "soon", log], "--until"),
+        (vec!["diagnose", "--tz", "Mars/Olympus_Mons", log], "Mars"),
+        (vec!["diagnose", "--format", "html", log], "-o"),
+        (
+            vec!["diagnose", "--format", "html", "-o", unwritable, log],
+            "report.html",
+        ),
+        (vec!["diagnose", "--since", "2h", "-"], "stdin"),
+    ];
+    for (args, mentions) in cases {
+        let r = run(&args);
+        assert_input_error(&r, mentions);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs: stdin, gzip, directories.
+
+#[test]
+fn dash_reads_stdin() {
+    let (code, v) = json_with(["-"], Some(failing_log().as_bytes()));
+    assert_eq!((code, requests(&v), errors(&v)), (1, 4, 3));
+    assert_eq!(v["inputs"][0]["path"], "-");
+    assert_eq!(v["inputs"][0]["format"], "combined");
+    // gzip on stdin too.
+    let (code, v) = json_with(["-"], Some(&gzip(ok_log().as_bytes())));
+    assert_eq!((code, requests(&v)), (0, 3));
+    // Beside files.
+    let dir = tempfile::tempdir().unwrap();
+    let ok = write(dir.path(), "ok.log", ok_log());
+    let (_, v) = json_with(
+        [ok.as_os_str(), OsStr::new("-")],
+        Some(failing_log().as_bytes()),
+    );
+    assert_eq!((requests(&v), errors(&v)), (7, 3));
+    // Text output from stdin.
+    let r = run_with(["diagnose", "-"], Some(failing_log().as_bytes()));
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("/report.php"), "{}", r.stdout);
+}
+
+#[test]
+fn gzip_is_read_transparently() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = write(
+        dir.path(),
+        "access.log.2.gz",
+        gzip(failing_log().as_bytes()),
+    );
+    let (code, v) = json([&gz]);
+    assert_eq!((code, requests(&v), errors(&v)), (1, 4, 3));
+    assert_eq!(v["inputs"][0]["format"], "combined");
+    assert_eq!(v["inputs"][0]["lines"], 4);
+    // By content, not by name: gzip without `.gz`, plain text named `.gz`.
+    let hidden = write(dir.path(), "access.log.1", gzip(ok_log().as_bytes()));
+    let plain = write(dir.path(), "plain.gz", ok_log());
+    let (code, v) = json([&hidden, &plain]);
+    assert_eq!((code, requests(&v)), (0, 6));
+    // Several gzip members one after another (`cat a.gz b.gz`).
+    let two = [gzip(ok_log().as_bytes()), gzip(failing_log().as_bytes())].concat();
+    let multi = write(dir.path(), "multi.gz", two);
+    let (_, v) = json([&multi]);
+    assert_eq!((requests(&v), errors(&v)), (7, 3));
+}
+
+#[test]
+fn directories_are_expanded_with_rotated_and_gz_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("nginx");
+    std::fs::create_dir(&logs).unwrap();
+    write(
+        &logs,
+        "access.log",
+        combined("12:00:00", "/report.php", 500),
+    );
+    write(
+        &logs,
+        "access.log.1",
+        combined("11:00:00", "/report.php", 500),
+    );
+    write(
+        &logs,
+        "access.log.2.gz",
+        gzip(combined("10:00:00", "/report.php", 500).as_bytes()),
+    );
+    write(
+        &logs,
+        "access.log.3.gz",
+        gzip(combined("09:00:00", "/", 200).as_bytes()),
+    );
+    write(&logs, "error.log", nginx_error("12:00:00"));
+    write(&logs, "error.log.1", nginx_error("11:00:00"));
+    write(
+        &logs,
+        "error.log.2.gz",
+        gzip(nginx_error("10:00:00").as_bytes()),
+    );
+    let (code, v) = json([&logs]);
+    assert_eq!(code, 1);
+    let kinds: Vec<(String, String, String)> = input_formats(&v);
+    let expect = |n: &str, k: &str, f: &str| (n.to_owned(), k.to_owned(), f.to_owned());
+    assert_eq!(
+        kinds,
+        vec![
+            expect("access.log", "access", "combined"),
+            expect("access.log.1", "access", "combined"),
+            expect("access.log.2.gz", "access", "combined"),
+            expect("access.log.3.gz", "access", "combined"),
+            expect("error.log", "error", "nginx_error"),
+            expect("error.log.1", "error", "nginx_error"),
+            expect("error.log.2.gz", "error", "nginx_error"),
+        ]
+    );
+    assert_eq!((requests(&v), errors(&v)), (4, 3));
+    // The 500s are explained by the rotated error logs too.
+    let inc = &v["incidents"][0];
+    assert_eq!(inc["cause"], "php_memory_limit");
+    assert_eq!(inc["count"], 3);
+    assert_eq!(inc["file"], "/srv/www/report.php");
+    assert_eq!(inc["line"], 12);
+    assert_eq!(inc["first_seen"], "2026-11-25T10:00:00+00:00");
+    assert_eq!(inc["last_seen"], "2026-11-25T12:00:00+00:00");
+    // Two directories, and a directory beside a file.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let extra = write(&other, "access.log", ok_log());
+    let (_, v) = json([&logs, &other]);
+    assert_eq!(requests(&v), 7);
+    let (_, v) = json([logs.as_path(), extra.as_path()]);
+    assert_eq!(requests(&v), 7);
+    // An empty directory is no error.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, v) = json([&empty]);
+    assert_eq!((code, requests(&v)), (0, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formats.
+
+#[test]
+fn custom_nginx_log_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let format = r#"$remote_addr - [$time_local] "$request" $status $body_bytes_sent rt=$request_time ua="$http_user_agent" host=$host"#;
+    let line = |hms: &str, path: &str, status: u16| {
+        format!(
+            "198.51.100.4 - [25/Nov/2026:{hms} +0000] \"GET {path} HTTP/1.1\" {status} 12 rt=60.001 ua=\"curl/8.5\" host=example.org:443\n"
+        )
+    };
+    let log = write(
+        dir.path(),
+        "access.log",
+        [
+            line("10:00:00", "/slow.php", 504),
+            line("10:00:01", "/", 200),
+            line("10:00:02", "/slow.php", 504),
+        ]
+        .concat(),
+    );
+    let (code, v) = json([
+        OsStr::new("--access-format"),
+        OsStr::new(format),
+        log.as_os_str(),
+    ]);
+    assert_eq!((code, requests(&v), errors(&v)), (1, 3, 2));
+    assert_eq!(v["inputs"][0]["format"], "custom");
+    assert_eq!(v["inputs"][0]["unparsed"], 0);
+    assert_eq!(v["incidents"][0]["paths"][0], "/slow.php");
+    // Pasted from nginx.conf, quotes and all.
+    let quoted = format!("'{format}'");
+    let (_, v) = json([
+        OsStr::new("--access-format"),
+        OsStr::new(&quoted),
+        log.as_os_str(),
+    ]);
+    assert_eq!(errors(&v), 2);
+    // Without the format the file is not read as an access log.
+    let (code, v) = json([&log]);
+    assert_eq!((code, requests(&v)), (0, 0));
+    // With it, standard files next to the custom one are still detected as they are.
+    let std_log = write(dir.path(), "combined.log", failing_log());
+    let (_, v) = json([
+        OsStr::new("--access-format"),
+        OsStr::new(format),
+        log.as_os_str(),
+        std_log.as_os_str(),
+    ]);
+    assert_eq!((requests(&v), errors(&v)), (7, 5));
+    assert_eq!(
+        input_formats(&v),
+        vec![
+            ("access.log".into(), "access".into(), "custom".into()),
+            ("combined.log".into(), "access".into(), "combined".into()),
+        ]
+    );
+    // $time_iso8601 and $msec.
+    let iso = write(
+        dir.path(),
+        "iso.log",
+        "2026-11-25T10:00:00+01:00|502|GET /a HTTP/1.1\n1764064800.250|200|GET /b HTTP/1.1\n",
+    );
+    let (_, v) = json([
+        OsStr::new("--access-format"),
+        OsStr::new("$time_iso8601|$status|$request"),
+        iso.as_os_str(),
+    ]);
+    assert_eq!((requests(&v), errors(&v)), (1, 1));
+    assert_eq!(v["incidents"][0]["first_seen"], "2026-11-25T10:00:00+01:00");
+    assert_eq!(v["inputs"][0]["unparsed"], 1);
+}
+
+#[test]
+fn json_lines_access_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    // nginx `escape=json`, Caddy (nested request, epoch seconds), Traefik-style names.
+    let nginx = concat!(
+        r#"{"time_iso8601":"2026-11-25T10:00:00+00:00","remote_addr":"198.51.100.4","request":"GET /api/items HTTP/1.1","status":"502","http_user_agent":"curl/8.5","host":"example.org"}"#,
+        "\n",
+        r#"{"time_iso8601":"2026-11-25T10:00:01+00:00","remote_addr":"198.51.100.4","request":"GET / HTTP/1.1","status":"200","http_user_agent":"curl/8.5","host":"example.org"}"#,
+        "\n"
+    );
+    let caddy = concat!(
+        r#"{"level":"info","ts":1764064802.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"198.51.100.4","proto":"HTTP/2.0","method":"POST","host":"example.org","uri":"/api/items?x=1"},"status":503,"duration":0.01}"#,
+        "\n"
+    );
+    let traefik = concat!(
+        r#"{"StartUTC":"2026-11-25T10:00:03.123456789Z","ClientHost":"198.51.100.4","RequestMethod":"GET","RequestPath":"/api/items","DownstreamStatus":500,"RequestHost":"example.org"}"#,
+        "\n"
+    );
+    let n = write(dir.path(), "nginx.json", nginx);
+    let c = write(dir.path(), "caddy.log", caddy);
+    let t = write(dir.path(), "traefik.log", traefik);
+    let (code, v) = json([&n, &c, &t]);
+    assert_eq!((code, requests(&v), errors(&v)), (1, 4, 3));
+    for i in v["inputs"].as_array().unwrap() {
+        assert_eq!(
+            (i["kind"].as_str(), i["format"].as_str()),
+            (Some("access"), Some("json"))
+        );
+        assert_eq!(i["unparsed"], 0);
+    }
+    assert_eq!(v["summary"]["by_status"]["502"], 1);
+    assert_eq!(v["summary"]["by_status"]["503"], 1);
+    assert_eq!(v["summary"]["by_status"]["500"], 1);
+    let paths = v["incidents"].to_string();
+    assert!(paths.contains("/api/items"), "{paths}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time window.
+
+#[test]
+fn since_and_until_with_rfc3339_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", failing_log());
+    let count = |args: &[&str]| {
+        let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        all.push(log.as_os_str());
+        let (code, v) = json(all);
+        assert_eq!(code, i32::from(errors(&v) > 0));
+        (requests(&v), errors(&v))
+    };
+    assert_eq!(count(&[]), (4, 3));
+    assert_eq!(count(&["--since", "2026-11-25T11:00:00Z"]), (3, 2));
+    assert_eq!(count(&["--until", "2026-11-25T11:00:00Z"]), (2, 2));
+    assert_eq!(
+        count(&[
+            "--since",
+            "2026-11-25T10:30:00Z",
+            "--until",
+            "2026-11-25T11:45:00Z"
+        ]),
+        (2, 1)
+    );
+    // An offset is honoured: 12:00+01:00 is 11:00Z.
+    assert_eq!(count(&["--since", "2026-11-25T12:00:00+01:00"]), (3, 2));
+    assert_eq!(count(&["--since", "2026-11-25T12:00:01Z"]), (0, 0));
+    assert_eq!(count(&["--until", "2026-11-25T09:59:59Z"]), (0, 0));
+}
+
+#[test]
+fn since_and_until_with_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", failing_log());
+    let count = |args: &[&str]| {
+        let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        all.push(log.as_os_str());
+        let (_, v) = json(all);
+        (requests(&v), errors(&v))
+    };
+    // Back from the newest line, 12:00.
+    assert_eq!(count(&["--since", "90m"]), (3, 2));
+    assert_eq!(count(&["--since", "2h"]), (4, 3));
+    assert_eq!(count(&["--since", "30m"]), (2, 1));
+    assert_eq!(count(&["--since", "7d"]), (4, 3));
+    assert_eq!(count(&["--since", "3600s"]), (3, 2));
+    assert_eq!(count(&["--until", "1h"]), (2, 2));
+    assert_eq!(count(&["--since", "2h", "--until", "45m"]), (2, 2));
+    // The newest line of an error log counts as the newest line too.
+    let err = write(dir.path(), "error.log", nginx_error("14:00:00"));
+    let (_, v) = json([
+        OsStr::new("--since"),
+        OsStr::new("150m"),
+        log.as_os_str(),
+        err.as_os_str(),
+    ]);
+    assert_eq!(errors(&v), 1);
+}
+
+#[test]
+fn tz_places_zone_less_error_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = write(dir.path(), "error.log", nginx_error("10:00:00"));
+    // Error logs alone: incidents are the error events, `status` is `{}`, exit 1.
+    let r = run([
+        OsStr::new("diagnose"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--tz"),
+        OsStr::new("Europe/Berlin"),
+        err.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    check_shape(&v);
+    let inc = &v["incidents"][0];
+    assert_eq!(inc["cause"], "php_memory_limit");
+    assert_eq!(inc["count"], 1);
+    assert_eq!(inc["status"], serde_json::json!({}));
+    assert_eq!(inc["first_seen"], "2026-11-25T10:00:00+01:00");
+    // --since applies to it in that zone: 10:00+01:00 is 09:00Z.
+    let r = run([
+        OsStr::new("diagnose"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--tz"),
+        OsStr::new("Europe/Berlin"),
+        OsStr::new("--since"),
+        OsStr::new("2026-11-25T09:30:00Z"),
+        err.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+#[test]
+fn text_output_says_cause_place_evidence_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let acc = write(
+        dir.path(),
+        "access.log",
+        combined("10:00:00", "/report.php", 500),
+    );
+    let err = write(dir.path(), "error.log", nginx_error("10:00:00"));
+    let r = run([
+        OsStr::new("diagnose"),
+        OsStr::new("--tz"),
+        OsStr::new("UTC"),
+        acc.as_os_str(),
+        err.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1);
+    let first = r.stdout.lines().next().unwrap();
+    assert!(
+        first.contains("1 server error") || first.contains('1'),
+        "{first}"
+    );
+    assert!(r.stdout.contains("/srv/www/report.php:12"), "{}", r.stdout);
+    assert!(r.stdout.contains("Allowed memory size"), "{}", r.stdout);
+    let (_, v) = json([&acc, &err]);
+    let fix = v["incidents"][0]["fix"].as_str().unwrap();
+    assert!(!fix.is_empty() && r.stdout.contains(fix), "{}", r.stdout);
+    // Output to a file: nothing on stdout.
+    let out = dir.path().join("report.json");
+    let r = run([
+        OsStr::new("diagnose"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("-o"),
+        out.as_os_str(),
+        acc.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty());
+    let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    check_shape(&v);
+}
+
+#[test]
+fn html_report_is_self_contained_and_escapes_log_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let xss = "/<script>alert(1)</script>.php";
+    let acc = write(
+        dir.path(),
+        "acc<b>ess.log",
+        [
+            combined("10:00:00", xss, 500),
+            combined("10:00:01", "/<i>\\\"x\\\".php", 502),
+        ]
+        .concat(),
+    );
+    let err = write(
+        dir.path(),
+        "error.log",
+        "2026/11/25 10:00:00 [error] 1#1: *1 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: <img src=x onerror=alert(2)> in /srv/www/x.php:3\" while reading response header from upstream, client: 198.51.100.4, server: _, request: \"GET /<script>alert(1)</script>.php HTTP/1.1\", host: \"example.org\"\n",
+    );
+    let html = dir.path().join("report.html");
+    let r = run([
+        OsStr::new("diagnose"),
+        OsStr::new("--format"),
+        OsStr::new("html"),
+        OsStr::new("--tz"),
+        OsStr::new("UTC"),
+        OsStr::new("-o"),
+        html.as_os_str(),
+        acc.as_os_str(),
+        err.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.trim_end().ends_with("</html>"));
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(2)&gt;"),
+        "{page}"
+    );
+    assert!(page.contains("acc&lt;b&gt;ess.log"), "{page}");
+    assert!(page.contains("&lt;i&gt;"), "{page}");
+    let lower = page.to_lowercase();
+    for raw in ["<script", "<img", "<b>ess", "<i>", "alert(1)</"] {
+        assert!(!lower.contains(raw), "{raw} in {page}");
+    }
+    // Self-contained: nothing fetched from elsewhere.
+    for fetch in ["<link", "<iframe", "src=\"", "src='", "@import", "url(http"] {
+        assert!(!lower.contains(fetch), "{fetch} in {page}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    for args in [
+        vec!["--help"],
+        vec!["-h"],
+        vec!["help"],
+        vec!["diagnose", "--help"],
+        vec!["help", "diagnose"],
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.contains("diagnose"), "{args:?}: {}", r.stdout);
+        assert!(r.stderr.is_empty(), "{args:?}: {}", r.stderr);
+    }
+    let r = run(["diagnose", "--help"]);
+    for flag in [
+        "--format",
+        "--since",
+        "--until",
+        "--tz",
+        "--access-format",
+        "--output",
+    ] {
+        assert!(r.stdout.contains(flag), "{flag}: {}", r.stdout);
+    }
+    let r = run(["--version"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("fivehundred "), "{}", r.stdout);
+}
