@@ -4,15 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
 
 use indicatif::ProgressBar;
 use jiff::tz::TimeZone;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::formats::access::{AccessFormat, NginxFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
+use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
 use crate::read::{self, Blocks, ReadError, Source};
 
@@ -62,10 +62,13 @@ pub struct Response {
     pub request: String,
     pub status: u16,
     pub input: usize,
+    /// Where in its input the line stands (block number and line in it): the order of
+    /// responses logged in the same millisecond.
+    pub place: u64,
 }
 
 impl Response {
-    fn from_record(r: &AccessRecord<'_>, input: usize) -> Response {
+    fn from_record(r: &AccessRecord<'_>, input: usize, place: u64) -> Response {
         Response {
             time: r.time,
             client: clean_text(&r.client),
@@ -73,6 +76,7 @@ impl Response {
             request: clean_text(&r.request),
             status: r.status,
             input,
+            place,
         }
     }
 
@@ -146,7 +150,7 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
         }
     }
     opts.progress.finish_and_clear();
-    out.responses.sort_by_key(|r| r.time);
+    out.responses.sort_by_key(|r| (r.time, r.input, r.place));
     out.errors.sort_by_key(|e| e.time);
     Ok(out)
 }
@@ -233,18 +237,28 @@ impl AccessTally {
 
 /// Parses one block; statuses are counted in a flat array first because a map lookup per
 /// line would dominate the parse.
-fn tally_block(block: &[u8], format: &AccessFormat, index: usize, window: Window) -> AccessTally {
+fn tally_block(
+    block: &[u8],
+    format: &AccessFormat,
+    index: usize,
+    block_no: u64,
+    window: Window,
+) -> AccessTally {
     let mut t = AccessTally::default();
     let mut counts = [0u64; 1000];
     let mut newest = i64::MIN;
-    for line in read::lines(block) {
+    let mut clock = ClfClock::default();
+    for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
-        match format.parse(line) {
-            Some(r) if window.contains(r.time) => {
-                newest = newest.max(r.time.ms);
-                counts[usize::from(r.status)] += 1;
-                if (500..600).contains(&r.status) {
-                    t.responses.push(Response::from_record(&r, index));
+        match format.head(line, &mut clock) {
+            Some((time, status)) if window.contains(time) => {
+                newest = newest.max(time.ms);
+                counts[usize::from(status)] += 1;
+                if (500..600).contains(&status)
+                    && let Some(r) = format.parse(line)
+                {
+                    let place = block_no << 32 | line_no as u64;
+                    t.responses.push(Response::from_record(&r, index, place));
                 }
             }
             Some(_) => {}
@@ -260,9 +274,11 @@ fn tally_block(block: &[u8], format: &AccessFormat, index: usize, window: Window
     t
 }
 
-/// Blocks parsed at once: enough to keep every core busy.
-const BATCH: usize = 4;
-
+/// Parses an access log on every core: this thread reads blocks and hands them to one
+/// parser thread per core through a short queue (so reading and parsing overlap, and memory
+/// stays bounded), and takes parsed blocks back for reuse. The tallies add up the same in any
+/// order; responses carry their place in the file, so the result does not depend on which
+/// thread parsed what.
 fn scan_access(
     first: Vec<u8>,
     blocks: &mut Blocks<Box<dyn Read + Send>>,
@@ -272,36 +288,47 @@ fn scan_access(
     report: &mut InputReport,
     out: &mut Scan,
 ) -> std::io::Result<()> {
-    let mut total = AccessTally::default();
-    let mut batch = vec![first];
-    let mut failed = None;
-    loop {
-        let mut done = false;
-        while batch.len() < BATCH {
-            match blocks.next_block() {
-                Ok(Some(b)) => batch.push(b),
-                Ok(None) => {
-                    done = true;
-                    break;
-                }
-                // The lines read before the failure still count.
-                Err(e) => {
-                    failed = Some(e);
-                    done = true;
-                    break;
-                }
-            }
-        }
-        let tallies: Vec<AccessTally> = batch
-            .par_iter()
-            .map(|b| tally_block(b, format, index, opts.window))
+    let parsers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (work, queue) = mpsc::sync_channel::<(u64, Vec<u8>)>(parsers);
+    let queue = Mutex::new(queue);
+    let (give_back, returned) = mpsc::channel::<Vec<u8>>();
+    let window = opts.window;
+    let (total, failed) = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..parsers)
+            .map(|_| {
+                let (queue, give_back) = (&queue, give_back.clone());
+                scope.spawn(move || {
+                    let mut tally = AccessTally::default();
+                    while let Some((n, block)) = next_job(queue) {
+                        tally.merge(tally_block(&block, format, index, n, window));
+                        let _ = give_back.send(block);
+                    }
+                    tally
+                })
+            })
             .collect();
-        tallies.into_iter().for_each(|t| total.merge(t));
-        batch.clear();
-        if done {
-            break;
+        let mut failed = None;
+        let mut next = Some(first);
+        let mut n = 0u64;
+        while let Some(block) = next {
+            if work.send((n, block)).is_err() {
+                break;
+            }
+            n += 1;
+            returned.try_iter().for_each(|b| blocks.recycle(b));
+            // The lines read before a failure still count.
+            next = blocks.next_block().unwrap_or_else(|e| {
+                failed = Some(e);
+                None
+            });
         }
-    }
+        drop(work);
+        let mut total = AccessTally::default();
+        for t in threads {
+            total.merge(t.join().expect("a parser thread panicked"));
+        }
+        (total, failed)
+    });
     report.lines += total.lines;
     report.unparsed += total.unparsed;
     out.requests += total.requests;
@@ -311,6 +338,12 @@ fn scan_access(
     out.responses.extend(total.responses);
     out.newest_access = out.newest_access.max(total.newest);
     failed.map_or(Ok(()), Err)
+}
+
+/// The next block for a parser thread; `None` once the reader is done. The lock is held only
+/// to take one block.
+fn next_job(queue: &Mutex<mpsc::Receiver<(u64, Vec<u8>)>>) -> Option<(u64, Vec<u8>)> {
+    queue.lock().ok()?.recv().ok()
 }
 
 /// The most continuation text one error record keeps: PHP stack traces are a few KB, a
@@ -360,6 +393,7 @@ fn scan_errors(
                 report.unparsed += 1;
             }
         }
+        blocks.recycle(b);
         block = blocks.next_block().unwrap_or_else(|e| {
             failed = Some(e);
             None

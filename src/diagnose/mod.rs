@@ -495,6 +495,7 @@ impl Matcher<'_> {
                     request: e.request.clone().unwrap_or_default(),
                     status: 0,
                     input: e.input,
+                    place: e.seq as u64,
                 };
                 self.explain(&stand_in)
             };

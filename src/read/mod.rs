@@ -194,7 +194,13 @@ pub struct Blocks<R> {
     pub oversized: u64,
     skipping: bool,
     failed: Option<io::Error>,
+    /// Parsed blocks given back: their memory is reused, since mapping and faulting in fresh
+    /// pages for every block costs more than reading the file.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Most parsed blocks kept for reuse.
+const SPARE_BLOCKS: usize = 8;
 
 impl<R: Read> Blocks<R> {
     pub fn new(inner: R) -> Self {
@@ -205,6 +211,14 @@ impl<R: Read> Blocks<R> {
             oversized: 0,
             skipping: false,
             failed: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Gives a block back once it is parsed, for its memory to hold a later one.
+    pub fn recycle(&mut self, block: Vec<u8>) {
+        if self.spare.len() < SPARE_BLOCKS {
+            self.spare.push(block);
         }
     }
 
@@ -218,7 +232,9 @@ impl<R: Read> Blocks<R> {
                 }
                 return self.failed.take().map_or(Ok(None), Err);
             }
-            let mut buf = std::mem::take(&mut self.carry);
+            let mut buf = self.spare.pop().unwrap_or_default();
+            buf.clear();
+            buf.append(&mut self.carry);
             let start = buf.len();
             buf.reserve(BLOCK);
             // Up to a block, as far as the stream allows (pipes and decoders give short
@@ -242,16 +258,19 @@ impl<R: Read> Blocks<R> {
             }
             match memchr::memrchr(b'\n', &buf) {
                 Some(nl) => {
-                    self.carry = buf.split_off(nl + 1);
-                    if !buf.is_empty() {
-                        return Ok(Some(buf));
-                    }
+                    self.carry.extend_from_slice(&buf[nl + 1..]);
+                    buf.truncate(nl + 1);
+                    return Ok(Some(buf));
                 }
                 None if buf.len() > MAX_LINE => {
                     self.oversized += 1;
                     self.skipping = true;
+                    self.recycle(buf);
                 }
-                None => self.carry = buf,
+                None => {
+                    std::mem::swap(&mut self.carry, &mut buf);
+                    self.recycle(buf);
+                }
             }
         }
     }
