@@ -59,6 +59,11 @@ struct InputArgs {
     /// '$remote_addr [$time_local] "$request" $status $request_time'.
     #[arg(long, value_name = "FORMAT")]
     access_format: Option<String>,
+
+    /// Parser threads for access logs (default: one per core). The result is the same for
+    /// any number.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 #[derive(Args, Debug)]
@@ -217,6 +222,7 @@ fn scan_options(args: &InputArgs, sources: &[read::Source]) -> Result<ScanOption
         window: Window::default(),
         access_format,
         progress: progress_bar(),
+        threads: args.threads.map_or_else(scan::default_threads, usize::from),
     };
     let relative = [&args.since, &args.until]
         .into_iter()

@@ -24,6 +24,13 @@ pub struct ScanOptions {
     pub window: Window,
     pub access_format: Option<NginxFormat>,
     pub progress: ProgressBar,
+    /// Parser threads for access logs.
+    pub threads: usize,
+}
+
+/// One parser thread per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// A time window, in milliseconds since the epoch, both ends inclusive.
@@ -288,7 +295,7 @@ fn scan_access(
     report: &mut InputReport,
     out: &mut Scan,
 ) -> std::io::Result<()> {
-    let parsers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parsers = opts.threads.max(1);
     let (work, queue) = mpsc::sync_channel::<(u64, Vec<u8>)>(parsers);
     let queue = Mutex::new(queue);
     let (give_back, returned) = mpsc::channel::<Vec<u8>>();
@@ -413,6 +420,7 @@ mod tests {
             window: Window::default(),
             access_format: None,
             progress: ProgressBar::hidden(),
+            threads: 2,
         }
     }
 
