@@ -77,6 +77,8 @@ const SAME_FAILURE_MS: i64 = 1_000;
 const REUSE_MS: i64 = 2_000;
 /// How far the nearest records shown for an unexplained response may be.
 const NEAREST_MS: i64 = 60_000;
+/// Most records one response looks at in a tier (the nearest ones in time).
+const MAX_NEAREST: usize = 256;
 /// Most evidence lines and paths kept per incident.
 const MAX_EVIDENCE: usize = 5;
 const MAX_PATHS: usize = 20;
@@ -143,6 +145,8 @@ struct Matcher<'a> {
     used: Vec<bool>,
     /// The classified candidates of each scope, in time order.
     by_scope: [Vec<usize>; 4],
+    /// The classified candidates that name a request, by its path, in time order.
+    by_path: HashMap<&'a [u8], Vec<usize>>,
     /// (input, seq) to candidate index.
     by_seq: HashMap<(usize, usize), usize>,
     /// How long after a response's time a record about it may be written: a moment where
@@ -169,12 +173,19 @@ impl<'a> Matcher<'a> {
             })
             .collect();
         let mut by_scope: [Vec<usize>; 4] = Default::default();
+        let mut by_path: HashMap<&[u8], Vec<usize>> = HashMap::new();
         for (i, c) in candidates
             .iter()
             .enumerate()
             .filter(|(_, c)| c.verdict.is_some())
         {
             by_scope[c.scope as usize].push(i);
+            if let Some(target) = c.target {
+                by_path
+                    .entry(request_path(target.as_bytes()))
+                    .or_default()
+                    .push(i);
+            }
         }
         let by_seq = candidates
             .iter()
@@ -190,19 +201,55 @@ impl<'a> Matcher<'a> {
             used: vec![false; candidates.len()],
             candidates,
             by_scope,
+            by_path,
             by_seq,
             late_ms,
         }
     }
 
-    /// Classified candidates of `scope` logged in `[from, to]` ms, in time order.
-    fn within(&self, scope: Scope, from: i64, to: i64) -> impl Iterator<Item = usize> + '_ {
-        let list = &self.by_scope[scope as usize];
+    /// The candidates of a time-ordered `list` logged in `[from, to]` ms.
+    fn window<'l>(
+        &'l self,
+        list: &'l [usize],
+        from: i64,
+        to: i64,
+    ) -> impl Iterator<Item = usize> + 'l {
         let start = list.partition_point(|&i| self.candidates[i].ms < from);
         list[start..]
             .iter()
             .copied()
             .take_while(move |&i| self.candidates[i].ms <= to)
+    }
+
+    /// At most [`MAX_NEAREST`] candidates of `scope` in `[from, to]` ms, nearest to `t` first:
+    /// however busy a log, one response looks at a bounded number of records.
+    fn nearest_of(&self, scope: Scope, t: i64, from: i64, to: i64) -> Vec<usize> {
+        let list = &self.by_scope[scope as usize];
+        let ms = |i: usize| self.candidates[i].ms;
+        let mid = list.partition_point(|&i| ms(i) < t);
+        let (mut before, mut after) = (mid, mid);
+        let mut out = Vec::new();
+        while out.len() < MAX_NEAREST {
+            let left = before
+                .checked_sub(1)
+                .map(|b| list[b])
+                .filter(|&i| ms(i) >= from);
+            let right = list.get(after).copied().filter(|&i| ms(i) <= to);
+            let take_left = match (left, right) {
+                (Some(l), Some(r)) => t - ms(l) <= ms(r) - t,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_left {
+                out.extend(left);
+                before -= 1;
+            } else {
+                out.extend(right);
+                after += 1;
+            }
+        }
+        out
     }
 
     fn verdict(&self, i: usize) -> &Verdict {
@@ -233,16 +280,12 @@ impl<'a> Matcher<'a> {
     /// access line when the request ends): the nearest one not yet used, with what other logs
     /// wrote about the same request at that moment (nginx's line and PHP-FPM's).
     fn by_request(&self, r: &Response, t: i64) -> Option<Explanation> {
-        let target = target_of(&r.request);
         let path = r.path().as_bytes();
-        let names_request = |i: &usize| {
-            let c = &self.candidates[*i];
-            c.target
-                .is_some_and(|ct| ct == target || request_path(ct.as_bytes()) == path)
-                && same_client(c.event.client.as_deref(), &r.client)
-        };
+        let names_request =
+            |i: &usize| same_client(self.candidates[*i].event.client.as_deref(), &r.client);
+        let list = self.by_path.get(path)?;
         let anchor = self
-            .within(Scope::Request, t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .window(list, t - REQUEST_WINDOW_MS, t + self.late_ms)
             .filter(names_request)
             .min_by_key(|&i| (self.used[i], (self.candidates[i].ms - t).abs()))?;
         let mut ex = self.failure_at(anchor);
@@ -251,7 +294,7 @@ impl<'a> Matcher<'a> {
             self.candidates[anchor].event.input,
         );
         let others: Vec<usize> = self
-            .within(Scope::Request, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
+            .window(list, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
             .filter(names_request)
             .filter(|&j| self.candidates[j].event.input != input)
             .collect();
@@ -291,7 +334,8 @@ impl<'a> Matcher<'a> {
                 && (!self.used[*i] || (c.ms - t).abs() <= REUSE_MS)
         };
         let i = self
-            .within(scope, t + before, t + REQUEST_WINDOW_MS)
+            .nearest_of(scope, t, t + before, t + REQUEST_WINDOW_MS)
+            .into_iter()
             .filter(usable)
             .min_by_key(|&i| {
                 (
@@ -368,7 +412,8 @@ impl<'a> Matcher<'a> {
             return;
         }
         let found = self
-            .within(Scope::Process, t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .nearest_of(Scope::Process, t, t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .into_iter()
             .filter(|&i| {
                 let v = self.verdict(i);
                 allowed(v.cause) && self.candidates[i].ms >= t - v.reach_ms
