@@ -17,7 +17,7 @@ use fivehundred::formats::access::{
 };
 use fivehundred::formats::detect::{Detected, ErrorFormat, detect};
 use fivehundred::formats::time::{
-    Stamp, month_abbrev, parse_apache_error, parse_clf, parse_epoch, parse_iso8601,
+    ClfClock, Stamp, month_abbrev, parse_apache_error, parse_clf, parse_epoch, parse_iso8601,
     parse_nginx_error, parse_offset, parse_php,
 };
 use fivehundred::formats::{
@@ -144,12 +144,19 @@ fn exercise(b: &[u8]) {
     if let Some(r) = parse_json_line(b) {
         check_record(&r);
     }
-    for f in custom_formats() {
-        if let Some(r) = f.parse(b) {
-            check_record(&r);
+    // The quick read (time and status only) accepts exactly what the full parse accepts.
+    let formats = custom_formats()
+        .iter()
+        .cloned()
+        .map(AccessFormat::Custom)
+        .chain([AccessFormat::Json, AccessFormat::Clf(ClfVariant::Combined)]);
+    for f in formats {
+        let full = f.parse(b);
+        if let Some(r) = &full {
+            check_record(r);
         }
-        let a = AccessFormat::Custom(f.clone());
-        let _ = a.parse(b);
+        let head = f.head(b, &mut ClfClock::default());
+        assert_eq!(head, full.map(|r| (r.time, r.status)), "{f:?}");
     }
     let _ = AccessFormat::Json.parse(b);
     let _ = AccessFormat::Clf(ClfVariant::Common).parse(b);
@@ -1473,6 +1480,40 @@ proptest! {
         assert_stamp(c.at_offset(off), ms + w.millis(), off);
         prop_assert_eq!(parse_offset(w.offset(colon).as_bytes()), Some(w.off * 60));
         prop_assert_eq!(month_abbrev(w.mon().as_bytes()), Some(w.mo as u8));
+    }
+
+    #[test]
+    fn clf_clock_agrees_with_parse_clf(
+        base in when(),
+        steps in prop::collection::vec(
+            (0u8..4, when(), 0u32..86_400, prop::collection::vec(mutation(), 0..3)),
+            1..24,
+        ),
+    ) {
+        // Lines of one day and zone (what the clock caches), days and zones changing, and
+        // times cut or corrupted, through one clock, in order.
+        let mut clock = ClfClock::default();
+        let day = base.clf();
+        for (kind, other, secs, edits) in steps {
+            let text = match kind {
+                0 | 1 => format!(
+                    "{}{:02}:{:02}:{:02}{}",
+                    &day[..12],
+                    secs / 3600,
+                    secs / 60 % 60,
+                    secs % 60,
+                    &day[20..]
+                ),
+                2 => other.clf(),
+                _ => String::from_utf8_lossy(&mutate(day.clone().into_bytes(), &edits)).into_owned(),
+            };
+            let expected = parse_clf(text.as_bytes());
+            prop_assert_eq!(clock.parse(text.as_bytes()), expected, "{}", text);
+            // And the same through the access-log quick read.
+            let line = format!("1.2.3.4 - - [{text}] \"GET / HTTP/1.1\" 503 1");
+            let full = parse_clf_line(line.as_bytes()).map(|(r, _)| (r.time, r.status));
+            prop_assert_eq!(AccessFormat::Clf(ClfVariant::Common).head(line.as_bytes(), &mut clock), full);
+        }
     }
 
     #[test]
