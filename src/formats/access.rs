@@ -337,6 +337,8 @@ pub enum FormatError {
     Missing(&'static str),
     #[error("access format has two variables with nothing between them: ${0}")]
     Adjacent(String),
+    #[error("access format has `${{{0}` without its closing `}}`")]
+    Unclosed(String),
 }
 
 impl NginxFormat {
@@ -361,6 +363,10 @@ impl NginxFormat {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
                     }
                     let name = &spec[start..start + len];
+                    // `${host` would swallow the character after the name.
+                    if braced && b.get(start + len) != Some(&b'}') {
+                        return Err(FormatError::Unclosed(name.to_owned()));
+                    }
                     if let Some(Part::Var(_)) = parts.last() {
                         return Err(FormatError::Adjacent(name.to_owned()));
                     }
@@ -546,5 +552,17 @@ mod tests {
         );
         assert!(NginxFormat::compile("$remote_addr $request").is_err());
         assert!(NginxFormat::compile("$status$time_local").is_err());
+    }
+
+    #[test]
+    fn unclosed_brace_is_an_error() {
+        // Used to eat the space after `status` and report two adjacent variables.
+        let e = NginxFormat::compile("${status $time_local").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "access format has `${status` without its closing `}`"
+        );
+        assert!(NginxFormat::compile("$time_local ${status").is_err());
+        assert!(NginxFormat::compile("$time_local ${status} ${}").is_ok());
     }
 }
