@@ -137,14 +137,34 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
     opts.progress.reset();
     for (index, source) in sources.iter().enumerate() {
         opts.progress.set_message(source.name.clone());
-        let raw = read::open_raw(source)?;
-        // Counting bytes for the bar costs a zero-fill per read; only pay it when it shows.
-        let raw: Box<dyn Read + Send> = if opts.progress.is_hidden() {
-            raw
-        } else {
-            Box::new(opts.progress.wrap_read(raw))
+        let opened = read::open_raw(source).and_then(|raw| {
+            // Counting bytes for the bar costs a zero-fill per read; only pay it when it shows.
+            let raw: Box<dyn Read + Send> = if opts.progress.is_hidden() {
+                raw
+            } else {
+                Box::new(opts.progress.wrap_read(raw))
+            };
+            read::decode(source, raw)
+        });
+        let reader = match opened {
+            Ok(r) => r,
+            // A file could be opened when the arguments were expanded: one gone now was
+            // rotated away or deleted meanwhile, which must not end the run. Stdin's
+            // failure is the run's.
+            Err(e) if source.path.is_some() => {
+                warn(opts, format!("skipped {e}"));
+                out.inputs.push(InputReport {
+                    path: source.name.clone(),
+                    kind: Kind::Unknown,
+                    format: Detected::Unknown.format_name(),
+                    lines: 0,
+                    unparsed: 0,
+                    error: Some(e.to_string()),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
         };
-        let reader = read::decode(source, raw)?;
         // A stream that fails part-way (a `.gz` cut off by a full disk or a rotation in
         // progress) keeps what was read before the failure, and the other inputs are read.
         if let Err(error) = scan_one(source, index, reader, opts, &mut out) {
@@ -463,6 +483,36 @@ mod tests {
         assert_eq!(s.errors.len(), 2);
         assert!(s.errors[0].text.ends_with("thrown in /a.php on line 3"));
         assert_eq!((s.inputs[0].lines, s.inputs[0].unparsed), (5, 0));
+    }
+
+    #[test]
+    fn a_file_gone_since_the_arguments_were_read_is_skipped() {
+        // Used to end the run with exit 2 (logrotate deleting the oldest file meanwhile).
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("access.log");
+        std::fs::write(
+            &here,
+            "1.2.3.4 - - [25/Nov/2026:14:00:03 +0000] \"GET / HTTP/1.1\" 500 1\n",
+        )
+        .unwrap();
+        let sources: Vec<Source> = [dir.path().join("access.log.9.gz"), here]
+            .into_iter()
+            .map(|p| Source {
+                name: p.display().to_string(),
+                path: Some(p),
+            })
+            .collect();
+        let s = scan(&sources, &opts()).unwrap();
+        assert_eq!(s.inputs.len(), 2);
+        assert_eq!(s.inputs[0].kind, Kind::Unknown);
+        assert!(
+            s.inputs[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("No such file")
+        );
+        assert_eq!(s.responses.len(), 1);
     }
 
     #[test]

@@ -287,6 +287,10 @@ fn exit_2_with_one_line_on_bad_input() {
             vec!["diagnose", "--access-format", "$status$time_local", log],
             "access-format",
         ),
+        (
+            vec!["diagnose", "--access-format", "${status $time_local", log],
+            "closing",
+        ),
         (vec!["diagnose", "--since", "yesterday", log], "--since"),
         (
             vec!["diagnose", "--since", "2026-13-45T99:00:00Z", log],
