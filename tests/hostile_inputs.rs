@@ -410,6 +410,49 @@ fn a_truncated_last_line_is_unparsed_and_the_rest_counted() {
 }
 
 #[test]
+fn lines_across_block_boundaries_are_all_counted() {
+    // Bigger than the reader's 4 MiB blocks, plain and gzip, lines of every length (CRLF
+    // ones too), with any number of parser threads: every line is counted exactly once.
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    let (mut requests, mut errors) = (0u64, 0u64);
+    let mut i = 0usize;
+    while log.len() < 10 << 20 {
+        let status = if i % 7 == 3 { 503 } else { 200 };
+        let pad = "p".repeat(i * 7919 % 700);
+        let mut line = access(i % 3600, &format!("/{i}/{pad}"), status);
+        if i % 5 == 0 {
+            line.insert(line.len() - 1, '\r');
+        }
+        log += &line;
+        requests += 1;
+        errors += u64::from(status == 503);
+        i += 1;
+    }
+    let plain = write(dir.path(), "big.log", &log);
+    let gz = write(dir.path(), "big.log.1.gz", gzip(log.as_bytes()));
+    for p in [&plain, &gz] {
+        for threads in ["1", "3"] {
+            let r = run([
+                OsStr::new("diagnose"),
+                "--format".as_ref(),
+                "json".as_ref(),
+                "--threads".as_ref(),
+                threads.as_ref(),
+                p.as_os_str(),
+            ]);
+            let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+            check_report(&v);
+            let name = p.file_name().unwrap().to_str().unwrap();
+            assert_eq!(input(&v, name)["lines"], requests, "{name}");
+            assert_eq!(input(&v, name)["unparsed"], 0, "{name}");
+            assert_eq!(num(&v, &["summary", "requests"]), requests, "{name}");
+            assert_eq!(num(&v, &["summary", "server_errors"]), errors, "{name}");
+        }
+    }
+}
+
+#[test]
 fn empty_files_and_files_of_newlines_are_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let empty = write(dir.path(), "empty.log", "");

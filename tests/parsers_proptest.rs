@@ -1565,12 +1565,31 @@ proptest! {
     fn block_reader_yields_every_line(
         data in soup(),
         chunks in prop::collection::vec(1usize..64, 1..16),
+        fail_at in prop::option::of(any::<prop::sample::Index>()),
+        recycle: bool,
     ) {
-        let mut blocks = Blocks::new(Chunked { data: data.clone(), chunks, at: 0, turn: 0 });
+        // A stream that fails part-way hands out what it read before failing, then the
+        // error, once.
+        let fail_at = fail_at.map(|i| i.index(data.len() + 1));
+        let data_read = data[..fail_at.unwrap_or(data.len())].to_vec();
+        let mut blocks = Blocks::new(Chunked { data: data.clone(), chunks, at: 0, turn: 0, fail_at });
         let mut got: Vec<Vec<u8>> = Vec::new();
-        while let Some(block) = blocks.next_block().unwrap() {
-            got.extend(lines(&block).map(<[u8]>::to_vec));
+        let mut errors = 0;
+        loop {
+            match blocks.next_block() {
+                Ok(Some(block)) => {
+                    prop_assert_eq!(errors, 0, "data after the error");
+                    got.extend(lines(&block).map(<[u8]>::to_vec));
+                    if recycle {
+                        blocks.recycle(block);
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => errors += 1,
+            }
         }
+        prop_assert_eq!(errors, usize::from(fail_at.is_some()));
+        let data = data_read;
         let expected: Vec<Vec<u8>> = if data.is_empty() {
             Vec::new()
         } else {
@@ -1586,18 +1605,24 @@ proptest! {
 }
 
 /// A reader that hands its data out in the given chunk sizes, as pipes and decoders do.
+/// With `fail_at`, it fails once that many bytes are out, as a cut-off `.gz` does.
 struct Chunked {
     data: Vec<u8>,
     chunks: Vec<usize>,
     at: usize,
     turn: usize,
+    fail_at: Option<usize>,
 }
 
 impl Read for Chunked {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let end = self.fail_at.unwrap_or(self.data.len());
+        if self.at == end && self.fail_at.is_some() {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut off"));
+        }
         let want = self.chunks[self.turn % self.chunks.len()].min(buf.len());
         self.turn += 1;
-        let n = want.min(self.data.len() - self.at);
+        let n = want.min(end - self.at);
         buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
         self.at += n;
         Ok(n)
