@@ -421,7 +421,7 @@ fn lines_across_block_boundaries_are_all_counted() {
         let status = if i % 7 == 3 { 503 } else { 200 };
         let pad = "p".repeat(i * 7919 % 700);
         let mut line = access(i % 3600, &format!("/{i}/{pad}"), status);
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             line.insert(line.len() - 1, '\r');
         }
         log += &line;
