@@ -11,11 +11,10 @@ mod db;
 mod lab;
 
 use db::*;
-use lab::apache::{Apache, ApacheOptions};
-use lab::nginx::{Nginx, NginxOptions};
+use lab::apache::ApacheOptions;
+use lab::nginx::NginxOptions;
 use lab::php_fpm::{Fpm, FpmOptions, PhpLog};
 use lab::*;
-use std::path::PathBuf;
 
 /// Requests answered 200 before the fault (they must produce no incident).
 const HEALTHY: usize = 2;
@@ -103,13 +102,10 @@ enum Stack {
 }
 
 /// The running web side, with the app's pages in `www/`. The daemons are kept only to be
-/// stopped on Drop.
+/// stopped on Drop (the web server first).
 struct Web {
-    port: u16,
-    access_log: PathBuf,
-    /// The log files `diagnose` is given: what an admin has under /var/log.
-    logs: Vec<PathBuf>,
-    _daemons: (Option<Fpm>, Option<Nginx>, Option<Apache>),
+    server: WebServer,
+    fpm: Option<Fpm>,
 }
 
 impl Web {
@@ -122,27 +118,14 @@ impl Web {
                 .admin_value("opcache.enable", "0")
                 .start(lab)
         };
-        match stack {
+        let (server, fpm) = match stack {
             Stack::Nginx(log) => {
                 let fpm = fpm(log);
-                let nginx = NginxOptions::new().fastcgi(&fpm).start(lab);
-                let mut logs = vec![nginx.access_log.clone(), nginx.error_log.clone()];
-                logs.push(fpm.log.clone());
-                logs.extend(fpm.php_error_log.clone());
-                Web {
-                    port: nginx.port,
-                    access_log: nginx.access_log.clone(),
-                    logs,
-                    _daemons: (Some(fpm), Some(nginx), None),
-                }
+                (NginxOptions::new().fastcgi(&fpm).start(lab), Some(fpm))
             }
             Stack::ApacheFpm(log) => {
                 let fpm = fpm(log);
-                let apache = ApacheOptions::new().fcgi(&fpm).start(lab);
-                let mut logs = apache.log_files();
-                logs.push(fpm.log.clone());
-                logs.extend(fpm.php_error_log.clone());
-                Web::apache(apache, logs, Some(fpm))
+                (ApacheOptions::new().fcgi(&fpm).start(lab), Some(fpm))
             }
             Stack::ModPhp { php_error_log } => {
                 let apache = ApacheOptions::new()
@@ -150,39 +133,24 @@ impl Web {
                     .php_error_log(php_error_log)
                     .php_admin_value("opcache.enable", "0")
                     .start(lab);
-                let logs = apache.log_files();
-                Web::apache(apache, logs, None)
+                (apache, None)
             }
-        }
+        };
+        Web { server, fpm }
     }
 
-    fn apache(apache: Apache, logs: Vec<PathBuf>, fpm: Option<Fpm>) -> Web {
-        Web {
-            port: apache.port,
-            access_log: apache.access_log.clone(),
-            logs,
-            _daemons: (fpm, None, Some(apache)),
-        }
+    /// The log files `diagnose` is given: what an admin has under /var/log.
+    fn logs(&self) -> Vec<NamedLog> {
+        let fpm = self.fpm.iter().flat_map(Fpm::logs);
+        self.server.logs().into_iter().chain(fpm).collect()
     }
 
     /// GETs `path` `n` times, asserting each status.
     fn get_all(&self, path: &str, n: usize, want: u16) {
         for i in 0..n {
-            let r = fetch(self.port, "GET", path, "localhost", b"");
+            let r = fetch(self.server.port, "GET", path, "localhost", b"");
             assert_eq!(r.status, want, "GET {path} #{i}: body {:?}", r.body);
         }
-    }
-
-    /// Waits until the access log holds `n` lines (written just after each answer).
-    fn wait_access_lines(&self, n: usize) {
-        let p = &self.access_log;
-        wait_for(&format!("{n} lines in {}", p.display()), || {
-            line_count(p) >= n
-        });
-    }
-
-    fn log_paths(&self) -> Vec<&std::path::Path> {
-        self.logs.iter().map(PathBuf::as_path).collect()
     }
 }
 
@@ -205,11 +173,12 @@ fn run(name: &str, case: Case) {
     web.get_all(&path, HEALTHY, 200);
     let holder = case.fault.inject(&lab, &mut db, config);
     web.get_all(&path, FAILING as usize, 500);
-    web.wait_access_lines(HEALTHY + FAILING as usize);
+    web.server.wait_access_lines(HEALTHY + FAILING as usize);
     drop(holder);
 
-    save_fixture(&lab, name, case, &web.logs, &db);
-    let report = diagnose(&web.log_paths());
+    let logs = web.logs();
+    save_fixture(&lab, name, case, &logs, &db);
+    let report = diagnose(&log_paths(&logs));
     check_report(&report, case);
 }
 
@@ -240,7 +209,7 @@ fn check_report(report: &serde_json::Value, case: Case) {
 }
 
 /// With `FIVEHUNDRED_LAB_SAVE` set, keeps this case's logs as fixtures.
-fn save_fixture(lab: &Lab, name: &str, case: Case, logs: &[PathBuf], db: &Db) {
+fn save_fixture(lab: &Lab, name: &str, case: Case, logs: &[NamedLog], db: &Db) {
     if std::env::var_os("FIVEHUNDRED_LAB_SAVE").is_none() {
         return;
     }
@@ -248,7 +217,7 @@ fn save_fixture(lab: &Lab, name: &str, case: Case, logs: &[PathBuf], db: &Db) {
         .join(format!("db-{}", case.app.engine.name()))
         .join(case.fault.cause())
         .join(name);
-    for p in logs.iter().chain([&db.log]) {
+    for p in logs.iter().map(|(p, _)| p).chain([&db.log]) {
         lab.save_redacted(p, &dir.join(p.file_name().unwrap()));
     }
 }
@@ -270,10 +239,8 @@ fn healthy(name: &str, engine: Engine, apps: &[PhpApp]) {
     for app in apps {
         web.get_all(&format!("/{}", app.file), HEALTHY, 200);
     }
-    web.wait_access_lines(HEALTHY * apps.len());
-    let report = diagnose(&web.log_paths());
-    assert_server_errors(&report, 0, &[]);
-    assert!(incidents(&report).is_empty(), "{}", pretty(&report));
+    web.server.wait_access_lines(HEALTHY * apps.len());
+    assert_no_incident(&diagnose(&log_paths(&web.logs())));
 }
 
 #[test]

@@ -17,12 +17,12 @@ mod db;
 mod lab;
 
 use db::{APP_PASSWORD, Db, DbOptions, MYSQLI_LOGGED, PDO_MYSQL, WRONG_PASSWORD};
+use lab::faults::while_stopped;
 use lab::nginx::{Nginx, NginxOptions};
 use lab::php_fpm::{Fpm, FpmOptions, PhpLog, app};
 use lab::*;
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Field order is drop order: daemons stop before the lab dir goes.
 struct Server {
@@ -33,134 +33,71 @@ struct Server {
 }
 
 /// One fault of the day: the cause the report must give, and the requests that hit it.
-struct Step {
-    cause: &'static str,
-    hit: fn(&mut Server) -> Vec<u16>,
-}
-
-fn gets(s: &Server, path: &str, n: usize) -> Vec<u16> {
-    (0..n).map(|_| s.nginx.get(path)).collect()
-}
-
-fn posts(s: &Server, path: &str, len: usize, n: usize) -> Vec<u16> {
-    let body = vec![b'x'; len];
-    (0..n)
-        .map(|_| request(s.nginx.port, "POST", path, "localhost", &body))
-        .collect()
-}
+type Step = (&'static str, fn(&mut Server) -> Vec<u16>);
 
 /// The day, in order. Several steps share a cause (two ways to crash a worker, two timeouts,
 /// two permission problems, two full disks, two loops): the report must merge them per cause.
 const DAY: &[Step] = &[
-    Step {
-        cause: "php_syntax_error",
-        hit: |s| gets(s, "/syntax.php", 3),
-    },
-    Step {
-        cause: "php_undefined_function",
-        hit: |s| gets(s, "/fetch.php", 2),
-    },
-    Step {
-        cause: "php_memory_limit",
-        hit: |s| gets(s, "/report.php", 4),
-    },
-    Step {
-        cause: "php_timeout",
-        hit: |s| gets(s, "/export.php", 2),
-    },
-    Step {
-        cause: "php_uncaught_exception",
-        hit: |s| gets(s, "/checkout.php", 3),
-    },
-    Step {
-        cause: "fpm_crash",
-        hit: |s| [gets(s, "/segv.php", 2), gets(s, "/oom.php", 1)].concat(),
-    },
-    Step {
-        cause: "php_timeout",
-        hit: |s| gets(s, "/jobs/slow.php", 1),
-    },
-    Step {
-        cause: "fpm_pool_exhausted",
-        hit: |s| {
-            let mut all = Vec::new();
-            for _ in 0..10 {
-                all.extend(get_concurrent(s.nginx.port, "/jobs/busy.php", 6));
-                if count_5xx(&all) > 0 {
-                    break;
-                }
-            }
-            all
-        },
-    },
-    Step {
-        cause: "upstream_unavailable",
-        hit: |s| {
-            s.fpm.stop();
-            let statuses = [gets(s, "/ok.php", 2), gets(s, "/checkout.php", 1)].concat();
-            s.fpm.restart();
-            statuses
-        },
-    },
-    Step {
-        cause: "upstream_timeout",
-        hit: |s| get_concurrent(s.nginx.port, "/reports/slow.php", 2),
-    },
-    Step {
-        cause: "file_permissions",
-        hit: |s| {
-            chmod(&s.lab, "www/lib/config.php", 0o000);
-            let statuses = [gets(s, "/account.php", 2), posts(s, "/upload.php", 2048, 2)].concat();
-            chmod(&s.lab, "www/lib/config.php", 0o644);
-            statuses
-        },
-    },
-    Step {
-        cause: "disk_full",
-        hit: |s| {
-            [
-                gets(s, "/page.php", 2),
-                posts(s, "/import.php", 1_000_000, 1),
-            ]
-            .concat()
-        },
-    },
-    Step {
-        cause: "rewrite_loop",
-        hit: |s| [gets(s, "/loop", 2), gets(s, "/app/settings", 1)].concat(),
-    },
-    Step {
-        cause: "db_auth",
-        hit: |s| {
-            let shop = gets(s, "/shop/pdo_mysql.php", 1);
-            assert_eq!(shop, [200], "the shop works before the legacy copy fails");
-            [shop, gets(s, "/legacy/pdo_mysql.php", 2)].concat()
-        },
-    },
-    Step {
-        cause: "db_pool_exhausted",
-        hit: |s| {
-            let _holder = s.db.hold_all_connections(&s.lab);
-            gets(s, "/shop/pdo_mysql.php", 2)
-        },
-    },
-    Step {
-        cause: "db_unreachable",
-        hit: |s| {
-            s.db.stop();
-            [
-                gets(s, "/shop/mysqli_logged.php", 2),
-                gets(s, "/shop/pdo_mysql.php", 1),
-            ]
-            .concat()
-        },
-    },
+    ("php_syntax_error", |s| s.nginx.gets("/syntax.php", 3)),
+    ("php_undefined_function", |s| s.nginx.gets("/fetch.php", 2)),
+    ("php_memory_limit", |s| s.nginx.gets("/report.php", 4)),
+    ("php_timeout", |s| s.nginx.gets("/export.php", 2)),
+    ("php_uncaught_exception", |s| {
+        s.nginx.gets("/checkout.php", 3)
+    }),
+    ("fpm_crash", |s| {
+        [s.nginx.gets("/segv.php", 2), s.nginx.gets("/oom.php", 1)].concat()
+    }),
+    ("php_timeout", |s| s.nginx.gets("/jobs/slow.php", 1)),
+    ("fpm_pool_exhausted", |s| {
+        bursts_until_5xx(s.nginx.port, "/jobs/busy.php", 6, 10, |_| {})
+    }),
+    ("upstream_unavailable", |s| {
+        while_stopped(&mut s.fpm, s.nginx.port)
+    }),
+    ("upstream_timeout", |s| {
+        get_concurrent(s.nginx.port, "/reports/slow.php", 2)
+    }),
+    ("file_permissions", |s| {
+        s.lab.chmod("www/lib/config.php", 0o000);
+        let port = s.nginx.port;
+        let statuses = [
+            gets(port, "/account.php", 2),
+            posts(port, "/upload.php", 2048, 2),
+        ]
+        .concat();
+        s.lab.chmod("www/lib/config.php", 0o644);
+        statuses
+    }),
+    ("disk_full", |s| {
+        let port = s.nginx.port;
+        [
+            gets(port, "/page.php", 2),
+            posts(port, "/import.php", 1_000_000, 1),
+        ]
+        .concat()
+    }),
+    ("rewrite_loop", |s| {
+        [s.nginx.gets("/loop", 2), s.nginx.gets("/app/settings", 1)].concat()
+    }),
+    ("db_auth", |s| {
+        let shop = s.nginx.gets("/shop/pdo_mysql.php", 1);
+        assert_eq!(shop, [200], "the shop works before the legacy copy fails");
+        [shop, s.nginx.gets("/legacy/pdo_mysql.php", 2)].concat()
+    }),
+    ("db_pool_exhausted", |s| {
+        let _holder = s.db.hold_all_connections(&s.lab);
+        s.nginx.gets("/shop/pdo_mysql.php", 2)
+    }),
+    ("db_unreachable", |s| {
+        s.db.stop();
+        [
+            s.nginx.gets("/shop/mysqli_logged.php", 2),
+            s.nginx.gets("/shop/pdo_mysql.php", 1),
+        ]
+        .concat()
+    }),
 ];
-
-fn chmod(lab: &Lab, rel: &str, mode: u32) {
-    std::fs::set_permissions(lab.path(rel), std::fs::Permissions::from_mode(mode))
-        .unwrap_or_else(|e| panic!("chmod {rel}: {e}"));
-}
 
 /// Starts the server: the fault app, full disks already in place (tmpfs for the page cache
 /// and for nginx's request-body buffer), and the configuration described at the top.
@@ -208,13 +145,9 @@ fn start() -> Option<Server> {
     let nginx = NginxOptions::new()
         .fastcgi(&fpm)
         .error_level("warn")
-        .server(&format!(
-            "client_body_temp_path {};",
-            lab.path("body").display()
-        ))
-        .server("client_max_body_size 10m;")
-        .server("location /loop { rewrite ^ /loop last; }")
-        .server("location /app/ { try_files $uri /app/; }")
+        .body_temp(&lab.path("body"))
+        .rewrite_loop()
+        .try_files_loop()
         .server(&php_location("jobs", &fpm.pool_fastcgi_pass("jobs"), ""))
         .server(&php_location(
             "reports",
@@ -236,11 +169,11 @@ type Expected = BTreeMap<&'static str, BTreeMap<u16, u64>>;
 fn run_day(s: &mut Server) -> (Expected, usize) {
     let mut expected = Expected::new();
     let mut requests = healthy_traffic(s.nginx.port);
-    for step in DAY {
-        let statuses = (step.hit)(s);
+    for (cause, hit) in DAY {
+        let statuses = hit(s);
         let n = count_5xx(&statuses);
-        assert!(n > 0, "{}: no 5xx in {statuses:?}", step.cause);
-        let per = expected.entry(step.cause).or_default();
+        assert!(n > 0, "{cause}: no 5xx in {statuses:?}");
+        let per = expected.entry(cause).or_default();
         for st in statuses.iter().filter(|&&st| st >= 500) {
             *per.entry(*st).or_default() += 1;
         }
@@ -262,7 +195,7 @@ fn a_bad_day_on_nginx_and_php_fpm() {
     s.nginx.wait_access_lines(requests);
     s.nginx.daemon.stop();
     s.fpm.stop();
-    let logs = [s.nginx.log_files(), s.fpm.log_files()].concat();
+    let logs = [s.nginx.logs(), s.fpm.logs()].concat();
     save(&s, &logs);
 
     let total: u64 = expected.values().flat_map(|m| m.values()).sum();
@@ -271,8 +204,7 @@ fn a_bad_day_on_nginx_and_php_fpm() {
         total,
         "5xx nginx logged"
     );
-    let paths: Vec<&Path> = logs.iter().map(PathBuf::as_path).collect();
-    let report = diagnose(&paths);
+    let report = diagnose(&log_paths(&logs));
     assert_server_errors(&report, total, &[]);
     for (cause, by_status) in &expected {
         let pairs: Vec<(u16, u64)> = by_status.iter().map(|(k, v)| (*k, *v)).collect();
@@ -283,17 +215,15 @@ fn a_bad_day_on_nginx_and_php_fpm() {
 }
 
 /// Saves the day's logs as fixtures and, on request, as the README's demo.
-fn save(s: &Server, logs: &[PathBuf]) {
-    let names = ["access.log", "error.log", "php-fpm.log", "php_errors.log"];
-    let files: Vec<(&Path, &str)> = logs.iter().map(PathBuf::as_path).zip(names).collect();
-    save_fixtures(&s.lab, "nginx-fpm", "mixed", "php_error_log", &files);
+fn save(s: &Server, logs: &[NamedLog]) {
+    save_fixtures(&s.lab, "nginx-fpm", "mixed", "php_error_log", logs);
     if std::env::var_os("FIVEHUNDRED_SAVE_DEMO").is_some() {
-        save_demo(&s.lab, &files);
+        save_demo(&s.lab, logs);
     }
 }
 
 /// Writes the logs to `demo/` with the lab's paths rewritten to a usual server layout.
-fn save_demo(lab: &Lab, files: &[(&Path, &str)]) {
+fn save_demo(lab: &Lab, files: &[NamedLog]) {
     let d = lab.dir.display().to_string();
     let rewrites = [
         (format!("{d}/www"), "/srv/www".to_string()),

@@ -12,12 +12,12 @@
 //!   (`SetHandler "proxy:unix:SOCK|fcgi://localhost"`); PHP messages arrive over FastCGI stderr
 //!   and Apache logs them as `AH01071: Got error 'PHP message: ...'`.
 //!
-//! Note: prefork's parent signals its whole process group when it stops; [`Daemon::spawn`]
+//! Note: prefork's parent signals its whole process group when it stops; [`super::Daemon::spawn`]
 //! gives every daemon its own group, which is what keeps it from killing the test binary.
 
-use super::{Daemon, Lab, wait_for_port};
+use super::{Lab, WebFiles, WebServer};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const MODULES: &str = "/usr/lib/apache2/modules";
@@ -135,104 +135,42 @@ impl ApacheOptions {
         self
     }
     pub fn start(self, lab: &Lab) -> Apache {
-        Apache::start(lab, self)
-    }
-}
-
-/// A running Apache parent (children as www-data).
-pub struct Apache {
-    pub daemon: Daemon,
-    pub port: u16,
-    pub access_log: PathBuf,
-    pub error_log: PathBuf,
-    /// PHP's own `error_log` file (mod_php with [`ApacheOptions::php_error_log`]).
-    pub php_error_log: Option<PathBuf>,
-    /// Absolute document root.
-    pub root: PathBuf,
-    pub conf: PathBuf,
-}
-
-impl Apache {
-    pub fn start(lab: &Lab, opts: ApacheOptions) -> Apache {
-        let n = &opts.name;
-        let port = super::free_port();
-        let root = lab.mkdir(&opts.root);
-        let logdir = lab.mkdir("log");
-        let access_log = logdir.join(format!("{n}-access.log"));
-        let error_log = logdir.join(format!("{n}-error.log"));
-        let php_error_log = (opts.php_error_log && opts.php == PhpHandler::ModPhp)
+        let n = &self.name;
+        let php_error_log = (self.php_error_log && self.php == PhpHandler::ModPhp)
             .then(|| lab.www_owned(&format!("log/{n}-php-error.log")));
-        let files = Files {
-            server_root: lab.mkdir(n),
-            run: lab.mkdir(&format!("{n}/run")),
-            root: &root,
-            access_log: &access_log,
-            error_log: &error_log,
-            php_error_log: php_error_log.as_deref(),
-        };
-        let conf = lab.write(&format!("conf/{n}.conf"), &render_conf(&opts, port, &files));
-        let mut daemon = Daemon::spawn(
+        let server_root = lab.mkdir(n);
+        let run = lab.mkdir(&format!("{n}/run"));
+        WebServer::start(
+            lab,
             n,
-            Command::new("apache2")
-                .arg("-DFOREGROUND")
-                .arg("-f")
-                .arg(&conf),
-        );
-        daemon.wait_until("apache port", || super::port_open(port));
-        wait_for_port(port);
-        Apache {
-            daemon,
-            port,
-            access_log,
-            error_log,
+            &self.root,
             php_error_log,
-            root,
-            conf,
-        }
-    }
-
-    /// The access log, the error log and PHP's error_log file when there is one.
-    pub fn log_files(&self) -> Vec<PathBuf> {
-        let mut v = vec![self.access_log.clone(), self.error_log.clone()];
-        v.extend(self.php_error_log.clone());
-        v
-    }
-
-    pub fn get(&self, path: &str) -> u16 {
-        super::get(self.port, path)
-    }
-
-    /// Waits until the access log holds at least `n` lines (Apache writes the line after the
-    /// answer, so a client can see the status a moment before the line lands).
-    pub fn wait_access_lines(&self, n: usize) {
-        let p = self.access_log.clone();
-        super::wait_for(&format!("{n} lines in {}", p.display()), || {
-            super::line_count(&p) >= n
-        });
+            |f| render_conf(&self, f, &server_root, &run),
+            |conf| {
+                let mut c = Command::new("apache2");
+                c.arg("-DFOREGROUND").arg("-f").arg(conf);
+                c
+            },
+        )
     }
 }
 
-/// Where one instance keeps its files.
-struct Files<'a> {
-    server_root: PathBuf,
-    run: PathBuf,
-    root: &'a Path,
-    access_log: &'a Path,
-    error_log: &'a Path,
-    php_error_log: Option<&'a Path>,
-}
+/// A running Apache parent (children as www-data); its `php_error_log` is PHP's own
+/// `error_log` file (mod_php with [`ApacheOptions::php_error_log`]).
+pub type Apache = WebServer;
 
 fn load(c: &mut String, module: &str, file: &str) {
     writeln!(c, "LoadModule {module}_module {MODULES}/{file}").unwrap();
 }
 
-fn render_conf(o: &ApacheOptions, port: u16, f: &Files) -> String {
+/// The config; `server_root` and `run` hold the instance's runtime files.
+fn render_conf(o: &ApacheOptions, f: &WebFiles, server_root: &Path, run: &Path) -> String {
     let mut c = String::new();
-    writeln!(c, "ServerRoot {}", f.server_root.display()).unwrap();
-    writeln!(c, "PidFile {}/httpd.pid", f.run.display()).unwrap();
-    writeln!(c, "Mutex file:{} default", f.run.display()).unwrap();
-    writeln!(c, "DefaultRuntimeDir {}", f.run.display()).unwrap();
-    writeln!(c, "ServerName localhost\nListen 127.0.0.1:{port}").unwrap();
+    writeln!(c, "ServerRoot {}", server_root.display()).unwrap();
+    writeln!(c, "PidFile {}/httpd.pid", run.display()).unwrap();
+    writeln!(c, "Mutex file:{} default", run.display()).unwrap();
+    writeln!(c, "DefaultRuntimeDir {}", run.display()).unwrap();
+    writeln!(c, "ServerName localhost\nListen 127.0.0.1:{}", f.port).unwrap();
     writeln!(c, "User www-data\nGroup www-data\nTimeout 30").unwrap();
     render_mpm_and_php(&mut c, o);
     for (m, file) in [
@@ -280,7 +218,7 @@ fn render_conf(o: &ApacheOptions, port: u16, f: &Files) -> String {
         f.root.display()
     )
     .unwrap();
-    if let Some(p) = f.php_error_log {
+    if let Some(p) = &f.php_error_log {
         writeln!(c, "php_admin_value error_log {}", p.display()).unwrap();
     }
     for d in &o.server_extra {

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod apache;
+pub mod faults;
 pub mod nginx;
 pub mod php_fpm;
 
@@ -123,6 +124,12 @@ impl Lab {
         }
         self.mounts.lock().unwrap().push(p.clone());
         Some(p)
+    }
+
+    /// Sets the mode of `rel` (e.g. 0o000 to make a file unreadable to the workers).
+    pub fn chmod(&self, rel: &str, mode: u32) {
+        fs::set_permissions(self.path(rel), fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("chmod {rel}: {e}"));
     }
 
     /// Copies `src` to `dest`, replacing this lab's temp-dir prefix by `/srv/lab` in every line.
@@ -340,6 +347,106 @@ fn collect(mut stream: Box<dyn Read + Send>, out: Arc<Mutex<String>>) {
     }
 }
 
+/// A log file a daemon writes, with the name its fixture copy gets (`access.log`, `error.log`,
+/// `php-fpm.log`, `php_errors.log`).
+pub type NamedLog = (PathBuf, &'static str);
+
+/// The paths of named logs, as `diagnose` takes them.
+pub fn log_paths(logs: &[NamedLog]) -> Vec<&Path> {
+    logs.iter().map(|(p, _)| p.as_path()).collect()
+}
+
+/// What a web server's config is rendered from: its port, document root and logs.
+pub struct WebFiles {
+    pub port: u16,
+    /// Absolute document root.
+    pub root: PathBuf,
+    pub access_log: PathBuf,
+    pub error_log: PathBuf,
+    /// PHP's own `error_log` file, when PHP runs inside the server (mod_php) and logs there.
+    pub php_error_log: Option<PathBuf>,
+}
+
+/// A running web server (nginx, Apache) on 127.0.0.1: its main process, port, document root
+/// and logs (`log/<name>-access.log`, `log/<name>-error.log`).
+pub struct WebServer {
+    pub daemon: Daemon,
+    pub port: u16,
+    pub access_log: PathBuf,
+    pub error_log: PathBuf,
+    /// See [`WebFiles::php_error_log`].
+    pub php_error_log: Option<PathBuf>,
+    /// Absolute document root.
+    pub root: PathBuf,
+    pub conf: PathBuf,
+}
+
+impl WebServer {
+    /// Starts the web server `name`: picks a free port, makes the document root `root` (relative
+    /// to the lab dir) and `log/`, writes `conf/<name>.conf` as `render` gives it, runs
+    /// `command(conf)` in the foreground and waits until the port accepts.
+    pub fn start(
+        lab: &Lab,
+        name: &str,
+        root: &str,
+        php_error_log: Option<PathBuf>,
+        render: impl FnOnce(&WebFiles) -> String,
+        command: impl FnOnce(&Path) -> Command,
+    ) -> WebServer {
+        let port = free_port();
+        let logdir = lab.mkdir("log");
+        let f = WebFiles {
+            port,
+            root: lab.mkdir(root),
+            access_log: logdir.join(format!("{name}-access.log")),
+            error_log: logdir.join(format!("{name}-error.log")),
+            php_error_log,
+        };
+        let conf = lab.write(&format!("conf/{name}.conf"), &render(&f));
+        let mut daemon = Daemon::spawn(name, &mut command(&conf));
+        daemon.wait_until(&format!("{name} port"), || port_open(port));
+        wait_for_port(port);
+        WebServer {
+            daemon,
+            port,
+            access_log: f.access_log,
+            error_log: f.error_log,
+            php_error_log: f.php_error_log,
+            root: f.root,
+            conf,
+        }
+    }
+
+    /// The access log, the error log and PHP's error_log file when there is one.
+    pub fn logs(&self) -> Vec<NamedLog> {
+        let mut v = vec![
+            (self.access_log.clone(), "access.log"),
+            (self.error_log.clone(), "error.log"),
+        ];
+        v.extend(self.php_error_log.clone().map(|p| (p, "php_errors.log")));
+        v
+    }
+
+    pub fn log_files(&self) -> Vec<PathBuf> {
+        self.logs().into_iter().map(|(p, _)| p).collect()
+    }
+
+    pub fn get(&self, path: &str) -> u16 {
+        get(self.port, path)
+    }
+
+    /// `n` GETs, one after another.
+    pub fn gets(&self, path: &str, n: usize) -> Vec<u16> {
+        gets(self.port, path, n)
+    }
+
+    /// Waits until the access log holds at least `n` lines (the server writes the line after
+    /// the answer, so a client can see the status a moment before the line lands).
+    pub fn wait_access_lines(&self, n: usize) {
+        wait_for_lines(&self.access_log, n);
+    }
+}
+
 /// Polls `cond` every 20 ms; panics with `what` after [`READY_TIMEOUT`].
 pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -381,6 +488,13 @@ pub fn count_in_file(p: &Path, needle: &str) -> usize {
     fs::read(p)
         .map(|b| String::from_utf8_lossy(&b).matches(needle).count())
         .unwrap_or(0)
+}
+
+/// Waits until the file holds at least `n` lines.
+pub fn wait_for_lines(p: &Path, n: usize) {
+    wait_for(&format!("{n} lines in {}", p.display()), || {
+        line_count(p) >= n
+    });
 }
 
 /// Number of lines in a file (0 if missing): used to wait until an access log has caught up.
@@ -452,6 +566,40 @@ pub fn get(port: u16, path: &str) -> u16 {
     request(port, "GET", path, "localhost", b"")
 }
 
+/// `n` GETs, one after another; returns their statuses.
+pub fn gets(port: u16, path: &str, n: usize) -> Vec<u16> {
+    (0..n).map(|_| get(port, path)).collect()
+}
+
+/// `n` POSTs of a `len`-byte body, one after another; returns their statuses.
+pub fn posts(port: u16, path: &str, len: usize, n: usize) -> Vec<u16> {
+    let body = vec![b'x'; len];
+    (0..n)
+        .map(|_| request(port, "POST", path, "localhost", &body))
+        .collect()
+}
+
+/// Sends bursts of `burst` concurrent GETs, at most `rounds` of them, until some fail (which
+/// ones do is up to the scheduler); `settle(sent so far)` runs after each burst. Returns every
+/// answer.
+pub fn bursts_until_5xx(
+    port: u16,
+    path: &str,
+    burst: usize,
+    rounds: usize,
+    mut settle: impl FnMut(usize),
+) -> Vec<u16> {
+    let mut all = Vec::new();
+    for _ in 0..rounds {
+        all.extend(get_concurrent(port, path, burst));
+        settle(all.len());
+        if count_5xx(&all) > 0 {
+            break;
+        }
+    }
+    all
+}
+
 /// Sends `n` GETs concurrently (one thread each) and returns their statuses.
 pub fn get_concurrent(port: u16, path: &str, n: usize) -> Vec<u16> {
     let handles: Vec<_> = (0..n)
@@ -472,25 +620,13 @@ pub fn count_5xx(statuses: &[u16]) -> u64 {
 /// spec (1 when any 5xx was found, else 0) and that every 5xx belongs to exactly one
 /// incident, and returns the parsed report.
 pub fn diagnose(paths: &[&Path]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
-        .args(["diagnose", "--format", "json"])
-        .args(paths)
-        .output()
-        .expect("run fivehundred");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "diagnose output is not JSON ({e}); exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-            out.status.code()
-        )
-    });
+    let (report, exit, stderr) = run_diagnose(paths);
     let errors = report["summary"]["server_errors"]
         .as_u64()
         .unwrap_or_else(|| panic!("no summary.server_errors in:\n{}", pretty(&report)));
     let expected_exit = if errors > 0 { 1 } else { 0 };
     assert_eq!(
-        out.status.code(),
+        exit,
         Some(expected_exit),
         "diagnose exit code (server_errors = {errors}); stderr:\n{stderr}\nreport:\n{}",
         pretty(&report)
@@ -512,29 +648,37 @@ pub fn diagnose(paths: &[&Path]) -> Value {
 /// from error events (spec: `count` is the number of events, `status` is `{}`). Checks that
 /// shape and the exit code (1 when any incident was found, else 0); returns the report.
 pub fn diagnose_errors_only(paths: &[&Path]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
-        .args(["diagnose", "--format", "json"])
-        .args(paths)
-        .output()
-        .expect("run fivehundred");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "diagnose output is not JSON ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let (report, exit, stderr) = run_diagnose(paths);
     let found = !incidents(&report).is_empty();
     assert_eq!(
-        out.status.code(),
+        exit,
         Some(found as i32),
-        "diagnose exit code (incidents found: {found}):\n{}",
+        "diagnose exit code (incidents found: {found}); stderr:\n{stderr}\nreport:\n{}",
         pretty(&report)
     );
     for inc in incidents(&report) {
         assert_eq!(inc["status"], serde_json::json!({}), "{}", pretty(&report));
     }
     report
+}
+
+/// Runs the built binary `diagnose --format json PATHS`; returns the parsed report, the exit
+/// code and what it wrote to stderr. Panics when stdout is not JSON.
+fn run_diagnose(paths: &[&Path]) -> (Value, Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["diagnose", "--format", "json"])
+        .args(paths)
+        .output()
+        .expect("run fivehundred");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "diagnose output is not JSON ({e}); exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            out.status.code()
+        )
+    });
+    (report, out.status.code(), stderr)
 }
 
 pub fn pretty(v: &Value) -> String {
@@ -624,6 +768,12 @@ pub fn assert_server_errors(report: &Value, total: u64, by_status: &[(u16, u64)]
     }
 }
 
+/// Asserts the report has no 5xx and no incident (healthy traffic, or 5xx no log records).
+pub fn assert_no_incident(report: &Value) {
+    assert_server_errors(report, 0, &[]);
+    assert!(incidents(report).is_empty(), "{}", pretty(report));
+}
+
 /// The set of causes in the report (for asserting that nothing else was reported).
 pub fn causes(report: &Value) -> Vec<String> {
     let mut c: Vec<String> = incidents(report)
@@ -676,7 +826,7 @@ pub fn healthy_traffic(port: u16) -> usize {
 /// Saves real logs as fixtures under `tests/fixtures/real/<family>/<cause>/<variant>/`, with
 /// the lab dir rewritten to `/srv/lab`, when the environment has `FIVEHUNDRED_SAVE_FIXTURES`
 /// (running the lab must not rewrite the source tree otherwise).
-pub fn save_fixtures(lab: &Lab, family: &str, cause: &str, variant: &str, files: &[(&Path, &str)]) {
+pub fn save_fixtures(lab: &Lab, family: &str, cause: &str, variant: &str, files: &[NamedLog]) {
     if std::env::var_os("FIVEHUNDRED_SAVE_FIXTURES").is_none() {
         return;
     }

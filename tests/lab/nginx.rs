@@ -2,9 +2,9 @@
 //! one server on a free 127.0.0.1 port, the `combined` access log and an error log, and a PHP
 //! location passing to a PHP-FPM socket (the usual Debian `snippets/fastcgi-php.conf` shape).
 
-use super::{Daemon, Lab, wait_for_port};
+use super::{Lab, WebFiles, WebServer};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Server configuration, builder style: `NginxOptions::new().fastcgi(&fpm).start(&lab)`.
@@ -83,82 +83,47 @@ impl NginxOptions {
         self.default_location = Some(block.into());
         self
     }
+    /// Buffers request bodies in `dir` (a full tmpfs in the disk_full faults), up to 10 MB.
+    pub fn body_temp(self, dir: &Path) -> Self {
+        self.server(&format!("client_body_temp_path {};", dir.display()))
+            .server("client_max_body_size 10m;")
+    }
+    /// `/loop` rewrites to itself: 500, "rewrite or internal redirection cycle".
+    pub fn rewrite_loop(self) -> Self {
+        self.server("location /loop { rewrite ^ /loop last; }")
+    }
+    /// `/app/...` falls back to `/app/` with try_files, which falls back to itself: the same.
+    pub fn try_files_loop(self) -> Self {
+        self.server("location /app/ { try_files $uri /app/; }")
+    }
     pub fn start(self, lab: &Lab) -> Nginx {
-        Nginx::start(lab, self)
+        let n = &self.name;
+        let prefix = lab.mkdir(n);
+        WebServer::start(
+            lab,
+            n,
+            &self.root,
+            None,
+            |f| render_conf(lab, &self, f),
+            |conf| {
+                let mut c = Command::new("nginx");
+                c.arg("-p")
+                    .arg(&prefix)
+                    .arg("-c")
+                    .arg(conf)
+                    .arg("-g")
+                    .arg("daemon off;");
+                c
+            },
+        )
     }
 }
 
 /// A running nginx master (+ one worker as www-data).
-pub struct Nginx {
-    pub daemon: Daemon,
-    pub port: u16,
-    pub access_log: PathBuf,
-    pub error_log: PathBuf,
-    /// Absolute document root.
-    pub root: PathBuf,
-    pub conf: PathBuf,
-}
+pub type Nginx = WebServer;
 
-impl Nginx {
-    pub fn start(lab: &Lab, opts: NginxOptions) -> Nginx {
-        let n = &opts.name;
-        let port = super::free_port();
-        let root = lab.mkdir(&opts.root);
-        let logdir = lab.mkdir("log");
-        let access_log = logdir.join(format!("{n}-access.log"));
-        let error_log = logdir.join(format!("{n}-error.log"));
-        let prefix = lab.mkdir(n);
-        let conf_text = render_conf(lab, &opts, port, &root, &access_log, &error_log);
-        let conf = lab.write(&format!("conf/{n}.conf"), &conf_text);
-        let mut daemon = Daemon::spawn(
-            n,
-            Command::new("nginx")
-                .arg("-p")
-                .arg(&prefix)
-                .arg("-c")
-                .arg(&conf)
-                .arg("-g")
-                .arg("daemon off;"),
-        );
-        daemon.wait_until("nginx port", || super::port_open(port));
-        wait_for_port(port);
-        Nginx {
-            daemon,
-            port,
-            access_log,
-            error_log,
-            root,
-            conf,
-        }
-    }
-
-    /// The access log and the error log.
-    pub fn log_files(&self) -> Vec<PathBuf> {
-        vec![self.access_log.clone(), self.error_log.clone()]
-    }
-
-    pub fn get(&self, path: &str) -> u16 {
-        super::get(self.port, path)
-    }
-
-    /// Waits until the access log holds at least `n` lines (nginx writes it after the answer,
-    /// so a client can see the status a moment before the line lands).
-    pub fn wait_access_lines(&self, n: usize) {
-        let p = self.access_log.clone();
-        super::wait_for(&format!("{n} lines in {}", p.display()), || {
-            super::line_count(&p) >= n
-        });
-    }
-}
-
-fn render_conf(
-    lab: &Lab,
-    o: &NginxOptions,
-    port: u16,
-    root: &Path,
-    access_log: &Path,
-    error_log: &Path,
-) -> String {
+fn render_conf(lab: &Lab, o: &NginxOptions, f: &WebFiles) -> String {
+    let (port, root) = (f.port, &f.root);
     let n = &o.name;
     let tmp = |what: &str| lab.path(&format!("{n}/tmp/{what}")).display().to_string();
     lab.mkdir(&format!("{n}/tmp"));
@@ -166,7 +131,7 @@ fn render_conf(
     writeln!(c, "user www-data;\nworker_processes 1;").unwrap();
     writeln!(c, "pid {};", lab.path(&format!("run/{n}.pid")).display()).unwrap();
     lab.mkdir("run");
-    writeln!(c, "error_log {} {};", error_log.display(), o.error_level).unwrap();
+    writeln!(c, "error_log {} {};", f.error_log.display(), o.error_level).unwrap();
     writeln!(c, "events {{ worker_connections 512; }}").unwrap();
     writeln!(c, "http {{").unwrap();
     writeln!(
@@ -174,7 +139,7 @@ fn render_conf(
         "  include /etc/nginx/mime.types;\n  default_type application/octet-stream;"
     )
     .unwrap();
-    writeln!(c, "  access_log {} combined;", access_log.display()).unwrap();
+    writeln!(c, "  access_log {} combined;", f.access_log.display()).unwrap();
     for (d, w) in [
         ("client_body_temp_path", "body"),
         ("fastcgi_temp_path", "fastcgi"),

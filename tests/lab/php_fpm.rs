@@ -5,7 +5,7 @@
 //! no error_log): that is what a real server runs, so by default PHP messages travel to the
 //! web server over FastCGI stderr. The options route them elsewhere the ways admins do.
 
-use super::{Daemon, Lab};
+use super::{Daemon, Lab, NamedLog};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -214,10 +214,14 @@ impl Fpm {
     }
 
     /// The logs this FPM writes: its master log, and PHP's error_log file when there is one.
-    pub fn log_files(&self) -> Vec<PathBuf> {
-        let mut v = vec![self.log.clone()];
-        v.extend(self.php_error_log.clone());
+    pub fn logs(&self) -> Vec<NamedLog> {
+        let mut v = vec![(self.log.clone(), "php-fpm.log")];
+        v.extend(self.php_error_log.clone().map(|p| (p, "php_errors.log")));
         v
+    }
+
+    pub fn log_files(&self) -> Vec<PathBuf> {
+        self.logs().into_iter().map(|(p, _)| p).collect()
     }
 
     /// Stops the master (its log says `exiting, bye-bye!`); the socket is removed.
