@@ -610,88 +610,37 @@ impl PhpApp {
     }
 }
 
+/// The page `file` of the shop app: the file `tests/lab/shop/<file>`.
+macro_rules! page {
+    ($file:literal, $engine:ident, names_line: $names_line:expr) => {
+        PhpApp {
+            file: $file,
+            engine: Engine::$engine,
+            names_line: $names_line,
+            source: include_str!(concat!("shop/", $file)),
+        }
+    };
+}
+
 /// MariaDB through PDO; the PDOException is not caught, so PHP answers 500 and logs
 /// `PHP Fatal error:  Uncaught PDOException: SQLSTATE[...] ... in FILE:LINE`.
-pub const PDO_MYSQL: PhpApp = PhpApp {
-    file: "pdo_mysql.php",
-    engine: Engine::MariaDb,
-    names_line: true,
-    source: r#"<?php
-// Reads from MariaDB through PDO; a PDOException is not caught, so PHP answers 500.
-$db = require __DIR__ . '/config.php';
-$dsn = $db['socket'] !== null ? "mysql:unix_socket={$db['socket']};dbname={$db['dbname']}" : "mysql:host={$db['host']};port={$db['port']};dbname={$db['dbname']}";
-$pdo = new PDO($dsn, $db['user'], $db['password']);
-echo 'item 1: ', $pdo->query('SELECT name FROM items WHERE id = 1')->fetchColumn(), "\n";
-"#,
-};
+pub const PDO_MYSQL: PhpApp = page!("pdo_mysql.php", MariaDb, names_line: true);
 
 /// MariaDB through mysqli, which throws `mysqli_sql_exception` since PHP 8.1 (uncaught: 500).
-pub const MYSQLI: PhpApp = PhpApp {
-    file: "mysqli.php",
-    engine: Engine::MariaDb,
-    names_line: true,
-    source: r#"<?php
-// Reads from MariaDB through mysqli, which throws mysqli_sql_exception since PHP 8.1: a 500.
-$db = require __DIR__ . '/config.php';
-$conn = new mysqli($db['host'], $db['user'], $db['password'], $db['dbname'], $db['port'], $db['socket']);
-echo 'item 1: ', $conn->query('SELECT name FROM items WHERE id = 1')->fetch_row()[0], "\n";
-"#,
-};
+pub const MYSQLI: PhpApp = page!("mysqli.php", MariaDb, names_line: true);
 
 /// Like many CMSs: catches the mysqli error, `error_log()`s its message (no file, no line) and
 /// answers 500 with "Error establishing a database connection".
-pub const MYSQLI_LOGGED: PhpApp = PhpApp {
-    file: "mysqli_logged.php",
-    engine: Engine::MariaDb,
-    names_line: false,
-    source: r#"<?php
-// Like many CMSs: catches the connection error, logs it and answers 500 itself.
-$db = require __DIR__ . '/config.php';
-try {
-    $conn = new mysqli($db['host'], $db['user'], $db['password'], $db['dbname'], $db['port'], $db['socket']);
-} catch (mysqli_sql_exception $e) {
-    error_log('shop: database connection failed: ' . $e->getMessage());
-    http_response_code(500);
-    exit("Error establishing a database connection\n");
-}
-echo 'item 1: ', $conn->query('SELECT name FROM items WHERE id = 1')->fetch_row()[0], "\n";
-"#,
-};
+pub const MYSQLI_LOGGED: PhpApp = page!("mysqli_logged.php", MariaDb, names_line: false);
 
 /// PostgreSQL through PDO, uncaught: `Uncaught PDOException: SQLSTATE[08006] [7] connection to
 /// server at "127.0.0.1", port N failed: ...`.
-pub const PDO_PGSQL: PhpApp = PhpApp {
-    file: "pdo_pgsql.php",
-    engine: Engine::Postgres,
-    names_line: true,
-    source: r#"<?php
-// Reads from PostgreSQL through PDO; a PDOException is not caught, so PHP answers 500.
-$db = require __DIR__ . '/config.php';
-$dsn = "pgsql:host={$db['host']};port={$db['port']};dbname={$db['dbname']}";
-$pdo = new PDO($dsn, $db['user'], $db['password']);
-echo 'item 1: ', $pdo->query('SELECT name FROM items WHERE id = 1')->fetchColumn(), "\n";
-"#,
-};
+pub const PDO_PGSQL: PhpApp = page!("pdo_pgsql.php", Postgres, names_line: true);
 
 /// PostgreSQL through pg_connect(), which only warns (`PHP Warning:  pg_connect(): Unable to
 /// connect to PostgreSQL server: ... in FILE on line N`) and returns false; the app logs a line
 /// of its own and answers 500.
-pub const PG_CONNECT: PhpApp = PhpApp {
-    file: "pg_connect.php",
-    engine: Engine::Postgres,
-    names_line: true,
-    source: r#"<?php
-// pg_connect() only warns and returns false; the app logs that and answers 500 itself.
-$db = require __DIR__ . '/config.php';
-$conn = pg_connect("host={$db['host']} port={$db['port']} dbname={$db['dbname']} user={$db['user']} password={$db['password']}");
-if ($conn === false) {
-    error_log('shop: database connection failed');
-    http_response_code(500);
-    exit("Error establishing a database connection\n");
-}
-echo 'item 1: ', pg_fetch_result(pg_query($conn, 'SELECT name FROM items WHERE id = 1'), 0, 0), "\n";
-"#,
-};
+pub const PG_CONNECT: PhpApp = page!("pg_connect.php", Postgres, names_line: true);
 
 /// CLI: opens PDO connections until the server refuses one, writes how many it holds and the
 /// refusal to a status file, then holds them until killed.

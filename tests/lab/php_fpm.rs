@@ -341,108 +341,57 @@ pub struct PhpScript {
     pub line: Option<u64>,
 }
 
-/// The fault app: small PHP scripts that fail the ways real applications do. Shared by every
-/// PHP server family (nginx + FPM, Apache + FPM, mod_php) so they prove the same faults.
-/// Line numbers are part of the contract: tests assert the engine reports them.
+/// The fault app: small PHP scripts (`tests/lab/app/`) that fail the ways real applications do.
+/// Shared by every PHP server family (nginx + FPM, Apache + FPM, mod_php) so they prove the
+/// same faults. Line numbers are part of the contract: tests assert the engine reports them.
 pub mod app {
     use super::PhpScript;
 
+    /// The script at `path` under the document root: the file `tests/lab/app/<path>`.
+    macro_rules! script {
+        ($path:literal, $line:expr) => {
+            PhpScript {
+                path: $path,
+                code: include_str!(concat!("app/", $path)),
+                line: $line,
+            }
+        };
+    }
+
+    /// A static page.
+    pub const INDEX_HTML: PhpScript = script!("index.html", None);
     /// 200 (a healthy page).
-    pub const OK: PhpScript = PhpScript {
-        path: "ok.php",
-        code: "<?php\necho 'ok';\n",
-        line: None,
-    };
+    pub const OK: PhpScript = script!("ok.php", None);
     /// 200 that still logs a PHP Warning: noise every real log has, never a 5xx cause.
-    pub const WARNS: PhpScript = PhpScript {
-        path: "warns.php",
-        code: "<?php\n$cfg = [];\ntrigger_error('cache miss for key home', E_USER_WARNING);\necho 'ok';\n",
-        line: Some(3),
-    };
+    pub const WARNS: PhpScript = script!("warns.php", Some(3));
     /// 200 for a small POST (kept in memory by the server, never touches disk).
-    pub const IMPORT: PhpScript = PhpScript {
-        path: "import.php",
-        code: "<?php\n$data = file_get_contents('php://input');\necho strlen($data);\n",
-        line: None,
-    };
-    pub const SYNTAX_ERROR: PhpScript = PhpScript {
-        path: "syntax.php",
-        code: "<?php\n$title = 'Home'\necho $title;\n",
-        line: Some(3),
-    };
+    pub const IMPORT: PhpScript = script!("import.php", None);
+    pub const SYNTAX_ERROR: PhpScript = script!("syntax.php", Some(3));
     /// `curl_init()` without php-curl installed (the lab's PHP has no curl, gd or mbstring).
-    pub const UNDEFINED_FUNCTION: PhpScript = PhpScript {
-        path: "fetch.php",
-        code: "<?php\n$ch = curl_init('http://127.0.0.1/feed');\necho 'fetched';\n",
-        line: Some(2),
-    };
+    pub const UNDEFINED_FUNCTION: PhpScript = script!("fetch.php", Some(2));
     /// Allocates 1 MiB per iteration: past any small memory_limit.
-    pub const MEMORY: PhpScript = PhpScript {
-        path: "report.php",
-        code: "<?php\n$rows = [];\nwhile (true) { $rows[] = str_repeat('x', 1024 * 1024); }\n",
-        line: Some(3),
-    };
+    pub const MEMORY: PhpScript = script!("report.php", Some(3));
     /// Burns CPU until max_execution_time (CPU time under FPM) stops it.
-    pub const CPU_LOOP: PhpScript = PhpScript {
-        path: "export.php",
-        code: "<?php\n$i = 0;\nwhile (true) { $i++; }\n",
-        line: Some(3),
-    };
+    pub const CPU_LOOP: PhpScript = script!("export.php", Some(3));
     /// Sleeps 5 s (sleep is not CPU time: max_execution_time does not stop it; FPM's
     /// request_terminate_timeout or the proxy's read timeout does).
-    pub const SLOW: PhpScript = PhpScript {
-        path: "slow.php",
-        code: "<?php\nsleep(5);\necho 'late';\n",
-        line: None,
-    };
+    pub const SLOW: PhpScript = script!("slow.php", None);
     /// Sleeps 1.2 s: long enough to hold a worker across an FPM heartbeat (pool exhaustion).
-    pub const BUSY: PhpScript = PhpScript {
-        path: "busy.php",
-        code: "<?php\nusleep(1200000);\necho 'done';\n",
-        line: None,
-    };
-    pub const EXCEPTION: PhpScript = PhpScript {
-        path: "checkout.php",
-        code: "<?php\nfunction charge($amount) {\n    throw new RuntimeException('payment gateway returned 402');\n}\ncharge(10);\n",
-        line: Some(3),
-    };
+    pub const BUSY: PhpScript = script!("busy.php", None);
+    pub const EXCEPTION: PhpScript = script!("checkout.php", Some(3));
     /// The worker segfaults (11 = SIGSEGV; pcntl's constants are CLI-only on Debian).
-    pub const SEGV: PhpScript = PhpScript {
-        path: "segv.php",
-        code: "<?php\nposix_kill(getmypid(), 11);\necho 'unreachable';\n",
-        line: None,
-    };
+    pub const SEGV: PhpScript = script!("segv.php", None);
     /// The worker is SIGKILLed mid-request (what the OOM killer does).
-    pub const KILLED: PhpScript = PhpScript {
-        path: "oom.php",
-        code: "<?php\nposix_kill(getmypid(), 9);\necho 'unreachable';\n",
-        line: None,
-    };
+    pub const KILLED: PhpScript = script!("oom.php", None);
     /// Requires `lib/config.php`, which a test makes unreadable (chmod 000).
-    pub const INCLUDES: PhpScript = PhpScript {
-        path: "account.php",
-        code: "<?php\nrequire __DIR__ . '/lib/config.php';\necho $site_name;\n",
-        line: Some(2),
-    };
-    pub const INCLUDED: PhpScript = PhpScript {
-        path: "lib/config.php",
-        code: "<?php\n$site_name = 'lab';\n",
-        line: None,
-    };
+    pub const INCLUDES: PhpScript = script!("account.php", Some(2));
+    pub const INCLUDED: PhpScript = script!("lib/config.php", None);
     /// Saves the request body under `uploads/` and fails with an exception (500) when it
     /// cannot, as real upload handlers do. Line 4 is the failing write.
-    pub const UPLOAD: PhpScript = PhpScript {
-        path: "upload.php",
-        code: "<?php\n$dir = __DIR__ . '/uploads';\n$name = $dir . '/' . uniqid('up') . '.bin';\nif (file_put_contents($name, file_get_contents('php://input')) === false) {\n    throw new RuntimeException(\"Could not save upload to $dir\");\n}\necho 'saved';\n",
-        line: Some(4),
-    };
+    pub const UPLOAD: PhpScript = script!("upload.php", Some(4));
     /// Writes a 260 KB page cache file into `../cache` (a tiny tmpfs in the disk_full fault)
     /// and fails with an exception (500) when the write fails. Line 4 is the failing write.
-    pub const CACHE: PhpScript = PhpScript {
-        path: "page.php",
-        code: "<?php\n$file = dirname(__DIR__) . '/cache/page-' . uniqid() . '.html';\n$html = str_repeat('<p>cached</p>', 20000);\nif (file_put_contents($file, $html) === false) {\n    throw new RuntimeException(\"Could not write cache file $file\");\n}\necho 'ok';\n",
-        line: Some(4),
-    };
+    pub const CACHE: PhpScript = script!("page.php", Some(4));
 
     pub const ALL: [PhpScript; 17] = [
         OK,
@@ -463,13 +412,6 @@ pub mod app {
         CACHE,
         INDEX_HTML,
     ];
-
-    /// A static page.
-    pub const INDEX_HTML: PhpScript = PhpScript {
-        path: "index.html",
-        code: "<!doctype html><title>lab</title><p>hello</p>\n",
-        line: None,
-    };
 
     /// Writes every script under `root` (relative to the lab dir, e.g. "www"), plus the
     /// directories they use: `uploads/` (root-owned 755: not writable by www-data until a test

@@ -1,0 +1,3 @@
+<?php
+require __DIR__ . '/lib/config.php';
+echo $site_name;

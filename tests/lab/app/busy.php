@@ -1,0 +1,3 @@
+<?php
+usleep(1200000);
+echo 'done';

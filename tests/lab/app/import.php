@@ -1,0 +1,3 @@
+<?php
+$data = file_get_contents('php://input');
+echo strlen($data);

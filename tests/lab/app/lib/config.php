@@ -1,0 +1,2 @@
+<?php
+$site_name = 'lab';

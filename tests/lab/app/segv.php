@@ -1,0 +1,3 @@
+<?php
+posix_kill(getmypid(), 11);
+echo 'unreachable';
