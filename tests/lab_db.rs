@@ -261,14 +261,15 @@ fn postgres_healthy() {
     );
 }
 
-/// One #[test] per case, all driven by [`run`].
+/// One #[test] per case, all driven by [`run`]: for each fault, the pages and stacks it is
+/// tried with.
 macro_rules! cases {
-    ($($name:ident: $app:expr, $fault:expr, $stack:expr;)*) => {$(
+    ($($fault:ident => { $($name:ident: $app:expr, $stack:expr;)* })*) => {$($(
         #[test]
         fn $name() {
             run(stringify!($name), Case { app: $app, fault: $fault, stack: $stack });
         }
-    )*};
+    )*)*};
 }
 
 use Fault::*;
@@ -276,27 +277,39 @@ use PhpLog::{FastCgiStderr, File, FpmLog};
 use Stack::{ApacheFpm, ModPhp, Nginx as Ng};
 
 cases! {
-    mariadb_auth_pdo: PDO_MYSQL, WrongPassword, Ng(FastCgiStderr);
-    mariadb_auth_mysqli: MYSQLI, WrongPassword, Ng(File);
-    mariadb_auth_logged: MYSQLI_LOGGED, WrongPassword, Ng(FastCgiStderr);
-    mariadb_auth_pdo_mod_php: PDO_MYSQL, WrongPassword, ModPhp { php_error_log: false };
-    mariadb_stopped_pdo: PDO_MYSQL, Stopped, Ng(File);
-    mariadb_stopped_socket_mysqli: MYSQLI, StoppedSocket, Ng(FastCgiStderr);
-    mariadb_stopped_logged_mod_php: MYSQLI_LOGGED, Stopped, ModPhp { php_error_log: true };
-    mariadb_wrong_port_logged: MYSQLI_LOGGED, WrongPort, Ng(File);
-    mariadb_pool_pdo: PDO_MYSQL, PoolFull, Ng(FastCgiStderr);
-    mariadb_pool_mysqli_fpm_log: MYSQLI, PoolFull, Ng(FpmLog);
-    mariadb_pool_logged: MYSQLI_LOGGED, PoolFull, Ng(File);
-    mariadb_pool_logged_apache_fpm: MYSQLI_LOGGED, PoolFull, ApacheFpm(FastCgiStderr);
-    postgres_auth_pdo: PDO_PGSQL, WrongPassword, Ng(FastCgiStderr);
-    postgres_auth_pg_connect: PG_CONNECT, WrongPassword, Ng(File);
-    postgres_auth_pdo_apache_fpm: PDO_PGSQL, WrongPassword, ApacheFpm(FastCgiStderr);
-    postgres_stopped_pdo: PDO_PGSQL, Stopped, Ng(File);
-    postgres_stopped_pg_connect: PG_CONNECT, Stopped, Ng(FastCgiStderr);
-    postgres_stopped_pg_connect_mod_php: PG_CONNECT, Stopped, ModPhp { php_error_log: false };
-    postgres_wrong_port_pdo: PDO_PGSQL, WrongPort, Ng(FpmLog);
-    postgres_pool_pdo: PDO_PGSQL, PoolFull, Ng(FastCgiStderr);
-    postgres_pool_pg_connect: PG_CONNECT, PoolFull, Ng(File);
-    postgres_pool_reserved_pdo: PDO_PGSQL, PoolFullReserved, Ng(File);
-    postgres_pool_pdo_mod_php: PDO_PGSQL, PoolFull, ModPhp { php_error_log: true };
+    WrongPassword => {
+        mariadb_auth_pdo: PDO_MYSQL, Ng(FastCgiStderr);
+        mariadb_auth_mysqli: MYSQLI, Ng(File);
+        mariadb_auth_logged: MYSQLI_LOGGED, Ng(FastCgiStderr);
+        mariadb_auth_pdo_mod_php: PDO_MYSQL, ModPhp { php_error_log: false };
+        postgres_auth_pdo: PDO_PGSQL, Ng(FastCgiStderr);
+        postgres_auth_pg_connect: PG_CONNECT, Ng(File);
+        postgres_auth_pdo_apache_fpm: PDO_PGSQL, ApacheFpm(FastCgiStderr);
+    }
+    Stopped => {
+        mariadb_stopped_pdo: PDO_MYSQL, Ng(File);
+        mariadb_stopped_logged_mod_php: MYSQLI_LOGGED, ModPhp { php_error_log: true };
+        postgres_stopped_pdo: PDO_PGSQL, Ng(File);
+        postgres_stopped_pg_connect: PG_CONNECT, Ng(FastCgiStderr);
+        postgres_stopped_pg_connect_mod_php: PG_CONNECT, ModPhp { php_error_log: false };
+    }
+    StoppedSocket => {
+        mariadb_stopped_socket_mysqli: MYSQLI, Ng(FastCgiStderr);
+    }
+    WrongPort => {
+        mariadb_wrong_port_logged: MYSQLI_LOGGED, Ng(File);
+        postgres_wrong_port_pdo: PDO_PGSQL, Ng(FpmLog);
+    }
+    PoolFull => {
+        mariadb_pool_pdo: PDO_MYSQL, Ng(FastCgiStderr);
+        mariadb_pool_mysqli_fpm_log: MYSQLI, Ng(FpmLog);
+        mariadb_pool_logged: MYSQLI_LOGGED, Ng(File);
+        mariadb_pool_logged_apache_fpm: MYSQLI_LOGGED, ApacheFpm(FastCgiStderr);
+        postgres_pool_pdo: PDO_PGSQL, Ng(FastCgiStderr);
+        postgres_pool_pg_connect: PG_CONNECT, Ng(File);
+        postgres_pool_pdo_mod_php: PDO_PGSQL, ModPhp { php_error_log: true };
+    }
+    PoolFullReserved => {
+        postgres_pool_reserved_pdo: PDO_PGSQL, Ng(File);
+    }
 }
