@@ -1143,6 +1143,7 @@ struct Gen<'w> {
     visitors: Vec<Visitor>,
     burst: Option<Burst>,
     next_burst_at: u64,
+    next_malformed_at: u64,
     /// nginx's connection counter (`*123` in error records).
     conn: u64,
     master: u64,
@@ -1207,6 +1208,7 @@ impl<'w> Gen<'w> {
             visitors: Vec::with_capacity(ACTIVE),
             burst: None,
             next_burst_at: 0,
+            next_malformed_at: 0,
             conn: 0,
             master,
             workers: [master + 1, master + 2],
@@ -1221,6 +1223,7 @@ impl<'w> Gen<'w> {
         };
         g.stats.first = String::from_utf8_lossy(&g.clock.rfc3339).into_owned();
         g.next_burst_at = g.rng.range(300, 2500);
+        g.next_malformed_at = g.rng.range(1000, 6000);
         for _ in 0..ACTIVE {
             let v = g.new_visitor();
             g.visitors.push(v);
@@ -2651,8 +2654,10 @@ impl<'w> Gen<'w> {
         if self.burst.is_none() && self.stats.requests >= self.next_burst_at {
             self.start_burst();
         }
-        // About 1 line in 40,000: a few hundred in a GB.
-        if self.rng.ppm(25) {
+        // One line in 20,000 to 60,000 (about a hundred in a GB), the first one early so
+        // that a small file has one too.
+        if self.stats.lines >= self.next_malformed_at {
+            self.next_malformed_at = self.stats.lines + self.rng.range(20_000, 60_000);
             self.malformed();
             return;
         }
