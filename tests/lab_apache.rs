@@ -14,13 +14,16 @@
 //! configuration. A mod_php child that dies mid-request leaves no access-log line at all (the
 //! client gets no answer): [`modphp_child_crash`] asserts exactly that.
 //!
+//! The faults of PHP and PHP-FPM are the shared catalogue of `tests/lab/faults.rs` (the same
+//! tests in the nginx lab); this file adds Apache's own faults (`.htaccess`, proxy_fcgi).
+//!
 //! `FIVEHUNDRED_SAVE_FIXTURES=1` also saves each run's logs under
 //! `tests/fixtures/real/apache-<modphp|fcgi>/<cause>/<variant>/` (paths rewritten to /srv/lab).
 mod lab;
 
-use lab::apache::{AccessFormat, Apache, ApacheOptions};
-use lab::faults::{self, Names, Trigger, Web, run, server_fault};
-use lab::php_fpm::{Fpm, PhpLog, PhpScript, app};
+use lab::apache::{AccessFormat, ApacheOptions};
+use lab::faults::{self, Names, Stack, Trigger, Web, run, server_fault};
+use lab::php_fpm::{PhpLog, PhpScript, app};
 use lab::*;
 use std::path::PathBuf;
 
@@ -45,16 +48,11 @@ enum Setup {
     Fcgi(PhpLog),
 }
 
-/// One Apache (+ PHP-FPM under proxy_fcgi). Field order is drop order: daemons stop before
-/// the lab dir goes.
-struct Stack {
-    apache: Apache,
-    fpm: Option<Fpm>,
-    lab: Lab,
-}
+/// Apache running PHP either way; mod_proxy_fcgi answers 503 when FPM drops a request (no
+/// FastCGI header, AH01067) or is gone.
+struct ApachePhp;
 
-/// mod_proxy_fcgi answers 503 when FPM drops a request (no FastCGI header, AH01067) or is gone.
-impl Web for Stack {
+impl Web for ApachePhp {
     type Options = ApacheOptions;
     type Config = Config;
     type Setup = Setup;
@@ -117,36 +115,12 @@ impl Web for Stack {
                 (opts, Some(fpm))
             }
         };
-        let apache = (fault.web)(&lab, opts).start(&lab);
-        Stack { apache, fpm, lab }
-    }
-
-    fn lab(&self) -> &Lab {
-        &self.lab
-    }
-
-    fn server(&self) -> &WebServer {
-        &self.apache
-    }
-
-    fn fpm(&mut self) -> &mut Fpm {
-        self.fpm.as_mut().expect("this fault needs PHP-FPM")
-    }
-
-    fn logs(&self) -> Vec<NamedLog> {
-        let fpm = self.fpm.iter().flat_map(Fpm::logs);
-        self.apache.logs().into_iter().chain(fpm).collect()
-    }
-
-    fn stop(&mut self) {
-        self.apache.daemon.stop();
-        if let Some(f) = self.fpm.as_mut() {
-            f.stop();
-        }
+        let server = (fault.web)(&lab, opts).start(&lab);
+        Stack { server, fpm, lab }
     }
 }
 
-type Fault = faults::Fault<Stack>;
+type Fault = faults::Fault<ApachePhp>;
 
 /// A fault of Apache under proxy_fcgi.
 const fn fcgi_fault(
@@ -285,7 +259,7 @@ const POOL_EXHAUSTED: Fault = Fault {
     web: |_, o| o.proxy_timeout(2),
     trigger: Trigger::Custom(|s| {
         let done = fpm_access_log(&s.lab);
-        bursts_until_5xx(s.apache.port, "/busy.php", 4, 5, |sent| {
+        bursts_until_5xx(s.server.port, "/busy.php", 4, 5, |sent| {
             wait_for("FPM to finish the queued requests", || {
                 count_in_file(&done, "/busy.php") >= sent
             })
@@ -316,7 +290,7 @@ const FPM_KILLED: Fault = Fault {
         wait_for("FPM to be gone", || {
             std::os::unix::net::UnixStream::connect(&sock).is_err()
         });
-        let statuses = s.apache.gets("/ok.php", 2);
+        let statuses = s.server.gets("/ok.php", 2);
         s.fpm().restart();
         statuses
     }),
@@ -380,14 +354,14 @@ fn modphp_child_crash(crash: &ChildCrash) {
     let setup = Setup::ModPhp {
         php_error_log: false,
     };
-    let mut s: Stack = faults::start(&fault, setup);
-    let mut requests = healthy_traffic(s.apache.port);
+    let mut s = faults::start(&fault, setup);
+    let mut requests = healthy_traffic(s.server.port);
     let crashes = 2;
-    let statuses = s.apache.gets(&app::url(&crash.script), crashes);
+    let statuses = s.server.gets(&app::url(&crash.script), crashes);
     assert_eq!(statuses, vec![0; crashes], "no answer from a dead child");
-    requests += healthy_traffic(s.apache.port);
-    s.apache.wait_access_lines(requests);
-    let error_log = s.apache.error_log.clone();
+    requests += healthy_traffic(s.server.port);
+    s.server.wait_access_lines(requests);
+    let error_log = s.server.error_log.clone();
     if let Some(evidence) = crash.evidence {
         wait_for(&format!("{crashes} x {evidence:?}"), || {
             count_in_file(&error_log, evidence) >= crashes
@@ -401,15 +375,15 @@ fn modphp_child_crash(crash: &ChildCrash) {
         "AH00052 lines"
     );
     assert_eq!(
-        access_log_statuses(&s.apache.access_log).len(),
+        access_log_statuses(&s.server.access_log).len(),
         requests,
         "the crashed requests have no access-log line"
     );
-    assert_eq!(count_in_file(&s.apache.access_log, crash.script.path), 0);
-    let family = Stack::family(setup);
+    assert_eq!(count_in_file(&s.server.access_log, crash.script.path), 0);
+    let family = ApachePhp::family(setup);
     save_fixtures(&s.lab, family, "fpm_crash", crash.variant, &s.logs());
 
-    assert_no_incident(&diagnose(&[&s.apache.access_log, &error_log]));
+    assert_no_incident(&diagnose(&[&s.server.access_log, &error_log]));
 
     let errors_only = diagnose_errors_only(&[&error_log]);
     let events: u64 = incidents(&errors_only)
@@ -427,7 +401,7 @@ fn modphp_child_crash(crash: &ChildCrash) {
     assert_eq!(causes(&errors_only), want, "only this cause");
 }
 
-faults::catalogue_tests!(Stack);
+faults::catalogue_tests!(ApachePhp);
 
 #[test]
 fn php_timeout_request_terminate_timeout() {

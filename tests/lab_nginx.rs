@@ -8,25 +8,23 @@
 //! ([`PhpLog::ALL`]): nginx's `FastCGI sent in stderr`, a PHP `error_log` file, the FPM log via
 //! `catch_workers_output` with `fastcgi.logging = 0`, and `catch_workers_output` alone (both).
 //!
+//! The faults of PHP and PHP-FPM are the shared catalogue of `tests/lab/faults.rs` (the same
+//! tests in the Apache lab); this file adds nginx's own faults and its way to hit a few.
+//!
 //! `FIVEHUNDRED_SAVE_FIXTURES=1` also saves each run's logs under
 //! `tests/fixtures/real/nginx-fpm/<cause>/<variant>/` (paths rewritten to /srv/lab).
 mod lab;
 
-use lab::faults::{self, Names, Trigger, Web, run, server_fault};
-use lab::nginx::{Nginx, NginxOptions};
-use lab::php_fpm::{Fpm, PhpLog};
+use lab::faults::{self, Names, Stack, Trigger, Web, run, server_fault};
+use lab::nginx::NginxOptions;
+use lab::php_fpm::PhpLog;
 use lab::*;
 
-/// One nginx + FPM stack. Field order is drop order: daemons stop before the lab dir goes.
-struct Stack {
-    nginx: Nginx,
-    fpm: Fpm,
-    lab: Lab,
-}
+/// nginx with `\.php$` passed to PHP-FPM, its one configuration; it answers 502 when FPM
+/// drops a request or is gone.
+struct NginxFpm;
 
-/// nginx has one configuration: `\.php$` passed to PHP-FPM, which answers 502 when FPM drops
-/// a request or is gone.
-impl Web for Stack {
+impl Web for NginxFpm {
     type Options = NginxOptions;
     type Config = ();
     type Setup = PhpLog;
@@ -52,33 +50,16 @@ impl Web for Stack {
 
     fn start_in(lab: Lab, fault: &Fault, place: PhpLog) -> Stack {
         let fpm = fault.fpm_options(&lab, place).start(&lab);
-        let nginx = (fault.web)(&lab, NginxOptions::new().fastcgi(&fpm)).start(&lab);
-        Stack { nginx, fpm, lab }
-    }
-
-    fn lab(&self) -> &Lab {
-        &self.lab
-    }
-
-    fn server(&self) -> &WebServer {
-        &self.nginx
-    }
-
-    fn fpm(&mut self) -> &mut Fpm {
-        &mut self.fpm
-    }
-
-    fn logs(&self) -> Vec<NamedLog> {
-        [self.nginx.logs(), self.fpm.logs()].concat()
-    }
-
-    fn stop(&mut self) {
-        self.nginx.daemon.stop();
-        self.fpm.stop();
+        let server = (fault.web)(&lab, NginxOptions::new().fastcgi(&fpm)).start(&lab);
+        Stack {
+            server,
+            fpm: Some(fpm),
+            lab,
+        }
     }
 }
 
-type Fault = faults::Fault<Stack>;
+type Fault = faults::Fault<NginxFpm>;
 
 /// FPM kills the worker after 1 s; nginx sees the connection reset: 502.
 const REQUEST_TERMINATE_TIMEOUT: Fault = Fault {
@@ -93,7 +74,7 @@ const POOL_EXHAUSTED: Fault = Fault {
     all_fail: false,
     names: Names::Unchecked,
     fpm: |_, o| o.pm("dynamic").max_children(1).listen_backlog(1),
-    trigger: Trigger::Custom(|s| bursts_until_5xx(s.nginx.port, "/busy.php", 6, 10, |_| {})),
+    trigger: Trigger::Custom(|s| bursts_until_5xx(s.server.port, "/busy.php", 6, 10, |_| {})),
     ..server_fault(
         "fpm_pool_exhausted",
         "max_children_dynamic",
@@ -161,7 +142,7 @@ const TRY_FILES_LOOP: Fault = Fault {
     ..REWRITE_LOOP
 };
 
-faults::catalogue_tests!(Stack);
+faults::catalogue_tests!(NginxFpm);
 
 #[test]
 fn php_timeout_request_terminate_timeout() {

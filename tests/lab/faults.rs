@@ -17,9 +17,38 @@ use super::php_fpm::{Fpm, FpmOptions, PhpLog, PhpScript, app};
 use super::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// A web stack that runs PHP (one type per server family), started fresh for every run.
-/// Field order of the implementing struct is drop order: daemons must stop before the lab dir
+/// One stack a fault runs on: the web server, the PHP-FPM behind it (None when PHP runs inside
+/// the server), and the lab dir. Field order is drop order: daemons stop before the lab dir
 /// goes.
+pub struct Stack {
+    pub server: WebServer,
+    pub fpm: Option<Fpm>,
+    pub lab: Lab,
+}
+
+impl Stack {
+    /// The PHP-FPM behind the server (panics when PHP runs inside it).
+    pub fn fpm(&mut self) -> &mut Fpm {
+        self.fpm.as_mut().expect("this fault needs PHP-FPM")
+    }
+
+    /// Every log file the stack writes, each with the name its fixture copy gets.
+    pub fn logs(&self) -> Vec<NamedLog> {
+        let fpm = self.fpm.iter().flat_map(Fpm::logs);
+        self.server.logs().into_iter().chain(fpm).collect()
+    }
+
+    /// Stops the daemons (stopping flushes what the FPM master still holds from its workers).
+    pub fn stop(&mut self) {
+        self.server.daemon.stop();
+        if let Some(f) = self.fpm.as_mut() {
+            f.stop();
+        }
+    }
+}
+
+/// A server family that runs PHP (nginx + FPM; Apache with mod_php or proxy_fcgi): how its
+/// stack starts for a fault, in which setups, and the status it answers when FPM is gone.
 pub trait Web: Sized {
     /// The server's own options, which a fault may change ([`Fault::web`]).
     type Options;
@@ -42,16 +71,8 @@ pub trait Web: Sized {
     fn family(setup: Self::Setup) -> &'static str;
     /// Where PHP messages go in a setup, for fixture and failure names.
     fn label(setup: Self::Setup) -> &'static str;
-    /// Starts the stack for `fault` under `setup` in `lab` (see [`start`]).
-    fn start_in(lab: Lab, fault: &Fault<Self>, setup: Self::Setup) -> Self;
-    fn lab(&self) -> &Lab;
-    fn server(&self) -> &WebServer;
-    /// The PHP-FPM behind the server (panics when PHP runs inside it).
-    fn fpm(&mut self) -> &mut Fpm;
-    /// Every log file the stack writes, each with the name its fixture copy gets.
-    fn logs(&self) -> Vec<NamedLog>;
-    /// Stops the daemons (stopping flushes what the FPM master still holds from its workers).
-    fn stop(&mut self);
+    /// Starts the daemons for `fault` under `setup` in `lab` (see [`start`]).
+    fn start_in(lab: Lab, fault: &Fault<Self>, setup: Self::Setup) -> Stack;
 }
 
 /// One fault, as data: where it can occur, how to break the stack, how to hit it, and what the
@@ -82,7 +103,7 @@ pub struct Fault<W: Web> {
     pub fpm: fn(&Lab, FpmOptions) -> FpmOptions,
     /// Changes to the server's own configuration.
     pub web: fn(&Lab, W::Options) -> W::Options,
-    pub trigger: Trigger<W>,
+    pub trigger: Trigger,
 }
 
 fn no_setup(_: &Lab) {}
@@ -113,7 +134,7 @@ pub enum Names {
 }
 
 /// How a fault is hit.
-pub enum Trigger<W> {
+pub enum Trigger {
     /// GET the fault's script this many times, one after another.
     Script(usize),
     /// GET this path this many times, one after another.
@@ -123,15 +144,15 @@ pub enum Trigger<W> {
     /// POST a body of this many bytes to this path this many times.
     Post(&'static str, usize, usize),
     /// Anything else (stopping FPM, retrying until a pool is full).
-    Custom(fn(&mut W) -> Vec<u16>),
+    Custom(fn(&mut Stack) -> Vec<u16>),
 }
 
-impl<W: Web> Trigger<W> {
+impl Trigger {
     /// Sends the requests; returns the statuses the clients saw.
-    fn fire(&self, fault: &Fault<W>, s: &mut W) -> Vec<u16> {
-        let port = s.server().port;
+    fn fire(&self, script: Option<PhpScript>, s: &mut Stack) -> Vec<u16> {
+        let port = s.server.port;
         match *self {
-            Trigger::Script(n) => gets(port, &app::url(&fault.script.expect("fault script")), n),
+            Trigger::Script(n) => gets(port, &app::url(&script.expect("fault script")), n),
             Trigger::Get(path, n) => gets(port, path, n),
             Trigger::Concurrent(path, n) => get_concurrent(port, path, n),
             Trigger::Post(path, len, n) => posts(port, path, len, n),
@@ -301,7 +322,7 @@ impl<W: Web> Fault<W> {
         Fault {
             names: Names::Unchecked,
             trigger: Trigger::Custom(|s| {
-                let port = s.server().port;
+                let port = s.server.port;
                 while_stopped(s.fpm(), port)
             }),
             ..fpm_fault("upstream_unavailable", "fpm_stopped", evidence)
@@ -328,7 +349,7 @@ pub fn while_stopped(fpm: &mut Fpm, port: u16) -> Vec<u16> {
 
 /// A fresh stack for `fault` under `setup`: a new lab with the fault app in `www/`, the fault's
 /// setup done, the daemons started.
-pub fn start<W: Web>(fault: &Fault<W>, setup: W::Setup) -> W {
+pub fn start<W: Web>(fault: &Fault<W>, setup: W::Setup) -> Stack {
     let lab = Lab::new();
     app::write(&lab, "www");
     (fault.setup)(&lab);
@@ -371,30 +392,30 @@ fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
 /// the server logged and what `diagnose` says about it.
 fn run_once<W: Web>(fault: &Fault<W>, setup: W::Setup) {
     let mut s = start(fault, setup);
-    let mut requests = healthy_traffic(s.server().port);
-    let statuses = fault.trigger.fire(fault, &mut s);
-    requests += statuses.len() + healthy_traffic(s.server().port);
+    let mut requests = healthy_traffic(s.server.port);
+    let statuses = fault.trigger.fire(fault.script, &mut s);
+    requests += statuses.len() + healthy_traffic(s.server.port);
 
     let n = check_statuses(fault, &statuses);
-    let access_log = s.server().access_log.clone();
-    s.server().wait_access_lines(requests);
+    let access_log = &s.server.access_log;
+    s.server.wait_access_lines(requests);
     assert_eq!(
-        access_log_statuses(&access_log).len(),
+        access_log_statuses(access_log).len(),
         requests,
         "one access-log line per request"
     );
-    assert_eq!(access_log_5xx(&access_log), n, "5xx in access log");
+    assert_eq!(access_log_5xx(access_log), n, "5xx in access log");
     let logs = s.logs();
     wait_for(&format!("{:?} in the logs", fault.evidence), || {
         logs.iter().any(|(p, _)| log_contains(p, fault.evidence))
     });
     s.stop();
-    save(fault, setup, s.lab(), &logs);
+    save(fault, setup, &s.lab, &logs);
 
     let report = diagnose(&log_paths(&logs));
     assert_server_errors(&report, n, &[(fault.status, n)]);
     assert_incident(&report, fault.cause, fault.status, n, None, None);
-    check_location(fault, s.lab(), &report);
+    check_location(fault, &s.lab, &report);
     assert_eq!(
         causes(&report),
         vec![fault.cause.to_string()],
