@@ -297,7 +297,7 @@ report() {
   echo "$section"
   if [ ! -f "$RESULTS" ]; then
     printf '# Benchmark results\n\nAppended by %s (see the comments at its top); newest last.\n' \
-      '`bash bench/run.sh`' > "$RESULTS"
+      "\`bash bench/run.sh\`" > "$RESULTS"
   fi
   printf '\n%s\n' "$section" >> "$RESULTS"
   say "appended to $RESULTS"
