@@ -189,7 +189,7 @@ pub const fn server_fault<W: Web>(
 
 /// The common shape of a PHP fault: one script, requested a few times, PHP names file:line,
 /// the server answers 500 wherever PHP runs.
-pub const fn php_fault<W: Web>(
+const fn php_fault<W: Web>(
     cause: &'static str,
     script: PhpScript,
     evidence: &'static str,

@@ -427,14 +427,6 @@ impl WebServer {
         v
     }
 
-    pub fn log_files(&self) -> Vec<PathBuf> {
-        self.logs().into_iter().map(|(p, _)| p).collect()
-    }
-
-    pub fn get(&self, path: &str) -> u16 {
-        get(self.port, path)
-    }
-
     /// `n` GETs, one after another.
     pub fn gets(&self, path: &str, n: usize) -> Vec<u16> {
         gets(self.port, path, n)
@@ -443,7 +435,10 @@ impl WebServer {
     /// Waits until the access log holds at least `n` lines (the server writes the line after
     /// the answer, so a client can see the status a moment before the line lands).
     pub fn wait_access_lines(&self, n: usize) {
-        wait_for_lines(&self.access_log, n);
+        let p = &self.access_log;
+        wait_for(&format!("{n} lines in {}", p.display()), || {
+            line_count(p) >= n
+        });
     }
 }
 
@@ -488,13 +483,6 @@ pub fn count_in_file(p: &Path, needle: &str) -> usize {
     fs::read(p)
         .map(|b| String::from_utf8_lossy(&b).matches(needle).count())
         .unwrap_or(0)
-}
-
-/// Waits until the file holds at least `n` lines.
-pub fn wait_for_lines(p: &Path, n: usize) {
-    wait_for(&format!("{n} lines in {}", p.display()), || {
-        line_count(p) >= n
-    });
 }
 
 /// Number of lines in a file (0 if missing): used to wait until an access log has caught up.

@@ -220,10 +220,6 @@ impl Fpm {
         v
     }
 
-    pub fn log_files(&self) -> Vec<PathBuf> {
-        self.logs().into_iter().map(|(p, _)| p).collect()
-    }
-
     /// Stops the master (its log says `exiting, bye-bye!`); the socket is removed.
     pub fn stop(&mut self) {
         self.daemon.stop();
