@@ -3,10 +3,13 @@
 //! reset by peer: [client 127.0.0.1:5555] AH01075: Error dispatching request to :`.
 //! Apache escapes newlines in messages, so every record is one line.
 
+use std::sync::LazyLock;
+
 use jiff::tz::TimeZone;
+use memchr::memmem::FinderRev;
 
 use super::time::parse_apache_error;
-use super::{ErrorEvent, Kind, clean_text};
+use super::{ErrorEvent, Kind, clean_text, find_pair};
 
 /// Whether a line starts a new Apache error record.
 pub fn is_header(line: &[u8]) -> bool {
@@ -51,7 +54,8 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         }
         rest = after;
     }
-    let message = match memchr::memmem::rfind(rest, b", referer: ") {
+    static REFERER: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(", referer: "));
+    let message = match REFERER.rfind(rest) {
         Some(at) => &rest[..at],
         None => rest,
     };
@@ -67,7 +71,7 @@ fn errno_prefix(b: &[u8]) -> Option<&[u8]> {
     if close == 0 || !b[..close].iter().all(|c| c.is_ascii_digit() || *c == b'-') {
         return None;
     }
-    let colon = memchr::memmem::find(&b[close..], b": ")?;
+    let colon = find_pair(&b[close..], b':', b' ')?;
     let after = &b[close + colon + 2..];
     after.starts_with(b"[client ").then_some(after)
 }

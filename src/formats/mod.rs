@@ -101,10 +101,25 @@ impl ErrorEvent {
     }
 }
 
+/// The first `a` followed by `b` (a two-byte separator such as `": "`): a memchr for the
+/// first byte, cheaper than building a substring searcher on every call.
+pub(crate) fn find_pair(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    memchr::memchr_iter(a, hay).find(|&i| hay.get(i + 1) == Some(&b))
+}
+
 /// Lossy UTF-8 with terminal control sequences removed: log data is attacker-controlled, and
 /// it ends up on people's terminals and in JSON. Tabs stay; escape (and the CSI/OSC sequences
 /// it starts) and other C0/C1 controls go.
 pub fn clean_text(b: &[u8]) -> String {
+    // Nearly all log text is printable UTF-8: copy it as it is. C1 controls are U+0080–U+009F,
+    // which UTF-8 writes as 0xC2 0x80–0x9F, so any 0xC2 takes the careful path.
+    // (A fold without early exit, so the compiler can check many bytes at once.)
+    let plain = |c: u8| (c >= 0x20 && c != 0x7f && c != 0xc2) | (c == b'\t') | (c == b'\n');
+    if b.iter().fold(true, |ok, &c| ok & plain(c))
+        && let Ok(s) = std::str::from_utf8(b)
+    {
+        return s.to_owned();
+    }
     let s = String::from_utf8_lossy(b);
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();

@@ -4,10 +4,13 @@
 //! A `FastCGI sent in stderr` message keeps the application's newlines, so one record can
 //! span several lines; the context fields then close the last one.
 
+use std::sync::LazyLock;
+
 use jiff::tz::TimeZone;
+use memchr::memmem::FinderRev;
 
 use super::time::parse_nginx_error;
-use super::{ErrorEvent, Kind, clean_text};
+use super::{ErrorEvent, Kind, clean_text, find_pair};
 
 /// Whether a line starts a new nginx error record.
 pub fn is_header(line: &[u8]) -> bool {
@@ -46,7 +49,8 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         text: clean_text(record),
         ..ErrorEvent::default()
     };
-    let message = match memchr::memmem::rfind(rest, b", client: ") {
+    static CLIENT: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(", client: "));
+    let message = match CLIENT.rfind(rest) {
         Some(at) => {
             read_context(&rest[at + 2..], &mut event);
             &rest[..at]
@@ -57,19 +61,24 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     Some(event)
 }
 
+/// The end of a quoted context value: a `"` followed by `, ` (values may hold quotes).
+fn find_closing_quote(q: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'"', q).find(|&i| q[i + 1..].starts_with(b", "))
+}
+
 /// Reads `client: A, server: B, request: "C", upstream: "D", host: "E"` into the event.
 fn read_context(mut b: &[u8], event: &mut ErrorEvent) {
-    while let Some(colon) = memchr::memmem::find(b, b": ") {
+    while let Some(colon) = find_pair(b, b':', b' ') {
         let key = &b[..colon];
         let after = &b[colon + 2..];
         let (value, rest) = match after.strip_prefix(b"\"") {
-            Some(q) => match memchr::memmem::find(q, b"\", ")
-                .or_else(|| q.strip_suffix(b"\"").map(|s| s.len()))
-            {
-                Some(end) => (&q[..end], q.get(end + 1..).unwrap_or_default()),
-                None => (q, &b""[..]),
-            },
-            None => match memchr::memmem::find(after, b", ") {
+            Some(q) => {
+                match find_closing_quote(q).or_else(|| q.strip_suffix(b"\"").map(|s| s.len())) {
+                    Some(end) => (&q[..end], q.get(end + 1..).unwrap_or_default()),
+                    None => (q, &b""[..]),
+                }
+            }
+            None => match find_pair(after, b',', b' ') {
                 Some(end) => (&after[..end], &after[end..]),
                 None => (after, &b""[..]),
             },
