@@ -102,10 +102,17 @@ enum Color {
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        // Help and version go to stdout in full; a usage error is one line on stderr.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return code;
+            return 0;
+        }
+        Err(e) => {
+            eprintln!(
+                "fivehundred: {} (see fivehundred --help)",
+                usage_error_line(&e)
+            );
+            return 2;
         }
     };
     let result = match cli.command {
@@ -135,6 +142,19 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The first line of clap's message, without its `error: ` prefix.
+fn usage_error_line(e: &clap::Error) -> String {
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return "a command is needed, e.g. `fivehundred diagnose /var/log/nginx`".to_owned();
+    }
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("bad usage");
+    first.trim_start_matches("error: ").trim().to_owned()
+}
+
 /// An error and its causes on one line.
 fn one_line(e: &anyhow::Error) -> String {
     e.chain()
@@ -152,16 +172,14 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let opts = scan_options(&args.input, &sources)?;
     let scanned = scan::scan(&sources, &opts)?;
     let report = diagnose::diagnose(scanned, rules);
-    let code = i32::from(
-        report.summary.server_errors > 0
-            || (!report
-                .inputs
-                .iter()
-                .any(|i| i.kind == crate::formats::Kind::Access)
-                && !report.incidents.is_empty()),
-    );
+    // With access logs, any 5xx; with error logs alone, any incident.
+    let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
+    let target = args
+        .output
+        .as_ref()
+        .map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
     let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?),
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| target.clone())?),
         None => Box::new(std::io::stdout().lock()),
     };
     let color = match args.color {
@@ -173,15 +191,19 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
+    let written: Result<()> = (|| {
+        match args.format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            }
+            Format::Text => render::text::write(&mut out, &report, defaults.as_deref(), color)?,
+            Format::Html => render::html::write(&mut out, &report)?,
         }
-        Format::Text => render::text::write(&mut out, &report, defaults.as_deref(), color)?,
-        Format::Html => render::html::write(&mut out, &report)?,
-    }
-    out.flush()?;
+        out.flush()?;
+        Ok(())
+    })();
+    written.with_context(|| format!("writing {target}"))?;
     Ok(code)
 }
 
@@ -269,7 +291,10 @@ fn progress_bar() -> ProgressBar {
 /// A window end in ms: an RFC 3339 time, or a duration back from the newest line.
 fn window_end(t: &str, newest: Option<i64>, flag: &str) -> Result<i64> {
     if let Some(ms) = parse_duration(t) {
-        return Ok(newest.unwrap_or(0) - ms);
+        return newest
+            .unwrap_or(0)
+            .checked_sub(ms)
+            .with_context(|| format!("{flag} `{t}`: too far back"));
     }
     let ts: jiff::Timestamp = t.parse().with_context(|| {
         format!("{flag} `{t}`: expected an RFC 3339 time or a duration like 90m, 2h, 7d")
@@ -277,10 +302,14 @@ fn window_end(t: &str, newest: Option<i64>, flag: &str) -> Result<i64> {
     Ok(ts.as_millisecond())
 }
 
-/// `90s`, `90m`, `2h`, `7d`, `1w` in milliseconds.
+/// `90s`, `90m`, `2h`, `7d`, `1w` in milliseconds (digits only: no sign).
 fn parse_duration(t: &str) -> Option<i64> {
     let unit = t.chars().last()?;
-    let n: i64 = t[..t.len() - unit.len_utf8()].parse().ok()?;
+    let digits = &t[..t.len() - unit.len_utf8()];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = digits.parse().ok()?;
     let secs = match unit {
         's' => 1,
         'm' => 60,
@@ -301,6 +330,8 @@ mod tests {
         assert_eq!(parse_duration("90m"), Some(5_400_000));
         assert_eq!(parse_duration("7d"), Some(604_800_000));
         assert_eq!(parse_duration("x"), None);
+        assert_eq!(parse_duration("-5m"), None);
+        assert!(window_end("9999999999999w", Some(0), "--since").is_err());
         assert_eq!(
             window_end("2h", Some(10_000_000), "--since").unwrap(),
             2_800_000

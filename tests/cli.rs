@@ -258,9 +258,10 @@ fn exit_2_on_usage_errors() {
         let r = run(&args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(r.stdout.is_empty(), "{args:?}");
-        // clap's own message, or the usage when no subcommand is given.
+        // One clear line, pointing at --help.
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
         assert!(
-            r.stderr.starts_with("error:") || r.stderr.contains("Usage: fivehundred"),
+            r.stderr.starts_with("fivehundred: ") && r.stderr.contains("--help"),
             "{args:?}: {}",
             r.stderr
         );
