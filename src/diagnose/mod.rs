@@ -556,6 +556,35 @@ impl Matcher<'_> {
     }
 }
 
+/// Where an incident is: the file the evidence names, or its directory when the name is one
+/// made up per request (`/var/lib/nginx/body/0000000042`, `uploads/php8f3a9c2e1b.tmp`,
+/// `sessions/sess_…`): a full disk or an unwritable upload dir is one incident, not one per
+/// temporary file.
+fn place_of(file: &str, line: Option<u64>) -> String {
+    let (dir, name) = file.rsplit_once('/').unwrap_or(("", file));
+    if line.is_none() && !dir.is_empty() && is_generated_name(name) {
+        dir.to_owned()
+    } else {
+        file.to_owned()
+    }
+}
+
+/// A file name with a long run of digits, of hex with digits in it, or of letters and digits
+/// (a session id): names programs generate, not ones people choose.
+fn is_generated_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    has_run(b, |c| c.is_ascii_digit(), 6, 0)
+        || has_run(b, |c| c.is_ascii_hexdigit(), 8, 2)
+        || has_run(b, |c| c.is_ascii_alphanumeric(), 16, 3)
+}
+
+/// Whether `b` has a run of at least `len` bytes that `keep` accepts, with at least `digits`
+/// ASCII digits in it.
+fn has_run(b: &[u8], keep: fn(&u8) -> bool, len: usize, digits: usize) -> bool {
+    b.split(|c| !keep(c))
+        .any(|run| run.len() >= len && run.iter().filter(|c| c.is_ascii_digit()).count() >= digits)
+}
+
 /// What makes an incident one: its cause and the place the evidence names.
 type GroupKey = (&'static str, Option<String>, Option<u64>);
 
@@ -583,7 +612,11 @@ impl Groups {
         errors: &[ErrorEvent],
     ) {
         let key: GroupKey = match verdict {
-            Some(v) => (v.cause, v.file.clone(), v.line),
+            Some(v) => (
+                v.cause,
+                v.file.as_deref().map(|f| place_of(f, v.line)),
+                v.line,
+            ),
             None => (UNKNOWN, None, None),
         };
         let group = self.map.entry(key.clone()).or_insert_with(|| {
@@ -646,5 +679,39 @@ impl Groups {
                 .then_with(|| a.first_seen.cmp(&b.first_seen))
         });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_file_names_give_their_directory() {
+        assert_eq!(
+            place_of("/var/lib/nginx/body/0000000042", None),
+            "/var/lib/nginx/body"
+        );
+        assert_eq!(
+            place_of("/srv/www/uploads/up6b06f6d19cd5f.bin", None),
+            "/srv/www/uploads"
+        );
+        assert_eq!(
+            place_of(
+                "/var/lib/php/sessions/sess_k2j3h4g5f6d7s8a9q0w1e2r3t4",
+                None
+            ),
+            "/var/lib/php/sessions"
+        );
+        assert_eq!(
+            place_of("/srv/www/lib/config.php", None),
+            "/srv/www/lib/config.php"
+        );
+        assert_eq!(place_of("/srv/www/avatar.png", None), "/srv/www/avatar.png");
+        // A script with a line is code, whatever its name.
+        assert_eq!(
+            place_of("/srv/www/v20261125/index.php", Some(3)),
+            "/srv/www/v20261125/index.php"
+        );
     }
 }
