@@ -181,6 +181,7 @@ impl Fpm {
         });
         let conf_text = render_conf(lab, &opts, &socket, &log, php_error_log.as_ref());
         let conf = lab.write(&format!("conf/{n}.conf"), &conf_text);
+        let readies = ready_count(&log);
         let mut fpm = Fpm {
             daemon: spawn(n, &conf),
             opts,
@@ -189,7 +190,7 @@ impl Fpm {
             php_error_log,
             conf,
         };
-        fpm.wait_ready();
+        fpm.wait_ready(readies);
         fpm
     }
 
@@ -229,18 +230,24 @@ impl Fpm {
     /// Starts it again with the same configuration, appending to the same logs.
     pub fn restart(&mut self) {
         self.stop();
+        let readies = ready_count(&self.log);
         self.daemon = spawn(&self.opts.name, &self.conf);
-        self.wait_ready();
+        self.wait_ready(readies);
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits for the socket and for one more "ready" line than `before`, counted before the
+    /// master was spawned: counted after, a fast master's line would already be in it.
+    fn wait_ready(&mut self, before: usize) {
         let (sock, log) = (self.socket.clone(), self.log.clone());
-        let ready = "ready to handle connections";
-        let before = super::count_in_file(&log, ready);
         self.daemon.wait_until("php-fpm socket", || {
-            sock.exists() && super::count_in_file(&log, ready) > before
+            sock.exists() && ready_count(&log) > before
         });
     }
+}
+
+/// How many times the FPM log says the master is ready.
+fn ready_count(log: &std::path::Path) -> usize {
+    super::count_in_file(log, "ready to handle connections")
 }
 
 fn spawn(name: &str, conf: &std::path::Path) -> Daemon {
