@@ -145,7 +145,7 @@ struct Matcher<'a> {
     used: Vec<bool>,
     /// The classified candidates of each scope, in time order.
     by_scope: [Vec<usize>; 4],
-    /// The classified candidates that name a request, by its path, in time order.
+    /// The candidates that name a request, by its path, in time order.
     by_path: HashMap<&'a [u8], Vec<usize>>,
     /// (input, seq) to candidate index.
     by_seq: HashMap<(usize, usize), usize>,
@@ -174,12 +174,12 @@ impl<'a> Matcher<'a> {
             .collect();
         let mut by_scope: [Vec<usize>; 4] = Default::default();
         let mut by_path: HashMap<&[u8], Vec<usize>> = HashMap::new();
-        for (i, c) in candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.verdict.is_some())
-        {
-            by_scope[c.scope as usize].push(i);
+        for (i, c) in candidates.iter().enumerate() {
+            if c.verdict.is_some() {
+                by_scope[c.scope as usize].push(i);
+            }
+            // Unclassified ones too: a request's own line that names no cause must not let
+            // another request's line explain it.
             if let Some(target) = c.target {
                 by_path
                     .entry(request_path(target.as_bytes()))
@@ -256,7 +256,7 @@ impl<'a> Matcher<'a> {
         self.candidates[i]
             .verdict
             .as_ref()
-            .expect("within() yields classified records")
+            .expect("the scope lists hold classified records only")
     }
 
     fn explain(&mut self, r: &Response) -> Explanation {
@@ -287,7 +287,16 @@ impl<'a> Matcher<'a> {
         let anchor = self
             .window(list, t - REQUEST_WINDOW_MS, t + self.late_ms)
             .filter(names_request)
-            .min_by_key(|&i| (self.used[i], (self.candidates[i].ms - t).abs()))?;
+            .min_by_key(|&i| {
+                // Not yet used, nearest by the second, one that names a cause, nearest.
+                let dt = (self.candidates[i].ms - t).abs();
+                (
+                    self.used[i],
+                    dt / 1000,
+                    self.candidates[i].verdict.is_none(),
+                    dt,
+                )
+            })?;
         let mut ex = self.failure_at(anchor);
         let (at, input) = (
             self.candidates[anchor].ms,
@@ -299,12 +308,15 @@ impl<'a> Matcher<'a> {
             .filter(|&j| self.candidates[j].event.input != input)
             .collect();
         for j in others {
+            let Some(v) = &self.candidates[j].verdict else {
+                continue;
+            };
             if ex
                 .verdict
                 .as_ref()
-                .is_none_or(|best| self.verdict(j).weight > best.weight)
+                .is_none_or(|best| v.weight > best.weight)
             {
-                ex.verdict = Some(self.verdict(j).clone());
+                ex.verdict = Some(v.clone());
             }
             ex.used.push(j);
         }
@@ -388,13 +400,15 @@ impl<'a> Matcher<'a> {
                 j = k;
             }
         }
+        // The record at `i` always counts as used (a request's own line, even one that names
+        // no cause); the others only if they name one.
         let used: Vec<usize> = chain
             .into_iter()
-            .filter(|&j| self.candidates[j].verdict.is_some())
+            .filter(|&j| j == i || self.candidates[j].verdict.is_some())
             .collect();
         let verdict = used
             .iter()
-            .map(|&j| (self.verdict(j), j == i))
+            .filter_map(|&j| self.candidates[j].verdict.as_ref().map(|v| (v, j == i)))
             .max_by_key(|(v, anchor)| (v.weight, *anchor))
             .map(|(v, _)| v.clone());
         Explanation { used, verdict }
@@ -408,7 +422,10 @@ impl<'a> Matcher<'a> {
             None => true,
             Some(v) => v.refined_by.contains(&cause),
         };
-        if e.verdict.as_ref().is_some_and(|v| v.refined_by.is_empty()) {
+        // A verdict that says why, or a record of the request's own that says something else
+        // (a rate limit, a client that went away): nothing to refine.
+        let own_line = e.verdict.is_none() && !e.used.is_empty();
+        if own_line || e.verdict.as_ref().is_some_and(|v| v.refined_by.is_empty()) {
             return;
         }
         let found = self
@@ -471,9 +488,10 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
     let mut answered = Groups::default();
     for r in &scan.responses {
         let ex = matcher.explain(r);
-        let evidence = match ex.verdict {
-            Some(_) => matcher.error_indices(&ex.used),
-            None => matcher.nearest(r.time.ms, 3),
+        let evidence = if ex.used.is_empty() {
+            matcher.nearest(r.time.ms, 3)
+        } else {
+            matcher.error_indices(&ex.used)
         };
         answered.add(
             ex.verdict.as_ref(),
