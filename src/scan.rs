@@ -2,9 +2,10 @@
 //! the 5xx [`Response`]s, error logs into [`ErrorEvent`]s. Access logs are parsed in parallel,
 //! one block per core; error logs, small and multi-line, in order.
 
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use indicatif::ProgressBar;
 use jiff::tz::TimeZone;
@@ -129,12 +130,34 @@ impl Scan {
 /// How many lines of a file's head decide its format.
 const SAMPLE_LINES: usize = 64;
 
-/// Reads all sources.
+/// Reads all sources. Access-log blocks of every input go to one pool of parser threads,
+/// so small files keep both cores busy too, and error logs are read on this thread while
+/// the pool works.
 pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
     let mut out = Scan::default();
     let total: Option<u64> = sources.iter().map(read::size).sum();
     opts.progress.set_length(total.unwrap_or(0));
     opts.progress.reset();
+    std::thread::scope(|scope| {
+        let pool = ParserPool::start(scope, opts.threads, opts.window);
+        let read = read_all(sources, opts, &pool, &mut out);
+        for (input, tally) in pool.finish() {
+            tally.add_to(&mut out, input);
+        }
+        read
+    })?;
+    opts.progress.finish_and_clear();
+    out.responses.sort_by_key(|r| (r.time, r.input, r.place));
+    out.errors.sort_by_key(|e| e.time);
+    Ok(out)
+}
+
+fn read_all(
+    sources: &[Source],
+    opts: &ScanOptions,
+    pool: &ParserPool,
+    out: &mut Scan,
+) -> Result<(), ReadError> {
     for (index, source) in sources.iter().enumerate() {
         opts.progress.set_message(source.name.clone());
         let opened = read::open_raw(source).and_then(|raw| {
@@ -167,19 +190,15 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
         };
         // A stream that fails part-way (a `.gz` cut off by a full disk or a rotation in
         // progress) keeps what was read before the failure, and the other inputs are read.
-        if let Err(error) = scan_one(source, index, reader, opts, &mut out) {
-            let lines = out.inputs.last().map_or(0, |i| i.lines);
+        if let Err(error) = scan_one(source, index, reader, opts, pool, out) {
             let e = ReadError::Io {
                 path: source.name.clone(),
                 error,
             };
-            warn(opts, format!("{e} (read {lines} lines before it)"));
+            warn(opts, format!("{e} (the lines before it were read)"));
         }
     }
-    opts.progress.finish_and_clear();
-    out.responses.sort_by_key(|r| (r.time, r.input, r.place));
-    out.errors.sort_by_key(|e| e.time);
-    Ok(out)
+    Ok(())
 }
 
 /// One line on stderr, above the progress bar; once per run even though `--since 2h` reads
@@ -202,6 +221,7 @@ fn scan_one(
     index: usize,
     reader: Box<dyn Read + Send>,
     opts: &ScanOptions,
+    pool: &ParserPool,
     out: &mut Scan,
 ) -> std::io::Result<()> {
     let mut blocks = Blocks::new(reader);
@@ -224,7 +244,7 @@ fn scan_one(
     let result = match (&detected, failed) {
         (_, Some(e)) => Err(e),
         (Detected::Access(format), None) => {
-            scan_access(first, &mut blocks, format, index, opts, &mut report, out)
+            pool.parse(first, &mut blocks, Arc::new(format.clone()), index)
         }
         (Detected::Error(format), None) => {
             scan_errors(first, &mut blocks, *format, index, opts, &mut report, out)
@@ -250,6 +270,20 @@ struct AccessTally {
 }
 
 impl AccessTally {
+    /// Adds one input's tally to the scan (its report is `out.inputs[input]`).
+    fn add_to(self, out: &mut Scan, input: usize) {
+        if let Some(report) = out.inputs.get_mut(input) {
+            report.lines += self.lines;
+            report.unparsed += self.unparsed;
+        }
+        out.requests += self.requests;
+        for (s, n) in self.by_status {
+            *out.by_status.entry(s).or_default() += n;
+        }
+        out.responses.extend(self.responses);
+        out.newest_access = out.newest_access.max(self.newest);
+    }
+
     fn merge(&mut self, other: AccessTally) {
         self.newest = self.newest.max(other.newest);
         self.lines += other.lines;
@@ -301,75 +335,101 @@ fn tally_block(
     t
 }
 
-/// Parses an access log on every core: this thread reads blocks and hands them to one
-/// parser thread per core through a short queue (so reading and parsing overlap, and memory
-/// stays bounded), and takes parsed blocks back for reuse. The tallies add up the same in any
-/// order; responses carry their place in the file, so the result does not depend on which
+/// One block of an access log to parse.
+struct Job {
+    input: usize,
+    block_no: u64,
+    format: Arc<AccessFormat>,
+    block: Vec<u8>,
+}
+
+/// Parses access logs on every core: the reading thread hands blocks to one parser thread
+/// per core through a short queue (so reading and parsing overlap, and memory stays
+/// bounded), and takes parsed blocks back for reuse. Tallies add up the same in any order,
+/// and responses carry their place in the file, so the result does not depend on which
 /// thread parsed what.
-fn scan_access(
-    first: Vec<u8>,
-    blocks: &mut Blocks<Box<dyn Read + Send>>,
-    format: &AccessFormat,
-    index: usize,
-    opts: &ScanOptions,
-    report: &mut InputReport,
-    out: &mut Scan,
-) -> std::io::Result<()> {
-    let parsers = opts.threads.max(1);
-    let (work, queue) = mpsc::sync_channel::<(u64, Vec<u8>)>(parsers);
-    let queue = Mutex::new(queue);
-    let (give_back, returned) = mpsc::channel::<Vec<u8>>();
-    let window = opts.window;
-    let (total, failed) = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..parsers)
+struct ParserPool<'scope> {
+    work: mpsc::SyncSender<Job>,
+    returned: mpsc::Receiver<Vec<u8>>,
+    threads: Vec<std::thread::ScopedJoinHandle<'scope, HashMap<usize, AccessTally>>>,
+}
+
+impl<'scope> ParserPool<'scope> {
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        threads: usize,
+        window: Window,
+    ) -> Self {
+        let threads = threads.max(1);
+        let (work, queue) = mpsc::sync_channel::<Job>(threads);
+        let queue = Arc::new(Mutex::new(queue));
+        let (give_back, returned) = mpsc::channel::<Vec<u8>>();
+        let threads = (0..threads)
             .map(|_| {
-                let (queue, give_back) = (&queue, give_back.clone());
+                let (queue, give_back) = (Arc::clone(&queue), give_back.clone());
                 scope.spawn(move || {
-                    let mut tally = AccessTally::default();
-                    while let Some((n, block)) = next_job(queue) {
-                        tally.merge(tally_block(&block, format, index, n, window));
-                        let _ = give_back.send(block);
+                    let mut tallies: HashMap<usize, AccessTally> = HashMap::new();
+                    while let Some(job) = next_job(&queue) {
+                        let t =
+                            tally_block(&job.block, &job.format, job.input, job.block_no, window);
+                        tallies.entry(job.input).or_default().merge(t);
+                        let _ = give_back.send(job.block);
                     }
-                    tally
+                    tallies
                 })
             })
             .collect();
-        let mut failed = None;
+        ParserPool {
+            work,
+            returned,
+            threads,
+        }
+    }
+
+    /// Queues every block of one input; returns the read error that ended it early, if any
+    /// (the lines read before it still count).
+    fn parse(
+        &self,
+        first: Vec<u8>,
+        blocks: &mut Blocks<Box<dyn Read + Send>>,
+        format: Arc<AccessFormat>,
+        input: usize,
+    ) -> std::io::Result<()> {
         let mut next = Some(first);
-        let mut n = 0u64;
+        let mut block_no = 0u64;
         while let Some(block) = next {
-            if work.send((n, block)).is_err() {
+            let job = Job {
+                input,
+                block_no,
+                format: Arc::clone(&format),
+                block,
+            };
+            if self.work.send(job).is_err() {
                 break;
             }
-            n += 1;
-            returned.try_iter().for_each(|b| blocks.recycle(b));
-            // The lines read before a failure still count.
-            next = blocks.next_block().unwrap_or_else(|e| {
-                failed = Some(e);
-                None
-            });
+            block_no += 1;
+            self.returned.try_iter().for_each(|b| blocks.recycle(b));
+            next = blocks.next_block()?;
         }
-        drop(work);
-        let mut total = AccessTally::default();
-        for t in threads {
-            total.merge(t.join().expect("a parser thread panicked"));
-        }
-        (total, failed)
-    });
-    report.lines += total.lines;
-    report.unparsed += total.unparsed;
-    out.requests += total.requests;
-    for (s, n) in total.by_status {
-        *out.by_status.entry(s).or_default() += n;
+        Ok(())
     }
-    out.responses.extend(total.responses);
-    out.newest_access = out.newest_access.max(total.newest);
-    failed.map_or(Ok(()), Err)
+
+    /// Waits for the parsers; each input's tally.
+    fn finish(self) -> BTreeMap<usize, AccessTally> {
+        drop(self.work);
+        let mut total: BTreeMap<usize, AccessTally> = BTreeMap::new();
+        for t in self.threads {
+            for (input, tally) in t.join().expect("a parser thread panicked") {
+                total.entry(input).or_default().merge(tally);
+            }
+        }
+        total
+    }
 }
 
-/// The next block for a parser thread; `None` once the reader is done. The lock is held only
-/// to take one block.
-fn next_job(queue: &Mutex<mpsc::Receiver<(u64, Vec<u8>)>>) -> Option<(u64, Vec<u8>)> {
+/// The next block for a parser thread; `None` once reading is done. The lock is held only to
+/// take one block.
+fn next_job(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
     queue.lock().ok()?.recv().ok()
 }
 
@@ -450,14 +510,15 @@ mod tests {
             name: "t".into(),
             path: None,
         };
-        scan_one(
-            &src,
-            0,
-            Box::new(std::io::Cursor::new(text.to_vec())),
-            &opts(),
-            &mut out,
-        )
-        .unwrap();
+        let opts = opts();
+        std::thread::scope(|scope| {
+            let pool = ParserPool::start(scope, opts.threads, opts.window);
+            let reader = Box::new(std::io::Cursor::new(text.to_vec()));
+            scan_one(&src, 0, reader, &opts, &pool, &mut out).unwrap();
+            for (input, tally) in pool.finish() {
+                tally.add_to(&mut out, input);
+            }
+        });
         out
     }
 
