@@ -78,7 +78,11 @@ fn split_clf(line: &[u8]) -> Option<ClfParts<'_>> {
         return None;
     }
     let rest = &line[open + 1..];
-    let close = memchr(b']', rest)?;
+    // `dd/Mon/yyyy:hh:mm:ss +zzzz` is 26 bytes: look there before searching.
+    let close = match rest.get(26) {
+        Some(b']') => 26,
+        _ => memchr(b']', rest)?,
+    };
     let time = &rest[..close];
     let rest = rest[close + 1..].strip_prefix(b" \"")?;
     let (request, rest) = quoted(rest);
