@@ -2,9 +2,11 @@
 //! the 5xx [`Response`]s, error logs into [`ErrorEvent`]s. Access logs are parsed in parallel,
 //! one block per core; error logs, small and multi-line, in order.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, mpsc};
 
 use indicatif::ProgressBar;
@@ -61,36 +63,143 @@ pub struct InputReport {
     pub error: Option<String>,
 }
 
-/// A 5xx answer from an access log, owned so it outlives the block it was parsed from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A 5xx answer from an access log. Compact, because a big log holds hundreds of thousands:
+/// its texts are [`Sym`]s into the scan's [`Strings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Response {
     pub time: Stamp,
-    pub client: String,
-    pub vhost: Option<String>,
-    pub request: String,
     pub status: u16,
-    pub input: usize,
+    pub input: u32,
     /// Where in its input the line stands (block number and line in it): the order of
     /// responses logged in the same millisecond.
     pub place: u64,
+    pub client: Client,
+    /// The request's path, without the query string (all that matching and reports use;
+    /// queries would make nearly every 5xx a string of its own).
+    pub path: Sym,
+    pub vhost: Option<Sym>,
+}
+
+/// Who sent a request: an address in 16 bytes (most clients of a 5xx burst are distinct, so
+/// their text would cost more than the rest of a response), or whatever else was logged (a
+/// host name, `-`) among the scan's strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    Ip(IpAddr),
+    Name(Sym),
+}
+
+impl Client {
+    fn new(text: &str, strings: &mut Strings) -> Client {
+        text.parse()
+            .map_or_else(|_| Client::Name(strings.intern(text)), Client::Ip)
+    }
+
+    /// The address as text.
+    pub fn text<'s>(&self, strings: &'s Strings) -> Cow<'s, str> {
+        match self {
+            Client::Ip(ip) => Cow::Owned(ip.to_string()),
+            Client::Name(sym) => Cow::Borrowed(strings.get(*sym)),
+        }
+    }
 }
 
 impl Response {
-    fn from_record(r: &AccessRecord<'_>, input: usize, place: u64) -> Response {
+    fn from_record(
+        r: &AccessRecord<'_>,
+        input: usize,
+        place: u64,
+        strings: &Mutex<Strings>,
+    ) -> Response {
+        let (client, path, vhost) = (
+            clean_text(&r.client),
+            clean_text(r.path()),
+            r.vhost.as_deref().map(clean_text),
+        );
+        let mut strings = strings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Response {
             time: r.time,
-            client: clean_text(&r.client),
-            vhost: r.vhost.as_deref().map(clean_text),
-            request: clean_text(&r.request),
             status: r.status,
-            input,
+            input: input as u32,
             place,
+            client: Client::new(&client, &mut strings),
+            path: strings.intern(&path),
+            vhost: vhost.map(|v| strings.intern(&v)),
         }
     }
+}
 
-    /// The request's path, without query.
-    pub fn path(&self) -> &str {
-        std::str::from_utf8(crate::formats::request_path(self.request.as_bytes())).unwrap_or("")
+/// The 5xx responses: kept in the chunks the parsers made (laying them end to end would
+/// need their memory twice over at the moment it is done), read in time order.
+#[derive(Debug, Default)]
+pub struct Responses {
+    chunks: Vec<Vec<Response>>,
+    /// (chunk, index) of every response, in time order.
+    order: Vec<(u32, u32)>,
+}
+
+impl Responses {
+    fn push_chunk(&mut self, chunk: Vec<Response>) {
+        let c = self.chunks.len() as u32;
+        self.order.extend((0..chunk.len() as u32).map(|i| (c, i)));
+        self.chunks.push(chunk);
+    }
+
+    fn get(&self, (c, i): (u32, u32)) -> &Response {
+        &self.chunks[c as usize][i as usize]
+    }
+
+    /// Orders them by time; input and place make every key distinct, so an unstable sort
+    /// (no scratch memory) is as deterministic as a stable one.
+    fn sort(&mut self) {
+        let mut order = std::mem::take(&mut self.order);
+        order.sort_unstable_by_key(|&at| {
+            let r = self.get(at);
+            (r.time, r.input, r.place)
+        });
+        self.order = order;
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Response> {
+        self.order.iter().map(|&at| self.get(at))
+    }
+}
+
+/// A string in [`Strings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Sym(u32);
+
+/// The texts 5xx responses share (paths and hosts repeat a lot), each stored once.
+#[derive(Debug, Default)]
+pub struct Strings {
+    index: HashMap<Arc<str>, Sym>,
+    list: Vec<Arc<str>>,
+}
+
+impl Strings {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.index.get(s) {
+            return sym;
+        }
+        let sym = Sym(self.list.len() as u32);
+        let shared: Arc<str> = Arc::from(s);
+        self.list.push(Arc::clone(&shared));
+        self.index.insert(shared, sym);
+        sym
+    }
+
+    pub fn get(&self, sym: Sym) -> &str {
+        &self.list[sym.0 as usize]
     }
 }
 
@@ -100,8 +209,10 @@ pub struct Scan {
     pub inputs: Vec<InputReport>,
     pub requests: u64,
     pub by_status: BTreeMap<u16, u64>,
-    /// The 5xx responses, in time order.
-    pub responses: Vec<Response>,
+    /// The 5xx responses, read in time order.
+    pub responses: Responses,
+    /// The texts the responses refer to.
+    pub strings: Strings,
     /// The error-log records, in time order.
     pub errors: Vec<ErrorEvent>,
     /// The newest access-log time, in ms.
@@ -141,13 +252,15 @@ pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
     std::thread::scope(|scope| {
         let pool = ParserPool::start(scope, opts.threads, opts.window);
         let read = read_all(sources, opts, &pool, &mut out);
-        for (input, tally) in pool.finish() {
+        let (tallies, strings) = pool.finish();
+        for (input, tally) in tallies {
             tally.add_to(&mut out, input);
         }
+        out.strings = strings;
         read
     })?;
     opts.progress.finish_and_clear();
-    out.responses.sort_by_key(|r| (r.time, r.input, r.place));
+    out.responses.sort();
     out.errors.sort_by_key(|e| e.time);
     Ok(out)
 }
@@ -265,7 +378,9 @@ struct AccessTally {
     unparsed: u64,
     requests: u64,
     by_status: BTreeMap<u16, u64>,
-    responses: Vec<Response>,
+    /// One chunk per block, each allocated to size, moved and never copied (a growing vector
+    /// would hold up to twice their memory).
+    responses: Vec<Vec<Response>>,
     newest: Option<i64>,
 }
 
@@ -280,7 +395,9 @@ impl AccessTally {
         for (s, n) in self.by_status {
             *out.by_status.entry(s).or_default() += n;
         }
-        out.responses.extend(self.responses);
+        for chunk in self.responses {
+            out.responses.push_chunk(chunk);
+        }
         out.newest_access = out.newest_access.max(self.newest);
     }
 
@@ -304,11 +421,13 @@ fn tally_block(
     index: usize,
     block_no: u64,
     window: Window,
+    strings: &Mutex<Strings>,
 ) -> AccessTally {
     let mut t = AccessTally::default();
     let mut counts = [0u64; 1000];
     let mut newest = i64::MIN;
     let mut clock = ClfClock::default();
+    let mut responses = Vec::new();
     for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
         match format.head(line, &mut clock) {
@@ -319,7 +438,7 @@ fn tally_block(
                     && let Some(r) = format.parse(line)
                 {
                     let place = block_no << 32 | line_no as u64;
-                    t.responses.push(Response::from_record(&r, index, place));
+                    responses.push(Response::from_record(&r, index, place, strings));
                 }
             }
             Some(_) => {}
@@ -328,6 +447,10 @@ fn tally_block(
         }
     }
     t.newest = (newest != i64::MIN).then_some(newest);
+    if !responses.is_empty() {
+        responses.shrink_to_fit();
+        t.responses.push(responses);
+    }
     for (status, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
         t.requests += n;
         t.by_status.insert(status as u16, n);
@@ -352,6 +475,8 @@ struct ParserPool<'scope> {
     work: mpsc::SyncSender<Job>,
     returned: mpsc::Receiver<Vec<u8>>,
     threads: Vec<std::thread::ScopedJoinHandle<'scope, HashMap<usize, AccessTally>>>,
+    /// Shared by the parsers: one lock per 5xx line, a few percent of lines.
+    strings: Arc<Mutex<Strings>>,
 }
 
 impl<'scope> ParserPool<'scope> {
@@ -364,14 +489,17 @@ impl<'scope> ParserPool<'scope> {
         let (work, queue) = mpsc::sync_channel::<Job>(threads);
         let queue = Arc::new(Mutex::new(queue));
         let (give_back, returned) = mpsc::channel::<Vec<u8>>();
+        let strings = Arc::new(Mutex::new(Strings::default()));
         let threads = (0..threads)
             .map(|_| {
                 let (queue, give_back) = (Arc::clone(&queue), give_back.clone());
+                let strings = Arc::clone(&strings);
                 scope.spawn(move || {
                     let mut tallies: HashMap<usize, AccessTally> = HashMap::new();
                     while let Some(job) = next_job(&queue) {
+                        let (block, format) = (&job.block, &job.format);
                         let t =
-                            tally_block(&job.block, &job.format, job.input, job.block_no, window);
+                            tally_block(block, format, job.input, job.block_no, window, &strings);
                         tallies.entry(job.input).or_default().merge(t);
                         let _ = give_back.send(job.block);
                     }
@@ -383,6 +511,7 @@ impl<'scope> ParserPool<'scope> {
             work,
             returned,
             threads,
+            strings,
         }
     }
 
@@ -414,8 +543,8 @@ impl<'scope> ParserPool<'scope> {
         Ok(())
     }
 
-    /// Waits for the parsers; each input's tally.
-    fn finish(self) -> BTreeMap<usize, AccessTally> {
+    /// Waits for the parsers; each input's tally, and the texts their responses refer to.
+    fn finish(self) -> (BTreeMap<usize, AccessTally>, Strings) {
         drop(self.work);
         let mut total: BTreeMap<usize, AccessTally> = BTreeMap::new();
         for t in self.threads {
@@ -423,7 +552,11 @@ impl<'scope> ParserPool<'scope> {
                 total.entry(input).or_default().merge(tally);
             }
         }
-        total
+        let strings = Arc::into_inner(self.strings)
+            .expect("the parsers are done")
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (total, strings)
     }
 }
 
@@ -515,9 +648,11 @@ mod tests {
             let pool = ParserPool::start(scope, opts.threads, opts.window);
             let reader = Box::new(std::io::Cursor::new(text.to_vec()));
             scan_one(&src, 0, reader, &opts, &pool, &mut out).unwrap();
-            for (input, tally) in pool.finish() {
+            let (tallies, strings) = pool.finish();
+            for (input, tally) in tallies {
                 tally.add_to(&mut out, input);
             }
+            out.strings = strings;
         });
         out
     }
@@ -531,7 +666,7 @@ mod tests {
         let s = scan_text(log);
         assert_eq!((s.requests, s.responses.len()), (2, 1));
         assert_eq!((s.inputs[0].lines, s.inputs[0].unparsed), (3, 1));
-        assert_eq!(s.responses[0].path(), "/b");
+        assert_eq!(s.strings.get(s.responses.iter().next().unwrap().path), "/b");
     }
 
     #[test]

@@ -19,13 +19,15 @@
 
 pub mod rules;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 
 use serde::Serialize;
 
 use crate::formats::detect::ErrorFormat;
 use crate::formats::{ErrorEvent, Kind, Stamp, request_path};
-use crate::scan::{InputReport, Response, Scan};
+use crate::scan::{InputReport, Response, Scan, Strings};
 use rules::{Rules, UNKNOWN, Verdict};
 
 /// The `diagnose` JSON document.
@@ -130,6 +132,33 @@ fn target_of(request: &str) -> &str {
         first
     } else {
         parts.next().unwrap_or(first)
+    }
+}
+
+/// A failed request as the matcher sees it: a 5xx response, or (with no access log) an
+/// error record that stands for one.
+struct Failure<'s> {
+    time: Stamp,
+    client: Cow<'s, str>,
+    /// The request's path, without query.
+    path: &'s str,
+    /// `None` for a record standing in for a response.
+    status: Option<u16>,
+}
+
+impl<'s> Failure<'s> {
+    fn of(r: &Response, strings: &'s Strings) -> Self {
+        Failure {
+            time: r.time,
+            client: r.client.text(strings),
+            path: strings.get(r.path),
+            status: Some(r.status),
+        }
+    }
+
+    /// The request's path, without query.
+    fn path(&self) -> &'s str {
+        self.path
     }
 }
 
@@ -259,7 +288,7 @@ impl<'a> Matcher<'a> {
             .expect("the scope lists hold classified records only")
     }
 
-    fn explain(&mut self, r: &Response) -> Explanation {
+    fn explain(&mut self, r: &Failure) -> Explanation {
         let t = r.time.ms;
         let mut best = self
             .by_request(r, t)
@@ -279,7 +308,7 @@ impl<'a> Matcher<'a> {
     /// Step 1: records naming this request, logged before the response (a server writes the
     /// access line when the request ends): the nearest one not yet used, with what other logs
     /// wrote about the same request at that moment (nginx's line and PHP-FPM's).
-    fn by_request(&self, r: &Response, t: i64) -> Option<Explanation> {
+    fn by_request(&self, r: &Failure, t: i64) -> Option<Explanation> {
         let path = r.path().as_bytes();
         let names_request =
             |i: &usize| same_client(self.candidates[*i].event.client.as_deref(), &r.client);
@@ -326,7 +355,7 @@ impl<'a> Matcher<'a> {
     /// Steps 2 and 3: the nearest record of `scope` from `before` ms on (one that names the
     /// response's path first, then one not yet used; a used one only very close), read with
     /// the records of the same failure around it.
-    fn by_nearest(&self, r: &Response, scope: Scope, before: i64) -> Option<Explanation> {
+    fn by_nearest(&self, r: &Failure, scope: Scope, before: i64) -> Option<Explanation> {
         let t = r.time.ms;
         let path = r.path();
         // `/` and empty paths are in every message; they say nothing. A record from another
@@ -468,10 +497,13 @@ fn is_fatal(msg: &str) -> bool {
     msg.contains("Fatal error") || msg.contains("Parse error")
 }
 
-/// Two client addresses are the same, or one side does not know it.
+/// Two client addresses are the same (as addresses, however each log spelled them), or one
+/// side does not know it.
 fn same_client(a: Option<&str>, b: &str) -> bool {
     match a {
-        Some(a) if !a.is_empty() && !b.is_empty() && b != "-" => a == b,
+        Some(a) if !a.is_empty() && !b.is_empty() && b != "-" => {
+            a == b || matches!((a.parse::<IpAddr>(), b.parse::<IpAddr>()), (Ok(x), Ok(y)) if x == y)
+        }
         _ => true,
     }
 }
@@ -486,8 +518,9 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
         .any(|i| i.format == ErrorFormat::Apache.name());
     let mut matcher = Matcher::new(&scan.errors, rules, apache);
     let mut answered = Groups::default();
-    for r in &scan.responses {
-        let ex = matcher.explain(r);
+    for r in scan.responses.iter() {
+        let failure = Failure::of(r, &scan.strings);
+        let ex = matcher.explain(&failure);
         let evidence = if ex.used.is_empty() {
             matcher.nearest(r.time.ms, 3)
         } else {
@@ -495,7 +528,7 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
         };
         answered.add(
             ex.verdict.as_ref(),
-            Some(r),
+            Some(&failure),
             r.time,
             &evidence,
             &scan.errors,
@@ -551,14 +584,14 @@ impl Matcher<'_> {
                 }
                 ex
             } else {
-                let stand_in = Response {
+                let stand_in = Failure {
                     time,
-                    client: e.client.clone().unwrap_or_default(),
-                    vhost: None,
-                    request: e.request.clone().unwrap_or_default(),
-                    status: 0,
-                    input: e.input,
-                    place: e.seq as u64,
+                    client: Cow::Borrowed(e.client.as_deref().unwrap_or_default()),
+                    path: std::str::from_utf8(request_path(
+                        e.request.as_deref().unwrap_or_default().as_bytes(),
+                    ))
+                    .unwrap_or_default(),
+                    status: None,
                 };
                 self.explain(&stand_in)
             };
@@ -624,7 +657,7 @@ impl Groups {
     fn add(
         &mut self,
         verdict: Option<&Verdict>,
-        response: Option<&Response>,
+        response: Option<&Failure>,
         time: Stamp,
         evidence: &[usize],
         errors: &[ErrorEvent],
@@ -660,7 +693,9 @@ impl Groups {
         let incident = &mut group.incident;
         incident.count += 1;
         if let Some(r) = response {
-            *incident.status.entry(r.status.to_string()).or_default() += 1;
+            if let Some(status) = r.status {
+                *incident.status.entry(status.to_string()).or_default() += 1;
+            }
             *group.paths.entry(r.path().to_owned()).or_default() += 1;
         }
         for &i in evidence {

@@ -177,7 +177,7 @@ pub fn decode(
 }
 
 /// Size of one block handed to a parser.
-pub const BLOCK: usize = 4 << 20;
+pub const BLOCK: usize = 2 << 20;
 
 /// Lines longer than this are not parsed: counted as unparsed and skipped to their end, so a
 /// hostile file cannot make us hold gigabytes for one line.
@@ -200,7 +200,7 @@ pub struct Blocks<R> {
 }
 
 /// Most parsed blocks kept for reuse.
-const SPARE_BLOCKS: usize = 8;
+const SPARE_BLOCKS: usize = 4;
 
 impl<R: Read> Blocks<R> {
     pub fn new(inner: R) -> Self {
