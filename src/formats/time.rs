@@ -298,6 +298,18 @@ pub fn parse_apache_error(b: &[u8]) -> Option<Civil> {
     })
 }
 
+/// An optional `.123…` fraction of a second at the start of `b`: its milliseconds and what
+/// follows it.
+fn fraction(b: &[u8]) -> Option<(u16, &[u8])> {
+    match b.strip_prefix(b".") {
+        Some(digits) => {
+            let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+            Some((millis_of(&digits[..n])?, &digits[n..]))
+        }
+        None => Some((0, b)),
+    }
+}
+
 /// PHP and PHP-FPM time, inside the brackets: `25-Nov-2026 14:00:00` followed by an optional
 /// `.123` (FPM with `log_level = debug`) and an optional zone name (PHP's `error_log`), which is
 /// returned as the rest of the bracket.
@@ -306,13 +318,7 @@ pub fn parse_php(b: &[u8]) -> Option<(Civil, &[u8])> {
         return None;
     }
     let (hour, minute, second) = hms(b, 12)?;
-    let mut rest = &b[20..];
-    let mut millis = 0;
-    if rest.first() == Some(&b'.') {
-        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        millis = millis_of(&rest[1..1 + n])?;
-        rest = &rest[1 + n..];
-    }
+    let (millis, rest) = fraction(&b[20..])?;
     let c = valid(Civil {
         year: num(b, 7..11)?,
         month: month_abbrev(&b[3..6])?,
@@ -332,13 +338,7 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Stamp> {
         return None;
     }
     let (hour, minute, second) = hms(b, 11)?;
-    let mut rest = &b[19..];
-    let mut millis = 0;
-    if rest.first() == Some(&b'.') {
-        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        millis = millis_of(&rest[1..1 + n])?;
-        rest = &rest[1 + n..];
-    }
+    let (millis, rest) = fraction(&b[19..])?;
     let c = valid(Civil {
         year: num(b, 0..4)?,
         month: num(b, 5..7)?,
