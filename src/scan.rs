@@ -349,7 +349,12 @@ fn scan_one(
     let mut report = InputReport {
         path: source.name.clone(),
         kind: detected.kind(),
-        format: detected.format_name(),
+        // An empty file is unknown too, but says why.
+        format: if first.is_empty() && failed.is_none() {
+            "empty"
+        } else {
+            detected.format_name()
+        },
         lines: 0,
         unparsed: 0,
         error: None,

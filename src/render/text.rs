@@ -73,14 +73,18 @@ pub fn write(
 fn write_inputs(out: &mut impl Write, report: &Report, st: &Style) -> io::Result<()> {
     for input in &report.inputs {
         if input.kind == Kind::Unknown {
-            writeln!(
-                out,
-                "{}",
-                st.dim(&format!(
-                    "skipped {}: not a log format fivehundred reads",
-                    input.path
-                ))
-            )?;
+            let why = match (&input.error, input.format) {
+                (Some(e), _) => e.as_str(),
+                (None, "empty") => "empty",
+                (None, _) => "not a log format fivehundred reads",
+            };
+            writeln!(out, "{}", st.dim(&format!("skipped {}: {why}", input.path)))?;
+        } else if let Some(e) = &input.error {
+            let line = format!(
+                "{}: reading stopped early ({e}); the {} lines before it were read",
+                input.path, input.lines
+            );
+            writeln!(out, "{}", st.dim(&line))?;
         } else if input.unparsed > 0 {
             writeln!(
                 out,
@@ -103,6 +107,11 @@ fn summary_line(report: &Report, st: &Style) -> String {
         .filter(|i| i.kind != Kind::Unknown)
         .count();
     let has_access = report.inputs.iter().any(|i| i.kind == Kind::Access);
+    if read == 0 {
+        return st
+            .bold("no log lines read: nothing to diagnose")
+            .to_string();
+    }
     if !has_access {
         let events: u64 = report.incidents.iter().map(|i| i.count).sum();
         return format!(
