@@ -250,10 +250,15 @@ impl<'a> Matcher<'a> {
             .take_while(move |&i| self.candidates[i].ms <= to)
     }
 
-    /// At most [`MAX_NEAREST`] candidates of `scope` in `[from, to]` ms, nearest to `t` first:
-    /// however busy a log, one response looks at a bounded number of records.
+    /// At most [`MAX_NEAREST`] classified candidates of `scope` in `[from, to]` ms, nearest to
+    /// `t` first: however busy a log, one response looks at a bounded number of records.
     fn nearest_of(&self, scope: Scope, t: i64, from: i64, to: i64) -> Vec<usize> {
-        let list = &self.by_scope[scope as usize];
+        self.nearest_in(&self.by_scope[scope as usize], t, from, to)
+    }
+
+    /// At most [`MAX_NEAREST`] candidates of a time-ordered `list` in `[from, to]` ms,
+    /// nearest to `t` first.
+    fn nearest_in(&self, list: &[usize], t: i64, from: i64, to: i64) -> Vec<usize> {
         let ms = |i: usize| self.candidates[i].ms;
         let mid = list.partition_point(|&i| ms(i) < t);
         let (mut before, mut after) = (mid, mid);
@@ -310,12 +315,13 @@ impl<'a> Matcher<'a> {
     /// wrote about the same request at that moment (nginx's line and PHP-FPM's).
     fn by_request(&self, r: &Failure, t: i64) -> Option<Explanation> {
         let path = r.path().as_bytes();
-        let names_request =
+        let from_this_client =
             |i: &usize| same_client(self.candidates[*i].event.client.as_deref(), &r.client);
         let list = self.by_path.get(path)?;
         let anchor = self
-            .window(list, t - REQUEST_WINDOW_MS, t + self.late_ms)
-            .filter(names_request)
+            .nearest_in(list, t, t - REQUEST_WINDOW_MS, t + self.late_ms)
+            .into_iter()
+            .filter(from_this_client)
             .min_by_key(|&i| {
                 // Not yet used, nearest by the second, one that names a cause, nearest.
                 let dt = (self.candidates[i].ms - t).abs();
@@ -333,7 +339,7 @@ impl<'a> Matcher<'a> {
         );
         let others: Vec<usize> = self
             .window(list, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
-            .filter(names_request)
+            .filter(from_this_client)
             .filter(|&j| self.candidates[j].event.input != input)
             .collect();
         for j in others {
