@@ -79,6 +79,8 @@ const SAME_FAILURE_MS: i64 = 1_000;
 const REUSE_MS: i64 = 2_000;
 /// How far the nearest records shown for an unexplained response may be.
 const NEAREST_MS: i64 = 60_000;
+/// Most records read as one failure (a fatal error and the warnings before it).
+const MAX_CHAIN: usize = 16;
 /// Most records one response looks at in a tier (the nearest ones in time).
 const MAX_NEAREST: usize = 256;
 /// Most evidence lines and paths kept per incident.
@@ -423,13 +425,15 @@ impl<'a> Matcher<'a> {
         let mut chain = vec![i];
         if is_php(&c.event.message) {
             // Back over the warnings before it; forward to the fatal error, if `i` is not one.
+            // A bounded walk: a script flooding its log with one warning must not make every
+            // response walk the flood.
             let mut j = i;
-            while let Some(k) = neighbour(j, -1).filter(|&k| !fatal(k)) {
+            while let Some(k) = neighbour(j, -1).filter(|&k| !fatal(k) && chain.len() < MAX_CHAIN) {
                 chain.push(k);
                 j = k;
             }
             let mut j = i;
-            while !fatal(j) {
+            while !fatal(j) && chain.len() < MAX_CHAIN {
                 let Some(k) = neighbour(j, 1) else { break };
                 chain.push(k);
                 j = k;
