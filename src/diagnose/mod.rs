@@ -238,20 +238,6 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// The candidates of a time-ordered `list` logged in `[from, to]` ms.
-    fn window<'l>(
-        &'l self,
-        list: &'l [usize],
-        from: i64,
-        to: i64,
-    ) -> impl Iterator<Item = usize> + 'l {
-        let start = list.partition_point(|&i| self.candidates[i].ms < from);
-        list[start..]
-            .iter()
-            .copied()
-            .take_while(move |&i| self.candidates[i].ms <= to)
-    }
-
     /// At most [`MAX_NEAREST`] classified candidates of `scope` in `[from, to]` ms, nearest to
     /// `t` first: however busy a log, one response looks at a bounded number of records.
     fn nearest_of(&self, scope: Scope, t: i64, from: i64, to: i64) -> Vec<usize> {
@@ -340,7 +326,8 @@ impl<'a> Matcher<'a> {
             self.candidates[anchor].event.input,
         );
         let others: Vec<usize> = self
-            .window(list, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
+            .nearest_in(list, at, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
+            .into_iter()
             .filter(from_this_client)
             .filter(|&j| self.candidates[j].event.input != input)
             .collect();
@@ -512,7 +499,11 @@ fn is_fatal(msg: &str) -> bool {
 fn same_client(a: Option<&str>, b: &str) -> bool {
     match a {
         Some(a) if !a.is_empty() && !b.is_empty() && b != "-" => {
-            a == b || matches!((a.parse::<IpAddr>(), b.parse::<IpAddr>()), (Ok(x), Ok(y)) if x == y)
+            // Only IPv6 has several spellings of one address.
+            a == b
+                || (a.contains(':')
+                    && b.contains(':')
+                    && matches!((a.parse::<IpAddr>(), b.parse::<IpAddr>()), (Ok(x), Ok(y)) if x == y))
         }
         _ => true,
     }
