@@ -181,21 +181,27 @@ pub fn parse_offset(b: &[u8]) -> Option<i32> {
     Some(sign * (h * 3600 + m * 60))
 }
 
-/// Common Log Format time, without brackets: `17/May/2015:10:05:03 +0000`.
-pub fn parse_clf(b: &[u8]) -> Option<Stamp> {
-    if b.len() < 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
-        return None;
-    }
+/// `dd?Mon?yyyy?hh:mm:ss`, as CLF (`17/May/2015:10:05:03`) and PHP (`25-Nov-2026 14:00:00`)
+/// write it; the caller has checked the separators.
+fn day_month_year(b: &[u8], millis: u16) -> Option<Civil> {
     let (hour, minute, second) = hms(b, 12)?;
-    let c = valid(Civil {
+    valid(Civil {
         year: num(b, 7..11)?,
         month: month_abbrev(&b[3..6])?,
         day: num(b, 0..2)?,
         hour,
         minute,
         second,
-        millis: 0,
-    })?;
+        millis,
+    })
+}
+
+/// Common Log Format time, without brackets: `17/May/2015:10:05:03 +0000`.
+pub fn parse_clf(b: &[u8]) -> Option<Stamp> {
+    if b.len() < 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
+        return None;
+    }
+    let c = day_month_year(b, 0)?;
     Some(c.at_offset(parse_offset(&b[21..26])?))
 }
 
@@ -317,17 +323,8 @@ pub fn parse_php(b: &[u8]) -> Option<(Civil, &[u8])> {
     if b.len() < 20 || b[2] != b'-' || b[6] != b'-' || b[11] != b' ' {
         return None;
     }
-    let (hour, minute, second) = hms(b, 12)?;
     let (millis, rest) = fraction(&b[20..])?;
-    let c = valid(Civil {
-        year: num(b, 7..11)?,
-        month: month_abbrev(&b[3..6])?,
-        day: num(b, 0..2)?,
-        hour,
-        minute,
-        second,
-        millis,
-    })?;
+    let c = day_month_year(b, millis)?;
     Some((c, rest.strip_prefix(b" ").unwrap_or(rest)))
 }
 
