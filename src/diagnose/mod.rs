@@ -2,9 +2,11 @@
 //! with the [rule table](rules), and groups the responses into incidents.
 //!
 //! How a response finds its explanation, most direct link first:
-//! 1. records that name the same request (nginx's `request: "GET /x HTTP/1.1"`, PHP-FPM's
-//!    `(request: "GET /x")`), the nearest not yet used, with what other logs wrote about the
-//!    same request at that moment;
+//! 1. records that name the same request path (nginx's `request: "GET /x HTTP/1.1"`,
+//!    PHP-FPM's `(request: "GET /x")`), the nearest not yet used, with what other logs wrote
+//!    about the same request at that moment. A request's own line that names no cause (a
+//!    rate limit, say) still is its line: the response is `unknown` with it as evidence, not
+//!    explained by another request's line;
 //! 2. records of the same client without a request (Apache's `[client 1.2.3.4:5]`), from the
 //!    moment the request was logged on, nearest first, each record explaining one response;
 //! 3. records that carry neither (PHP's `error_log`, PHP messages in the PHP-FPM log), nearest
@@ -16,6 +18,9 @@
 //! ("Permission denied") and the fatal error it leads to explain the same response, and the
 //! more specific of the two names the cause. What none of this explains is `unknown`, shown
 //! with the nearest records in time, never a guess.
+//!
+//! Each step looks at a bounded number of records, the nearest in time, so a log flooded
+//! with errors costs linear time.
 
 pub mod rules;
 
