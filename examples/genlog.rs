@@ -97,7 +97,7 @@ pub fn write_logs(dir: &std::path::Path, size: u64, seed: u64) -> io::Result<Sta
 // ---------------------------------------------------------------------------------------------
 
 /// The causes `fivehundred diagnose` names (ids from its rule table), in the order reported.
-pub const CAUSES: [&str; 15] = [
+pub const CAUSES: [&str; 16] = [
     "php_syntax_error",
     "php_undefined_function",
     "php_uncaught_exception",
@@ -112,6 +112,7 @@ pub const CAUSES: [&str; 15] = [
     "db_auth",
     "disk_full",
     "rewrite_loop",
+    "rate_limited",
     "unknown",
 ];
 
@@ -131,7 +132,9 @@ enum Cause {
     DbAuth,
     DiskFull,
     RewriteLoop,
-    /// 5xx that no error-log line explains (maintenance mode, `limit_req`).
+    /// nginx's `limit_req` answering 503, with its `limiting requests` line.
+    RateLimited,
+    /// 5xx that no error-log line explains (maintenance mode).
     Unknown,
 }
 
@@ -150,7 +153,7 @@ pub struct Stats {
     pub server_errors: u64,
     pub by_status: Vec<(u16, u64)>,
     /// 5xx responses by the cause `diagnose` should name, in [`CAUSES`] order.
-    pub by_cause: [u64; 15],
+    pub by_cause: [u64; CAUSES.len()],
     /// 5xx bursts (incidents) started.
     pub bursts: u64,
     pub error_lines: u64,
@@ -2239,7 +2242,7 @@ impl<'w> Gen<'w> {
                 duration = minutes(rng, 1, 5);
             }
             Scenario::RateLimit => {
-                b.cause = Cause::Unknown;
+                b.cause = Cause::RateLimited;
                 b.status = 503;
                 b.body = 197;
                 b.routes = SEARCH | API;

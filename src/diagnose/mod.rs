@@ -175,6 +175,9 @@ struct Explanation {
     verdict: Option<Verdict>,
 }
 
+/// A request path and the client that asked for it.
+type PathClient<'a> = (&'a [u8], Option<Cow<'a, str>>);
+
 struct Matcher<'a> {
     /// Every timed error record, in time order.
     candidates: Vec<Candidate<'a>>,
@@ -183,6 +186,9 @@ struct Matcher<'a> {
     by_scope: [Vec<usize>; 4],
     /// The candidates that name a request, by its path, in time order.
     by_path: HashMap<&'a [u8], Vec<usize>>,
+    /// The same, by path and client (`None` for records that name no client, PHP-FPM's):
+    /// on a busy path, a response finds its own record among its client's few.
+    by_path_client: HashMap<PathClient<'a>, Vec<usize>>,
     /// (input, seq) to candidate index.
     by_seq: HashMap<(usize, usize), usize>,
     /// How long after a response's time a record about it may be written: a moment where
@@ -210,6 +216,7 @@ impl<'a> Matcher<'a> {
             .collect();
         let mut by_scope: [Vec<usize>; 4] = Default::default();
         let mut by_path: HashMap<&[u8], Vec<usize>> = HashMap::new();
+        let mut by_path_client: HashMap<_, Vec<usize>> = HashMap::new();
         for (i, c) in candidates.iter().enumerate() {
             if c.verdict.is_some() {
                 by_scope[c.scope as usize].push(i);
@@ -217,10 +224,10 @@ impl<'a> Matcher<'a> {
             // Unclassified ones too: a request's own line that names no cause must not let
             // another request's line explain it.
             if let Some(target) = c.target {
-                by_path
-                    .entry(request_path(target.as_bytes()))
-                    .or_default()
-                    .push(i);
+                let path = request_path(target.as_bytes());
+                by_path.entry(path).or_default().push(i);
+                let client = c.event.client.as_deref().map(client_key);
+                by_path_client.entry((path, client)).or_default().push(i);
             }
         }
         let by_seq = candidates
@@ -238,6 +245,7 @@ impl<'a> Matcher<'a> {
             candidates,
             by_scope,
             by_path,
+            by_path_client,
             by_seq,
             late_ms,
         }
@@ -310,11 +318,33 @@ impl<'a> Matcher<'a> {
         let path = r.path().as_bytes();
         let from_this_client =
             |i: &usize| same_client(self.candidates[*i].event.client.as_deref(), &r.client);
-        let list = self.by_path.get(path)?;
-        let anchor = self
-            .nearest_in(list, t, t - REQUEST_WINDOW_MS, t + self.late_ms)
+        // The records of this client and those that name none; all, when the access log
+        // names no client.
+        let lists: Vec<&Vec<usize>> = if r.client.is_empty() || r.client == "-" {
+            self.by_path.get(path).into_iter().collect()
+        } else {
+            let mine = (path, Some(client_key(&r.client)));
+            [
+                self.by_path_client.get(&mine),
+                self.by_path_client.get(&(path, None)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        };
+        let near = |t: i64, from: i64, to: i64| -> Vec<usize> {
+            lists
+                .iter()
+                .flat_map(|list| self.nearest_in(list, t, from, to))
+                .collect()
+        };
+        // A record another response already used explains this one only if very close: a
+        // server writes one line per failed request.
+        let usable = |i: &usize| !self.used[*i] || (self.candidates[*i].ms - t).abs() <= REUSE_MS;
+        let anchor = near(t, t - REQUEST_WINDOW_MS, t + self.late_ms)
             .into_iter()
             .filter(from_this_client)
+            .filter(usable)
             .min_by_key(|&i| {
                 // Not yet used, nearest by the second, one that names a cause, nearest.
                 let dt = (self.candidates[i].ms - t).abs();
@@ -330,8 +360,7 @@ impl<'a> Matcher<'a> {
             self.candidates[anchor].ms,
             self.candidates[anchor].event.input,
         );
-        let others: Vec<usize> = self
-            .nearest_in(list, at, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
+        let others: Vec<usize> = near(at, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
             .into_iter()
             .filter(from_this_client)
             .filter(|&j| self.candidates[j].event.input != input)
@@ -497,6 +526,14 @@ fn is_php(msg: &str) -> bool {
 /// Whether a PHP message ends the request.
 fn is_fatal(msg: &str) -> bool {
     msg.contains("Fatal error") || msg.contains("Parse error")
+}
+
+/// A client address in one spelling (IPv6 can be written several ways), to index by.
+fn client_key(client: &str) -> Cow<'_, str> {
+    match client.parse::<IpAddr>() {
+        Ok(ip) if client.contains(':') => Cow::Owned(ip.to_string()),
+        _ => Cow::Borrowed(client),
+    }
 }
 
 /// Two client addresses are the same (as addresses, however each log spelled them), or one
