@@ -135,6 +135,20 @@ const REWRITE_LOOP: Fault = Fault {
     )
 };
 
+/// nginx's own rate limit: the first request passes, the next ones get 503 with their own
+/// "limiting requests" line, which names the cause (rate_limited, beyond causes.md).
+const RATE_LIMIT: Fault = Fault {
+    web: |_, o| o.rate_limit(),
+    trigger: Trigger::Get("/limited", 4),
+    all_fail: false,
+    ..server_fault(
+        "rate_limited",
+        "limit_req",
+        503,
+        "limiting requests, excess:",
+    )
+};
+
 const TRY_FILES_LOOP: Fault = Fault {
     variant: "try_files",
     web: |_, o| o.try_files_loop(),
@@ -177,6 +191,11 @@ fn disk_full_client_body_temp() {
 #[test]
 fn rewrite_loop_rewrite() {
     run(&REWRITE_LOOP);
+}
+
+#[test]
+fn rate_limited_limit_req() {
+    run(&RATE_LIMIT);
 }
 
 #[test]

@@ -92,6 +92,12 @@ impl NginxOptions {
     pub fn rewrite_loop(self) -> Self {
         self.server("location /loop { rewrite ^ /loop last; }")
     }
+    /// `/limited` allows one request a minute per client (`limit_req`): the rest get 503,
+    /// "limiting requests, excess: …".
+    pub fn rate_limit(self) -> Self {
+        self.http("limit_req_zone $binary_remote_addr zone=lab:1m rate=1r/m;")
+            .server("location = /limited { limit_req zone=lab; try_files /index.html =404; }")
+    }
     /// `/app/...` falls back to `/app/` with try_files, which falls back to itself: the same.
     pub fn try_files_loop(self) -> Self {
         self.server("location /app/ { try_files $uri /app/; }")
