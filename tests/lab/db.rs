@@ -5,7 +5,7 @@
 //! Each test gets its own server: a fault either stops it or fills its connection slots, which
 //! would break any test sharing it. Startup stays cheap because the data directory (system
 //! tables, the `shop` database and its `app` user) is built once, cached under
-//! `CARGO_TARGET_TMPDIR`, and copied per server onto a tmpfs (`cp -a` of ~20-30 MB) instead
+//! the system temp dir, and copied per server onto a tmpfs (`cp -a` of ~20-30 MB) instead
 //! of running `mariadb-install-db` / `initdb` every time (0.6-1.5 s each on this machine).
 //!
 //! Each server writes its own log file in its lab sub-directory ([`Db::log`]), as a packaged
@@ -365,11 +365,13 @@ fn template(engine: Engine) -> &'static Path {
     cell.get_or_init(|| cached_template(engine))
 }
 
-/// `CARGO_TARGET_TMPDIR/db-templates/<engine>-<key>`, where the key hashes the setup SQL and
+/// `$TMPDIR/fivehundred-db-templates/<engine>-<key>`, where the key hashes the setup SQL and
 /// the server's version, so a change to either builds a new one. Built under a temporary name
 /// and renamed, so a concurrent test binary never sees a half-built one.
 fn cached_template(engine: Engine) -> PathBuf {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("db-templates");
+    // Under the system temp dir, not the build dir: the database users build the template
+    // there, and the checkout may sit under a directory they cannot enter (/root).
+    let root = std::env::temp_dir().join("fivehundred-db-templates");
     let mut h = DefaultHasher::new();
     (
         MARIADB_SETUP,
