@@ -810,4 +810,147 @@ mod tests {
             "/srv/www/v20261125/index.php"
         );
     }
+
+    /// Diagnoses logs given as text, one file each, in UTC.
+    fn run(files: &[&str]) -> Report {
+        let dir = tempfile::tempdir().unwrap();
+        let sources: Vec<crate::read::Source> = files
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.path().join(format!("{i}.log"));
+                std::fs::write(&path, text).unwrap();
+                crate::read::Source {
+                    name: path.display().to_string(),
+                    path: Some(path),
+                }
+            })
+            .collect();
+        let opts = crate::scan::ScanOptions {
+            tz: jiff::tz::TimeZone::UTC,
+            window: crate::scan::Window::default(),
+            access_format: None,
+            progress: indicatif::ProgressBar::hidden(),
+            threads: 2,
+        };
+        diagnose(
+            crate::scan::scan(&sources, &opts).unwrap(),
+            Rules::builtin(),
+        )
+    }
+
+    fn causes(r: &Report) -> Vec<(&str, u64)> {
+        r.incidents.iter().map(|i| (i.cause, i.count)).collect()
+    }
+
+    fn access(lines: &[(&str, &str, &str, u16)]) -> String {
+        lines
+            .iter()
+            .map(|(client, time, path, status)| {
+                format!("{client} - - [25/Nov/2026:{time} +0000] \"GET {path} HTTP/1.1\" {status} 5 \"-\" \"x\"\n")
+            })
+            .collect()
+    }
+
+    fn nginx(time: &str, client: &str, path: &str, message: &str) -> String {
+        format!(
+            "2026/11/25 {time} [error] 7#7: *1 {message}, client: {client}, server: _, request: \"GET {path} HTTP/1.1\", host: \"x\"\n"
+        )
+    }
+
+    #[test]
+    fn a_request_own_line_wins_over_another_request_line_for_the_same_path() {
+        let log = access(&[
+            ("1.1.1.1", "10:00:00", "/s", 500),
+            ("2.2.2.2", "10:00:30", "/s", 503),
+        ]);
+        let errors = nginx(
+            "10:00:00",
+            "1.1.1.1",
+            "/s",
+            "FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: x in /w/s.php:3\"",
+        ) + &nginx(
+            "10:00:30",
+            "2.2.2.2",
+            "/s",
+            "limiting requests, excess: 3.1 by zone \"z\"",
+        );
+        let r = run(&[&log, &errors]);
+        assert_eq!(
+            causes(&r),
+            [("php_uncaught_exception", 1), ("rate_limited", 1)]
+        );
+    }
+
+    #[test]
+    fn an_unexplained_response_is_unknown_with_the_nearest_lines() {
+        let log = access(&[
+            ("1.1.1.1", "10:00:00", "/a", 500),
+            ("1.1.1.1", "10:00:20", "/b", 500),
+        ]);
+        let errors = nginx(
+            "10:00:00",
+            "1.1.1.1",
+            "/a",
+            "FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Allowed memory size of 2 bytes exhausted in /w/a.php on line 9\"",
+        );
+        let r = run(&[&log, &errors]);
+        assert_eq!(causes(&r), [("php_memory_limit", 1), ("unknown", 1)]);
+        let unknown = &r.incidents[1];
+        assert_eq!(unknown.paths, ["/b"]);
+        assert!(
+            unknown.evidence[0].contains("Allowed memory size"),
+            "nearest line shown: {unknown:?}"
+        );
+        assert_eq!((unknown.file.as_deref(), unknown.line), (None, None));
+    }
+
+    #[test]
+    fn a_reset_connection_is_refined_by_the_signal_not_by_a_full_pool() {
+        let log = access(&[("1.1.1.1", "10:00:00", "/crash.php", 502)]);
+        let errors = nginx(
+            "10:00:00",
+            "1.1.1.1",
+            "/crash.php",
+            "recv() failed (104: Connection reset by peer) while reading response header from upstream",
+        );
+        let fpm = "[25-Nov-2026 10:00:00] WARNING: [pool www] child 9 exited on signal 11 (SIGSEGV) after 1.0 seconds from start\n\
+                   [25-Nov-2026 10:00:01] WARNING: [pool jobs] server reached pm.max_children setting (1), consider raising it\n";
+        let r = run(&[&log, &errors, fpm]);
+        assert_eq!(causes(&r), [("fpm_crash", 1)]);
+        assert_eq!(r.incidents[0].evidence.len(), 2, "nginx's line and FPM's");
+    }
+
+    #[test]
+    fn a_warning_and_the_fatal_error_it_leads_to_are_one_failure() {
+        let log = access(&[("1.1.1.1", "10:00:00", "/settings.php", 500)]);
+        let php = "[25-Nov-2026 10:00:00 UTC] PHP Warning:  require(/w/lib/config.php): Failed to open stream: Permission denied in /w/settings.php on line 2\n\
+                   [25-Nov-2026 10:00:00 UTC] PHP Fatal error:  Uncaught Error: Failed opening required '/w/lib/config.php' in /w/settings.php:2\n";
+        let r = run(&[&log, php]);
+        assert_eq!(causes(&r), [("file_permissions", 1)]);
+        assert_eq!(r.incidents[0].file.as_deref(), Some("/w/lib/config.php"));
+        assert!(
+            r.other_errors.is_empty(),
+            "the fatal error is part of the same failure"
+        );
+    }
+
+    #[test]
+    fn error_logs_alone_count_events() {
+        let errors = nginx(
+            "10:00:00",
+            "1.1.1.1",
+            "/loop",
+            "rewrite or internal redirection cycle while processing \"/loop\"",
+        ) + &nginx(
+            "10:00:01",
+            "1.1.1.1",
+            "/loop",
+            "rewrite or internal redirection cycle while processing \"/loop\"",
+        );
+        let r = run(&[&errors]);
+        assert_eq!(causes(&r), [("rewrite_loop", 2)]);
+        assert!(r.incidents[0].status.is_empty());
+        assert_eq!(r.summary.server_errors, 0);
+    }
 }
