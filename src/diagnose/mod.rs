@@ -149,6 +149,8 @@ struct Failure<'s> {
     client: Cow<'s, str>,
     /// The request's path, without query.
     path: &'s str,
+    /// The virtual host, where the access log names it (`vhost_combined`, JSON, `$host`).
+    vhost: Option<&'s str>,
     /// `None` for a record standing in for a response.
     status: Option<u16>,
 }
@@ -159,6 +161,7 @@ impl<'s> Failure<'s> {
             time: r.time,
             client: r.client.text(strings),
             path: strings.get(r.path),
+            vhost: r.vhost.map(|v| strings.get(v)),
             status: Some(r.status),
         }
     }
@@ -346,11 +349,17 @@ impl<'a> Matcher<'a> {
             .filter(from_this_client)
             .filter(usable)
             .min_by_key(|&i| {
-                // Not yet used, nearest by the second, one that names a cause, nearest.
+                // Not yet used, nearest by the second, of the same virtual host where both
+                // logs name one, one that names a cause, nearest.
                 let dt = (self.candidates[i].ms - t).abs();
+                let other_host = match (r.vhost, self.candidates[i].event.host.as_deref()) {
+                    (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
+                    _ => false,
+                };
                 (
                     self.used[i],
                     dt / 1000,
+                    other_host,
                     self.candidates[i].verdict.is_none(),
                     dt,
                 )
@@ -634,6 +643,7 @@ impl Matcher<'_> {
                         e.request.as_deref().unwrap_or_default().as_bytes(),
                     ))
                     .unwrap_or_default(),
+                    vhost: e.host.as_deref(),
                     status: None,
                 };
                 self.explain(&stand_in)
@@ -903,6 +913,25 @@ mod tests {
             "nearest line shown: {unknown:?}"
         );
         assert_eq!((unknown.file.as_deref(), unknown.line), (None, None));
+    }
+
+    #[test]
+    fn the_virtual_host_tells_two_requests_for_one_path_apart() {
+        let log = "{\"time\":\"2026-11-25T10:00:00+00:00\",\"remote_addr\":\"1.1.1.1\",\"request\":\"GET /index.php HTTP/1.1\",\"status\":500,\"host\":\"b.example\"}\n";
+        let line = |host: &str, message: &str| {
+            format!(
+                "2026/11/25 10:00:00 [error] 7#7: *1 {message}, client: 1.1.1.1, server: _, request: \"GET /index.php HTTP/1.1\", host: \"{host}\"\n"
+            )
+        };
+        let errors = line(
+            "a.example",
+            "FastCGI sent in stderr: \"PHP message: PHP Parse error:  syntax error in /a/index.php on line 1\"",
+        ) + &line(
+            "b.example",
+            "FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Allowed memory size of 2 bytes exhausted in /b/index.php on line 2\"",
+        );
+        let r = run(&[log, &errors]);
+        assert_eq!(causes(&r), [("php_memory_limit", 1)]);
     }
 
     #[test]
