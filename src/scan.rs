@@ -1,10 +1,10 @@
 //! Reads every input, detects its format and parses it: access logs into request counts and
-//! the 5xx [`Response`]s, error logs into [`ErrorEvent`]s. Access logs are parsed in parallel,
-//! one block per core; error logs, small and multi-line, in order.
+//! the 5xx [`Response`]s, error logs into [`ErrorEvent`]s. Access-log blocks go to a pool of
+//! parser threads, one per core; error logs, multi-line, are read in order on this thread
+//! meanwhile.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, mpsc};
