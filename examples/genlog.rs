@@ -33,6 +33,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::Parser;
+use fivehundred::formats::time::{civil_from_days, days_from_civil};
 
 /// Generate a deterministic nginx access log (combined) and the matching error log.
 #[derive(Parser, Debug)]
@@ -320,30 +321,6 @@ const MONTHS: [&[u8]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy as i64;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u64, u64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u64;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u64;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// The log's clock, in microseconds since the epoch, with both stamps of the current second
 /// formatted once (the second changes every few lines, not every line).
 struct Clock {
@@ -382,6 +359,7 @@ impl Clock {
         }
         self.sec = sec;
         let (y, m, d) = civil_from_days((sec / 86_400) as i64);
+        let (m, d) = (u64::from(m), u64::from(d));
         let s = sec % 86_400;
         let (hh, mm, ss) = (s / 3600, s / 60 % 60, s % 60);
         let y = y as u64;

@@ -84,7 +84,7 @@ impl Civil {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i32, m: u8, d: u8) -> i64 {
+pub fn days_from_civil(y: i32, m: u8, d: u8) -> i64 {
     let y = i64::from(y) - i64::from(m <= 2);
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -95,7 +95,7 @@ fn days_from_civil(y: i32, m: u8, d: u8) -> i64 {
 }
 
 /// Inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -248,11 +248,9 @@ impl ClfClock {
     }
 }
 
-/// nginx error log time: `2026/11/25 14:00:00` (local time, no zone).
-pub fn parse_nginx_error(b: &[u8]) -> Option<Civil> {
-    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
-        return None;
-    }
+/// `yyyy?mm?dd?hh:mm:ss`, as nginx's error log (`2026/11/25 14:00:00`) and ISO 8601
+/// (`2026-11-25T14:00:00`) write it; the caller has checked the separators.
+fn year_month_day(b: &[u8], millis: u16) -> Option<Civil> {
     let (hour, minute, second) = hms(b, 11)?;
     valid(Civil {
         year: num(b, 0..4)?,
@@ -261,8 +259,16 @@ pub fn parse_nginx_error(b: &[u8]) -> Option<Civil> {
         hour,
         minute,
         second,
-        millis: 0,
+        millis,
     })
+}
+
+/// nginx error log time: `2026/11/25 14:00:00` (local time, no zone).
+pub fn parse_nginx_error(b: &[u8]) -> Option<Civil> {
+    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
+        return None;
+    }
+    year_month_day(b, 0)
 }
 
 /// Apache 2.4 error log time, inside the brackets: `Wed Nov 25 14:00:00.123456 2026`
@@ -334,17 +340,8 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Stamp> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
         return None;
     }
-    let (hour, minute, second) = hms(b, 11)?;
     let (millis, rest) = fraction(&b[19..])?;
-    let c = valid(Civil {
-        year: num(b, 0..4)?,
-        month: num(b, 5..7)?,
-        day: num(b, 8..10)?,
-        hour,
-        minute,
-        second,
-        millis,
-    })?;
+    let c = year_month_day(b, millis)?;
     let offset = match rest {
         b"Z" | b"z" => 0,
         _ => parse_offset(rest)?,
