@@ -13,7 +13,8 @@ use std::io::{self, Read};
 use std::sync::LazyLock;
 
 use fivehundred::formats::access::{
-    AccessFormat, ClfVariant, NginxFormat, parse_clf_line, parse_json_line, parse_status,
+    AccessFormat, ClfVariant, JSON_CLIENT, JSON_HOST, JSON_METHOD, JSON_PATH, JSON_REQUEST,
+    JSON_STATUS, JSON_TIME, JSON_UA, NginxFormat, parse_clf_line, parse_json_line, parse_status,
 };
 use fivehundred::formats::detect::{Detected, ErrorFormat, detect};
 use fivehundred::formats::time::{
@@ -617,74 +618,26 @@ fn json_line() -> impl Strategy<Value = JsonLine> {
     let text = || "(?s).{0,24}";
     (
         (
-            select(vec![
-                "time",
-                "@timestamp",
-                "timestamp",
-                "time_iso8601",
-                "time_local",
-                "ts",
-                "msec",
-                "StartUTC",
-            ]),
+            select(JSON_TIME.to_vec()),
             json_time(),
             when(),
             // Epoch milliseconds where the number is unambiguous (after 1973, before 5138).
             100_000_000_001i64..100_000_000_000_000,
         ),
-        (
-            select(vec![
-                "status",
-                "status_code",
-                "response_status",
-                "DownstreamStatus",
-                "code",
-            ]),
-            100u16..=999,
-            any::<bool>(),
-        ),
-        (
-            select(vec![
-                "remote_addr",
-                "client",
-                "client_ip",
-                "remote_ip",
-                "ip",
-                "ClientHost",
-                "clientip",
-            ]),
-            text(),
-        ),
-        prop::option::of((
-            select(vec![
-                "host",
-                "vhost",
-                "server_name",
-                "http_host",
-                "RequestHost",
-            ]),
-            text(),
-        )),
+        (select(JSON_STATUS.to_vec()), 100u16..=999, any::<bool>()),
+        (select(JSON_CLIENT.to_vec()), text()),
+        prop::option::of((select(JSON_HOST.to_vec()), text())),
         prop_oneof![
-            (select(vec!["request", "request_line"]), text()).prop_map(|(k, r)| (k, r, None)),
+            (select(JSON_REQUEST.to_vec()), text()).prop_map(|(k, r)| (k, r, None)),
             (
-                select(vec!["method", "request_method", "RequestMethod", "verb"]),
+                select(JSON_METHOD.to_vec()),
                 "[A-Z]{1,7}",
-                select(vec!["request_uri", "uri", "path", "url", "RequestPath"]),
+                select(JSON_PATH.to_vec()),
                 text(),
             )
                 .prop_map(|(mk, m, pk, p)| (mk, m, Some((pk, p)))),
         ],
-        (
-            select(vec![
-                "http_user_agent",
-                "user_agent",
-                "agent",
-                "useragent",
-                "request_User-Agent",
-            ]),
-            text(),
-        ),
+        (select(JSON_UA.to_vec()), text()),
         any::<bool>(),
     )
         .prop_map(

@@ -200,7 +200,7 @@ pub fn parse_status(b: &[u8]) -> Option<u16> {
 
 /// Field names JSON access logs use for each thing we need, most common first (nginx
 /// `escape=json` formats, Apache `mod_log_json`-style, Traefik, Caddy, Logstash).
-const JSON_TIME: &[&str] = &[
+pub const JSON_TIME: &[&str] = &[
     "time",
     "@timestamp",
     "timestamp",
@@ -210,14 +210,14 @@ const JSON_TIME: &[&str] = &[
     "msec",
     "StartUTC",
 ];
-const JSON_STATUS: &[&str] = &[
+pub const JSON_STATUS: &[&str] = &[
     "status",
     "status_code",
     "response_status",
     "DownstreamStatus",
     "code",
 ];
-const JSON_CLIENT: &[&str] = &[
+pub const JSON_CLIENT: &[&str] = &[
     "remote_addr",
     "client",
     "client_ip",
@@ -226,11 +226,11 @@ const JSON_CLIENT: &[&str] = &[
     "ClientHost",
     "clientip",
 ];
-const JSON_REQUEST: &[&str] = &["request", "request_line"];
-const JSON_METHOD: &[&str] = &["method", "request_method", "RequestMethod", "verb"];
-const JSON_PATH: &[&str] = &["request_uri", "uri", "path", "url", "RequestPath"];
-const JSON_HOST: &[&str] = &["host", "vhost", "server_name", "http_host", "RequestHost"];
-const JSON_UA: &[&str] = &[
+pub const JSON_REQUEST: &[&str] = &["request", "request_line"];
+pub const JSON_METHOD: &[&str] = &["method", "request_method", "RequestMethod", "verb"];
+pub const JSON_PATH: &[&str] = &["request_uri", "uri", "path", "url", "RequestPath"];
+pub const JSON_HOST: &[&str] = &["host", "vhost", "server_name", "http_host", "RequestHost"];
+pub const JSON_UA: &[&str] = &[
     "http_user_agent",
     "user_agent",
     "agent",
