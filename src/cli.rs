@@ -2,7 +2,7 @@
 //! stderr and an exit code (0 nothing found, 1 found, 2 usage/input/I-O error).
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -14,6 +14,7 @@ use crate::formats::access::NginxFormat;
 use crate::read;
 use crate::render;
 use crate::scan::{self, ScanOptions, Window};
+use crate::seo;
 
 /// Why a site answers 5xx, from the logs its servers already write.
 #[derive(Parser, Debug)]
@@ -30,7 +31,25 @@ enum Command {
     ///
     /// Exit status: 0 if no 5xx was found, 1 if any was, 2 on a usage or input error.
     Diagnose(DiagnoseArgs),
+    /// What crawlers saw: 5xx answers to Googlebot and Bingbot, impostors, and above all
+    /// robots.txt answering 5xx, which makes Google pause crawling the whole site.
+    ///
+    /// Googlebot is every agent with `Googlebot` in it, `Storebot-Google` and
+    /// `Google-InspectionTool`; Bingbot is `bingbot`. Google's timeline for a robots.txt
+    /// 5xx: crawling paused for up to 12 hours after the last failure; while it keeps
+    /// failing, crawling by the cached copy for up to 30 days; then the site risks leaving
+    /// the index.
+    ///
+    /// Exit status: 0 if crawlers got no 5xx and robots.txt never answered 5xx, 1 if they
+    /// did, 2 on a usage or input error.
+    #[command(after_help = SEO_EXAMPLES)]
+    Seo(SeoArgs),
 }
+
+const SEO_EXAMPLES: &str = "Examples:
+  fivehundred seo /var/log/nginx
+  fivehundred seo --crawler-ranges googlebot.json --crawler-ranges bingbot.json access.log
+  fivehundred seo --crawler 'yandex=(?i)yandexbot' --format json access.log.*";
 
 /// Options shared by every subcommand that reads logs.
 #[derive(Args, Debug)]
@@ -84,6 +103,41 @@ struct DiagnoseArgs {
     color: Color,
 }
 
+#[derive(Args, Debug)]
+struct SeoArgs {
+    #[command(flatten)]
+    input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SeoFormat::Text)]
+    format: SeoFormat,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// A crawler's published IP ranges (Google's googlebot.json, Bing's bingbot.json); the
+    /// crawler is named by NAME= or else by the file name. Requests that claim it from
+    /// outside are impostors, left out of every figure but `impostors`. Repeatable.
+    #[arg(long, value_name = "[NAME=]FILE")]
+    crawler_ranges: Vec<String>,
+
+    /// One more crawler: NAME and a regex its user agents match, e.g.
+    /// 'yandex=(?i)yandexbot'. Repeatable. Slower: every line is then parsed.
+    #[arg(long, value_name = "NAME=REGEX")]
+    crawler: Vec<String>,
+
+    /// Colour: auto (only on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SeoFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -117,6 +171,7 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Command::Diagnose(args) => run_diagnose(args),
+        Command::Seo(args) => run_seo(args),
     };
     match result {
         Ok(code) => code,
@@ -169,42 +224,85 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     }
     let rules = Rules::builtin();
     let (sources, defaults) = sources(&args.input.paths)?;
-    let opts = scan_options(&args.input, &sources)?;
+    let opts = scan_options(&args.input, &sources, true)?;
     let scanned = scan::scan(&sources, &opts)?;
     let report = diagnose::diagnose(scanned, rules);
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
-    let target = args
-        .output
-        .as_ref()
-        .map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| target.clone())?),
-        None => Box::new(std::io::stdout().lock()),
+    let color = use_color(args.color, args.output.as_deref());
+    write_output(args.output.as_deref(), |out| match args.format {
+        Format::Json => write_json(out, &report),
+        Format::Text => Ok(render::text::write(
+            out,
+            &report,
+            defaults.as_deref(),
+            color,
+        )?),
+        Format::Html => Ok(render::html::write(out, &report)?),
+    })?;
+    Ok(code)
+}
+
+fn run_seo(args: SeoArgs) -> Result<i32> {
+    let mut crawlers = seo::Crawlers::builtin();
+    for spec in &args.crawler {
+        crawlers.add(spec)?;
+    }
+    for spec in &args.crawler_ranges {
+        crawlers.add_ranges(spec)?;
+    }
+    let (sources, defaults) = sources(&args.input.paths)?;
+    let opts = scan_options(&args.input, &sources, false)?;
+    let observer = seo::SeoObserver {
+        crawlers: &crawlers,
     };
-    let color = match args.color {
+    let (scanned, tally) = scan::scan_with(&sources, &opts, &observer)?;
+    let report = seo::report(scanned, tally, &crawlers);
+    let color = use_color(args.color, args.output.as_deref());
+    write_output(args.output.as_deref(), |out| match args.format {
+        SeoFormat::Json => write_json(out, &report),
+        SeoFormat::Text => Ok(render::seo::write(
+            out,
+            &report,
+            defaults.as_deref(),
+            color,
+        )?),
+    })?;
+    Ok(i32::from(report.found()))
+}
+
+/// Colour on a terminal (unless NO_COLOR), or as asked.
+fn use_color(color: Color, output: Option<&Path>) -> bool {
+    match color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            args.output.is_none()
+            output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none()
         }
+    }
+}
+
+fn write_json(out: &mut impl Write, report: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Runs `write` on FILE or stdout, and flushes; errors name where the output was going.
+fn write_output(
+    output: Option<&Path>,
+    write: impl FnOnce(&mut Box<dyn Write>) -> Result<()>,
+) -> Result<()> {
+    let target = output.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+    let mut out: Box<dyn Write> = match output {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| target.clone())?),
+        None => Box::new(std::io::stdout().lock()),
     };
-    let written: Result<()> = (|| {
-        match args.format {
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut out, &report)?;
-                writeln!(out)?;
-            }
-            Format::Text => render::text::write(&mut out, &report, defaults.as_deref(), color)?,
-            Format::Html => render::html::write(&mut out, &report)?,
-        }
-        out.flush()?;
-        Ok(())
-    })();
-    written.with_context(|| format!("writing {target}"))?;
-    Ok(code)
+    write(&mut out)
+        .and_then(|()| Ok(out.flush()?))
+        .with_context(|| format!("writing {target}"))
 }
 
 /// The sources to read, and the default places when none were given (for the text output to
@@ -228,7 +326,12 @@ fn sources(paths: &[PathBuf]) -> Result<(Vec<read::Source>, Option<Vec<PathBuf>>
     Ok((sources, defaults))
 }
 
-fn scan_options(args: &InputArgs, sources: &[read::Source]) -> Result<ScanOptions> {
+/// How to scan; `error_logs` false when only access logs matter (`seo`).
+fn scan_options(
+    args: &InputArgs,
+    sources: &[read::Source],
+    error_logs: bool,
+) -> Result<ScanOptions> {
     let tz = match &args.tz {
         Some(name) => TimeZone::get(name).with_context(|| format!("unknown time zone `{name}`"))?,
         None => TimeZone::system(),
@@ -245,6 +348,7 @@ fn scan_options(args: &InputArgs, sources: &[read::Source]) -> Result<ScanOption
         access_format,
         progress: progress_bar(),
         threads: args.threads.map_or_else(scan::default_threads, usize::from),
+        error_logs,
     };
     let relative = [&args.since, &args.until]
         .into_iter()

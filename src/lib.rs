@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`read`] turns paths into byte records, [`formats`] detects each
 //! input's kind and parses records into events, [`diagnose`] ties 5xx responses to the error
-//! events that explain them, and [`render`] prints the result.
+//! events that explain them, [`seo`] counts what crawlers got from the same scan, and
+//! [`render`] prints the result.
 
 pub mod cli;
 pub mod diagnose;
@@ -10,3 +11,4 @@ pub mod formats;
 pub mod read;
 pub mod render;
 pub mod scan;
+pub mod seo;

@@ -29,6 +29,9 @@ pub struct ScanOptions {
     pub progress: ProgressBar,
     /// Parser threads for access logs.
     pub threads: usize,
+    /// Whether error logs are parsed; `seo` needs only access logs, and an error log is
+    /// then listed (kind and format) without being read past its head.
+    pub error_logs: bool,
 }
 
 /// One parser thread per core.
@@ -47,6 +50,36 @@ impl Window {
     pub fn contains(&self, t: Stamp) -> bool {
         self.since.is_none_or(|s| t.ms >= s) && self.until.is_none_or(|u| t.ms <= u)
     }
+}
+
+/// More to compute from every access-log block, on the parser threads, beside the 5xx scan:
+/// `seo`'s crawler figures. A tally per thread, merged at the end, so merging must not
+/// depend on the order blocks were parsed in.
+pub trait BlockObserver: Sync {
+    type Tally: Default + Send;
+
+    /// Looks at one block of whole lines.
+    fn observe(&self, block: &[u8], at: &BlockAt<'_>, tally: &mut Self::Tally);
+
+    /// Adds `other` into `into`.
+    fn merge(into: &mut Self::Tally, other: Self::Tally);
+}
+
+/// Where a block comes from and how to read it.
+pub struct BlockAt<'a> {
+    pub format: &'a AccessFormat,
+    /// The input's index in `Scan::inputs`.
+    pub input: usize,
+    /// The block's number in its input: with a line's offset in the block, its place.
+    pub block_no: u64,
+    pub window: Window,
+}
+
+/// Nothing more than the 5xx scan.
+impl BlockObserver for () {
+    type Tally = ();
+    fn observe(&self, _: &[u8], _: &BlockAt<'_>, _: &mut ()) {}
+    fn merge(_: &mut (), _: ()) {}
 }
 
 /// One input as reported in `inputs`.
@@ -215,14 +248,14 @@ pub struct Scan {
     pub strings: Strings,
     /// The error-log records, in time order.
     pub errors: Vec<ErrorEvent>,
-    /// The newest access-log time, in ms.
-    pub newest_access: Option<i64>,
+    /// The newest access-log time.
+    pub newest_access: Option<Stamp>,
 }
 
 impl Scan {
     /// The newest time any line carries, in ms (the reference for `--since 2h`).
     pub fn newest(&self) -> Option<i64> {
-        let access = self.newest_access;
+        let access = self.newest_access.map(|t| t.ms);
         let error = self
             .errors
             .iter()
@@ -245,30 +278,39 @@ const SAMPLE_LINES: usize = 64;
 /// so small files keep both cores busy too, and error logs are read on this thread while
 /// the pool works.
 pub fn scan(sources: &[Source], opts: &ScanOptions) -> Result<Scan, ReadError> {
+    scan_with(sources, opts, &()).map(|(scan, ())| scan)
+}
+
+/// [`scan`], with `observer` shown every access-log block as well; returns its tally too.
+pub fn scan_with<O: BlockObserver>(
+    sources: &[Source],
+    opts: &ScanOptions,
+    observer: &O,
+) -> Result<(Scan, O::Tally), ReadError> {
     let mut out = Scan::default();
     let total: Option<u64> = sources.iter().map(read::size).sum();
     opts.progress.set_length(total.unwrap_or(0));
     opts.progress.reset();
-    std::thread::scope(|scope| {
-        let pool = ParserPool::start(scope, opts.threads, opts.window);
+    let observed = std::thread::scope(|scope| {
+        let pool = ParserPool::start(scope, opts.threads, opts.window, observer);
         let read = read_all(sources, opts, &pool, &mut out);
-        let (tallies, strings) = pool.finish();
+        let (tallies, strings, observed) = pool.finish();
         for (input, tally) in tallies {
             tally.add_to(&mut out, input);
         }
         out.strings = strings;
-        read
+        read.map(|()| observed)
     })?;
     opts.progress.finish_and_clear();
     out.responses.sort();
     out.errors.sort_by_key(|e| e.time);
-    Ok(out)
+    Ok((out, observed))
 }
 
-fn read_all(
+fn read_all<O: BlockObserver>(
     sources: &[Source],
     opts: &ScanOptions,
-    pool: &ParserPool,
+    pool: &ParserPool<'_, O>,
     out: &mut Scan,
 ) -> Result<(), ReadError> {
     for (index, source) in sources.iter().enumerate() {
@@ -329,12 +371,12 @@ fn warn(opts: &ScanOptions, message: String) {
 
 /// Reads one input into `out`; its report is added even when reading fails part-way, with
 /// what was read before the failure.
-fn scan_one(
+fn scan_one<O: BlockObserver>(
     source: &Source,
     index: usize,
     reader: Box<dyn Read + Send>,
     opts: &ScanOptions,
-    pool: &ParserPool,
+    pool: &ParserPool<'_, O>,
     out: &mut Scan,
 ) -> std::io::Result<()> {
     let mut blocks = Blocks::new(reader);
@@ -364,9 +406,10 @@ fn scan_one(
         (Detected::Access(format), None) => {
             pool.parse(first, &mut blocks, Arc::new(format.clone()), index)
         }
-        (Detected::Error(format), None) => {
+        (Detected::Error(format), None) if opts.error_logs => {
             scan_errors(first, &mut blocks, *format, index, opts, &mut report, out)
         }
+        (Detected::Error(_), None) => Ok(()),
         (Detected::Unknown, None) => Ok(()),
     };
     report.unparsed += blocks.oversized;
@@ -386,7 +429,7 @@ struct AccessTally {
     /// One chunk per block, each allocated to size, moved and never copied (a growing vector
     /// would hold up to twice their memory).
     responses: Vec<Vec<Response>>,
-    newest: Option<i64>,
+    newest: Option<Stamp>,
 }
 
 impl AccessTally {
@@ -430,14 +473,14 @@ fn tally_block(
 ) -> AccessTally {
     let mut t = AccessTally::default();
     let mut counts = [0u64; 1000];
-    let mut newest = i64::MIN;
+    let mut newest: Option<Stamp> = None;
     let mut clock = ClfClock::default();
     let mut responses = Vec::new();
     for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
         match format.head(line, &mut clock) {
             Some((time, status)) if window.contains(time) => {
-                newest = newest.max(time.ms);
+                newest = newest.max(Some(time));
                 counts[usize::from(status)] += 1;
                 if (500..600).contains(&status)
                     && let Some(r) = format.parse(line)
@@ -451,7 +494,7 @@ fn tally_block(
             None => t.unparsed += 1,
         }
     }
-    t.newest = (newest != i64::MIN).then_some(newest);
+    t.newest = newest;
     if !responses.is_empty() {
         responses.shrink_to_fit();
         t.responses.push(responses);
@@ -471,24 +514,28 @@ struct Job {
     block: Vec<u8>,
 }
 
+/// What one parser thread counted: per input, and the observer's.
+type ThreadTally<O> = (HashMap<usize, AccessTally>, <O as BlockObserver>::Tally);
+
 /// Parses access logs on every core: the reading thread hands blocks to one parser thread
 /// per core through a short queue (so reading and parsing overlap, and memory stays
 /// bounded), and takes parsed blocks back for reuse. Tallies add up the same in any order,
 /// and responses carry their place in the file, so the result does not depend on which
 /// thread parsed what.
-struct ParserPool<'scope> {
+struct ParserPool<'scope, O: BlockObserver> {
     work: mpsc::SyncSender<Job>,
     returned: mpsc::Receiver<Vec<u8>>,
-    threads: Vec<std::thread::ScopedJoinHandle<'scope, HashMap<usize, AccessTally>>>,
+    threads: Vec<std::thread::ScopedJoinHandle<'scope, ThreadTally<O>>>,
     /// Shared by the parsers: one lock per 5xx line, a few percent of lines.
     strings: Arc<Mutex<Strings>>,
 }
 
-impl<'scope> ParserPool<'scope> {
+impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
     fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         threads: usize,
         window: Window,
+        observer: &'env O,
     ) -> Self {
         let threads = threads.max(1);
         let (work, queue) = mpsc::sync_channel::<Job>(threads);
@@ -501,14 +548,22 @@ impl<'scope> ParserPool<'scope> {
                 let strings = Arc::clone(&strings);
                 scope.spawn(move || {
                     let mut tallies: HashMap<usize, AccessTally> = HashMap::new();
+                    let mut observed = O::Tally::default();
                     while let Some(job) = next_job(&queue) {
                         let (block, format) = (&job.block, &job.format);
                         let t =
                             tally_block(block, format, job.input, job.block_no, window, &strings);
                         tallies.entry(job.input).or_default().merge(t);
+                        let at = BlockAt {
+                            format,
+                            input: job.input,
+                            block_no: job.block_no,
+                            window,
+                        };
+                        observer.observe(block, &at, &mut observed);
                         let _ = give_back.send(job.block);
                     }
-                    tallies
+                    (tallies, observed)
                 })
             })
             .collect();
@@ -548,20 +603,24 @@ impl<'scope> ParserPool<'scope> {
         Ok(())
     }
 
-    /// Waits for the parsers; each input's tally, and the texts their responses refer to.
-    fn finish(self) -> (BTreeMap<usize, AccessTally>, Strings) {
+    /// Waits for the parsers; each input's tally, the texts their responses refer to, and the
+    /// observer's tally.
+    fn finish(self) -> (BTreeMap<usize, AccessTally>, Strings, O::Tally) {
         drop(self.work);
         let mut total: BTreeMap<usize, AccessTally> = BTreeMap::new();
+        let mut observed = O::Tally::default();
         for t in self.threads {
-            for (input, tally) in t.join().expect("a parser thread panicked") {
+            let (tallies, more) = t.join().expect("a parser thread panicked");
+            for (input, tally) in tallies {
                 total.entry(input).or_default().merge(tally);
             }
+            O::merge(&mut observed, more);
         }
         let strings = Arc::into_inner(self.strings)
             .expect("the parsers are done")
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (total, strings)
+        (total, strings, observed)
     }
 }
 
@@ -639,6 +698,7 @@ mod tests {
             access_format: None,
             progress: ProgressBar::hidden(),
             threads: 2,
+            error_logs: true,
         }
     }
 
@@ -650,10 +710,10 @@ mod tests {
         };
         let opts = opts();
         std::thread::scope(|scope| {
-            let pool = ParserPool::start(scope, opts.threads, opts.window);
+            let pool = ParserPool::start(scope, opts.threads, opts.window, &());
             let reader = Box::new(std::io::Cursor::new(text.to_vec()));
             scan_one(&src, 0, reader, &opts, &pool, &mut out).unwrap();
-            let (tallies, strings) = pool.finish();
+            let (tallies, strings, ()) = pool.finish();
             for (input, tally) in tallies {
                 tally.add_to(&mut out, input);
             }

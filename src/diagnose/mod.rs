@@ -842,6 +842,7 @@ mod tests {
             access_format: None,
             progress: indicatif::ProgressBar::hidden(),
             threads: 2,
+            error_logs: true,
         };
         diagnose(
             crate::scan::scan(&sources, &opts).unwrap(),

@@ -37,6 +37,13 @@ impl Stamp {
     }
 }
 
+/// In JSON reports, a time is RFC 3339 with the line's own offset.
+impl serde::Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
 /// A calendar date and wall-clock time as written in a log line, before a zone is applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {

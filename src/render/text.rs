@@ -5,32 +5,9 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use super::{Style, write_defaults, write_inputs};
 use crate::diagnose::{Incident, Report};
 use crate::formats::Kind;
-
-/// ANSI styles, or nothing.
-struct Style {
-    on: bool,
-}
-
-impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_owned()
-        }
-    }
-    fn bold(&self, s: &str) -> String {
-        self.paint("1", s)
-    }
-    fn red(&self, s: &str) -> String {
-        self.paint("1;31", s)
-    }
-    fn dim(&self, s: &str) -> String {
-        self.paint("2", s)
-    }
-}
 
 /// Writes the report. `defaults` names the usual places read when no path was given.
 pub fn write(
@@ -40,15 +17,8 @@ pub fn write(
     color: bool,
 ) -> io::Result<()> {
     let st = Style { on: color };
-    if let Some(places) = defaults {
-        let names: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
-        writeln!(
-            out,
-            "{}",
-            st.dim(&format!("Read the usual places: {}", names.join(", ")))
-        )?;
-    }
-    write_inputs(out, report, &st)?;
+    write_defaults(out, defaults, &st)?;
+    write_inputs(out, &report.inputs, &st)?;
     writeln!(out, "{}", summary_line(report, &st))?;
     for (n, incident) in report.incidents.iter().enumerate() {
         writeln!(out)?;
@@ -64,36 +34,6 @@ pub fn write(
         for (n, incident) in report.other_errors.iter().enumerate() {
             writeln!(out)?;
             write_incident(out, n + 1, incident, &st)?;
-        }
-    }
-    Ok(())
-}
-
-/// One line per input that needs a word: skipped as unknown, or with unparsed lines.
-fn write_inputs(out: &mut impl Write, report: &Report, st: &Style) -> io::Result<()> {
-    for input in &report.inputs {
-        if input.kind == Kind::Unknown {
-            let why = match (&input.error, input.format) {
-                (Some(e), _) => e.as_str(),
-                (None, "empty") => "empty",
-                (None, _) => "not a log format fivehundred reads",
-            };
-            writeln!(out, "{}", st.dim(&format!("skipped {}: {why}", input.path)))?;
-        } else if let Some(e) = &input.error {
-            let line = format!(
-                "{}: reading stopped early ({e}); the {} lines before it were read",
-                input.path, input.lines
-            );
-            writeln!(out, "{}", st.dim(&line))?;
-        } else if input.unparsed > 0 {
-            writeln!(
-                out,
-                "{}",
-                st.dim(&format!(
-                    "{}: {} of {} lines could not be parsed and were skipped",
-                    input.path, input.unparsed, input.lines
-                ))
-            )?;
         }
     }
     Ok(())

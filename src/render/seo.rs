@@ -1,0 +1,303 @@
+//! The `seo` report as text, read top-down in ten seconds: the verdict (robots.txt first, then
+//! crawler 5xx), the crawler table, an hourly sparkline of crawler 5xx, the robots.txt outages
+//! and the paths most at risk. Paths and hosts have had control sequences removed by the
+//! parsers.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::{Style, write_defaults, write_inputs};
+use crate::formats::Stamp;
+use crate::seo::{Outage, RobotsState, SeoReport, outage_state};
+
+/// How many outages and at-risk paths are listed; JSON has them all.
+const SHOWN: usize = 10;
+/// The widest sparkline; longer spans put several hours in one mark.
+const SPARK_WIDTH: i64 = 72;
+
+/// Writes the report. `defaults` names the usual places read when no path was given.
+pub fn write(
+    out: &mut impl Write,
+    report: &SeoReport,
+    defaults: Option<&[PathBuf]>,
+    color: bool,
+) -> io::Result<()> {
+    let st = Style { on: color };
+    write_defaults(out, defaults, &st)?;
+    write_inputs(out, &report.inputs, &st)?;
+    write_verdict(out, report, &st)?;
+    writeln!(out)?;
+    write_crawlers(out, report, &st)?;
+    write_sparkline(out, report)?;
+    write_outages(out, report, &st)?;
+    write_at_risk(out, report, &st)
+}
+
+/// `2026-11-25 03:12:07 +00:00`.
+fn when(t: Stamp) -> String {
+    let s = t.rfc3339();
+    format!("{} {}", s[..19].replacen('T', " ", 1), &s[19..])
+}
+
+fn write_verdict(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
+    let robots = &report.robots_txt;
+    // The outage that decides where crawling stands now, else the latest.
+    let decisive = robots
+        .outages
+        .iter()
+        .max_by_key(|o| (outage_state(o, report.as_of), o.end));
+    if let Some(o) = decisive {
+        writeln!(out, "{}", st.red(&robots_verdict(o, report.as_of)))?;
+        let earlier = robots.outages.len() - 1;
+        if earlier > 0 {
+            writeln!(
+                out,
+                "  ({earlier} other robots.txt outage(s) listed below.)"
+            )?;
+        }
+    }
+    let failing: Vec<String> = report
+        .crawlers
+        .values()
+        .filter(|c| c.counts.server_errors > 0)
+        .map(|c| format!("{} got {} × 5xx", c.label, c.counts.server_errors))
+        .collect();
+    if !failing.is_empty() {
+        let open = report.at_risk.iter().filter(|p| !p.recovered).count();
+        let line = format!(
+            "{} on {} path(s), {open} of them not recovered.",
+            failing.join(", "),
+            report.at_risk.len()
+        );
+        writeln!(out, "{}", st.red(&line))?;
+    }
+    if !report.found() {
+        let line = match report.as_of {
+            Some(t) => format!(
+                "No crawler got a 5xx and robots.txt never failed (logs up to {}).",
+                when(t)
+            ),
+            None => "No access-log line read: nothing to tell about crawlers.".to_owned(),
+        };
+        writeln!(out, "{}", st.green(&line))?;
+    }
+    Ok(())
+}
+
+/// What one robots.txt outage means, in a sentence or two.
+fn robots_verdict(o: &Outage, as_of: Option<Stamp>) -> String {
+    let who = if o.crawlers.is_empty() {
+        "clients (no crawler among them)".to_owned()
+    } else {
+        o.crawlers.join(" and ")
+    };
+    let host = o
+        .host
+        .as_deref()
+        .map_or(String::new(), |h| format!(" on {h}"));
+    let times = if o.server_errors == 1 {
+        format!("at {}", when(o.start))
+    } else {
+        format!(
+            "{} times from {} to {}",
+            o.server_errors,
+            when(o.start),
+            when(o.end)
+        )
+    };
+    let head = format!("robots.txt{host} answered 5xx to {who} {times}");
+    let paused = when(o.crawl_paused_until);
+    let cached = when(o.cached_copy_until);
+    match outage_state(o, as_of) {
+        RobotsState::Paused => format!(
+            "{head}; Google pauses crawling the whole site until {paused}. It was still failing at the end of the logs."
+        ),
+        RobotsState::CachedCopy => format!(
+            "{head}, and nothing has answered since: Google crawls by its cached copy until {cached}; if robots.txt still fails then, the site may leave Google's index."
+        ),
+        RobotsState::DeindexRisk => format!(
+            "{head}, failing for over 30 days: Google may be dropping the site from its index."
+        ),
+        RobotsState::Recovered | RobotsState::Ok => {
+            let back = o.recovered_at.map_or(String::new(), |t| {
+                format!(" It answered again at {}.", when(t))
+            });
+            format!("{head}; Google may have paused crawling the site until {paused}.{back}")
+        }
+    }
+}
+
+fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!(
+            "{:<14} {:>10} {:>8}  5xx by status",
+            "crawler", "requests", "5xx"
+        ))
+    )?;
+    for c in report.crawlers.values() {
+        let statuses: Vec<String> = c
+            .counts
+            .by_status
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect();
+        writeln!(
+            out,
+            "{:<14} {:>10} {:>8}  {}",
+            c.label,
+            c.counts.requests,
+            c.counts.server_errors,
+            statuses.join(", ")
+        )?;
+    }
+    let imp = &report.impostors;
+    if imp.requests > 0 {
+        let claimed: Vec<String> = imp
+            .by_crawler
+            .iter()
+            .map(|(c, n)| format!("{c}: {n}"))
+            .collect();
+        writeln!(
+            out,
+            "{:<14} {:>10} {:>8}  {}",
+            "impostors",
+            imp.requests,
+            imp.server_errors,
+            st.dim(&format!(
+                "claimed a crawler from outside its published ranges ({}); left out above",
+                claimed.join(", ")
+            ))
+        )?;
+    }
+    let unverified: Vec<&str> = report
+        .crawlers
+        .iter()
+        .filter(|(_, c)| !c.verified && c.counts.requests > 0)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !unverified.is_empty() {
+        let line = format!(
+            "Counted by user agent alone: give --crawler-ranges with the published ranges ({}) to leave impostors out.",
+            unverified
+                .iter()
+                .map(|n| format!("{n}.json"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        writeln!(out, "{}", st.dim(&line))?;
+    }
+    Ok(())
+}
+
+/// One mark per hour (or per few hours) from the first crawler 5xx to the last.
+fn write_sparkline(out: &mut impl Write, report: &SeoReport) -> io::Result<()> {
+    let hours = &report.crawler_server_errors_by_hour;
+    let (Some(first), Some(last)) = (hours.first(), hours.last()) else {
+        return Ok(());
+    };
+    let hour = 3_600_000;
+    let span = (last.hour.ms - first.hour.ms) / hour + 1;
+    let per_mark = (span + SPARK_WIDTH - 1) / SPARK_WIDTH;
+    let marks = (span + per_mark - 1) / per_mark;
+    let mut buckets = vec![0u64; marks as usize];
+    for h in hours {
+        let i = ((h.hour.ms - first.hour.ms) / hour / per_mark) as usize;
+        buckets[i] += h.server_errors;
+    }
+    let max = buckets.iter().copied().max().unwrap_or(1).max(1);
+    let line: String = buckets
+        .iter()
+        .map(|&n| match n {
+            0 => '·',
+            _ => ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'][((n * 8 - 1) / max).min(7) as usize],
+        })
+        .collect();
+    let unit = if per_mark == 1 {
+        "per hour".to_owned()
+    } else {
+        format!("per {per_mark} hours")
+    };
+    let end = Stamp {
+        ms: last.hour.ms + hour - 1000,
+        offset: last.hour.offset,
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Crawler 5xx {unit} (max {max}), {} … {}:",
+        when(first.hour),
+        when(end)
+    )?;
+    writeln!(out, "  {line}")
+}
+
+fn write_outages(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
+    let robots = &report.robots_txt;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!(
+            "robots.txt: {} request(s), {} × 5xx, {} outage(s)",
+            robots.requests,
+            robots.server_errors,
+            robots.outages.len()
+        ))
+    )?;
+    for o in robots.outages.iter().rev().take(SHOWN) {
+        let end = match o.recovered_at {
+            Some(t) => format!("answered again {}", when(t)),
+            None => "still failing at the end of the logs".to_owned(),
+        };
+        let host = o.host.as_deref().map_or(String::new(), |h| format!("{h} "));
+        writeln!(
+            out,
+            "  {host}{} … {}  {} × 5xx  {}; paused until {}; {end}",
+            when(o.start),
+            when(o.end),
+            o.server_errors,
+            if o.crawlers.is_empty() {
+                "no crawler".to_owned()
+            } else {
+                o.crawlers.join(", ")
+            },
+            when(o.crawl_paused_until)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_at_risk(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
+    if report.at_risk.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!(
+            "Paths that answered 5xx to a crawler ({}, most first):",
+            report.at_risk.len()
+        ))
+    )?;
+    for p in report.at_risk.iter().take(SHOWN) {
+        let state = if p.recovered {
+            st.dim("recovered")
+        } else {
+            st.red("not recovered")
+        };
+        let host = p.host.as_deref().unwrap_or_default();
+        writeln!(
+            out,
+            "  {:>6}  {host}{}  {} … {}  {}  {state}",
+            p.crawler_server_errors,
+            p.path,
+            when(p.first),
+            when(p.last),
+            p.crawlers.join(", ")
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,540 @@
+//! What crawlers saw: the access logs from Googlebot's and Bingbot's side.
+//!
+//! It runs on the parser threads of the same scan as `diagnose` (a
+//! [`BlockObserver`]): in each block an Aho-Corasick search finds the few lines that name a
+//! crawler or robots.txt, and only those are parsed. For each one it counts:
+//! - per crawler, requests and 5xx answers;
+//! - impostors: requests claiming a crawler from outside its published ranges, kept out of
+//!   every other figure;
+//! - every answer to `/robots.txt` (to anyone), kept to find its outages in time order;
+//! - per path, the 5xx a crawler got and the last 2xx a crawler got (whether it recovered).
+//!
+//! The timeline of a robots.txt outage, as Google documents it: a 5xx on robots.txt makes
+//! Google treat the whole site as disallowed and pause crawling (for up to 12 hours after the
+//! last failure, the spec's `crawl_paused_until`); while it keeps failing, Google crawls with
+//! its last cached copy, for up to 30 days from the start of the outage; past that, the site
+//! risks leaving the index.
+
+pub mod crawlers;
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+
+use serde::Serialize;
+
+use crate::formats::{AccessRecord, Stamp, clean_text};
+use crate::scan::{BlockAt, BlockObserver, InputReport, Scan};
+
+pub use crawlers::Crawlers;
+
+/// How long Google pauses crawling after a 5xx on robots.txt.
+pub const PAUSE_MS: i64 = 12 * 3_600_000;
+/// How long Google keeps crawling with a cached robots.txt while the live one fails.
+pub const CACHED_COPY_MS: i64 = 30 * 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// Finds crawler and robots.txt lines in access-log blocks.
+pub struct SeoObserver<'c> {
+    pub crawlers: &'c Crawlers,
+}
+
+impl BlockObserver for SeoObserver<'_> {
+    type Tally = SeoTally;
+
+    fn observe(&self, block: &[u8], at: &BlockAt<'_>, tally: &mut SeoTally) {
+        if self.crawlers.needs_every_line() {
+            let mut start = 0;
+            for line in crate::read::lines(block) {
+                self.line(line, at, start, tally);
+                start += line.len() + 1;
+            }
+            return;
+        }
+        // Only the lines with a token are parsed: most are neither a crawler's nor robots.txt.
+        let mut from = 0;
+        while let Some(m) = self
+            .crawlers
+            .prefilter()
+            .find(aho_corasick::Input::new(block).span(from..block.len()))
+        {
+            let start = memchr::memrchr(b'\n', &block[..m.start()]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &block[m.end()..]).map_or(block.len(), |i| m.end() + i);
+            self.line(&block[start..end], at, start, tally);
+            from = end;
+        }
+    }
+
+    fn merge(into: &mut SeoTally, other: SeoTally) {
+        into.merge(other);
+    }
+}
+
+impl SeoObserver<'_> {
+    /// Counts one line, if it is a crawler's or robots.txt's (parsed again here: the main
+    /// scan reads only the time and status of most lines).
+    fn line(&self, line: &[u8], at: &BlockAt<'_>, offset: usize, tally: &mut SeoTally) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(r) = at.format.parse(line) else {
+            return;
+        };
+        if !at.window.contains(r.time) {
+            return;
+        }
+        let crawler = self.crawlers.identify(&r.user_agent);
+        let robots = r.path() == b"/robots.txt";
+        if crawler.is_none() && !robots {
+            return;
+        }
+        let server_error = (500..600).contains(&r.status);
+        if let Some(c) = crawler
+            && !self.crawlers.genuine(c, &r.client)
+        {
+            tally.impostors.add(r.status);
+            *tally.impostors_by.entry(c).or_default() += 1;
+            return;
+        }
+        if robots {
+            let host = r.vhost.as_deref().map(clean_text).unwrap_or_default();
+            tally.robots.entry(host).or_default().push(RobotsHit {
+                time: r.time,
+                input: at.input as u32,
+                place: at.block_no << 32 | offset as u64,
+                status: r.status,
+                crawler: crawler.map(|c| c as u8),
+            });
+        }
+        let Some(c) = crawler else {
+            return;
+        };
+        tally.counts(c).add(r.status);
+        tally.span = Some(match tally.span {
+            Some((a, b)) => (a.min(r.time), b.max(r.time)),
+            None => (r.time, r.time),
+        });
+        if server_error {
+            tally.failed(&r, c);
+        } else if (200..300).contains(&r.status) {
+            let last = tally.ok.entry(path_key(&r)).or_insert(i64::MIN);
+            *last = (*last).max(r.time.ms);
+        }
+    }
+}
+
+/// Requests and the 5xx among them, by status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub requests: u64,
+    pub server_errors: u64,
+    /// The 5xx statuses only, as in `diagnose`'s summary.
+    pub by_status: BTreeMap<u16, u64>,
+}
+
+impl Counts {
+    fn add(&mut self, status: u16) {
+        self.requests += 1;
+        if (500..600).contains(&status) {
+            self.server_errors += 1;
+            *self.by_status.entry(status).or_default() += 1;
+        }
+    }
+
+    fn merge(&mut self, other: Counts) {
+        self.requests += other.requests;
+        self.server_errors += other.server_errors;
+        for (s, n) in other.by_status {
+            *self.by_status.entry(s).or_default() += n;
+        }
+    }
+}
+
+/// One answer to `/robots.txt`.
+#[derive(Clone, Copy, Debug)]
+struct RobotsHit {
+    time: Stamp,
+    input: u32,
+    /// Block number and offset in it: the order of answers logged in one millisecond.
+    place: u64,
+    status: u16,
+    crawler: Option<u8>,
+}
+
+/// The 5xx crawlers got on one path.
+#[derive(Clone, Debug)]
+struct Failing {
+    host: String,
+    path: String,
+    errors: u64,
+    first: Stamp,
+    last: Stamp,
+    /// Which crawlers got them, one bit each.
+    crawlers: u64,
+}
+
+/// What the observer counted, on one thread or all.
+#[derive(Debug, Default)]
+pub struct SeoTally {
+    crawlers: Vec<Counts>,
+    impostors: Counts,
+    impostors_by: BTreeMap<usize, u64>,
+    /// Answers to robots.txt, by virtual host (`""` where the log names none).
+    robots: HashMap<String, Vec<RobotsHit>>,
+    /// Paths that answered 5xx to a crawler, by [`path_key`].
+    failing: HashMap<u64, Failing>,
+    /// The last 2xx a crawler got, by [`path_key`] (a hash: this holds every path crawled).
+    ok: HashMap<u64, i64>,
+    /// Crawler 5xx by hour since the epoch.
+    hourly: BTreeMap<i64, u64>,
+    /// The first and last crawler request.
+    span: Option<(Stamp, Stamp)>,
+}
+
+/// A path's identity, with its virtual host, as a hash: every crawled path is remembered
+/// for whether it recovered, so it must cost no more than a few words.
+fn path_key(r: &AccessRecord<'_>) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    r.vhost.as_deref().unwrap_or_default().hash(&mut h);
+    r.path().hash(&mut h);
+    h.finish()
+}
+
+impl SeoTally {
+    fn counts(&mut self, crawler: usize) -> &mut Counts {
+        if self.crawlers.len() <= crawler {
+            self.crawlers.resize(crawler + 1, Counts::default());
+        }
+        &mut self.crawlers[crawler]
+    }
+
+    fn failed(&mut self, r: &AccessRecord<'_>, crawler: usize) {
+        *self
+            .hourly
+            .entry(r.time.ms.div_euclid(HOUR_MS))
+            .or_default() += 1;
+        let f = self.failing.entry(path_key(r)).or_insert_with(|| Failing {
+            host: r.vhost.as_deref().map(clean_text).unwrap_or_default(),
+            path: clean_text(r.path()),
+            errors: 0,
+            first: r.time,
+            last: r.time,
+            crawlers: 0,
+        });
+        f.errors += 1;
+        f.first = f.first.min(r.time);
+        f.last = f.last.max(r.time);
+        f.crawlers |= 1 << crawler;
+    }
+
+    fn merge(&mut self, other: SeoTally) {
+        for (i, c) in other.crawlers.into_iter().enumerate() {
+            self.counts(i).merge(c);
+        }
+        self.impostors.merge(other.impostors);
+        for (c, n) in other.impostors_by {
+            *self.impostors_by.entry(c).or_default() += n;
+        }
+        for (host, hits) in other.robots {
+            self.robots.entry(host).or_default().extend(hits);
+        }
+        for (key, f) in other.failing {
+            match self.failing.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let had = e.get_mut();
+                    had.errors += f.errors;
+                    had.first = had.first.min(f.first);
+                    had.last = had.last.max(f.last);
+                    had.crawlers |= f.crawlers;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(f);
+                }
+            }
+        }
+        for (key, t) in other.ok {
+            let last = self.ok.entry(key).or_insert(t);
+            *last = (*last).max(t);
+        }
+        for (hour, n) in other.hourly {
+            *self.hourly.entry(hour).or_default() += n;
+        }
+        self.span = match (self.span, other.span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (s, None) | (None, s) => s,
+        };
+    }
+}
+
+/// The `seo` report (shared/spec/cli.md), with a few fields more: `as_of`, `inputs`, each
+/// crawler's `verified`, the outages' meaning, `recovered` paths and the hourly 5xx.
+#[derive(Debug, Serialize)]
+pub struct SeoReport {
+    pub version: u32,
+    /// The newest access-log line: "now", as far as the logs tell.
+    pub as_of: Option<Stamp>,
+    pub inputs: Vec<InputReport>,
+    pub crawlers: indexmap::IndexMap<String, CrawlerReport>,
+    pub impostors: Impostors,
+    pub robots_txt: RobotsTxt,
+    pub at_risk: Vec<AtRisk>,
+    /// Crawler 5xx per hour (hours with none left out).
+    pub crawler_server_errors_by_hour: Vec<HourCount>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CrawlerReport {
+    /// As people write it (`Googlebot`).
+    pub label: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Whether its published ranges were given, so impostors were left out.
+    pub verified: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Impostors {
+    pub requests: u64,
+    pub server_errors: u64,
+    /// Requests by the crawler they claimed to be.
+    pub by_crawler: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RobotsTxt {
+    pub requests: u64,
+    pub server_errors: u64,
+    /// Where crawling stands at `as_of`: `ok` (never failed), `recovered` (failed, then
+    /// answered), `paused` (Google pauses crawling now), `cached_copy` (still failing after
+    /// the pause: Google crawls by its cached copy), `deindex_risk` (failing for over 30 days).
+    pub state: RobotsState,
+    pub outages: Vec<Outage>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RobotsState {
+    Ok,
+    Recovered,
+    CachedCopy,
+    Paused,
+    DeindexRisk,
+}
+
+/// Consecutive 5xx answers to robots.txt, with no 2xx or 4xx between them.
+#[derive(Debug, Serialize)]
+pub struct Outage {
+    /// The virtual host, where the log names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub start: Stamp,
+    pub end: Stamp,
+    pub server_errors: u64,
+    /// The last 5xx plus 12 hours.
+    pub crawl_paused_until: Stamp,
+    /// The start plus 30 days: how long Google uses its cached copy while it keeps failing.
+    pub cached_copy_until: Stamp,
+    /// No 2xx or 4xx answer came after it in the logs.
+    pub ongoing: bool,
+    /// The 2xx or 4xx answer that ended it.
+    pub recovered_at: Option<Stamp>,
+    /// The crawlers that got its 5xx.
+    pub crawlers: Vec<String>,
+}
+
+/// A path that answered 5xx to a crawler.
+#[derive(Debug, Serialize)]
+pub struct AtRisk {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub crawler_server_errors: u64,
+    pub first: Stamp,
+    pub last: Stamp,
+    /// A crawler got a 2xx for it after the last 5xx.
+    pub recovered: bool,
+    pub crawlers: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HourCount {
+    pub hour: Stamp,
+    pub server_errors: u64,
+}
+
+impl SeoReport {
+    /// Whether anything was found: robots.txt answered 5xx, or a crawler got a 5xx.
+    pub fn found(&self) -> bool {
+        self.robots_txt.server_errors > 0
+            || self.crawlers.values().any(|c| c.counts.server_errors > 0)
+    }
+}
+
+/// Builds the report from a scan and what the observer counted.
+pub fn report(scan: Scan, tally: SeoTally, crawlers: &Crawlers) -> SeoReport {
+    let names = |mask: u64| -> Vec<String> {
+        (0..crawlers.list().len())
+            .filter(|i| mask & 1 << i != 0)
+            .map(|i| crawlers.list()[i].name.clone())
+            .collect()
+    };
+    let as_of = scan.newest_access;
+    let crawler_reports = crawlers
+        .list()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let counts = tally.crawlers.get(i).cloned().unwrap_or_default();
+            let report = CrawlerReport {
+                label: c.label.clone(),
+                counts,
+                verified: c.verified(),
+            };
+            (c.name.clone(), report)
+        })
+        .collect();
+    let impostors = Impostors {
+        requests: tally.impostors.requests,
+        server_errors: tally.impostors.server_errors,
+        by_crawler: tally
+            .impostors_by
+            .iter()
+            .map(|(&c, &n)| (crawlers.list()[c].name.clone(), n))
+            .collect(),
+    };
+    let robots_txt = robots_txt(tally.robots, as_of, &names);
+    let mut at_risk: Vec<AtRisk> = tally
+        .failing
+        .into_iter()
+        .map(|(key, f)| AtRisk {
+            recovered: tally.ok.get(&key).is_some_and(|&t| t > f.last.ms),
+            host: (!f.host.is_empty()).then_some(f.host),
+            path: f.path,
+            crawler_server_errors: f.errors,
+            first: f.first,
+            last: f.last,
+            crawlers: names(f.crawlers),
+        })
+        .collect();
+    at_risk.sort_by(|a, b| {
+        (b.crawler_server_errors, &a.host, &a.path).cmp(&(
+            a.crawler_server_errors,
+            &b.host,
+            &b.path,
+        ))
+    });
+    let offset = tally.span.map_or(0, |(_, last)| last.offset);
+    let crawler_server_errors_by_hour = tally
+        .hourly
+        .into_iter()
+        .map(|(hour, n)| HourCount {
+            hour: Stamp {
+                ms: hour * HOUR_MS,
+                offset,
+            },
+            server_errors: n,
+        })
+        .collect();
+    SeoReport {
+        version: 1,
+        as_of,
+        inputs: scan.inputs,
+        crawlers: crawler_reports,
+        impostors,
+        robots_txt,
+        at_risk,
+        crawler_server_errors_by_hour,
+    }
+}
+
+/// Counts the answers to robots.txt and finds its outages, host by host in time order.
+fn robots_txt(
+    by_host: HashMap<String, Vec<RobotsHit>>,
+    as_of: Option<Stamp>,
+    names: &dyn Fn(u64) -> Vec<String>,
+) -> RobotsTxt {
+    let mut requests = 0;
+    let mut server_errors = 0;
+    let mut outages = Vec::new();
+    for (host, mut hits) in by_host {
+        hits.sort_unstable_by_key(|h| (h.time, h.input, h.place));
+        requests += hits.len() as u64;
+        let host = (!host.is_empty()).then_some(host);
+        let mut open: Option<Outage> = None;
+        let mut mask = 0u64;
+        for h in hits {
+            match h.status {
+                500..=599 => {
+                    server_errors += 1;
+                    let o = open.get_or_insert_with(|| new_outage(host.clone(), h.time));
+                    o.end = h.time;
+                    o.server_errors += 1;
+                    if let Some(c) = h.crawler {
+                        mask |= 1 << c;
+                    }
+                }
+                200..=299 | 400..=499 => {
+                    if let Some(mut o) = open.take() {
+                        o.recovered_at = Some(h.time);
+                        outages.push(finish_outage(o, std::mem::take(&mut mask), names));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(mut o) = open {
+            o.ongoing = true;
+            outages.push(finish_outage(o, mask, names));
+        }
+    }
+    outages.sort_by_key(|o| (o.start, o.host.clone()));
+    let state = outages
+        .iter()
+        .map(|o| outage_state(o, as_of))
+        .max()
+        .unwrap_or(RobotsState::Ok);
+    RobotsTxt {
+        requests,
+        server_errors,
+        state,
+        outages,
+    }
+}
+
+fn new_outage(host: Option<String>, start: Stamp) -> Outage {
+    Outage {
+        host,
+        start,
+        end: start,
+        server_errors: 0,
+        crawl_paused_until: start,
+        cached_copy_until: start,
+        ongoing: false,
+        recovered_at: None,
+        crawlers: Vec::new(),
+    }
+}
+
+fn finish_outage(mut o: Outage, crawlers: u64, names: &dyn Fn(u64) -> Vec<String>) -> Outage {
+    o.crawl_paused_until = Stamp {
+        ms: o.end.ms.saturating_add(PAUSE_MS),
+        offset: o.end.offset,
+    };
+    o.cached_copy_until = Stamp {
+        ms: o.start.ms.saturating_add(CACHED_COPY_MS),
+        offset: o.start.offset,
+    };
+    o.crawlers = names(crawlers);
+    o
+}
+
+/// Where one outage leaves crawling at `as_of`.
+pub fn outage_state(o: &Outage, as_of: Option<Stamp>) -> RobotsState {
+    let now = as_of.map_or(o.end.ms, |t| t.ms);
+    if !o.ongoing {
+        RobotsState::Recovered
+    } else if now < o.crawl_paused_until.ms {
+        RobotsState::Paused
+    } else if now < o.cached_copy_until.ms {
+        RobotsState::CachedCopy
+    } else {
+        RobotsState::DeindexRisk
+    }
+}
