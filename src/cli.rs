@@ -210,10 +210,17 @@ fn usage_error_line(e: &clap::Error) -> String {
     first.trim_start_matches("error: ").trim().to_owned()
 }
 
-/// An error and its causes on one line.
+/// An error and its causes on one line (some messages, such as a regex's, span several).
 fn one_line(e: &anyhow::Error) -> String {
     e.chain()
-        .map(|c| c.to_string())
+        .map(|c| {
+            c.to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
         .join(": ")
 }

@@ -23,9 +23,9 @@ pub fn write(
     color: bool,
 ) -> io::Result<()> {
     let st = Style { on: color };
+    write_verdict(out, report, &st)?;
     write_defaults(out, defaults, &st)?;
     write_inputs(out, &report.inputs, &st)?;
-    write_verdict(out, report, &st)?;
     writeln!(out)?;
     write_crawlers(out, report, &st)?;
     write_sparkline(out, report)?;
