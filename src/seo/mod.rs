@@ -52,13 +52,7 @@ impl BlockObserver for SeoObserver<'_> {
         }
         // Only the lines with a token are parsed: most are neither a crawler's nor robots.txt.
         let mut from = 0;
-        while let Some(m) = self
-            .crawlers
-            .prefilter()
-            .find(aho_corasick::Input::new(block).span(from..block.len()))
-        {
-            let start = memchr::memrchr(b'\n', &block[..m.start()]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &block[m.end()..]).map_or(block.len(), |i| m.end() + i);
+        while let Some((start, end)) = self.crawlers.next_candidate(block, from) {
             self.line(&block[start..end], at, start, tally);
             from = end;
         }
