@@ -11,11 +11,12 @@ pub mod apache;
 pub mod faults;
 pub mod nginx;
 pub mod php_fpm;
+pub mod seo;
 
 use serde_json::Value;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -503,7 +504,35 @@ pub struct Response {
 /// A request body that the server stops reading (it answered early) is not an error: the
 /// answer is read anyway.
 pub fn fetch(port: u16, method: &str, path: &str, host: &str, body: &[u8]) -> Response {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+    fetch_as(LOOPBACK_V4, port, method, path, host, LAB_AGENT, body)
+}
+
+/// The user agent of the lab's own requests.
+pub const LAB_AGENT: &str = "fivehundred-lab/1.0";
+
+/// 127.0.0.1, where every lab server listens.
+pub const LOOPBACK_V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// ::1, where a server listens too when asked (`NginxOptions::listen_ipv6_loopback`).
+pub const LOOPBACK_V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+
+/// Whether this machine has the IPv6 loopback (`::1` can be bound): containers often lack it.
+pub fn ipv6_loopback() -> bool {
+    TcpListener::bind((LOOPBACK_V6, 0)).is_ok()
+}
+
+/// [`fetch`] to the server at `ip` (a loopback address: the request then also comes from it,
+/// as the access log shows) with this `User-Agent`.
+pub fn fetch_as(
+    ip: IpAddr,
+    port: u16,
+    method: &str,
+    path: &str,
+    host: &str,
+    user_agent: &str,
+    body: &[u8],
+) -> Response {
+    let Ok(mut s) = TcpStream::connect((ip, port)) else {
         return Response {
             status: 0,
             body: String::new(),
@@ -512,7 +541,7 @@ pub fn fetch(port: u16, method: &str, path: &str, host: &str, body: &[u8]) -> Re
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fivehundred-lab/1.0\r\nConnection: close\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\nConnection: close\r\n"
     );
     if !body.is_empty() || method == "POST" || method == "PUT" {
         head.push_str(&format!(

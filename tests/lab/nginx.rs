@@ -25,6 +25,11 @@ pub struct NginxOptions {
     pub php_extra: Vec<String>,
     /// Replace the default `location / { try_files $uri $uri/ =404; }`.
     pub default_location: Option<String>,
+    /// Also `listen [::1]:PORT` (the same port as on 127.0.0.1).
+    pub ipv6_loopback: bool,
+    /// A PHP script (relative to the document root) that answers `/robots.txt` through the
+    /// `fastcgi_pass` target, as sites that generate it do.
+    pub robots_php: Option<String>,
 }
 
 impl Default for NginxOptions {
@@ -38,6 +43,8 @@ impl Default for NginxOptions {
             http_extra: Vec::new(),
             php_extra: Vec::new(),
             default_location: None,
+            ipv6_loopback: false,
+            robots_php: None,
         }
     }
 }
@@ -102,6 +109,17 @@ impl NginxOptions {
     pub fn try_files_loop(self) -> Self {
         self.server("location /app/ { try_files $uri /app/; }")
     }
+    /// Listens on `[::1]` too, same port (check [`super::ipv6_loopback`] first).
+    pub fn listen_ipv6_loopback(mut self) -> Self {
+        self.ipv6_loopback = true;
+        self
+    }
+    /// `/robots.txt` is answered by the PHP script `script` (under the document root) through
+    /// PHP-FPM: 502 when FPM is gone. Needs a `fastcgi_pass` target.
+    pub fn robots_txt_php(mut self, script: &str) -> Self {
+        self.robots_php = Some(script.into());
+        self
+    }
     pub fn start(self, lab: &Lab) -> Nginx {
         let n = &self.name;
         let prefix = lab.mkdir(n);
@@ -165,6 +183,9 @@ fn render_conf(lab: &Lab, o: &NginxOptions, f: &WebFiles) -> String {
         "    listen 127.0.0.1:{port};\n    server_name localhost;"
     )
     .unwrap();
+    if o.ipv6_loopback {
+        writeln!(c, "    listen [::1]:{port};").unwrap();
+    }
     writeln!(
         c,
         "    root {};\n    index index.php index.html;",
@@ -179,6 +200,16 @@ fn render_conf(lab: &Lab, o: &NginxOptions, f: &WebFiles) -> String {
         .clone()
         .unwrap_or_else(|| "location / { try_files $uri $uri/ =404; }".into());
     writeln!(c, "    {default_loc}").unwrap();
+    if let Some(script) = &o.robots_php {
+        let pass = (o.fastcgi_pass.as_ref()).expect("robots_txt_php needs a fastcgi_pass target");
+        // fastcgi_params, not fastcgi.conf: SCRIPT_FILENAME is set once, to the script.
+        writeln!(
+            c,
+            "    location = /robots.txt {{ include /etc/nginx/fastcgi_params; \
+             fastcgi_param SCRIPT_FILENAME $document_root/{script}; fastcgi_pass {pass}; }}"
+        )
+        .unwrap();
+    }
     if let Some(pass) = &o.fastcgi_pass {
         writeln!(c, "    location ~ \\.php$ {{").unwrap();
         // Debian's snippets/fastcgi-php.conf, inlined.
