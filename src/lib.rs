@@ -12,3 +12,4 @@ pub mod read;
 pub mod render;
 pub mod scan;
 pub mod seo;
+pub mod watch;
