@@ -2,3 +2,4 @@
 //! they happen, and tells people (webhooks, Alertmanager) and Prometheus.
 
 pub mod detect;
+pub mod live;
