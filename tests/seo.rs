@@ -218,7 +218,9 @@ fn impostors_from_outside_the_published_ranges_are_left_out() {
     let access = d.file("access.log", &log.text);
     let ranges = d.file("googlebot.json", GOOGLE_RANGES);
     let (r, code) = seo_file(&access, &["--crawler-ranges", ranges.to_str().unwrap()]);
-    assert_eq!(code, 0, "only impostors got 5xx: {r:#}");
+    // robots.txt failed, if only to an impostor: the server did fail.
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["impostors"]["robots_txt_server_errors"], 1);
     let g = &r["crawlers"]["googlebot"];
     assert_eq!(g["requests"], 3);
     assert_eq!(g["server_errors"], 0);
@@ -263,6 +265,9 @@ fn paths_that_fail_then_recover() {
         // A 200 before the failures is not a recovery.
         .hit(5, GOOGLE_IP, "/failed-after-a-200", 200, GOOGLEBOT)
         .hit(20, GOOGLE_IP, "/failed-after-a-200", 502, GOOGLEBOT)
+        // Recovered within the second of its last 5xx: the log's order tells.
+        .hit(70, GOOGLE_IP, "/same-second", 500, GOOGLEBOT)
+        .hit(70, GOOGLE_IP, "/same-second", 200, GOOGLEBOT)
         // A 200 to a person is not a crawler's.
         .hit(60, PERSON_IP, "/keeps-failing", 200, BROWSER)
         // 5xx to people only: not at risk with crawlers.
@@ -288,6 +293,7 @@ fn paths_that_fail_then_recover() {
             ("/keeps-failing", 3, false),
             ("/recovers", 2, true),
             ("/failed-after-a-200", 1, false),
+            ("/same-second", 1, true),
         ],
         "most errors first; queries are one path"
     );
@@ -295,11 +301,12 @@ fn paths_that_fail_then_recover() {
     assert_eq!(keeps["first"], "2026-11-24T00:12:04+00:00");
     assert_eq!(keeps["last"], "2026-11-24T00:51:06+00:00");
     assert_eq!(keeps["crawlers"], serde_json::json!(["googlebot"]));
-    assert_eq!(r["crawlers"]["googlebot"]["server_errors"], 6);
+    assert_eq!(r["crawlers"]["googlebot"]["server_errors"], 7);
     let hours = r["crawler_server_errors_by_hour"].as_array().unwrap();
-    assert_eq!(hours.len(), 1);
+    assert_eq!(hours.len(), 2);
     assert_eq!(hours[0]["hour"], "2026-11-24T00:00:00+00:00");
     assert_eq!(hours[0]["server_errors"], 6);
+    assert_eq!(hours[1]["server_errors"], 1);
 }
 
 #[test]
@@ -460,7 +467,7 @@ fn text_verdict_comes_first() {
     let text = String::from_utf8(out.stdout).unwrap();
     let first = text.lines().next().unwrap();
     assert!(
-        first.starts_with("robots.txt answered 5xx to googlebot at 2026-11-24 03:12:04 +00:00")
+        first.starts_with("robots.txt answered 5xx to Googlebot at 2026-11-24 03:12:04 +00:00")
             && first.contains("pauses crawling the whole site until 2026-11-24 15:12:04 +00:00"),
         "{text}"
     );

@@ -47,7 +47,7 @@ fn write_verdict(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
         .iter()
         .max_by_key(|o| (outage_state(o, report.as_of), o.end));
     if let Some(o) = decisive {
-        writeln!(out, "{}", st.red(&robots_verdict(o, report.as_of)))?;
+        writeln!(out, "{}", st.red(&robots_verdict(o, report)))?;
         let earlier = robots.outages.len() - 1;
         if earlier > 0 {
             writeln!(
@@ -71,6 +71,13 @@ fn write_verdict(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
         );
         writeln!(out, "{}", st.red(&line))?;
     }
+    let impostor_robots = report.impostors.robots_txt_server_errors;
+    if robots.server_errors == 0 && impostor_robots > 0 {
+        let line = format!(
+            "robots.txt answered 5xx {impostor_robots} time(s), to impostors only (left out of the figures below): the server failed, and a real crawler would have got the same."
+        );
+        writeln!(out, "{}", st.red(&line))?;
+    }
     if !report.found() {
         let line = match report.as_of {
             Some(t) => format!(
@@ -85,11 +92,11 @@ fn write_verdict(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
 }
 
 /// What one robots.txt outage means, in a sentence or two.
-fn robots_verdict(o: &Outage, as_of: Option<Stamp>) -> String {
+fn robots_verdict(o: &Outage, report: &SeoReport) -> String {
     let who = if o.crawlers.is_empty() {
         "clients (no crawler among them)".to_owned()
     } else {
-        o.crawlers.join(" and ")
+        labels(&o.crawlers, report)
     };
     let host = o
         .host
@@ -108,7 +115,7 @@ fn robots_verdict(o: &Outage, as_of: Option<Stamp>) -> String {
     let head = format!("robots.txt{host} answered 5xx to {who} {times}");
     let paused = when(o.crawl_paused_until);
     let cached = when(o.cached_copy_until);
-    match outage_state(o, as_of) {
+    match outage_state(o, report.as_of) {
         RobotsState::Paused => format!(
             "{head}; Google pauses crawling the whole site until {paused}. It was still failing at the end of the logs."
         ),
@@ -125,6 +132,12 @@ fn robots_verdict(o: &Outage, as_of: Option<Stamp>) -> String {
             format!("{head}; Google may have paused crawling the site until {paused}.{back}")
         }
     }
+}
+
+/// Crawler ids as people write them: `Googlebot and Bingbot`.
+fn labels(ids: &[String], report: &SeoReport) -> String {
+    let names: Vec<&str> = ids.iter().map(|id| report.label(id)).collect();
+    names.join(" and ")
 }
 
 fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
@@ -261,7 +274,7 @@ fn write_outages(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
             if o.crawlers.is_empty() {
                 "no crawler".to_owned()
             } else {
-                o.crawlers.join(", ")
+                labels(&o.crawlers, report)
             },
             when(o.crawl_paused_until)
         )?;
@@ -296,7 +309,7 @@ fn write_at_risk(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
             p.path,
             when(p.first),
             when(p.last),
-            p.crawlers.join(", ")
+            labels(&p.crawlers, report)
         )?;
     }
     Ok(())

@@ -85,14 +85,19 @@ impl SeoObserver<'_> {
         {
             tally.impostors.add(r.status);
             *tally.impostors_by.entry(c).or_default() += 1;
+            tally.impostor_robots_errors += u64::from(robots && server_error);
             return;
         }
+        let order = (
+            r.time.ms,
+            at.input as u32,
+            at.block_no << 32 | offset as u64,
+        );
         if robots {
             let host = r.vhost.as_deref().map(clean_text).unwrap_or_default();
             tally.robots.entry(host).or_default().push(RobotsHit {
                 time: r.time,
-                input: at.input as u32,
-                place: at.block_no << 32 | offset as u64,
+                order,
                 status: r.status,
                 crawler: crawler.map(|c| c as u8),
             });
@@ -106,10 +111,10 @@ impl SeoObserver<'_> {
             None => (r.time, r.time),
         });
         if server_error {
-            tally.failed(&r, c);
+            tally.failed(&r, c, order);
         } else if (200..300).contains(&r.status) {
-            let last = tally.ok.entry(path_key(&r)).or_insert(i64::MIN);
-            *last = (*last).max(r.time.ms);
+            let last = tally.ok.entry(path_key(&r)).or_insert(order);
+            *last = (*last).max(order);
         }
     }
 }
@@ -141,13 +146,15 @@ impl Counts {
     }
 }
 
+/// Where a line stands among all: its time, then its input and place in it (block number
+/// and offset), which order the lines a log stamps with the same second.
+type Order = (i64, u32, u64);
+
 /// One answer to `/robots.txt`.
 #[derive(Clone, Copy, Debug)]
 struct RobotsHit {
     time: Stamp,
-    input: u32,
-    /// Block number and offset in it: the order of answers logged in one millisecond.
-    place: u64,
+    order: Order,
     status: u16,
     crawler: Option<u8>,
 }
@@ -160,6 +167,8 @@ struct Failing {
     errors: u64,
     first: Stamp,
     last: Stamp,
+    /// Where the last one stands, for whether a 2xx came after it.
+    last_order: Order,
     /// Which crawlers got them, one bit each.
     crawlers: u64,
 }
@@ -170,12 +179,14 @@ pub struct SeoTally {
     crawlers: Vec<Counts>,
     impostors: Counts,
     impostors_by: BTreeMap<usize, u64>,
+    /// 5xx answers to robots.txt that only impostors got: the server failed all the same.
+    impostor_robots_errors: u64,
     /// Answers to robots.txt, by virtual host (`""` where the log names none).
     robots: HashMap<String, Vec<RobotsHit>>,
     /// Paths that answered 5xx to a crawler, by [`path_key`].
     failing: HashMap<u64, Failing>,
     /// The last 2xx a crawler got, by [`path_key`] (a hash: this holds every path crawled).
-    ok: HashMap<u64, i64>,
+    ok: HashMap<u64, Order>,
     /// Crawler 5xx by hour since the epoch.
     hourly: BTreeMap<i64, u64>,
     /// The first and last crawler request.
@@ -199,7 +210,7 @@ impl SeoTally {
         &mut self.crawlers[crawler]
     }
 
-    fn failed(&mut self, r: &AccessRecord<'_>, crawler: usize) {
+    fn failed(&mut self, r: &AccessRecord<'_>, crawler: usize, order: Order) {
         *self
             .hourly
             .entry(r.time.ms.div_euclid(HOUR_MS))
@@ -210,11 +221,13 @@ impl SeoTally {
             errors: 0,
             first: r.time,
             last: r.time,
+            last_order: order,
             crawlers: 0,
         });
         f.errors += 1;
         f.first = f.first.min(r.time);
         f.last = f.last.max(r.time);
+        f.last_order = f.last_order.max(order);
         f.crawlers |= 1 << crawler;
     }
 
@@ -226,6 +239,7 @@ impl SeoTally {
         for (c, n) in other.impostors_by {
             *self.impostors_by.entry(c).or_default() += n;
         }
+        self.impostor_robots_errors += other.impostor_robots_errors;
         for (host, hits) in other.robots {
             self.robots.entry(host).or_default().extend(hits);
         }
@@ -236,6 +250,7 @@ impl SeoTally {
                     had.errors += f.errors;
                     had.first = had.first.min(f.first);
                     had.last = had.last.max(f.last);
+                    had.last_order = had.last_order.max(f.last_order);
                     had.crawlers |= f.crawlers;
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -287,6 +302,8 @@ pub struct CrawlerReport {
 pub struct Impostors {
     pub requests: u64,
     pub server_errors: u64,
+    /// Their 5xx answers to robots.txt: left out of `robots_txt`, but the server did fail.
+    pub robots_txt_server_errors: u64,
     /// Requests by the crawler they claimed to be.
     pub by_crawler: BTreeMap<String, u64>,
 }
@@ -354,10 +371,17 @@ pub struct HourCount {
 }
 
 impl SeoReport {
-    /// Whether anything was found: robots.txt answered 5xx, or a crawler got a 5xx.
+    /// Whether anything was found: robots.txt answered 5xx (to anyone, impostors too), or a
+    /// crawler got a 5xx.
     pub fn found(&self) -> bool {
         self.robots_txt.server_errors > 0
+            || self.impostors.robots_txt_server_errors > 0
             || self.crawlers.values().any(|c| c.counts.server_errors > 0)
+    }
+
+    /// A crawler's label (`Googlebot`) from its id.
+    pub fn label<'a>(&'a self, id: &'a str) -> &'a str {
+        self.crawlers.get(id).map_or(id, |c| c.label.as_str())
     }
 }
 
@@ -387,6 +411,7 @@ pub fn report(scan: Scan, tally: SeoTally, crawlers: &Crawlers) -> SeoReport {
     let impostors = Impostors {
         requests: tally.impostors.requests,
         server_errors: tally.impostors.server_errors,
+        robots_txt_server_errors: tally.impostor_robots_errors,
         by_crawler: tally
             .impostors_by
             .iter()
@@ -398,7 +423,7 @@ pub fn report(scan: Scan, tally: SeoTally, crawlers: &Crawlers) -> SeoReport {
         .failing
         .into_iter()
         .map(|(key, f)| AtRisk {
-            recovered: tally.ok.get(&key).is_some_and(|&t| t > f.last.ms),
+            recovered: tally.ok.get(&key).is_some_and(|&t| t > f.last_order),
             host: (!f.host.is_empty()).then_some(f.host),
             path: f.path,
             crawler_server_errors: f.errors,
@@ -448,7 +473,7 @@ fn robots_txt(
     let mut server_errors = 0;
     let mut outages = Vec::new();
     for (host, mut hits) in by_host {
-        hits.sort_unstable_by_key(|h| (h.time, h.input, h.place));
+        hits.sort_unstable_by_key(|h| h.order);
         requests += hits.len() as u64;
         let host = (!host.is_empty()).then_some(host);
         let mut open: Option<Outage> = None;
