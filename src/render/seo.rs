@@ -39,6 +39,12 @@ fn when(t: Stamp) -> String {
     format!("{} {}", s[..19].replacen('T', " ", 1), &s[19..])
 }
 
+/// `A … B`, or `A` when they are the same second.
+fn span(a: Stamp, b: Stamp) -> String {
+    let (a, b) = (when(a), when(b));
+    if a == b { a } else { format!("{a} … {b}") }
+}
+
 fn write_verdict(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
     let robots = &report.robots_txt;
     // The outage that decides where crawling stands now, else the latest.
@@ -104,6 +110,8 @@ fn robots_verdict(o: &Outage, report: &SeoReport) -> String {
         .map_or(String::new(), |h| format!(" on {h}"));
     let times = if o.server_errors == 1 {
         format!("at {}", when(o.start))
+    } else if when(o.start) == when(o.end) {
+        format!("{} times at {}", o.server_errors, when(o.start))
     } else {
         format!(
             "{} times from {} to {}",
@@ -156,14 +164,14 @@ fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::R
             .iter()
             .map(|(s, n)| format!("{s}: {n}"))
             .collect();
-        writeln!(
-            out,
+        let line = format!(
             "{:<14} {:>10} {:>8}  {}",
             c.label,
             c.counts.requests,
             c.counts.server_errors,
             statuses.join(", ")
-        )?;
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     let imp = &report.impostors;
     if imp.requests > 0 {
@@ -267,9 +275,8 @@ fn write_outages(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
         let host = o.host.as_deref().map_or(String::new(), |h| format!("{h} "));
         writeln!(
             out,
-            "  {host}{} … {}  {} × 5xx  {}; paused until {}; {end}",
-            when(o.start),
-            when(o.end),
+            "  {host}{}  {} × 5xx  {}; paused until {}; {end}",
+            span(o.start, o.end),
             o.server_errors,
             if o.crawlers.is_empty() {
                 "no crawler".to_owned()
@@ -304,11 +311,10 @@ fn write_at_risk(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
         let host = p.host.as_deref().unwrap_or_default();
         writeln!(
             out,
-            "  {:>6}  {host}{}  {} … {}  {}  {state}",
+            "  {:>6}  {host}{}  {}  {}  {state}",
             p.crawler_server_errors,
             p.path,
-            when(p.first),
-            when(p.last),
+            span(p.first, p.last),
             labels(&p.crawlers, report)
         )?;
     }
