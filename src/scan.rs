@@ -634,6 +634,71 @@ fn next_job(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
 /// hostile stream of headerless lines must not grow one record without bound.
 const MAX_RECORD: usize = 64 << 10;
 
+/// Puts an error log's lines back into records: a header line and the continuation lines
+/// after it (a PHP stack trace). Shared by the scan and `watch`, which feeds it lines as they
+/// come and flushes the last record when the log goes quiet.
+#[derive(Debug)]
+pub struct ErrorRecords {
+    format: ErrorFormat,
+    record: Vec<u8>,
+}
+
+/// What one line did to the record being put together.
+pub enum LineFate {
+    /// Started a record or continued one.
+    Kept,
+    /// A blank line.
+    Blank,
+    /// Not part of any record (no header before it, or the record is full).
+    Orphan,
+}
+
+impl ErrorRecords {
+    pub fn new(format: ErrorFormat) -> ErrorRecords {
+        ErrorRecords {
+            format,
+            record: Vec::new(),
+        }
+    }
+
+    pub fn format(&self) -> ErrorFormat {
+        self.format
+    }
+
+    /// Takes one line; a header line first hands the record it ends to `done`.
+    pub fn push(&mut self, line: &[u8], done: impl FnOnce(&[u8])) -> LineFate {
+        if self.format.is_header(line) {
+            if !self.record.is_empty() {
+                done(&self.record);
+            }
+            self.record.clear();
+            self.record.extend_from_slice(line);
+            LineFate::Kept
+        } else if line.trim_ascii().is_empty() {
+            LineFate::Blank
+        } else if !self.record.is_empty() && self.record.len() + line.len() < MAX_RECORD {
+            self.record.push(b'\n');
+            self.record.extend_from_slice(line);
+            LineFate::Kept
+        } else {
+            LineFate::Orphan
+        }
+    }
+
+    /// Hands over the record being put together, if any (at the end of the input).
+    pub fn flush(&mut self, done: impl FnOnce(&[u8])) {
+        if !self.record.is_empty() {
+            done(&self.record);
+            self.record.clear();
+        }
+    }
+
+    /// Whether a record is waiting for more lines.
+    pub fn pending(&self) -> bool {
+        !self.record.is_empty()
+    }
+}
+
 fn scan_errors(
     first: Vec<u8>,
     blocks: &mut Blocks<Box<dyn Read + Send>>,
@@ -643,37 +708,25 @@ fn scan_errors(
     report: &mut InputReport,
     out: &mut Scan,
 ) -> std::io::Result<()> {
-    let mut record: Vec<u8> = Vec::new();
+    let mut records = ErrorRecords::new(format);
     let mut block = Some(first);
     let mut failed = None;
     let mut seq = 0;
-    let mut flush = |record: &mut Vec<u8>, report: &mut InputReport| {
-        if record.is_empty() {
-            return;
+    let mut unparsed = 0;
+    let mut keep = |record: &[u8]| match format.parse(record, &opts.tz) {
+        Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
+            e.input = index;
+            e.seq = seq;
+            seq += 1;
+            out.errors.push(e);
         }
-        match format.parse(record, &opts.tz) {
-            Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
-                e.input = index;
-                e.seq = seq;
-                seq += 1;
-                out.errors.push(e);
-            }
-            Some(_) => {}
-            None => report.unparsed += 1,
-        }
-        record.clear();
+        Some(_) => {}
+        None => unparsed += 1,
     };
     while let Some(b) = block {
         for line in read::lines(&b) {
             report.lines += 1;
-            if format.is_header(line) {
-                flush(&mut record, report);
-                record.extend_from_slice(line);
-            } else if line.trim_ascii().is_empty() {
-            } else if !record.is_empty() && record.len() + line.len() < MAX_RECORD {
-                record.push(b'\n');
-                record.extend_from_slice(line);
-            } else {
+            if let LineFate::Orphan = records.push(line, &mut keep) {
                 report.unparsed += 1;
             }
         }
@@ -683,7 +736,8 @@ fn scan_errors(
             None
         });
     }
-    flush(&mut record, report);
+    records.flush(&mut keep);
+    report.unparsed += unparsed;
     failed.map_or(Ok(()), Err)
 }
 
