@@ -123,7 +123,7 @@ pub enum Client {
 }
 
 impl Client {
-    fn new(text: &str, strings: &mut Strings) -> Client {
+    pub fn new(text: &str, strings: &mut Strings) -> Client {
         text.parse()
             .map_or_else(|_| Client::Name(strings.intern(text)), Client::Ip)
     }
@@ -174,6 +174,14 @@ pub struct Responses {
 }
 
 impl Responses {
+    /// Responses gathered elsewhere (`watch`'s live batches), put in time order.
+    pub fn from_vec(list: Vec<Response>) -> Responses {
+        let mut r = Responses::default();
+        r.push_chunk(list);
+        r.sort();
+        r
+    }
+
     fn push_chunk(&mut self, chunk: Vec<Response>) {
         let c = self.chunks.len() as u32;
         self.order.extend((0..chunk.len() as u32).map(|i| (c, i)));

@@ -562,6 +562,27 @@ fn same_client(a: Option<&str>, b: &str) -> bool {
 
 /// Builds incidents from what a scan read.
 pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
+    let (incidents, other_errors) = explain(&scan, rules);
+    Report {
+        version: 1,
+        summary: Summary {
+            requests: scan.requests,
+            server_errors: scan.responses.len() as u64,
+            by_status: scan
+                .by_status
+                .range(500..600)
+                .map(|(s, n)| (s.to_string(), *n))
+                .collect(),
+        },
+        inputs: scan.inputs,
+        incidents,
+        other_errors,
+    }
+}
+
+/// The incidents of a scan: those its 5xx responses make, and those of the error records no
+/// response accounts for (with no access log, the incidents are those).
+pub fn explain(scan: &Scan, rules: &Rules) -> (Vec<Incident>, Vec<Incident>) {
     // Apache's access logs stamp when a request arrived; where its error log is read, its
     // access logs are likely too.
     let apache = scan
@@ -588,28 +609,13 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
     }
     let mut unanswered = Groups::default();
     matcher.explain_leftovers(&mut unanswered, &scan.errors);
-    let (incidents, other_errors) = if scan.has_access_logs() {
+    if scan.has_access_logs() {
         (
             answered.into_incidents(rules),
             unanswered.into_incidents(rules),
         )
     } else {
         (unanswered.into_incidents(rules), Vec::new())
-    };
-    Report {
-        version: 1,
-        summary: Summary {
-            requests: scan.requests,
-            server_errors: scan.responses.len() as u64,
-            by_status: scan
-                .by_status
-                .range(500..600)
-                .map(|(s, n)| (s.to_string(), *n))
-                .collect(),
-        },
-        inputs: scan.inputs,
-        incidents,
-        other_errors,
     }
 }
 

@@ -139,6 +139,11 @@ impl Rules {
         self.causes.get(id)
     }
 
+    /// The table's own copy of a cause id (ids read back from a store are strings).
+    pub fn cause_id(&self, id: &str) -> Option<&str> {
+        self.causes.get_key_value(id).map(|(k, _)| k.as_str())
+    }
+
     /// Every cause id the table knows, `unknown` included.
     pub fn cause_ids(&self) -> impl Iterator<Item = &str> {
         self.causes.keys().map(String::as_str)

@@ -237,6 +237,12 @@ impl Detector {
         Some(new_cause_alert(cause, t, at))
     }
 
+    /// A cause seen before a restart, at `ms`: `new_cause` stays quiet for it for 24 hours.
+    pub fn remember_cause(&mut self, cause: &'static str, ms: i64) {
+        let last = self.causes.entry(cause).or_insert(ms);
+        *last = (*last).max(ms);
+    }
+
     /// The incident with `cause` resolved: its `new_cause` alert, if firing, resolves too.
     pub fn incident_resolved(&mut self, cause: &'static str, at: Stamp) -> Option<Alert> {
         let t = self.new_causes.get_mut(cause)?.set(false)?;

@@ -1,0 +1,708 @@
+//! `watch`'s live pipeline: whole lines from the tailer in; counters, incidents and alerts
+//! out, in batches the store applies in one transaction with the tail checkpoint.
+//!
+//! It reuses `diagnose` as it is: lines are parsed by the same format code, and every tick
+//! the 5xx responses that have settled (long enough for the error-log lines about them to have
+//! been written) are explained together with the recent error records, by the same matcher
+//! and rule table. The incidents that gives are merged into live ones by cause and place: an
+//! incident is open while its responses keep coming and resolves after [`QUIET_MS`] without
+//! one.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use jiff::tz::TimeZone;
+
+use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
+use super::live::{Counters, IncidentState, LiveIncident, Notification};
+use crate::diagnose::rules::Rules;
+use crate::diagnose::{self, Incident};
+use crate::formats::access::{AccessFormat, NginxFormat};
+use crate::formats::detect::{Detected, ErrorFormat, detect};
+use crate::formats::time::ClfClock;
+use crate::formats::{ErrorEvent, Kind, Stamp, clean_text};
+use crate::read;
+use crate::scan::{
+    Client, ErrorRecords, InputReport, LineFate, Response, Responses, Scan, Strings,
+};
+
+/// How long a 5xx waits before it is explained: the error-log lines about a request may be
+/// written (or read by the tailer) a moment after its access line.
+const SETTLE: Duration = Duration::from_millis(1500);
+/// An incident with no new response for this long (log time) is resolved.
+pub const QUIET_MS: i64 = 5 * 60_000;
+/// Error records kept for explaining responses: this far back from the oldest waiting 5xx...
+const ERROR_WINDOW_MS: i64 = 5 * 60_000;
+/// ...and at most this many (a flood of error lines must not grow memory without bound).
+const MAX_ERRORS: usize = 200_000;
+/// An error record still waiting for continuation lines is complete after this long.
+const RECORD_IDLE: Duration = Duration::from_secs(1);
+/// Alerts about windows that ended longer ago than this are history, not news: they change
+/// state but are not sent (a first start reads the logs from their beginning).
+const NEWS_MS: i64 = 5 * 60_000;
+/// Most paths and evidence lines kept per live incident, as in `diagnose`.
+const MAX_PATHS: usize = 20;
+const MAX_EVIDENCE: usize = 5;
+/// How many lines of a file's head decide its format.
+const SAMPLE_LINES: usize = 64;
+
+/// What the pipeline is told.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    /// The zone of logs that write none.
+    pub tz: TimeZone,
+    pub access_format: Option<NginxFormat>,
+    pub detect: DetectConfig,
+}
+
+/// What a tick produced, for the store to apply with the checkpoint in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Counts to add.
+    pub counters: Counters,
+    /// Incidents that opened, grew or resolved: their whole new state.
+    pub incidents: Vec<LiveIncident>,
+    /// Causes seen, with the log time (ms), for `new_cause` across restarts.
+    pub causes_seen: Vec<(String, i64)>,
+    /// Alerts to send.
+    pub notifications: Vec<Notification>,
+}
+
+/// How a followed file is read.
+enum Reader {
+    /// Its format is not known yet: too few lines seen.
+    Detecting(Vec<Vec<u8>>),
+    Access(AccessFormat, ClfClock),
+    Error(ErrorRecords, Option<Instant>),
+    Unknown,
+}
+
+/// One followed file.
+struct Input {
+    name: String,
+    kind: Kind,
+    format: &'static str,
+    reader: Reader,
+    /// Lines read (also placing a 5xx among the responses logged in the same second).
+    lines: u64,
+    unparsed: u64,
+}
+
+/// A 5xx waiting to be explained.
+struct Waiting {
+    arrived: Instant,
+    time: Stamp,
+    status: u16,
+    input: usize,
+    place: u64,
+    client: String,
+    path: String,
+    vhost: Option<String>,
+}
+
+/// A live incident and what merging needs.
+struct Open {
+    incident: LiveIncident,
+    first_ms: i64,
+    last_ms: i64,
+    paths: BTreeMap<String, u64>,
+}
+
+/// The live pipeline.
+pub struct Pipeline {
+    config: PipelineConfig,
+    rules: &'static Rules,
+    inputs: Vec<Input>,
+    by_name: HashMap<String, usize>,
+    detector: Detector,
+    waiting: Vec<Waiting>,
+    errors: VecDeque<ErrorEvent>,
+    error_seq: usize,
+    /// Open incidents by cause, file and line.
+    open: HashMap<(String, Option<String>, Option<u64>), Open>,
+    next_id: i64,
+    batch: Batch,
+    /// The newest log time seen (for the clock to move on from).
+    newest: Option<Stamp>,
+}
+
+impl Pipeline {
+    /// A pipeline whose incident ids continue from `next_id`, with the causes seen before a
+    /// restart (cause, ms) and the incidents still open then.
+    pub fn new(
+        config: PipelineConfig,
+        next_id: i64,
+        causes_seen: &[(String, i64)],
+        open: Vec<LiveIncident>,
+    ) -> Pipeline {
+        let mut detector = Detector::new(config.detect);
+        let rules = Rules::builtin();
+        for (cause, ms) in causes_seen {
+            if let Some(id) = rules.cause_id(cause) {
+                detector.remember_cause(id, *ms);
+            }
+        }
+        let open = open
+            .into_iter()
+            .filter(|i| i.state == IncidentState::Open)
+            .map(|i| {
+                let ms = |t: &Option<String>| {
+                    t.as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .map_or(0, |t| t.as_millisecond())
+                };
+                let (first_ms, last_ms) = (ms(&i.first_seen), ms(&i.last_seen));
+                let key = (i.cause.clone(), i.file.clone(), i.line);
+                let paths = i.paths.iter().map(|p| (p.clone(), 0)).collect();
+                let open = Open {
+                    incident: i,
+                    first_ms,
+                    last_ms,
+                    paths,
+                };
+                (key, open)
+            })
+            .collect();
+        Pipeline {
+            config,
+            rules: Rules::builtin(),
+            inputs: Vec::new(),
+            by_name: HashMap::new(),
+            detector,
+            waiting: Vec::new(),
+            errors: VecDeque::new(),
+            error_seq: 0,
+            open,
+            next_id,
+            batch: Batch::default(),
+            newest: None,
+        }
+    }
+
+    /// The followed files as `inputs` reports them.
+    pub fn inputs(&self) -> Vec<InputReport> {
+        self.inputs
+            .iter()
+            .map(|i| InputReport {
+                path: i.name.clone(),
+                kind: i.kind,
+                format: i.format,
+                lines: i.lines,
+                unparsed: i.unparsed,
+                error: None,
+            })
+            .collect()
+    }
+
+    /// The newest log time seen.
+    pub fn newest(&self) -> Option<Stamp> {
+        self.newest
+    }
+
+    /// Takes whole lines of the file `name` (the tailer's name for it, stable across
+    /// rotation of the same content).
+    pub fn ingest(&mut self, name: &str, bytes: &[u8]) {
+        let index = self.input(name);
+        let mut lines = read::lines(bytes).map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+        if let Reader::Detecting(sample) = &mut self.inputs[index].reader {
+            // Decided on the first lines there are: a log that grows slowly must not wait for
+            // a full sample.
+            sample.extend(lines.by_ref().take(SAMPLE_LINES).map(<[u8]>::to_vec));
+            let sample = std::mem::take(sample);
+            self.decide(index, &sample);
+            for line in &sample {
+                self.line(index, line);
+            }
+        }
+        for line in lines {
+            self.line(index, line);
+        }
+    }
+
+    fn input(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.by_name.get(name) {
+            return i;
+        }
+        self.inputs.push(Input {
+            name: name.to_owned(),
+            kind: Kind::Unknown,
+            format: "unknown",
+            reader: Reader::Detecting(Vec::new()),
+            lines: 0,
+            unparsed: 0,
+        });
+        self.by_name.insert(name.to_owned(), self.inputs.len() - 1);
+        self.inputs.len() - 1
+    }
+
+    /// Detects a file's format from its first lines.
+    fn decide(&mut self, index: usize, sample: &[Vec<u8>]) {
+        let detected = detect(
+            sample.iter().map(Vec::as_slice),
+            self.config.access_format.as_ref(),
+        );
+        let input = &mut self.inputs[index];
+        input.kind = detected.kind();
+        input.format = detected.format_name();
+        input.reader = match detected {
+            Detected::Access(f) => Reader::Access(f, ClfClock::default()),
+            Detected::Error(f) => Reader::Error(ErrorRecords::new(f), None),
+            Detected::Unknown => Reader::Unknown,
+        };
+    }
+
+    fn line(&mut self, index: usize, line: &[u8]) {
+        let input = &mut self.inputs[index];
+        input.lines += 1;
+        let (kind, place) = (input.kind, input.lines);
+        // Taken out while the line is handled, which needs the rest of the pipeline.
+        let mut reader = std::mem::replace(&mut input.reader, Reader::Unknown);
+        let parsed = match &mut reader {
+            Reader::Access(format, clock) => match format.head(line, clock) {
+                Some((time, status)) => {
+                    self.response(index, place, format, line, time, status);
+                    Some(true)
+                }
+                None if line.trim_ascii().is_empty() => None,
+                None => Some(false),
+            },
+            Reader::Error(records, pending_since) => {
+                let mut done = None;
+                let fate = records.push(line, |r| done = Some(r.to_vec()));
+                *pending_since = records.pending().then(Instant::now);
+                if let Some(record) = done {
+                    self.error_record(index, records.format(), &record);
+                }
+                match fate {
+                    LineFate::Kept => Some(true),
+                    LineFate::Blank => None,
+                    LineFate::Orphan => Some(false),
+                }
+            }
+            Reader::Unknown | Reader::Detecting(_) => Some(false),
+        };
+        self.inputs[index].reader = reader;
+        if let Some(ok) = parsed {
+            self.inputs[index].unparsed += u64::from(!ok);
+            let result = if ok { "parsed" } else { "unparsed" };
+            let key = (kind_name(kind).to_owned(), result.to_owned());
+            *self.batch.counters.lines.entry(key).or_default() += 1;
+        }
+    }
+
+    fn response(
+        &mut self,
+        input: usize,
+        place: u64,
+        format: &AccessFormat,
+        line: &[u8],
+        time: Stamp,
+        status: u16,
+    ) {
+        *self.batch.counters.responses.entry(status).or_default() += 1;
+        self.newest = self.newest.max(Some(time));
+        let server_error = (500..600).contains(&status);
+        let robots = memchr::memmem::find(line, b"/robots.txt").is_some();
+        let record = (server_error || robots)
+            .then(|| format.parse(line))
+            .flatten();
+        let robots = record.as_ref().is_some_and(|r| r.path() == b"/robots.txt");
+        let alerts = self.detector.response(time, status, robots);
+        self.alerts(alerts, None);
+        if let (true, Some(r)) = (server_error, record) {
+            self.waiting.push(Waiting {
+                arrived: Instant::now(),
+                time,
+                status,
+                input,
+                place,
+                client: clean_text(&r.client),
+                path: clean_text(r.path()),
+                vhost: r.vhost.as_deref().map(clean_text),
+            });
+        }
+    }
+
+    fn error_record(&mut self, input: usize, format: ErrorFormat, record: &[u8]) {
+        let Some(mut e) = format.parse(record, &self.config.tz) else {
+            return;
+        };
+        e.input = input;
+        e.seq = self.error_seq;
+        self.error_seq += 1;
+        if let Some(t) = e.time {
+            self.newest = self.newest.max(Some(t));
+        }
+        self.errors.push_back(e);
+        if self.errors.len() > MAX_ERRORS {
+            self.errors.pop_front();
+        }
+    }
+
+    /// Moves time on: completes error records the log has gone quiet on, explains the 5xx
+    /// that have settled, resolves quiet incidents and lets the clock move the alert windows.
+    /// `now` is the wall clock.
+    pub fn tick(&mut self, now: jiff::Timestamp) {
+        self.flush_idle_records();
+        self.explain_settled(false);
+        self.move_clock(now);
+    }
+
+    /// Explains every 5xx still waiting (at shutdown, or in tests).
+    pub fn drain(&mut self, now: jiff::Timestamp) {
+        for i in 0..self.inputs.len() {
+            self.flush_record(i);
+        }
+        self.explain_settled(true);
+        self.move_clock(now);
+    }
+
+    /// The batch so far, leaving an empty one.
+    pub fn take_batch(&mut self) -> Batch {
+        std::mem::take(&mut self.batch)
+    }
+
+    /// Alerts firing now, by name.
+    pub fn firing(&self) -> Vec<&'static str> {
+        self.detector.firing()
+    }
+
+    fn flush_idle_records(&mut self) {
+        for i in 0..self.inputs.len() {
+            let idle = matches!(
+                self.inputs[i].reader,
+                Reader::Error(_, Some(since)) if since.elapsed() >= RECORD_IDLE
+            );
+            if idle {
+                self.flush_record(i);
+            }
+        }
+    }
+
+    fn flush_record(&mut self, index: usize) {
+        let Reader::Error(records, pending) = &mut self.inputs[index].reader else {
+            return;
+        };
+        let mut done = None;
+        records.flush(|r| done = Some(r.to_vec()));
+        *pending = None;
+        let format = records.format();
+        if let Some(record) = done {
+            self.error_record(index, format, &record);
+        }
+    }
+
+    /// Explains the 5xx that have waited [`SETTLE`] (all of them with `all`), together.
+    fn explain_settled(&mut self, all: bool) {
+        let (ready, waiting): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| all || w.arrived.elapsed() >= SETTLE);
+        self.waiting = waiting;
+        if ready.is_empty() {
+            self.prune_errors();
+            return;
+        }
+        let scan = self.batch_scan(&ready);
+        let (incidents, _) = diagnose::explain(&scan, self.rules);
+        for incident in incidents {
+            self.merge(incident);
+        }
+        self.prune_errors();
+    }
+
+    /// A scan of these responses and the error records kept.
+    fn batch_scan(&self, ready: &[Waiting]) -> Scan {
+        let mut strings = Strings::default();
+        let responses = ready
+            .iter()
+            .map(|w| Response {
+                time: w.time,
+                status: w.status,
+                input: w.input as u32,
+                place: w.place,
+                client: Client::new(&w.client, &mut strings),
+                path: strings.intern(&w.path),
+                vhost: w.vhost.as_deref().map(|v| strings.intern(v)),
+            })
+            .collect();
+        let mut errors: Vec<ErrorEvent> = self.errors.iter().cloned().collect();
+        errors.sort_by_key(|e| e.time);
+        Scan {
+            inputs: self.inputs(),
+            responses: Responses::from_vec(responses),
+            strings,
+            errors,
+            ..Scan::default()
+        }
+    }
+
+    /// Drops error records too old to explain any 5xx still to come.
+    fn prune_errors(&mut self) {
+        let oldest_waiting = self.waiting.iter().map(|w| w.time.ms).min();
+        let Some(reference) = oldest_waiting.or(self.newest.map(|t| t.ms)) else {
+            return;
+        };
+        let cutoff = reference - ERROR_WINDOW_MS;
+        self.errors
+            .retain(|e| e.time.is_none_or(|t| t.ms >= cutoff));
+    }
+
+    /// Adds a batch incident to the live one of its cause and place, opening one if needed.
+    fn merge(&mut self, i: Incident) {
+        let ms = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map_or(0, |t| t.as_millisecond())
+        };
+        let (first_ms, last_ms) = (ms(&i.first_seen), ms(&i.last_seen));
+        let key = (i.cause.to_owned(), i.file.clone(), i.line);
+        let opened = !self.open.contains_key(&key);
+        if opened {
+            let id = self.next_id;
+            self.next_id += 1;
+            *self
+                .batch
+                .counters
+                .incidents
+                .entry(i.cause.to_owned())
+                .or_default() += 1;
+            let live = LiveIncident {
+                id,
+                state: IncidentState::Open,
+                cause: i.cause.to_owned(),
+                status: BTreeMap::new(),
+                count: 0,
+                first_seen: i.first_seen.clone(),
+                last_seen: i.last_seen.clone(),
+                paths: Vec::new(),
+                file: i.file.clone(),
+                line: i.line,
+                evidence: Vec::new(),
+                fix: i.fix.clone(),
+                title: i.title.clone(),
+            };
+            let open = Open {
+                incident: live,
+                first_ms,
+                last_ms,
+                paths: BTreeMap::new(),
+            };
+            self.open.insert(key.clone(), open);
+        }
+        let o = self.open.get_mut(&key).expect("inserted above");
+        grow(o, &i, first_ms, last_ms);
+        let snapshot = o.incident.clone();
+        self.batch.causes_seen.push((i.cause.to_owned(), last_ms));
+        if opened {
+            let at = Stamp {
+                ms: first_ms,
+                offset: 0,
+            };
+            if let Some(alert) = self.detector.incident_opened(i.cause, at) {
+                self.alerts(vec![alert], Some(snapshot.clone()));
+            }
+        }
+        self.changed(snapshot);
+    }
+
+    fn changed(&mut self, incident: LiveIncident) {
+        self.batch.incidents.retain(|i| i.id != incident.id);
+        self.batch.incidents.push(incident);
+    }
+
+    /// Moves the alert windows to the clock while no line comes, and resolves incidents that
+    /// went quiet.
+    fn move_clock(&mut self, now: jiff::Timestamp) {
+        let Some(newest) = self.newest else {
+            return;
+        };
+        // Log time moves on with the clock since the newest line, at the log's offset.
+        let at = Stamp {
+            ms: now.as_millisecond().max(newest.ms),
+            offset: newest.offset,
+        };
+        let alerts = self.detector.advance(at);
+        self.alerts(alerts, None);
+        let quiet: Vec<_> = self
+            .open
+            .iter()
+            .filter(|(_, o)| at.ms - o.last_ms >= QUIET_MS)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in quiet {
+            let Some(mut o) = self.open.remove(&key) else {
+                continue;
+            };
+            o.incident.state = IncidentState::Resolved;
+            let cause = self.rules.cause_id(&o.incident.cause);
+            let snapshot = o.incident.clone();
+            if let Some(alert) = cause.and_then(|c| self.detector.incident_resolved(c, at)) {
+                self.alerts(vec![alert], Some(snapshot.clone()));
+            }
+            self.changed(snapshot);
+        }
+    }
+
+    /// Counts alerts and queues the recent ones to be sent.
+    fn alerts(&mut self, alerts: Vec<Alert>, incident: Option<LiveIncident>) {
+        let now = jiff::Timestamp::now().as_millisecond();
+        for alert in alerts {
+            if now - alert.at.ms > NEWS_MS {
+                continue;
+            }
+            if alert.status == AlertStatus::Firing {
+                *self
+                    .batch
+                    .counters
+                    .alerts
+                    .entry(alert.alert.to_owned())
+                    .or_default() += 1;
+            }
+            self.batch
+                .notifications
+                .push(Notification::new(&alert, incident.clone()));
+        }
+    }
+}
+
+/// Adds what a batch incident counted to the live one.
+fn grow(o: &mut Open, i: &Incident, first_ms: i64, last_ms: i64) {
+    let live = &mut o.incident;
+    live.count += i.count;
+    for (status, n) in &i.status {
+        *live.status.entry(status.clone()).or_default() += n;
+    }
+    if first_ms < o.first_ms {
+        o.first_ms = first_ms;
+        live.first_seen = i.first_seen.clone();
+    }
+    if last_ms >= o.last_ms {
+        o.last_ms = last_ms;
+        live.last_seen = i.last_seen.clone();
+    }
+    for p in &i.paths {
+        *o.paths.entry(p.clone()).or_default() += 1;
+    }
+    let mut paths: Vec<(&String, &u64)> = o.paths.iter().collect();
+    paths.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    live.paths = paths
+        .into_iter()
+        .take(MAX_PATHS)
+        .map(|(p, _)| p.clone())
+        .collect();
+    for e in &i.evidence {
+        if live.evidence.len() < MAX_EVIDENCE && !live.evidence.contains(e) {
+            live.evidence.push(e.clone());
+        }
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Access => "access",
+        Kind::Error => "error",
+        Kind::PhpFpm => "php_fpm",
+        Kind::PhpError => "php_error",
+        Kind::Unknown => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline() -> Pipeline {
+        let config = PipelineConfig {
+            tz: TimeZone::UTC,
+            access_format: None,
+            detect: DetectConfig::default(),
+        };
+        Pipeline::new(config, 1, &[], Vec::new())
+    }
+
+    /// Fed the demo logs in small pieces, the pipeline finds the incidents `diagnose` finds.
+    #[test]
+    fn live_incidents_match_diagnose_on_the_demo_logs() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+        let names = ["access.log", "error.log", "php-fpm.log", "php_errors.log"];
+        let texts: Vec<Vec<u8>> = names
+            .iter()
+            .map(|n| std::fs::read(dir.join(n)).unwrap())
+            .collect();
+        let mut p = pipeline();
+        // Round-robin, a few lines of each file at a time.
+        let mut rests: Vec<&[u8]> = texts.iter().map(Vec::as_slice).collect();
+        while rests.iter().any(|r| !r.is_empty()) {
+            for (name, rest) in names.iter().zip(rests.iter_mut()) {
+                let cut = rest
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .nth(6)
+                    .map_or(rest.len(), |(i, _)| i + 1);
+                let (piece, more) = rest.split_at(cut);
+                p.ingest(name, piece);
+                *rest = more;
+            }
+        }
+        // At the newest line's time: nothing has been quiet for 5 minutes yet.
+        let newest = jiff::Timestamp::from_millisecond(p.newest().unwrap().ms).unwrap();
+        p.drain(newest);
+        let batch = p.take_batch();
+        let mut live: Vec<(String, u64)> = batch
+            .incidents
+            .iter()
+            .map(|i| (i.cause.clone(), i.count))
+            .collect();
+        live.sort();
+
+        let sources: Vec<read::Source> = names
+            .iter()
+            .map(|n| read::Source {
+                name: n.to_string(),
+                path: Some(dir.join(n)),
+            })
+            .collect();
+        let opts = crate::scan::ScanOptions {
+            tz: TimeZone::UTC,
+            window: crate::scan::Window::default(),
+            access_format: None,
+            progress: indicatif::ProgressBar::hidden(),
+            threads: 1,
+            error_logs: true,
+        };
+        let report = diagnose::diagnose(
+            crate::scan::scan(&sources, &opts).unwrap(),
+            Rules::builtin(),
+        );
+        let mut want: Vec<(String, u64)> = report
+            .incidents
+            .iter()
+            .map(|i| (i.cause.to_owned(), i.count))
+            .collect();
+        want.sort();
+        assert_eq!(live, want);
+        let responses: u64 = batch.counters.responses.values().sum();
+        assert_eq!(responses, report.summary.requests);
+        assert!(
+            batch
+                .incidents
+                .iter()
+                .all(|i| i.state == IncidentState::Open)
+        );
+        assert_eq!(
+            batch.counters.incidents.values().sum::<u64>(),
+            want.len() as u64
+        );
+        // Ten minutes on, by the clock alone, every incident is resolved.
+        p.tick(newest + jiff::SignedDuration::from_mins(10));
+        let later = p.take_batch();
+        assert_eq!(later.incidents.len(), want.len());
+        assert!(
+            later
+                .incidents
+                .iter()
+                .all(|i| i.state == IncidentState::Resolved)
+        );
+    }
+}
