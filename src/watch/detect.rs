@@ -249,21 +249,6 @@ impl Detector {
         Some(new_cause_alert(cause, t, at))
     }
 
-    /// Whether any alert is firing.
-    pub fn firing(&self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        if self.robots.firing {
-            names.push("robots_txt_5xx");
-        }
-        if self.spike.firing || self.burn.firing {
-            names.push("error_spike");
-        }
-        if self.new_causes.values().any(|e| e.firing) {
-            names.push("new_cause");
-        }
-        names
-    }
-
     fn evaluate(&mut self, t: Stamp) -> Vec<Alert> {
         let mut alerts = Vec::new();
         alerts.extend(self.evaluate_spike(t));

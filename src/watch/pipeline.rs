@@ -63,9 +63,11 @@ pub struct Batch {
     /// Incidents that opened, grew or resolved: their whole new state.
     pub incidents: Vec<LiveIncident>,
     /// Causes seen, with the log time (ms), for `new_cause` across restarts.
-    pub causes_seen: Vec<(String, i64)>,
+    pub causes: BTreeMap<String, i64>,
     /// Alerts to send.
     pub notifications: Vec<Notification>,
+    /// The tailer's position after the lines counted.
+    pub checkpoint: Option<Vec<u8>>,
 }
 
 /// How a followed file is read.
@@ -113,7 +115,7 @@ pub struct Pipeline {
     config: PipelineConfig,
     rules: &'static Rules,
     inputs: Vec<Input>,
-    by_name: HashMap<String, usize>,
+    by_key: HashMap<String, usize>,
     detector: Detector,
     waiting: Vec<Waiting>,
     errors: VecDeque<ErrorEvent>,
@@ -124,6 +126,8 @@ pub struct Pipeline {
     batch: Batch,
     /// The newest log time seen (for the clock to move on from).
     newest: Option<Stamp>,
+    /// The alerts firing now, as they fired.
+    firing: Vec<Alert>,
 }
 
 impl Pipeline {
@@ -167,7 +171,7 @@ impl Pipeline {
             config,
             rules: Rules::builtin(),
             inputs: Vec::new(),
-            by_name: HashMap::new(),
+            by_key: HashMap::new(),
             detector,
             waiting: Vec::new(),
             errors: VecDeque::new(),
@@ -176,6 +180,7 @@ impl Pipeline {
             next_id,
             batch: Batch::default(),
             newest: None,
+            firing: Vec::new(),
         }
     }
 
@@ -199,10 +204,13 @@ impl Pipeline {
         self.newest
     }
 
-    /// Takes whole lines of the file `name` (the tailer's name for it, stable across
-    /// rotation of the same content).
-    pub fn ingest(&mut self, name: &str, bytes: &[u8]) {
-        let index = self.input(name);
+    /// Takes whole lines of the file known as `key` (stable through renames: the tailer's
+    /// device and inode), now at `path`.
+    pub fn ingest(&mut self, key: &str, path: &str, bytes: &[u8]) {
+        let index = self.input(key);
+        if self.inputs[index].name != path {
+            self.inputs[index].name = path.to_owned();
+        }
         let mut lines = read::lines(bytes).map(|l| l.strip_suffix(b"\r").unwrap_or(l));
         if let Reader::Detecting(sample) = &mut self.inputs[index].reader {
             // Decided on the first lines there are: a log that grows slowly must not wait for
@@ -219,19 +227,19 @@ impl Pipeline {
         }
     }
 
-    fn input(&mut self, name: &str) -> usize {
-        if let Some(&i) = self.by_name.get(name) {
+    fn input(&mut self, key: &str) -> usize {
+        if let Some(&i) = self.by_key.get(key) {
             return i;
         }
         self.inputs.push(Input {
-            name: name.to_owned(),
+            name: key.to_owned(),
             kind: Kind::Unknown,
             format: "unknown",
             reader: Reader::Detecting(Vec::new()),
             lines: 0,
             unparsed: 0,
         });
-        self.by_name.insert(name.to_owned(), self.inputs.len() - 1);
+        self.by_key.insert(key.to_owned(), self.inputs.len() - 1);
         self.inputs.len() - 1
     }
 
@@ -362,9 +370,9 @@ impl Pipeline {
         std::mem::take(&mut self.batch)
     }
 
-    /// Alerts firing now, by name.
-    pub fn firing(&self) -> Vec<&'static str> {
-        self.detector.firing()
+    /// The alerts firing now, as they fired (also those too old to have been sent).
+    pub fn firing(&self) -> &[Alert] {
+        &self.firing
     }
 
     fn flush_idle_records(&mut self) {
@@ -492,7 +500,12 @@ impl Pipeline {
         let o = self.open.get_mut(&key).expect("inserted above");
         grow(o, &i, first_ms, last_ms);
         let snapshot = o.incident.clone();
-        self.batch.causes_seen.push((i.cause.to_owned(), last_ms));
+        let seen = self
+            .batch
+            .causes
+            .entry(i.cause.to_owned())
+            .or_insert(last_ms);
+        *seen = (*seen).max(last_ms);
         if opened {
             let at = Stamp {
                 ms: first_ms,
@@ -547,6 +560,11 @@ impl Pipeline {
     fn alerts(&mut self, alerts: Vec<Alert>, incident: Option<LiveIncident>) {
         let now = jiff::Timestamp::now().as_millisecond();
         for alert in alerts {
+            self.firing
+                .retain(|f| (f.alert, f.rule, f.cause) != (alert.alert, alert.rule, alert.cause));
+            if alert.status == AlertStatus::Firing {
+                self.firing.push(alert.clone());
+            }
             if now - alert.at.ms > NEWS_MS {
                 continue;
             }
@@ -597,7 +615,7 @@ fn grow(o: &mut Open, i: &Incident, first_ms: i64, last_ms: i64) {
     }
 }
 
-fn kind_name(kind: Kind) -> &'static str {
+pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Access => "access",
         Kind::Error => "error",
@@ -641,7 +659,7 @@ mod tests {
                     .nth(6)
                     .map_or(rest.len(), |(i, _)| i + 1);
                 let (piece, more) = rest.split_at(cut);
-                p.ingest(name, piece);
+                p.ingest(name, name, piece);
                 *rest = more;
             }
         }
