@@ -4,3 +4,5 @@
 pub mod detect;
 pub mod live;
 pub mod pipeline;
+pub mod sinks;
+pub mod store;

@@ -1,0 +1,496 @@
+//! What `watch` keeps across restarts and crashes, in one SQLite file (`--state
+//! DIR/fivehundred.db`): the counters, the incidents, when each cause was last seen, the
+//! tailer's checkpoint and the alert outbox.
+//!
+//! The pipeline writes each step with [`Store::apply`], in ONE transaction: the counts taken
+//! from some lines and the checkpoint past those lines commit together or not at all, so a
+//! `kill -9` at any moment neither loses a line nor counts one twice. The notifications a step
+//! raised go into the outbox in that same transaction, so none is lost either; the sinks
+//! ([`super::sinks`]) delete a row only once its receiver took it.
+//!
+//! Durability: WAL mode with `synchronous=FULL`, i.e. one fsync per commit. NORMAL would be
+//! enough against a process crash, but after a power cut it may roll back the last commits,
+//! and the outbox rows marked delivered in them would then be sent a second time. A step is
+//! a batch of lines, so one fsync per step is cheap.
+//!
+//! Several connections may use the file at once (the pipeline, the sinks, the HTTP endpoints
+//! each open their own `Store`): WAL lets readers run beside the one writer, and a writer
+//! waits up to [`BUSY_TIMEOUT`] for another's commit.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::detect::AlertStatus;
+use super::live::{Counters, IncidentState, LiveIncident, Notification};
+
+/// The file name under `--state`.
+pub const FILE_NAME: &str = "fivehundred.db";
+
+/// The layout this binary writes; a file with a higher one was written by a newer binary.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a write waits for another connection's transaction before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The tables of [`SCHEMA_VERSION`]. Counters are rows `(metric, label a, label b)`; the
+/// incident, checkpoint and notification bodies are stored as written (JSON, bytes), so the
+/// layout does not follow every field of theirs.
+const SCHEMA: &str = "
+CREATE TABLE counter (
+    metric TEXT NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (metric, a, b)
+) WITHOUT ROWID;
+CREATE TABLE incident (
+    id INTEGER PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX incident_open ON incident (state, id);
+CREATE TABLE cause_seen (cause TEXT PRIMARY KEY, ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 0), data BLOB NOT NULL);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL, key TEXT NOT NULL, firing INTEGER NOT NULL, body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_sink ON outbox (sink, id);
+CREATE TABLE firing (
+    sink TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (sink, key)
+) WITHOUT ROWID;
+";
+
+/// The metric names of [`Counters`]' four maps, as stored.
+const RESPONSES: &str = "responses";
+const LINES: &str = "lines";
+const INCIDENTS: &str = "incidents";
+const ALERTS: &str = "alerts";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("state directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "state database {path} has schema version {found}, newer than this fivehundred knows \
+         ({known}): run a newer fivehundred, or point --state elsewhere"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("state database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("state database: stored {what} unreadable: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("state database: cannot encode {what}: {source}")]
+    Encode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+/// What one pipeline step changed; [`Store::apply`] writes it in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Counts to add (deltas, not totals).
+    pub counters: Counters,
+    /// Incidents opened, grown or resolved in this step, whole (inserted or replaced by id).
+    pub incidents: Vec<LiveIncident>,
+    /// Causes seen in this step, with the time (ms since the epoch) they were last seen.
+    pub causes: BTreeMap<String, i64>,
+    /// Alerts to send: each becomes one outbox row per sink.
+    pub notifications: Vec<Notification>,
+    /// The tailer's position after the lines this step counted; `None` leaves it as it was.
+    pub checkpoint: Option<Vec<u8>>,
+}
+
+/// Everything the pipeline resumes from after a restart.
+#[derive(Debug, PartialEq)]
+pub struct Resume {
+    pub counters: Counters,
+    /// The incidents still open, oldest first: they go on growing.
+    pub open_incidents: Vec<LiveIncident>,
+    /// The id the next new incident gets (ids are never reused).
+    pub next_incident_id: i64,
+    /// When each cause was last seen (ms since the epoch), for `new_cause`.
+    pub causes: BTreeMap<String, i64>,
+    pub checkpoint: Option<Vec<u8>>,
+}
+
+/// One notification waiting for one sink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub sink: String,
+    /// [`Notification::key`]: which alert it is.
+    pub key: String,
+    /// A firing (true) or its resolution.
+    pub firing: bool,
+    /// The notification's JSON, as the webhook sends it.
+    pub body: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Not to be tried before this wall-clock time (ms since the epoch).
+    pub next_attempt_ms: i64,
+}
+
+/// One SQLite connection to the state file.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens `dir/fivehundred.db`, creating the directory if needed (`--state DIR`).
+    pub fn open_in(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Store::open(&dir.join(FILE_NAME))
+    }
+
+    /// Opens (or creates) the state file, checks its schema version and creates the tables of
+    /// a new one.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let opened = || -> Result<Connection, rusqlite::Error> {
+            let conn = Connection::open(path)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            Ok(conn)
+        };
+        let mut conn = opened().map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        migrate(&mut conn, path)?;
+        Ok(Store { conn })
+    }
+
+    /// Writes one pipeline step, all of it or (on any error) none of it. `sinks` are the ids
+    /// of the configured sinks ([`super::sinks::Sink::id`]): each notification gets one outbox
+    /// row per sink.
+    pub fn apply(&mut self, batch: &Batch, sinks: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        add_counters(&tx, &batch.counters)?;
+        upsert_incidents(&tx, &batch.incidents)?;
+        upsert_causes(&tx, &batch.causes)?;
+        enqueue(&tx, &batch.notifications, sinks)?;
+        if let Some(data) = &batch.checkpoint {
+            tx.execute(
+                "INSERT INTO checkpoint (id, data) VALUES (0, ?1)
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                [data],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What the pipeline needs to carry on where it stopped, read in one snapshot.
+    pub fn load(&mut self) -> Result<Resume, StoreError> {
+        let tx = self.conn.transaction()?;
+        let resume = Resume {
+            counters: counters(&tx)?,
+            open_incidents: incidents_where(
+                &tx,
+                "WHERE state = ?1 ORDER BY id",
+                params![state_name(IncidentState::Open)],
+            )?,
+            next_incident_id: tx.query_row(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM incident",
+                [],
+                |r| r.get(0),
+            )?,
+            causes: tx
+                .prepare("SELECT cause, ms FROM cause_seen")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?,
+            checkpoint: tx
+                .query_row("SELECT data FROM checkpoint WHERE id = 0", [], |r| r.get(0))
+                .optional()?,
+        };
+        tx.commit()?;
+        Ok(resume)
+    }
+
+    /// The counters as stored.
+    pub fn counters(&self) -> Result<Counters, StoreError> {
+        counters(&self.conn)
+    }
+
+    /// The `limit` newest incidents (highest ids, i.e. opened last) first, for
+    /// `/api/incidents`.
+    pub fn incidents(&self, limit: usize) -> Result<Vec<LiveIncident>, StoreError> {
+        incidents_where(
+            &self.conn,
+            "ORDER BY id DESC LIMIT ?1",
+            params![i64::try_from(limit).unwrap_or(i64::MAX)],
+        )
+    }
+
+    /// Up to `limit` rows waiting for `sink`, oldest first (the order they must arrive in).
+    pub fn pending(&self, sink: &str, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, sink, key, firing, body, attempts, next_attempt_ms FROM outbox
+             WHERE sink = ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![sink, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    sink: r.get(1)?,
+                    key: r.get(2)?,
+                    firing: r.get(3)?,
+                    body: r.get(4)?,
+                    attempts: r.get(5)?,
+                    next_attempt_ms: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Takes `row` out of the outbox once its sink is done with it: `delivered` (a 2xx) or
+    /// given up on (a permanent refusal). A delivered firing joins the sink's firing alerts
+    /// (which Alertmanager needs re-sent); a resolution, delivered or not, leaves them, so a
+    /// refused resolution does not keep its alert alive by re-sending.
+    pub fn finish(&mut self, row: &OutboxRow, delivered: bool) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM outbox WHERE id = ?1", [row.id])?;
+        if !row.firing {
+            tx.execute(
+                "DELETE FROM firing WHERE sink = ?1 AND key = ?2",
+                params![row.sink, row.key],
+            )?;
+        } else if delivered {
+            tx.execute(
+                "INSERT INTO firing (sink, key, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sink, key) DO UPDATE SET body = excluded.body",
+                params![row.sink, row.key, row.body],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt at `row`: it is tried again at `next_attempt_ms`, and keeps
+    /// its place (the rows after it wait, so they arrive in order).
+    pub fn postpone(&mut self, row: &OutboxRow, next_attempt_ms: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?1",
+            params![row.id, next_attempt_ms],
+        )?;
+        Ok(())
+    }
+
+    /// The alerts firing at `sink` (delivered, not yet resolved): key → notification JSON.
+    pub fn firing(&self, sink: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, body FROM firing WHERE sink = ?1")?;
+        let rows = stmt.query_map([sink], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forgets what waits for sinks no longer configured (else their rows would wait
+    /// forever); returns how many outbox rows went.
+    pub fn retain_sinks(&mut self, sinks: &[String]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let stale: Vec<String> = tx
+            .prepare("SELECT sink FROM outbox UNION SELECT sink FROM firing")?
+            .query_map([], |r| r.get(0))?
+            .filter(|s| !matches!(s, Ok(s) if sinks.contains(s)))
+            .collect::<Result<_, _>>()?;
+        let mut dropped = 0;
+        for sink in &stale {
+            dropped += tx.execute("DELETE FROM outbox WHERE sink = ?1", [sink])?;
+            tx.execute("DELETE FROM firing WHERE sink = ?1", [sink])?;
+        }
+        tx.commit()?;
+        Ok(dropped)
+    }
+}
+
+/// Checks the file's schema version, creating the tables when there are none yet. One
+/// immediate transaction, so two connections opening a new file at once do not both create.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        [],
+    )?;
+    let found: Option<i64> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match found {
+        None => {
+            tx.execute_batch(SCHEMA)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                [SCHEMA_VERSION],
+            )?;
+        }
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: v,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Some(_) => {}
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`Counters`] as `(metric, a, b, n)` rows.
+fn counter_rows(c: &Counters) -> impl Iterator<Item = (&'static str, String, String, u64)> + '_ {
+    /// A map with one label, `b` left empty.
+    fn single<'a>(
+        metric: &'static str,
+        map: &'a BTreeMap<String, u64>,
+    ) -> impl Iterator<Item = (&'static str, String, String, u64)> + 'a {
+        map.iter()
+            .map(move |(a, n)| (metric, a.clone(), String::new(), *n))
+    }
+    c.responses
+        .iter()
+        .map(|(code, n)| (RESPONSES, code.to_string(), String::new(), *n))
+        .chain(
+            c.lines
+                .iter()
+                .map(|((kind, result), n)| (LINES, kind.clone(), result.clone(), *n)),
+        )
+        .chain(single(INCIDENTS, &c.incidents))
+        .chain(single(ALERTS, &c.alerts))
+}
+
+fn add_counters(tx: &Transaction, delta: &Counters) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO counter (metric, a, b, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (metric, a, b) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (metric, a, b, n) in counter_rows(delta) {
+        stmt.execute(params![metric, a, b, i64::try_from(n).unwrap_or(i64::MAX)])?;
+    }
+    Ok(())
+}
+
+fn counters(conn: &Connection) -> Result<Counters, StoreError> {
+    let mut c = Counters::default();
+    let mut stmt = conn.prepare_cached("SELECT metric, a, b, n FROM counter")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (metric, a, b, n) = row?;
+        let n = u64::try_from(n).map_err(|_| corrupt("counter", format!("{metric} {a}: {n}")))?;
+        match metric.as_str() {
+            RESPONSES => {
+                let code = a
+                    .parse()
+                    .map_err(|_| corrupt("counter", format!("status code {a:?}")))?;
+                c.responses.insert(code, n);
+            }
+            LINES => {
+                c.lines.insert((a, b), n);
+            }
+            INCIDENTS => {
+                c.incidents.insert(a, n);
+            }
+            ALERTS => {
+                c.alerts.insert(a, n);
+            }
+            other => return Err(corrupt("counter", format!("unknown metric {other:?}"))),
+        }
+    }
+    Ok(c)
+}
+
+fn upsert_incidents(tx: &Transaction, incidents: &[LiveIncident]) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO incident (id, state, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body",
+    )?;
+    for i in incidents {
+        let body = serde_json::to_string(i).map_err(|source| StoreError::Encode {
+            what: "incident",
+            source,
+        })?;
+        stmt.execute(params![i.id, state_name(i.state), body])?;
+    }
+    Ok(())
+}
+
+/// The incidents `clause` (after `FROM incident`) selects.
+fn incidents_where(
+    conn: &Connection,
+    clause: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<LiveIncident>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT body FROM incident {clause}"))?;
+    let bodies = stmt.query_map(args, |r| r.get::<_, String>(0))?;
+    bodies
+        .map(|b| serde_json::from_str(&b?).map_err(|e| corrupt("incident", e.to_string())))
+        .collect()
+}
+
+fn upsert_causes(tx: &Transaction, causes: &BTreeMap<String, i64>) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO cause_seen (cause, ms) VALUES (?1, ?2)
+         ON CONFLICT (cause) DO UPDATE SET ms = MAX(ms, excluded.ms)",
+    )?;
+    for (cause, ms) in causes {
+        stmt.execute(params![cause, ms])?;
+    }
+    Ok(())
+}
+
+/// One outbox row per notification and sink, in the notifications' order.
+fn enqueue(tx: &Transaction, notes: &[Notification], sinks: &[String]) -> Result<(), StoreError> {
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO outbox (sink, key, firing, body) VALUES (?1, ?2, ?3, ?4)")?;
+    for note in notes {
+        let body = serde_json::to_string(note).map_err(|source| StoreError::Encode {
+            what: "notification",
+            source,
+        })?;
+        let firing = note.status == AlertStatus::Firing;
+        for sink in sinks {
+            stmt.execute(params![sink, note.key(), firing, body])?;
+        }
+    }
+    Ok(())
+}
+
+/// How an incident's state is stored (as its JSON says it).
+fn state_name(state: IncidentState) -> &'static str {
+    match state {
+        IncidentState::Open => "open",
+        IncidentState::Resolved => "resolved",
+    }
+}
+
+fn corrupt(what: &'static str, detail: String) -> StoreError {
+    StoreError::Corrupt { what, detail }
+}

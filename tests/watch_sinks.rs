@@ -1,0 +1,655 @@
+//! `watch`'s state store and alert sinks: the store's batches are all-or-nothing and survive a
+//! reopen exactly; the outbox reaches a webhook that is down at first, answers 5xx, refuses,
+//! and sees the sink loop restarted, each alert once and in order; and a real Alertmanager
+//! (Debian's `prometheus-alertmanager`) shows the alerts it was sent through its own API and
+//! drops them once resolved. Everything listens on 127.0.0.1.
+mod lab;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use fivehundred::formats::Stamp;
+use fivehundred::watch::detect::{Alert, AlertStatus};
+use fivehundred::watch::live::{Counters, IncidentState, LiveIncident, Notification};
+use fivehundred::watch::sinks::{Sink, SinkOptions, Sinks};
+use fivehundred::watch::store::{Batch, Store, StoreError};
+use serde_json::Value;
+
+/// How long any condition may take to come true before the test fails.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------
+
+fn incident(id: i64, cause: &str, state: IncidentState, count: u64) -> LiveIncident {
+    LiveIncident {
+        id,
+        state,
+        cause: cause.to_owned(),
+        status: BTreeMap::from([("500".to_owned(), count)]),
+        count,
+        first_seen: Some("2026-11-20T10:00:03+00:00".to_owned()),
+        last_seen: Some("2026-11-20T10:00:09+00:00".to_owned()),
+        paths: vec!["/checkout.php".to_owned()],
+        file: Some("/srv/www/checkout.php".to_owned()),
+        line: Some(42),
+        evidence: vec!["PHP Fatal error:  Allowed memory size exhausted".to_owned()],
+        fix: "raise memory_limit or fix the leak".to_owned(),
+        title: "PHP ran out of memory".to_owned(),
+    }
+}
+
+/// A notification at `secs` seconds past a fixed day, told apart by `summary`.
+fn notification(
+    alert: &'static str,
+    status: AlertStatus,
+    secs: i64,
+    summary: &str,
+) -> Notification {
+    let alert = Alert {
+        alert,
+        status,
+        severity: "critical",
+        rule: (alert == "error_spike").then_some("spike"),
+        cause: None,
+        summary: summary.to_owned(),
+        at: Stamp {
+            ms: 1_795_000_000_000 + secs * 1000,
+            offset: 0,
+        },
+    };
+    Notification::new(&alert, None)
+}
+
+/// `n` firing notifications, each its own alert (so each resolves nothing else).
+fn numbered(from: usize, n: usize) -> Vec<Notification> {
+    (from..from + n)
+        .map(|k| {
+            notification(
+                "robots_txt_5xx",
+                AlertStatus::Firing,
+                k as i64,
+                &format!("n{k}"),
+            )
+        })
+        .collect()
+}
+
+/// A step that counted `lines` access lines (all 200 but one 500), opened or grew incidents
+/// and raised notifications.
+fn batch(lines: u64, incidents: Vec<LiveIncident>, notes: Vec<Notification>, ckpt: &[u8]) -> Batch {
+    let mut counters = Counters::default();
+    counters.responses.insert(200, lines - 1);
+    counters.responses.insert(500, 1);
+    counters
+        .lines
+        .insert(("access".to_owned(), "parsed".to_owned()), lines);
+    counters
+        .lines
+        .insert(("error".to_owned(), "unparsed".to_owned()), 2);
+    for i in &incidents {
+        *counters.incidents.entry(i.cause.clone()).or_default() += 1;
+    }
+    for n in &notes {
+        *counters.alerts.entry(n.alert.to_owned()).or_default() += 1;
+    }
+    Batch {
+        counters,
+        causes: incidents
+            .iter()
+            .map(|i| (i.cause.clone(), 1_795_000_000_000 + 1000 * lines as i64))
+            .collect(),
+        incidents,
+        notifications: notes,
+        checkpoint: Some(ckpt.to_vec()),
+    }
+}
+
+fn sink_ids() -> Vec<String> {
+    ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"]
+        .iter()
+        .map(|u| Sink::webhook(u).unwrap().id())
+        .collect()
+}
+
+/// Everything the store holds, as its readers see it.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    resume: fivehundred::watch::store::Resume,
+    newest: Vec<LiveIncident>,
+    outbox: Vec<Vec<fivehundred::watch::store::OutboxRow>>,
+}
+
+fn snapshot(store: &mut Store) -> Snapshot {
+    Snapshot {
+        resume: store.load().unwrap(),
+        newest: store.incidents(100).unwrap(),
+        outbox: sink_ids()
+            .iter()
+            .map(|s| store.pending(s, 100).unwrap())
+            .collect(),
+    }
+}
+
+#[test]
+fn reopen_restores_counters_incidents_causes_checkpoint_and_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let sinks = sink_ids();
+    let mut store = Store::open_in(&dir.path().join("state")).unwrap();
+    let empty = store.load().unwrap();
+    assert_eq!(empty.checkpoint, None);
+    assert_eq!(empty.next_incident_id, 1);
+    assert_eq!(empty.counters, Counters::default());
+
+    let first = batch(
+        10,
+        vec![
+            incident(1, "php_memory_limit", IncidentState::Open, 1),
+            incident(2, "upstream_timeout", IncidentState::Open, 1),
+        ],
+        numbered(0, 2),
+        b"ckpt-1",
+    );
+    store.apply(&first, &sinks).unwrap();
+    // Incident 1 grows, 2 resolves, 3 opens; a cause is seen later.
+    let second = batch(
+        5,
+        vec![
+            incident(1, "php_memory_limit", IncidentState::Open, 4),
+            incident(2, "upstream_timeout", IncidentState::Resolved, 1),
+            incident(3, "php_memory_limit", IncidentState::Open, 1),
+        ],
+        numbered(2, 1),
+        b"ckpt-2\0\xff",
+    );
+    store.apply(&second, &sinks).unwrap();
+    // An older sighting of a cause does not move its time back (the second batch's, at
+    // 5 s, was older than the first's, at 10 s, too).
+    let mut third = Batch::default();
+    third.causes.insert("php_memory_limit".to_owned(), 5);
+    store.apply(&third, &sinks).unwrap();
+
+    let before = snapshot(&mut store);
+    let mut total = first.counters.clone();
+    total.add(&second.counters);
+    assert_eq!(before.resume.counters, total);
+    assert_eq!(before.resume.counters.responses[&200], 9 + 4);
+    assert_eq!(
+        before.resume.checkpoint.as_deref(),
+        Some(&b"ckpt-2\0\xff"[..])
+    );
+    assert_eq!(before.resume.next_incident_id, 4);
+    assert_eq!(
+        before.resume.open_incidents,
+        vec![
+            incident(1, "php_memory_limit", IncidentState::Open, 4),
+            incident(3, "php_memory_limit", IncidentState::Open, 1),
+        ]
+    );
+    assert_eq!(
+        before.resume.causes,
+        BTreeMap::from([
+            ("php_memory_limit".to_owned(), 1_795_000_010_000),
+            ("upstream_timeout".to_owned(), 1_795_000_010_000),
+        ])
+    );
+    let ids: Vec<i64> = before.newest.iter().map(|i| i.id).collect();
+    assert_eq!(ids, [3, 2, 1], "newest first");
+    assert_eq!(before.newest[1].state, IncidentState::Resolved);
+    assert_eq!(store.incidents(1).unwrap(), before.newest[..1]);
+    for (rows, sink) in before.outbox.iter().zip(&sinks) {
+        let summaries: Vec<String> = rows
+            .iter()
+            .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["summary"].to_string())
+            .collect();
+        assert_eq!(summaries, ["\"n0\"", "\"n1\"", "\"n2\""], "{sink}");
+        assert!(
+            rows.iter()
+                .all(|r| r.firing && r.attempts == 0 && &r.sink == sink)
+        );
+    }
+    assert_eq!(
+        before.outbox[0][0].body,
+        serde_json::to_string(&first.notifications[0]).unwrap()
+    );
+
+    drop(store);
+    let mut reopened = Store::open(&dir.path().join("state/fivehundred.db")).unwrap();
+    assert_eq!(snapshot(&mut reopened), before);
+}
+
+#[test]
+fn a_batch_that_fails_midway_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let sinks = sink_ids();
+    let mut store = Store::open(&db).unwrap();
+    store
+        .apply(
+            &batch(
+                10,
+                vec![incident(1, "php_memory_limit", IncidentState::Open, 1)],
+                numbered(0, 1),
+                b"ckpt-1",
+            ),
+            &sinks,
+        )
+        .unwrap();
+    let before = snapshot(&mut store);
+
+    // The checkpoint is the batch's last write: make it fail, after the counters, incidents,
+    // causes and outbox rows were written in the transaction.
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER fail_checkpoint BEFORE UPDATE ON checkpoint
+         BEGIN SELECT RAISE(ABORT, 'simulated failure'); END;",
+    )
+    .unwrap();
+    let second = batch(
+        7,
+        vec![
+            incident(1, "php_memory_limit", IncidentState::Resolved, 9),
+            incident(2, "upstream_timeout", IncidentState::Open, 1),
+        ],
+        numbered(1, 2),
+        b"ckpt-2",
+    );
+    let err = store.apply(&second, &sinks).unwrap_err();
+    assert!(err.to_string().contains("simulated failure"), "{err}");
+    assert_eq!(snapshot(&mut store), before, "nothing of the failed batch");
+    drop(store);
+    assert_eq!(snapshot(&mut Store::open(&db).unwrap()), before);
+
+    // Once the failure is gone the same batch goes through whole.
+    raw.execute_batch("DROP TRIGGER fail_checkpoint").unwrap();
+    let mut store = Store::open(&db).unwrap();
+    store.apply(&second, &sinks).unwrap();
+    let after = snapshot(&mut store);
+    assert_eq!(after.resume.checkpoint.as_deref(), Some(&b"ckpt-2"[..]));
+    assert_eq!(after.resume.counters.responses[&200], 9 + 6);
+    assert_eq!(after.outbox[0].len(), 3);
+    assert_eq!(after.newest.len(), 2);
+}
+
+#[test]
+fn a_newer_schema_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    drop(Store::open(&db).unwrap());
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute(
+        "UPDATE meta SET value = 99 WHERE key = 'schema_version'",
+        [],
+    )
+    .unwrap();
+    let err = Store::open(&db)
+        .err()
+        .expect("a newer schema must not open");
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerSchema {
+                found: 99,
+                known: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&db.display().to_string()) && message.contains("newer"),
+        "{message}"
+    );
+    // Not a database at all: an error naming the file, not a panic.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+    let err = Store::open(&junk).err().expect("junk must not open");
+    assert!(err.to_string().contains("junk.db"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhook
+// ---------------------------------------------------------------------------------------
+
+/// What the test webhook receiver saw.
+#[derive(Default)]
+struct Received {
+    /// Bodies answered 200, in arrival order.
+    accepted: Vec<Value>,
+    /// Answers to give (instead of 200) to the next requests.
+    answers: VecDeque<StatusCode>,
+    /// The answer to every request while set (after `answers`).
+    down: Option<StatusCode>,
+    /// Requests answered with one of `answers` or `down`.
+    refused: usize,
+    /// Requests whose Content-Type was not application/json.
+    not_json: usize,
+}
+
+type Receiver = Arc<Mutex<Received>>;
+
+async fn hook(State(rx): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
+    let mut rx = rx.lock().unwrap();
+    if headers.get("content-type").and_then(|v| v.to_str().ok()) != Some("application/json") {
+        rx.not_json += 1;
+    }
+    if let Some(answer) = rx.answers.pop_front().or(rx.down) {
+        rx.refused += 1;
+        return answer;
+    }
+    match serde_json::from_str(&body) {
+        Ok(v) => {
+            rx.accepted.push(v);
+            StatusCode::OK
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Starts the receiver on 127.0.0.1:`port` (`POST /hook`).
+async fn start_receiver(port: u16, rx: Receiver) {
+    let app = Router::new().route("/hook", post(hook)).with_state(rx);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+}
+
+/// Times short enough for a test.
+fn fast() -> SinkOptions {
+    SinkOptions {
+        instance: "test-host".to_owned(),
+        generator_url: None,
+        first_retry: Duration::from_millis(20),
+        max_retry: Duration::from_millis(200),
+        resend_every: Duration::from_millis(200),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+/// Polls `cond` every 10 ms until true; fails with `what` after [`DEADLINE`].
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn summaries(rx: &Receiver) -> Vec<String> {
+    rx.lock()
+        .unwrap()
+        .accepted
+        .iter()
+        .map(|v| v["summary"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+fn enqueue(db: &Path, notes: Vec<Notification>, sink: &Sink) {
+    let batch = Batch {
+        notifications: notes,
+        ..Batch::default()
+    };
+    Store::open(db)
+        .unwrap()
+        .apply(&batch, &[sink.id()])
+        .unwrap();
+}
+
+fn pending(db: &Path, sink: &Sink) -> Vec<fivehundred::watch::store::OutboxRow> {
+    Store::open(db).unwrap().pending(&sink.id(), 100).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_down_then_up_gets_every_alert_once_in_order_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let port = lab::free_port();
+    let sink = Sink::webhook(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+    enqueue(&db, numbered(0, 3), &sink);
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+
+    // The receiver is down: the first row is retried, with backoff, and stays queued.
+    eventually("retries while the receiver is down", || {
+        pending(&db, &sink).first().is_some_and(|r| r.attempts >= 3)
+    })
+    .await;
+    assert_eq!(pending(&db, &sink).len(), 3);
+
+    // Up, but its first answer is a 500: retried too.
+    let rx = Receiver::default();
+    rx.lock()
+        .unwrap()
+        .answers
+        .push_back(StatusCode::INTERNAL_SERVER_ERROR);
+    start_receiver(port, Arc::clone(&rx)).await;
+    enqueue(&db, numbered(3, 2), &sink);
+    sinks.wake();
+    eventually("5 alerts", || rx.lock().unwrap().accepted.len() >= 5).await;
+    assert_eq!(summaries(&rx), ["n0", "n1", "n2", "n3", "n4"]);
+    assert_eq!(rx.lock().unwrap().refused, 1);
+    // The body is the notification JSON, text field included.
+    let n0 = serde_json::to_value(&numbered(0, 1)[0]).unwrap();
+    assert_eq!(rx.lock().unwrap().accepted[0], n0);
+    assert!(
+        n0["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[FIRING] robots_txt_5xx")
+    );
+
+    // 503s hold n5 (and n6, n7 behind it) when the sink loop stops.
+    rx.lock().unwrap().down = Some(StatusCode::SERVICE_UNAVAILABLE);
+    enqueue(&db, numbered(5, 3), &sink);
+    sinks.wake();
+    eventually("n5 retried", || rx.lock().unwrap().refused >= 3).await;
+    sinks.stop().await;
+    let held = pending(&db, &sink);
+    assert_eq!(held.len(), 3, "{held:?}");
+    assert!(held[0].attempts >= 2, "{held:?}");
+    rx.lock().unwrap().down = None;
+
+    // A new loop over a reopened store sends what was left, nothing twice.
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+    eventually("8 alerts", || rx.lock().unwrap().accepted.len() >= 8).await;
+    sinks.stop().await;
+    assert_eq!(
+        summaries(&rx),
+        ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"]
+    );
+    assert!(pending(&db, &sink).is_empty());
+    assert_eq!(rx.lock().unwrap().not_json, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4xx_drops_the_alert_and_the_next_ones_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let port = lab::free_port();
+    let sink = Sink::webhook(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+    let rx = Receiver::default();
+    // 429 (slow down) is retried; 400 is final.
+    rx.lock()
+        .unwrap()
+        .answers
+        .extend([StatusCode::TOO_MANY_REQUESTS, StatusCode::BAD_REQUEST]);
+    start_receiver(port, Arc::clone(&rx)).await;
+    enqueue(&db, numbered(0, 3), &sink);
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+    eventually("2 alerts", || rx.lock().unwrap().accepted.len() >= 2).await;
+    sinks.stop().await;
+    assert_eq!(summaries(&rx), ["n1", "n2"]);
+    assert_eq!(rx.lock().unwrap().refused, 2);
+    assert!(pending(&db, &sink).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_of_a_sink_no_longer_configured_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let gone = Sink::webhook("http://127.0.0.1:1/gone").unwrap();
+    let kept = Sink::webhook("http://127.0.0.1:1/kept").unwrap();
+    enqueue(&db, numbered(0, 2), &gone);
+    enqueue(&db, numbered(2, 2), &kept);
+    Sinks::start(&db, std::slice::from_ref(&kept), fast())
+        .unwrap()
+        .stop()
+        .await;
+    assert!(pending(&db, &gone).is_empty());
+    assert_eq!(pending(&db, &kept).len(), 2, "nothing listens on port 1");
+}
+
+// ---------------------------------------------------------------------------------------
+// A real Alertmanager
+// ---------------------------------------------------------------------------------------
+
+const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
+
+/// Alertmanager on 127.0.0.1 with a null receiver, no clustering, its data in `dir`.
+fn start_alertmanager(dir: &Path) -> (lab::Daemon, u16) {
+    assert!(
+        Path::new(ALERTMANAGER).exists(),
+        "{ALERTMANAGER} is missing: apt-get install prometheus-alertmanager (scripts/test does)"
+    );
+    let config = dir.join("alertmanager.yml");
+    std::fs::write(
+        &config,
+        "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n",
+    )
+    .unwrap();
+    let data: PathBuf = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let port = lab::free_port();
+    let mut daemon = lab::Daemon::spawn(
+        "alertmanager",
+        Command::new(ALERTMANAGER)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address="),
+    );
+    daemon.wait_until("/-/ready", || {
+        lab::fetch(port, "GET", "/-/ready", "127.0.0.1", b"").status == 200
+    });
+    (daemon, port)
+}
+
+/// Alertmanager's active alerts (`GET /api/v2/alerts`), by alertname.
+fn active_alerts(port: u16) -> BTreeMap<String, Value> {
+    let r = lab::fetch(port, "GET", "/api/v2/alerts", "127.0.0.1", b"");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let alerts: Vec<Value> = serde_json::from_str(&r.body).unwrap();
+    alerts
+        .into_iter()
+        .map(|a| (a["labels"]["alertname"].as_str().unwrap().to_owned(), a))
+        .collect()
+}
+
+/// A notification at the current time (Alertmanager sees a resolution's end as past).
+fn now_notification(
+    alert: &'static str,
+    status: AlertStatus,
+    incident: Option<LiveIncident>,
+) -> Notification {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let alert = Alert {
+        alert,
+        status,
+        severity: if alert == "new_cause" {
+            "warning"
+        } else {
+            "critical"
+        },
+        rule: (alert == "error_spike").then_some("spike"),
+        cause: None,
+        summary: format!("{alert} summary"),
+        at: Stamp { ms, offset: 0 },
+    };
+    Notification::new(&alert, incident)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_alertmanager_shows_the_alert_then_its_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut daemon, port) = start_alertmanager(dir.path());
+    let db = dir.path().join("fivehundred.db");
+    let sink = Sink::alertmanager(&format!("http://127.0.0.1:{port}")).unwrap();
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+
+    let spike = now_notification("error_spike", AlertStatus::Firing, None);
+    let cause = now_notification(
+        "new_cause",
+        AlertStatus::Firing,
+        Some(incident(1, "php_memory_limit", IncidentState::Open, 3)),
+    );
+    enqueue(&db, vec![spike, cause], &sink);
+    sinks.wake();
+    eventually("both alerts in Alertmanager", || {
+        active_alerts(port).len() == 2
+    })
+    .await;
+    let active = active_alerts(port);
+    let a = &active["error_spike"];
+    assert_eq!(
+        a["labels"],
+        serde_json::json!({"alertname": "error_spike", "severity": "critical",
+                           "rule": "spike", "instance": "test-host"})
+    );
+    assert_eq!(
+        a["annotations"],
+        serde_json::json!({"summary": "error_spike summary"})
+    );
+    assert_eq!(a["status"]["state"], "active");
+    let c = &active["new_cause"];
+    assert_eq!(
+        c["labels"],
+        serde_json::json!({"alertname": "new_cause", "severity": "warning",
+                           "cause": "php_memory_limit", "instance": "test-host"})
+    );
+    assert_eq!(
+        c["annotations"]["description"],
+        "PHP ran out of memory. Fix: raise memory_limit or fix the leak"
+    );
+
+    // While firing, the alert is re-sent (Alertmanager would let it time out otherwise).
+    let updated = a["updatedAt"].clone();
+    eventually("a re-send", || {
+        active_alerts(port)["error_spike"]["updatedAt"] != updated
+    })
+    .await;
+
+    enqueue(
+        &db,
+        vec![now_notification("error_spike", AlertStatus::Resolved, None)],
+        &sink,
+    );
+    sinks.wake();
+    eventually("error_spike resolved", || {
+        !active_alerts(port).contains_key("error_spike")
+    })
+    .await;
+    assert!(
+        active_alerts(port).contains_key("new_cause"),
+        "the other stays"
+    );
+    sinks.stop().await;
+    assert!(pending(&db, &sink).is_empty());
+    assert_eq!(
+        Store::open(&db).unwrap().firing(&sink.id()).unwrap().len(),
+        1,
+        "only new_cause is re-sent from now on"
+    );
+    daemon.assert_running();
+}
