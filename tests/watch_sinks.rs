@@ -248,6 +248,10 @@ fn a_batch_that_fails_midway_leaves_nothing_behind() {
     // The checkpoint is the batch's last write: make it fail, after the counters, incidents,
     // causes and outbox rows were written in the transaction.
     let raw = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
     raw.execute_batch(
         "CREATE TRIGGER fail_checkpoint BEFORE UPDATE ON checkpoint
          BEGIN SELECT RAISE(ABORT, 'simulated failure'); END;",

@@ -38,6 +38,8 @@ pub enum SinkError {
     Store(#[from] StoreError),
     #[error("alert sink: state database task failed: {0}")]
     Task(String),
+    #[error("alert sinks started outside a tokio runtime")]
+    NoRuntime,
 }
 
 /// Where alerts go.
@@ -169,6 +171,7 @@ impl Sinks {
     /// to the state file at `db`. Outbox rows of sinks no longer configured are dropped
     /// (logged), else they would wait forever.
     pub fn start(db: &Path, sinks: &[Sink], options: SinkOptions) -> Result<Sinks, SinkError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SinkError::NoRuntime)?;
         let ids: Vec<String> = sinks.iter().map(Sink::id).collect();
         let dropped = Store::open(db)?.retain_sinks(&ids)?;
         if dropped > 0 {
@@ -193,7 +196,7 @@ impl Sinks {
                 options: Arc::clone(&options),
                 signal: signal.subscribe(),
             };
-            tasks.push(tokio::spawn(delivery.run()));
+            tasks.push(runtime.spawn(delivery.run()));
         }
         Ok(Sinks { signal, tasks })
     }
