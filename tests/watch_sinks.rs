@@ -18,8 +18,9 @@ use axum::routing::post;
 use fivehundred::formats::Stamp;
 use fivehundred::watch::detect::{Alert, AlertStatus};
 use fivehundred::watch::live::{Counters, IncidentState, LiveIncident, Notification};
+use fivehundred::watch::pipeline::Batch;
 use fivehundred::watch::sinks::{Sink, SinkOptions, Sinks};
-use fivehundred::watch::store::{Batch, Store, StoreError};
+use fivehundred::watch::store::{Store, StoreError};
 use serde_json::Value;
 
 /// How long any condition may take to come true before the test fails.
@@ -196,10 +197,10 @@ fn reopen_restores_counters_incidents_causes_checkpoint_and_outbox() {
     );
     assert_eq!(
         before.resume.causes,
-        BTreeMap::from([
+        [
             ("php_memory_limit".to_owned(), 1_795_000_010_000),
             ("upstream_timeout".to_owned(), 1_795_000_010_000),
-        ])
+        ]
     );
     let ids: Vec<i64> = before.newest.iter().map(|i| i.id).collect();
     assert_eq!(ids, [3, 2, 1], "newest first");

@@ -25,6 +25,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::detect::AlertStatus;
 use super::live::{Counters, IncidentState, LiveIncident, Notification};
+use super::pipeline::Batch;
 
 /// The file name under `--state`.
 pub const FILE_NAME: &str = "fivehundred.db";
@@ -98,22 +99,8 @@ pub enum StoreError {
     },
 }
 
-/// What one pipeline step changed; [`Store::apply`] writes it in one transaction.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// Counts to add (deltas, not totals).
-    pub counters: Counters,
-    /// Incidents opened, grown or resolved in this step, whole (inserted or replaced by id).
-    pub incidents: Vec<LiveIncident>,
-    /// Causes seen in this step, with the time (ms since the epoch) they were last seen.
-    pub causes: BTreeMap<String, i64>,
-    /// Alerts to send: each becomes one outbox row per sink.
-    pub notifications: Vec<Notification>,
-    /// The tailer's position after the lines this step counted; `None` leaves it as it was.
-    pub checkpoint: Option<Vec<u8>>,
-}
-
-/// Everything the pipeline resumes from after a restart.
+/// Everything the pipeline resumes from after a restart (what
+/// [`super::pipeline::Pipeline::new`] takes, the counters and the tailer's checkpoint).
 #[derive(Debug, PartialEq)]
 pub struct Resume {
     pub counters: Counters,
@@ -121,8 +108,8 @@ pub struct Resume {
     pub open_incidents: Vec<LiveIncident>,
     /// The id the next new incident gets (ids are never reused).
     pub next_incident_id: i64,
-    /// When each cause was last seen (ms since the epoch), for `new_cause`.
-    pub causes: BTreeMap<String, i64>,
+    /// When each cause was last seen (ms since the epoch), for `new_cause`; by cause.
+    pub causes: Vec<(String, i64)>,
     pub checkpoint: Option<Vec<u8>>,
 }
 
@@ -176,9 +163,11 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Writes one pipeline step, all of it or (on any error) none of it. `sinks` are the ids
-    /// of the configured sinks ([`super::sinks::Sink::id`]): each notification gets one outbox
-    /// row per sink.
+    /// Writes one pipeline batch ([`super::pipeline::Pipeline::take_batch`]), all of it or
+    /// (on any error) none of it: counter deltas, incidents (inserted or replaced by id),
+    /// cause times (kept at their latest), the notifications (one outbox row per sink in
+    /// `sinks`, ids as [`super::sinks::Sink::id`] gives them) and the checkpoint (`None`
+    /// leaves it as it was). Call [`super::sinks::Sinks::wake`] after it.
     pub fn apply(&mut self, batch: &Batch, sinks: &[String]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         add_counters(&tx, &batch.counters)?;
@@ -212,7 +201,7 @@ impl Store {
                 |r| r.get(0),
             )?,
             causes: tx
-                .prepare("SELECT cause, ms FROM cause_seen")?
+                .prepare("SELECT cause, ms FROM cause_seen ORDER BY cause")?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?,
             checkpoint: tx
