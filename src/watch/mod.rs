@@ -2,6 +2,7 @@
 //! they happen, and tells people (webhooks, Alertmanager) and Prometheus.
 
 pub mod detect;
+pub mod http;
 pub mod live;
 pub mod pipeline;
 pub mod sinks;

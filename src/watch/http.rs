@@ -1,0 +1,425 @@
+//! `watch`'s HTTP side: `/metrics` for Prometheus, `/api/incidents` as JSON, `/healthz` for
+//! load balancers and supervisors, and `/` a dashboard page for people.
+//!
+//! The pipeline owns the truth and hands it over as a [`Snapshot`] through a [`Shared`]
+//! handle after each batch; requests only read the newest snapshot, so a slow client never
+//! holds the pipeline up. Every answer carries the same strict security headers; anything that
+//! is not a normal answer (404, 405, a bad query, an internal error) is a small generic page
+//! that tells nothing about the inside, and internal errors go to stderr instead.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), fivehundred::watch::http::HttpError> {
+//! use fivehundred::watch::http::{DEFAULT_MAX_AGE, Shared, Snapshot, serve};
+//! let shared = Shared::new(Snapshot::new(jiff::Timestamp::now()), DEFAULT_MAX_AGE);
+//! let pipeline = shared.clone(); // calls `pipeline.publish(…)` after each batch
+//! serve("127.0.0.1:9500".parse().unwrap(), shared).await
+//! # }
+//! ```
+
+mod dashboard;
+mod metrics;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+
+use super::detect::Alert;
+use super::live::{Counters, IncidentState, LiveIncident};
+use crate::formats::Stamp;
+
+/// How long a snapshot stays fresh for `/healthz` when the pipeline says nothing else: the
+/// pipeline publishes at least once a second (the detector's clock), so 15 s without a
+/// publication means it is stuck.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15);
+
+/// What `watch` knows at one moment, as the pipeline publishes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub counters: Counters,
+    /// Every open incident, and the resolved ones worth showing; any order (answers sort
+    /// them newest first, by id).
+    pub incidents: Vec<LiveIncident>,
+    /// The alerts firing now.
+    pub firing: Vec<FiringAlert>,
+    /// The files followed.
+    pub files: Vec<FollowedFile>,
+    /// The time of the newest line read, in its own offset.
+    pub newest_line: Option<Stamp>,
+    /// When this `watch` process started.
+    pub started: jiff::Timestamp,
+}
+
+impl Snapshot {
+    /// An empty snapshot of a process started at `started`.
+    pub fn new(started: jiff::Timestamp) -> Snapshot {
+        Snapshot {
+            counters: Counters::default(),
+            incidents: Vec::new(),
+            firing: Vec::new(),
+            files: Vec::new(),
+            newest_line: None,
+            started,
+        }
+    }
+
+    /// The incidents in `state` (all when `None`), newest first, at most `limit`.
+    fn incidents(&self, state: Option<IncidentState>, limit: Option<usize>) -> Vec<&LiveIncident> {
+        let mut out: Vec<&LiveIncident> = self
+            .incidents
+            .iter()
+            .filter(|i| state.is_none_or(|s| i.state == s))
+            .collect();
+        out.sort_by_key(|i| std::cmp::Reverse(i.id));
+        out.truncate(limit.unwrap_or(usize::MAX));
+        out
+    }
+}
+
+/// An alert firing now, for the dashboard and `fivehundred_alert_firing`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FiringAlert {
+    pub alert: String,
+    pub severity: String,
+    /// The rule that fired, where the alert has several (`spike`, `slo_burn`).
+    pub rule: Option<String>,
+    pub summary: String,
+    /// The log time it fired at.
+    pub since: Stamp,
+}
+
+impl From<&Alert> for FiringAlert {
+    /// The firing state of a detector alert (its `at` is when it started firing).
+    fn from(a: &Alert) -> FiringAlert {
+        FiringAlert {
+            alert: a.alert.to_string(),
+            severity: a.severity.to_string(),
+            rule: a.rule.map(str::to_string),
+            summary: a.summary.clone(),
+            since: a.at,
+        }
+    }
+}
+
+/// One file followed, as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FollowedFile {
+    pub path: PathBuf,
+    /// `access`, `error`, `php_fpm`, `php_error` or `unknown` (as in `Counters::lines`).
+    pub kind: String,
+    /// The detected format (`combined`, `nginx_error`, …), empty until detected.
+    pub format: String,
+    pub lines: u64,
+    pub unparsed: u64,
+    /// Bytes read so far.
+    pub offset: u64,
+}
+
+/// The handle the pipeline publishes through and the server reads from; clones share it.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    current: RwLock<Published>,
+    max_age: Duration,
+}
+
+/// The newest snapshot and when it came: an `Arc`, so a request holds the lock only to clone
+/// the pointer.
+#[derive(Debug)]
+struct Published {
+    snapshot: Arc<Snapshot>,
+    at: Instant,
+}
+
+impl Shared {
+    /// A handle holding `snapshot`; `/healthz` fails once no publication came for `max_age`.
+    pub fn new(snapshot: Snapshot, max_age: Duration) -> Shared {
+        Shared {
+            inner: Arc::new(Inner {
+                current: RwLock::new(Published {
+                    snapshot: Arc::new(snapshot),
+                    at: Instant::now(),
+                }),
+                max_age,
+            }),
+        }
+    }
+
+    /// Replaces the snapshot (and marks it fresh).
+    pub fn publish(&self, snapshot: Snapshot) {
+        self.update(|s| *s = snapshot);
+    }
+
+    /// Changes the snapshot in place (and marks it fresh); it is copied only while a request
+    /// still reads the previous one. Publishing an unchanged snapshot (`update(|_| ())`) tells
+    /// `/healthz` the pipeline is alive.
+    pub fn update(&self, f: impl FnOnce(&mut Snapshot)) {
+        // See `read` on poisoning.
+        let mut current = self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        f(Arc::make_mut(&mut current.snapshot));
+        current.at = Instant::now();
+    }
+
+    /// The newest snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.read().snapshot)
+    }
+
+    /// Whether a snapshot was published within `max_age` before `now`.
+    fn fresh_at(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.read().at) <= self.inner.max_age
+    }
+
+    /// The published state, for reading. A lock poisoned by a panicking `update` still holds
+    /// a whole snapshot (at worst partly updated, until the next publication replaces it):
+    /// serving it beats failing every request.
+    fn read(&self) -> RwLockReadGuard<'_, Published> {
+        self.inner.current.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("the HTTP server on {addr} stopped: {source}")]
+    Serve { addr: SocketAddr, source: io::Error },
+}
+
+/// A bound, not yet serving, server: binding first lets the caller report a taken port
+/// before anything else starts, and learn the port when it asked for port 0.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Shared,
+}
+
+impl Server {
+    /// Binds `listen` (exactly that address: the CLI's default is loopback only).
+    pub async fn bind(listen: SocketAddr, shared: Shared) -> Result<Server, HttpError> {
+        let bind_error = |source| HttpError::Bind {
+            addr: listen,
+            source,
+        };
+        let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        Ok(Server {
+            listener,
+            addr,
+            shared,
+        })
+    }
+
+    /// The address bound (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until the runtime stops; returns only on a fatal error.
+    pub async fn run(self) -> Result<(), HttpError> {
+        let addr = self.addr;
+        axum::serve(self.listener, router(self.shared))
+            .await
+            .map_err(|source| HttpError::Serve { addr, source })
+    }
+}
+
+/// Binds `listen` and serves `shared` on it, in the caller's tokio runtime.
+pub async fn serve(listen: SocketAddr, shared: Shared) -> Result<(), HttpError> {
+    Server::bind(listen, shared).await?.run().await
+}
+
+/// The routes, with the security headers and generic error pages on every answer.
+pub fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/", get(dashboard_page))
+        .route("/metrics", get(metrics_text))
+        .route("/api/incidents", get(incidents_json))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(shared)
+        .layer(map_response(harden))
+}
+
+/// The CSP forbids everything but inline styles (the dashboard's) and data: images, and
+/// framing; no page of ours runs a script or loads anything.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                   frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// `GET /`: the dashboard.
+async fn dashboard_page(State(shared): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HTML)],
+        dashboard::page(&shared.snapshot()),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: the Prometheus text exposition format, version 0.0.4.
+async fn metrics_text(State(shared): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics::render(&shared.snapshot()),
+    )
+        .into_response()
+}
+
+/// The query of `/api/incidents`; anything else in it is ignored, a bad value is a 400.
+#[derive(Debug, Deserialize)]
+struct IncidentQuery {
+    state: Option<IncidentState>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/incidents[?state=open|resolved][&limit=N]`: newest first.
+async fn incidents_json(State(shared): State<Shared>, Query(q): Query<IncidentQuery>) -> Response {
+    let snapshot = shared.snapshot();
+    match serde_json::to_vec(&snapshot.incidents(q.state, q.limit)) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => {
+            eprintln!("fivehundred watch: /api/incidents: cannot serialise incidents: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `GET /healthz`: `ok` while the pipeline keeps publishing, 503 once it went quiet.
+async fn healthz(State(shared): State<Shared>) -> Response {
+    if shared.fresh_at(Instant::now()) {
+        (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "ok\n",
+        )
+            .into_response()
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    }
+}
+
+/// Adds the security headers to every answer, and turns every error answer (ours, axum's
+/// rejections, 404, 405) into the generic page for its status, so none tells details.
+async fn harden(response: Response) -> Response {
+    let mut response = if response.status().is_client_error() || response.status().is_server_error()
+    {
+        generic_page(response)
+    } else {
+        response
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.remove(header::SERVER);
+    response
+}
+
+/// The generic page for an error answer's status; only `Allow` (of a 405) is kept.
+fn generic_page(original: Response) -> Response {
+    let status = original.status();
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error")
+    );
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         </head><body><h1>{title}</h1></body></html>\n"
+    );
+    let mut response = (status, [(header::CONTENT_TYPE, HTML)], body).into_response();
+    if let Some(v) = original.headers().get(header::ALLOW) {
+        response.headers_mut().insert(header::ALLOW, v.clone());
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(id: i64, state: IncidentState) -> LiveIncident {
+        LiveIncident {
+            id,
+            state,
+            cause: "fpm_down".into(),
+            status: [("502".to_string(), 3)].into(),
+            count: 3,
+            first_seen: None,
+            last_seen: None,
+            paths: vec!["/".into()],
+            file: None,
+            line: None,
+            evidence: Vec::new(),
+            fix: "start php-fpm".into(),
+            title: "PHP-FPM is down".into(),
+        }
+    }
+
+    fn ids(v: &[&LiveIncident]) -> Vec<i64> {
+        v.iter().map(|i| i.id).collect()
+    }
+
+    #[test]
+    fn incidents_newest_first_filtered_and_limited() {
+        let mut s = Snapshot::new(jiff::Timestamp::UNIX_EPOCH);
+        s.incidents = vec![
+            incident(2, IncidentState::Resolved),
+            incident(7, IncidentState::Open),
+            incident(5, IncidentState::Open),
+        ];
+        assert_eq!(ids(&s.incidents(None, None)), [7, 5, 2]);
+        assert_eq!(ids(&s.incidents(Some(IncidentState::Open), None)), [7, 5]);
+        assert_eq!(ids(&s.incidents(Some(IncidentState::Resolved), None)), [2]);
+        assert_eq!(ids(&s.incidents(None, Some(2))), [7, 5]);
+        assert_eq!(ids(&s.incidents(None, Some(0))), [] as [i64; 0]);
+    }
+
+    #[test]
+    fn fresh_until_max_age_after_the_last_publication() {
+        let shared = Shared::new(
+            Snapshot::new(jiff::Timestamp::UNIX_EPOCH),
+            Duration::from_secs(10),
+        );
+        let published = Instant::now();
+        shared.update(|_| ());
+        assert!(shared.fresh_at(published + Duration::from_secs(10)));
+        assert!(!shared.fresh_at(Instant::now() + Duration::from_secs(11)));
+    }
+
+    #[test]
+    fn update_does_not_change_a_snapshot_being_read() {
+        let shared = Shared::new(Snapshot::new(jiff::Timestamp::UNIX_EPOCH), DEFAULT_MAX_AGE);
+        let before = shared.snapshot();
+        shared.update(|s| {
+            s.counters.responses.insert(500, 1);
+        });
+        assert!(before.counters.responses.is_empty());
+        assert_eq!(shared.snapshot().counters.responses[&500], 1);
+    }
+}
