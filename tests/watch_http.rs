@@ -613,7 +613,7 @@ fn strings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_real_prometheus_scrapes_the_exact_values() {
     let lab = Lab::new();
     let shared = Shared::new(known_snapshot(), DEFAULT_MAX_AGE);

@@ -3,7 +3,8 @@
 //!
 //! The pipeline owns the truth and hands it over as a [`Snapshot`] through a [`Shared`]
 //! handle after each batch; requests only read the newest snapshot, so a slow client never
-//! holds the pipeline up. Every answer carries the same strict security headers; anything that
+//! holds the pipeline up. Every answer carries the same strict security headers (a CSP that
+//! allows no script, `nosniff`, `no-referrer`, `no-store`) and no `Server`; anything that
 //! is not a normal answer (404, 405, a bad query, an internal error) is a small generic page
 //! that tells nothing about the inside, and internal errors go to stderr instead.
 //!
@@ -11,7 +12,7 @@
 //! # async fn run() -> Result<(), fivehundred::watch::http::HttpError> {
 //! use fivehundred::watch::http::{DEFAULT_MAX_AGE, Shared, Snapshot, serve};
 //! let shared = Shared::new(Snapshot::new(jiff::Timestamp::now()), DEFAULT_MAX_AGE);
-//! let pipeline = shared.clone(); // calls `pipeline.publish(…)` after each batch
+//! let _for_pipeline = shared.clone(); // which calls `publish(snapshot)` after each batch
 //! serve("127.0.0.1:9500".parse().unwrap(), shared).await
 //! # }
 //! ```
@@ -74,7 +75,11 @@ impl Snapshot {
     }
 
     /// The incidents in `state` (all when `None`), newest first, at most `limit`.
-    fn incidents(&self, state: Option<IncidentState>, limit: Option<usize>) -> Vec<&LiveIncident> {
+    fn newest_incidents(
+        &self,
+        state: Option<IncidentState>,
+        limit: Option<usize>,
+    ) -> Vec<&LiveIncident> {
         let mut out: Vec<&LiveIncident> = self
             .incidents
             .iter()
@@ -296,7 +301,7 @@ struct IncidentQuery {
 /// `GET /api/incidents[?state=open|resolved][&limit=N]`: newest first.
 async fn incidents_json(State(shared): State<Shared>, Query(q): Query<IncidentQuery>) -> Response {
     let snapshot = shared.snapshot();
-    match serde_json::to_vec(&snapshot.incidents(q.state, q.limit)) {
+    match serde_json::to_vec(&snapshot.newest_incidents(q.state, q.limit)) {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => {
             eprintln!("fivehundred watch: /api/incidents: cannot serialise incidents: {e}");
@@ -393,11 +398,17 @@ mod tests {
             incident(7, IncidentState::Open),
             incident(5, IncidentState::Open),
         ];
-        assert_eq!(ids(&s.incidents(None, None)), [7, 5, 2]);
-        assert_eq!(ids(&s.incidents(Some(IncidentState::Open), None)), [7, 5]);
-        assert_eq!(ids(&s.incidents(Some(IncidentState::Resolved), None)), [2]);
-        assert_eq!(ids(&s.incidents(None, Some(2))), [7, 5]);
-        assert_eq!(ids(&s.incidents(None, Some(0))), [] as [i64; 0]);
+        assert_eq!(ids(&s.newest_incidents(None, None)), [7, 5, 2]);
+        assert_eq!(
+            ids(&s.newest_incidents(Some(IncidentState::Open), None)),
+            [7, 5]
+        );
+        assert_eq!(
+            ids(&s.newest_incidents(Some(IncidentState::Resolved), None)),
+            [2]
+        );
+        assert_eq!(ids(&s.newest_incidents(None, Some(2))), [7, 5]);
+        assert_eq!(ids(&s.newest_incidents(None, Some(0))), [] as [i64; 0]);
     }
 
     #[test]

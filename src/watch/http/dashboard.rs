@@ -67,7 +67,7 @@ fn alerts(firing: &[FiringAlert]) -> String {
 
 /// The open incidents, newest first, each with its evidence and fix.
 fn open_incidents(s: &Snapshot) -> String {
-    let open = s.incidents(Some(IncidentState::Open), None);
+    let open = s.newest_incidents(Some(IncidentState::Open), None);
     let mut html = format!("<h2>Open incidents ({})</h2>\n", open.len());
     if open.is_empty() {
         return html + "<p class=\"ok\">None.</p>\n";
