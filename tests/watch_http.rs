@@ -90,7 +90,7 @@ fn known_snapshot() -> Snapshot {
         since: NEWEST_LINE,
     }];
     s.files = vec![FollowedFile {
-        path: format!("/var/log/{IMG}/access.log").into(),
+        path: format!("/var/log/{IMG}/access.log"),
         kind: "access".into(),
         format: "combined".into(),
         lines: 1244,

@@ -22,7 +22,6 @@ mod metrics;
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -37,7 +36,9 @@ use tokio::net::TcpListener;
 
 use super::detect::Alert;
 use super::live::{Counters, IncidentState, LiveIncident};
+use super::pipeline::kind_name;
 use crate::formats::Stamp;
+use crate::scan::InputReport;
 
 /// How long a snapshot stays fresh for `/healthz` when the pipeline says nothing else: the
 /// pipeline publishes at least once a second (the detector's clock), so 15 s without a
@@ -119,15 +120,29 @@ impl From<&Alert> for FiringAlert {
 /// One file followed, as the dashboard lists it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FollowedFile {
-    pub path: PathBuf,
+    pub path: String,
     /// `access`, `error`, `php_fpm`, `php_error` or `unknown` (as in `Counters::lines`).
     pub kind: String,
-    /// The detected format (`combined`, `nginx_error`, …), empty until detected.
+    /// The detected format (`combined`, `nginx_error`, …).
     pub format: String,
     pub lines: u64,
     pub unparsed: u64,
     /// Bytes read so far.
     pub offset: u64,
+}
+
+impl FollowedFile {
+    /// The pipeline's report on a file (`Pipeline::inputs`) with the tailer's offset in it.
+    pub fn new(input: &InputReport, offset: u64) -> FollowedFile {
+        FollowedFile {
+            path: input.path.clone(),
+            kind: kind_name(input.kind).to_string(),
+            format: input.format.to_string(),
+            lines: input.lines,
+            unparsed: input.unparsed,
+            offset,
+        }
+    }
 }
 
 /// The handle the pipeline publishes through and the server reads from; clones share it.
@@ -409,6 +424,22 @@ mod tests {
         );
         assert_eq!(ids(&s.newest_incidents(None, Some(2))), [7, 5]);
         assert_eq!(ids(&s.newest_incidents(None, Some(0))), [] as [i64; 0]);
+    }
+
+    #[test]
+    fn followed_file_from_the_pipelines_report() {
+        let input = InputReport {
+            path: "/var/log/php8.2-fpm.log".into(),
+            kind: crate::formats::Kind::PhpFpm,
+            format: "php_fpm",
+            lines: 12,
+            unparsed: 1,
+            error: None,
+        };
+        let f = FollowedFile::new(&input, 4096);
+        assert_eq!((f.kind.as_str(), f.format.as_str()), ("php_fpm", "php_fpm"));
+        assert_eq!((f.lines, f.unparsed, f.offset), (12, 1, 4096));
+        assert_eq!(f.path, input.path);
     }
 
     #[test]

@@ -145,7 +145,7 @@ fn files(files: &[FollowedFile]) -> String {
         html += &format!(
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
-            escape(&f.path.to_string_lossy()),
+            escape(&f.path),
             escape(&f.kind),
             escape(&f.format),
             f.lines,
@@ -191,7 +191,7 @@ mod tests {
             since: Stamp { ms: 0, offset: 0 },
         }];
         s.files = vec![FollowedFile {
-            path: format!("/logs/{SCRIPT}{IMG}").into(),
+            path: format!("/logs/{SCRIPT}{IMG}"),
             kind: format!("k{IMG}"),
             format: format!("f{SCRIPT}"),
             lines: 14,
