@@ -40,9 +40,9 @@ use super::pipeline::kind_name;
 use crate::formats::Stamp;
 use crate::scan::InputReport;
 
-/// How long a snapshot stays fresh for `/healthz` when the pipeline says nothing else: the
-/// pipeline publishes at least once a second (the detector's clock), so 15 s without a
-/// publication means it is stuck.
+/// How long a snapshot stays fresh for `/healthz`: the pipeline is to publish at every tick
+/// (about once a second, even with no new line), so 15 s without a publication means it is
+/// stuck.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15);
 
 /// What `watch` knows at one moment, as the pipeline publishes it.
