@@ -237,6 +237,19 @@ impl Detector {
         Some(new_cause_alert(cause, t, at))
     }
 
+    /// An alert that was firing before a restart: its episode goes on, and its resolution
+    /// will be sent when it clears. Unknown names are ignored.
+    pub fn restore_firing(&mut self, alert: &Alert) {
+        let episode = match (alert.alert, alert.rule, alert.cause) {
+            ("robots_txt_5xx", _, _) => &mut self.robots,
+            ("error_spike", Some("slo_burn"), _) => &mut self.burn,
+            ("error_spike", _, _) => &mut self.spike,
+            ("new_cause", _, Some(cause)) => self.new_causes.entry(cause).or_default(),
+            _ => return,
+        };
+        episode.firing = true;
+    }
+
     /// A cause seen before a restart, at `ms`: `new_cause` stays quiet for it for 24 hours.
     pub fn remember_cause(&mut self, cause: &'static str, ms: i64) {
         let last = self.causes.entry(cause).or_insert(ms);

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
 
 use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
 use super::live::{Counters, IncidentState, LiveIncident, Notification};
@@ -68,6 +69,56 @@ pub struct Batch {
     pub notifications: Vec<Notification>,
     /// The tailer's position after the lines counted.
     pub checkpoint: Option<Vec<u8>>,
+}
+
+/// A firing alert as kept across restarts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FiringState {
+    pub alert: String,
+    pub rule: Option<String>,
+    pub cause: Option<String>,
+    pub severity: String,
+    pub summary: String,
+    pub at_ms: i64,
+    pub offset: i32,
+}
+
+impl FiringState {
+    fn of(a: &Alert) -> FiringState {
+        FiringState {
+            alert: a.alert.to_owned(),
+            rule: a.rule.map(str::to_owned),
+            cause: a.cause.map(str::to_owned),
+            severity: a.severity.to_owned(),
+            summary: a.summary.clone(),
+            at_ms: a.at.ms,
+            offset: a.at.offset,
+        }
+    }
+
+    /// The alert, with the names this build knows (a state from another version may name
+    /// ones it does not: those are dropped).
+    fn to_alert(&self, rules: &'static Rules) -> Option<Alert> {
+        let known = |name: &str, list: &[&'static str]| list.iter().copied().find(|n| *n == name);
+        Some(Alert {
+            alert: known(&self.alert, &["robots_txt_5xx", "error_spike", "new_cause"])?,
+            status: AlertStatus::Firing,
+            severity: known(&self.severity, &["critical", "warning"])?,
+            rule: match &self.rule {
+                Some(r) => Some(known(r, &["spike", "slo_burn"])?),
+                None => None,
+            },
+            cause: match &self.cause {
+                Some(c) => Some(rules.cause_id(c)?),
+                None => None,
+            },
+            summary: self.summary.clone(),
+            at: Stamp {
+                ms: self.at_ms,
+                offset: self.offset,
+            },
+        })
+    }
 }
 
 /// How a followed file is read.
@@ -373,6 +424,22 @@ impl Pipeline {
     /// The alerts firing now, as they fired (also those too old to have been sent).
     pub fn firing(&self) -> &[Alert] {
         &self.firing
+    }
+
+    /// The alerts firing now, to keep across a restart ([`Pipeline::restore_firing`]).
+    pub fn firing_state(&self) -> Vec<FiringState> {
+        self.firing.iter().map(FiringState::of).collect()
+    }
+
+    /// Goes on with the alerts that were firing before a restart: no second firing for them,
+    /// and their resolution when they clear.
+    pub fn restore_firing(&mut self, states: &[FiringState]) {
+        for state in states {
+            if let Some(alert) = state.to_alert(self.rules) {
+                self.detector.restore_firing(&alert);
+                self.firing.push(alert);
+            }
+        }
     }
 
     fn flush_idle_records(&mut self) {
@@ -722,5 +789,33 @@ mod tests {
                 .iter()
                 .all(|i| i.state == IncidentState::Resolved)
         );
+    }
+
+    #[test]
+    fn firing_alerts_go_on_after_a_restart() {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let line = |secs: i64, status: u16| {
+            let t = jiff::Timestamp::from_millisecond(now + secs * 1000).unwrap();
+            let ts = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+            format!("1.2.3.4 - - [{ts}] \"GET /robots.txt HTTP/1.1\" {status} 1 \"-\" \"x\"\n")
+        };
+        let mut p = pipeline();
+        p.ingest("k", "access.log", line(0, 503).as_bytes());
+        assert_eq!(p.take_batch().notifications.len(), 1);
+        let state = p.firing_state();
+        // A new process: the alert is not sent again, and its resolution is.
+        let mut p = pipeline();
+        p.restore_firing(&state);
+        assert_eq!(p.firing().len(), 1);
+        p.ingest("k", "access.log", line(1, 502).as_bytes());
+        assert!(p.take_batch().notifications.is_empty());
+        p.ingest("k", "access.log", line(2, 200).as_bytes());
+        let resolved = p.take_batch().notifications;
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(
+            (resolved[0].alert, resolved[0].status),
+            ("robots_txt_5xx", AlertStatus::Resolved)
+        );
+        assert!(p.firing().is_empty());
     }
 }
