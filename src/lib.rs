@@ -3,7 +3,7 @@
 //! Data flows one way: [`read`] turns paths into byte records, [`formats`] detects each
 //! input's kind and parses records into events, [`diagnose`] ties 5xx responses to the error
 //! events that explain them, [`seo`] counts what crawlers got from the same scan, and
-//! [`render`] prints the result.
+//! [`render`] prints the result. [`watch`] follows logs live.
 
 pub mod cli;
 pub mod diagnose;

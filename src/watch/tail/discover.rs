@@ -1,0 +1,209 @@
+//! Which files the followed paths name right now. A file path names its file (through a
+//! symlink, the file it points to, by its own path); a directory, every regular file in it,
+//! except compressed ones: rotation compresses a file whose lines were already read as text.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use indexmap::IndexMap;
+
+use super::{FileKey, TailError, Warnings, io_error};
+
+/// A file found at a followed path.
+#[derive(Clone, Debug)]
+pub(super) struct Candidate {
+    pub path: PathBuf,
+    pub key: FileKey,
+    pub len: u64,
+}
+
+/// Names rotation gives compressed files.
+const COMPRESSED: &[&str] = &["gz", "bz2", "xz", "zst"];
+
+pub(super) fn is_compressed(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| COMPRESSED.contains(&e))
+}
+
+pub(super) fn key_of(meta: &fs::Metadata) -> FileKey {
+    FileKey {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    }
+}
+
+/// When a file's content last changed, for reading older files first.
+pub(super) fn modified(meta: &fs::Metadata) -> Option<SystemTime> {
+    meta.modified().ok()
+}
+
+/// Every file the followed paths name, once each (by inode), in the order found. A followed
+/// path that is missing or unreadable is a warning: it may appear or be fixed later.
+pub(super) fn discover(paths: &[PathBuf], warnings: &mut Warnings) -> IndexMap<FileKey, Candidate> {
+    let mut found = IndexMap::new();
+    for path in paths {
+        let listed = match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => list_dir(path, &mut found),
+            Ok(_) if is_compressed(path) => {
+                warnings.warn(
+                    path,
+                    TailError::Compressed {
+                        path: crate::read::display_name(path),
+                    },
+                );
+                continue;
+            }
+            Ok(_) => candidate(path).map(|c| add(&mut found, c)),
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(()) => warnings.clear(path),
+            Err(e) => warnings.warn(path, io_error(path, e)),
+        }
+    }
+    found
+}
+
+fn add(found: &mut IndexMap<FileKey, Candidate>, candidate: Option<Candidate>) {
+    if let Some(c) = candidate {
+        found.entry(c.key).or_insert(c);
+    }
+}
+
+/// The regular files in `dir`. One that vanishes between the listing and its `stat`, or a
+/// dangling symlink, is skipped without a word: rotation does that all the time.
+fn list_dir(dir: &Path, found: &mut IndexMap<FileKey, Candidate>) -> io::Result<()> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| !is_compressed(p))
+        .collect();
+    entries.sort();
+    for path in entries {
+        match candidate(&path) {
+            Ok(c) => add(found, c),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The file at `path` if it is a regular one. A symlink's file is named by the path it
+/// resolves to, which still names it after the link is pointed elsewhere.
+fn candidate(path: &Path) -> io::Result<Option<Candidate>> {
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let path = if fs::symlink_metadata(path)?.is_symlink() {
+        fs::canonicalize(path)?
+    } else {
+        path.to_path_buf()
+    };
+    Ok(Some(Candidate {
+        path,
+        key: key_of(&meta),
+        len: meta.len(),
+    }))
+}
+
+/// Where the file `key`, last seen at `path`, is now: still there, or renamed next to it
+/// (rotation's `access.log` → `access.log.1`).
+pub(super) fn find(path: &Path, key: FileKey) -> Option<PathBuf> {
+    let is_it = |p: &Path| fs::metadata(p).is_ok_and(|m| key_of(&m) == key);
+    if is_it(path) {
+        return Some(path.to_path_buf());
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| is_it(p))
+}
+
+/// The regular, uncompressed files next to `path` (in its directory), for a copy of content
+/// that was followed by that path alone.
+pub(super) fn siblings(path: &Path) -> Vec<Candidate> {
+    let mut found = IndexMap::new();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Unreadable: no copy to be found there, which the caller cannot help either.
+        let _ = list_dir(dir, &mut found);
+    }
+    found.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_give_their_plain_files_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for name in [
+            "access.log",
+            "access.log.1",
+            "access.log.2.gz",
+            "error.log.3.zst",
+        ] {
+            fs::write(d.join(name), "x\n").unwrap();
+        }
+        fs::create_dir(d.join("old")).unwrap();
+        std::os::unix::fs::symlink(d.join("access.log"), d.join("current")).unwrap();
+        std::os::unix::fs::symlink(d.join("gone"), d.join("dangling")).unwrap();
+        let mut w = Warnings::default();
+        let paths = [d.to_path_buf(), d.join("access.log.1")];
+        let found: Vec<PathBuf> = discover(&paths, &mut w)
+            .into_values()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(found, vec![d.join("access.log"), d.join("access.log.1")]);
+        assert!(w.take().is_empty());
+    }
+
+    #[test]
+    fn a_symlink_is_named_by_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().canonicalize().unwrap();
+        fs::write(d.join("a.log"), "x\n").unwrap();
+        std::os::unix::fs::symlink("a.log", d.join("current.log")).unwrap();
+        let found = discover(&[d.join("current.log")], &mut Warnings::default());
+        let c = found.values().next().unwrap();
+        assert_eq!(c.path, d.join("a.log"));
+        assert_eq!(find(&c.path, c.key), Some(d.join("a.log")));
+    }
+
+    #[test]
+    fn missing_and_compressed_paths_warn_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("old.log.gz");
+        fs::write(&gz, "x").unwrap();
+        let paths = [dir.path().join("missing.log"), gz];
+        let mut w = Warnings::default();
+        assert!(discover(&paths, &mut w).is_empty());
+        assert!(discover(&paths, &mut w).is_empty());
+        let shown: Vec<String> = w.take().iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[0].contains("missing.log: No such file"), "{shown:?}");
+        assert!(
+            shown[1].ends_with("old.log.gz: compressed, not followed"),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn a_renamed_file_is_found_next_to_its_old_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("access.log");
+        fs::write(&old, "x\n").unwrap();
+        let key = key_of(&fs::metadata(&old).unwrap());
+        fs::rename(&old, dir.path().join("access.log.1")).unwrap();
+        fs::write(&old, "y\n").unwrap();
+        assert_eq!(find(&old, key), Some(dir.path().join("access.log.1")));
+        assert_eq!(siblings(&old).len(), 2);
+    }
+}
