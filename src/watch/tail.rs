@@ -159,6 +159,7 @@ struct Tracked {
     key: FileKey,
     pos: Position,
     dormant: bool,
+    retired: bool,
     /// `None` until found again after a restart, or while unreadable. Held open, it keeps
     /// the inode from being reused and lets a renamed or deleted file be read to its end.
     file: Option<File>,
@@ -173,11 +174,12 @@ struct Tracked {
 }
 
 impl Tracked {
-    fn new(key: FileKey, pos: Position, dormant: bool, file: Option<File>) -> Tracked {
+    fn new(key: FileKey, pos: Position, file: Option<File>) -> Tracked {
         Tracked {
             key,
             pos,
-            dormant,
+            dormant: false,
+            retired: false,
             file,
             followed: false,
             len: 0,
@@ -192,6 +194,11 @@ impl Tracked {
         !self.followed
             && (self.dormant || self.at_end)
             && now.duration_since(self.changed_at) >= ORPHAN_GRACE
+    }
+
+    /// Whether the file is still where it was last seen.
+    fn still_there(&self) -> bool {
+        fs::metadata(&self.pos.path).is_ok_and(|m| discover::key_of(&m) == self.key)
     }
 }
 
@@ -267,7 +274,11 @@ impl Tailer {
             config,
             files: files
                 .into_iter()
-                .map(|e| Tracked::new(e.key, e.pos, e.dormant, None))
+                .map(|e| {
+                    let mut t = Tracked::new(e.key, e.pos, None);
+                    (t.dormant, t.retired) = (e.dormant, e.retired);
+                    t
+                })
                 .collect(),
             ghosts: ghosts.into_iter().map(Ghost::new).collect(),
             from_end,
@@ -327,6 +338,7 @@ impl Tailer {
             key: t.key,
             pos: t.pos.clone(),
             dormant: t.dormant,
+            retired: t.retired,
         });
         let ghosts = self.ghosts.iter().map(|g| g.pos.clone());
         Mark(Checkpoint::new(files.collect(), ghosts.collect()))
@@ -339,6 +351,8 @@ impl Tailer {
             let candidate = found.get(&t.key);
             let keep = if t.file.is_some() {
                 self.refresh(&mut t, candidate, now)
+            } else if t.retired && candidate.is_none() {
+                t.still_there()
             } else {
                 self.adopt(&mut t, candidate, now)
             };
@@ -349,7 +363,8 @@ impl Tailer {
         }
     }
 
-    /// A file held open: where it is now, whether it changed. False: an orphan done with.
+    /// A file held open: where it is now, whether it changed. An orphan done with is closed
+    /// (its disk space freed if deleted), and remembered while it exists; false: forgotten.
     fn refresh(&mut self, t: &mut Tracked, candidate: Option<&Candidate>, now: Instant) -> bool {
         match candidate {
             Some(c) => t.pos.path.clone_from(&c.path),
@@ -365,7 +380,12 @@ impl Tailer {
         if let Err(e) = self.look(t, now) {
             self.warnings.warn(&t.pos.path, io_error(&t.pos.path, e));
         }
-        !t.finished(now)
+        if t.finished(now) {
+            t.file = None;
+            t.retired = true;
+            return t.still_there();
+        }
+        true
     }
 
     /// A file known from the checkpoint (or unreadable until now), found again at a followed
@@ -397,6 +417,7 @@ impl Tailer {
             return false;
         }
         t.file = Some(file);
+        t.retired = false;
         t.pos.path = path;
         t.changed_at = now;
         self.refresh(t, candidate, now)
@@ -521,7 +542,8 @@ impl Tailer {
             offset,
             skipping,
         };
-        let mut t = Tracked::new(c.key, pos, dormant, Some(file));
+        let mut t = Tracked::new(c.key, pos, Some(file));
+        t.dormant = dormant;
         (t.len, t.modified) = (meta.len(), discover::modified(&meta));
         Some(t)
     }
@@ -677,7 +699,7 @@ fn sibling_copy(ghost: &Position, files: &[Tracked], found: &[Tracked]) -> Optio
                     fp: Fingerprint::of(&head),
                     ..ghost.clone()
                 };
-                Tracked::new(c.key, pos, false, Some(file))
+                Tracked::new(c.key, pos, Some(file))
             })
         })
 }
@@ -723,8 +745,9 @@ struct Cut {
     oversized: bool,
 }
 
-/// Splits a read (`buf`, from the file's offset) at its last newline. Skipping, only up to the
-/// first newline, handing out nothing; a line over [`MAX_LINE`] starts a skip.
+/// Splits a read (`buf`, from the file's offset) after its last newline. A line over
+/// [`MAX_LINE`] is skipped (to its newline, if it has come); skipping, only up to the first
+/// newline, handing out nothing.
 fn cut(buf: &[u8], skipping: bool) -> Cut {
     let nothing = Cut {
         advance: 0,
@@ -732,8 +755,9 @@ fn cut(buf: &[u8], skipping: bool) -> Cut {
         skipping,
         oversized: false,
     };
+    let first = memchr::memchr(b'\n', buf);
     if skipping {
-        return match memchr::memchr(b'\n', buf) {
+        return match first {
             Some(nl) => Cut {
                 advance: nl + 1,
                 skipping: false,
@@ -745,19 +769,26 @@ fn cut(buf: &[u8], skipping: bool) -> Cut {
             },
         };
     }
-    match memchr::memrchr(b'\n', buf) {
-        Some(nl) => Cut {
-            advance: nl + 1,
-            lines: nl + 1,
+    match (first, memchr::memrchr(b'\n', buf)) {
+        // Only the first line can be this long: a read goes on past a block only while no
+        // newline has come.
+        (Some(first), _) if first > MAX_LINE => Cut {
+            advance: first + 1,
+            oversized: true,
             ..nothing
         },
-        None if buf.len() > MAX_LINE => Cut {
+        (_, Some(last)) => Cut {
+            advance: last + 1,
+            lines: last + 1,
+            ..nothing
+        },
+        _ if buf.len() > MAX_LINE => Cut {
             advance: buf.len(),
             skipping: true,
             oversized: true,
             ..nothing
         },
-        None => nothing,
+        _ => nothing,
     }
 }
 

@@ -41,6 +41,10 @@ pub(super) struct FileEntry {
     pub pos: Position,
     /// A copy of content read through another file: not read unless that file is truncated.
     pub dormant: bool,
+    /// Read to its end and no longer followed, not held open: remembered while it exists,
+    /// in case it is followed again (a symlink pointed back at it).
+    #[serde(default)]
+    pub retired: bool,
 }
 
 /// Everything a restart needs.
@@ -130,6 +134,7 @@ mod tests {
                 key: FileKey { dev: 1, ino: 2 },
                 pos: pos.clone(),
                 dormant: false,
+                retired: true,
             }],
             vec![pos],
         )
