@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use fivehundred::watch::tail::{Mark, TailConfig, TailError, Tailer};
 
 /// Appends numbered lines the way a web server writes its log: one `O_APPEND` handle, kept
-/// until told to reopen (after a rotation), one write per line, or two for a line written in
-/// halves.
+/// until told to reopen (after a rotation).
 struct Writer {
     file: File,
     next: u64,
@@ -37,13 +36,15 @@ impl Writer {
         self.file = append(path);
     }
 
+    /// Writes `lines` lines at once, as a server with a log buffer does.
     fn write(&mut self, lines: u64) {
         self.finish();
+        let mut burst = String::new();
         for _ in 0..lines {
-            let line = format!("line {}\n", self.next);
-            self.file.write_all(line.as_bytes()).unwrap();
+            burst += &format!("line {}\n", self.next);
             self.next += 1;
         }
+        self.file.write_all(burst.as_bytes()).unwrap();
     }
 
     /// Writes the first half of a line: a reader may find it before the rest.
@@ -341,17 +342,41 @@ fn repeated_copytruncate_with_the_copies_shifted_along() {
 }
 
 #[test]
+fn a_copy_made_while_catching_up_goes_on_from_where_reading_was() {
+    let s = setup();
+    let mut w = Writer::new(&s.log);
+    // History longer than two polls read: the copy comes while we are far behind.
+    w.write(2_000_000);
+    let mut c = Consumer::new(vec![s.logs.clone()], &s.state);
+    assert!(c.step(), "history is read over several polls");
+    fs::copy(&s.log, rotated(&s.log, 1)).unwrap();
+    assert!(c.step());
+    truncate(&s.log);
+    w.write(10);
+    c.drain_to(2_000_010);
+    assert_each_once(&c.stored, 2_000_010);
+}
+
+#[test]
 fn a_copy_of_a_live_file_is_not_read_again() {
     let s = setup();
     let mut w = Writer::new(&s.log);
-    w.write(100);
+    w.write(200);
     let mut c = Consumer::new(vec![s.logs.clone()], &s.state);
-    c.drain_to(100);
+    c.drain_to(200);
+    // A copy longer than the fingerprint.
     w.write(20);
     fs::copy(&s.log, s.logs.join("backup.log")).unwrap();
     w.write(20);
-    c.drain_to(140);
-    assert_each_once(&c.stored, 140);
+    c.drain_to(240);
+    // A copy caught just begun, shorter than the fingerprint: held until it tells.
+    let copy = s.logs.join("copy.log");
+    fs::write(&copy, &fs::read(&s.log).unwrap()[..30]).unwrap();
+    c.step();
+    fs::copy(&s.log, &copy).unwrap();
+    w.write(20);
+    c.drain_to(260);
+    assert_eq!(c.stored, (0..260).collect::<Vec<_>>());
 }
 
 #[test]
@@ -668,15 +693,22 @@ fn a_fast_writer_through_rotations_and_restarts_loses_and_repeats_nothing() {
     let s = setup();
     let writer = Arc::new(Mutex::new(Writer::new(&s.log)));
     let stop = Arc::new(AtomicBool::new(false));
-    // As fast as it can, in bursts, a line in halves now and then, until told to stop.
+    // As fast as it can, a write per line, a line in halves now and then, until told to
+    // stop (or it has written enough).
+    const MOST: u64 = 2_000_000;
     let feeder = {
         let (writer, stop) = (writer.clone(), stop.clone());
         thread::spawn(move || {
             let mut burst = 0;
             while !stop.load(Ordering::SeqCst) {
                 let mut w = writer.lock().unwrap();
+                if w.next >= MOST {
+                    break;
+                }
                 burst = (burst + 7) % 50;
-                w.write(burst);
+                for _ in 0..burst {
+                    w.write(1);
+                }
                 w.half();
                 w.finish();
             }
