@@ -247,6 +247,8 @@ pub struct Tailer {
     from_end: bool,
     warnings: Warnings,
     spare: Vec<Vec<u8>>,
+    /// The state directory, canonical, never followed.
+    own: Option<PathBuf>,
     /// Held for the tailer's life: the lock on the state directory.
     _lock: File,
 }
@@ -269,6 +271,7 @@ impl Tailer {
 
     fn start(config: TailConfig, checkpoint: Option<Checkpoint>, lock: File) -> Tailer {
         let from_end = config.from_end && checkpoint.is_none();
+        let own = fs::canonicalize(&config.state_dir).ok();
         let (files, ghosts) = checkpoint.map_or_else(Default::default, |c| (c.files, c.ghosts));
         Tailer {
             config,
@@ -284,14 +287,20 @@ impl Tailer {
             from_end,
             warnings: Warnings::default(),
             spare: Vec::new(),
+            own,
             _lock: lock,
         }
     }
 
     /// Reads what is new (whole lines) in every followed file, up to a budget.
     pub fn poll(&mut self) -> Batch {
-        let now = Instant::now();
-        let mut found = discover::discover(&self.config.paths, &mut self.warnings);
+        self.poll_at(Instant::now())
+    }
+
+    /// [`Tailer::poll`] at the moment `now`, which decides when orphans are let go.
+    fn poll_at(&mut self, now: Instant) -> Batch {
+        let own = self.own.as_deref();
+        let mut found = discover::discover(&self.config.paths, own, &mut self.warnings);
         self.reconcile(&mut found, now);
         self.claim_dormant();
         self.admit(found.into_values().collect());
@@ -826,6 +835,55 @@ mod tests {
             (c.advance, c.lines, c.skipping, c.oversized),
             (3, 0, false, false)
         );
+    }
+
+    /// A symlink pointed away from a file, and back once the file was let go.
+    #[test]
+    fn an_orphan_is_let_go_after_its_grace_and_remembered_while_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (a, link, tmp) = (d.join("a.log"), d.join("current.log"), d.join("tmp.log"));
+        fs::write(&a, "line 0\n").unwrap();
+        fs::write(d.join("b.log"), "line 1\n").unwrap();
+        let point = |target: &str| {
+            std::os::unix::fs::symlink(target, &tmp).unwrap();
+            fs::rename(&tmp, &link).unwrap();
+        };
+        point("a.log");
+        let config = TailConfig {
+            paths: vec![link.clone()],
+            state_dir: d.join("state"),
+            from_end: false,
+        };
+        let mut tailer = Tailer::open(config).unwrap();
+        let lines = |b: Batch| {
+            b.chunks
+                .into_iter()
+                .flat_map(|c| c.bytes)
+                .collect::<Vec<u8>>()
+        };
+        assert_eq!(lines(tailer.poll()), b"line 0\n");
+        point("b.log");
+        fs::write(&a, "line 0\nline 2\n").unwrap();
+        let now = Instant::now();
+        // The orphan is read to its end first.
+        assert_eq!(lines(tailer.poll_at(now)), b"line 2\nline 1\n");
+        let a_key = tailer.files[0].key;
+        let a_state = |t: &Tailer| {
+            let a = t.files.iter().find(|t| t.key == a_key).unwrap();
+            (a.file.is_some(), a.retired, a.pos.offset)
+        };
+        tailer.poll_at(now + ORPHAN_GRACE / 2);
+        assert_eq!(a_state(&tailer), (true, false, 14));
+        tailer.poll_at(now + ORPHAN_GRACE);
+        assert_eq!(a_state(&tailer), (false, true, 14), "closed, remembered");
+        fs::write(&a, "line 0\nline 2\nline 3\n").unwrap();
+        point("a.log");
+        assert_eq!(lines(tailer.poll()), b"line 3\n");
+        fs::remove_file(d.join("b.log")).unwrap();
+        let later = Instant::now() + ORPHAN_GRACE;
+        tailer.poll_at(later);
+        assert_eq!(tailer.files.len(), 1, "b.log, deleted, is forgotten");
     }
 
     #[test]

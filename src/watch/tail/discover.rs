@@ -42,11 +42,20 @@ pub(super) fn modified(meta: &fs::Metadata) -> Option<SystemTime> {
 }
 
 /// Every file the followed paths name, once each (by inode), in the order found. A followed
-/// path that is missing or unreadable is a warning: it may appear or be fixed later.
-pub(super) fn discover(paths: &[PathBuf], warnings: &mut Warnings) -> IndexMap<FileKey, Candidate> {
+/// path that is missing or unreadable is a warning: it may appear or be fixed later. The
+/// directory `own` (the state directory, canonical) is never listed: following the files it
+/// writes would feed on itself.
+pub(super) fn discover(
+    paths: &[PathBuf],
+    own: Option<&Path>,
+    warnings: &mut Warnings,
+) -> IndexMap<FileKey, Candidate> {
     let mut found = IndexMap::new();
     for path in paths {
         let listed = match fs::metadata(path) {
+            Ok(_) if own.is_some_and(|own| fs::canonicalize(path).is_ok_and(|p| p == own)) => {
+                Ok(())
+            }
             Ok(meta) if meta.is_dir() => list_dir(path, &mut found),
             Ok(_) if is_compressed(path) => {
                 warnings.warn(
@@ -157,7 +166,7 @@ mod tests {
         std::os::unix::fs::symlink(d.join("gone"), d.join("dangling")).unwrap();
         let mut w = Warnings::default();
         let paths = [d.to_path_buf(), d.join("access.log.1")];
-        let found: Vec<PathBuf> = discover(&paths, &mut w)
+        let found: Vec<PathBuf> = discover(&paths, None, &mut w)
             .into_values()
             .map(|c| c.path)
             .collect();
@@ -171,7 +180,7 @@ mod tests {
         let d = dir.path().canonicalize().unwrap();
         fs::write(d.join("a.log"), "x\n").unwrap();
         std::os::unix::fs::symlink("a.log", d.join("current.log")).unwrap();
-        let found = discover(&[d.join("current.log")], &mut Warnings::default());
+        let found = discover(&[d.join("current.log")], None, &mut Warnings::default());
         let c = found.values().next().unwrap();
         assert_eq!(c.path, d.join("a.log"));
         assert_eq!(find(&c.path, c.key), Some(d.join("a.log")));
@@ -184,8 +193,8 @@ mod tests {
         fs::write(&gz, "x").unwrap();
         let paths = [dir.path().join("missing.log"), gz];
         let mut w = Warnings::default();
-        assert!(discover(&paths, &mut w).is_empty());
-        assert!(discover(&paths, &mut w).is_empty());
+        assert!(discover(&paths, None, &mut w).is_empty());
+        assert!(discover(&paths, None, &mut w).is_empty());
         let shown: Vec<String> = w.take().iter().map(|e| e.to_string()).collect();
         assert_eq!(shown.len(), 2, "{shown:?}");
         assert!(shown[0].contains("missing.log: No such file"), "{shown:?}");
@@ -193,6 +202,16 @@ mod tests {
             shown[1].ends_with("old.log.gz: compressed, not followed"),
             "{shown:?}"
         );
+    }
+
+    #[test]
+    fn the_state_directory_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("tail.json"), "{}").unwrap();
+        let own = dir.path().canonicalize().unwrap();
+        let mut w = Warnings::default();
+        assert!(discover(&[dir.path().to_path_buf()], Some(&own), &mut w).is_empty());
+        assert_eq!(discover(&[dir.path().to_path_buf()], None, &mut w).len(), 1);
     }
 
     #[test]
