@@ -194,10 +194,15 @@ fn rotate_by_rename(log: &Path, writer: &mut Writer) {
 /// lost by any tailer (the writer is held off here, as that loss is not the tailer's), and so
 /// is a line cut in two by it.
 fn copytruncate(log: &Path, writer: &mut Writer) {
+    copy_for_rotation(log, writer);
+    truncate(log);
+}
+
+/// The first half of `copytruncate`: the writer must write nothing until the truncation.
+fn copy_for_rotation(log: &Path, writer: &mut Writer) {
     writer.finish();
     shift(log);
     fs::copy(log, rotated(log, 1)).unwrap();
-    truncate(log);
 }
 
 fn truncate(log: &Path) {
@@ -669,8 +674,15 @@ fn crashes_between_poll_and_commit_at_random_points_lose_and_repeat_nothing() {
     let mut w = Writer::new(&s.log);
     let mut c = Consumer::new(vec![s.logs.clone()], &s.state);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for _ in 0..400 {
-        match rng.below(10) {
+    // A copy made, its truncation still to come: polls and crashes may fall in between.
+    let mut copied = false;
+    for _ in 0..600 {
+        let action = rng.below(11);
+        if copied && matches!(action, 0..=3 | 8..=10) {
+            truncate(&s.log);
+            copied = false;
+        }
+        match action {
             0..=2 => w.write(1 + rng.below(30)),
             3 => w.half(),
             4 | 5 => {
@@ -679,7 +691,11 @@ fn crashes_between_poll_and_commit_at_random_points_lose_and_repeat_nothing() {
             6 => c.crash_after_poll(),
             7 => c.tailer = None,
             8 => rotate_by_rename(&s.log, &mut w),
-            _ => copytruncate(&s.log, &mut w),
+            9 => copytruncate(&s.log, &mut w),
+            _ => {
+                copy_for_rotation(&s.log, &mut w);
+                copied = true;
+            }
         }
     }
     w.finish();
@@ -717,24 +733,38 @@ fn a_fast_writer_through_rotations_and_restarts_loses_and_repeats_nothing() {
     let mut c = Consumer::new(vec![s.logs.clone()], &s.state);
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let (mut renames, mut copies, mut crashes) = (0, 0, 0);
-    for _ in 0..400 {
-        match rng.below(30) {
-            0 => {
+    // The writer held off from a copy to its truncation, polls and crashes in between.
+    let mut copying = None;
+    for _ in 0..600 {
+        match (rng.below(30), copying.take()) {
+            (0 | 1, Some(held)) => {
+                truncate(&s.log);
+                drop(held);
+                copies += 1;
+            }
+            (0, None) => {
                 rotate_by_rename(&s.log, &mut writer.lock().unwrap());
                 renames += 1;
             }
-            1 => {
-                copytruncate(&s.log, &mut writer.lock().unwrap());
-                copies += 1;
+            (1, None) => {
+                let mut held = writer.lock().unwrap();
+                copy_for_rotation(&s.log, &mut held);
+                copying = Some(held);
             }
-            2 | 3 => {
-                c.crash_after_poll();
-                crashes += 1;
-            }
-            _ => {
-                c.step();
+            (action, held) => {
+                copying = held;
+                if action < 4 {
+                    c.crash_after_poll();
+                    crashes += 1;
+                } else {
+                    c.step();
+                }
             }
         }
+    }
+    if let Some(held) = copying.take() {
+        truncate(&s.log);
+        drop(held);
     }
     stop.store(true, Ordering::SeqCst);
     feeder.join().unwrap();

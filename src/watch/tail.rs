@@ -398,17 +398,11 @@ impl Tailer {
     }
 
     /// A file known from the checkpoint (or unreadable until now), found again at a followed
-    /// path, at its last path, or renamed next to it, with the same content. Kept while
-    /// unreadable, to retry; dropped when gone or replaced, its content left as a ghost.
+    /// path or at its last path, with the same content. Kept while unreadable, to retry;
+    /// dropped when gone or replaced, its content left as a ghost (which finds the file by its
+    /// content if it was only renamed next to its last path).
     fn adopt(&mut self, t: &mut Tracked, candidate: Option<&Candidate>, now: Instant) -> bool {
-        let path = match candidate {
-            Some(c) => Some(c.path.clone()),
-            None => discover::find(&t.pos.path, t.key),
-        };
-        let Some(path) = path else {
-            self.bury(t);
-            return false;
-        };
+        let path = candidate.map_or_else(|| t.pos.path.clone(), |c| c.path.clone());
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
