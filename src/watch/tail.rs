@@ -18,7 +18,15 @@
 //!    only, a partial last line waits for its newline.
 //!
 //! The [`Mark`] a poll returns is the state after its chunks; [`Tailer::commit`] makes it the
-//! checkpoint once the consumer has stored what it derived from them.
+//! checkpoint once the consumer has stored what it derived from them. Polling, not `inotify`:
+//! a busy log is written once per request, and an event per write costs more than a `stat`
+//! per file per poll; the caller pauses between polls (a quarter second keeps alerts well
+//! within a second) unless [`Batch::more`] says more is ready.
+//!
+//! What no tailer can get back, and this one does not either: lines written between
+//! `copytruncate`'s copy and its truncation; past our last read, a copy compressed and deleted
+//! before a poll saw it (`compress` without `delaycompress`) or content deleted while the
+//! tailer was down. A last line without its newline is never handed out.
 
 mod checkpoint;
 mod discover;
@@ -43,7 +51,8 @@ use crate::read::{BLOCK, MAX_LINE, display_name};
 #[derive(Clone, Debug)]
 pub struct TailConfig {
     /// Files and directories. A directory means every plain file in it, also ones created
-    /// later; compressed ones (`.gz`, `.bz2`, `.xz`, `.zst`) are skipped.
+    /// later; compressed ones (`.gz`, `.bz2`, `.xz`, `.zst`) are skipped, and so is the
+    /// state directory.
     pub paths: Vec<PathBuf>,
     /// Holds the checkpoint (`tail.json`) and a lock against a second tailer using it.
     pub state_dir: PathBuf,
@@ -324,7 +333,7 @@ impl Tailer {
 
     /// Makes `mark` the checkpoint: call once what was derived from the batches up to it is
     /// stored. Written atomically and fsynced, so a crash leaves this checkpoint or the one
-    /// before.
+    /// before. A mark equal to the last one committed need not be written again.
     pub fn commit(&self, mark: &Mark) -> Result<(), TailError> {
         checkpoint::store(&self.config.state_dir, &mark.to_json()?)
     }

@@ -56,7 +56,7 @@ pub(super) fn discover(
             Ok(_) if own.is_some_and(|own| fs::canonicalize(path).is_ok_and(|p| p == own)) => {
                 Ok(())
             }
-            Ok(meta) if meta.is_dir() => list_dir(path, &mut found),
+            Ok(meta) if meta.is_dir() => list_dir(path, &mut found, warnings),
             Ok(_) if is_compressed(path) => {
                 warnings.warn(
                     path,
@@ -84,8 +84,13 @@ fn add(found: &mut IndexMap<FileKey, Candidate>, candidate: Option<Candidate>) {
 }
 
 /// The regular files in `dir`. One that vanishes between the listing and its `stat`, or a
-/// dangling symlink, is skipped without a word: rotation does that all the time.
-fn list_dir(dir: &Path, found: &mut IndexMap<FileKey, Candidate>) -> io::Result<()> {
+/// dangling symlink, is skipped without a word: rotation does that all the time. Any other
+/// entry that cannot be looked at is a warning of its own, not the directory's.
+fn list_dir(
+    dir: &Path,
+    found: &mut IndexMap<FileKey, Candidate>,
+    warnings: &mut Warnings,
+) -> io::Result<()> {
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| !is_compressed(p))
@@ -95,7 +100,7 @@ fn list_dir(dir: &Path, found: &mut IndexMap<FileKey, Candidate>) -> io::Result<
         match candidate(&path) {
             Ok(c) => add(found, c),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+            Err(e) => warnings.warn(&path, io_error(&path, e)),
         }
     }
     Ok(())
@@ -140,7 +145,7 @@ pub(super) fn siblings(path: &Path) -> Vec<Candidate> {
     let mut found = IndexMap::new();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Unreadable: no copy to be found there, which the caller cannot help either.
-        let _ = list_dir(dir, &mut found);
+        let _ = list_dir(dir, &mut found, &mut Warnings::default());
     }
     found.into_values().collect()
 }
@@ -184,6 +189,23 @@ mod tests {
         let c = found.values().next().unwrap();
         assert_eq!(c.path, d.join("a.log"));
         assert_eq!(find(&c.path, c.key), Some(d.join("a.log")));
+    }
+
+    #[test]
+    fn an_entry_that_cannot_be_looked_at_does_not_hide_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("access.log"), "x\n").unwrap();
+        std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
+        let mut w = Warnings::default();
+        assert_eq!(discover(&[d.to_path_buf()], None, &mut w).len(), 1);
+        let shown = w.take();
+        assert_eq!(shown.len(), 1);
+        assert!(
+            shown[0].to_string().contains("loop: Too many levels"),
+            "{}",
+            shown[0]
+        );
     }
 
     #[test]
