@@ -2,7 +2,7 @@
 //! that lets a restart (even after `kill -9`) go on exactly where the consumer's last stored
 //! batch ended: no line lost, none handed out twice.
 //!
-//! A file is its inode (device and number), checked against a [`Fingerprint`] of its first
+//! A file is its inode (device and number), checked against a fingerprint of its first
 //! bytes, since an inode number is reused once its file is gone. Each poll:
 //! 1. lists the followed paths (a directory: every plain file in it, new ones included);
 //! 2. brings every known file up to date: a file held open is followed through renames
