@@ -255,6 +255,17 @@ fn rename_rotation_reads_the_old_file_to_its_end_then_the_new_one() {
         c.drain_to(200);
         // In order: the old file's last lines before the new file's first.
         assert_eq!(c.stored, (0..200).collect::<Vec<_>>(), "by_dir {by_dir}");
+        if by_dir {
+            let lens = |p: &Path| fs::metadata(p).unwrap().len();
+            let mut shown: Vec<(PathBuf, u64)> = c
+                .tailer()
+                .positions()
+                .map(|(_, path, offset)| (path.to_path_buf(), offset))
+                .collect();
+            shown.sort();
+            let want = [&s.log, &rotated(&s.log, 1)].map(|p| (p.clone(), lens(p)));
+            assert_eq!(shown, want);
+        }
     }
 }
 

@@ -33,6 +33,7 @@ mod discover;
 mod fingerprint;
 
 use std::collections::HashSet;
+use std::fmt;
 use std::fs::{self, File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
@@ -61,11 +62,17 @@ pub struct TailConfig {
     pub from_end: bool,
 }
 
-/// A file: its device and inode numbers.
+/// A file: its device and inode numbers. Shown as `dev:ino`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FileKey {
     pub dev: u64,
     pub ino: u64,
+}
+
+impl fmt::Display for FileKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.dev, self.ino)
+    }
 }
 
 /// Whole lines read from one file, each ending in `\n`.
@@ -343,6 +350,15 @@ impl Tailer {
         if self.spare.len() < SPARE_BLOCKS {
             self.spare.push(bytes);
         }
+    }
+
+    /// The files being read (followed, or rotated away and read to their end), where each
+    /// is and how many of its bytes are read: for a status page.
+    pub fn positions(&self) -> impl Iterator<Item = (FileKey, &Path, u64)> {
+        self.files
+            .iter()
+            .filter(|t| t.file.is_some() && !t.dormant)
+            .map(|t| (t.key, t.pos.path.as_path(), t.pos.offset))
     }
 
     /// Paths that could not be followed since the last call (missing, unreadable,
@@ -887,6 +903,11 @@ mod tests {
         let later = Instant::now() + ORPHAN_GRACE;
         tailer.poll_at(later);
         assert_eq!(tailer.files.len(), 1, "b.log, deleted, is forgotten");
+    }
+
+    #[test]
+    fn a_file_key_shows_as_device_and_inode() {
+        assert_eq!(FileKey { dev: 2049, ino: 17 }.to_string(), "2049:17");
     }
 
     #[test]
