@@ -15,6 +15,7 @@ use crate::read;
 use crate::render;
 use crate::scan::{self, ScanOptions, Window};
 use crate::seo;
+use crate::watch;
 
 /// Why a site answers 5xx, from the logs its servers already write.
 #[derive(Parser, Debug)]
@@ -44,7 +45,25 @@ enum Command {
     /// did, 2 on a usage or input error.
     #[command(after_help = SEO_EXAMPLES)]
     Seo(SeoArgs),
+    /// Follow the logs live: count responses, explain 5xx as they come, alert on spikes and on
+    /// robots.txt answering 5xx, serve /metrics, /api/incidents, /healthz and a dashboard.
+    ///
+    /// Restarts (even after kill -9) go on exactly where the last run stopped, through
+    /// rename and copytruncate rotation. Alerts go to every --webhook as JSON and to
+    /// Alertmanager's v2 API; a receiver that is down gets them when it is back. Runs until
+    /// SIGINT or SIGTERM.
+    #[command(after_help = WATCH_EXAMPLES)]
+    Watch(WatchArgs),
 }
+
+const WATCH_EXAMPLES: &str = "Examples:
+  fivehundred watch /var/log/nginx --webhook https://hooks.example.com/T000/B000/XXX
+  fivehundred watch --config /etc/fivehundred/watch.toml
+  fivehundred watch demo/ --state /tmp/fivehundred-state --listen 127.0.0.1:9500
+  curl -s 127.0.0.1:9500/metrics | grep fivehundred_responses_total
+
+The config file takes the flags' names as keys (paths, listen, state, webhook, alertmanager,
+slo, from-end, tz, access-format); flags given on the command line win.";
 
 const SEO_EXAMPLES: &str = "Examples:
   fivehundred seo /var/log/nginx
@@ -132,6 +151,51 @@ struct SeoArgs {
     color: Color,
 }
 
+#[derive(Args, Debug)]
+struct WatchArgs {
+    /// Files and directories to follow (every log file in them, also ones created later).
+    /// Without any, those of the config file, else the usual places.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// A TOML file with the same settings as the flags.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Where the HTTP endpoints listen [default: 127.0.0.1:9500].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+
+    /// Checkpoint and incident store [default: /var/lib/fivehundred as root, else
+    /// ~/.local/state/fivehundred].
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+
+    /// POST each alert as JSON to URL (repeatable).
+    #[arg(long, value_name = "URL")]
+    webhook: Vec<String>,
+
+    /// Send alerts to this Alertmanager (its base URL, e.g. http://127.0.0.1:9093).
+    #[arg(long, value_name = "URL")]
+    alertmanager: Option<String>,
+
+    /// Availability objective in percent (e.g. 99.9): adds the burn-rate rule.
+    #[arg(long, value_name = "PERCENT")]
+    slo: Option<f64>,
+
+    /// On a first start, begin at the end of each file instead of its beginning.
+    #[arg(long)]
+    from_end: bool,
+
+    /// Time zone of logs that write none; default: this machine's.
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+
+    /// A custom nginx log_format for access logs.
+    #[arg(long, value_name = "FORMAT")]
+    access_format: Option<String>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum SeoFormat {
     Text,
@@ -172,6 +236,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Diagnose(args) => run_diagnose(args),
         Command::Seo(args) => run_seo(args),
+        Command::Watch(args) => run_watch(args),
     };
     match result {
         Ok(code) => code,
@@ -276,6 +341,60 @@ fn run_seo(args: SeoArgs) -> Result<i32> {
         )?),
     })?;
     Ok(i32::from(report.found()))
+}
+
+fn run_watch(args: WatchArgs) -> Result<i32> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| read::display_name(path))?;
+            toml::from_str::<watch::run::WatchConfig>(&text)
+                .with_context(|| format!("{}: not a watch config", read::display_name(path)))?
+        }
+        None => watch::run::WatchConfig::default(),
+    };
+    config.merge_flags(watch::run::WatchConfig {
+        paths: args.paths,
+        listen: args.listen,
+        state: args.state,
+        webhook: args.webhook,
+        alertmanager: args.alertmanager,
+        slo: args.slo,
+        from_end: args.from_end,
+        tz: args.tz,
+        access_format: args.access_format,
+    });
+    if config.paths.is_empty() {
+        config.paths = read::default_places();
+        if config.paths.is_empty() {
+            bail!(
+                "no PATH given and none of the usual log places exist (/var/log/nginx, /var/log/apache2, /var/log/httpd, /var/log/php*-fpm.log)"
+            );
+        }
+    }
+    let state = config.state.clone().unwrap_or_else(default_state_dir);
+    watch::run::run(&config, state.clone(), |addr| {
+        eprintln!(
+            "fivehundred watch: following {} path(s); http://{addr}/ (metrics at /metrics); state in {}",
+            config.paths.len(),
+            read::display_name(&state)
+        );
+    })?;
+    Ok(0)
+}
+
+/// `/var/lib/fivehundred` for root (a service), else the user's state directory.
+fn default_state_dir() -> PathBuf {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if root {
+        return PathBuf::from("/var/lib/fivehundred");
+    }
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("fivehundred")
 }
 
 /// Colour on a terminal (unless NO_COLOR), or as asked.

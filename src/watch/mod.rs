@@ -7,6 +7,7 @@ pub mod detect;
 pub mod http;
 pub mod live;
 pub mod pipeline;
+pub mod run;
 pub mod sinks;
 pub mod store;
 pub mod tail;

@@ -573,7 +573,9 @@ impl Pipeline {
             .entry(i.cause.to_owned())
             .or_insert(last_ms);
         *seen = (*seen).max(last_ms);
-        if opened {
+        // A 5xx no log explains is counted and shown, but is no "new cause" to wake anyone for:
+        // the spike rule covers their number.
+        if opened && i.cause != "unknown" {
             let at = Stamp {
                 ms: first_ms,
                 offset: 0,

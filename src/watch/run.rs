@@ -1,0 +1,262 @@
+//! `fivehundred watch` put together: the tailer feeds the pipeline; each step's counts,
+//! incidents, alerts and the tail position go to the store in one transaction; the HTTP
+//! endpoints show the result and the sinks send the alerts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::detect::DetectConfig;
+use super::http::{self, FiringAlert, FollowedFile, Shared, Snapshot};
+use super::pipeline::{Batch, FiringState, Pipeline, PipelineConfig};
+use super::sinks::{Sink, SinkError, SinkOptions, Sinks};
+use super::store::{Store, StoreError};
+use super::tail::{Mark, TailConfig, TailError, Tailer};
+use crate::formats::access::{FormatError, NginxFormat};
+
+/// How long the loop rests when the files have nothing new.
+const IDLE: Duration = Duration::from_millis(200);
+/// Resolved incidents the dashboard and `/api/incidents` keep showing.
+const SHOWN_RESOLVED: usize = 200;
+
+/// Everything `watch` is told: the flags, or the same keys in the `--config` TOML file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WatchConfig {
+    /// Files and directories to follow.
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    /// Where the HTTP endpoints listen (default 127.0.0.1:9500).
+    pub listen: Option<SocketAddr>,
+    /// Checkpoint and SQLite store.
+    pub state: Option<PathBuf>,
+    #[serde(default)]
+    pub webhook: Vec<String>,
+    pub alertmanager: Option<String>,
+    /// Availability objective in percent, for the burn-rate rule.
+    pub slo: Option<f64>,
+    /// On a first start, begin at the end of the files.
+    #[serde(default)]
+    pub from_end: bool,
+    pub tz: Option<String>,
+    pub access_format: Option<String>,
+}
+
+/// Why `watch` could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Tail(#[from] TailError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
+    #[error("--access-format: {0}")]
+    Format(#[from] FormatError),
+    #[error("unknown time zone `{0}`")]
+    Zone(String),
+    #[error("--slo {0}: expected a percentage between 0 and 100, such as 99.9")]
+    Slo(f64),
+    #[error("starting the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the stored checkpoint cannot be read; move the state directory away to start over")]
+    Checkpoint,
+}
+
+impl WatchConfig {
+    /// Puts the command line's settings over these (the config file's): flags win.
+    pub fn merge_flags(&mut self, flags: WatchConfig) {
+        if !flags.paths.is_empty() {
+            self.paths = flags.paths;
+        }
+        if !flags.webhook.is_empty() {
+            self.webhook = flags.webhook;
+        }
+        self.listen = flags.listen.or(self.listen);
+        self.state = flags.state.or(self.state.take());
+        self.alertmanager = flags.alertmanager.or(self.alertmanager.take());
+        self.slo = flags.slo.or(self.slo);
+        self.from_end |= flags.from_end;
+        self.tz = flags.tz.or(self.tz.take());
+        self.access_format = flags.access_format.or(self.access_format.take());
+    }
+
+    /// The listen address (127.0.0.1:9500 unless set).
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9500)))
+    }
+
+    fn pipeline(&self) -> Result<PipelineConfig, WatchError> {
+        let tz = match &self.tz {
+            Some(name) => {
+                jiff::tz::TimeZone::get(name).map_err(|_| WatchError::Zone(name.clone()))?
+            }
+            None => jiff::tz::TimeZone::system(),
+        };
+        if let Some(slo) = self.slo
+            && !(slo > 0.0 && slo < 100.0)
+        {
+            return Err(WatchError::Slo(slo));
+        }
+        Ok(PipelineConfig {
+            tz,
+            access_format: self
+                .access_format
+                .as_deref()
+                .map(NginxFormat::compile)
+                .transpose()?,
+            detect: DetectConfig { slo: self.slo },
+        })
+    }
+
+    fn sinks(&self) -> Result<Vec<Sink>, WatchError> {
+        let mut sinks: Vec<Sink> = self
+            .webhook
+            .iter()
+            .map(|u| Sink::webhook(u))
+            .collect::<Result<_, _>>()?;
+        if let Some(am) = &self.alertmanager {
+            sinks.push(Sink::alertmanager(am)?);
+        }
+        Ok(sinks)
+    }
+}
+
+/// What the store keeps as the checkpoint: the tailer's position and the alerts firing, so
+/// a restart neither re-reads a line nor fires an alert twice.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    tail: Option<String>,
+    firing: Vec<FiringState>,
+}
+
+/// Runs until SIGINT or SIGTERM, or an error. `ready` is told the address the endpoints
+/// listen on once they do.
+pub fn run(
+    config: &WatchConfig,
+    state: PathBuf,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), WatchError> {
+    let pipeline_config = config.pipeline()?;
+    let sinks = config.sinks()?;
+    let sink_ids: Vec<String> = sinks.iter().map(Sink::id).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(WatchError::Runtime)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    runtime.spawn(stop_on_signal(Arc::clone(&stop)));
+    let mut store = Store::open_in(&state)?;
+    let resume = store.load()?;
+    let saved: Checkpoint = match &resume.checkpoint {
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|_| WatchError::Checkpoint)?,
+        None => Checkpoint::default(),
+    };
+    let mark = saved.tail.as_deref().map(Mark::from_json).transpose()?;
+    let tail_config = TailConfig {
+        paths: config.paths.clone(),
+        state_dir: state.clone(),
+        from_end: config.from_end,
+    };
+    let mut tailer = Tailer::resume(tail_config, mark)?;
+    let mut pipeline = Pipeline::new(
+        pipeline_config,
+        resume.next_incident_id,
+        &resume.causes,
+        resume.open_incidents.clone(),
+    );
+    pipeline.restore_firing(&saved.firing);
+    let mut snapshot = Snapshot::new(jiff::Timestamp::now());
+    snapshot.counters = resume.counters.clone();
+    snapshot.incidents = store.incidents(SHOWN_RESOLVED)?;
+    let shared = Shared::new(snapshot, http::DEFAULT_MAX_AGE);
+    let server = runtime.block_on(http::Server::bind(config.listen(), shared.clone()))?;
+    ready(server.local_addr());
+    runtime.spawn(async move {
+        if let Err(e) = server.run().await {
+            eprintln!("fivehundred: error: {e}");
+        }
+    });
+    let db = state.join(super::store::FILE_NAME);
+    let sinks = runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
+    while !stop.load(Ordering::Relaxed) {
+        let polled = tailer.poll();
+        for w in tailer.take_warnings() {
+            eprintln!("fivehundred: warning: {w}");
+        }
+        let mut files = Vec::new();
+        for chunk in polled.chunks {
+            let key = format!("{}:{}", chunk.file.dev, chunk.file.ino);
+            pipeline.ingest(&key, &chunk.path.display().to_string(), &chunk.bytes);
+            files.push((key, chunk.path));
+            tailer.recycle(chunk.bytes);
+        }
+        pipeline.tick(jiff::Timestamp::now());
+        let mut batch = pipeline.take_batch();
+        let checkpoint = Checkpoint {
+            tail: Some(polled.mark.to_json()?),
+            firing: pipeline.firing_state(),
+        };
+        batch.checkpoint =
+            Some(serde_json::to_vec(&checkpoint).map_err(|_| WatchError::Checkpoint)?);
+        store.apply(&batch, &sink_ids)?;
+        if !batch.notifications.is_empty() {
+            sinks.wake();
+        }
+        publish(&shared, &pipeline, &batch, &mut store)?;
+        if !polled.more {
+            std::thread::sleep(IDLE);
+        }
+    }
+    runtime.block_on(sinks.stop());
+    Ok(())
+}
+
+/// Sets `stop` at SIGINT or SIGTERM: the loop ends after the step it is in, stored whole.
+async fn stop_on_signal(stop: Arc<AtomicBool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    stop.store(true, Ordering::Relaxed);
+}
+
+/// Updates what the endpoints show after a step.
+fn publish(
+    shared: &Shared,
+    pipeline: &Pipeline,
+    batch: &Batch,
+    store: &mut Store,
+) -> Result<(), WatchError> {
+    let incidents = if batch.incidents.is_empty() {
+        None
+    } else {
+        Some(store.incidents(SHOWN_RESOLVED)?)
+    };
+    shared.update(|s| {
+        s.counters.add(&batch.counters);
+        if let Some(list) = incidents {
+            s.incidents = list;
+        }
+        s.firing = pipeline.firing().iter().map(FiringAlert::from).collect();
+        s.files = pipeline
+            .inputs()
+            .iter()
+            .map(|i| FollowedFile::new(i, 0))
+            .collect();
+        s.newest_line = pipeline.newest();
+    });
+    Ok(())
+}
