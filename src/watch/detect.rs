@@ -225,6 +225,19 @@ impl Detector {
         alerts
     }
 
+    /// Moves time on to `at` like [`Detector::advance`], then evaluates the rules for the
+    /// window ending at `at` itself, within the second: a burst alerts at the next tick, not
+    /// at the end of its second. Called by the clock, not per line (a rule costs a few
+    /// thousand additions).
+    pub fn tick(&mut self, at: Stamp) -> Vec<Alert> {
+        let mut alerts = self.advance(at);
+        if self.evaluated.is_some() {
+            let now = self.now.map_or(at, |n| n.max(at));
+            alerts.extend(self.evaluate(now));
+        }
+        alerts
+    }
+
     /// An incident opened with `cause`: `new_cause` fires if that cause was not seen in the
     /// last 24 hours.
     pub fn incident_opened(&mut self, cause: &'static str, at: Stamp) -> Option<Alert> {
@@ -460,6 +473,21 @@ mod tests {
         let later = d.advance(at(20 * SECOND + 10 * MINUTE));
         assert_eq!(later.len(), 1, "{later:?}");
         assert_eq!(later[0].status, AlertStatus::Resolved);
+    }
+
+    #[test]
+    fn a_tick_sees_a_burst_within_its_second() {
+        let mut d = Detector::new(DetectConfig::default());
+        assert!(traffic(&mut d, 0, 600, 10, 0).is_empty());
+        // 40 errors in the first 400 ms of second 600: 40 of the last minute's 640.
+        for k in 0..40 {
+            assert!(d.response(at(600 * SECOND + k * 10), 500, false).is_empty());
+        }
+        let fired = d.tick(at(600 * SECOND + 400));
+        assert_eq!(fired.len(), 1, "{fired:?}");
+        assert_eq!(fired[0].at.ms, 600 * SECOND + 400);
+        // The end of that second finds it firing already: no second notification.
+        assert!(d.tick(at(601 * SECOND + 10)).is_empty());
     }
 
     #[test]

@@ -179,6 +179,69 @@ pub struct Pipeline {
     newest: Option<Stamp>,
     /// The alerts firing now, as they fired.
     firing: Vec<Alert>,
+    /// Per-line counts since the last batch, in arrays: a map entry per line would cost
+    /// more than parsing it.
+    tally: LineTally,
+}
+
+/// Responses by status and lines by kind and result, counted flat.
+struct LineTally {
+    responses: Box<[u64; 1000]>,
+    /// By [`KINDS`] index: (parsed, unparsed).
+    lines: [(u64, u64); KINDS.len()],
+}
+
+/// The input kinds, in the order [`LineTally`] counts them.
+const KINDS: [Kind; 5] = [
+    Kind::Access,
+    Kind::Error,
+    Kind::PhpFpm,
+    Kind::PhpError,
+    Kind::Unknown,
+];
+
+impl Default for LineTally {
+    fn default() -> Self {
+        LineTally {
+            responses: Box::new([0; 1000]),
+            lines: [(0, 0); KINDS.len()],
+        }
+    }
+}
+
+impl LineTally {
+    fn line(&mut self, kind: Kind, parsed: bool) {
+        let i = KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(KINDS.len() - 1);
+        let slot = &mut self.lines[i];
+        if parsed {
+            slot.0 += 1;
+        } else {
+            slot.1 += 1;
+        }
+    }
+
+    /// Moves the counts into `counters`, leaving zeros.
+    fn add_to(&mut self, counters: &mut Counters) {
+        for (status, n) in self
+            .responses
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+        {
+            *counters.responses.entry(status as u16).or_default() += std::mem::take(n);
+        }
+        for (kind, (parsed, unparsed)) in KINDS.iter().zip(self.lines.iter_mut()) {
+            for (result, n) in [("parsed", parsed), ("unparsed", unparsed)] {
+                if *n > 0 {
+                    let key = (kind_name(*kind).to_owned(), result.to_owned());
+                    *counters.lines.entry(key).or_default() += std::mem::take(n);
+                }
+            }
+        }
+    }
 }
 
 impl Pipeline {
@@ -232,6 +295,7 @@ impl Pipeline {
             batch: Batch::default(),
             newest: None,
             firing: Vec::new(),
+            tally: LineTally::default(),
         }
     }
 
@@ -343,9 +407,7 @@ impl Pipeline {
         self.inputs[index].reader = reader;
         if let Some(ok) = parsed {
             self.inputs[index].unparsed += u64::from(!ok);
-            let result = if ok { "parsed" } else { "unparsed" };
-            let key = (kind_name(kind).to_owned(), result.to_owned());
-            *self.batch.counters.lines.entry(key).or_default() += 1;
+            self.tally.line(kind, ok);
         }
     }
 
@@ -358,7 +420,7 @@ impl Pipeline {
         time: Stamp,
         status: u16,
     ) {
-        *self.batch.counters.responses.entry(status).or_default() += 1;
+        self.tally.responses[usize::from(status)] += 1;
         self.newest = self.newest.max(Some(time));
         let server_error = (500..600).contains(&status);
         let robots = memchr::memmem::find(line, b"/robots.txt").is_some();
@@ -418,6 +480,7 @@ impl Pipeline {
 
     /// The batch so far, leaving an empty one.
     pub fn take_batch(&mut self) -> Batch {
+        self.tally.add_to(&mut self.batch.counters);
         std::mem::take(&mut self.batch)
     }
 
@@ -603,7 +666,7 @@ impl Pipeline {
             ms: now.as_millisecond().max(newest.ms),
             offset: newest.offset,
         };
-        let alerts = self.detector.advance(at);
+        let alerts = self.detector.tick(at);
         self.alerts(alerts, None);
         let quiet: Vec<_> = self
             .open
