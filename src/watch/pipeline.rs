@@ -8,7 +8,7 @@
 //! incident is open while its responses keep coming and resolves after [`QUIET_MS`] without
 //! one.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
@@ -81,10 +81,18 @@ pub struct FiringState {
     pub summary: String,
     pub at_ms: i64,
     pub offset: i32,
+    /// Whether its firing was sent (it was news). A resolution is sent only for a firing
+    /// that was; a state written before this field existed counts as sent.
+    #[serde(default = "sent_by_default")]
+    pub sent: bool,
+}
+
+fn sent_by_default() -> bool {
+    true
 }
 
 impl FiringState {
-    fn of(a: &Alert) -> FiringState {
+    fn of(a: &Alert, sent: bool) -> FiringState {
         FiringState {
             alert: a.alert.to_owned(),
             rule: a.rule.map(str::to_owned),
@@ -93,6 +101,7 @@ impl FiringState {
             summary: a.summary.clone(),
             at_ms: a.at.ms,
             offset: a.at.offset,
+            sent,
         }
     }
 
@@ -119,6 +128,13 @@ impl FiringState {
             },
         })
     }
+}
+
+/// What tells alerts apart: name, rule and cause.
+type AlertKey = (&'static str, Option<&'static str>, Option<&'static str>);
+
+fn key_of(a: &Alert) -> AlertKey {
+    (a.alert, a.rule, a.cause)
 }
 
 /// How a followed file is read.
@@ -179,6 +195,8 @@ pub struct Pipeline {
     newest: Option<Stamp>,
     /// The alerts firing now, as they fired.
     firing: Vec<Alert>,
+    /// Those of them whose firing was history, not sent: their resolution is not sent either.
+    unsent: HashSet<AlertKey>,
     /// Per-line counts since the last batch, in arrays: a map entry per line would cost
     /// more than parsing it.
     tally: LineTally,
@@ -295,6 +313,7 @@ impl Pipeline {
             batch: Batch::default(),
             newest: None,
             firing: Vec::new(),
+            unsent: HashSet::new(),
             tally: LineTally::default(),
         }
     }
@@ -469,6 +488,21 @@ impl Pipeline {
         self.move_clock(now);
     }
 
+    /// Moves time on while the tailer still has lines to hand out (a first start reading
+    /// history, a restart catching up): as [`Pipeline::tick`], but the windows go only as far
+    /// as the newest line. The clock must not move them past lines not read yet: those would
+    /// land in seconds already judged, and a spike among them would never be seen.
+    pub fn catch_up(&mut self) {
+        self.flush_idle_records();
+        self.explain_settled(false);
+        if let Some(t) = self
+            .newest
+            .and_then(|n| jiff::Timestamp::from_millisecond(n.ms).ok())
+        {
+            self.move_clock(t);
+        }
+    }
+
     /// Explains every 5xx still waiting (at shutdown, or in tests).
     pub fn drain(&mut self, now: jiff::Timestamp) {
         for i in 0..self.inputs.len() {
@@ -491,7 +525,10 @@ impl Pipeline {
 
     /// The alerts firing now, to keep across a restart ([`Pipeline::restore_firing`]).
     pub fn firing_state(&self) -> Vec<FiringState> {
-        self.firing.iter().map(FiringState::of).collect()
+        self.firing
+            .iter()
+            .map(|a| FiringState::of(a, !self.unsent.contains(&key_of(a))))
+            .collect()
     }
 
     /// Goes on with the alerts that were firing before a restart: no second firing for them,
@@ -500,6 +537,9 @@ impl Pipeline {
         for state in states {
             if let Some(alert) = state.to_alert(self.rules) {
                 self.detector.restore_firing(&alert);
+                if !state.sent {
+                    self.unsent.insert(key_of(&alert));
+                }
                 self.firing.push(alert);
             }
         }
@@ -688,16 +728,22 @@ impl Pipeline {
         }
     }
 
-    /// Counts alerts and queues the recent ones to be sent.
+    /// Counts alerts and queues the recent ones to be sent; a resolution goes only where its
+    /// firing went.
     fn alerts(&mut self, alerts: Vec<Alert>, incident: Option<LiveIncident>) {
         let now = jiff::Timestamp::now().as_millisecond();
         for alert in alerts {
-            self.firing
-                .retain(|f| (f.alert, f.rule, f.cause) != (alert.alert, alert.rule, alert.cause));
+            let key = key_of(&alert);
+            self.firing.retain(|f| key_of(f) != key);
+            let firing_unsent = self.unsent.remove(&key);
+            let news = now - alert.at.ms <= NEWS_MS;
             if alert.status == AlertStatus::Firing {
                 self.firing.push(alert.clone());
+                if !news {
+                    self.unsent.insert(key);
+                }
             }
-            if now - alert.at.ms > NEWS_MS {
+            if !news || (alert.status == AlertStatus::Resolved && firing_unsent) {
                 continue;
             }
             if alert.status == AlertStatus::Firing {
@@ -882,5 +928,49 @@ mod tests {
             ("robots_txt_5xx", AlertStatus::Resolved)
         );
         assert!(p.firing().is_empty());
+    }
+
+    /// An alert that fired in history (more than 5 minutes ago, on a first start) was not
+    /// sent, so neither is its resolution, also after a restart.
+    #[test]
+    fn a_resolution_goes_only_where_its_firing_went() {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let line = |ms: i64, status: u16| {
+            let t = jiff::Timestamp::from_millisecond(ms).unwrap();
+            let ts = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+            format!("1.2.3.4 - - [{ts}] \"GET /robots.txt HTTP/1.1\" {status} 1 \"-\" \"x\"\n")
+        };
+        let mut p = pipeline();
+        p.ingest("k", "access.log", line(now - 20 * 60_000, 503).as_bytes());
+        assert!(p.take_batch().notifications.is_empty(), "history");
+        assert_eq!(p.firing().len(), 1, "firing all the same");
+        let state = p.firing_state();
+        assert!(!state[0].sent);
+        let mut again = pipeline();
+        again.restore_firing(&state);
+        for p in [&mut p, &mut again] {
+            p.ingest("k", "access.log", line(now, 200).as_bytes());
+            assert!(p.take_batch().notifications.is_empty());
+            assert!(p.firing().is_empty());
+            // The next episode is news: it is sent, and so is its end.
+            p.ingest("k", "access.log", line(now, 503).as_bytes());
+            p.ingest("k", "access.log", line(now, 200).as_bytes());
+            let sent = p.take_batch().notifications;
+            let got: Vec<_> = sent.iter().map(|n| (n.alert, n.status)).collect();
+            assert_eq!(
+                got,
+                [
+                    ("robots_txt_5xx", AlertStatus::Firing),
+                    ("robots_txt_5xx", AlertStatus::Resolved)
+                ]
+            );
+        }
+        // A state from before `sent` was kept counts as sent.
+        let old: FiringState = serde_json::from_str(
+            r#"{"alert":"robots_txt_5xx","rule":null,"cause":null,"severity":"critical",
+                "summary":"s","at_ms":0,"offset":0}"#,
+        )
+        .unwrap();
+        assert!(old.sent);
     }
 }

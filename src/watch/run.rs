@@ -187,6 +187,8 @@ pub fn run(
     });
     let db = state.join(super::store::FILE_NAME);
     let sinks = runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
+    let mut tail = saved.tail;
+    let mut behind = false;
     while !stop.load(Ordering::Relaxed) {
         let polled = tailer.poll();
         for w in tailer.take_warnings() {
@@ -199,25 +201,64 @@ pub fn run(
             files.push((key, chunk.path));
             tailer.recycle(chunk.bytes);
         }
-        pipeline.tick(jiff::Timestamp::now());
-        let mut batch = pipeline.take_batch();
-        let checkpoint = Checkpoint {
-            tail: Some(polled.mark.to_json()?),
-            firing: pipeline.firing_state(),
-        };
-        batch.checkpoint =
-            Some(serde_json::to_vec(&checkpoint).map_err(|_| WatchError::Checkpoint)?);
-        store.apply(&batch, &sink_ids)?;
-        if !batch.notifications.is_empty() {
-            sinks.wake();
+        if polled.more {
+            pipeline.catch_up();
+        } else {
+            pipeline.tick(jiff::Timestamp::now());
         }
+        behind = polled.more;
+        tail = Some(polled.mark.to_json()?);
+        let batch = step(
+            &mut pipeline,
+            tail.as_deref(),
+            &mut store,
+            &sink_ids,
+            &sinks,
+        )?;
         publish(&shared, &pipeline, &batch, &mut store)?;
         if !polled.more {
             std::thread::sleep(IDLE);
         }
     }
+    // The 5xx still settling are explained now, and stored at the same position: the next
+    // start goes on after their lines, so this is their last chance to be in an incident.
+    // (Still catching up, the clock stays at the newest line, as in the loop.)
+    let until = match pipeline.newest() {
+        Some(newest) if behind => jiff::Timestamp::from_millisecond(newest.ms).ok(),
+        _ => None,
+    };
+    pipeline.drain(until.unwrap_or_else(jiff::Timestamp::now));
+    step(
+        &mut pipeline,
+        tail.as_deref(),
+        &mut store,
+        &sink_ids,
+        &sinks,
+    )?;
     runtime.block_on(sinks.stop());
     Ok(())
+}
+
+/// Stores what the pipeline did since the last step with the tail position `tail` and the
+/// alerts firing, in one transaction, and wakes the sinks for new notifications.
+fn step(
+    pipeline: &mut Pipeline,
+    tail: Option<&str>,
+    store: &mut Store,
+    sink_ids: &[String],
+    sinks: &Sinks,
+) -> Result<Batch, WatchError> {
+    let mut batch = pipeline.take_batch();
+    let checkpoint = Checkpoint {
+        tail: tail.map(str::to_owned),
+        firing: pipeline.firing_state(),
+    };
+    batch.checkpoint = Some(serde_json::to_vec(&checkpoint).map_err(|_| WatchError::Checkpoint)?);
+    store.apply(&batch, sink_ids)?;
+    if !batch.notifications.is_empty() {
+        sinks.wake();
+    }
+    Ok(batch)
 }
 
 /// Sets `stop` at SIGINT or SIGTERM: the loop ends after the step it is in, stored whole.
