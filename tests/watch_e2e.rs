@@ -152,6 +152,20 @@ fn a_first_start_reads_history_into_metrics_and_incidents_but_sends_nothing() {
         BTreeMap::new(),
         "{m:?}"
     );
+    // The dashboard lists the file, read to its end.
+    let page = watch.get("/");
+    assert_eq!(page.status, 200);
+    let size = fs::metadata(&access).unwrap().len();
+    assert!(
+        page.body
+            .contains(&format!("<code>{}</code>", access.display()))
+            && page
+                .body
+                .contains(&format!("<td class=\"n\">{size}</td></tr>")),
+        "{size} bytes of {} read in:\n{}",
+        access.display(),
+        page.body
+    );
     // Each 5xx is explained once it has settled (its error-log lines may come a moment
     // later): every one ends up in an incident, each over (quiet far longer than 5 min).
     let count = |i: &Value| i["count"].as_u64().unwrap_or(0);

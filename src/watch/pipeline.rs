@@ -333,6 +333,15 @@ impl Pipeline {
             .collect()
     }
 
+    /// The key each followed file was ingested under, in the order of [`Pipeline::inputs`].
+    pub fn input_keys(&self) -> Vec<&str> {
+        let mut keys = vec![""; self.inputs.len()];
+        for (key, &i) in &self.by_key {
+            keys[i] = key;
+        }
+        keys
+    }
+
     /// The newest log time seen.
     pub fn newest(&self) -> Option<Stamp> {
         self.newest

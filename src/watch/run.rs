@@ -2,6 +2,7 @@
 //! incidents, alerts and the tail position go to the store in one transaction; the HTTP
 //! endpoints show the result and the sinks send the alerts.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -189,17 +190,20 @@ pub fn run(
     let sinks = runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
     let mut tail = saved.tail;
     let mut behind = false;
+    // How far each file was read (the last known, for one let go): for the dashboard.
+    let mut offsets: HashMap<String, u64> = HashMap::new();
     while !stop.load(Ordering::Relaxed) {
         let polled = tailer.poll();
         for w in tailer.take_warnings() {
             eprintln!("fivehundred: warning: {w}");
         }
-        let mut files = Vec::new();
         for chunk in polled.chunks {
-            let key = format!("{}:{}", chunk.file.dev, chunk.file.ino);
+            let key = chunk.file.to_string();
             pipeline.ingest(&key, &chunk.path.display().to_string(), &chunk.bytes);
-            files.push((key, chunk.path));
             tailer.recycle(chunk.bytes);
+        }
+        for (key, _, offset) in tailer.positions() {
+            offsets.insert(key.to_string(), offset);
         }
         if polled.more {
             pipeline.catch_up();
@@ -215,7 +219,7 @@ pub fn run(
             &sink_ids,
             &sinks,
         )?;
-        publish(&shared, &pipeline, &batch, &mut store)?;
+        publish(&shared, &pipeline, &offsets, &batch, &mut store)?;
         if !polled.more {
             std::thread::sleep(IDLE);
         }
@@ -278,6 +282,7 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
 fn publish(
     shared: &Shared,
     pipeline: &Pipeline,
+    offsets: &HashMap<String, u64>,
     batch: &Batch,
     store: &mut Store,
 ) -> Result<(), WatchError> {
@@ -295,7 +300,8 @@ fn publish(
         s.files = pipeline
             .inputs()
             .iter()
-            .map(|i| FollowedFile::new(i, 0))
+            .zip(pipeline.input_keys())
+            .map(|(i, key)| FollowedFile::new(i, offsets.get(key).copied().unwrap_or(0)))
             .collect();
         s.newest_line = pipeline.newest();
     });
