@@ -275,19 +275,27 @@ fn usage_error_line(e: &clap::Error) -> String {
     first.trim_start_matches("error: ").trim().to_owned()
 }
 
-/// An error and its causes on one line (some messages, such as a regex's, span several).
+/// An error and its causes on one line (some messages, such as a regex's, span several). A
+/// cause whose text the line already holds (errors that quote their source) is not repeated.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(|c| {
-            c.to_string()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join(": ")
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
@@ -571,6 +579,19 @@ mod tests {
             1000
         );
         assert!(window_end("yesterday", None, "--since").is_err());
+    }
+
+    #[test]
+    fn causes_quoted_by_their_error_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "Address already in use");
+        let e =
+            anyhow::Error::new(io).context("cannot listen on 127.0.0.1:1: Address already in use");
+        assert_eq!(
+            one_line(&e),
+            "cannot listen on 127.0.0.1:1: Address already in use"
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(one_line(&e), "outer: inner");
     }
 
     #[test]

@@ -250,9 +250,11 @@ impl Detector {
         Some(new_cause_alert(cause, t, at))
     }
 
-    /// An alert that was firing before a restart: its episode goes on, and its resolution
-    /// will be sent when it clears. Unknown names are ignored.
-    pub fn restore_firing(&mut self, alert: &Alert) {
+    /// Sets an alert's episode as firing or not, without a notification: firing for one that
+    /// was firing before a restart (its episode goes on, and its resolution will be sent when
+    /// it clears); not firing for one that fired in history and was never sent (should its
+    /// condition still hold live, it fires anew). Unknown names are ignored.
+    pub fn set_firing(&mut self, alert: &Alert, firing: bool) {
         let episode = match (alert.alert, alert.rule, alert.cause) {
             ("robots_txt_5xx", _, _) => &mut self.robots,
             ("error_spike", Some("slo_burn"), _) => &mut self.burn,
@@ -260,7 +262,7 @@ impl Detector {
             ("new_cause", _, Some(cause)) => self.new_causes.entry(cause).or_default(),
             _ => return,
         };
-        episode.firing = true;
+        episode.firing = firing;
     }
 
     /// A cause seen before a restart, at `ms`: `new_cause` stays quiet for it for 24 hours.

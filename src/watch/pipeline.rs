@@ -495,6 +495,21 @@ impl Pipeline {
         self.flush_idle_records();
         self.explain_settled(false);
         self.move_clock(now);
+        self.forget_history();
+    }
+
+    /// Once the logs are read up to now, forgets the alerts that fired in history and were
+    /// not sent: a condition that still holds live (robots.txt still failing) alerts anew
+    /// instead of hiding behind an episode nobody was told of.
+    fn forget_history(&mut self) {
+        if self.unsent.is_empty() {
+            return;
+        }
+        let unsent = std::mem::take(&mut self.unsent);
+        for alert in self.firing.iter().filter(|a| unsent.contains(&key_of(a))) {
+            self.detector.set_firing(alert, false);
+        }
+        self.firing.retain(|a| !unsent.contains(&key_of(a)));
     }
 
     /// Moves time on while the tailer still has lines to hand out (a first start reading
@@ -545,7 +560,7 @@ impl Pipeline {
     pub fn restore_firing(&mut self, states: &[FiringState]) {
         for state in states {
             if let Some(alert) = state.to_alert(self.rules) {
-                self.detector.restore_firing(&alert);
+                self.detector.set_firing(&alert, true);
                 if !state.sent {
                     self.unsent.insert(key_of(&alert));
                 }
@@ -981,5 +996,30 @@ mod tests {
         )
         .unwrap();
         assert!(old.sent);
+    }
+
+    /// robots.txt failing since before the first start and still failing live: once the
+    /// logs are read up to now, the next live 5xx alerts (the history episode, never sent,
+    /// does not hide it).
+    #[test]
+    fn a_condition_from_history_that_still_holds_alerts_live() {
+        let now = jiff::Timestamp::now();
+        let line = |ms: i64, status: u16| {
+            let t = jiff::Timestamp::from_millisecond(ms).unwrap();
+            let ts = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+            format!("1.2.3.4 - - [{ts}] \"GET /robots.txt HTTP/1.1\" {status} 1 \"-\" \"x\"\n")
+        };
+        let mut p = pipeline();
+        let ms = now.as_millisecond();
+        p.ingest("k", "access.log", line(ms - 20 * 60_000, 503).as_bytes());
+        p.tick(now);
+        assert!(p.take_batch().notifications.is_empty(), "history");
+        p.ingest("k", "access.log", line(ms + 1000, 503).as_bytes());
+        let sent = p.take_batch().notifications;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(
+            (sent[0].alert, sent[0].status),
+            ("robots_txt_5xx", AlertStatus::Firing)
+        );
     }
 }

@@ -62,7 +62,7 @@ pub enum WatchError {
     Format(#[from] FormatError),
     #[error("unknown time zone `{0}`")]
     Zone(String),
-    #[error("--slo {0}: expected a percentage between 0 and 100, such as 99.9")]
+    #[error("slo {0}: expected a percentage between 0 and 100, such as 99.9")]
     Slo(f64),
     #[error("starting the runtime: {0}")]
     Runtime(std::io::Error),
