@@ -44,6 +44,10 @@ const NEWS_MS: i64 = 5 * 60_000;
 /// Most paths and evidence lines kept per live incident, as in `diagnose`.
 const MAX_PATHS: usize = 20;
 const MAX_EVIDENCE: usize = 5;
+/// Finds `/robots.txt` in a line; built once (building it per line cost 3% of ingest).
+static ROBOTS_TXT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/robots.txt"));
+
 /// How many lines of a file's head decide its format.
 const SAMPLE_LINES: usize = 64;
 
@@ -451,7 +455,7 @@ impl Pipeline {
         self.tally.responses[usize::from(status)] += 1;
         self.newest = self.newest.max(Some(time));
         let server_error = (500..600).contains(&status);
-        let robots = memchr::memmem::find(line, b"/robots.txt").is_some();
+        let robots = ROBOTS_TXT.find(line).is_some();
         let record = (server_error || robots)
             .then(|| format.parse(line))
             .flatten();
