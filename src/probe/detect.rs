@@ -285,8 +285,9 @@ fn remove_payloads(text: &str, payloads: &[String]) -> String {
 }
 
 /// A page made only of the phrases of a default error page (numbers and punctuation aside).
+/// A page without text (a script-only debugger) is not one: its markup may still leak.
 fn is_generic(table: &Signatures, text: &str) -> bool {
-    if text.len() > GENERIC_MAX {
+    if text.len() > GENERIC_MAX || !text.chars().any(char::is_alphanumeric) {
         return false;
     }
     let mut flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -512,4 +513,498 @@ fn title_case(name: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HTML: &str = "text/html; charset=UTF-8";
+
+    fn scan_as(ct: &str, path: &str, body: &str, payloads: &[String]) -> Vec<(String, String)> {
+        let headers = vec![("content-type".to_owned(), ct.to_owned())];
+        let answer = Answer {
+            headers: &headers,
+            body: body.as_bytes(),
+            path,
+        };
+        let probe = Probe {
+            host: "203.0.113.5",
+            payloads,
+        };
+        detect(&answer, &probe)
+            .into_iter()
+            .map(|h| (h.signature.category.id().to_owned(), h.signature.id.clone()))
+            .collect()
+    }
+
+    fn scan(ct: &str, body: &str) -> Vec<(String, String)> {
+        scan_as(ct, "/", body, &[])
+    }
+
+    fn has(found: &[(String, String)], category: &str, id: &str) -> bool {
+        found.iter().any(|(c, i)| c == category && i == id)
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String, String)> {
+        let headers: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        let answer = Answer {
+            headers: &headers,
+            body: b"",
+            path: "/",
+        };
+        let probe = Probe {
+            host: "app.internal",
+            payloads: &[],
+        };
+        detect(&answer, &probe)
+            .into_iter()
+            .map(|h| {
+                (
+                    h.signature.id.clone(),
+                    h.place,
+                    h.signature.severity.id().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// One hand-written answer per signature family, each expected to give that signature.
+    #[test]
+    fn every_family_is_found() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                HTML,
+                "<br />\n<b>Fatal error</b>:  Allowed memory size of 134217728 bytes exhausted in <b>/var/www/html/report.php</b> on line <b>12</b><br />",
+                "file_path",
+                "php_error_message",
+            ),
+            (
+                HTML,
+                "<b>Warning</b>:  Undefined variable $x in <b>/srv/app/index.php</b> on line <b>3</b>",
+                "file_path",
+                "php_error_message",
+            ),
+            (
+                HTML,
+                "<b>Parse error</b>: syntax error, unexpected token \"}\" in C:\\inetpub\\wwwroot\\a.php on line 9",
+                "file_path",
+                "php_error_message",
+            ),
+            (
+                HTML,
+                "<b>Fatal error</b>:  Uncaught Exception: boom in /var/www/html/x.php:3\nStack trace:\n#0 {main}\n  thrown in <b>/var/www/html/x.php</b> on line <b>3</b>",
+                "stack_trace",
+                "php_uncaught",
+            ),
+            (
+                HTML,
+                "<b>Fatal error</b>:  Uncaught Exception: boom in /var/www/html/x.php:3\nStack trace:\n#0 {main}",
+                "stack_trace",
+                "php_stack_trace",
+            ),
+            (
+                HTML,
+                "<script>window.ignite(window.data)</script>",
+                "debug_console",
+                "laravel_ignition",
+            ),
+            (
+                HTML,
+                "<div class=\"Whoops container\"><div class=\"stack-container\">",
+                "debug_console",
+                "php_whoops",
+            ),
+            (
+                HTML,
+                "<div class=\"sf-toolbar\" id=\"sfwdt\"></div>",
+                "debug_console",
+                "symfony_debug",
+            ),
+            (
+                "text/plain",
+                "Traceback (most recent call last):\n  File \"/app/app.py\", line 7, in index\n    1/0\nZeroDivisionError: division by zero",
+                "stack_trace",
+                "python_traceback",
+            ),
+            (
+                "text/plain",
+                "  File \"/usr/lib/python3/dist-packages/flask/app.py\", line 1484, in full_dispatch_request",
+                "stack_trace",
+                "python_frame",
+            ),
+            (
+                HTML,
+                "<title>ZeroDivisionError // Werkzeug Debugger</title>",
+                "debug_console",
+                "werkzeug_debugger",
+            ),
+            (
+                HTML,
+                "<link rel=\"stylesheet\" href=\"?__debugger__=yes&amp;cmd=resource&amp;f=style.css\">",
+                "debug_console",
+                "werkzeug_debugger",
+            ),
+            (
+                HTML,
+                "<p>You&#x27;re seeing this error because you have <code>DEBUG = True</code> in your Django settings file.</p>",
+                "debug_console",
+                "django_debug_page",
+            ),
+            (
+                HTML,
+                "<tr><th>Django Version:</th>\n<td>4.2.7</td></tr>",
+                "version_disclosure",
+                "framework_version_line",
+            ),
+            (
+                HTML,
+                "<pre>Error: boom<br> &nbsp; &nbsp;at /srv/app/index.js:5:9<br> &nbsp; &nbsp;at Layer.handle [as handle_request] (/srv/app/node_modules/express/lib/router/layer.js:95:5)</pre>",
+                "stack_trace",
+                "node_frame",
+            ),
+            (
+                "application/json",
+                "{\"error\":\"boom\",\"stack\":\"TypeError: x is undefined\\n    at handler (file:///app/server.mjs:12:3)\"}",
+                "stack_trace",
+                "node_frame",
+            ),
+            (
+                "text/plain",
+                "java.lang.NullPointerException\n\tat com.example.web.ItemController.show(ItemController.java:42)\n\tat java.base/jdk.internal.reflect.NativeMethodAccessorImpl.invoke0(Native Method)",
+                "stack_trace",
+                "java_frame",
+            ),
+            (
+                "text/plain",
+                "Exception in thread \"main\" java.lang.IllegalStateException: x",
+                "stack_trace",
+                "java_exception_in_thread",
+            ),
+            (
+                HTML,
+                "<h1>Server Error in '/' Application.</h1>",
+                "debug_console",
+                "aspnet_error_page",
+            ),
+            (
+                HTML,
+                "<h1>An unhandled exception occurred while processing the request.</h1>",
+                "debug_console",
+                "aspnetcore_developer_page",
+            ),
+            (
+                "text/plain",
+                "   at Shop.Controllers.ItemController.Show(Int32 id) in C:\\src\\Shop\\Controllers\\ItemController.cs:line 42",
+                "stack_trace",
+                "dotnet_frame",
+            ),
+            (
+                HTML,
+                "<title>Action Controller: Exception caught</title>",
+                "debug_console",
+                "rails_exception_page",
+            ),
+            (
+                "text/plain",
+                "app/controllers/items_controller.rb:12:in `show'",
+                "stack_trace",
+                "ruby_frame",
+            ),
+            (
+                "text/plain",
+                "goroutine 7 [running]:\nmain.handler(...)\n\t/home/dev/app/main.go:31 +0x1d",
+                "stack_trace",
+                "go_goroutine",
+            ),
+            (
+                "text/plain",
+                "panic: runtime error: index out of range [3] with length 2\n",
+                "stack_trace",
+                "go_panic",
+            ),
+            (
+                "text/plain",
+                "main.handler()\n\t/home/dev/app/main.go:31 +0x1d",
+                "stack_trace",
+                "go_frame",
+            ),
+            (
+                HTML,
+                "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version",
+                "sql_error",
+                "mysql_syntax",
+            ),
+            (
+                HTML,
+                "Table 'shop.items' doesn't exist",
+                "sql_error",
+                "mysql_schema",
+            ),
+            (
+                HTML,
+                "SQLSTATE[42S02]: Base table or view not found",
+                "sql_error",
+                "sqlstate",
+            ),
+            (
+                "text/plain",
+                "ERROR:  relation \"items\" does not exist\nLINE 1: SELECT * FROM items",
+                "sql_error",
+                "postgres_error",
+            ),
+            (
+                "text/plain",
+                "psycopg2.errors.UndefinedTable: relation \"x\" does not exist",
+                "sql_error",
+                "postgres_driver",
+            ),
+            (
+                "text/plain",
+                "PG::UndefinedTable: ERROR: x",
+                "sql_error",
+                "postgres_driver",
+            ),
+            (
+                "text/plain",
+                "sqlite3.OperationalError: no such table: items",
+                "sql_error",
+                "sqlite_error",
+            ),
+            (
+                HTML,
+                "<h1>OperationalError at /db</h1>",
+                "sql_error",
+                "db_api_error",
+            ),
+            (
+                "text/plain",
+                "ORA-00942: table or view does not exist",
+                "sql_error",
+                "oracle_error",
+            ),
+            (
+                "text/plain",
+                "Unclosed quotation mark after the character string 'x'.",
+                "sql_error",
+                "mssql_error",
+            ),
+            (
+                "text/plain",
+                "could not open /var/www/shop/config/settings.ini",
+                "file_path",
+                "unix_path",
+            ),
+            (
+                "text/plain",
+                "template not found: C:\\inetpub\\wwwroot\\views\\item.cshtml",
+                "file_path",
+                "windows_path",
+            ),
+            (
+                HTML,
+                "<address>Apache/2.4.57 (Debian) with PHP/8.2.7</address><p>hello</p>",
+                "version_disclosure",
+                "product_version_in_body",
+            ),
+            (
+                "text/plain",
+                "Werkzeug/3.0.1 Python/3.11.2",
+                "version_disclosure",
+                "product_version_in_body",
+            ),
+            (
+                "text/plain",
+                "could not connect to server at 10.0.3.7 port 5432",
+                "internal_address",
+                "private_ipv4_in_body",
+            ),
+            (
+                "text/plain",
+                "upstream fd12:3456:789a::1 refused",
+                "internal_address",
+                "private_ipv6_in_body",
+            ),
+            (
+                "text/plain",
+                "connect to db01.prod.internal failed",
+                "internal_address",
+                "internal_host_in_body",
+            ),
+        ];
+        for (ct, body, category, id) in cases {
+            let found = scan(ct, body);
+            assert!(
+                has(&found, category, id),
+                "{id} not found in {body:?}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_are_low_except_debug_tokens() {
+        let got = headers(&[
+            ("server", "Apache/2.4.57 (Debian)"),
+            ("x-powered-by", "PHP/8.2.7"),
+            ("x-aspnet-version", "4.0.30319"),
+            ("x-aspnetmvc-version", "5.2"),
+            ("x-debug-token", "a1b2c3"),
+            ("x-debug-token-link", "http://x/_profiler/a1b2c3"),
+            ("x-backend", "10.1.2.3"),
+            ("via", "1.1 cache01.corp"),
+            ("x-upstream", "app.internal"),
+        ]);
+        let want = [
+            ("server_apache_version", "header:Server", "low"),
+            ("x_powered_by_php", "header:X-Powered-By", "low"),
+            ("x_aspnet_version", "header:X-AspNet-Version", "low"),
+            ("x_aspnetmvc_version", "header:X-AspNetMvc-Version", "low"),
+            ("symfony_debug_token", "header:X-Debug-Token", "high"),
+            (
+                "symfony_debug_token_link",
+                "header:X-Debug-Token-Link",
+                "high",
+            ),
+            ("private_ipv4_in_header", "header:X-Backend", "low"),
+            ("internal_host_in_header", "header:Via", "low"),
+        ];
+        let want: Vec<(String, String, String)> = want
+            .iter()
+            .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_fallback_only_speaks_when_nothing_specific_did() {
+        let nginx = headers(&[("server", "nginx/1.22.1")]);
+        assert_eq!(nginx.len(), 1);
+        assert_eq!(nginx[0].0, "server_nginx_version");
+        let other = headers(&[("server", "Caddy/2.7"), ("x-powered-by", "Express")]);
+        let ids: Vec<&str> = other.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(ids, ["server_version", "x_powered_by_express"]);
+        assert!(headers(&[("server", "nginx")]).is_empty());
+    }
+
+    #[test]
+    fn generic_error_pages_are_not_findings() {
+        let pages = [
+            "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>",
+            "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>500 Internal Server Error</title>\n</head><body>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n webmaster@localhost to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n<hr>\n<address>Apache/2.4.57 (Debian) Server at 127.0.0.1 Port 8080</address>\n</body></html>",
+            "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p>",
+            "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n",
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>Internal Server Error</pre>\n</body>\n</html>\n",
+        ];
+        for page in pages {
+            assert_eq!(scan(HTML, page), vec![], "{page}");
+        }
+        // A generic title does not hide what follows it.
+        let leaky = "<title>500 Internal Server Error</title><b>Fatal error</b>: x in /var/www/a.php on line 2";
+        assert!(has(&scan(HTML, leaky), "file_path", "php_error_message"));
+    }
+
+    #[test]
+    fn our_own_payload_echoed_back_is_not_a_leak() {
+        let echo = "<p>No page at /var/www/fh5x.php</p>";
+        let payloads = vec!["/var/www/fh5x.php".to_owned()];
+        assert!(has(&scan(HTML, echo), "file_path", "unix_path"));
+        assert_eq!(scan_as(HTML, "/", echo, &payloads), vec![]);
+    }
+
+    #[test]
+    fn bundles_are_not_scanned_for_stacks_or_paths() {
+        let js = "function f(){throw new Error('x')}\n    at run (/home/ci/build/src/main.js:10:5)\nvar p='/var/www/html/app.js';";
+        assert_eq!(scan("application/javascript", js), vec![]);
+        assert_eq!(scan("text/css; charset=utf-8", js), vec![]);
+        assert_eq!(scan_as("", "/static/app.js?v=3", js, &[]), vec![]);
+        assert!(has(&scan("text/plain", js), "stack_trace", "node_frame"));
+    }
+
+    #[test]
+    fn sql_text_without_an_error_is_not_sql_error() {
+        let admin = "<h2>Query</h2><pre>SELECT id, name FROM users WHERE id = 1 ORDER BY name;\nINSERT INTO log (msg) VALUES ('x');</pre><p>2 rows</p>";
+        assert_eq!(scan(HTML, admin), vec![]);
+    }
+
+    #[test]
+    fn addresses_of_the_host_probed_and_public_ones_are_not_internal() {
+        let body = "served by 203.0.113.5 via 8.8.8.8, build 10.0.0.1.2, Chrome/10.1.2.3";
+        assert_eq!(scan("text/plain", body), vec![]);
+        let probe = Probe {
+            host: "127.0.0.1",
+            payloads: &[],
+        };
+        assert!(!passes(Check::InternalIp, "127.0.0.1", probe.host));
+        assert!(!passes(Check::InternalIp, "127.0.0.2", "localhost"));
+        assert!(passes(Check::InternalIp, "127.0.0.1", "203.0.113.5"));
+        assert!(passes(Check::InternalIp, "fe80::1", "203.0.113.5"));
+        assert!(!passes(Check::InternalIp, "999.1.1.1", "x"));
+        assert!(!passes(Check::InternalHost, "APP.internal", "app.internal"));
+    }
+
+    #[test]
+    fn strip_and_unescape() {
+        assert_eq!(
+            strip_tags(
+                "<p>a<b>b</b></p><script>var s='<p>x</p>';</script><!-- <c> -->c < d<br/>e<STYLE>p{}</style>f"
+            ),
+            "\nab\nc < d\nef"
+        );
+        assert_eq!(strip_tags("x<p unclosed"), "x\n");
+        assert_eq!(strip_tags("x<script>never closed"), "x");
+        assert_eq!(
+            unescape("&lt;a&gt; &amp;amp; &#39;&#x27;&quot; &#0; &#xFFFFFF; &bogus; & &#;"),
+            "<a> &amp; ''\" \u{fffd} \u{fffd} &bogus; & &#;"
+        );
+        assert_eq!(unescape("&"), "&");
+        assert_eq!(
+            unescape("&#12345678901234567890;"),
+            "&#12345678901234567890;"
+        );
+    }
+
+    #[test]
+    fn excerpts_are_cleaned() {
+        assert_eq!(
+            clean("a\u{1b}[31mred\u{1b}[0m b\u{1b}]0;title\u{7} c"),
+            "ared b c"
+        );
+        assert_eq!(clean("x\u{202e}y\u{0}z\r\n\t w\u{9b}"), "xyz w");
+        assert_eq!(clean(&"é".repeat(300)).chars().count(), EXCERPT_CHARS + 1);
+        let hay = "line one\nSQLSTATE[42S02]: \u{1b}[2Jtable gone\nline three";
+        let at = hay.find("SQLSTATE").unwrap();
+        assert_eq!(excerpt(hay, at, at + 15), "SQLSTATE[42S02]: table gone");
+    }
+
+    #[test]
+    fn hostile_bytes_never_panic() {
+        let bodies: [&[u8]; 5] = [
+            b"\xff\xfe<\xe0\xa4",
+            b"<",
+            b"&#",
+            "é<p>&#xD800;é".as_bytes(),
+            b"{\"a\": [1, {\"b\": null}]",
+        ];
+        for ct in [HTML, "application/json", "text/plain", ""] {
+            for b in bodies {
+                let headers = vec![("content-type".to_owned(), ct.to_owned())];
+                let answer = Answer {
+                    headers: &headers,
+                    body: b,
+                    path: "/",
+                };
+                let _ = detect(
+                    &answer,
+                    &Probe {
+                        host: "h",
+                        payloads: &["é".to_owned()],
+                    },
+                );
+            }
+        }
+        assert_eq!(title_case("x-aspnetmvc-version"), "X-Aspnetmvc-Version");
+    }
 }
