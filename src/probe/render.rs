@@ -58,11 +58,11 @@ fn write_target(out: &mut impl Write, t: &Target, st: &Style) -> io::Result<()> 
     }
     let status = t.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
     let verdict = if t.findings.is_empty() {
-        st.green("nothing leaked")
+        format!(" {}", st.green("nothing leaked"))
     } else {
         String::new()
     };
-    writeln!(out, "{} (status {status}) {verdict}", st.bold(&url))?;
+    writeln!(out, "{} (status {status}){verdict}", st.bold(&url))?;
     let mut fixes_shown: Vec<&str> = Vec::new();
     for f in &t.findings {
         let sev = format!("{:<6}", f.severity.id());
