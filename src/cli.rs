@@ -11,6 +11,7 @@ use jiff::tz::TimeZone;
 
 use crate::diagnose::{self, rules::Rules};
 use crate::formats::access::NginxFormat;
+use crate::probe;
 use crate::read;
 use crate::render;
 use crate::scan::{self, ScanOptions, Window};
@@ -54,7 +55,24 @@ enum Command {
     /// SIGINT or SIGTERM.
     #[command(after_help = WATCH_EXAMPLES)]
     Watch(WatchArgs),
+    /// Ask a live site for errors and report what its answers leak: stack traces, SQL errors,
+    /// file paths, versions, debug consoles, internal addresses, each with the fix for its
+    /// stack.
+    ///
+    /// Requests each URL and a few harmless variants that commonly make applications fail (a
+    /// malformed value, `id[]=`, a quote, an over-long value, a bad percent-encoding, an
+    /// `Accept: application/json` request); GET only, only the hosts named, rate-limited.
+    ///
+    /// Exit status: 0 if nothing leaked or only low/info findings, 1 if any finding is medium
+    /// or high, 2 on a usage error or when no URL could be fetched at all.
+    #[command(after_help = PROBE_EXAMPLES)]
+    Probe(ProbeArgs),
 }
+
+const PROBE_EXAMPLES: &str = "Examples:
+  fivehundred probe https://www.example.com/
+  fivehundred probe --crawl 20 --format json https://shop.example.com/ > leaks.json
+  fivehundred probe --rate 1 --timeout 30 'https://app.example.com/item?id=3'";
 
 const WATCH_EXAMPLES: &str = "Examples:
   fivehundred watch /var/log/nginx --webhook https://hooks.example.com/T000/B000/XXX
@@ -196,6 +214,59 @@ struct WatchArgs {
     access_format: Option<String>,
 }
 
+#[derive(Args, Debug)]
+struct ProbeArgs {
+    /// http(s) URLs to probe; no other host is ever requested.
+    #[arg(value_name = "URL", required = true, value_parser = parse_probe_url)]
+    urls: Vec<reqwest::Url>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SeoFormat::Text)]
+    format: SeoFormat,
+
+    /// Follow up to N links (href, src) on the same host from the pages fetched.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    crawl: usize,
+
+    /// Requests per second, at most.
+    #[arg(long, value_name = "R", default_value_t = probe::DEFAULT_RATE, value_parser = parse_positive_secs)]
+    rate: f64,
+
+    /// Seconds each request may take, body included.
+    #[arg(long, value_name = "S", default_value_t = probe::DEFAULT_TIMEOUT, value_parser = parse_positive_secs)]
+    timeout: f64,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Colour: auto (only on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+/// An absolute http(s) URL with a host.
+fn parse_probe_url(s: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("`{s}` is not an http(s) URL with a host"));
+    }
+    Ok(url)
+}
+
+/// A positive, finite number that makes a duration (a rate's inverse, a timeout).
+fn parse_positive_secs(s: &str) -> Result<f64, String> {
+    let n: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if n > 0.0
+        && std::time::Duration::try_from_secs_f64(n.recip()).is_ok()
+        && std::time::Duration::try_from_secs_f64(n).is_ok()
+    {
+        Ok(n)
+    } else {
+        Err(format!("`{s}` must be a positive number"))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum SeoFormat {
     Text,
@@ -237,6 +308,7 @@ pub fn run() -> i32 {
         Command::Diagnose(args) => run_diagnose(args),
         Command::Seo(args) => run_seo(args),
         Command::Watch(args) => run_watch(args),
+        Command::Probe(args) => run_probe(args),
     };
     match result {
         Ok(code) => code,
@@ -388,6 +460,46 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
         );
     })?;
     Ok(0)
+}
+
+fn run_probe(args: ProbeArgs) -> Result<i32> {
+    let opts = probe::Options {
+        crawl: args.crawl,
+        limits: probe::Limits {
+            gap: std::time::Duration::from_secs_f64(args.rate.recip()),
+            timeout: std::time::Duration::from_secs_f64(args.timeout),
+            body_cap: probe::DEFAULT_BODY_CAP,
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the HTTP runtime")?;
+    let report = runtime.block_on(probe::probe(&args.urls, &opts))?;
+    let failed: Vec<String> = report
+        .targets
+        .iter()
+        .filter_map(|t| {
+            t.error
+                .as_ref()
+                .map(|e| format!("{}: {}", t.url, probe::detect::clean(e)))
+        })
+        .collect();
+    let none_fetched = failed.len() == report.targets.len();
+    if !none_fetched {
+        for line in &failed {
+            eprintln!("fivehundred: warning: {line}");
+        }
+    }
+    let color = use_color(args.color, args.output.as_deref());
+    write_output(args.output.as_deref(), |out| match args.format {
+        SeoFormat::Json => write_json(out, &report),
+        SeoFormat::Text => Ok(probe::render::write(out, &report, color)?),
+    })?;
+    if none_fetched {
+        bail!("no URL could be fetched: {}", failed.join("; "));
+    }
+    Ok(i32::from(report.fails()))
 }
 
 /// `/var/lib/fivehundred` for root (a service), else the user's state directory.

@@ -3,11 +3,13 @@
 //! Data flows one way: [`read`] turns paths into byte records, [`formats`] detects each
 //! input's kind and parses records into events, [`diagnose`] ties 5xx responses to the error
 //! events that explain them, [`seo`] counts what crawlers got from the same scan, and
-//! [`render`] prints the result. [`watch`] follows logs live.
+//! [`render`] prints the result. [`watch`] follows logs live. [`probe`] asks a live site
+//! for errors and reports what its answers leak.
 
 pub mod cli;
 pub mod diagnose;
 pub mod formats;
+pub mod probe;
 pub mod read;
 pub mod render;
 pub mod scan;
