@@ -232,20 +232,6 @@ fn php(
 // ---------------------------------------------------------------------------------------------
 // `fivehundred probe` on the apps.
 
-/// Whether the built binary has the `probe` command yet (it is built on another branch; until
-/// it is merged, the tests prove the apps by plain HTTP only and say so).
-fn probe_built() -> bool {
-    let built = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
-        .args(["probe", "--help"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !built {
-        eprintln!("note: this fivehundred has no `probe` command yet: plain HTTP checks only");
-    }
-    built
-}
-
 /// Runs `fivehundred probe --format json` on the site's routes; returns the report and the
 /// exit code.
 fn probe(site: &Site) -> (Value, Option<i32>) {
@@ -295,9 +281,6 @@ fn body_severity(category: &str) -> &'static str {
 /// A leaky variant: exit 1, and on each `(route, categories)` a body finding of every category
 /// at the spec's severity.
 fn assert_probe_leaks(site: &Site, expected: &[(&str, &[&str])]) {
-    if !probe_built() {
-        return;
-    }
     let (report, exit) = probe(site);
     let show = serde_json::to_string_pretty(&report).unwrap_or_default();
     assert_eq!(exit, Some(1), "probe exit code; report:\n{show}");
@@ -317,10 +300,7 @@ fn assert_probe_leaks(site: &Site, expected: &[(&str, &[&str])]) {
 
 /// A safe variant: exit 0, no finding above `low` on any request the probe made. Returns the
 /// report for further checks.
-fn assert_probe_safe(site: &Site) -> Option<Value> {
-    if !probe_built() {
-        return None;
-    }
+fn assert_probe_safe(site: &Site) -> Value {
     let (report, exit) = probe(site);
     let show = serde_json::to_string_pretty(&report).unwrap_or_default();
     assert_eq!(exit, Some(0), "probe exit code; report:\n{show}");
@@ -337,7 +317,7 @@ fn assert_probe_safe(site: &Site) -> Option<Value> {
             );
         }
     }
-    Some(report)
+    report
 }
 
 /// nginx's `Server: nginx/1.22.1` is a `low` version finding (header:server) on every route.
@@ -564,7 +544,6 @@ fn php_display_errors_off_answers_generic_pages() {
         db.body
     );
     assert_generic(&site.url(site.file), 500, "Report unavailable", &lacks);
-    if let Some(report) = assert_probe_safe(&site) {
-        assert_nginx_version_low(&report, &site);
-    }
+    let report = assert_probe_safe(&site);
+    assert_nginx_version_low(&report, &site);
 }

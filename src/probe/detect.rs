@@ -800,6 +800,24 @@ mod tests {
             ),
             (
                 "text/plain",
+                "FileNotFoundError: [Errno 2] No such file or directory: '/work/app/reports/daily.csv'",
+                "file_path",
+                "path_in_error",
+            ),
+            (
+                "text/plain",
+                "Error: ENOENT: no such file or directory, open '/data/site/reports/daily.csv'",
+                "file_path",
+                "path_in_error",
+            ),
+            (
+                "text/plain",
+                "error: relation \"orders\" does not exist",
+                "sql_error",
+                "postgres_error",
+            ),
+            (
+                "text/plain",
                 "template not found: C:\\inetpub\\wwwroot\\views\\item.cshtml",
                 "file_path",
                 "windows_path",
