@@ -205,7 +205,7 @@ fn axes(buckets: &Buckets, max: u64) -> String {
     let step = buckets.count.div_ceil(X_LABELS).max(1);
     let days_differ =
         buckets.label(0, true).get(..5) != buckets.label(buckets.count, true).get(..5);
-    for i in (0..=buckets.count).step_by(step) {
+    for i in (0..buckets.count).step_by(step) {
         let x = LEFT + i as f64 * bar_w;
         let _ = writeln!(
             svg,
