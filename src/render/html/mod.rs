@@ -46,7 +46,7 @@ padding:0 1em;color:#222}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em
 padding:.4em 1em;margin:.8em 0;break-inside:avoid}.count{color:#b00020;font-weight:600}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:.4em 0}dt{color:#666}\
 dd{margin:0;min-width:0}pre{background:#f6f6f6;padding:.5em;margin:.2em 0;overflow-x:auto;\
-white-space:pre-wrap;word-break:break-all}code{word-break:break-all}\
+white-space:pre-wrap;overflow-wrap:anywhere}code{overflow-wrap:anywhere}\
 table{border-collapse:collapse}td,th{padding:.15em .6em;text-align:left;border-bottom:1px solid #eee}\
 td.n{text-align:right}figure{margin:0}svg.chart{width:100%;height:auto;display:block}\
 svg.chart text{font-size:12px;fill:#555}svg.chart text.y{text-anchor:end}\
