@@ -170,6 +170,27 @@ mod tests {
         assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
     }
 
+    /// The ids and classes the browser tests read, as in the HTML report.
+    #[test]
+    fn uses_the_report_panels() {
+        let html = page(&hostile());
+        assert!(
+            html.contains("<p id=\"verdict\" class=\"bad\">1 alert(s) firing, 1 open incident(s)")
+        );
+        assert!(html.contains("<section id=\"incidents\">"));
+        assert_eq!(
+            html.matches("<article class=\"incident\" data-cause=")
+                .count(),
+            1
+        );
+        assert!(html.contains("<section id=\"status-mix\">"));
+        assert!(
+            html.contains(
+                "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\""
+            )
+        );
+    }
+
     #[test]
     fn shows_alerts_incidents_and_5xx() {
         let html = page(&hostile());
