@@ -221,8 +221,8 @@ struct ProbeArgs {
     urls: Vec<reqwest::Url>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = SeoFormat::Text)]
-    format: SeoFormat,
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
+    format: ProbeFormat,
 
     /// Follow up to N links (href, src) on the same host from the pages fetched.
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -268,7 +268,7 @@ fn parse_positive_secs(s: &str) -> Result<f64, String> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum SeoFormat {
+enum ProbeFormat {
     Text,
     Json,
 }
@@ -522,8 +522,8 @@ fn run_probe(args: ProbeArgs) -> Result<i32> {
     }
     let color = use_color(args.color, args.output.as_deref());
     write_output(args.output.as_deref(), |out| match args.format {
-        SeoFormat::Json => write_json(out, &report),
-        SeoFormat::Text => Ok(probe::render::write(out, &report, color)?),
+        ProbeFormat::Json => write_json(out, &report),
+        ProbeFormat::Text => Ok(probe::render::write(out, &report, color)?),
     })?;
     if none_fetched {
         bail!("no URL could be fetched: {}", failed.join("; "));
