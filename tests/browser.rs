@@ -304,10 +304,14 @@ fn hostile_logs(start_ms: i64, rounds: i64) -> (String, String, u64) {
     (access, error, errors)
 }
 
-/// Writes `access.log` and `error.log` into `dir`.
-fn write_logs(dir: &Path, (access, error, _): &(String, String, u64)) {
+/// Writes `access.log` and `error.log` under `root`, in a directory whose path is hostile too
+/// (`<script>alert(1)</script>`: the `/` makes it two levels); returns that directory.
+fn write_logs(root: &Path, (access, error, _): &(String, String, u64)) -> PathBuf {
+    let dir = root.join(HOSTILE[0]);
+    std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("access.log"), access).unwrap();
     std::fs::write(dir.join("error.log"), error).unwrap();
+    dir
 }
 
 /// Runs the binary; returns exit code, stdout and stderr.
@@ -379,17 +383,17 @@ const DAY_MS: i64 = 1_795_600_800_000;
 fn diagnose_report_is_inert_and_its_chart_adds_up() {
     let dir = tempfile::tempdir().unwrap();
     let logs = hostile_logs(DAY_MS, 12);
-    write_logs(dir.path(), &logs);
-    let report = json_of("diagnose", dir.path());
+    let logs_dir = write_logs(dir.path(), &logs);
+    let report = json_of("diagnose", &logs_dir);
     assert_eq!(report["summary"]["server_errors"].as_u64(), Some(logs.2));
     let by_cause = counts_by_cause(report["incidents"].as_array().unwrap());
-    let outages = json_of("seo", dir.path())["robots_txt"]["outages"]
+    let outages = json_of("seo", &logs_dir)["robots_txt"]["outages"]
         .as_array()
         .unwrap()
         .len();
 
     let out = dir.path().join("report.html");
-    let url = html_of("diagnose", dir.path(), &out).expect("diagnose --format html");
+    let url = html_of("diagnose", &logs_dir, &out).expect("diagnose --format html");
     let mut browser = Browser::launch();
     let page = open_report(&mut browser, &url, "diagnose-hostile");
     assert_shows_hostile_text(&page);
@@ -410,10 +414,10 @@ fn diagnose_report_is_inert_and_its_chart_adds_up() {
 #[test]
 fn seo_report_is_inert_and_shows_the_outages() {
     let dir = tempfile::tempdir().unwrap();
-    write_logs(dir.path(), &hostile_logs(DAY_MS, 12));
-    let seo = json_of("seo", dir.path());
+    let logs_dir = write_logs(dir.path(), &hostile_logs(DAY_MS, 12));
+    let seo = json_of("seo", &logs_dir);
     let out = dir.path().join("seo.html");
-    let Some(url) = html_of("seo", dir.path(), &out) else {
+    let Some(url) = html_of("seo", &logs_dir, &out) else {
         eprintln!("note: `seo --format html` is refused by this build; nothing to open");
         return;
     };
@@ -431,8 +435,8 @@ fn watch_dashboard_is_inert_and_refreshes_itself() {
     let state = tempfile::tempdir().unwrap();
     let start = now_ms() - 10 * 60_000;
     let logs = hostile_logs(start, 4);
-    write_logs(dir.path(), &logs);
-    let watch = Watch::start(&[dir.path().into()], state.path());
+    let logs_dir = write_logs(dir.path(), &logs);
+    let watch = Watch::start(&[logs_dir.clone().into()], state.path());
     let by_cause = wait_incidents(&watch, logs.2);
 
     let url = format!("http://127.0.0.1:{}/", watch.port);
@@ -451,8 +455,8 @@ fn watch_dashboard_is_inert_and_refreshes_itself() {
 
     // Six more minutes of the same, up to now: the open page must catch up by itself.
     let more = hostile_logs(start + 4 * 60_000, 6);
-    append(&dir.path().join("access.log"), &more.0);
-    append(&dir.path().join("error.log"), &more.1);
+    append(&logs_dir.join("access.log"), &more.0);
+    append(&logs_dir.join("error.log"), &more.1);
     let by_cause = wait_incidents(&watch, logs.2 + more.2);
     let page = browser.await_total(logs.2 + more.2, &shot("watch-refreshed"));
     assert!(
