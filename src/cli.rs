@@ -146,10 +146,10 @@ struct SeoArgs {
     input: InputArgs,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = SeoFormat::Text)]
-    format: SeoFormat,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout (required for html).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
@@ -377,7 +377,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let rules = Rules::builtin();
     let (sources, defaults) = sources(&args.input.paths)?;
     let opts = scan_options(&args.input, &sources, true)?;
-    let scanned = scan::scan(&sources, &opts)?;
+    let (scanned, seo_report) = scan_for_diagnose(&sources, &opts, args.format == Format::Html)?;
     let report = diagnose::diagnose(scanned, rules);
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
@@ -390,12 +390,40 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
             defaults.as_deref(),
             color,
         )?),
-        Format::Html => Ok(render::html::write(out, &report)?),
+        Format::Html => Ok(render::html::write(out, &report, seo_report.as_ref())?),
     })?;
     Ok(code)
 }
 
+/// The scan, and for the HTML report (whose crawler panel needs it) the `seo` report of the
+/// same pass.
+fn scan_for_diagnose(
+    sources: &[read::Source],
+    opts: &ScanOptions,
+    html: bool,
+) -> Result<(scan::Scan, Option<seo::SeoReport>)> {
+    if !html {
+        return Ok((scan::scan(sources, opts)?, None));
+    }
+    let crawlers = seo::Crawlers::builtin();
+    let observer = seo::SeoObserver {
+        crawlers: &crawlers,
+    };
+    let (scanned, tally) = scan::scan_with(sources, opts, &observer)?;
+    // `seo::report` reads only the inputs and the newest time of the scan.
+    let head = scan::Scan {
+        inputs: scanned.inputs.clone(),
+        newest_access: scanned.newest_access,
+        ..scan::Scan::default()
+    };
+    let report = seo::report(head, tally, &crawlers);
+    Ok((scanned, Some(report)))
+}
+
 fn run_seo(args: SeoArgs) -> Result<i32> {
+    if args.format == Format::Html && args.output.is_none() {
+        bail!("--format html needs -o FILE");
+    }
     let mut crawlers = seo::Crawlers::builtin();
     for spec in &args.crawler {
         crawlers.add(spec)?;
@@ -412,13 +440,14 @@ fn run_seo(args: SeoArgs) -> Result<i32> {
     let report = seo::report(scanned, tally, &crawlers);
     let color = use_color(args.color, args.output.as_deref());
     write_output(args.output.as_deref(), |out| match args.format {
-        SeoFormat::Json => write_json(out, &report),
-        SeoFormat::Text => Ok(render::seo::write(
+        Format::Json => write_json(out, &report),
+        Format::Text => Ok(render::seo::write(
             out,
             &report,
             defaults.as_deref(),
             color,
         )?),
+        Format::Html => Ok(render::html::write_seo(out, &report)?),
     })?;
     Ok(i32::from(report.found()))
 }

@@ -71,6 +71,11 @@ pub struct Incident {
     pub fix: String,
     /// The cause in words, for people reading the JSON.
     pub title: String,
+    /// When each 5xx response of the incident was logged, in time order: the HTML report's
+    /// chart buckets them. Kept out of the JSON (the spec's shape has only the span); empty
+    /// for incidents built from error records alone.
+    #[serde(skip)]
+    pub times: Vec<Stamp>,
 }
 
 /// How far apart a record and the response it explains may be logged, in milliseconds.
@@ -744,6 +749,7 @@ impl Groups {
                     evidence: Vec::new(),
                     fix: String::new(),
                     title: String::new(),
+                    times: Vec::new(),
                 },
                 paths: HashMap::new(),
                 span: (time, time),
@@ -754,6 +760,7 @@ impl Groups {
         if let Some(r) = response {
             if let Some(status) = r.status {
                 *incident.status.entry(status.to_string()).or_default() += 1;
+                incident.times.push(time);
             }
             *group.paths.entry(r.path().to_owned()).or_default() += 1;
         }

@@ -45,7 +45,12 @@ fn span(a: Stamp, b: Stamp) -> String {
     if a == b { a } else { format!("{a} … {b}") }
 }
 
-fn write_verdict(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
+/// Also the HTML report's verdict, joined into one line.
+pub(super) fn write_verdict(
+    out: &mut impl Write,
+    report: &SeoReport,
+    st: &Style,
+) -> io::Result<()> {
     let robots = &report.robots_txt;
     // The outage that decides where crawling stands now, else the latest.
     let decisive = robots

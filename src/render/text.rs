@@ -39,7 +39,8 @@ pub fn write(
     Ok(())
 }
 
-fn summary_line(report: &Report, st: &Style) -> String {
+/// Also the HTML report's verdict.
+pub(super) fn summary_line(report: &Report, st: &Style) -> String {
     let s = &report.summary;
     let read = report
         .inputs

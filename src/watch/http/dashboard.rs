@@ -1,45 +1,72 @@
-//! `/`: one server-rendered page for a person glancing at a server: what is firing, which
-//! incidents are open and how to fix them, the 5xx counts, and the files followed. No script
-//! and nothing loaded from elsewhere (the CSP forbids both); it reloads itself with a meta
-//! refresh. Every piece of log data (paths, evidence, summaries, file names) goes through
-//! [`escape`]: a log line is written by whoever sent the request.
+//! `/`: one server-rendered page for a person glancing at a server: the verdict, what is
+//! firing, which incidents are open and how to fix them, the status mix and the files
+//! followed. It is built from the HTML report's panels (same ids and classes, so the browser
+//! tests read both alike), with no script and nothing loaded from elsewhere (the CSP forbids
+//! both); it reloads itself with a meta refresh. The report's 5xx chart is left out: live
+//! incidents keep their span, not each response's time. Every piece of log data (paths,
+//! evidence, summaries, file names) goes through [`escape`]: a log line is written by whoever
+//! sent the request.
 
 use super::{FiringAlert, FollowedFile, Snapshot};
-use crate::render::html::escape;
-use crate::watch::live::{IncidentState, LiveIncident};
+use crate::render::html::components::{IncidentView, incidents, status_mix, verdict};
+use crate::render::html::{escape, page as html_page};
+use crate::watch::live::IncidentState;
 
 /// Seconds between reloads.
 const REFRESH_SECONDS: u32 = 5;
-
-const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:72em;margin:1.5em auto;\
-padding:0 1em;color:#222}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}\
-.meta{color:#666}.ok{color:#1b5e20}.critical{color:#b00020;font-weight:600}.warning{color:#8a5a00;\
-font-weight:600}.incident{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:.8em 0}\
-.cause{font-weight:600}pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap}\
-table{border-collapse:collapse}td,th{padding:.15em .6em;text-align:left;border-bottom:1px solid #eee}\
-td.n{text-align:right}";
 
 /// The whole page.
 pub(super) fn page(s: &Snapshot) -> String {
     let newest = s
         .newest_line
         .map_or_else(|| "none yet".to_string(), |t| t.rfc3339());
-    let mut html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>fivehundred watch</title><style>{STYLE}</style></head><body>\n\
-         <h1>fivehundred watch</h1>\n<p class=\"meta\">Started {}; newest line {}; \
+    let open = s.newest_incidents(Some(IncidentState::Open), None);
+    let (total, errors) = five_hundreds(s);
+    let mut body = format!(
+        "<h1>fivehundred watch</h1>\n<p class=\"meta\">Started {}; newest line {}; \
          reloads every {REFRESH_SECONDS} s.</p>\n",
         escape(&s.started.to_string()),
         escape(&newest),
     );
-    html += &alerts(&s.firing);
-    html += &open_incidents(s);
-    html += &errors(s);
-    html += &files(&s.files);
-    html += "</body></html>\n";
-    html
+    let bad = !s.firing.is_empty() || !open.is_empty();
+    body += &verdict(
+        &watch_verdict(s.firing.len(), open.len(), total, &errors),
+        bad,
+    );
+    body += &alerts(&s.firing);
+    body += &incidents(
+        "incidents",
+        "Open incidents",
+        "incident",
+        open.into_iter().map(IncidentView::from),
+    );
+    body += &status_mix(total, &errors);
+    body += &files(&s.files);
+    let refresh = format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">");
+    html_page("fivehundred watch", &refresh, &body)
+}
+
+/// All responses counted, and the 5xx among them by status.
+fn five_hundreds(s: &Snapshot) -> (u64, Vec<(String, u64)>) {
+    let responses = &s.counters.responses;
+    let errors = responses
+        .range(500..600)
+        .map(|(code, n)| (code.to_string(), *n))
+        .collect();
+    (responses.values().sum(), errors)
+}
+
+/// One line: what fires, what is open, how many 5xx.
+fn watch_verdict(firing: usize, open: usize, total: u64, errors: &[(String, u64)]) -> String {
+    let five: u64 = errors.iter().map(|(_, n)| n).sum();
+    if firing == 0 && open == 0 {
+        return format!(
+            "All quiet: no alert firing, no open incident ({five} of {total} responses 5xx since the logs began)."
+        );
+    }
+    format!(
+        "{firing} alert(s) firing, {open} open incident(s); {five} of {total} responses 5xx since the logs began."
+    )
 }
 
 /// The alerts firing now, or a line saying none is.
@@ -61,74 +88,6 @@ fn alerts(firing: &[FiringAlert]) -> String {
             escape(&a.summary),
             sev = escape(&a.severity),
         );
-    }
-    html + "</table>\n"
-}
-
-/// The open incidents, newest first, each with its evidence and fix.
-fn open_incidents(s: &Snapshot) -> String {
-    let open = s.newest_incidents(Some(IncidentState::Open), None);
-    let mut html = format!("<h2>Open incidents ({})</h2>\n", open.len());
-    if open.is_empty() {
-        return html + "<p class=\"ok\">None.</p>\n";
-    }
-    for inc in open {
-        html += &incident(inc);
-    }
-    html
-}
-
-/// One incident's box.
-fn incident(inc: &LiveIncident) -> String {
-    let statuses: Vec<String> = inc
-        .status
-        .iter()
-        .map(|(code, n)| format!("{n}&times;{}", escape(code)))
-        .collect();
-    let mut html = format!(
-        "<div class=\"incident\"><p><span class=\"cause\">{}</span> ({}): \
-         <span class=\"critical\">{} responses</span> [{}]</p>\n",
-        escape(&inc.title),
-        escape(&inc.cause),
-        inc.count,
-        statuses.join(", "),
-    );
-    if let (Some(first), Some(last)) = (&inc.first_seen, &inc.last_seen) {
-        html += &format!("<p>From {} to {}</p>\n", escape(first), escape(last));
-    }
-    if let Some(file) = &inc.file {
-        let line = inc.line.map_or_else(String::new, |l| format!(":{l}"));
-        html += &format!("<p>At <code>{}{line}</code></p>\n", escape(file));
-    }
-    if !inc.paths.is_empty() {
-        let paths: Vec<String> = inc
-            .paths
-            .iter()
-            .map(|p| format!("<code>{}</code>", escape(p)))
-            .collect();
-        html += &format!("<p>Requests: {}</p>\n", paths.join(" "));
-    }
-    for e in &inc.evidence {
-        html += &format!("<pre>{}</pre>\n", escape(e));
-    }
-    html + &format!("<p>Fix: {}</p></div>\n", escape(&inc.fix))
-}
-
-/// The 5xx counters by code, and all responses for scale.
-fn errors(s: &Snapshot) -> String {
-    let responses = &s.counters.responses;
-    let total: u64 = responses.values().sum();
-    let errors: Vec<(&u16, &u64)> = responses.range(500..600).collect();
-    let sum: u64 = errors.iter().map(|(_, n)| **n).sum();
-    let mut html = format!(
-        "<h2>5xx responses</h2>\n<p>{sum} of {total} responses since the logs began.</p>\n"
-    );
-    if errors.is_empty() {
-        return html;
-    }
-    html += "<table><tr><th>Status</th><th>Responses</th></tr>\n";
-    for (code, n) in errors {
-        html += &format!("<tr><td>{code}</td><td class=\"n\">{n}</td></tr>\n");
     }
     html + "</table>\n"
 }
@@ -160,6 +119,7 @@ fn files(files: &[FollowedFile]) -> String {
 mod tests {
     use super::*;
     use crate::formats::Stamp;
+    use crate::watch::live::LiveIncident;
 
     const SCRIPT: &str = "<script>alert(1)</script>";
     const IMG: &str = "\"><img src=x onerror=alert(1)>";
@@ -220,7 +180,7 @@ mod tests {
                 "<code>/var/www/&quot;&gt;&lt;img src=x onerror=alert(1)&gt;.php:7</code>"
             )
         );
-        assert!(html.contains("<tr><td>502</td><td class=\"n\">4</td></tr>"));
+        assert!(html.contains("<tr><td>502</td><td class=\"n\">4</td>"));
         assert!(html.contains("4 of 14 responses"));
         assert!(html.contains("<meta http-equiv=\"refresh\" content=\"5\">"));
     }
