@@ -3,9 +3,10 @@
 // stdout line (JSON); the browser stays open between commands so a page's own meta refresh can
 // be watched:
 //   {"open": URL, "screenshot": PATH, "full_page": true}
-//   {"await_sum": N, "timeout_ms": T, "screenshot": PATH}  wait for the page to reload itself
-//       until its chart's bars add up to at least N
-// Each answer is a snapshot of the page (see `snapshot`), plus everything seen since launch:
+//   {"await_sum": N, "await_status_mix": ["N", …], "timeout_ms": T, "screenshot": PATH}
+//       wait for the page to reload itself until its chart's bars add up to at least N and/or
+//       its #status-mix shows every number listed (either condition may be left out)
+// Each answer is a snapshot of the page (see `readPage`), plus everything seen since launch:
 // console errors, every request URL, dialogs opened. Scripts stay enabled and the page's CSP
 // is honoured, so an injected script that the escaping let through would really run.
 import { existsSync } from 'node:fs';
@@ -41,9 +42,11 @@ function readPage() {
     csp_meta: document.querySelector('meta[http-equiv="Content-Security-Policy" i]')
       ?.getAttribute('content') ?? null,
     pwned: window.__pwned !== undefined,
+    chart: document.querySelector('svg.chart') !== null,
     series: document.querySelectorAll('svg.chart g.series').length,
     bars,
     verdict: text('#verdict'),
+    status_mix: text('#status-mix'),
     incidents: document.querySelectorAll('#incidents .incident').length,
     crawlers_panel: document.querySelector('#crawlers') !== null,
     outages: document.querySelectorAll('#crawlers #robots-timeline .outage').length,
@@ -97,10 +100,14 @@ async function main() {
       const deadline = Date.now() + (cmd.timeout_ms ?? 30000);
       let snap = await inPage(page, readPage, deadline);
       let timedOut = false;
-      if (cmd.await_sum !== undefined) {
+      if (cmd.await_sum !== undefined || cmd.await_status_mix !== undefined) {
         const loadsBefore = seen.loads;
         const sum = (s) => s.bars.reduce((a, b) => a + b.count, 0);
-        while (!(seen.loads > loadsBefore && sum(snap) >= cmd.await_sum)) {
+        const numbers = (s) => (s.status_mix ?? '').split(/[^0-9]+/);
+        const done = (s) => seen.loads > loadsBefore &&
+          (cmd.await_sum === undefined || sum(s) >= cmd.await_sum) &&
+          (cmd.await_status_mix === undefined || cmd.await_status_mix.every((n) => numbers(s).includes(n)));
+        while (!done(snap)) {
           if (Date.now() > deadline) { timedOut = true; break; }
           await new Promise((r) => setTimeout(r, 100));
           snap = await inPage(page, readPage, deadline);
