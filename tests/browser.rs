@@ -234,19 +234,6 @@ fn assert_chart(page: &Page, by_cause: &BTreeMap<String, u64>) {
     assert_eq!(&page.chart_by_cause(), by_cause, "bars per cause");
 }
 
-/// [`assert_chart`] where the page has a chart: the contract gives `watch`'s dashboard the
-/// report's components, but its first version leaves the chart out, which is only noted.
-fn assert_chart_if_shown(page: &Page, by_cause: &BTreeMap<String, u64>) {
-    if page.chart {
-        assert_chart(page, by_cause);
-    } else {
-        eprintln!(
-            "note: {} has no svg.chart; the chart is not checked there",
-            page.url
-        );
-    }
-}
-
 /// Sum of `count` per `cause` over incidents (a `diagnose` report's or `/api/incidents`).
 fn counts_by_cause(incidents: &[Value]) -> BTreeMap<String, u64> {
     let mut by = BTreeMap::new();
@@ -472,7 +459,7 @@ fn watch_dashboard_is_inert_and_refreshes_itself() {
         page.csp_header
     );
     assert_shows_hostile_text(&page);
-    assert_chart_if_shown(&page, &by_cause);
+    assert_chart(&page, &by_cause);
     let requests = |logs: &(String, String, u64)| logs.0.lines().count() as u64;
     let mix = page.status_mix.clone().unwrap_or_default();
     let numbers: Vec<&str> = mix.split(|c: char| !c.is_ascii_digit()).collect();
@@ -502,7 +489,7 @@ fn watch_dashboard_is_inert_and_refreshes_itself() {
         page.chart_total()
     );
     assert_inert(&page, &url);
-    assert_chart_if_shown(&page, &by_cause);
+    assert_chart(&page, &by_cause);
 }
 
 /// Polls `/api/incidents` until its counts add up to `total`; returns them per cause.

@@ -415,13 +415,13 @@ async fn dashboard_shows_the_state_with_all_log_data_escaped() {
         format!("PHP Fatal error:  Uncaught Error: {SCRIPT_ESCAPED} in /var/www/{IMG_ESCAPED}"),
         format!("<code>/var/www/{IMG_ESCAPED}/index.php:42</code>"),
         format!("<code>/search{SCRIPT_ESCAPED}</code>"),
-        format!("Fix: Fix the code {SCRIPT_ESCAPED}"),
+        format!("<dt>Fix</dt><dd>Fix the code {SCRIPT_ESCAPED}</dd>"),
         format!("9 of 40 responses were 5xx in 60 s {SCRIPT_ESCAPED}"),
         format!("<code>/var/log/{IMG_ESCAPED}/access.log</code>"),
         "Alerts firing (1)".to_string(),
         "Open incidents (2)".to_string(),
         "9 of 1243 responses".to_string(),
-        "<tr><td>500</td><td class=\"n\">7</td></tr>".to_string(),
+        "<tr><td>500</td><td class=\"n\">7</td>".to_string(),
         "<meta http-equiv=\"refresh\" content=\"5\">".to_string(),
     ] {
         assert!(html.contains(&shown), "{shown:?} in {html}");

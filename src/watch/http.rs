@@ -35,7 +35,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use super::detect::Alert;
-use super::live::{Counters, IncidentState, LiveIncident};
+use super::live::{Counters, IncidentState, LiveIncident, TimelinePoint};
 use super::pipeline::kind_name;
 use crate::formats::Stamp;
 use crate::scan::InputReport;
@@ -58,6 +58,8 @@ pub struct Snapshot {
     pub files: Vec<FollowedFile>,
     /// The time of the newest line read, in its own offset.
     pub newest_line: Option<Stamp>,
+    /// Explained 5xx of the last hours by minute and cause, for the chart.
+    pub timeline: Vec<TimelinePoint>,
     /// When this `watch` process started.
     pub started: jiff::Timestamp,
 }
@@ -71,6 +73,7 @@ impl Snapshot {
             firing: Vec::new(),
             files: Vec::new(),
             newest_line: None,
+            timeline: Vec::new(),
             started,
         }
     }

@@ -63,6 +63,15 @@ pub struct LiveIncident {
     pub title: String,
 }
 
+/// 5xx responses of one cause in one minute, for the dashboard's chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelinePoint {
+    pub cause: String,
+    /// The minute's start, in the log's offset.
+    pub at: crate::formats::Stamp,
+    pub count: u64,
+}
+
 /// One alert as sinks send it: the spec's webhook JSON, with `text` for chat webhooks.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Notification {

@@ -15,7 +15,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
-use super::live::{Counters, IncidentState, LiveIncident, Notification};
+use super::live::{Counters, IncidentState, LiveIncident, Notification, TimelinePoint};
 use crate::diagnose::rules::Rules;
 use crate::diagnose::{self, Incident};
 use crate::formats::access::{AccessFormat, NginxFormat};
@@ -204,7 +204,13 @@ pub struct Pipeline {
     /// Per-line counts since the last batch, in arrays: a map entry per line would cost
     /// more than parsing it.
     tally: LineTally,
+    /// Explained 5xx by minute and cause, for the last [`TIMELINE_MS`] (the dashboard's
+    /// chart): the minute's start and offset, the cause, the count.
+    timeline: BTreeMap<(i64, &'static str), (i32, u64)>,
 }
+
+/// How far back the dashboard's chart goes.
+const TIMELINE_MS: i64 = 6 * 3_600_000;
 
 /// Responses by status and lines by kind and result, counted flat.
 struct LineTally {
@@ -319,6 +325,7 @@ impl Pipeline {
             firing: Vec::new(),
             unsent: HashSet::new(),
             tally: LineTally::default(),
+            timeline: BTreeMap::new(),
         }
     }
 
@@ -546,6 +553,22 @@ impl Pipeline {
         std::mem::take(&mut self.batch)
     }
 
+    /// The explained 5xx of the last 6 hours (before the newest line), by minute and cause.
+    pub fn timeline(&mut self) -> Vec<TimelinePoint> {
+        if let Some(newest) = self.newest {
+            let from = newest.ms - TIMELINE_MS;
+            self.timeline.retain(|(minute, _), _| *minute >= from);
+        }
+        self.timeline
+            .iter()
+            .map(|(&(ms, cause), &(offset, count))| TimelinePoint {
+                cause: cause.to_owned(),
+                at: Stamp { ms, offset },
+                count,
+            })
+            .collect()
+    }
+
     /// The alerts firing now, as they fired (also those too old to have been sent).
     pub fn firing(&self) -> &[Alert] {
         &self.firing
@@ -697,6 +720,14 @@ impl Pipeline {
         }
         let o = self.open.get_mut(&key).expect("inserted above");
         grow(o, &i, first_ms, last_ms);
+        for t in &i.times {
+            let minute = t.ms.div_euclid(60_000) * 60_000;
+            let slot = self
+                .timeline
+                .entry((minute, i.cause))
+                .or_insert((t.offset, 0));
+            slot.1 += 1;
+        }
         let snapshot = o.incident.clone();
         let seen = self
             .batch

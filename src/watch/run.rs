@@ -222,7 +222,7 @@ pub fn run(
             &sink_ids,
             &sinks,
         )?;
-        publish(&shared, &pipeline, &offsets, &batch, &mut store)?;
+        publish(&shared, &mut pipeline, &offsets, &batch, &mut store)?;
         if !polled.more {
             std::thread::sleep(IDLE);
         }
@@ -300,7 +300,7 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
 /// Updates what the endpoints show after a step.
 fn publish(
     shared: &Shared,
-    pipeline: &Pipeline,
+    pipeline: &mut Pipeline,
     offsets: &HashMap<String, u64>,
     batch: &Batch,
     store: &mut Store,
@@ -310,6 +310,7 @@ fn publish(
     } else {
         Some(store.incidents(SHOWN_RESOLVED)?)
     };
+    let timeline = pipeline.timeline();
     shared.update(|s| {
         s.counters.add(&batch.counters);
         if let Some(list) = incidents {
@@ -323,6 +324,7 @@ fn publish(
             .map(|(i, key)| FollowedFile::new(i, offsets.get(key).copied().unwrap_or(0)))
             .collect();
         s.newest_line = pipeline.newest();
+        s.timeline = timeline;
     });
     Ok(())
 }

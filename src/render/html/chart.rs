@@ -10,6 +10,29 @@ use super::{cause_colour, escape};
 use crate::diagnose::Incident;
 use crate::formats::Stamp;
 
+/// 5xx responses of one cause at one time: a response of a report, or a minute of `watch`'s
+/// live record.
+#[derive(Clone, Copy, Debug)]
+pub struct Point<'a> {
+    pub cause: &'a str,
+    pub at: Stamp,
+    pub count: u64,
+}
+
+/// The points of a report's incidents: one per 5xx response.
+pub(crate) fn points_of(incidents: &[Incident]) -> Vec<Point<'_>> {
+    incidents
+        .iter()
+        .flat_map(|i| {
+            i.times.iter().map(|&at| Point {
+                cause: i.cause,
+                at,
+                count: 1,
+            })
+        })
+        .collect()
+}
+
 /// At most this many bars: more would be thinner than a pixel column in a narrow window.
 const MAX_BUCKETS: i64 = 60;
 const MINUTE: i64 = 60_000;
@@ -121,14 +144,14 @@ struct Series<'a> {
 }
 
 /// The causes' series, largest first (the incidents of one cause, at several places, add up).
-fn series<'a>(incidents: &'a [Incident], buckets: &Buckets) -> Vec<Series<'a>> {
+fn series<'a>(points: &[Point<'a>], buckets: &Buckets) -> Vec<Series<'a>> {
     let mut by_cause: Vec<Series<'a>> = Vec::new();
-    for inc in incidents.iter().filter(|i| !i.times.is_empty()) {
-        let pos = match by_cause.iter().position(|s| s.cause == inc.cause) {
-            Some(p) => p,
+    for p in points.iter().filter(|p| p.count > 0) {
+        let pos = match by_cause.iter().position(|s| s.cause == p.cause) {
+            Some(i) => i,
             None => {
                 by_cause.push(Series {
-                    cause: inc.cause,
+                    cause: p.cause,
                     total: 0,
                     counts: BTreeMap::new(),
                 });
@@ -136,23 +159,21 @@ fn series<'a>(incidents: &'a [Incident], buckets: &Buckets) -> Vec<Series<'a>> {
             }
         };
         let s = &mut by_cause[pos];
-        for t in &inc.times {
-            *s.counts.entry(buckets.index(t.ms)).or_default() += 1;
-            s.total += 1;
-        }
+        *s.counts.entry(buckets.index(p.at.ms)).or_default() += p.count;
+        s.total += p.count;
     }
     by_cause.sort_by(|a, b| b.total.cmp(&a.total).then(a.cause.cmp(b.cause)));
     by_cause
 }
 
-/// The chart with its legend, or `None` when no incident has a 5xx response (no access log,
-/// or none failed).
-pub(super) fn chart(incidents: &[Incident]) -> Option<String> {
-    let times = || incidents.iter().flat_map(|i| i.times.iter());
-    let first = times().map(|t| t.ms).min()?;
-    let last = times().max_by_key(|t| t.ms)?;
+/// The chart with its legend, or `None` when there is no 5xx to show (no access log, or
+/// none failed).
+pub(crate) fn chart(points: &[Point<'_>]) -> Option<String> {
+    let shown = || points.iter().filter(|p| p.count > 0);
+    let first = shown().map(|p| p.at.ms).min()?;
+    let last = shown().max_by_key(|p| p.at.ms)?.at;
     let buckets = Buckets::spanning(first, last.ms, last.offset);
-    let series = series(incidents, &buckets);
+    let series = series(points, &buckets);
     let mut totals = vec![0u64; buckets.count];
     for s in &series {
         for (&i, &n) in &s.counts {

@@ -6,15 +6,15 @@
 //! The panels ([`components`], [`chart`], [`crawlers`]) are shared with `watch`'s dashboard;
 //! their ids and classes are a contract with the browser tests.
 
-mod chart;
+pub(crate) mod chart;
 pub(crate) mod components;
 mod crawlers;
 
 use std::io::{self, Write};
 
 use super::Style;
+use crate::diagnose::Report;
 use crate::diagnose::rules::Rules;
-use crate::diagnose::{Incident, Report};
 use crate::seo::SeoReport;
 use components::{IncidentView, incidents, inputs, status_mix, verdict};
 
@@ -96,7 +96,7 @@ pub fn write(out: &mut impl Write, report: &Report, seo: Option<&SeoReport>) -> 
     let s = &report.summary;
     let mut body = String::from("<h1>fivehundred diagnose</h1>\n");
     body += &verdict(&diagnose_verdict(report), !report.incidents.is_empty());
-    body += &chart_panel(&report.incidents);
+    body += &chart_panel(&chart::points_of(&report.incidents));
     body += &incidents(
         "incidents",
         "Incidents",
@@ -131,8 +131,8 @@ pub fn write_seo(out: &mut impl Write, report: &SeoReport) -> io::Result<()> {
 }
 
 /// The 5xx chart, or a line saying why there is none.
-fn chart_panel(incidents: &[Incident]) -> String {
-    let chart = chart::chart(incidents).unwrap_or_else(|| {
+pub(crate) fn chart_panel(points: &[chart::Point<'_>]) -> String {
+    let chart = chart::chart(points).unwrap_or_else(|| {
         "<p class=\"meta\">No 5xx response in the access logs: nothing to chart.</p>\n".to_owned()
     });
     format!("<section id=\"timeline\"><h2>5xx over time</h2>\n{chart}</section>\n")

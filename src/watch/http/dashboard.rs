@@ -2,14 +2,15 @@
 //! firing, which incidents are open and how to fix them, the status mix and the files
 //! followed. It is built from the HTML report's panels (same ids and classes, so the browser
 //! tests read both alike), with no script and nothing loaded from elsewhere (the CSP forbids
-//! both); it reloads itself with a meta refresh. The report's 5xx chart is left out: live
-//! incidents keep their span, not each response's time. Every piece of log data (paths,
+//! both); it reloads itself with a meta refresh. Its 5xx chart is the report's, over the
+//! last hours of explained 5xx by minute and cause. Every piece of log data (paths,
 //! evidence, summaries, file names) goes through [`escape`]: a log line is written by whoever
 //! sent the request.
 
 use super::{FiringAlert, FollowedFile, Snapshot};
+use crate::render::html::chart::Point;
 use crate::render::html::components::{IncidentView, incidents, status_mix, verdict};
-use crate::render::html::{escape, page as html_page};
+use crate::render::html::{chart_panel, escape, page as html_page};
 use crate::watch::live::IncidentState;
 
 /// Seconds between reloads.
@@ -34,6 +35,16 @@ pub(super) fn page(s: &Snapshot) -> String {
         bad,
     );
     body += &alerts(&s.firing);
+    let points: Vec<Point<'_>> = s
+        .timeline
+        .iter()
+        .map(|p| Point {
+            cause: &p.cause,
+            at: p.at,
+            count: p.count,
+        })
+        .collect();
+    body += &chart_panel(&points);
     body += &incidents(
         "incidents",
         "Open incidents",
