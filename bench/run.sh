@@ -34,45 +34,14 @@ REPO=$PWD
 BIN=$REPO/target/release/fivehundred
 GENLOG=$REPO/target/release/examples/genlog
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 2; }
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 # --- 1. tools --------------------------------------------------------------------------------
 
-# Runs a command as root: directly, or with sudo.
-as_root() {
-  if [ "$(id -u)" = 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null; then
-    sudo "$@"
-  else
-    die "need root or sudo to run: $*"
-  fi
-}
-
-# Installs the Debian packages of the commands that are missing. A stale package index is
-# refreshed only if the first attempt fails.
 install_tools() {
-  local -A package=([goaccess]=goaccess [gawk]=gawk [rg]=ripgrep [hyperfine]=hyperfine
-                    [/usr/bin/time]=time [pigz]=pigz [gzip]=gzip [split]=coreutils)
-  local missing=() cmd
-  for cmd in "${!package[@]}"; do
-    command -v "$cmd" >/dev/null || missing+=("${package[$cmd]}")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  say "installing ${missing[*]}"
-  command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
-  export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get install -y -q "${missing[@]}" >/dev/null ||
-    { as_root apt-get update -q >/dev/null && as_root apt-get install -y -q "${missing[@]}" >/dev/null; }
-}
-
-# --- 2. build --------------------------------------------------------------------------------
-
-build() {
-  command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)"
-  say "building fivehundred and genlog (release)"
-  cargo build --release --quiet --bin fivehundred --example genlog
+  install_missing goaccess=goaccess gawk=gawk rg=ripgrep hyperfine=hyperfine \
+    /usr/bin/time=time pigz=pigz gzip=gzip split=coreutils
 }
 
 # --- 3. data ---------------------------------------------------------------------------------

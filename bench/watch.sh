@@ -56,42 +56,15 @@ BIN=$REPO/target/release/fivehundred
 GENLOG=$REPO/target/release/examples/genlog
 RECEIVER_PORT=$((PORT + 1))
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 2; }
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 # --- 1. tools --------------------------------------------------------------------------------
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null; then
-    sudo "$@"
-  else
-    die "need root or sudo to run: $*"
-  fi
-}
-
 install_tools() {
-  local -A package=([python3]=python3 [curl]=curl [taskset]=util-linux [cat]=coreutils)
-  [ "$PERF" = 1 ] && package[perf]=linux-perf
-  local missing=() cmd
-  for cmd in "${!package[@]}"; do
-    command -v "$cmd" >/dev/null || missing+=("${package[$cmd]}")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  say "installing ${missing[*]}"
-  command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
-  export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get install -y -q "${missing[@]}" >/dev/null ||
-    { as_root apt-get update -q >/dev/null && as_root apt-get install -y -q "${missing[@]}" >/dev/null; }
-}
-
-# --- 2. build --------------------------------------------------------------------------------
-
-build() {
-  command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)"
-  say "building fivehundred and genlog (release)"
-  cargo build --release --quiet --bin fivehundred --example genlog
+  local tools=(python3=python3 curl=curl taskset=util-linux cat=coreutils)
+  [ "$PERF" = 1 ] && tools+=(perf=linux-perf)
+  install_missing "${tools[@]}"
 }
 
 # --- 3. data ---------------------------------------------------------------------------------
