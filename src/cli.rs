@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::tz::TimeZone;
 
 use crate::diagnose::{self, rules::Rules};
+use crate::explain;
 use crate::formats::access::NginxFormat;
 use crate::probe;
 use crate::read;
@@ -67,7 +68,19 @@ enum Command {
     /// or high, 2 on a usage error or when no URL could be fetched at all.
     #[command(after_help = PROBE_EXAMPLES)]
     Probe(ProbeArgs),
+    /// What a 5xx status code means (RFC 9110 and the RFCs that add codes), what to check
+    /// first, what it does to crawling, and its constant in .NET, Rust, Rails, Go, Symfony,
+    /// Python, Java, Spring, Apache HttpComponents and Angular. Knows 500–511 (509 is
+    /// unofficial).
+    ///
+    /// Exit status: 0 when explained, 2 for a code it does not know or a usage error.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
 }
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  fivehundred explain 502
+  fivehundred explain 503 --format json";
 
 const PROBE_EXAMPLES: &str = "Examples:
   fivehundred probe https://www.example.com/
@@ -215,6 +228,17 @@ struct WatchArgs {
 }
 
 #[derive(Args, Debug)]
+struct ExplainArgs {
+    /// The status code, e.g. 502.
+    #[arg(value_name = "CODE")]
+    code: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
+    format: ProbeFormat,
+}
+
+#[derive(Args, Debug)]
 struct ProbeArgs {
     /// http(s) URLs to probe; no other host is ever requested.
     #[arg(value_name = "URL", required = true, value_parser = parse_probe_url)]
@@ -309,6 +333,7 @@ pub fn run() -> i32 {
         Command::Seo(args) => run_seo(args),
         Command::Watch(args) => run_watch(args),
         Command::Probe(args) => run_probe(args),
+        Command::Explain(args) => run_explain(args),
     };
     match result {
         Ok(code) => code,
@@ -487,6 +512,17 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
             config.paths.len(),
             read::display_name(&state)
         );
+    })?;
+    Ok(0)
+}
+
+/// The code is taken as a string, not parsed by clap, so that `explain abc` and `explain 599`
+/// fail alike: one line naming the codes it knows, exit 2.
+fn run_explain(args: ExplainArgs) -> Result<i32> {
+    let explanation = explain::lookup(&args.code)?;
+    write_output(None, |out| match args.format {
+        ProbeFormat::Json => write_json(out, &explain::report(explanation)),
+        ProbeFormat::Text => Ok(explain::write_text(out, explanation)?),
     })?;
     Ok(0)
 }

@@ -4,10 +4,11 @@
 //! input's kind and parses records into events, [`diagnose`] ties 5xx responses to the error
 //! events that explain them, [`seo`] counts what crawlers got from the same scan, and
 //! [`render`] prints the result. [`watch`] follows logs live. [`probe`] asks a live site
-//! for errors and reports what its answers leak.
+//! for errors and reports what its answers leak. [`explain`] says what a 5xx status means.
 
 pub mod cli;
 pub mod diagnose;
+pub mod explain;
 pub mod formats;
 pub mod probe;
 pub mod read;
