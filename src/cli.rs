@@ -365,11 +365,19 @@ fn usage_error_line(e: &clap::Error) -> String {
         return "a command is needed, e.g. `fivehundred diagnose /var/log/nginx`".to_owned();
     }
     let text = e.render().to_string();
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("bad usage");
-    first.trim_start_matches("error: ").trim().to_owned()
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad usage");
+    let first = first.trim_start_matches("error: ");
+    // "the following required arguments were not provided:" names them on the next lines.
+    match first.strip_suffix(':') {
+        Some(head) => {
+            let named: Vec<&str> = lines
+                .take_while(|l| l.starts_with('<') || l.starts_with("--"))
+                .collect();
+            format!("{head}: {}", named.join(" "))
+        }
+        None => first.to_owned(),
+    }
 }
 
 /// An error and its causes on one line (some messages, such as a regex's, span several). A
@@ -769,6 +777,15 @@ mod tests {
         );
         let e = anyhow::anyhow!("inner").context("outer");
         assert_eq!(one_line(&e), "outer: inner");
+    }
+
+    #[test]
+    fn a_missing_argument_is_named() {
+        let e = Cli::try_parse_from(["fivehundred", "explain"]).unwrap_err();
+        assert_eq!(
+            usage_error_line(&e),
+            "the following required arguments were not provided: <CODE>"
+        );
     }
 
     #[test]
