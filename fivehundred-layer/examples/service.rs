@@ -11,7 +11,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -122,6 +122,14 @@ async fn main() -> std::io::Result<()> {
             }
         }
     }
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    serve(listener, &logs).await
+}
+
+/// The service on `listener`, writing `access.log` and `error.log` in `logs`. The tests run
+/// it in-process (`cargo test` builds examples only as tests, not as programs to start).
+pub async fn serve(listener: tokio::net::TcpListener, logs: &Path) -> std::io::Result<()> {
     // The layer's lines are complete nginx error-log lines: the subscriber adds nothing.
     tracing_subscriber::fmt()
         .with_writer(Mutex::new(open_log(logs.join("error.log"))?))
@@ -130,7 +138,8 @@ async fn main() -> std::io::Result<()> {
         .with_level(false)
         .with_target(false)
         .with_max_level(tracing::Level::ERROR)
-        .init();
+        .try_init()
+        .map_err(std::io::Error::other)?;
     let access = Arc::new(Mutex::new(open_log(logs.join("access.log"))?));
 
     let app = axum::Router::new()
@@ -142,8 +151,6 @@ async fn main() -> std::io::Result<()> {
         .layer(SafeErrorsLayer::new().server_name("example"))
         .layer(middleware::from_fn_with_state(access, access_log));
 
-    let listener = tokio::net::TcpListener::bind(&listen).await?;
-    println!("listening on http://{}", listener.local_addr()?);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -1,62 +1,43 @@
-//! Starts the example service (built by `cargo test` with the other targets) on 127.0.0.1,
+//! Starts the example service on 127.0.0.1,
 //! makes it fail on purpose, and checks the answers are generic pages with an incident id, and
-//! that `fivehundred diagnose` reads its logs and ties each 5xx to the line that explains it.
+//! that `fivehundred diagnose` reads its logs and ties each 5xx to the line that explains it,
+//! and that `fivehundred probe` finds nothing to report in its answers.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fivehundred::diagnose::{self, rules::Rules};
 use fivehundred::formats::nginx_error;
+use fivehundred::probe;
 use fivehundred::read;
 use fivehundred::scan::{self, ScanOptions, Window};
 use jiff::tz::TimeZone;
 
-/// The example process, killed when the test ends however it ends.
-struct Service(Child);
+#[path = "../examples/service.rs"]
+#[allow(dead_code)] // the example's `main`: the test calls its `serve` instead
+mod service;
 
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `target/debug/examples/service`, next to this test's `target/debug/deps/`.
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(Path::parent).unwrap();
-    let bin = profile
-        .join("examples")
-        .join(format!("service{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo test` (it builds the examples)",
-        bin.display()
-    );
-    bin
-}
-
-fn start(logs: &Path) -> (Service, String) {
-    let mut child = Command::new(example_binary())
-        .args(["--listen", "127.0.0.1:0", "--logs"])
-        .arg(logs)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (Service(child), addr)
+/// Starts the example on 127.0.0.1 in a thread of its own; it lives as long as the test
+/// process. One per process: the example installs the global `tracing` subscriber.
+fn start(logs: &Path) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let logs = logs.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            service::serve(listener, &logs).await.unwrap();
+        });
+    });
+    addr
 }
 
 struct Answer {
@@ -131,9 +112,9 @@ fn lines_when_complete(path: &Path, n: usize) -> Vec<String> {
 }
 
 #[test]
-fn failures_answer_generic_pages_and_diagnose_ties_them_to_the_log() {
+fn failures_answer_generic_pages_that_probe_passes_and_diagnose_ties_to_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (_service, addr) = start(dir.path());
+    let addr = start(dir.path());
 
     let html = "text/html,application/xhtml+xml,*/*;q=0.8";
     let cases = [
@@ -235,4 +216,33 @@ fn failures_answer_generic_pages_and_diagnose_ties_them_to_the_log() {
             report.incidents
         );
     }
+
+    // probe, after the logs were read: its requests add lines to them.
+    let urls: Vec<reqwest::Url> = ["/", "/panic", "/error", "/busy", "/powered"]
+        .iter()
+        .map(|p| format!("http://{addr}{p}").parse().unwrap())
+        .collect();
+    let opts = probe::Options {
+        crawl: 0,
+        limits: probe::Limits {
+            gap: Duration::from_millis(1),
+            timeout: Duration::from_secs(10),
+            body_cap: probe::DEFAULT_BODY_CAP,
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(probe::probe(&urls, &opts)).unwrap();
+    assert_eq!(report.targets.len(), urls.len());
+    for t in &report.targets {
+        assert!(t.error.is_none(), "{t:?}");
+        assert!(t.findings.is_empty(), "{t:#?}");
+    }
+    let statuses: Vec<_> = report.targets.iter().map(|t| t.status).collect();
+    assert_eq!(
+        statuses,
+        [Some(200), Some(500), Some(500), Some(503), Some(200)]
+    );
 }
