@@ -489,4 +489,96 @@ mod tests {
         let e = Outer(std::io::Error::other("disk full"));
         assert_eq!(error_chain(&e), "saving the order: disk full");
     }
+
+    /// An inner service that fails in the ways axum's routers cannot: an `Err` with a source,
+    /// a panic in `call` itself, or a 503 with its own `Retry-After`.
+    #[derive(Clone)]
+    enum Failing {
+        Err,
+        PanicInCall,
+        Busy,
+    }
+
+    impl Service<Request<()>> for Failing {
+        type Response = Response<Full<Bytes>>;
+        type Error = std::io::Error;
+        type Future = std::future::Ready<Result<Self::Response, std::io::Error>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), std::io::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _req: Request<()>) -> Self::Future {
+            match self {
+                Failing::Err => std::future::ready(Err(std::io::Error::other("pool exhausted"))),
+                Failing::PanicInCall => panic!("before any future"),
+                Failing::Busy => {
+                    let mut resp = Response::new(Full::new(Bytes::from_static(b"detail")));
+                    *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                    std::future::ready(Ok(resp))
+                }
+            }
+        }
+    }
+
+    async fn answer_of(layer: &SafeErrorsLayer, inner: Failing) -> (Response<()>, String) {
+        let req = Request::builder()
+            .uri("/x")
+            .header(header::ACCEPT, "application/json")
+            .body(())
+            .unwrap();
+        let resp = layer.layer(inner).call(req).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (
+            Response::from_parts(parts, ()),
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn errors_and_panics_in_call_answer_the_configured_page() {
+        let layer = SafeErrorsLayer::new().json_page("{\"id\":\"{incident}\",\"s\":{status}}");
+        for inner in [Failing::Err, Failing::PanicInCall] {
+            let (resp, body) = answer_of(&layer, inner).await;
+            assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let id = resp.headers()[INCIDENT_HEADER].to_str().unwrap();
+            assert_eq!(body, format!("{{\"id\":\"{id}\",\"s\":500}}"));
+            assert_eq!(
+                resp.headers()[header::CONTENT_LENGTH],
+                body.len().to_string()
+            );
+            assert!(resp.headers().get(header::RETRY_AFTER).is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_503_keeps_the_services_retry_after_or_gets_the_configured_one() {
+        let layer = SafeErrorsLayer::new().retry_after(Duration::from_secs(30));
+        let (resp, body) = answer_of(&layer, Failing::Busy).await;
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
+        assert!(!body.contains("detail"));
+        let config = Config {
+            html: String::new(),
+            json: String::new(),
+            retry_after: Duration::from_secs(30),
+            server_name: "_".into(),
+        };
+        let info = RequestInfo {
+            request: "GET / HTTP/1.1".into(),
+            host: "-".into(),
+            client: "-".into(),
+            json: false,
+        };
+        let failure = Failure {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "down".into(),
+            retry_after: None,
+        };
+        let resp = answer::<Full<Bytes>>(&config, &info, failure);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "30");
+    }
 }
