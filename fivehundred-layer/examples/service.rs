@@ -140,6 +140,8 @@ pub async fn serve(listener: tokio::net::TcpListener, logs: &Path) -> std::io::R
         .with_max_level(tracing::Level::ERROR)
         .try_init()
         .map_err(std::io::Error::other)?;
+    // Panics' backtraces go into the layer's log lines.
+    fivehundred_layer::capture_panic_backtraces();
     let access = Arc::new(Mutex::new(open_log(logs.join("access.log"))?));
 
     let app = axum::Router::new()

@@ -52,6 +52,26 @@ pub const LOG_TARGET: &str = "fivehundred_layer";
 /// so a huge body cannot make logging expensive.
 const BODY_LOG_LIMIT: usize = 4096;
 
+thread_local! {
+    /// The backtrace of this thread's latest panic, kept by [`capture_panic_backtraces`]'s
+    /// hook. The panic the layer catches is the latest on the thread that catches it: the
+    /// hook runs in the panicking thread, which unwinds into the layer's `catch_unwind`.
+    static LAST_BACKTRACE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs a panic hook (running the previous one too) that keeps each panic's backtrace
+/// for the layer's log line. A backtrace exists only while the panic happens, so it must be
+/// taken by a hook; the hook is process-wide, so the service opts in rather than the layer
+/// installing it behind its back.
+pub fn capture_panic_backtraces() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let trace = std::backtrace::Backtrace::force_capture().to_string();
+        LAST_BACKTRACE.with(|b| *b.borrow_mut() = Some(trace));
+        previous(info);
+    }));
+}
+
 /// The answer body: the inner service's own, or the generic page.
 pub type SafeBody<B> = Either<B, Full<Bytes>>;
 
@@ -214,11 +234,18 @@ where
                     message: format!("service error: {}", error_chain(&*e)),
                     retry_after: None,
                 },
-                Err(payload) => Failure {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message: format!("panic: {}", panic_text(&*payload)),
-                    retry_after: None,
-                },
+                Err(payload) => {
+                    let mut message = format!("panic: {}", panic_text(&*payload));
+                    if let Some(trace) = LAST_BACKTRACE.with(|b| b.borrow_mut().take()) {
+                        message.push_str(" backtrace: ");
+                        message.push_str(&compact_backtrace(&trace));
+                    }
+                    Failure {
+                        status: StatusCode::INTERNAL_SERVER_ERROR,
+                        message,
+                        retry_after: None,
+                    }
+                }
             };
             Ok(answer(&config, &info, failure))
         })
@@ -430,6 +457,36 @@ fn one_line(s: &str) -> String {
     out
 }
 
+/// Frames of a panic's backtrace kept in the log line: the handler and what called it, not
+/// the whole executor stack (a debug build's full trace is tens of kilobytes).
+const BACKTRACE_FRAMES: usize = 8;
+
+/// A backtrace as `frame (file:line) <- caller (file:line) <- …`, from the frame that
+/// panicked: the frames above it are the hook's and the panic machinery's.
+fn compact_backtrace(trace: &str) -> String {
+    let mut frames: Vec<String> = Vec::new();
+    for line in trace.lines().map(str::trim) {
+        if let Some(at) = line.strip_prefix("at ") {
+            if let Some(last) = frames.last_mut() {
+                last.push_str(&format!(" ({at})"));
+            }
+        } else if let Some((_, name)) = line.split_once(": ") {
+            frames.push(name.to_owned());
+        }
+    }
+    let start = frames
+        .iter()
+        .rposition(|f| f.starts_with("core::panicking::") || f.contains("rust_begin_unwind"))
+        .map_or(0, |i| i + 1);
+    frames
+        .iter()
+        .skip(start)
+        .take(BACKTRACE_FRAMES)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" <- ")
+}
+
 /// The error and its sources, as `outer: inner: root`.
 fn error_chain(e: &(dyn StdError + 'static)) -> String {
     let mut text = e.to_string();
@@ -470,6 +527,22 @@ mod tests {
         assert_eq!(one_line("a\nb\r"), "a\\nb\\r");
         assert_eq!(escape_target("/a\"b"), "/a%22b");
         assert_eq!(log_token("ex ample.com, x"), "ex_ample.com__x");
+    }
+
+    #[test]
+    fn backtraces_start_at_the_panic() {
+        let trace = "   0: fivehundred_layer::capture_panic_backtraces::{{closure}}
+             at ./src/lib.rs:69:21
+   1: core::panicking::panic_fmt
+             at /rustc/x/library/core/src/panicking.rs:80:14
+   2: service::panic::{{closure}}
+             at ./examples/service.rs:40:5
+   3: tokio::runtime::task::poll
+";
+        assert_eq!(
+            compact_backtrace(trace),
+            "service::panic::{{closure}} (./examples/service.rs:40:5) <- tokio::runtime::task::poll"
+        );
     }
 
     #[test]

@@ -189,6 +189,11 @@ fn failures_answer_generic_pages_that_probe_passes_and_diagnose_ties_to_the_log(
         assert!(e.message.contains(&format!("[incident {id}]")), "{line}");
     }
     assert!(lines[0].contains("panic: order 42: cannot decrypt card with key sk_live_secret"));
+    assert!(
+        lines[0].contains("backtrace: service::service::panic::"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].contains("password=hunter2"));
     assert!(lines[2].contains("queue full"));
 
