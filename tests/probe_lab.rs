@@ -141,10 +141,15 @@ fn installed(p: PathBuf) -> PathBuf {
     p
 }
 
-/// Starts `cmd` as a daemon and waits until it accepts on `port`.
+/// Starts `cmd` as a daemon and waits until it answers HTTP on `port` (an open port is not
+/// enough: a development server may accept before it serves, and a CI run once got no
+/// answer to its first request).
 fn serve(name: &str, port: u16, cmd: &mut Command) -> Daemon {
     let mut d = Daemon::spawn(name, cmd);
-    d.wait_until(&format!("{name} on port {port}"), || lab::port_open(port));
+    let root = format!("http://127.0.0.1:{port}/");
+    d.wait_until(&format!("{name} answering on port {port}"), || {
+        lab::port_open(port) && get(&root).status != 0
+    });
     d
 }
 
