@@ -292,12 +292,7 @@ impl Pipeline {
             .into_iter()
             .filter(|i| i.state == IncidentState::Open)
             .map(|i| {
-                let ms = |t: &Option<String>| {
-                    t.as_deref()
-                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                        .map_or(0, |t| t.as_millisecond())
-                };
-                let (first_ms, last_ms) = (ms(&i.first_seen), ms(&i.last_seen));
+                let (first_ms, last_ms) = (ms_of(&i.first_seen), ms_of(&i.last_seen));
                 let key = (i.cause.clone(), i.file.clone(), i.line);
                 let paths = i.paths.iter().map(|p| (p.clone(), 0)).collect();
                 let open = Open {
@@ -678,12 +673,7 @@ impl Pipeline {
 
     /// Adds a batch incident to the live one of its cause and place, opening one if needed.
     fn merge(&mut self, i: Incident) {
-        let ms = |t: &Option<String>| {
-            t.as_deref()
-                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                .map_or(0, |t| t.as_millisecond())
-        };
-        let (first_ms, last_ms) = (ms(&i.first_seen), ms(&i.last_seen));
+        let (first_ms, last_ms) = (ms_of(&i.first_seen), ms_of(&i.last_seen));
         let key = (i.cause.to_owned(), i.file.clone(), i.line);
         let opened = !self.open.contains_key(&key);
         if opened {
@@ -818,6 +808,13 @@ impl Pipeline {
                 .push(Notification::new(&alert, incident.clone()));
         }
     }
+}
+
+/// An incident's RFC 3339 time in ms (0 when absent or unreadable).
+fn ms_of(t: &Option<String>) -> i64 {
+    t.as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map_or(0, |t| t.as_millisecond())
 }
 
 /// Adds what a batch incident counted to the live one.
