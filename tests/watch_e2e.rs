@@ -34,10 +34,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use lab::monitoring::{start_alertmanager, start_prometheus};
 use serde_json::Value;
 use support::{
     DEADLINE, Receiver, Rng, Watch, alertmanager_alerts, append, line, now_ms, prometheus_query,
-    run_to_exit, start_alertmanager, start_prometheus, wait,
+    run_to_exit, wait,
 };
 
 const SECOND: i64 = 1000;
@@ -774,7 +775,8 @@ fn a_real_alertmanager_shows_the_alert_and_a_real_prometheus_scrapes_the_counts(
         &args(&[&logs, &"--alertmanager", &am]),
         &dir.path().join("state"),
     );
-    let (mut prometheus, prom_port) = start_prometheus(dir.path(), watch.port);
+    let (mut prometheus, prom_port) =
+        start_prometheus(dir.path(), &format!("127.0.0.1:{}", watch.port));
 
     let mut text = String::new();
     for n in 0..20 {

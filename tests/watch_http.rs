@@ -15,8 +15,6 @@ mod lab;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fivehundred::formats::Stamp;
@@ -24,7 +22,8 @@ use fivehundred::watch::http::{
     DEFAULT_MAX_AGE, FiringAlert, FollowedFile, HttpError, Server, Shared, Snapshot, serve,
 };
 use fivehundred::watch::live::{IncidentState, LiveIncident};
-use lab::{Daemon, Lab, free_port};
+use lab::monitoring::start_prometheus;
+use lab::Lab;
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
@@ -538,38 +537,6 @@ async fn poll<T, F: Future<Output = Result<T, String>>>(
     }
 }
 
-/// A Prometheus from Debian's package, scraping `target` every second.
-fn start_prometheus(lab: &Lab, target: SocketAddr) -> (Daemon, u16) {
-    let binary = Path::new("/usr/bin/prometheus");
-    assert!(
-        binary.exists(),
-        "{} is missing: install Debian's Prometheus (apt-get install -y prometheus; \
-         scripts/test does)",
-        binary.display()
-    );
-    let config = lab.write(
-        "prometheus.yml",
-        &format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: fivehundred\n    static_configs:\n\
-             \x20     - targets: ['{target}']\n"
-        ),
-    );
-    let port = free_port();
-    let daemon = Daemon::spawn(
-        "prometheus",
-        Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                lab.mkdir("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn"),
-    );
-    (daemon, port)
-}
-
 /// Prometheus's answer to an instant query: each series' labels and value.
 async fn prometheus_query(port: u16, query: &str) -> Result<Vec<(Value, String)>, String> {
     let url = reqwest::Url::parse_with_params(
@@ -618,7 +585,7 @@ async fn a_real_prometheus_scrapes_the_exact_values() {
     let lab = Lab::new();
     let shared = Shared::new(known_snapshot(), DEFAULT_MAX_AGE);
     let addr = start(shared.clone()).await;
-    let (mut prometheus, port) = start_prometheus(&lab, addr);
+    let (mut prometheus, port) = start_prometheus(&lab.dir, &addr.to_string());
     let limit = Duration::from_secs(30);
 
     let want = &strings(&[("200", "1234"), ("500", "7"), ("503", "2")]);

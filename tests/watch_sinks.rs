@@ -6,8 +6,7 @@
 mod lab;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -517,36 +516,7 @@ async fn rows_of_a_sink_no_longer_configured_are_dropped() {
 // A real Alertmanager
 // ---------------------------------------------------------------------------------------
 
-const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
-
-/// Alertmanager on 127.0.0.1 with a null receiver, no clustering, its data in `dir`.
-fn start_alertmanager(dir: &Path) -> (lab::Daemon, u16) {
-    assert!(
-        Path::new(ALERTMANAGER).exists(),
-        "{ALERTMANAGER} is missing: apt-get install prometheus-alertmanager (scripts/test does)"
-    );
-    let config = dir.join("alertmanager.yml");
-    std::fs::write(
-        &config,
-        "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n",
-    )
-    .unwrap();
-    let data: PathBuf = dir.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let port = lab::free_port();
-    let mut daemon = lab::Daemon::spawn(
-        "alertmanager",
-        Command::new(ALERTMANAGER)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", data.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address="),
-    );
-    daemon.wait_until("/-/ready", || {
-        lab::fetch(port, "GET", "/-/ready", "127.0.0.1", b"").status == 200
-    });
-    (daemon, port)
-}
+use lab::monitoring::start_alertmanager;
 
 /// Alertmanager's active alerts (`GET /api/v2/alerts`), by alertname.
 fn active_alerts(port: u16) -> BTreeMap<String, Value> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -499,72 +499,6 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<(Instant, Value)>>) {
 // ---------------------------------------------------------------------------------------
 // A real Alertmanager and Prometheus (Debian's packages)
 // ---------------------------------------------------------------------------------------
-
-/// Alertmanager on 127.0.0.1 with a null receiver, no clustering, its data in `dir`; as
-/// `tests/watch_sinks.rs` starts it.
-pub fn start_alertmanager(dir: &Path) -> (lab::Daemon, u16) {
-    let binary = "/usr/bin/prometheus-alertmanager";
-    assert!(
-        Path::new(binary).exists(),
-        "{binary} is missing: apt-get install prometheus-alertmanager (scripts/test does)"
-    );
-    let config = dir.join("alertmanager.yml");
-    std::fs::write(
-        &config,
-        "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n",
-    )
-    .unwrap();
-    let data = dir.join("alertmanager-data");
-    std::fs::create_dir_all(&data).unwrap();
-    let port = lab::free_port();
-    let mut daemon = lab::Daemon::spawn(
-        "alertmanager",
-        Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", data.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address="),
-    );
-    daemon.wait_until("/-/ready", || {
-        lab::fetch(port, "GET", "/-/ready", "127.0.0.1", b"").status == 200
-    });
-    (daemon, port)
-}
-
-/// Prometheus on 127.0.0.1 scraping `127.0.0.1:target` every second, its data in `dir`; as
-/// `tests/watch_http.rs` starts it.
-pub fn start_prometheus(dir: &Path, target: u16) -> (lab::Daemon, u16) {
-    let binary = "/usr/bin/prometheus";
-    assert!(
-        Path::new(binary).exists(),
-        "{binary} is missing: apt-get install prometheus (scripts/test does)"
-    );
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: fivehundred\n    static_configs:\n\
-             \x20     - targets: ['127.0.0.1:{target}']\n"
-        ),
-    )
-    .unwrap();
-    let tsdb: PathBuf = dir.join("tsdb");
-    std::fs::create_dir_all(&tsdb).unwrap();
-    let port = lab::free_port();
-    let mut daemon = lab::Daemon::spawn(
-        "prometheus",
-        Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", tsdb.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn"),
-    );
-    daemon.wait_until("/-/ready", || {
-        lab::fetch(port, "GET", "/-/ready", "127.0.0.1", b"").status == 200
-    });
-    (daemon, port)
-}
 
 /// Prometheus' answer to an instant query: each series' labels and value.
 pub fn prometheus_query(port: u16, query: &str) -> Vec<(Value, String)> {
