@@ -22,8 +22,8 @@ use fivehundred::watch::http::{
     DEFAULT_MAX_AGE, FiringAlert, FollowedFile, HttpError, Server, Shared, Snapshot, serve,
 };
 use fivehundred::watch::live::{IncidentState, LiveIncident};
-use lab::monitoring::start_prometheus;
 use lab::Lab;
+use lab::monitoring::start_prometheus;
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 

@@ -222,6 +222,27 @@ fn failures_answer_generic_pages_that_probe_passes_and_diagnose_ties_to_the_log(
         );
     }
 
+    // The causes: a panic or a built 5xx is the application's own failure, located by the
+    // backtrace's first frame; the error whose chain says the database refused is that.
+    let causes: Vec<(&str, u64, Option<&str>, Option<u64>)> = report
+        .incidents
+        .iter()
+        .map(|i| (i.cause, i.count, i.file.as_deref(), i.line))
+        .collect();
+    assert_eq!(causes.len(), 3, "{causes:?}");
+    let panics = causes.iter().find(|c| c.0 == "app_error" && c.1 == 2);
+    assert!(
+        panics.is_some_and(
+            |c| c.2.is_some_and(|f| f.ends_with("examples/service.rs")) && c.3 == Some(40)
+        ),
+        "{causes:?}"
+    );
+    assert!(causes.contains(&("app_error", 1, None, None)), "{causes:?}");
+    assert!(
+        causes.contains(&("db_unreachable", 1, None, None)),
+        "{causes:?}"
+    );
+
     // probe, after the logs were read: its requests add lines to them.
     let urls: Vec<reqwest::Url> = ["/", "/panic", "/error", "/busy", "/powered"]
         .iter()
