@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod diagnose;
+pub mod doctor;
 pub mod explain;
 pub mod formats;
 pub mod probe;

@@ -1,0 +1,1 @@
+//! Checks each `.htaccess` line the way Apache will parse it (filled in by the htaccess work).

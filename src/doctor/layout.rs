@@ -1,0 +1,3 @@
+//! What the servers on this host are configured to do (filled in by the layout work).
+
+pub mod apache;
