@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::tz::TimeZone;
 
 use crate::diagnose::{self, rules::Rules};
+use crate::doctor;
 use crate::explain;
 use crate::formats::access::NginxFormat;
 use crate::probe;
@@ -76,7 +77,29 @@ enum Command {
     /// Exit status: 0 when explained, 2 for a code it does not know or a usage error.
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
+    /// Check this host for the conditions that make servers answer 5xx, before they do: full
+    /// disks and inode tables, files the server user cannot read, upload/session dirs it
+    /// cannot write, .htaccess lines Apache cannot parse, display_errors on (a leak) or
+    /// log_errors off (no evidence), a memory_limit or pm.max_children wrong for the host,
+    /// configs that do not load, and databases that do not answer.
+    ///
+    /// Read-only. It learns the layout from the servers themselves (`nginx -T`, Apache's
+    /// config and `apachectl -M`/`-t`, `php-fpm -tt`, `php-fpm -i`); run it as root so it can
+    /// read their configs. When a --*-conf flag is given, only the named configs are examined.
+    /// Databases are found in the PHP-FPM pools' env[…] and in doctor's own environment
+    /// (DB_HOST/DB_PORT, PGHOST, DATABASE_URL, …); only a connection is opened, no credentials
+    /// are read or sent.
+    ///
+    /// Exit status: 0 when nothing is critical, 1 if any finding is critical, 2 on a usage
+    /// error.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(DoctorArgs),
 }
+
+const DOCTOR_EXAMPLES: &str = "Examples:
+  sudo fivehundred doctor
+  sudo fivehundred doctor --format json | jq '.checks[] | select(.status != \"ok\")'
+  fivehundred doctor --nginx-conf /srv/site/nginx.conf --fpm-conf /srv/site/php-fpm.conf";
 
 const EXPLAIN_EXAMPLES: &str = "Examples:
   fivehundred explain 502
@@ -228,6 +251,33 @@ struct WatchArgs {
 }
 
 #[derive(Args, Debug)]
+struct DoctorArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
+    format: ProbeFormat,
+
+    /// nginx's main config file (run as `nginx -T -c FILE`) instead of the installed one.
+    #[arg(long, value_name = "FILE")]
+    nginx_conf: Option<PathBuf>,
+
+    /// Apache's main config file (run as `apachectl -f FILE`) instead of the installed one.
+    #[arg(long, value_name = "FILE")]
+    apache_conf: Option<PathBuf>,
+
+    /// The php.ini PHP-FPM and mod_php read, instead of their own.
+    #[arg(long, value_name = "FILE")]
+    php_ini: Option<PathBuf>,
+
+    /// PHP-FPM's main config file (run as `php-fpm -tt -y FILE`) instead of the installed one.
+    #[arg(long, value_name = "FILE")]
+    fpm_conf: Option<PathBuf>,
+
+    /// When to colour the text output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Args, Debug)]
 struct ExplainArgs {
     /// The status code, e.g. 502.
     #[arg(value_name = "CODE")]
@@ -334,6 +384,7 @@ pub fn run() -> i32 {
         Command::Watch(args) => run_watch(args),
         Command::Probe(args) => run_probe(args),
         Command::Explain(args) => run_explain(args),
+        Command::Doctor(args) => run_doctor(args),
     };
     match result {
         Ok(code) => code,
@@ -533,6 +584,35 @@ fn run_explain(args: ExplainArgs) -> Result<i32> {
         ProbeFormat::Text => Ok(explain::write_text(out, explanation)?),
     })?;
     Ok(0)
+}
+
+/// A named config that does not exist is a usage error, not a finding.
+fn run_doctor(args: DoctorArgs) -> Result<i32> {
+    for (flag, file) in [
+        ("--nginx-conf", &args.nginx_conf),
+        ("--apache-conf", &args.apache_conf),
+        ("--php-ini", &args.php_ini),
+        ("--fpm-conf", &args.fpm_conf),
+    ] {
+        if let Some(f) = file
+            && !f.is_file()
+        {
+            bail!("{flag} {}: no such file", f.display());
+        }
+    }
+    let opts = doctor::Options {
+        nginx_conf: args.nginx_conf,
+        apache_conf: args.apache_conf,
+        php_ini: args.php_ini,
+        fpm_conf: args.fpm_conf,
+    };
+    let report = doctor::run(&opts);
+    let color = use_color(args.color, None);
+    write_output(None, |out| match args.format {
+        ProbeFormat::Json => write_json(out, &report),
+        ProbeFormat::Text => Ok(render::doctor::write(out, &report, color)?),
+    })?;
+    Ok(i32::from(report.critical()))
 }
 
 fn run_probe(args: ProbeArgs) -> Result<i32> {

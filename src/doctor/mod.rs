@@ -10,11 +10,22 @@
 //! [`layout`] learns what the servers are configured to do; each check module turns that
 //! layout into [`Finding`]s.
 
+pub mod db;
+pub mod disk;
+pub mod fpm;
 pub mod htaccess;
+mod htaccess_files;
 pub mod layout;
 pub mod overrides;
+pub mod permissions;
+pub mod php;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+pub use layout::{Layout, Options};
 
 /// How bad a finding is. Ordered from worst, so sorting puts critical findings first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -55,6 +66,12 @@ impl Finding {
         }
     }
 
+    /// The same finding with another status.
+    pub fn with(mut self, status: Status) -> Finding {
+        self.status = status;
+        self
+    }
+
     pub fn detail(mut self, detail: impl Into<String>) -> Finding {
         self.detail = detail.into();
         self
@@ -64,4 +81,91 @@ impl Finding {
         self.fix = fix.into();
         self
     }
+}
+
+/// The JSON report (`{"version": 1, "checks": […]}`), critical findings first.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub checks: Vec<Finding>,
+}
+
+impl Report {
+    /// Whether any finding is critical (exit 1).
+    pub fn critical(&self) -> bool {
+        self.checks.iter().any(|f| f.status == Status::Critical)
+    }
+}
+
+/// Learns the layout and runs every check on it.
+pub fn run(opts: &Options) -> Report {
+    let layout = Layout::discover(opts);
+    let mut checks = layout.findings.clone();
+    checks.extend(disk::check(&disk_paths(&layout)));
+    checks.extend(permissions::check(&sites(&layout), &write_dirs(&layout)));
+    checks.extend(layout.apache.iter().flat_map(htaccess_files::check));
+    checks.extend(php::check(&layout.php));
+    if let (Some(fpm), Some(host)) = (&layout.fpm, fpm::Host::read()) {
+        checks.extend(fpm::check(fpm, &layout.php, &host));
+    }
+    checks.extend(db::check(&databases(&layout)));
+    // Worst first; within a status, the order the checks ran in.
+    checks.sort_by_key(|f| f.status);
+    Report { version: 1, checks }
+}
+
+/// Every place a full filesystem fails requests: roots, logs, PHP's session and upload
+/// dirs, the servers' temp dirs.
+fn disk_paths(l: &Layout) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = l.docroots().into_iter().map(|(r, _)| r).collect();
+    v.extend(l.logs().into_iter().filter_map(|p| p.parent().map(Path::to_path_buf)));
+    v.extend(l.php.iter().flat_map(|c| [c.session_dir(), c.upload_dir()]));
+    v.extend(l.nginx.iter().flat_map(|n| n.temp_dirs.iter().cloned()));
+    v
+}
+
+fn sites(l: &Layout) -> Vec<permissions::Site> {
+    let php_users = l.php_users();
+    l.docroots()
+        .into_iter()
+        .map(|(root, readers)| {
+            let writers = readers.iter().filter(|u| php_users.contains(u)).cloned().collect();
+            permissions::Site { root, readers, writers }
+        })
+        .collect()
+}
+
+/// PHP's session and upload dirs, each with the user that writes it (sessions only when
+/// PHP keeps them in files).
+fn write_dirs(l: &Layout) -> Vec<(PathBuf, String)> {
+    let mut v: Vec<(PathBuf, String)> = Vec::new();
+    for c in &l.php {
+        for d in [c.session_dir(), c.upload_dir()] {
+            if !v.iter().any(|(p, u)| *p == d && *u == c.user) {
+                v.push((d, c.user.clone()));
+            }
+        }
+    }
+    v
+}
+
+/// Each database named by a pool's env or doctor's own, with who named it.
+fn databases(l: &Layout) -> BTreeMap<db::Endpoint, Vec<String>> {
+    let mut out: BTreeMap<db::Endpoint, Vec<String>> = BTreeMap::new();
+    let own: BTreeMap<String, String> = std::env::vars().collect();
+    let envs = l
+        .fpm
+        .iter()
+        .flat_map(|f| &f.pools)
+        .map(|p| (format!("pool {}", p.name), p.env.clone()))
+        .chain(std::iter::once(("doctor's environment".to_owned(), own)));
+    for (who, env) in envs {
+        for e in db::endpoints(&env) {
+            let by = out.entry(e).or_default();
+            if !by.contains(&who) {
+                by.push(who.clone());
+            }
+        }
+    }
+    out
 }

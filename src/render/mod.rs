@@ -1,6 +1,7 @@
 //! Reports for people: text for the terminal, one self-contained HTML page. (JSON is the
 //! report structs serialised as they are.)
 
+pub mod doctor;
 pub mod html;
 pub mod seo;
 pub mod text;

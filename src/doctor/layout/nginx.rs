@@ -1,0 +1,260 @@
+//! nginx's configuration as `nginx -T` prints it: every file it includes, in order, so no
+//! include has to be resolved here.
+
+use std::path::{Path, PathBuf};
+
+use super::command;
+
+/// What doctor needs from nginx's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NginxLayout {
+    /// The main config file (`-c`), when one was named.
+    pub conf: Option<PathBuf>,
+    /// The worker user (`user`; nginx's default is `nobody`).
+    pub user: String,
+    /// Every `root` (no variables), in order, without repeats.
+    pub roots: Vec<PathBuf>,
+    /// `error_log` / `access_log` files.
+    pub logs: Vec<PathBuf>,
+    /// Where nginx buffers request and upstream bodies (`*_temp_path` and the compiled-in
+    /// defaults): a full one fails requests with 500.
+    pub temp_dirs: Vec<PathBuf>,
+    /// `fastcgi_pass` targets (`unix:/run/php/fpm.sock`, `127.0.0.1:9000`), with the servers
+    /// of any `upstream` block they name.
+    pub fastcgi: Vec<String>,
+}
+
+/// One directive: its name, arguments, and the names of the blocks it sits in.
+#[derive(Debug, PartialEq, Eq)]
+struct Directive {
+    name: String,
+    args: Vec<String>,
+    blocks: Vec<String>,
+}
+
+/// What `nginx -V` says was compiled in: the prefix relative paths hang from, and the
+/// default temp paths.
+#[derive(Debug, Default)]
+pub struct Build {
+    pub prefix: Option<PathBuf>,
+    /// (kind, path): `client_body` for `--http-client-body-temp-path=…`, and so on.
+    pub temp_dirs: Vec<(String, PathBuf)>,
+}
+
+impl Build {
+    /// Reads `nginx -V` output (`--prefix=/usr/share/nginx --http-client-body-temp-path=…`).
+    pub fn parse(version: &str) -> Build {
+        let mut b = Build::default();
+        for word in version.split_whitespace() {
+            if let Some(p) = word.strip_prefix("--prefix=") {
+                b.prefix = Some(PathBuf::from(p));
+            } else if let Some((key, p)) = word.split_once('=')
+                && let Some(kind) = key
+                    .strip_prefix("--http-")
+                    .and_then(|k| k.strip_suffix("-temp-path"))
+            {
+                b.temp_dirs.push((kind.replace('-', "_"), PathBuf::from(p)));
+            }
+        }
+        b
+    }
+}
+
+/// Builds the layout from `nginx -T` output and what `nginx -V` said.
+pub fn parse(dump: &str, build: &Build) -> NginxLayout {
+    let prefix = build.prefix.clone().unwrap_or_else(|| "/".into());
+    let abs = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() { p.into() } else { prefix.join(p) }
+    };
+    let directives = tokenize(dump);
+    let mut l = NginxLayout {
+        user: "nobody".into(),
+        ..NginxLayout::default()
+    };
+    let mut upstreams: Vec<(String, String)> = Vec::new();
+    let mut configured_kinds: Vec<&str> = Vec::new();
+    for d in &directives {
+        let first = d.args.first().map(String::as_str).unwrap_or("");
+        match d.name.as_str() {
+            "user" if d.blocks.is_empty() => l.user = first.to_owned(),
+            "root" if !first.contains('$') && !first.is_empty() => push_new(&mut l.roots, abs(first)),
+            "error_log" | "access_log" if is_log_file(first) => push_new(&mut l.logs, abs(first)),
+            n if n.ends_with("_temp_path") && !first.is_empty() => {
+                configured_kinds.push(n.trim_end_matches("_temp_path"));
+                push_new(&mut l.temp_dirs, abs(first));
+            }
+            "fastcgi_pass" if !first.is_empty() => push_new(&mut l.fastcgi, first.to_owned()),
+            "server" => {
+                if let Some(up) = d.blocks.iter().find_map(|b| b.strip_prefix("upstream ")) {
+                    upstreams.push((up.to_owned(), first.to_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    // A compiled-in temp path is used wherever no directive names one for its kind.
+    for (kind, dir) in &build.temp_dirs {
+        if !configured_kinds.contains(&kind.as_str()) {
+            push_new(&mut l.temp_dirs, dir.clone());
+        }
+    }
+    let named: Vec<String> = l.fastcgi.clone();
+    for name in named {
+        for (_, server) in upstreams.iter().filter(|(u, _)| *u == name) {
+            push_new(&mut l.fastcgi, server.clone());
+        }
+    }
+    l
+}
+
+fn is_log_file(arg: &str) -> bool {
+    !arg.is_empty()
+        && arg != "off"
+        && arg != "stderr"
+        && !arg.starts_with("syslog:")
+        && !arg.starts_with("memory:")
+        && !arg.contains('$')
+}
+
+fn push_new<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
+}
+
+/// Splits nginx's config syntax into directives: words separated by blanks, `;` ending a
+/// directive, `{`/`}` opening and closing a block, `#` comments, quotes with `\` escapes.
+fn tokenize(text: &str) -> Vec<Directive> {
+    let mut out = Vec::new();
+    let mut blocks: Vec<String> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut chars = text.chars().peekable();
+    let flush = |word: &mut String, words: &mut Vec<String>| {
+        if !word.is_empty() {
+            words.push(std::mem::take(word));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '#' if word.is_empty() => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' if word.is_empty() => {
+                let mut quoted = String::new();
+                while let Some(q) = chars.next() {
+                    match q {
+                        '\\' => quoted.extend(chars.next()),
+                        q if q == c => break,
+                        q => quoted.push(q),
+                    }
+                }
+                words.push(quoted);
+            }
+            ';' | '{' | '}' => {
+                flush(&mut word, &mut words);
+                if !words.is_empty() {
+                    let name = words.remove(0);
+                    if c == '{' {
+                        blocks.push(std::iter::once(name.clone()).chain(words.iter().cloned()).collect::<Vec<_>>().join(" "));
+                        words.clear();
+                        continue;
+                    }
+                    out.push(Directive {
+                        name,
+                        args: std::mem::take(&mut words),
+                        blocks: blocks.clone(),
+                    });
+                }
+                if c == '}' {
+                    blocks.pop();
+                }
+            }
+            c if c.is_whitespace() => flush(&mut word, &mut words),
+            c => word.push(c),
+        }
+    }
+    out
+}
+
+/// Runs `nginx -T` (with `-c conf` when given) and `nginx -V`. Ok(None) when nginx is not
+/// installed; Err(reason) when it is and its configuration does not load, which is itself a
+/// finding (`server_config_syntax`).
+pub fn discover(conf: Option<&Path>) -> Result<Option<(NginxLayout, String)>, String> {
+    let Some(bin) = command::find("nginx") else {
+        return match conf {
+            Some(_) => Err("--nginx-conf was given but no nginx binary was found".into()),
+            None => Ok(None),
+        };
+    };
+    let mut args: Vec<&std::ffi::OsStr> = vec!["-T".as_ref()];
+    if let Some(c) = conf {
+        args.extend(["-c".as_ref(), c.as_os_str()]);
+    }
+    let dump = command::run(&bin, &args)?;
+    if !dump.success {
+        return Err(command::complaint(&dump.stderr));
+    }
+    let version = command::run(&bin, &["-V".as_ref()])?;
+    let mut layout = parse(&dump.stdout, &Build::parse(&version.stderr));
+    layout.conf = conf.map(Path::to_path_buf);
+    Ok(Some((layout, command::complaint(&dump.stderr))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DUMP: &str = r#"# configuration file /etc/nginx/nginx.conf:
+user www-data;
+worker_processes auto;
+error_log /var/log/nginx/error.log;
+http {
+    access_log /var/log/nginx/access.log combined;
+    client_body_temp_path /srv/tmp/body 1 2;
+    upstream php { server unix:/run/php/php8.2-fpm.sock; }
+    # configuration file /etc/nginx/sites-enabled/default:
+    server {
+        listen 80;
+        root "/var/www/my site";  # a comment; with { braces }
+        location ~ \.php$ { fastcgi_pass php; }
+        location /app { root html; access_log off; }
+        location /v { root /srv/$host; }
+    }
+}
+"#;
+
+    #[test]
+    fn reads_user_roots_logs_temp_dirs_and_fastcgi_targets() {
+        let build = Build::parse(
+            "nginx version: nginx/1.22.1\nconfigure arguments: --prefix=/usr/share/nginx --http-client-body-temp-path=/var/lib/nginx/body --http-fastcgi-temp-path=/var/lib/nginx/fastcgi",
+        );
+        let l = parse(DUMP, &build);
+        assert_eq!(l.user, "www-data");
+        assert_eq!(
+            l.roots,
+            [PathBuf::from("/var/www/my site"), "/usr/share/nginx/html".into()]
+        );
+        assert_eq!(
+            l.logs,
+            [PathBuf::from("/var/log/nginx/error.log"), "/var/log/nginx/access.log".into()]
+        );
+        assert_eq!(
+            l.temp_dirs,
+            [PathBuf::from("/srv/tmp/body"), "/var/lib/nginx/fastcgi".into()]
+        );
+        assert_eq!(l.fastcgi, ["php", "unix:/run/php/php8.2-fpm.sock"]);
+    }
+
+    #[test]
+    fn defaults_to_nobody_and_survives_garbage() {
+        assert_eq!(parse("", &Build::default()).user, "nobody");
+        let l = parse("}}} \"unterminated { ; ;; user", &Build::default());
+        assert_eq!(l.user, "nobody");
+    }
+}
