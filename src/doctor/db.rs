@@ -51,14 +51,19 @@ impl Engine {
 
 /// The databases one environment names.
 pub fn endpoints(env: &BTreeMap<String, String>) -> Vec<Endpoint> {
-    let upper: BTreeMap<String, &str> = env.iter().map(|(k, v)| (k.to_ascii_uppercase(), v.as_str())).collect();
+    let upper: BTreeMap<String, &str> = env
+        .iter()
+        .map(|(k, v)| (k.to_ascii_uppercase(), v.as_str()))
+        .collect();
     let mut out = Vec::new();
     for (name, value) in &upper {
         if let Some(e) = from_url(value) {
             out.push(e);
         } else if let Some(stem) = name.strip_suffix("HOST").filter(|s| is_db_name(s)) {
             let engine = engine_of(name, &upper);
-            let port = upper.get(&format!("{stem}PORT")).and_then(|p| p.trim().parse().ok());
+            let port = upper
+                .get(&format!("{stem}PORT"))
+                .and_then(|p| p.trim().parse().ok());
             out.extend(from_host(value, port, engine));
         } else if (name.ends_with("_SOCKET") && is_db_name(name)) || name == "MYSQL_UNIX_PORT" {
             out.push(Endpoint::Socket(PathBuf::from(value.trim())));
@@ -70,12 +75,22 @@ pub fn endpoints(env: &BTreeMap<String, String>) -> Vec<Endpoint> {
 }
 
 fn is_db_name(stem: &str) -> bool {
-    ["DB", "DATABASE", "MYSQL", "MARIADB", "PG", "POSTGRES"].iter().any(|k| stem.contains(k))
+    ["DB", "DATABASE", "MYSQL", "MARIADB", "PG", "POSTGRES"]
+        .iter()
+        .any(|k| stem.contains(k))
 }
 
 fn engine_of(name: &str, env: &BTreeMap<String, &str>) -> Engine {
-    let connection = env.get("DB_CONNECTION").or_else(|| env.get("DB_DRIVER")).copied().unwrap_or("");
-    if name.contains("PG") || name.contains("POSTGRES") || connection.contains("pg") || connection.contains("postgres") {
+    let connection = env
+        .get("DB_CONNECTION")
+        .or_else(|| env.get("DB_DRIVER"))
+        .copied()
+        .unwrap_or("");
+    if name.contains("PG")
+        || name.contains("POSTGRES")
+        || connection.contains("pg")
+        || connection.contains("postgres")
+    {
         Engine::Postgres
     } else {
         Engine::MySql
@@ -97,13 +112,18 @@ fn from_host(value: &str, port: Option<u16>, engine: Engine) -> Option<Endpoint>
     }
     let (host, port) = match v.rsplit_once(':') {
         Some((_, s)) if s.starts_with('/') => return Some(Endpoint::Socket(PathBuf::from(s))),
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h.trim_matches(['[', ']']), p.parse().ok().or(port)),
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+            (h.trim_matches(['[', ']']), p.parse().ok().or(port))
+        }
         _ => (v.trim_matches(['[', ']']), port),
     };
     if engine == Engine::MySql && host.eq_ignore_ascii_case("localhost") {
         return Some(Endpoint::Socket(PathBuf::from(MYSQL_SOCKET)));
     }
-    Some(Endpoint::Tcp(host.to_owned(), port.unwrap_or(engine.port())))
+    Some(Endpoint::Tcp(
+        host.to_owned(),
+        port.unwrap_or(engine.port()),
+    ))
 }
 
 /// `mysql://user:secret@host:3306/db`, `postgres://…`, `pgsql:host=…;port=…` (PDO DSN).
@@ -119,11 +139,18 @@ fn from_url(value: &str) -> Option<Endpoint> {
     };
     if rest.contains('=') && !rest.contains('@') {
         // A PDO DSN: key=value pairs split by `;`.
-        let pairs: BTreeMap<&str, &str> = rest.split(';').filter_map(|kv| kv.split_once('=')).collect();
+        let pairs: BTreeMap<&str, &str> = rest
+            .split(';')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
         if let Some(sock) = pairs.get("unix_socket") {
             return Some(Endpoint::Socket(PathBuf::from(sock)));
         }
-        return from_host(pairs.get("host")?, pairs.get("port").and_then(|p| p.parse().ok()), engine);
+        return from_host(
+            pairs.get("host")?,
+            pairs.get("port").and_then(|p| p.parse().ok()),
+            engine,
+        );
     }
     let authority = rest.split(['/', '?']).next()?;
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -136,12 +163,17 @@ pub fn check(targets: &BTreeMap<Endpoint, Vec<String>>) -> Vec<Finding> {
         return vec![Finding::new(CHECK, Status::Skipped, "database")
             .detail("No database host is named in the PHP-FPM pools' env[…] or doctor's environment (DB_HOST, DATABASE_URL, PGHOST, …).")];
     }
-    targets.iter().map(|(e, by)| probe(e, &by.join(", "))).collect()
+    targets
+        .iter()
+        .map(|(e, by)| probe(e, &by.join(", ")))
+        .collect()
 }
 
 fn probe(e: &Endpoint, named_by: &str) -> Finding {
     let outcome = match e {
-        Endpoint::Socket(p) => UnixStream::connect(p).map(drop).map_err(|err| err.to_string()),
+        Endpoint::Socket(p) => UnixStream::connect(p)
+            .map(drop)
+            .map_err(|err| err.to_string()),
         Endpoint::Tcp(h, port) => connect_tcp(h, *port),
     };
     let f = Finding::new(CHECK, Status::Ok, e.to_string());
@@ -155,7 +187,10 @@ fn probe(e: &Endpoint, named_by: &str) -> Finding {
 }
 
 fn connect_tcp(host: &str, port: u16) -> Result<(), String> {
-    let addrs: Vec<_> = (host, port).to_socket_addrs().map_err(|e| format!("cannot resolve {host}: {e}"))?.collect();
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
     let mut last = format!("{host} has no address");
     for a in addrs {
         match TcpStream::connect_timeout(&a, TIMEOUT) {
@@ -171,28 +206,61 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn finds_hosts_in_the_usual_names() {
         let tcp = |h: &str, p| Endpoint::Tcp(h.into(), p);
-        assert_eq!(endpoints(&env(&[("DB_HOST", "10.0.0.5"), ("DB_PORT", "3307")])), [tcp("10.0.0.5", 3307)]);
-        assert_eq!(endpoints(&env(&[("WORDPRESS_DB_HOST", "db:3306")])), [tcp("db", 3306)]);
-        assert_eq!(endpoints(&env(&[("DB_HOST", "localhost")])), [Endpoint::Socket(MYSQL_SOCKET.into())]);
-        assert_eq!(endpoints(&env(&[("PGHOST", "localhost")])), [tcp("localhost", 5432)]);
         assert_eq!(
-            endpoints(&env(&[("PGHOST", "/var/run/postgresql"), ("PGPORT", "5433")])),
+            endpoints(&env(&[("DB_HOST", "10.0.0.5"), ("DB_PORT", "3307")])),
+            [tcp("10.0.0.5", 3307)]
+        );
+        assert_eq!(
+            endpoints(&env(&[("WORDPRESS_DB_HOST", "db:3306")])),
+            [tcp("db", 3306)]
+        );
+        assert_eq!(
+            endpoints(&env(&[("DB_HOST", "localhost")])),
+            [Endpoint::Socket(MYSQL_SOCKET.into())]
+        );
+        assert_eq!(
+            endpoints(&env(&[("PGHOST", "localhost")])),
+            [tcp("localhost", 5432)]
+        );
+        assert_eq!(
+            endpoints(&env(&[
+                ("PGHOST", "/var/run/postgresql"),
+                ("PGPORT", "5433")
+            ])),
             [Endpoint::Socket("/var/run/postgresql/.s.PGSQL.5433".into())]
         );
         assert_eq!(
-            endpoints(&env(&[("DATABASE_URL", "postgres://app:s3cret@db.internal/shop")])),
+            endpoints(&env(&[(
+                "DATABASE_URL",
+                "postgres://app:s3cret@db.internal/shop"
+            )])),
             [tcp("db.internal", 5432)]
         );
-        assert_eq!(endpoints(&env(&[("DB_DSN", "mysql:host=127.0.0.1;port=3310;dbname=x")])), [tcp("127.0.0.1", 3310)]);
-        assert_eq!(endpoints(&env(&[("DB_HOST", "[::1]:3306")])), [tcp("::1", 3306)]);
+        assert_eq!(
+            endpoints(&env(&[(
+                "DB_DSN",
+                "mysql:host=127.0.0.1;port=3310;dbname=x"
+            )])),
+            [tcp("127.0.0.1", 3310)]
+        );
+        assert_eq!(
+            endpoints(&env(&[("DB_HOST", "[::1]:3306")])),
+            [tcp("::1", 3306)]
+        );
         assert!(endpoints(&env(&[("HOSTNAME", "web1"), ("DB_PASSWORD", "x")])).is_empty());
-        assert_eq!(endpoints(&env(&[("DB_HOST", "mysql:3306")])), [tcp("mysql", 3306)]);
+        assert_eq!(
+            endpoints(&env(&[("DB_HOST", "mysql:3306")])),
+            [tcp("mysql", 3306)]
+        );
         assert_eq!(tcp("::1", 5).to_string(), "[::1]:5");
     }
 
@@ -205,13 +273,22 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let targets = BTreeMap::from([
-            (Endpoint::Tcp("127.0.0.1".into(), open), vec!["pool www".into()]),
-            (Endpoint::Tcp("127.0.0.1".into(), closed), vec!["pool www".into()]),
+            (
+                Endpoint::Tcp("127.0.0.1".into(), open),
+                vec!["pool www".into()],
+            ),
+            (
+                Endpoint::Tcp("127.0.0.1".into(), closed),
+                vec!["pool www".into()],
+            ),
         ]);
         let f = check(&targets);
         let statuses: Vec<_> = f.iter().map(|f| f.status).collect();
         assert_eq!(statuses.len(), 2);
-        assert!(statuses.contains(&Status::Ok) && statuses.contains(&Status::Critical), "{f:?}");
+        assert!(
+            statuses.contains(&Status::Ok) && statuses.contains(&Status::Critical),
+            "{f:?}"
+        );
         assert!(f.iter().all(|f| !f.detail.contains("s3cret")));
     }
 }

@@ -27,8 +27,11 @@ pub fn check(paths: &[PathBuf]) -> Vec<Finding> {
     let mounts = mount_points();
     let mut by_dev: BTreeMap<u64, Filesystem> = BTreeMap::new();
     for p in paths {
-        let Some(existing) = p.ancestors().find(|a| a.exists()) else { continue };
-        let (Ok(meta), Ok(stat)) = (existing.metadata(), nix::sys::statvfs::statvfs(existing)) else {
+        let Some(existing) = p.ancestors().find(|a| a.exists()) else {
+            continue;
+        };
+        let (Ok(meta), Ok(stat)) = (existing.metadata(), nix::sys::statvfs::statvfs(existing))
+        else {
             continue;
         };
         let fs = by_dev.entry(meta.dev()).or_insert_with(|| Filesystem {
@@ -40,9 +43,15 @@ pub fn check(paths: &[PathBuf]) -> Vec<Finding> {
             fs.paths.push(p.clone());
         }
     }
-    by_dev.values().flat_map(|fs| [space(fs), inodes(fs)]).collect()
+    by_dev
+        .values()
+        .flat_map(|fs| [space(fs), inodes(fs)])
+        .collect()
 }
 
+// statvfs fields are C types whose width depends on the target; on 64-bit Linux the casts
+// are no-ops.
+#[allow(clippy::unnecessary_cast)]
 fn space(fs: &Filesystem) -> Finding {
     let frag = fs.stat.fragment_size() as u64;
     let total = fs.stat.blocks() as u64 * frag;
@@ -68,11 +77,17 @@ fn space(fs: &Filesystem) -> Finding {
     ))
 }
 
+#[allow(clippy::unnecessary_cast)]
 fn inodes(fs: &Filesystem) -> Finding {
     let total = fs.stat.files() as u64;
     if total == 0 {
         // Filesystems without an inode limit (btrfs reports 0) cannot run out of them.
-        return finding("disk_inodes", Status::Ok, fs, "No fixed inode count on this filesystem.".into());
+        return finding(
+            "disk_inodes",
+            Status::Ok,
+            fs,
+            "No fixed inode count on this filesystem.".into(),
+        );
     }
     let free = fs.stat.files_available() as u64;
     let used_pct = pct(total - free.min(total), total);
@@ -83,7 +98,10 @@ fn inodes(fs: &Filesystem) -> Finding {
     } else {
         Status::Ok
     };
-    let detail = format!("{used_pct:.0}% of inodes used, {free} of {total} free; holds {}.", list(&fs.paths));
+    let detail = format!(
+        "{used_pct:.0}% of inodes used, {free} of {total} free; holds {}.",
+        list(&fs.paths)
+    );
     finding("disk_inodes", status, fs, detail).fix(fix_for(
         status,
         "Delete the many small files filling it (`df -i`, then `find DIR -xdev -type f | cut -d/ -f2-3 | sort | uniq -c | sort -n`): old PHP sessions, cache entries, mail queues.",
@@ -95,16 +113,28 @@ fn finding(check: &'static str, status: Status, fs: &Filesystem, detail: String)
 }
 
 fn fix_for(status: Status, fix: &str) -> String {
-    if status == Status::Ok { String::new() } else { fix.to_owned() }
+    if status == Status::Ok {
+        String::new()
+    } else {
+        fix.to_owned()
+    }
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
 }
 
 fn list(paths: &[PathBuf]) -> String {
     const SHOWN: usize = 4;
-    let mut s: Vec<String> = paths.iter().take(SHOWN).map(|p| p.display().to_string()).collect();
+    let mut s: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| p.display().to_string())
+        .collect();
     if paths.len() > SHOWN {
         s.push(format!("{} more", paths.len() - SHOWN));
     }
@@ -120,7 +150,11 @@ pub fn human(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// Mount points from /proc/self/mounts (octal escapes such as `\040` decoded).
@@ -137,7 +171,9 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let octal = b.get(i + 1..i + 4).and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
+        let octal = b
+            .get(i + 1..i + 4)
+            .and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
         match (b[i], octal) {
             (b'\\', Some(c)) => {
                 out.push(c);

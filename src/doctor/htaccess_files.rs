@@ -40,7 +40,8 @@ fn check_root(apache: &ApacheLayout, root: &Path) -> Vec<Finding> {
         }
         read += 1;
         let mut text = Vec::new();
-        let opened = std::fs::File::open(path).and_then(|f| f.take(MAX_BYTES).read_to_end(&mut text));
+        let opened =
+            std::fs::File::open(path).and_then(|f| f.take(MAX_BYTES).read_to_end(&mut text));
         if let Err(e) = opened {
             out.push(
                 Finding::new(CHECK, Status::Critical, path.display().to_string())
@@ -51,9 +52,17 @@ fn check_root(apache: &ApacheLayout, root: &Path) -> Vec<Finding> {
         }
         for p in htaccess::check(&text, &apache.modules, &allow) {
             out.push(
-                Finding::new(CHECK, Status::Critical, format!("{}:{}", path.display(), p.line))
-                    .detail(format!("{} Every request below {} answers 500.", p.explain(), dir.display()))
-                    .fix(p.fix()),
+                Finding::new(
+                    CHECK,
+                    Status::Critical,
+                    format!("{}:{}", path.display(), p.line),
+                )
+                .detail(format!(
+                    "{} Every request below {} answers 500.",
+                    p.explain(),
+                    dir.display()
+                ))
+                .fix(p.fix()),
             );
         }
     }
@@ -62,7 +71,9 @@ fn check_root(apache: &ApacheLayout, root: &Path) -> Vec<Finding> {
             (0, 0) => "No .htaccess under it.".to_owned(),
             (0, n) => format!("{n} .htaccess files, none read (AllowOverride None)."),
             (n, 0) => format!("{n} .htaccess files; Apache can parse every line."),
-            (n, m) => format!("{n} .htaccess files parse; {m} more are not read (AllowOverride None)."),
+            (n, m) => {
+                format!("{n} .htaccess files parse; {m} more are not read (AllowOverride None).")
+            }
         };
         out.push(Finding::new(CHECK, Status::Ok, root.display().to_string()).detail(detail));
     }

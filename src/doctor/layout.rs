@@ -75,11 +75,14 @@ impl Layout {
             Ok(None) => {}
             Ok(Some((layout, _))) => {
                 self.findings.push(
-                    Finding::new(SYNTAX, Status::Ok, subject).detail("nginx -t: the configuration loads."),
+                    Finding::new(SYNTAX, Status::Ok, subject)
+                        .detail("nginx -t: the configuration loads."),
                 );
                 self.nginx = Some(layout);
             }
-            Err(why) => self.findings.push(broken(subject, "nginx", &why, "nginx -t")),
+            Err(why) => self
+                .findings
+                .push(broken(subject, "nginx", &why, "nginx -t")),
         }
     }
 
@@ -89,7 +92,8 @@ impl Layout {
             Ok(None) => return,
             Ok(Some(layout)) => self.apache = Some(layout),
             Err(e) => {
-                self.findings.push(broken(subject, "Apache", &e.to_string(), "apachectl -t"));
+                self.findings
+                    .push(broken(subject, "Apache", &e.to_string(), "apachectl -t"));
                 return;
             }
         }
@@ -106,7 +110,12 @@ impl Layout {
         let user = a.user.clone().unwrap_or_else(|| "www-data".into());
         match php::mod_php_base(ini) {
             Ok((ini, ini_file)) => {
-                let mut ctx = PhpContext { name: "mod_php".into(), user, ini, ini_file };
+                let mut ctx = PhpContext {
+                    name: "mod_php".into(),
+                    user,
+                    ini,
+                    ini_file,
+                };
                 ctx.overlay(&a.php_ini);
                 self.php.push(ctx);
             }
@@ -123,12 +132,14 @@ impl Layout {
             Ok(None) => return,
             Ok(Some(f)) => f,
             Err(why) => {
-                self.findings.push(broken(subject, "PHP-FPM", &why, "php-fpm -t"));
+                self.findings
+                    .push(broken(subject, "PHP-FPM", &why, "php-fpm -t"));
                 return;
             }
         };
         self.findings.push(
-            Finding::new(SYNTAX, Status::Ok, subject).detail("php-fpm -t: the configuration loads."),
+            Finding::new(SYNTAX, Status::Ok, subject)
+                .detail("php-fpm -t: the configuration loads."),
         );
         match php::fpm_base(&fpm.binary, ini) {
             Ok((base, ini_file)) => {
@@ -155,10 +166,16 @@ impl Layout {
     /// the PHP-FPM pools it passes requests to (or mod_php's, which is Apache's).
     pub fn docroots(&self) -> Vec<(PathBuf, Vec<String>)> {
         let mut out: Vec<(PathBuf, Vec<String>)> = Vec::new();
-        let mut add = |root: &Path, users: Vec<String>| match out.iter_mut().find(|(r, _)| r == root) {
-            Some((_, us)) => us.extend(users.into_iter().filter(|u| !us.contains(u)).collect::<Vec<_>>()),
-            None => out.push((root.to_path_buf(), users)),
-        };
+        let mut add =
+            |root: &Path, users: Vec<String>| match out.iter_mut().find(|(r, _)| r == root) {
+                Some((_, us)) => us.extend(
+                    users
+                        .into_iter()
+                        .filter(|u| !us.contains(u))
+                        .collect::<Vec<_>>(),
+                ),
+                None => out.push((root.to_path_buf(), users)),
+            };
         if let Some(n) = &self.nginx {
             let users = self.readers(&n.user, &n.fastcgi);
             for r in &n.roots {
@@ -179,7 +196,8 @@ impl Layout {
     fn readers(&self, server_user: &str, targets: &[String]) -> Vec<String> {
         let mut users = vec![server_user.to_owned()];
         for pool in self.fpm.iter().flat_map(|f| &f.pools) {
-            if targets.iter().any(|t| same_endpoint(t, &pool.listen)) && !users.contains(&pool.user) {
+            if targets.iter().any(|t| same_endpoint(t, &pool.listen)) && !users.contains(&pool.user)
+            {
                 users.push(pool.user.clone());
             }
         }
@@ -198,7 +216,12 @@ impl Layout {
         v.extend(self.nginx.iter().flat_map(|n| n.logs.iter().cloned()));
         v.extend(self.apache.iter().flat_map(|a| a.logs.iter().cloned()));
         v.extend(self.fpm.iter().flat_map(|f| f.error_log.iter().cloned()));
-        v.extend(self.php.iter().map(|c| PathBuf::from(c.get("error_log"))).filter(|p| p.is_absolute()));
+        v.extend(
+            self.php
+                .iter()
+                .map(|c| PathBuf::from(c.get("error_log")))
+                .filter(|p| p.is_absolute()),
+        );
         v
     }
 }
@@ -213,7 +236,11 @@ fn same_endpoint(target: &str, listen: &str) -> bool {
         .next()
         .unwrap_or("")
         .trim_start_matches("fcgi://");
-    let t = t.split('/').next().filter(|_| !t.starts_with('/')).unwrap_or(t);
+    let t = t
+        .split('/')
+        .next()
+        .filter(|_| !t.starts_with('/'))
+        .unwrap_or(t);
     if t.starts_with('/') || listen.starts_with('/') {
         return t == listen;
     }
@@ -241,7 +268,8 @@ fn broken(subject: String, server: &str, why: &str, test: &str) -> Finding {
 /// `apachectl -t` (with `-f conf`), which the Apache layout does not run itself.
 fn apache_syntax(subject: String, conf: Option<&Path>) -> Finding {
     let Some(ctl) = command::find("apache2ctl").or_else(|| command::find("apachectl")) else {
-        return Finding::new(SYNTAX, Status::Skipped, subject).detail("No apachectl to test the configuration with.");
+        return Finding::new(SYNTAX, Status::Skipped, subject)
+            .detail("No apachectl to test the configuration with.");
     };
     let mut args: Vec<&std::ffi::OsStr> = vec!["-t".as_ref()];
     if let Some(c) = conf {
@@ -251,7 +279,12 @@ fn apache_syntax(subject: String, conf: Option<&Path>) -> Finding {
         Ok(out) if out.success => {
             Finding::new(SYNTAX, Status::Ok, subject).detail("apachectl -t: Syntax OK.")
         }
-        Ok(out) => broken(subject, "Apache", &command::complaint(&out.stderr), "apachectl -t"),
+        Ok(out) => broken(
+            subject,
+            "Apache",
+            &command::complaint(&out.stderr),
+            "apachectl -t",
+        ),
         Err(why) => Finding::new(SYNTAX, Status::Skipped, subject).detail(why),
     }
 }
@@ -263,9 +296,15 @@ mod tests {
     #[test]
     fn endpoints_match_across_spellings() {
         assert!(same_endpoint("unix:/run/php/fpm.sock", "/run/php/fpm.sock"));
-        assert!(same_endpoint("proxy:unix:/run/php/fpm.sock|fcgi://localhost", "/run/php/fpm.sock"));
+        assert!(same_endpoint(
+            "proxy:unix:/run/php/fpm.sock|fcgi://localhost",
+            "/run/php/fpm.sock"
+        ));
         assert!(same_endpoint("127.0.0.1:9000", "9000"));
-        assert!(same_endpoint("fcgi://127.0.0.1:9000/srv/www/$1", "127.0.0.1:9000"));
+        assert!(same_endpoint(
+            "fcgi://127.0.0.1:9000/srv/www/$1",
+            "127.0.0.1:9000"
+        ));
         assert!(!same_endpoint("127.0.0.1:9001", "127.0.0.1:9000"));
         assert!(!same_endpoint("unix:/run/a.sock", "/run/b.sock"));
     }

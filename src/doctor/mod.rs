@@ -118,7 +118,11 @@ pub fn run(opts: &Options) -> Report {
 /// dirs, the servers' temp dirs.
 fn disk_paths(l: &Layout) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = l.docroots().into_iter().map(|(r, _)| r).collect();
-    v.extend(l.logs().into_iter().filter_map(|p| p.parent().map(Path::to_path_buf)));
+    v.extend(
+        l.logs()
+            .into_iter()
+            .filter_map(|p| p.parent().map(Path::to_path_buf)),
+    );
     v.extend(l.php.iter().flat_map(|c| [c.session_dir(), c.upload_dir()]));
     v.extend(l.nginx.iter().flat_map(|n| n.temp_dirs.iter().cloned()));
     v
@@ -129,8 +133,16 @@ fn sites(l: &Layout) -> Vec<permissions::Site> {
     l.docroots()
         .into_iter()
         .map(|(root, readers)| {
-            let writers = readers.iter().filter(|u| php_users.contains(u)).cloned().collect();
-            permissions::Site { root, readers, writers }
+            let writers = readers
+                .iter()
+                .filter(|u| php_users.contains(u))
+                .cloned()
+                .collect();
+            permissions::Site {
+                root,
+                readers,
+                writers,
+            }
         })
         .collect()
 }

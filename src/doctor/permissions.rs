@@ -42,7 +42,11 @@ impl Account {
             .into_iter()
             .map(Gid::as_raw)
             .collect();
-        Some(Account { name: name.to_owned(), uid: user.uid.as_raw(), gids })
+        Some(Account {
+            name: name.to_owned(),
+            uid: user.uid.as_raw(),
+            gids,
+        })
     }
 
     /// Whether this user may do `want` (READ|WRITE|EXEC bits) to a file with `meta`.
@@ -124,7 +128,9 @@ fn check_site(site: &Site) -> Vec<Finding> {
     let mut blocked = Vec::new();
     let mut open = Vec::new();
     let mut walked = 0usize;
-    let mut walk = walkdir::WalkDir::new(&site.root).follow_links(false).into_iter();
+    let mut walk = walkdir::WalkDir::new(&site.root)
+        .follow_links(false)
+        .into_iter();
     while let Some(entry) = walk.next() {
         let Ok(entry) = entry else { continue };
         walked += 1;
@@ -139,12 +145,24 @@ fn check_site(site: &Site) -> Vec<Finding> {
             open.push(entry.path().to_path_buf());
         }
         let need = if meta.is_dir() { READ | EXEC } else { READ };
-        let denied: Vec<&str> = readers.iter().filter(|a| !a.can(&meta, need)).map(|a| a.name.as_str()).collect();
+        let denied: Vec<&str> = readers
+            .iter()
+            .filter(|a| !a.can(&meta, need))
+            .map(|a| a.name.as_str())
+            .collect();
         if !denied.is_empty() {
-            let what = if meta.is_dir() { "list and enter" } else { "read" };
+            let what = if meta.is_dir() {
+                "list and enter"
+            } else {
+                "read"
+            };
             blocked.push(Problem {
                 path: entry.path().to_path_buf(),
-                what: format!("{} cannot {what} it ({})", denied.join(", "), mode_of(&meta)),
+                what: format!(
+                    "{} cannot {what} it ({})",
+                    denied.join(", "),
+                    mode_of(&meta)
+                ),
             });
             if meta.is_dir() {
                 walk.skip_current_dir();
@@ -152,11 +170,19 @@ fn check_site(site: &Site) -> Vec<Finding> {
             continue;
         }
         if meta.is_dir() && is_write_dir(entry.path()) {
-            let denied: Vec<&str> = writers.iter().filter(|a| !a.can(&meta, WRITE | EXEC)).map(|a| a.name.as_str()).collect();
+            let denied: Vec<&str> = writers
+                .iter()
+                .filter(|a| !a.can(&meta, WRITE | EXEC))
+                .map(|a| a.name.as_str())
+                .collect();
             if !denied.is_empty() {
                 blocked.push(Problem {
                     path: entry.path().to_path_buf(),
-                    what: format!("{} cannot write it, and PHP writes here ({})", denied.join(", "), mode_of(&meta)),
+                    what: format!(
+                        "{} cannot write it, and PHP writes here ({})",
+                        denied.join(", "),
+                        mode_of(&meta)
+                    ),
                 });
             }
         }
@@ -167,7 +193,11 @@ fn check_site(site: &Site) -> Vec<Finding> {
     }
     if out.is_empty() {
         let who: Vec<&str> = readers.iter().map(|a| a.name.as_str()).collect();
-        let mut detail = format!("{} entries readable by {}.", walked.min(MAX_ENTRIES), who.join(", "));
+        let mut detail = format!(
+            "{} entries readable by {}.",
+            walked.min(MAX_ENTRIES),
+            who.join(", ")
+        );
         if walked > MAX_ENTRIES {
             detail.push_str(&format!(" Stopped after {MAX_ENTRIES} entries."));
         }
@@ -188,11 +218,19 @@ fn unreachable(p: &Path, users: &[Account]) -> Option<Problem> {
     dirs.reverse();
     for d in dirs {
         let Ok(meta) = d.metadata() else { continue };
-        let denied: Vec<&str> = users.iter().filter(|a| !a.can(&meta, EXEC)).map(|a| a.name.as_str()).collect();
+        let denied: Vec<&str> = users
+            .iter()
+            .filter(|a| !a.can(&meta, EXEC))
+            .map(|a| a.name.as_str())
+            .collect();
         if !denied.is_empty() {
             return Some(Problem {
                 path: d.to_path_buf(),
-                what: format!("{} cannot enter it ({}), so nothing below it can be served", denied.join(", "), mode_of(&meta)),
+                what: format!(
+                    "{} cannot enter it ({}), so nothing below it can be served",
+                    denied.join(", "),
+                    mode_of(&meta)
+                ),
             });
         }
     }
@@ -216,7 +254,10 @@ fn check_write_dir(dir: &Path, user: &str) -> Vec<Finding> {
     } else if users.iter().any(|a| !a.can(&meta, WRITE | EXEC)) {
         out.push(critical(&Problem {
             path: dir.to_path_buf(),
-            what: format!("{user} cannot write it, and PHP writes sessions or uploads here ({})", mode_of(&meta)),
+            what: format!(
+                "{user} cannot write it, and PHP writes sessions or uploads here ({})",
+                mode_of(&meta)
+            ),
         }));
     } else if !users.is_empty() {
         out.push(Finding::new(CHECK, Status::Ok, subject).detail(format!("Writable by {user}.")));
@@ -244,7 +285,11 @@ fn name_problems(root: &Path, problems: Vec<Problem>) -> Vec<Finding> {
 }
 
 fn world_writable(root: &Path, open: &[PathBuf]) -> Finding {
-    let examples: Vec<String> = open.iter().take(5).map(|p| p.display().to_string()).collect();
+    let examples: Vec<String> = open
+        .iter()
+        .take(5)
+        .map(|p| p.display().to_string())
+        .collect();
     Finding::new(CHECK, Status::Warning, root.display().to_string())
         .detail(format!("{} entries are writable by every user, e.g. {}.", open.len(), examples.join(", ")))
         .fix("Anyone on the host (or a compromised app) can change what is served: `chmod o-w` them and give write access to the server user alone.")
@@ -252,9 +297,16 @@ fn world_writable(root: &Path, open: &[PathBuf]) -> Finding {
 
 fn mode_of(meta: &std::fs::Metadata) -> String {
     let owner = |id: u32| {
-        User::from_uid(id.into()).ok().flatten().map_or_else(|| id.to_string(), |u| u.name)
+        User::from_uid(id.into())
+            .ok()
+            .flatten()
+            .map_or_else(|| id.to_string(), |u| u.name)
     };
-    format!("mode {:o}, owner {}", meta.permissions().mode() & 0o7777, owner(meta.uid()))
+    format!(
+        "mode {:o}, owner {}",
+        meta.permissions().mode() & 0o7777,
+        owner(meta.uid())
+    )
 }
 
 #[cfg(test)]
@@ -271,10 +323,26 @@ mod tests {
             f.metadata().unwrap()
         };
         let m = f.metadata().unwrap();
-        let owner = Account { name: "o".into(), uid: m.uid(), gids: vec![] };
-        let member = Account { name: "g".into(), uid: 65000, gids: vec![m.gid()] };
-        let other = Account { name: "x".into(), uid: 65000, gids: vec![65001] };
-        let root = Account { name: "root".into(), uid: 0, gids: vec![0] };
+        let owner = Account {
+            name: "o".into(),
+            uid: m.uid(),
+            gids: vec![],
+        };
+        let member = Account {
+            name: "g".into(),
+            uid: 65000,
+            gids: vec![m.gid()],
+        };
+        let other = Account {
+            name: "x".into(),
+            uid: 65000,
+            gids: vec![65001],
+        };
+        let root = Account {
+            name: "root".into(),
+            uid: 0,
+            gids: vec![0],
+        };
         let m = meta(0o640);
         assert!(owner.can(&m, READ | WRITE));
         assert!(member.can(&m, READ) && !member.can(&m, WRITE));

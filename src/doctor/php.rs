@@ -87,7 +87,11 @@ fn memory_limit(c: &PhpContext) -> Finding {
 
 /// The place an administrator changes a setting for this context.
 fn where_to_set(c: &PhpContext, key: &str) -> String {
-    let ini = c.ini_file.as_ref().map(|f| f.display().to_string()).unwrap_or_else(|| "php.ini".into());
+    let ini = c
+        .ini_file
+        .as_ref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_else(|| "php.ini".into());
     match c.name.strip_prefix("pool ") {
         Some(pool) => format!("{ini} or the [{pool}] pool config (php_admin_value[{key}])"),
         None => format!("{ini} or Apache's config (php_admin_value {key})"),
@@ -103,20 +107,43 @@ mod tests {
         PhpContext {
             name: "pool www".into(),
             user: "www-data".into(),
-            ini: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+            ini: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
             ini_file: None,
         }
     }
 
     #[test]
     fn flags_leaks_missing_logs_and_odd_limits() {
-        let statuses = |c: &PhpContext| check(std::slice::from_ref(c)).iter().map(|f| f.status).collect::<Vec<_>>();
-        let safe = ctx(&[("display_errors", "Off"), ("log_errors", "On"), ("memory_limit", "128M")]);
+        let statuses = |c: &PhpContext| {
+            check(std::slice::from_ref(c))
+                .iter()
+                .map(|f| f.status)
+                .collect::<Vec<_>>()
+        };
+        let safe = ctx(&[
+            ("display_errors", "Off"),
+            ("log_errors", "On"),
+            ("memory_limit", "128M"),
+        ]);
         assert_eq!(statuses(&safe), [Status::Ok; 3]);
-        let bad = ctx(&[("display_errors", "stderr"), ("log_errors", ""), ("memory_limit", "32M")]);
-        assert_eq!(statuses(&bad), [Status::Critical, Status::Warning, Status::Warning]);
+        let bad = ctx(&[
+            ("display_errors", "stderr"),
+            ("log_errors", ""),
+            ("memory_limit", "32M"),
+        ]);
+        assert_eq!(
+            statuses(&bad),
+            [Status::Critical, Status::Warning, Status::Warning]
+        );
         let unlimited = ctx(&[("memory_limit", "-1")]);
         assert_eq!(statuses(&unlimited)[2], Status::Warning);
-        assert!(check(&[bad])[0].fix.contains("php_admin_value[display_errors]"));
+        assert!(
+            check(&[bad])[0]
+                .fix
+                .contains("php_admin_value[display_errors]")
+        );
     }
 }

@@ -27,7 +27,11 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     for f in report.checks.iter().filter(|f| f.status <= Status::Warning) {
         write_problem(out, f, &st)?;
     }
-    let rest: Vec<&Finding> = report.checks.iter().filter(|f| f.status > Status::Warning).collect();
+    let rest: Vec<&Finding> = report
+        .checks
+        .iter()
+        .filter(|f| f.status > Status::Warning)
+        .collect();
     if !rest.is_empty() {
         writeln!(out)?;
     }
@@ -46,7 +50,11 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
 
 fn write_problem(out: &mut impl Write, f: &Finding, st: &Style) -> io::Result<()> {
     let head = format!("{:<8} {}  {}", label(f.status), f.check, clean(&f.subject));
-    let head = if f.status == Status::Critical { st.red(&head) } else { st.bold(&head) };
+    let head = if f.status == Status::Critical {
+        st.red(&head)
+    } else {
+        st.bold(&head)
+    };
     writeln!(out, "\n{head}")?;
     writeln!(out, "  {}", clean(&f.detail))?;
     if !f.fix.is_empty() {
@@ -87,7 +95,10 @@ mod tests {
         let mut out = Vec::new();
         write(&mut out, &report, false).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("doctor: 1 critical, 0 warning, 1 ok, 0 skipped\n"), "{text}");
+        assert!(
+            text.starts_with("doctor: 1 critical, 0 warning, 1 ok, 0 skipped\n"),
+            "{text}"
+        );
         assert!(text.contains("CRITICAL php_display_errors  pool www\n  display_errors is 1\n  fix: Set display_errors = Off"), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
         assert!(text.find("CRITICAL") < text.find("ok "), "{text}");

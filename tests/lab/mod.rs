@@ -55,6 +55,30 @@ impl Lab {
         }
     }
 
+    /// A lab whose whole dir is its own tmpfs of `size`, so what a test finds about free space
+    /// is about the lab, not about the machine it runs on. Falls back to [`Lab::new`] (after a
+    /// note) where mounting is not allowed.
+    pub fn on_tmpfs(size: &str) -> Lab {
+        let lab = Lab::new();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(&lab.dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            lab.mounts.lock().unwrap().push(lab.dir.clone());
+        } else {
+            eprintln!("note: cannot mount a tmpfs at {}", lab.dir.display());
+        }
+        lab
+    }
+
     /// `rel` resolved inside the lab dir.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)

@@ -322,7 +322,10 @@ fn pool_common(c: &mut String, o: &FpmOptions, socket: &Path, php_error_log: Opt
         .unwrap();
     }
     writeln!(c, "php_admin_flag[log_errors] = on").unwrap();
-    writeln!(c, "php_admin_flag[display_errors] = off").unwrap();
+    // FPM applies the first of two admin lines for one setting: a test's own wins.
+    if !o.admin_values.iter().any(|(k, _)| k == "display_errors") {
+        writeln!(c, "php_admin_flag[display_errors] = off").unwrap();
+    }
     match (o.php_log, php_error_log) {
         (PhpLog::File, Some(p)) => {
             writeln!(c, "php_admin_value[error_log] = {}", p.display()).unwrap()

@@ -32,7 +32,9 @@ pub fn find_versioned(prefix: &str) -> Option<PathBuf> {
                 p.file_name()
                     .and_then(OsStr::to_str)
                     .and_then(|n| n.strip_prefix(prefix))
-                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+                    .is_some_and(|v| {
+                        !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    })
             })
             .filter(|p| is_executable(p))
             .collect();
@@ -79,7 +81,11 @@ pub fn run(program: &Path, args: &[&OsStr]) -> Result<Output, String> {
 /// The lines of a command's complaint that say what is wrong (`[emerg]`, `AH…`, `ERROR:`),
 /// or its last line, for a finding's detail.
 pub fn complaint(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let key: Vec<&str> = lines
         .iter()
         .copied()

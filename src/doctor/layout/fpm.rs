@@ -37,7 +37,9 @@ pub struct FpmLayout {
 }
 
 /// Builds the pools from `php-fpm -tt` output: `NOTICE: [pool]` starts a section, and
-/// `NOTICE: \tkey = value` lines follow.
+/// `NOTICE: \tkey = value` lines follow. FPM keeps a pool's `php_*` lines in a list it
+/// prepends to, prints in list order and applies in list order: the last one printed is the
+/// one in effect (the first written in the config).
 pub fn parse(dump: &str) -> FpmLayout {
     let mut l = FpmLayout::default();
     let mut section = String::new();
@@ -92,7 +94,9 @@ fn set(pool: &mut Pool, admin: &mut Vec<String>, key: &str, value: &str) {
         _ => {
             if let Some(name) = bracketed("env") {
                 pool.env.insert(name, value.to_owned());
-            } else if let Some(name) = bracketed("php_admin_value").or_else(|| bracketed("php_admin_flag")) {
+            } else if let Some(name) =
+                bracketed("php_admin_value").or_else(|| bracketed("php_admin_flag"))
+            {
                 admin.push(name.clone());
                 pool.php.insert(name, value.to_owned());
             } else if let Some(name) = bracketed("php_value").or_else(|| bracketed("php_flag"))
@@ -147,6 +151,7 @@ mod tests {
 [25-Nov-2026 20:18:42] NOTICE: \tpm.max_children = 5
 [25-Nov-2026 20:18:42] NOTICE: \tenv[DB_HOST] = 127.0.0.1:3306
 [25-Nov-2026 20:18:42] NOTICE: \tphp_value[memory_limit] = 64M
+[25-Nov-2026 20:18:42] NOTICE: \tphp_admin_value[display_errors] = 0
 [25-Nov-2026 20:18:42] NOTICE: \tphp_admin_value[display_errors] = 1
 [25-Nov-2026 20:18:42] NOTICE: \tslowlog = undefined
 [25-Nov-2026 20:18:42] NOTICE: [api]
@@ -164,6 +169,9 @@ mod tests {
         assert_eq!(www.env["DB_HOST"], "127.0.0.1:3306");
         assert_eq!(www.php["memory_limit"], "64M");
         assert_eq!(www.php["display_errors"], "1");
-        assert_eq!((l.pools[1].name.as_str(), l.pools[1].max_children), ("api", 12));
+        assert_eq!(
+            (l.pools[1].name.as_str(), l.pools[1].max_children),
+            ("api", 12)
+        );
     }
 }

@@ -65,7 +65,11 @@ pub fn parse(dump: &str, build: &Build) -> NginxLayout {
     let prefix = build.prefix.clone().unwrap_or_else(|| "/".into());
     let abs = |p: &str| -> PathBuf {
         let p = Path::new(p);
-        if p.is_absolute() { p.into() } else { prefix.join(p) }
+        if p.is_absolute() {
+            p.into()
+        } else {
+            prefix.join(p)
+        }
     };
     let directives = tokenize(dump);
     let mut l = NginxLayout {
@@ -78,7 +82,9 @@ pub fn parse(dump: &str, build: &Build) -> NginxLayout {
         let first = d.args.first().map(String::as_str).unwrap_or("");
         match d.name.as_str() {
             "user" if d.blocks.is_empty() => l.user = first.to_owned(),
-            "root" if !first.contains('$') && !first.is_empty() => push_new(&mut l.roots, abs(first)),
+            "root" if !first.contains('$') && !first.is_empty() => {
+                push_new(&mut l.roots, abs(first))
+            }
             "error_log" | "access_log" if is_log_file(first) => push_new(&mut l.logs, abs(first)),
             n if n.ends_with("_temp_path") && !first.is_empty() => {
                 configured_kinds.push(n.trim_end_matches("_temp_path"));
@@ -161,7 +167,12 @@ fn tokenize(text: &str) -> Vec<Directive> {
                 if !words.is_empty() {
                     let name = words.remove(0);
                     if c == '{' {
-                        blocks.push(std::iter::once(name.clone()).chain(words.iter().cloned()).collect::<Vec<_>>().join(" "));
+                        blocks.push(
+                            std::iter::once(name.clone())
+                                .chain(words.iter().cloned())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        );
                         words.clear();
                         continue;
                     }
@@ -238,15 +249,24 @@ http {
         assert_eq!(l.user, "www-data");
         assert_eq!(
             l.roots,
-            [PathBuf::from("/var/www/my site"), "/usr/share/nginx/html".into()]
+            [
+                PathBuf::from("/var/www/my site"),
+                "/usr/share/nginx/html".into()
+            ]
         );
         assert_eq!(
             l.logs,
-            [PathBuf::from("/var/log/nginx/error.log"), "/var/log/nginx/access.log".into()]
+            [
+                PathBuf::from("/var/log/nginx/error.log"),
+                "/var/log/nginx/access.log".into()
+            ]
         );
         assert_eq!(
             l.temp_dirs,
-            [PathBuf::from("/srv/tmp/body"), "/var/lib/nginx/fastcgi".into()]
+            [
+                PathBuf::from("/srv/tmp/body"),
+                "/var/lib/nginx/fastcgi".into()
+            ]
         );
         assert_eq!(l.fastcgi, ["php", "unix:/run/php/php8.2-fpm.sock"]);
     }

@@ -66,7 +66,11 @@ impl PhpContext {
 
 fn dir_or_tmp(p: &str) -> PathBuf {
     let p = p.trim();
-    if p.is_empty() { std::env::temp_dir() } else { PathBuf::from(p) }
+    if p.is_empty() {
+        std::env::temp_dir()
+    } else {
+        PathBuf::from(p)
+    }
 }
 
 /// PHP's reading of a boolean ini value.
@@ -112,13 +116,18 @@ pub fn parse_info(info: &str) -> (BTreeMap<String, String>, Option<PathBuf>) {
 }
 
 /// The base settings of PHP-FPM's SAPI (`php-fpm -i`, `-c ini` when given).
-pub fn fpm_base(fpm: &Path, ini: Option<&Path>) -> Result<(BTreeMap<String, String>, Option<PathBuf>), String> {
+pub fn fpm_base(
+    fpm: &Path,
+    ini: Option<&Path>,
+) -> Result<(BTreeMap<String, String>, Option<PathBuf>), String> {
     info(fpm, ini, None)
 }
 
 /// The base settings of mod_php: Apache's php.ini read by the CLI binary (php.ini values
 /// override the CLI's built-in defaults, so what it reports is what Apache's PHP gets).
-pub fn mod_php_base(ini: Option<&Path>) -> Result<(BTreeMap<String, String>, Option<PathBuf>), String> {
+pub fn mod_php_base(
+    ini: Option<&Path>,
+) -> Result<(BTreeMap<String, String>, Option<PathBuf>), String> {
     let php = command::find("php").ok_or("no php binary to read Apache's php.ini with")?;
     let ini = match ini {
         Some(i) => i.to_path_buf(),
