@@ -430,13 +430,23 @@ fn run<S: AsRef<OsStr>>(
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let message = stderr
+    // Apache splits a syntax error over two lines ("Syntax error on line N of F:" and the
+    // reason); warnings (`[core:warn]`, AH00558) are not the reason.
+    let lines: Vec<&str> = stderr
         .lines()
-        .chain(stdout.lines())
         .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| out.status.to_string());
+        .filter(|l| !l.is_empty() && !l.contains(":warn]") && !l.contains("AH00558"))
+        .collect();
+    let message = if lines.is_empty() {
+        stdout
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| out.status.to_string())
+    } else {
+        lines.join(" ")
+    };
     Err(Error::Command { command, message })
 }
 
