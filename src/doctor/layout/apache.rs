@@ -86,17 +86,24 @@ pub struct DirectoryRule {
     /// The path as written (after `${VAR}` substitution, without quotes), which may hold
     /// `*`/`?`/`[…]` wildcards; the regular expression when `regex`.
     pub path: String,
-    /// `<Directory ~ …>` or `<DirectoryMatch …>`.
+    /// `<Directory ~ …>` or `<DirectoryMatch …>`: its `AllowOverride` has no effect on
+    /// `.htaccess` files (see [`ApacheLayout::allow_override_for`]).
     pub regex: bool,
     /// The last `AllowOverride` in the section.
     pub allow_override: AllowOverride,
 }
 
 impl ApacheLayout {
-    /// The `AllowOverride` in force for directory `dir`, as Apache merges sections: among the
-    /// plain `<Directory>` sections matching `dir` or one of its parents, the one with the most
-    /// path components wins (the later one on a tie); then each matching regex section, in
-    /// config order, overrides. Apache's default, `None`, when nothing matches.
+    /// The `AllowOverride` in force for directory `dir` when Apache reads its `.htaccess`: among
+    /// the plain `<Directory>` sections matching `dir` or one of its parents, the one with the
+    /// most path components wins (the later one on a tie; `*`, `?`, `[…]` match within one
+    /// component). Apache's default, `None`, when nothing matches.
+    ///
+    /// Regex sections (`<Directory ~>`, `<DirectoryMatch>`) do not count: Apache applies them
+    /// after the plain sections *and the `.htaccess` files*, so an `AllowOverride` in one has
+    /// no effect (its manual: "AllowOverride is valid only in <Directory> sections specified
+    /// without regular expressions"). [`ApacheLayout::regex_rules_for`] lists them, for telling
+    /// the user so.
     pub fn allow_override_for(&self, dir: &Path) -> AllowOverride {
         let dir = dir.to_string_lossy();
         let comps: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
@@ -112,16 +119,24 @@ impl ApacheLayout {
                 best = Some((rc.len(), &rule.allow_override));
             }
         }
-        let mut result = best.map(|(_, a)| a.clone()).unwrap_or_default();
+        best.map(|(_, a)| a.clone()).unwrap_or_default()
+    }
+
+    /// The regex sections setting `AllowOverride` whose expression matches `dir` (with or
+    /// without a trailing slash), in config order: `AllowOverride` lines Apache ignores for
+    /// `dir` (see [`ApacheLayout::allow_override_for`]). An expression the `regex` crate cannot
+    /// compile is left out.
+    pub fn regex_rules_for(&self, dir: &Path) -> Vec<&DirectoryRule> {
+        let dir = dir.to_string_lossy();
         let with_slash = format!("{}/", dir.trim_end_matches('/'));
-        for rule in self.directories.iter().filter(|r| r.regex) {
-            if let Ok(re) = regex::Regex::new(&rule.path)
-                && (re.is_match(&dir) || re.is_match(&with_slash))
-            {
-                result = rule.allow_override.clone();
-            }
-        }
-        result
+        self.directories
+            .iter()
+            .filter(|r| r.regex)
+            .filter(|r| {
+                regex::Regex::new(&r.path)
+                    .is_ok_and(|re| re.is_match(&dir) || re.is_match(&with_slash))
+            })
+            .collect()
     }
 
     /// Whether mod_php (`php_module`, `php7_module`, `php5_module`) is loaded.
@@ -179,6 +194,10 @@ pub fn parse_with_root(
         },
     };
     p.process_path(conf, "the command line")?;
+    // Sections left open at the end (Apache refuses such a config): close them as if closed.
+    while !p.stack.is_empty() {
+        p.close();
+    }
     if !p.main_error_log {
         let default = p.server_root.join("logs/error_log");
         p.add_log(default);
@@ -315,9 +334,10 @@ pub fn discover(conf: Option<&Path>) -> Result<Option<ApacheLayout>, Error> {
         return Ok(None);
     }
     let no_env = BTreeMap::new();
-    let compiled = match (&ctl, &binary) {
-        (Some(c), _) => run(c, &["-V"], &no_env).unwrap_or_default(),
-        (None, Some(b)) => run(b, &["-V"], &no_env).unwrap_or_default(),
+    // The binary itself when there is one: Debian's apache2ctl creates run directories.
+    let compiled = match (&binary, &ctl) {
+        (Some(b), _) => run(b, &["-V"], &no_env).unwrap_or_default(),
+        (None, Some(c)) => run(c, &["-V"], &no_env).unwrap_or_default(),
         (None, None) => String::new(),
     };
     let compiled = compiled_defines(&compiled);

@@ -275,8 +275,21 @@ fn directory_longest_prefix_then_regex() {
     assert_eq!(at("/var/www/site/cache"), AllowOverride::None);
     assert_eq!(at("/var/www/site/up"), AllowOverride::None);
     assert_eq!(at("/srv/my site/x"), AllowOverride::parse("FileInfo"));
-    assert_eq!(at("/var/www/42"), AllowOverride::parse("Limit"));
-    assert_eq!(at("/var/www/zed/a"), AllowOverride::parse("Indexes"));
+    // Regex sections are applied after the .htaccess files: their AllowOverride is no use.
+    assert_eq!(at("/var/www/42"), AllowOverride::All);
+    assert_eq!(at("/var/www/zed/a"), AllowOverride::All);
+    let regex_at = |p: &str| -> Vec<AllowOverride> {
+        l.regex_rules_for(Path::new(p))
+            .into_iter()
+            .map(|r| r.allow_override.clone())
+            .collect()
+    };
+    assert_eq!(regex_at("/var/www/42"), vec![AllowOverride::parse("Limit")]);
+    assert_eq!(
+        regex_at("/var/www/zed/a"),
+        vec![AllowOverride::parse("Indexes")]
+    );
+    assert!(regex_at("/var/www/site").is_empty());
     assert_eq!(
         parse_str("", &[]).allow_override_for(Path::new("/x")),
         AllowOverride::None
@@ -393,4 +406,25 @@ fn module_ids() {
     assert_eq!(module_id("prefork.c"), "mpm_prefork_module");
     assert_eq!(module_id("mod_php7.c"), "php7_module");
     assert_eq!(module_id("ssl_module"), "ssl_module");
+}
+
+#[test]
+fn compiled_defines_of_dash_v() {
+    let v = "Server version: Apache/2.4.62 (Debian)\nServer compiled with....\n \
+             -D APR_HAS_SENDFILE\n -D HTTPD_ROOT=\"/etc/apache2\"\n \
+             -D SERVER_CONFIG_FILE=\"apache2.conf\"\n";
+    let d = compiled_defines(v);
+    assert_eq!(d["HTTPD_ROOT"], "/etc/apache2");
+    assert_eq!(d["SERVER_CONFIG_FILE"], "apache2.conf");
+    assert!(!d.contains_key("APR_HAS_SENDFILE"));
+}
+
+#[test]
+fn unclosed_vhost_still_counts() {
+    let l = parse_str(
+        "<VirtualHost *:80>\n  ServerName v\n  DocumentRoot /v\n",
+        &[],
+    );
+    assert_eq!(l.docroots.len(), 1);
+    assert_eq!(l.docroots[0].server_name.as_deref(), Some("v"));
 }
