@@ -428,3 +428,68 @@ fn unclosed_vhost_still_counts() {
     assert_eq!(l.docroots.len(), 1);
     assert_eq!(l.docroots[0].server_name.as_deref(), Some("v"));
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Fragments of Apache configs, shuffled into lines.
+    const SOUP: &[&str] = &[
+        "<Directory ",
+        "</Directory>",
+        "<IfModule !",
+        "mod_x.c>",
+        "</IfModule>",
+        "<VirtualHost",
+        "</VirtualHost>",
+        "AllowOverride All",
+        "DocumentRoot ",
+        "\"",
+        "'",
+        "\\",
+        "\n",
+        " ",
+        "${",
+        "}",
+        "Define X",
+        "<IfDefine X>",
+        "</IfDefine>",
+        "ErrorLog ",
+        "|",
+        "syslog",
+        "proxy:unix:",
+        "|fcgi://",
+        "[",
+        "*",
+        "~",
+        "php_value a",
+        "#",
+        "\r",
+        "é",
+        "\u{0}",
+        ">",
+        "<",
+        "/",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_config_parses_without_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..400),
+            soup in proptest::collection::vec(proptest::sample::select(SOUP), 0..80),
+            dir in "[/a-z*?\\[\\]~]{0,12}",
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            for (name, content) in [("bytes.conf", bytes), ("soup.conf", soup.concat().into_bytes())] {
+                let conf = tmp.path().join(name);
+                fs::write(&conf, content).unwrap();
+                if let Ok(l) = parse(&conf, &BTreeMap::new(), &BTreeSet::new()) {
+                    l.allow_override_for(Path::new(&dir));
+                    l.regex_rules_for(Path::new(&dir));
+                }
+            }
+        }
+    }
+}
