@@ -104,7 +104,7 @@ impl Layout {
     /// mod_php's settings, when Apache loads it: Apache's php.ini and its `php_*` lines.
     fn load_mod_php(&mut self, ini: Option<&Path>) {
         let Some(a) = &self.apache else { return };
-        if !a.modules.iter().any(|m| m.starts_with("php")) {
+        if !a.has_mod_php() {
             return;
         }
         let user = a.user.clone().unwrap_or_else(|| "www-data".into());
