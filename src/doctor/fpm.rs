@@ -78,7 +78,11 @@ fn judge(
     let (size, basis) = match (typical, memory_limit) {
         (Some(t), _) => (
             Some(t),
-            format!("{} workers measured, typical {}", workers.len(), human(t)),
+            format!(
+                "{} measured, typical {}",
+                super::count(workers.len(), "worker"),
+                human(t)
+            ),
         ),
         (None, Some(l)) => (
             Some(l),

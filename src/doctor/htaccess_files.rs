@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::layout::apache::ApacheLayout;
-use super::{Finding, Status, htaccess};
+use super::{Finding, Status, count, htaccess};
 
 const CHECK: &str = "htaccess_invalid";
 /// Entries walked under one document root before stopping.
@@ -69,10 +69,19 @@ fn check_root(apache: &ApacheLayout, root: &Path) -> Vec<Finding> {
     if out.is_empty() {
         let detail = match (read, ignored) {
             (0, 0) => "No .htaccess under it.".to_owned(),
-            (0, n) => format!("{n} .htaccess files, none read (AllowOverride None)."),
-            (n, 0) => format!("{n} .htaccess files; Apache can parse every line."),
+            (0, n) => format!(
+                "{}, none read (AllowOverride None).",
+                count(n, ".htaccess file")
+            ),
+            (n, 0) => format!(
+                "{}; Apache can parse every line.",
+                count(n, ".htaccess file")
+            ),
             (n, m) => {
-                format!("{n} .htaccess files parse; {m} more are not read (AllowOverride None).")
+                format!(
+                    "{} parse; {m} more are not read (AllowOverride None).",
+                    count(n, ".htaccess file")
+                )
             }
         };
         out.push(Finding::new(CHECK, Status::Ok, root.display().to_string()).detail(detail));

@@ -83,6 +83,15 @@ impl Finding {
     }
 }
 
+/// `1 worker`, `3 workers`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The JSON report (`{"version": 1, "checks": […]}`), critical findings first.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {

@@ -194,8 +194,8 @@ fn check_site(site: &Site) -> Vec<Finding> {
     if out.is_empty() {
         let who: Vec<&str> = readers.iter().map(|a| a.name.as_str()).collect();
         let mut detail = format!(
-            "{} entries readable by {}.",
-            walked.min(MAX_ENTRIES),
+            "{} readable by {}.",
+            super::count(walked.min(MAX_ENTRIES), "path"),
             who.join(", ")
         );
         if walked > MAX_ENTRIES {

@@ -102,8 +102,7 @@ impl ApacheLayout {
     /// Regex sections (`<Directory ~>`, `<DirectoryMatch>`) do not count: Apache applies them
     /// after the plain sections *and the `.htaccess` files*, so an `AllowOverride` in one has
     /// no effect (its manual: "AllowOverride is valid only in <Directory> sections specified
-    /// without regular expressions"). [`ApacheLayout::regex_rules_for`] lists them, for telling
-    /// the user so.
+    /// without regular expressions").
     pub fn allow_override_for(&self, dir: &Path) -> AllowOverride {
         let dir = dir.to_string_lossy();
         let comps: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
@@ -120,23 +119,6 @@ impl ApacheLayout {
             }
         }
         best.map(|(_, a)| a.clone()).unwrap_or_default()
-    }
-
-    /// The regex sections setting `AllowOverride` whose expression matches `dir` (with or
-    /// without a trailing slash), in config order: `AllowOverride` lines Apache ignores for
-    /// `dir` (see [`ApacheLayout::allow_override_for`]). An expression the `regex` crate cannot
-    /// compile is left out.
-    pub fn regex_rules_for(&self, dir: &Path) -> Vec<&DirectoryRule> {
-        let dir = dir.to_string_lossy();
-        let with_slash = format!("{}/", dir.trim_end_matches('/'));
-        self.directories
-            .iter()
-            .filter(|r| r.regex)
-            .filter(|r| {
-                regex::Regex::new(&r.path)
-                    .is_ok_and(|re| re.is_match(&dir) || re.is_match(&with_slash))
-            })
-            .collect()
     }
 
     /// Whether mod_php (`php_module`, `php7_module`, `php5_module`) is loaded.
