@@ -257,7 +257,14 @@ fn subject(name: &str, conf: Option<&Path>) -> String {
     conf.map_or_else(|| name.to_owned(), |c| c.display().to_string())
 }
 
+/// A config that does not load is critical, unless it only failed because doctor is not root
+/// (nginx and PHP-FPM open their logs and pid files while testing): then it was not checked.
 fn broken(subject: String, server: &str, why: &str, test: &str) -> Finding {
+    if why.contains("Permission denied") && !nix::unistd::geteuid().is_root() {
+        return Finding::new(SYNTAX, Status::Skipped, subject).detail(format!(
+            "`{test}` needs root to open the files it tests ({why}); run doctor as root."
+        ));
+    }
     Finding::new(SYNTAX, Status::Critical, subject)
         .detail(format!("{server}'s configuration does not load: {why}"))
         .fix(format!(
