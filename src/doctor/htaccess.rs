@@ -82,9 +82,10 @@ pub fn lookup(name: &str) -> &'static [Directive] {
 /// Modules that are part of every httpd binary, whether or not the caller's list names them.
 const ALWAYS_LOADED: [&str; 2] = ["core_module", "http_module"];
 
-/// The longest line (continuations joined, newline excluded) Apache reads from a config file:
-/// its buffer is `MAX_STRING_LEN` (8192) bytes, one of which ends the string.
-pub const MAX_LINE: usize = 8190;
+/// The longest line Apache reads from an `.htaccess` (bytes before the newline, a `\r` and
+/// continued lines included): httpd's 8192-byte line buffer less the terminating NUL, checked
+/// against Apache 2.4 (8191 bytes parse, 8192 give `Line too long`).
+pub const MAX_LINE: usize = 8191;
 
 /// What is wrong with one line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,8 +103,10 @@ pub enum ProblemKind {
     /// Allowed in `.htaccess`, but `AllowOverride` here does not grant its class
     /// (`FileInfo`, or `AuthConfig,Limit` for either). Apache: `X not allowed here`.
     NotAllowedByOverride { class: &'static str },
-    /// A section opened on this line is never closed.
-    UnclosedSection,
+    /// A section opened on this line is never closed. `skipped`: it is in a body Apache skips
+    /// (a false `<IfModule>`), where the error reads `Expected </X> before end of
+    /// configuration`. (An active conditional section left open is no error for Apache.)
+    UnclosedSection { skipped: bool },
     /// A closing `</X>` that closes no open section (`expected` None), or not the innermost
     /// one (`expected` is the section that must be closed first, as `Files`).
     UnmatchedSection { expected: Option<String> },
@@ -124,6 +127,10 @@ pub struct Problem {
     pub kind: ProblemKind,
     /// The module that defines the directive, when the table knows one.
     pub module: Option<&'static str>,
+    /// The innermost section the line is in, as written (`<Limit`), not counting the
+    /// conditional ones (`<IfModule>`, `<IfDefine>`, ...) whose bodies Apache splices in:
+    /// Apache names it in "not allowed" messages.
+    pub within: Option<String>,
 }
 
 impl Problem {
@@ -133,22 +140,35 @@ impl Problem {
             directive: directive.to_string(),
             kind,
             module,
+            within: None,
         }
     }
 
     /// The message Apache logs for this problem after `/path/.htaccess: ` (as httpd 2.4
-    /// words it), when Apache meets it first.
+    /// words it), when Apache meets it first. Apache puts the file and line before two of them:
+    /// `/path/.htaccess:LINE: <Files> was not closed.` and
+    /// `Error reading /path/.htaccess at line LINE: Line too long`.
     pub fn apache_message(&self) -> String {
         let d = &self.directive;
+        // "not allowed" messages name the directive as the module spells it.
+        let canonical = lookup(d).first().map_or(d.as_str(), |c| c.name);
         let bare = section_name(d);
         match &self.kind {
             ProblemKind::Unknown | ProblemKind::ModuleNotLoaded => format!(
                 "Invalid command '{d}', perhaps misspelled or defined by a module not included in the server configuration"
             ),
             ProblemKind::NotAllowedInHtaccess | ProblemKind::NotAllowedByOverride { .. } => {
-                format!("{d} not allowed here")
+                match &self.within {
+                    Some(section) => format!("{canonical} not allowed in {section}> context"),
+                    None => format!("{canonical} not allowed here"),
+                }
             }
-            ProblemKind::UnclosedSection => format!("<{bare}> was not closed."),
+            ProblemKind::UnclosedSection { skipped: false } => {
+                format!("<{bare}> was not closed.")
+            }
+            ProblemKind::UnclosedSection { skipped: true } => {
+                format!("Expected </{bare}> before end of configuration")
+            }
             ProblemKind::UnmatchedSection { expected: Some(e) } => {
                 format!("Expected </{e}> but saw </{bare}>")
             }
@@ -179,7 +199,7 @@ impl Problem {
                 "Line {n}: `{d}` needs AllowOverride {}, which this directory does not grant, so Apache logs \"{d} not allowed here\" and answers 500.",
                 class.replace(',', " or ")
             ),
-            ProblemKind::UnclosedSection => format!(
+            ProblemKind::UnclosedSection { .. } => format!(
                 "Line {n}: the section `{d}` is never closed, so Apache cannot parse the file and answers 500."
             ),
             ProblemKind::UnmatchedSection { expected: Some(e) } => format!(
@@ -236,7 +256,7 @@ impl Problem {
                 "Add {} to this directory's AllowOverride in the server config, or remove the line.",
                 class.replace(',', " (or ") + if class.contains(',') { ")" } else { "" }
             ),
-            ProblemKind::UnclosedSection => {
+            ProblemKind::UnclosedSection { .. } => {
                 format!("Add the closing </{bare}> line where the section ends.")
             }
             ProblemKind::UnmatchedSection { expected: Some(e) } => {
@@ -287,53 +307,53 @@ struct Line {
     too_long: bool,
 }
 
-/// Splits the file into logical lines as `ap_cfg_getline` does: a backslash right before the
-/// newline (`\r\n` too) joins the next line, unless it is itself escaped (`\\`).
+/// Splits the file into logical lines as `ap_varbuf_cfg_getline` does: a backslash right before
+/// the newline (`\r\n` too) joins the next line, even after another backslash (Apache 2.4
+/// continues `\\` lines too). A line ends
+/// at a NUL byte for Apache (C strings); the length limit counts the bytes read, NUL included.
 fn logical_lines(text: &[u8]) -> Vec<Line> {
     let mut out = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
+    let mut read = 0usize;
     let mut start = 1u64;
     let mut number = 0u64;
     let mut physical = text.split(|&b| b == b'\n').peekable();
     while let Some(raw) = physical.next() {
         number += 1;
-        if buf.is_empty() {
-            start = number;
-        }
         let last = physical.peek().is_none();
         if last && raw.is_empty() {
             break;
         }
+        if read == 0 {
+            start = number;
+        }
+        read = read.saturating_add(raw.len());
         let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let continued = !last && raw.ends_with(b"\\") && !raw.ends_with(b"\\\\");
+        let continued = !last && raw.ends_with(b"\\");
         if continued {
             raw = &raw[..raw.len() - 1];
         }
-        if buf.len() <= MAX_LINE + 1 {
-            let room = (MAX_LINE + 2).saturating_sub(buf.len());
+        if buf.len() <= MAX_LINE {
+            let room = (MAX_LINE + 1).saturating_sub(buf.len());
             buf.extend_from_slice(&raw[..raw.len().min(room)]);
         }
-        if !continued {
-            let too_long = buf.len() > MAX_LINE;
-            buf.truncate(MAX_LINE);
-            out.push(Line {
-                number: start,
-                text: String::from_utf8_lossy(&buf).into_owned(),
-                too_long,
-            });
-            buf.clear();
+        if !continued || last {
+            out.push(finish(start, &mut buf, read));
+            read = 0;
         }
     }
-    if !buf.is_empty() {
-        let too_long = buf.len() > MAX_LINE;
-        buf.truncate(MAX_LINE);
-        out.push(Line {
-            number: start,
-            text: String::from_utf8_lossy(&buf).into_owned(),
-            too_long,
-        });
-    }
     out
+}
+
+fn finish(number: u64, buf: &mut Vec<u8>, read: usize) -> Line {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let line = Line {
+        number,
+        text: String::from_utf8_lossy(&buf[..end.min(MAX_LINE)]).into_owned(),
+        too_long: read > MAX_LINE,
+    };
+    buf.clear();
+    line
 }
 
 /// The first word of a line as `ap_getword_conf` reads it (a quoted word loses its quotes)
@@ -358,8 +378,10 @@ fn first_word(line: &str) -> (&str, &str) {
 enum Body {
     /// Parsed and checked.
     Active,
-    /// Skipped unparsed: a false `<IfModule>`, or a section Apache already refuses.
+    /// Skipped unparsed: a false `<IfModule>` (or `<IfDirective>`, ...), and what is in it.
     Skipped,
+    /// Not checked: a section Apache refuses (`<Directory>`, an unknown one), already reported.
+    Refused,
 }
 
 struct Open {
@@ -367,6 +389,28 @@ struct Open {
     name: String,
     line: u64,
     body: Body,
+}
+
+/// The conditional sections, whose bodies Apache reads in place while parsing the file
+/// (`EXEC_ON_READ`): they are no "context" in its messages.
+const CONDITIONAL: [&str; 6] = [
+    "IfModule",
+    "IfDefine",
+    "IfVersion",
+    "IfFile",
+    "IfDirective",
+    "IfSection",
+];
+
+fn conditional(section: &str) -> bool {
+    CONDITIONAL.iter().any(|c| c.eq_ignore_ascii_case(section))
+}
+
+/// What the server is: its modules, and its `-D`/`Define` names when known.
+struct Server<'a> {
+    modules: &'a BTreeSet<String>,
+    defines: Option<&'a BTreeSet<String>>,
+    allow: &'a AllowOverride,
 }
 
 /// Whether a module is loaded, by identifier or (for `<IfModule>`) by source-file name;
@@ -410,25 +454,62 @@ fn granted(allow: &AllowOverride, overrides: &str) -> Option<bool> {
 /// problem, in line order; empty when Apache will accept the file, and always empty for
 /// `AllowOverride None` (Apache does not read the file then).
 ///
+/// `<IfDefine>` bodies are checked whatever their condition (the defines are not known here);
+/// [`check_with_defines`] decides them.
+///
 /// Pure: never panics on any input (invalid UTF-8, NUL bytes, huge lines).
 pub fn check(text: &[u8], modules: &BTreeSet<String>, allow: &AllowOverride) -> Vec<Problem> {
+    run(
+        text,
+        &Server {
+            modules,
+            defines: None,
+            allow,
+        },
+    )
+}
+
+/// [`check`], with the server's defined names (its `-D` arguments and `Define`s, as
+/// `apachectl -t -D DUMP_RUN_CFG` lists them after `Define:`), so that `<IfDefine>` sections
+/// whose condition is false are skipped as Apache skips them.
+pub fn check_with_defines(
+    text: &[u8],
+    modules: &BTreeSet<String>,
+    allow: &AllowOverride,
+    defines: &BTreeSet<String>,
+) -> Vec<Problem> {
+    run(
+        text,
+        &Server {
+            modules,
+            defines: Some(defines),
+            allow,
+        },
+    )
+}
+
+fn run(text: &[u8], server: &Server) -> Vec<Problem> {
     let mut problems = Vec::new();
-    if !allow.reads_htaccess() {
+    if !server.allow.reads_htaccess() {
         return problems;
     }
     let mut stack: Vec<Open> = Vec::new();
     for line in logical_lines(text) {
         let n = line.number;
-        let body = line.text.trim();
         if line.too_long {
             problems.push(Problem::new(n, "", ProblemKind::LineTooLong, None));
             continue;
         }
+        let body = line.text.trim();
         if body.is_empty() || body.starts_with('#') {
             continue;
         }
         let (word, args) = first_word(body);
         let active = stack.iter().all(|o| o.body == Body::Active);
+        let within = stack.iter().rev().find(|o| !conditional(&o.name)).map(|o| {
+            let name = format!("<{}", o.name);
+            lookup(&name).first().map_or(name, |d| d.name.to_string())
+        });
         if let Some(closing) = word.strip_prefix("</") {
             let name = closing.strip_suffix('>').unwrap_or(closing);
             close_section(&mut stack, &mut problems, n, word, name);
@@ -446,12 +527,13 @@ pub fn check(text: &[u8], modules: &BTreeSet<String>, allow: &AllowOverride) -> 
             };
             if active {
                 let directive = format!("<{section}");
+                open.body = Body::Refused;
                 let arg = match args.strip_suffix('>') {
                     Some(a) => Some(a.trim()),
                     None if args.is_empty() && word.ends_with('>') => Some(""),
                     None => None,
                 };
-                match check_directive(&directive, n, modules, allow) {
+                match check_directive(&directive, n, within, server) {
                     Some(p) => problems.push(p),
                     None => match arg {
                         None => problems.push(Problem::new(
@@ -461,9 +543,11 @@ pub fn check(text: &[u8], modules: &BTreeSet<String>, allow: &AllowOverride) -> 
                             None,
                         )),
                         Some(arg) => {
-                            if condition(section, arg, modules) {
-                                open.body = Body::Active;
-                            }
+                            open.body = if condition(section, arg, server) {
+                                Body::Active
+                            } else {
+                                Body::Skipped
+                            };
                         }
                     },
                 }
@@ -471,23 +555,32 @@ pub fn check(text: &[u8], modules: &BTreeSet<String>, allow: &AllowOverride) -> 
             stack.push(open);
             continue;
         }
-        if active && let Some(p) = check_directive(word, n, modules, allow) {
+        if active && let Some(p) = check_directive(word, n, within, server) {
             problems.push(p);
         }
     }
-    for open in stack {
-        problems.push(Problem::new(
-            open.line,
-            &format!("<{}", open.name),
-            ProblemKind::UnclosedSection,
-            None,
-        ));
+    // At the end: in a skipped body Apache wants the innermost open section closed.
+    if let Some(first) = stack.iter().position(|o| o.body == Body::Skipped) {
+        if let Some(open) = stack.last() {
+            let unclosed = ProblemKind::UnclosedSection { skipped: true };
+            let directive = format!("<{}", open.name);
+            problems.push(Problem::new(open.line, &directive, unclosed, None));
+        }
+        stack.truncate(first);
+    }
+    // An open conditional section reads to the end of the file, and what is open within it
+    // then goes unnoticed; what was open around it does not.
+    for open in stack.iter().take_while(|o| !conditional(&o.name)) {
+        let unclosed = ProblemKind::UnclosedSection { skipped: false };
+        let directive = format!("<{}", open.name);
+        problems.push(Problem::new(open.line, &directive, unclosed, None));
     }
     problems.sort_by_key(|p| p.line);
     problems
 }
 
-/// A closing `</name>` line.
+/// A closing `</name>` line. After a mismatch, the named section is closed if it is open
+/// (else the innermost one), so that one mistake is reported once.
 fn close_section(
     stack: &mut Vec<Open>,
     problems: &mut Vec<Problem>,
@@ -495,89 +588,80 @@ fn close_section(
     word: &str,
     name: &str,
 ) {
-    match stack.last() {
-        Some(top) if top.name.eq_ignore_ascii_case(name) => {
-            stack.pop();
-        }
-        Some(top) => {
-            let expected = top.name.clone();
-            problems.push(Problem::new(
-                n,
-                word,
-                ProblemKind::UnmatchedSection {
-                    expected: Some(expected),
-                },
-                None,
-            ));
-            // Close up to the named section if one is open, so later lines stay in step.
-            if let Some(i) = stack
-                .iter()
-                .rposition(|o| o.name.eq_ignore_ascii_case(name))
-            {
-                stack.truncate(i);
-            }
-        }
-        None => problems.push(Problem::new(
+    let Some(top) = stack.last() else {
+        problems.push(Problem::new(
             n,
             word,
             ProblemKind::UnmatchedSection { expected: None },
             None,
-        )),
+        ));
+        return;
+    };
+    if !top.name.eq_ignore_ascii_case(name) {
+        let expected = Some(top.name.clone());
+        problems.push(Problem::new(
+            n,
+            word,
+            ProblemKind::UnmatchedSection { expected },
+            None,
+        ));
+        if let Some(i) = stack
+            .iter()
+            .rposition(|o| o.name.eq_ignore_ascii_case(name))
+        {
+            stack.truncate(i + 1);
+        }
     }
+    stack.pop();
 }
 
 /// Whether a section's body applies: `<IfModule>`, `<IfDirective>` and `<IfSection>` are
-/// decided from the loaded modules; every other section (`<IfDefine>`, `<IfVersion>`,
-/// `<IfFile>`, `<Files>`, `<If>`, ...) is taken as applying, so its body is checked.
-fn condition(section: &str, arg: &str, modules: &BTreeSet<String>) -> bool {
+/// decided from the loaded modules, `<IfDefine>` from the defines when known; every other
+/// section (`<IfVersion>`, `<IfFile>`, `<Files>`, `<If>`, ...) is taken as applying, so its
+/// body is checked.
+fn condition(section: &str, arg: &str, server: &Server) -> bool {
     let arg = arg.trim_matches(|c| c == '"' || c == '\'');
     let (negated, name) = match arg.strip_prefix('!') {
         Some(rest) => (true, rest),
         None => (false, arg),
     };
+    let modules = server.modules;
     let found = if section.eq_ignore_ascii_case("IfModule") {
         module_loaded(modules, name)
     } else if section.eq_ignore_ascii_case("IfDirective") {
         resolve(name, modules).1.is_some()
     } else if section.eq_ignore_ascii_case("IfSection") {
         resolve(&format!("<{name}"), modules).1.is_some()
+    } else if section.eq_ignore_ascii_case("IfDefine")
+        && let Some(defines) = server.defines
+    {
+        defines.contains(name)
     } else {
         return true;
     };
     found != negated
 }
 
-/// The problem with one directive line, if any.
-fn check_directive(
-    name: &str,
-    n: u64,
-    modules: &BTreeSet<String>,
-    allow: &AllowOverride,
-) -> Option<Problem> {
-    let (rows, loaded) = resolve(name, modules);
+/// The problem with one directive line, if any; `within` is the enclosing section for
+/// Apache's "not allowed in <X> context".
+fn check_directive(name: &str, n: u64, within: Option<String>, server: &Server) -> Option<Problem> {
+    let (rows, loaded) = resolve(name, server.modules);
     let Some(d) = loaded else {
         return Some(match rows.first() {
             None => Problem::new(n, name, ProblemKind::Unknown, None),
             Some(d) => Problem::new(n, name, ProblemKind::ModuleNotLoaded, Some(d.module)),
         });
     };
-    if !d.htaccess {
-        return Some(Problem::new(
-            n,
-            name,
-            ProblemKind::NotAllowedInHtaccess,
-            Some(d.module),
-        ));
-    }
-    if granted(allow, d.overrides) == Some(false) {
-        return Some(Problem::new(
-            n,
-            name,
-            ProblemKind::NotAllowedByOverride { class: d.overrides },
-            Some(d.module),
-        ));
-    }
-    None
+    let kind = if !d.htaccess {
+        ProblemKind::NotAllowedInHtaccess
+    } else if granted(server.allow, d.overrides) == Some(false) {
+        ProblemKind::NotAllowedByOverride { class: d.overrides }
+    } else {
+        return None;
+    };
+    let mut p = Problem::new(n, name, kind, Some(d.module));
+    p.within = within;
+    Some(p)
 }
 
 #[cfg(test)]
@@ -814,9 +898,25 @@ mod tests {
 
     #[test]
     fn unclosed_and_unmatched_sections() {
+        let unclosed = |skipped| ProblemKind::UnclosedSection { skipped };
         assert_eq!(
             run("<Files x>\nRequire all denied\n"),
-            vec![(1, "<Files".into(), ProblemKind::UnclosedSection)]
+            vec![(1, "<Files".into(), unclosed(false))]
+        );
+        // A true IfModule may stay open, and so may a Files in it, not one around it.
+        assert_eq!(run("<IfModule rewrite_module>\nRewriteEngine on\n"), vec![]);
+        assert_eq!(run("<IfModule rewrite_module>\n<Files x>\n"), vec![]);
+        assert_eq!(
+            run("<Files x>\n<IfModule rewrite_module>\n"),
+            vec![(1, "<Files".into(), unclosed(false))]
+        );
+        // A refused section left open is reported twice.
+        assert_eq!(
+            run("<Directory />\n"),
+            vec![
+                (1, "<Directory".into(), ProblemKind::NotAllowedInHtaccess),
+                (1, "<Directory".into(), unclosed(false))
+            ]
         );
         assert_eq!(
             run("RewriteEngine On\n</IfModule>\n"),
@@ -836,10 +936,20 @@ mod tests {
                 }
             )]
         );
-        // A false IfModule still has to be closed.
+        // A false IfModule still has to be closed, and so do sections within it.
         assert_eq!(
             run("<IfModule nothere_module>\nBogus\n"),
-            vec![(1, "<IfModule".into(), ProblemKind::UnclosedSection)]
+            vec![(1, "<IfModule".into(), unclosed(true))]
+        );
+        let p = check(
+            b"<IfModule nothere_module>\n<Files x>\n",
+            &base(),
+            &AllowOverride::All,
+        );
+        assert_eq!((p.len(), p[0].line), (1, 2));
+        assert_eq!(
+            p[0].apache_message(),
+            "Expected </Files> before end of configuration"
         );
         assert_eq!(
             run("<Files x\n</Files>\n"),
@@ -849,11 +959,12 @@ mod tests {
 
     #[test]
     fn continuations_comments_and_case() {
-        // The continued line is reported at its first line; `\\` is no continuation.
+        // The continued line is reported at its first line; `\\` continues too.
         assert_eq!(
             run("RewriteEngine \\\n  On\nBog\\\nus x\nrewriteengine on\r\n"),
             vec![(3, "Bogus".into(), ProblemKind::Unknown)]
         );
+        assert_eq!(run("DirectoryIndex a\\\\\nBogus\n"), vec![]);
         // A comment that ends in a backslash swallows the next line, as in Apache.
         assert_eq!(run("# note \\\nBogus\n"), vec![]);
         // `#` after a directive is not a comment start: only the directive name matters.
