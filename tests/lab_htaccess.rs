@@ -321,3 +321,234 @@ fn htaccess_check_agrees_with_apache_mod_php() {
         .collect();
     differential(ApacheOptions::new().name("modphp").mod_php(), &php);
 }
+
+/// Debian's modules that can all be loaded into one `mpm_event` server, in an order that
+/// satisfies their dependencies (the lab's defaults, and mod_php and the other MPMs, aside).
+fn loadable_modules() -> Vec<String> {
+    let first = [
+        "mod_proxy.so",
+        "mod_ldap.so",
+        "mod_xml2enc.so",
+        "mod_slotmem_shm.so",
+        "mod_dav.so",
+        "mod_session.so",
+        "mod_cache.so",
+        "mod_socache_shmcb.so",
+        "mod_dbd.so",
+        "mod_watchdog.so",
+    ];
+    let skip = [
+        "mod_mpm_event.so",
+        "mod_mpm_prefork.so",
+        "mod_mpm_worker.so",
+        "mod_cgi.so",
+        "mod_authz_core.so",
+        "mod_mime.so",
+        "mod_dir.so",
+        "mod_rewrite.so",
+    ];
+    let mut rest: Vec<String> = std::fs::read_dir("/usr/lib/apache2/modules")
+        .expect("list modules")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.starts_with("mod_") && f.ends_with(".so"))
+        .filter(|f| !skip.contains(&f.as_str()) && !first.contains(&f.as_str()))
+        .collect();
+    rest.sort();
+    first
+        .iter()
+        .map(|s| s.to_string())
+        .filter(|f| Path::new("/usr/lib/apache2/modules").join(f).exists())
+        .chain(rest)
+        .collect()
+}
+
+/// Every directive of every loaded module, as `mod_info`'s `/server-info` lists them under
+/// each module's source-file name: (name as the module spells it, module identifier).
+fn server_info_directives(html: &str, modules: &BTreeSet<String>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for block in html.split("<dl><dt><a name=\"").skip(1) {
+        let Some((source, rest)) = block.split_once('"') else {
+            continue;
+        };
+        let id = modules
+            .iter()
+            .find(|id| htaccess::source_name(id) == source)
+            .unwrap_or_else(|| panic!("no module identifier for {source}"));
+        let rest = rest.split("<hr />").next().unwrap_or("");
+        let Some((_, rest)) = rest.split_once("<strong>Module Directives:</strong>") else {
+            continue;
+        };
+        let rest = rest
+            .split("<strong>Current Configuration:")
+            .next()
+            .unwrap_or("");
+        for dd in rest.split("<dd><tt>").skip(1) {
+            let name = dd.split(" - ").next().unwrap_or("").trim();
+            let name = name.replace("&lt;", "<").replace("&gt;", ">");
+            let name = name.strip_suffix('>').unwrap_or(&name).to_string();
+            if !name.is_empty() && !name[1..].contains('<') {
+                out.push((name, id.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The `.htaccess` facts of every directive of every Debian module, probed on the real
+/// server (all modules loaded into one `mpm_event` Apache, directive names from `mod_info`):
+/// each directive is written alone into an `.htaccess` under `AllowOverride All` and under
+/// each single class, and Apache's answer says whether it got past the context and override
+/// checks (`X not allowed here` / `... context` means it did not; an argument error means it
+/// did). Directives that pass are tried again with one, two and three arguments, for the few
+/// that refuse `.htaccess` themselves (`X cannot occur within htaccess files`).
+///
+/// The table must agree. `FIVEHUNDRED_OBSERVED_TSV=path` writes the observations in the form
+/// `src/doctor/htaccess/gen_directives.py` reads (`observed.tsv` beside it).
+#[test]
+fn directive_table_agrees_with_apache() {
+    if skip() {
+        return;
+    }
+    let lab = Lab::new();
+    let root = lab.path("www");
+    let mut opts = ApacheOptions::new().name("allmods");
+    for file in loadable_modules() {
+        let id = format!("{}_module", &file[4..file.len() - 3]);
+        opts = opts.server(&format!("LoadModule {id} /usr/lib/apache2/modules/{file}"));
+    }
+    let classes = ["AuthConfig", "FileInfo", "Indexes", "Limit", "Options"];
+    for class in classes {
+        opts = opts.server(&format!(
+            "<Directory {}/{class}>\n  AllowOverride {class}\n</Directory>",
+            root.display()
+        ));
+    }
+    let opts = opts.server("<Location /server-info>\n  SetHandler server-info\n</Location>");
+    let server = opts.start(&lab);
+    let modules = loaded_modules(&server.conf);
+    let info = fetch(server.port, "GET", "/server-info", "localhost", b"").body;
+    let directives = server_info_directives(&info, &modules);
+    assert!(
+        directives.len() > 500,
+        "mod_info listed {}",
+        directives.len()
+    );
+
+    // Probe files: one directory per directive and AllowOverride, plus the argument tries.
+    let tries = ["", " On", " x y", " x y z"];
+    let dirs: Vec<String> = std::iter::once("all".to_string())
+        .chain(classes.iter().map(|c| c.to_string()))
+        .chain((1..tries.len()).map(|k| format!("args{k}")))
+        .collect();
+    for (i, (name, _)) in directives.iter().enumerate() {
+        for dir in &dirs {
+            let args = dir
+                .strip_prefix("args")
+                .map_or("", |k| tries[k.parse::<usize>().unwrap()]);
+            let text = match name.strip_prefix('<') {
+                Some(bare)
+                    if bare.eq_ignore_ascii_case("If") || bare.eq_ignore_ascii_case("ElseIf") =>
+                {
+                    format!("{name} \"true\">\n</{bare}>\n")
+                }
+                Some(bare) => format!("{name} x{args}>\n</{bare}>\n"),
+                None => format!("{name}{args}\n"),
+            };
+            lab.write(&format!("www/{dir}/{i}/.htaccess"), &text);
+        }
+    }
+    let probe = |dir: &str, i: usize| -> String {
+        let status = get(server.port, &format!("/{dir}/{i}/"));
+        if status != 500 {
+            return String::new();
+        }
+        // A 500 from the request itself (not the .htaccess) logs no such line.
+        let key = format!("{dir}/{i}");
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(m) = logged_message(&server.error_log, &key) {
+                return m;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(1) {
+                return "500 without an .htaccess line".to_string();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let refused =
+        |m: &str| m.contains(" not allowed ") || m.contains("cannot occur within htaccess");
+
+    let mut observed = Vec::new();
+    let mut mismatches = Vec::new();
+    for (i, (name, id)) in directives.iter().enumerate() {
+        let all = probe("all", i);
+        if all.starts_with("Invalid command") {
+            mismatches.push(format!("{name} ({id}): listed by mod_info but {all:?}"));
+            continue;
+        }
+        let mut htaccess = !refused(&all);
+        if htaccess {
+            for k in 1..tries.len() {
+                if refused(&probe(&format!("args{k}"), i)) {
+                    htaccess = false;
+                }
+            }
+        }
+        let granted: Vec<&str> = classes
+            .iter()
+            .copied()
+            .filter(|c| htaccess && !refused(&probe(c, i)))
+            .collect();
+        let overrides = if !htaccess || granted.is_empty() {
+            "-".to_string()
+        } else if granted.len() == classes.len() {
+            "All".to_string()
+        } else {
+            granted.join(",")
+        };
+        let yes = if htaccess { "yes" } else { "no" };
+        observed.push(format!("{name}\t{id}\t{yes}\t{overrides}"));
+        let row = htaccess::lookup(name).iter().find(|d| d.module == id);
+        match row {
+            None => mismatches.push(format!(
+                "{name}\t{id}\t{yes}\t{overrides}\t(not in the table)"
+            )),
+            Some(d) if d.htaccess != htaccess || (htaccess && d.overrides != overrides) => {
+                mismatches.push(format!(
+                    "{name}\t{id}\t{yes}\t{overrides}\t(table: {} {}; {all:?})",
+                    d.htaccess, d.overrides
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    // Rows the table has for these modules that the server does not define.
+    let probed: BTreeSet<&str> = directives.iter().map(|(_, id)| id.as_str()).collect();
+    let table = include_str!("../src/doctor/htaccess/directives.tsv");
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let mut f = line.split('\t');
+        let (name, id) = (f.next().unwrap(), f.next().unwrap_or(""));
+        if probed.contains(id)
+            && !directives
+                .iter()
+                .any(|(n, m)| m == id && n.eq_ignore_ascii_case(name))
+        {
+            mismatches.push(format!("{name}\t{id}\t(in the table, not in the server)"));
+        }
+    }
+    if let Ok(path) = std::env::var("FIVEHUNDRED_OBSERVED_TSV") {
+        let version = Command::new("apache2").arg("-v").output().unwrap().stdout;
+        let version = String::from_utf8_lossy(&version);
+        let mut text = format!(
+            "# Observed on {} by tests/lab_htaccess.rs (directive_table_agrees_with_apache).\n# modules: {}\n",
+            version.lines().next().unwrap_or("").trim(),
+            probed.iter().copied().collect::<Vec<_>>().join(" ")
+        );
+        text.push_str("#name\tmodule\thtaccess\toverride\n");
+        text.push_str(&observed.join("\n"));
+        text.push('\n');
+        std::fs::write(&path, text).expect("write observed");
+    }
+    eprintln!("{} directives probed", directives.len());
+    assert!(mismatches.is_empty(), "\n{}", mismatches.join("\n"));
+}

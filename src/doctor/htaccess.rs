@@ -282,11 +282,12 @@ fn section_name(d: &str) -> &str {
     d.strip_suffix('>').unwrap_or(d)
 }
 
-/// The source-file name (`mod_headers.c`) a module is known by to `<IfModule>`, besides its
-/// identifier: the C file the module struct is in, which for almost all modules is
-/// `mod_` + identifier without `_module`.
-fn source_name(id: &str) -> String {
+/// The source-file name (`mod_headers.c`) a module is known by to `<IfModule>` and `mod_info`,
+/// besides its identifier (`headers_module`): the C file the module struct is in, which for
+/// almost all modules is `mod_` + identifier without `_module`.
+pub fn source_name(id: &str) -> String {
     match id {
+        "ldap_module" => "util_ldap.c".into(),
         "core_module" => "core.c".into(),
         "http_module" => "http_core.c".into(),
         "mpm_event_module" => "event.c".into(),
