@@ -79,6 +79,27 @@ pub fn lookup(name: &str) -> &'static [Directive] {
         .unwrap_or(&[])
 }
 
+/// Every module identifier the table speaks for, those that define no directive too.
+const MODULES: &str = include_str!("htaccess/modules.txt");
+
+/// The loaded modules the table knows nothing of (third-party ones: `security2_module`,
+/// `passenger_module`, ...). When there are any, a [`ProblemKind::Unknown`] directive may be
+/// one of theirs, and is then no problem: a caller should say so rather than assert a 500.
+pub fn unknown_modules(modules: &BTreeSet<String>) -> Vec<&str> {
+    static KNOWN: LazyLock<BTreeSet<&'static str>> = LazyLock::new(|| {
+        MODULES
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+    modules
+        .iter()
+        .map(String::as_str)
+        .filter(|m| !KNOWN.contains(m))
+        .collect()
+}
+
 /// Modules that are part of every httpd binary, whether or not the caller's list names them.
 const ALWAYS_LOADED: [&str; 2] = ["core_module", "http_module"];
 
@@ -114,6 +135,9 @@ pub enum ProblemKind {
     MissingBracket,
     /// The line (continuations joined) is longer than Apache reads ([`MAX_LINE`]).
     LineTooLong,
+    /// An `Error` directive Apache reaches: it exists to stop the parse, with `message` (its
+    /// argument, quotes removed; empty when it has none).
+    ErrorDirective { message: String },
 }
 
 /// One problem Apache will hit on this `.htaccess`. Each one makes every request below the
@@ -177,6 +201,10 @@ impl Problem {
             }
             ProblemKind::MissingBracket => format!("<{bare}> directive missing closing '>'"),
             ProblemKind::LineTooLong => "Line too long".to_string(),
+            ProblemKind::ErrorDirective { message } if message.is_empty() => {
+                "The Error directive was used with no message.".to_string()
+            }
+            ProblemKind::ErrorDirective { message } => message.clone(),
         }
     }
 
@@ -210,6 +238,9 @@ impl Problem {
             ),
             ProblemKind::MissingBracket => format!(
                 "Line {n}: the section line `{d}` does not end with `>`, so Apache cannot parse it and answers 500."
+            ),
+            ProblemKind::ErrorDirective { message } => format!(
+                "Line {n}: an `Error` directive is in effect, so Apache stops reading the file with \"{message}\" and answers 500."
             ),
             ProblemKind::LineTooLong => format!(
                 "Line {n} is longer than the {MAX_LINE} characters Apache reads from a config line, so it cannot parse the file and answers 500."
@@ -266,6 +297,7 @@ impl Problem {
                 format!("Remove the stray </{bare}> line or add its opening <{bare} ...> line.")
             }
             ProblemKind::MissingBracket => format!("End the `{d}` line with `>`."),
+            ProblemKind::ErrorDirective { .. } => "Meet the condition the Error line guards against (often a module to enable), or remove the line.".to_string(),
             ProblemKind::LineTooLong => format!(
                 "Split the line into several directives; Apache reads at most {MAX_LINE} characters per line, continuations included."
             ),
@@ -558,6 +590,10 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
         }
         if active && let Some(p) = check_directive(word, n, within, server) {
             problems.push(p);
+        } else if active && word.eq_ignore_ascii_case("Error") {
+            let message = first_word(args).0.to_string();
+            let kind = ProblemKind::ErrorDirective { message };
+            problems.push(Problem::new(n, word, kind, Some("core_module")));
         }
     }
     // At the end: in a skipped body Apache wants the innermost open section closed.
@@ -972,6 +1008,34 @@ mod tests {
         assert_eq!(run("Options -Indexes # no listing\n"), vec![]);
         // A quoted directive name.
         assert_eq!(run("\"RewriteEngine\" on\n"), vec![]);
+    }
+
+    #[test]
+    fn third_party_modules_are_named() {
+        let mut m = base();
+        assert!(unknown_modules(&m).is_empty());
+        m.insert("security2_module".into());
+        m.insert("php_module".into());
+        assert_eq!(unknown_modules(&m), vec!["security2_module"]);
+    }
+
+    #[test]
+    fn error_directive_stops_apache() {
+        let p = check(
+            b"<IfModule !nothere_module>\n  Error \"needs nothere\"\n</IfModule>\nError\n",
+            &base(),
+            &AllowOverride::All,
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[0].line, p[0].apache_message().as_str()),
+            (2, "needs nothere")
+        );
+        assert_eq!(
+            p[1].apache_message(),
+            "The Error directive was used with no message."
+        );
+        assert!(run("<IfModule !rewrite_module>\nError x\n</IfModule>\n").is_empty());
     }
 
     #[test]
