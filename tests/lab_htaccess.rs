@@ -2,14 +2,17 @@
 //! `.htaccess` goes into its own directory under the document root of a running Debian
 //! apache2, a page there is requested over 127.0.0.1, and
 //! - Apache answers 500 exactly when `check` reports a problem (200 otherwise);
-//! - on a 500, the error log's `.../<dir>/.htaccess: <message>` line carries the message of
-//!   one of the problems `check` reported (Apache stops at its first; for one-problem cases
-//!   that is the only one).
+//! - on a 500, the error log's `.../<dir>/.htaccess: <message>` line is the message of the
+//!   problem `first_reported` picks (Apache stops at its first error), with its line number
+//!   where Apache gives one.
 //!
 //! The modules `check` is given are the running server's own, from `apache2 -f CONF -M`.
 //! Two servers: `mpm_event` without PHP (the lab's default modules: authz_core, mime, dir,
 //! rewrite), and `mpm_prefork` + mod_php for the `php_*` directives. Directories named in
 //! [`OVERRIDES`] get their own `AllowOverride`; the rest inherit the docroot's `All`.
+//!
+//! A third test holds the directive table itself to the server: see
+//! [`directive_table_agrees_with_apache`].
 mod lab;
 
 use fivehundred::doctor::htaccess::{self, MAX_LINE, Problem};
@@ -173,6 +176,18 @@ const COMMON: &[Case] = &[
         "<IfModule !headers_module>\n  Error \"this site needs mod_headers\"\n</IfModule>\n",
     ),
     ("error_bare", "Error\n"),
+    ("order_error", "BogusDirective on\nError stop\n"),
+    ("order_unclosed", "BogusDirective on\n<Files x>\n"),
+    ("order_stray", "BogusDirective on\n</Files>\n"),
+    (
+        "order_bracket",
+        "BogusDirective on\n<IfModule rewrite_module\n</IfModule>\n",
+    ),
+    (
+        "order_files_bracket",
+        "BogusDirective on\n<Files x\n</Files>\n",
+    ),
+    ("order_define", "BogusDirective on\nDefine X\n"),
     (
         "error_skipped",
         "<IfModule rewrite_module>\n<IfModule !rewrite_module>\nError x\n</IfModule>\n</IfModule>\n",
@@ -282,9 +297,9 @@ fn differential(opts: ApacheOptions, cases: &[Case]) {
             None
         };
         let messages: Vec<String> = problems.iter().map(Problem::apache_message).collect();
-        // Two messages come with the file and line before them.
+        // Apache logs the problem it meets first; two messages come with the file and line.
         let agrees = |logged: &str| {
-            problems.iter().any(|p| {
+            htaccess::first_reported(&problems).is_some_and(|p| {
                 let m = p.apache_message();
                 logged == m
                     || logged.ends_with(&format!("/{dir}/.htaccess:{}: {m}", p.line))
