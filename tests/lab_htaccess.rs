@@ -188,6 +188,60 @@ const COMMON: &[Case] = &[
         "BogusDirective on\n<Files x\n</Files>\n",
     ),
     ("order_define", "BogusDirective on\nDefine X\n"),
+    ("ifmodule_space", "<IfModule mod_rewrite.c >\n</IfModule>\n"),
+    (
+        "ifmodule_quoted",
+        "<IfModule \"mod_rewrite.c\">\n</IfModule>\n",
+    ),
+    ("ifmodule_empty", "<IfModule>\n</IfModule>\n"),
+    ("files_empty", "<Files>\n</Files>\n"),
+    ("else_alone", "<Else>\n</Else>\n"),
+    (
+        "else_twice",
+        "<If \"true\">\n</If>\n<Else>\n</Else>\n<Else>\n</Else>\n",
+    ),
+    (
+        "else_in_files",
+        "<If \"true\">\n</If>\n<Files x>\n<Else>\n</Else>\n</Files>\n",
+    ),
+    (
+        "order_ifmodule_empty",
+        "BogusDirective on\n<IfModule>\n</IfModule>\n",
+    ),
+    ("limit_empty", "<Limit>\n</Limit>\n"),
+    ("if_empty", "<If>\n</If>\n"),
+    ("filesmatch_empty", "<FilesMatch>\n</FilesMatch>\n"),
+    ("ifdefine_empty", "<IfDefine>\n</IfDefine>\n"),
+    ("ifversion_empty", "<IfVersion>\n</IfVersion>\n"),
+    ("elseif_alone", "<ElseIf \"true\">\n</ElseIf>\n"),
+    (
+        "else_after_directive",
+        "<If \"true\">\n</If>\nRewriteEngine on\n<Else>\n</Else>\n",
+    ),
+    (
+        "else_after_comment",
+        "<If \"true\">\n</If>\n# c\n<Else>\n</Else>\n",
+    ),
+    (
+        "else_after_elseif",
+        "<If \"false\">\n</If>\n<ElseIf \"true\">\n</ElseIf>\n<Else>\n</Else>\n",
+    ),
+    (
+        "else_nested_ok",
+        "<Files x>\n<If \"true\">\n</If>\n<Else>\n</Else>\n</Files>\n",
+    ),
+    (
+        "else_across_ifmodule",
+        "<If \"true\">\n</If>\n<IfModule rewrite_module>\n<Else>\n</Else>\n</IfModule>\n",
+    ),
+    (
+        "else_after_ifmodule",
+        "<If \"true\">\n</If>\n<IfModule nothere_module>\nX\n</IfModule>\n<Else>\n</Else>\n",
+    ),
+    (
+        "ifdefine_quoted",
+        "<IfDefine \"FOREGROUND\">\nBogusDirective\n</IfDefine>\n",
+    ),
     (
         "error_skipped",
         "<IfModule rewrite_module>\n<IfModule !rewrite_module>\nError x\n</IfModule>\n</IfModule>\n",
@@ -234,12 +288,8 @@ fn logged_message(log: &Path, dir: &str) -> Option<String> {
     let text = String::from_utf8_lossy(&std::fs::read(log).ok()?).into_owned();
     let needle = format!("/{dir}/.htaccess");
     let line = text.lines().rev().find(|l| l.contains(&needle))?;
-    // `[client 127.0.0.1:PORT] MESSAGE`; the message may itself start with the path.
-    let (_, message) = line.split_once("] ")?;
-    let message = message.rsplit_once("] ").map_or(message, |(_, m)| m);
-    let message = message
-        .split_once(&format!("{needle}: "))
-        .map_or(message, |(_, m)| m);
+    // `[client 127.0.0.1:PORT] /path/.htaccess: MESSAGE` (which may name the path again).
+    let (_, message) = line.split_once(&format!("{needle}: "))?;
     Some(message.trim().to_string())
 }
 

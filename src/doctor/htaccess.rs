@@ -144,6 +144,10 @@ pub enum ProblemKind {
     UnmatchedSection { expected: Option<String> },
     /// A section's opening line does not end with `>`.
     MissingBracket,
+    /// A section without the argument it needs (`<Files>`, `<IfModule>`: all but `<Else>`).
+    MissingArgument,
+    /// An `<Else>` or `<ElseIf>` with no `<If>` or `<ElseIf>` before it in the same scope.
+    ElseWithoutIf,
     /// The line (continuations joined) is longer than Apache reads ([`MAX_LINE`]).
     LineTooLong,
     /// An `Error` directive Apache reaches: it exists to stop the parse, with `message` (its
@@ -214,6 +218,16 @@ impl Problem {
                 format!("</{bare}> without matching <{bare}> section")
             }
             ProblemKind::MissingBracket => format!("<{bare}> directive missing closing '>'"),
+            ProblemKind::MissingArgument if bare.eq_ignore_ascii_case("IfVersion") => {
+                "Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers.".to_string()
+            }
+            ProblemKind::MissingArgument => {
+                format!("<{bare}> directive requires additional arguments")
+            }
+            ProblemKind::ElseWithoutIf => {
+                "<Else> or <ElseIf> section without previous <If> or <ElseIf> section in same scope"
+                    .to_string()
+            }
             ProblemKind::LineTooLong => "Line too long".to_string(),
             ProblemKind::ErrorDirective { message } if message.is_empty() => {
                 "The Error directive was used with no message.".to_string()
@@ -253,6 +267,12 @@ impl Problem {
             ),
             ProblemKind::MissingBracket => format!(
                 "Line {n}: the section line `{d}` does not end with `>`, so Apache cannot parse it and answers 500."
+            ),
+            ProblemKind::MissingArgument => format!(
+                "Line {n}: the section `{d}` has no argument (which files, methods, module...), so Apache logs \"{logged}\" and answers 500."
+            ),
+            ProblemKind::ElseWithoutIf => format!(
+                "Line {n}: `{d}` follows no <If> or <ElseIf> section in the same scope, so Apache logs \"{logged}\" and answers 500."
             ),
             ProblemKind::ErrorDirective { message } => format!(
                 "Line {n}: an `Error` directive is in effect, so Apache stops reading the file with \"{message}\" and answers 500."
@@ -316,6 +336,12 @@ impl Problem {
                 format!("Remove the stray </{bare}> line or add its opening <{bare} ...> line.")
             }
             ProblemKind::MissingBracket => format!("End the `{d}` line with `>`."),
+            ProblemKind::MissingArgument => {
+                format!("Give <{bare}> its argument (see the Apache manual), or remove the section.")
+            }
+            ProblemKind::ElseWithoutIf => format!(
+                "Put `{d}` right after the <If> or <ElseIf> section it continues, at the same level, or make it an <If>."
+            ),
             ProblemKind::ErrorDirective { .. } => "Meet the condition the Error line guards against (often a module to enable), or remove the line.".to_string(),
             ProblemKind::LineTooLong => format!(
                 "Split the line into several directives; Apache reads at most {MAX_LINE} characters per line, continuations included."
@@ -350,6 +376,7 @@ fn pass(p: &Problem) -> u8 {
         ProblemKind::UnmatchedSection { .. } | ProblemKind::LineTooLong => 0,
         ProblemKind::UnclosedSection { .. } => 1,
         ProblemKind::MissingBracket
+        | ProblemKind::MissingArgument
         | ProblemKind::NotAllowedInHtaccess
         | ProblemKind::NotAllowedByOverride { .. }
             if on_read =>
@@ -484,6 +511,20 @@ struct Open {
     name: String,
     line: u64,
     body: Body,
+    /// The `<If>` chain of the scope this section opens.
+    chain: Chain,
+}
+
+/// Where a scope (the file, or a section other than a conditional one) is in an `<If>`,
+/// `<ElseIf>`, `<Else>` chain: `<ElseIf>` and `<Else>` need an `<If>` or `<ElseIf>` before
+/// them in the same scope, other directives between them notwithstanding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chain {
+    None,
+    /// After `<If>` or `<ElseIf>`.
+    Open,
+    /// After `<Else>`.
+    Closed,
 }
 
 /// The conditional sections, whose bodies Apache reads in place while parsing the file
@@ -589,6 +630,7 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
         return problems;
     }
     let mut stack: Vec<Open> = Vec::new();
+    let mut top = Chain::None;
     for line in logical_lines(text) {
         let n = line.number;
         if line.too_long {
@@ -619,6 +661,7 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
                 name: section.to_string(),
                 line: n,
                 body: Body::Skipped,
+                chain: Chain::None,
             };
             if active {
                 let directive = format!("<{section}");
@@ -637,12 +680,23 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
                             ProblemKind::MissingBracket,
                             None,
                         )),
+                        Some("") if !section.eq_ignore_ascii_case("Else") => problems.push(
+                            Problem::new(n, &directive, ProblemKind::MissingArgument, None),
+                        ),
                         Some(arg) => {
                             open.body = if condition(section, arg, server) {
                                 Body::Active
                             } else {
                                 Body::Skipped
                             };
+                            let scope = stack
+                                .iter_mut()
+                                .rev()
+                                .find(|o| !conditional(&o.name))
+                                .map_or(&mut top, |o| &mut o.chain);
+                            if let Some(p) = if_chain(scope, section, &directive, n) {
+                                problems.push(p);
+                            }
                         }
                     },
                 }
@@ -676,6 +730,30 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
     }
     problems.sort_by_key(|p| p.line);
     problems
+}
+
+/// Follows an `<If>` chain in its scope; the problem when `<Else>`/`<ElseIf>` has no `<If>`.
+fn if_chain(scope: &mut Chain, section: &str, directive: &str, n: u64) -> Option<Problem> {
+    let is = |s: &str| section.eq_ignore_ascii_case(s);
+    let (needs_open, next) = if is("If") {
+        (false, Chain::Open)
+    } else if is("ElseIf") {
+        (true, Chain::Open)
+    } else if is("Else") {
+        (true, Chain::Closed)
+    } else {
+        return None;
+    };
+    let broken = needs_open && *scope != Chain::Open;
+    *scope = next;
+    broken.then(|| {
+        Problem::new(
+            n,
+            directive,
+            ProblemKind::ElseWithoutIf,
+            Some("core_module"),
+        )
+    })
 }
 
 /// A closing `</name>` line. After a mismatch, the named section is closed if it is open
@@ -1106,6 +1184,28 @@ mod tests {
             Some((4, "Define".into()))
         );
         assert_eq!(first(""), None);
+    }
+
+    #[test]
+    fn sections_need_arguments_and_else_needs_if() {
+        assert_eq!(
+            run("<Files>\n</Files>\n<IfModule>\n</IfModule>\n<Else>\n</Else>\n"),
+            vec![
+                (1, "<Files".into(), ProblemKind::MissingArgument),
+                (3, "<IfModule".into(), ProblemKind::MissingArgument),
+                (5, "<Else".into(), ProblemKind::ElseWithoutIf),
+            ]
+        );
+        let ok = "<If \"true\">\n</If>\nRewriteEngine on\n<IfModule rewrite_module>\n<ElseIf \"false\">\n</ElseIf>\n</IfModule>\n<Else>\n</Else>\n<Files x>\n<If \"1 == 1\">\n</If>\n<Else>\n</Else>\n</Files>\n";
+        assert_eq!(run(ok), vec![]);
+        assert_eq!(
+            run("<If \"true\">\n</If>\n<Else>\n</Else>\n<Else>\n</Else>\n"),
+            vec![(5, "<Else".into(), ProblemKind::ElseWithoutIf)]
+        );
+        assert_eq!(
+            run("<If \"true\">\n</If>\n<Files x>\n<Else>\n</Else>\n</Files>\n"),
+            vec![(4, "<Else".into(), ProblemKind::ElseWithoutIf)]
+        );
     }
 
     #[test]
