@@ -1236,6 +1236,43 @@ mod tests {
         assert!(run("<IfModule !rewrite_module>\nError x\n</IfModule>\n").is_empty());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_checked_without_panic(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::sample::select(b"<>/\\\n\r\t #!\"'".to_vec()),
+                ],
+                0..400,
+            ),
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<IfModule ", "</IfModule>", "<Files x>", "</Files>", "<If \"1\">", "</If>",
+                    "<Else>", "</Else>", "Header set A b", "RewriteEngine on", "Bogus",
+                    "Error x", "Options -Indexes", "\\\n", "\n", "# c\n",
+                ]),
+                0..30,
+            ),
+        ) {
+            let mut all = text.clone();
+            for w in &words {
+                all.extend_from_slice(w.as_bytes());
+                all.push(b'\n');
+            }
+            let lines = all.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            for allow in [AllowOverride::All, AllowOverride::parse("FileInfo")] {
+                let problems = check(&all, &base(), &allow);
+                for p in &problems {
+                    proptest::prop_assert!(p.line >= 1 && p.line <= lines);
+                    proptest::prop_assert!(!p.explain().is_empty() && !p.fix().is_empty());
+                    let _ = p.apache_message();
+                }
+                proptest::prop_assert_eq!(first_reported(&problems).is_some(), !problems.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn hostile_bytes_do_not_panic() {
         let mut text = b"Rewrite\x00Engine On\n\xff\xfe bad\n<\n</\n<>\n\\".to_vec();
