@@ -30,7 +30,8 @@ DOC = "/usr/share/doc/apache2-doc/manual/en/mod"
 SKIP = {"directives", "index", "quickreference", "directive-dict", "module-dict",
         "overrides", "mpm_common"}
 
-# PHP's own Apache handler (sapi/apache2handler/apache_config.c, php_dir_cmds): php_value and
+# PHP's own Apache handler (sapi/apache2handler/apache_config.c, php_dir_cmds), for PHP
+# versions observed.tsv does not cover (it has Debian's mod_php 8.2): php_value and
 # php_flag are OR_OPTIONS (so .htaccess with AllowOverride Options or All), php_admin_value
 # and php_admin_flag are ACCESS_CONF|RSRC_CONF (never .htaccess). The identifier is
 # php_module for PHP 8, php7_module for PHP 7 and php5_module for PHP 5.
@@ -106,7 +107,8 @@ def main():
     rows = {r for r in rows if r[1] in ("core_module", "http_module") or r[0].lower() not in always}
     for d, h, o in PHP:
         for mod in PHP_MODULES:
-            rows.add((d, mod, h, o))
+            if mod not in probed:
+                rows.add((d, mod, h, o))
     rows.update(r for r in EXTRA if r[1] not in probed)
     version = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "apache2-doc"],
                              capture_output=True, text=True).stdout.strip()
