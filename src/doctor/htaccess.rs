@@ -166,9 +166,10 @@ pub struct Problem {
     pub kind: ProblemKind,
     /// The module that defines the directive, when the table knows one.
     pub module: Option<&'static str>,
-    /// The innermost section the line is in, as written (`<Limit`), not counting the
-    /// conditional ones (`<IfModule>`, `<IfDefine>`, ...) whose bodies Apache splices in:
-    /// Apache names it in "not allowed" messages.
+    /// For the two "not allowed" kinds: the innermost section the line is in, spelled as its
+    /// module spells it (`<Files`, even when written `<files`), not counting the conditional
+    /// ones (`<IfModule>`, `<IfDefine>`, ...) whose bodies Apache splices in. Apache then says
+    /// `X not allowed in <Files> context` rather than `X not allowed here`.
     pub within: Option<String>,
 }
 
@@ -587,8 +588,12 @@ fn granted(allow: &AllowOverride, overrides: &str) -> Option<bool> {
 /// Checks one `.htaccess` (its raw bytes) as Apache would for a directory with this
 /// `AllowOverride`, on a server with these modules loaded (identifiers as `apachectl -M`
 /// prints them: `headers_module`; `core_module` counts as loaded either way). Returns every
-/// problem, in line order; empty when Apache will accept the file, and always empty for
-/// `AllowOverride None` (Apache does not read the file then).
+/// problem, in line order (Apache reports only the first it meets: [`first_reported`]); empty
+/// when Apache will accept the file, and always empty for `AllowOverride None` (Apache does not
+/// read the file then). Pass the server's whole module list: with an empty one only core's
+/// directives are known, and every other one is reported as [`ProblemKind::ModuleNotLoaded`].
+/// A module the table does not cover ([`unknown_modules`]) makes its directives
+/// [`ProblemKind::Unknown`].
 ///
 /// `<IfDefine>` bodies are checked whatever their condition (the defines are not known here);
 /// [`check_with_defines`] decides them.
