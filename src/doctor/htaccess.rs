@@ -93,8 +93,8 @@ pub fn lookup(name: &str) -> &'static [Directive] {
 /// Every module identifier the table speaks for, those that define no directive too.
 const MODULES: &str = include_str!("htaccess/modules.txt");
 
-/// The loaded modules the table knows nothing of (third-party ones: `security2_module`,
-/// `passenger_module`, ...). When there are any, a [`ProblemKind::Unknown`] directive may be
+/// The loaded modules the table knows nothing of (third-party ones: `passenger_module`,
+/// `pagespeed_module`, ...). When there are any, a [`ProblemKind::Unknown`] directive may be
 /// one of theirs, and is then no problem: a caller should say so rather than assert a 500.
 pub fn unknown_modules(modules: &BTreeSet<String>) -> Vec<&str> {
     static KNOWN: LazyLock<BTreeSet<&'static str>> = LazyLock::new(|| {
@@ -305,8 +305,12 @@ impl Problem {
                     )
                 } else {
                     let short = module.strip_suffix("_module").unwrap_or(module);
+                    let package = PACKAGES
+                        .iter()
+                        .find(|(m, _)| *m == module)
+                        .map_or(String::new(), |(_, p)| format!("apt install {p}, "));
                     format!(
-                        "Enable the module (a2enmod {short}, then reload Apache) or wrap the line in <IfModule {module}> ... </IfModule>."
+                        "Enable the module ({package}a2enmod {short}, then reload Apache) or wrap the line in <IfModule {module}> ... </IfModule>."
                     )
                 }
             }
@@ -394,6 +398,13 @@ fn pass(p: &Problem) -> u8 {
 pub fn first_reported(problems: &[Problem]) -> Option<&Problem> {
     problems.iter().min_by_key(|p| (pass(p), p.line))
 }
+
+/// The Debian packages of the modules in the table that `apache2` itself does not ship.
+const PACKAGES: [(&str, &str); 3] = [
+    ("fcgid_module", "libapache2-mod-fcgid"),
+    ("xsendfile_module", "libapache2-mod-xsendfile"),
+    ("security2_module", "libapache2-mod-security2"),
+];
 
 /// `<Files` / `</Files>` / `<Files>` → `Files`.
 fn section_name(d: &str) -> &str {
@@ -1217,9 +1228,14 @@ mod tests {
     fn third_party_modules_are_named() {
         let mut m = base();
         assert!(unknown_modules(&m).is_empty());
-        m.insert("security2_module".into());
+        m.insert("passenger_module".into());
         m.insert("php_module".into());
-        assert_eq!(unknown_modules(&m), vec!["security2_module"]);
+        m.insert("security2_module".into());
+        assert_eq!(unknown_modules(&m), vec!["passenger_module"]);
+        // Third-party modules the table covers: their package is named.
+        let p = check(b"XSendFile On\n", &base(), &AllowOverride::All);
+        assert_eq!(p[0].module, Some("xsendfile_module"));
+        assert!(p[0].fix().contains("apt install libapache2-mod-xsendfile"));
     }
 
     #[test]
