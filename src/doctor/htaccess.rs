@@ -30,8 +30,9 @@
 //! line (a comment too); a NUL byte ends the line; `<IfModule>` (and `<IfDirective>`,
 //! `<IfSection>`, and `<IfDefine>` when the defines are known) bodies whose condition is false
 //! are skipped unparsed, following only their nesting; a true conditional section may stay
-//! open at the end of the file. Directive *arguments* are not checked: a directive Apache
-//! knows and allows here can still fail on its arguments (`RewriteRule` with bad flags).
+//! open at the end of the file. Directive *arguments* are checked for `Options` only
+//! ([`ProblemKind::BadArguments`]): another directive Apache knows and allows here can still
+//! fail on its arguments (`RewriteRule` with bad flags, `RewriteEngine On # comment`).
 
 use super::overrides::AllowOverride;
 use std::collections::{BTreeSet, HashMap};
@@ -150,6 +151,10 @@ pub enum ProblemKind {
     ElseWithoutIf,
     /// The line (continuations joined) is longer than Apache reads ([`MAX_LINE`]).
     LineTooLong,
+    /// Arguments Apache refuses, with its `message`. Only checked for `Options` (mixed `+`/`-`
+    /// and bare options, unknown options, `+None`; a `# comment` after the options is one of
+    /// these), the directive most often broken this way.
+    BadArguments { message: String },
     /// An `Error` directive Apache reaches: it exists to stop the parse, with `message` (its
     /// argument, quotes removed; empty when it has none).
     ErrorDirective { message: String },
@@ -234,6 +239,7 @@ impl Problem {
                 "The Error directive was used with no message.".to_string()
             }
             ProblemKind::ErrorDirective { message } => message.clone(),
+            ProblemKind::BadArguments { message } => message.clone(),
         }
     }
 
@@ -274,6 +280,9 @@ impl Problem {
             ),
             ProblemKind::ElseWithoutIf => format!(
                 "Line {n}: `{d}` follows no <If> or <ElseIf> section in the same scope, so Apache logs \"{logged}\" and answers 500."
+            ),
+            ProblemKind::BadArguments { .. } => format!(
+                "Line {n}: Apache refuses the arguments of `{d}` with \"{logged}\" and answers 500."
             ),
             ProblemKind::ErrorDirective { message } => format!(
                 "Line {n}: an `Error` directive is in effect, so Apache stops reading the file with \"{message}\" and answers 500."
@@ -347,6 +356,15 @@ impl Problem {
             ProblemKind::ElseWithoutIf => format!(
                 "Put `{d}` right after the <If> or <ElseIf> section it continues, at the same level, or make it an <If>."
             ),
+            ProblemKind::BadArguments { message } => {
+                if message.contains('#') || message.contains("Either all") {
+                    "Prefix every option with + or -, or none of them (`Options -Indexes +FollowSymLinks`); Apache has no comments after a directive, so put a `#` comment on its own line.".to_string()
+                } else if message.contains("None") {
+                    "Write `Options None` (no + or -) to turn every option off.".to_string()
+                } else {
+                    "Fix the option's name (Indexes, Includes, IncludesNOEXEC, FollowSymLinks, SymLinksIfOwnerMatch, ExecCGI, MultiViews, All, None) or remove it.".to_string()
+                }
+            }
             ProblemKind::ErrorDirective { .. } => "Meet the condition the Error line guards against (often a module to enable), or remove the line.".to_string(),
             ProblemKind::LineTooLong => format!(
                 "Split the line into several directives; Apache reads at most {MAX_LINE} characters per line, continuations included."
@@ -722,6 +740,12 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
         }
         if active && let Some(p) = check_directive(word, n, within, server) {
             problems.push(p);
+        } else if active
+            && word.eq_ignore_ascii_case("Options")
+            && let Some(message) = options_error(args)
+        {
+            let kind = ProblemKind::BadArguments { message };
+            problems.push(Problem::new(n, word, kind, Some("core_module")));
         } else if active && word.eq_ignore_ascii_case("Error") {
             let message = first_word(args).0.to_string();
             let kind = ProblemKind::ErrorDirective { message };
@@ -746,6 +770,47 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
     }
     problems.sort_by_key(|p| p.line);
     problems
+}
+
+/// The option names `Options` takes (httpd's `set_options`).
+const OPTIONS: [&str; 10] = [
+    "Indexes",
+    "Includes",
+    "IncludesNOEXEC",
+    "FollowSymLinks",
+    "SymLinksIfOwnerMatch",
+    "ExecCGI",
+    "MultiViews",
+    "RunScripts",
+    "None",
+    "All",
+];
+
+/// Apache's error for an `Options` line's arguments, if any: all words must have a `+`/`-`
+/// or none may (checked first, so a trailing `# comment` fails here), each must name an
+/// option, and `None` takes no sign.
+fn options_error(args: &str) -> Option<String> {
+    let mut signed = None;
+    let mut rest = args;
+    while !rest.trim().is_empty() {
+        let (word, after) = first_word(rest);
+        rest = after;
+        let (sign, name) = match word.strip_prefix(['+', '-']) {
+            Some(name) => (true, name),
+            None => (false, word),
+        };
+        if signed.is_some_and(|s| s != sign) {
+            return Some("Either all Options must start with + or -, or no Option may.".into());
+        }
+        signed = Some(sign);
+        if !OPTIONS.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            return Some(format!("Illegal option {name}"));
+        }
+        if sign && name.eq_ignore_ascii_case("None") {
+            return Some("You may not use 'Options +None' or 'Options -None'.".into());
+        }
+    }
+    None
 }
 
 /// Follows an `<If>` chain in its scope; the problem when `<Else>`/`<ElseIf>` has no `<If>`.
@@ -1160,8 +1225,11 @@ mod tests {
         assert_eq!(run("DirectoryIndex a\\\\\nBogus\n"), vec![]);
         // A comment that ends in a backslash swallows the next line, as in Apache.
         assert_eq!(run("# note \\\nBogus\n"), vec![]);
-        // `#` after a directive is not a comment start: only the directive name matters.
-        assert_eq!(run("Options -Indexes # no listing\n"), vec![]);
+        // `#` after a directive starts no comment: the words are arguments.
+        assert_eq!(
+            run("Options -Indexes # no listing\n")[0].1,
+            "Options".to_string()
+        );
         // A quoted directive name.
         assert_eq!(run("\"RewriteEngine\" on\n"), vec![]);
     }
@@ -1221,6 +1289,42 @@ mod tests {
         assert_eq!(
             run("<If \"true\">\n</If>\n<Files x>\n<Else>\n</Else>\n</Files>\n"),
             vec![(4, "<Else".into(), ProblemKind::ElseWithoutIf)]
+        );
+    }
+
+    #[test]
+    fn options_arguments() {
+        let msg = |text: &str| -> Vec<String> {
+            check(text.as_bytes(), &base(), &AllowOverride::All)
+                .iter()
+                .map(Problem::apache_message)
+                .collect()
+        };
+        assert_eq!(
+            msg("Options -Indexes # no listing\n"),
+            vec!["Either all Options must start with + or -, or no Option may."]
+        );
+        assert_eq!(msg("Options -Indexs\n"), vec!["Illegal option Indexs"]);
+        assert_eq!(
+            msg("Options -None\n"),
+            vec!["You may not use 'Options +None' or 'Options -None'."]
+        );
+        assert!(msg("options None Indexes\nOptions \"-Indexes\" +execcgi\nOptions\n").is_empty());
+        let p = check(
+            b"Options Indexes -MultiViews\n",
+            &base(),
+            &AllowOverride::All,
+        );
+        assert!(p[0].fix().contains("Prefix every option"));
+        // Not reached when AllowOverride refuses Options altogether.
+        let p = check(
+            b"Options bogus\n",
+            &base(),
+            &AllowOverride::parse("FileInfo"),
+        );
+        assert_eq!(
+            p[0].kind,
+            ProblemKind::NotAllowedByOverride { class: "Options" }
         );
     }
 
