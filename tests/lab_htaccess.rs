@@ -188,6 +188,16 @@ const COMMON: &[Case] = &[
         "BogusDirective on\n<Files x\n</Files>\n",
     ),
     ("order_define", "BogusDirective on\nDefine X\n"),
+    ("take2_comment", "ErrorDocument 404 /missing.html # c\n"),
+    ("iterate2_comment", "AddType text/plain .txt # c\n"),
+    ("iterate_empty", "DirectoryIndex\n"),
+    ("take1_quoted", "RewriteBase \"/a b\"\n"),
+    ("take1_empty_quoted", "RewriteBase \"\"\n"),
+    ("php_value_one", "php_value memory_limit\n"),
+    ("flag_comment", "RewriteEngine On # turn on\n"),
+    ("flag_bad", "RewriteEngine yes\n"),
+    ("take1_comment", "DirectoryIndex index.html # the page\n"),
+    ("raw_comment", "RewriteBase / # base\n"),
     ("options_mixed", "Options Indexes -FollowSymLinks\n"),
     ("options_illegal", "Options -Indexs\n"),
     ("options_comment", "Options -Indexes # no listing\n"),
@@ -524,7 +534,7 @@ fn directive_table_agrees_with_apache() {
             "# Observed on {version} by tests/lab_htaccess.rs (directive_table_agrees_with_apache).\n# modules: {}\n",
             probed.iter().cloned().collect::<Vec<String>>().join(" ")
         );
-        text.push_str("#name\tmodule\thtaccess\toverride\n");
+        text.push_str("#name\tmodule\thtaccess\toverride\targs\tusage\n");
         let mut rows: Vec<&String> = observed.iter().collect();
         rows.sort_by_key(|row| row.to_ascii_lowercase());
         for row in rows {
@@ -535,6 +545,33 @@ fn directive_table_agrees_with_apache() {
     }
     let mismatches: Vec<String> = mismatches.into_iter().collect();
     assert!(mismatches.is_empty(), "\n{}", mismatches.join("\n"));
+}
+
+/// The argument count a directive takes, from what Apache says when it is given none (the
+/// message it also gives for too many): `flag` (On or Off), `1`, `2`, `3`, `1-2`, `2-3`,
+/// `1-3`, `1,3`, `1+`, `2+`; None when its own code checks its arguments.
+fn arity(name: &str, message: &str) -> Option<&'static str> {
+    if name.starts_with('<') {
+        return None;
+    }
+    let rest = message.strip_prefix(name)?;
+    let kinds = [
+        (" must be On or Off", "flag"),
+        (" takes one argument", "1"),
+        (" takes two arguments", "2"),
+        (" takes three arguments", "3"),
+        (" takes 1-2 arguments", "1-2"),
+        (" takes one or two arguments", "1-2"),
+        (" takes two or three arguments", "2-3"),
+        (" takes one, two or three arguments", "1-3"),
+        (" takes one or three arguments", "1,3"),
+        (" requires at least one argument", "1+"),
+        (" requires at least two arguments", "2+"),
+    ];
+    kinds
+        .iter()
+        .find(|(m, _)| rest == *m || rest.starts_with(&format!("{m},")))
+        .map(|(_, k)| *k)
 }
 
 /// Probes one server (see [`directive_table_agrees_with_apache`]): (observed rows, the
@@ -635,16 +672,25 @@ fn probe_server(opts: ApacheOptions) -> (Vec<String>, BTreeSet<String>, Vec<Stri
             granted.join(",")
         };
         let yes = if htaccess { "yes" } else { "no" };
-        observed.push(format!("{name}\t{id}\t{yes}\t{overrides}"));
+        let (args, usage) = match arity(name, &all) {
+            Some(args) if htaccess => (args, all.as_str()),
+            _ => ("-", ""),
+        };
+        observed.push(format!("{name}\t{id}\t{yes}\t{overrides}\t{args}\t{usage}"));
         let row = htaccess::lookup(name).iter().find(|d| d.module == id);
         match row {
             None => mismatches.push(format!(
                 "{name}\t{id}\t{yes}\t{overrides}\t(not in the table)"
             )),
-            Some(d) if d.htaccess != htaccess || (htaccess && d.overrides != overrides) => {
+            Some(d)
+                if d.htaccess != htaccess
+                    || (htaccess && d.overrides != overrides)
+                    || d.args != args
+                    || d.usage != usage =>
+            {
                 mismatches.push(format!(
-                    "{name}\t{id}\t{yes}\t{overrides}\t(table: {} {}; {all:?})",
-                    d.htaccess, d.overrides
+                    "{name}\t{id}\t{yes}\t{overrides}\t{args}\t(table: {} {} {}; {all:?})",
+                    d.htaccess, d.overrides, d.args
                 ))
             }
             Some(_) => {}

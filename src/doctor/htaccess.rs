@@ -30,9 +30,11 @@
 //! line (a comment too); a NUL byte ends the line; `<IfModule>` (and `<IfDirective>`,
 //! `<IfSection>`, and `<IfDefine>` when the defines are known) bodies whose condition is false
 //! are skipped unparsed, following only their nesting; a true conditional section may stay
-//! open at the end of the file. Directive *arguments* are checked for `Options` only
-//! ([`ProblemKind::BadArguments`]): another directive Apache knows and allows here can still
-//! fail on its arguments (`RewriteRule` with bad flags, `RewriteEngine On # comment`).
+//! open at the end of the file. Directive *arguments* are checked as far as Apache checks them
+//! before a directive's own code runs (their count, and `On`/`Off` for flags: so
+//! `RewriteBase / # comment` fails, `RewriteEngine On # comment` does not), and fully for
+//! `Options` ([`ProblemKind::BadArguments`]); a directive can still fail on its arguments'
+//! values (`RewriteRule` with bad flags).
 
 use super::overrides::AllowOverride;
 use std::collections::{BTreeSet, HashMap};
@@ -53,6 +55,13 @@ pub struct Directive {
     /// other than `None`), or `-` when none is known (only `AllowOverride All` is then taken
     /// to allow it).
     pub overrides: &'static str,
+    /// How many arguments Apache itself checks for: `flag` (`On` or `Off`), `1`, `2`, `3`,
+    /// `1-2`, `2-3`, `1-3`, `1,3` (one or three), `1+`, `2+` (at least); `-` when the
+    /// directive's own code checks them, or it is not known.
+    pub args: &'static str,
+    /// What Apache says when the count is wrong (`RewriteBase takes one argument, the base
+    /// URL of the per-directory context`); empty with `args` `-`.
+    pub usage: &'static str,
 }
 
 /// The table, embedded at build time.
@@ -70,6 +79,8 @@ static DIRECTIVES: LazyLock<HashMap<String, Vec<Directive>>> = LazyLock::new(|| 
         else {
             continue;
         };
+        let args = f.next().unwrap_or("-");
+        let usage = f.next().unwrap_or("");
         map.entry(name.to_ascii_lowercase())
             .or_default()
             .push(Directive {
@@ -77,6 +88,8 @@ static DIRECTIVES: LazyLock<HashMap<String, Vec<Directive>>> = LazyLock::new(|| 
                 module,
                 htaccess: htaccess == "yes",
                 overrides,
+                args,
+                usage,
             });
     }
     map
@@ -151,9 +164,9 @@ pub enum ProblemKind {
     ElseWithoutIf,
     /// The line (continuations joined) is longer than Apache reads ([`MAX_LINE`]).
     LineTooLong,
-    /// Arguments Apache refuses, with its `message`. Only checked for `Options` (mixed `+`/`-`
-    /// and bare options, unknown options, `+None`; a `# comment` after the options is one of
-    /// these), the directive most often broken this way.
+    /// Arguments Apache refuses, with its `message`: too many or too few for the directive
+    /// (a `# comment` after a directive is more arguments), a flag not `On` or `Off`, or for
+    /// `Options` mixed `+`/`-` and bare options, unknown options, `+None`.
     BadArguments { message: String },
     /// An `Error` directive Apache reaches: it exists to stop the parse, with `message` (its
     /// argument, quotes removed; empty when it has none).
@@ -356,6 +369,11 @@ impl Problem {
             ProblemKind::ElseWithoutIf => format!(
                 "Put `{d}` right after the <If> or <ElseIf> section it continues, at the same level, or make it an <If>."
             ),
+            ProblemKind::BadArguments { message } if !d.eq_ignore_ascii_case("Options") => {
+                format!(
+                    "Give `{d}` what it takes ({message}); Apache has no comments after a directive, so put a `#` comment on its own line."
+                )
+            }
             ProblemKind::BadArguments { message } => {
                 if message.contains('#') || message.contains("Either all") {
                     "Prefix every option with + or -, or none of them (`Options -Indexes +FollowSymLinks`); Apache has no comments after a directive, so put a `#` comment on its own line.".to_string()
@@ -705,7 +723,7 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
                     None if args.is_empty() && word.ends_with('>') => Some(""),
                     None => None,
                 };
-                match check_directive(&directive, n, within, server) {
+                match check_directive(&directive, None, n, within, server) {
                     Some(p) => problems.push(p),
                     None => match arg {
                         None => problems.push(Problem::new(
@@ -738,7 +756,7 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
             stack.push(open);
             continue;
         }
-        if active && let Some(p) = check_directive(word, n, within, server) {
+        if active && let Some(p) = check_directive(word, Some(args), n, within, server) {
             problems.push(p);
         } else if active
             && word.eq_ignore_ascii_case("Options")
@@ -770,6 +788,62 @@ fn run(text: &[u8], server: &Server) -> Vec<Problem> {
     }
     problems.sort_by_key(|p| p.line);
     problems
+}
+
+/// The words of a directive's arguments as `ap_getword_conf` reads them: a word in `"` or
+/// `'` runs to the same unescaped quote (and may be empty), any other to the next space.
+fn conf_words(args: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut rest = args.trim_start();
+    while !rest.is_empty() {
+        let quote = rest.as_bytes()[0];
+        let (word, after) = if quote == b'"' || quote == b'\'' {
+            let body = &rest[1..];
+            let bytes = body.as_bytes();
+            let mut end = 0;
+            while end < bytes.len() && bytes[end] != quote {
+                end += if bytes[end] == b'\\' && bytes.get(end + 1) == Some(&quote) {
+                    2
+                } else {
+                    1
+                };
+            }
+            let end = end.min(body.len());
+            (&body[..end], body.get(end + 1..).unwrap_or(""))
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        };
+        words.push(word);
+        rest = after.trim_start();
+    }
+    words
+}
+
+/// Whether the words fit what Apache checks for a directive's `args` (see
+/// [`Directive::args`]), as httpd's `invoke_cmd` checks them: required words must not be
+/// empty, and a flag ignores what follows its `On` or `Off`.
+fn arguments_fit(args: &str, words: &[&str]) -> bool {
+    let full = |k: usize| words.len() >= k && words.iter().take(k).all(|w| !w.is_empty());
+    let n = words.len();
+    match args {
+        "flag" => words
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("on") || w.eq_ignore_ascii_case("off")),
+        "1" => n == 1 && full(1),
+        "2" => n == 2 && full(2),
+        "3" => n == 3 && full(3),
+        "1-2" => (1..=2).contains(&n) && full(1),
+        "2-3" => (2..=3).contains(&n) && full(2),
+        "1-3" => (1..=3).contains(&n) && full(1),
+        "1,3" => {
+            full(1)
+                && (n == 1 || (n == 2 && words[1].is_empty()) || (n == 3 && !words[2].is_empty()))
+        }
+        "1+" => n >= 1,
+        "2+" => n >= 2 && full(1),
+        _ => true,
+    }
 }
 
 /// The option names `Options` takes (httpd's `set_options`).
@@ -900,9 +974,15 @@ fn condition(section: &str, arg: &str, server: &Server) -> bool {
     found != negated
 }
 
-/// The problem with one directive line, if any; `within` is the enclosing section for
-/// Apache's "not allowed in <X> context".
-fn check_directive(name: &str, n: u64, within: Option<String>, server: &Server) -> Option<Problem> {
+/// The problem with one directive line, if any; `args` is the rest of the line (None for a
+/// section), `within` the enclosing section for Apache's "not allowed in <X> context".
+fn check_directive(
+    name: &str,
+    args: Option<&str>,
+    n: u64,
+    within: Option<String>,
+    server: &Server,
+) -> Option<Problem> {
     let (rows, loaded) = resolve(name, server.modules);
     let Some(d) = loaded else {
         return Some(match rows.first() {
@@ -914,6 +994,20 @@ fn check_directive(name: &str, n: u64, within: Option<String>, server: &Server) 
         ProblemKind::NotAllowedInHtaccess
     } else if granted(server.allow, d.overrides) == Some(false) {
         ProblemKind::NotAllowedByOverride { class: d.overrides }
+    } else if let Some(args) = args
+        && !arguments_fit(d.args, &conf_words(args))
+    {
+        let message = if d.args == "flag" {
+            format!("{} must be On or Off", d.name)
+        } else {
+            d.usage.to_string()
+        };
+        return Some(Problem::new(
+            n,
+            name,
+            ProblemKind::BadArguments { message },
+            Some(d.module),
+        ));
     } else {
         return None;
     };
@@ -1289,6 +1383,34 @@ mod tests {
         assert_eq!(
             run("<If \"true\">\n</If>\n<Files x>\n<Else>\n</Else>\n</Files>\n"),
             vec![(4, "<Else".into(), ProblemKind::ElseWithoutIf)]
+        );
+    }
+
+    #[test]
+    fn argument_counts() {
+        assert_eq!(
+            conf_words(" a \"b c\" 'd' \"e \\\" f\"g \"\""),
+            vec!["a", "b c", "d", "e \\\" f", "g", ""]
+        );
+        assert!(arguments_fit("1", &["x"]) && !arguments_fit("1", &["x", "#"]));
+        assert!(!arguments_fit("1", &[""]) && !arguments_fit("1", &[]));
+        assert!(arguments_fit("flag", &["ON", "#", "c"]) && !arguments_fit("flag", &["yes"]));
+        assert!(arguments_fit("2-3", &["a", "b"]) && !arguments_fit("2-3", &["a"]));
+        assert!(arguments_fit("1,3", &["a"]) && !arguments_fit("1,3", &["a", "b"]));
+        assert!(arguments_fit("2+", &["a", "b", "c"]) && !arguments_fit("2+", &["a"]));
+        assert!(arguments_fit("-", &[]));
+        let p = check(
+            b"RewriteBase / # the base\nRewriteEngine yes\n",
+            &base(),
+            &AllowOverride::All,
+        );
+        let m: Vec<String> = p.iter().map(Problem::apache_message).collect();
+        assert_eq!(
+            m,
+            vec![
+                "RewriteBase takes one argument, the base URL of the per-directory context",
+                "RewriteEngine must be On or Off"
+            ]
         );
     }
 

@@ -66,7 +66,8 @@ def read_observed():
         elif line.startswith("# Observed on "):
             source = line[len("# Observed on "):].split(" by ")[0]
         elif line and not line.startswith("#"):
-            rows.add(tuple(line.split("\t")))
+            f = line.split("\t")
+            rows.add(tuple((f + ["-", ""])[:6]))
     return rows, probed, source
 
 
@@ -103,15 +104,15 @@ def main():
                     continue
                 rows.add((directive, ident[mod], htaccess, override))
     observed, probed, observed_from = read_observed()
-    rows = {r for r in rows if r[1] not in probed} | observed
+    rows = {r + ("-", "") for r in rows if r[1] not in probed} | observed
     # The manual puts mpm_common directives under each MPM; those core defines are core's.
     always = {r[0].lower() for r in observed if r[1] in ("core_module", "http_module")}
     rows = {r for r in rows if r[1] in ("core_module", "http_module") or r[0].lower() not in always}
     for d, h, o in PHP:
         for mod in PHP_MODULES:
             if mod not in probed:
-                rows.add((d, mod, h, o))
-    rows.update(r for r in EXTRA if r[1] not in probed)
+                rows.add((d, mod, h, o, "-", ""))
+    rows.update(r + ("-", "") for r in EXTRA if r[1] not in probed)
     version = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "apache2-doc"],
                              capture_output=True, text=True).stdout.strip()
     print("# Apache httpd 2.4 directives: name, module identifier (as `apachectl -M` prints it),")
@@ -124,7 +125,10 @@ def main():
     print("# -fcgid, -xsendfile and -security2 packages), by observed.tsv: what %s" % observed_from)
     print("# itself does with each of their directives in an .htaccess (see gen_directives.py).")
     print("# Directives documented for several modules (mpm_common, mod_cgi/mod_cgid) get a row each.")
-    print("#name\tmodule\thtaccess\toverride")
+    print("# args: the number of arguments Apache checks, from what it says when given none (and")
+    print("# for too many): flag (On or Off), 1, 2, 3, 1-2, 2-3, 1-3, 1,3, 1+, 2+; - when the")
+    print("# directive checks its own (or it is unknown); usage: that message.")
+    print("#name\tmodule\thtaccess\toverride\targs\tusage")
     for r in sorted(rows, key=lambda r: (r[0].lower(), r[1])):
         print("\t".join(r))
     known = set(ident.values()) | probed | set(PHP_MODULES) | {r[1] for r in rows}
