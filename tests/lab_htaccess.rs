@@ -499,8 +499,12 @@ fn server_info_directives(html: &str, modules: &BTreeSet<String>) -> Vec<(String
 /// did). Directives that pass are tried again with one, two and three arguments, for the few
 /// that refuse `.htaccess` themselves (`X cannot occur within htaccess files`).
 ///
-/// The table must agree. `FIVEHUNDRED_OBSERVED_TSV=path` writes the observations in the form
-/// `src/doctor/htaccess/gen_directives.py` reads (`observed.tsv` beside it).
+/// Each directive's argument count is read from what Apache says when it gets none.
+///
+/// The table must agree, for every module loaded here (so this fails on an Apache whose
+/// modules differ from the one the table was observed on, listed at the top of
+/// `observed.tsv`: regenerate then). `FIVEHUNDRED_OBSERVED_TSV=path` writes the observations
+/// in the form `src/doctor/htaccess/gen_directives.py` reads (`observed.tsv` beside it).
 #[test]
 fn directive_table_agrees_with_apache() {
     if skip() {
