@@ -109,13 +109,8 @@ impl Layout {
         }
         let user = a.user.clone().unwrap_or_else(|| "www-data".into());
         match php::mod_php_base(ini) {
-            Ok((ini, ini_file)) => {
-                let mut ctx = PhpContext {
-                    name: "mod_php".into(),
-                    user,
-                    ini,
-                    ini_file,
-                };
+            Ok(base) => {
+                let mut ctx = PhpContext::new("mod_php".into(), user, base);
                 ctx.overlay(&a.php_ini);
                 self.php.push(ctx);
             }
@@ -142,14 +137,10 @@ impl Layout {
                 .detail("php-fpm -t: the configuration loads."),
         );
         match php::fpm_base(&fpm.binary, ini) {
-            Ok((base, ini_file)) => {
+            Ok(base) => {
                 for pool in &fpm.pools {
-                    let mut ctx = PhpContext {
-                        name: format!("pool {}", pool.name),
-                        user: pool.user.clone(),
-                        ini: base.clone(),
-                        ini_file: ini_file.clone(),
-                    };
+                    let name = format!("pool {}", pool.name);
+                    let mut ctx = PhpContext::new(name, pool.user.clone(), base.clone());
                     ctx.overlay(&pool.php);
                     self.php.push(ctx);
                 }

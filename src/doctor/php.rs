@@ -14,10 +14,13 @@ pub fn check(contexts: &[PhpContext]) -> Vec<Finding> {
         .collect()
 }
 
-fn source(c: &PhpContext) -> String {
-    match &c.ini_file {
-        Some(f) => format!(" (php.ini: {})", f.display()),
-        None => String::new(),
+/// Where a value came from, for the detail.
+fn source(c: &PhpContext, key: &str) -> String {
+    match (&c.ini_file, c.overridden.contains(key)) {
+        (_, true) if c.name.starts_with("pool ") => " (set in the pool config)".to_owned(),
+        (_, true) => " (set by Apache's php_admin_value/php_value)".to_owned(),
+        (Some(f), false) => format!(" (php.ini: {})", f.display()),
+        (None, false) => String::new(),
     }
 }
 
@@ -29,7 +32,7 @@ fn display_errors(c: &PhpContext) -> Finding {
                 "display_errors is {} for {}{}: error messages, file paths and SQL go to visitors.",
                 c.get("display_errors"),
                 c.name,
-                source(c)
+                source(c, "display_errors")
             ))
             .fix(format!(
                 "Set display_errors = Off (and log_errors = On) in {}, then reload PHP.",
@@ -53,7 +56,7 @@ fn log_errors(c: &PhpContext) -> Finding {
             .detail(format!(
                 "log_errors is off for {}{}: a PHP fatal error leaves a 500 and no line saying why.",
                 c.name,
-                source(c)
+                source(c, "log_errors")
             ))
             .fix(format!("Set log_errors = On in {}, then reload PHP.", where_to_set(c, "log_errors")))
     }
@@ -92,27 +95,28 @@ fn where_to_set(c: &PhpContext, key: &str) -> String {
         .as_ref()
         .map(|f| f.display().to_string())
         .unwrap_or_else(|| "php.ini".into());
-    match c.name.strip_prefix("pool ") {
-        Some(pool) => format!("{ini} or the [{pool}] pool config (php_admin_value[{key}])"),
-        None => format!("{ini} or Apache's config (php_admin_value {key})"),
+    match (c.name.strip_prefix("pool "), c.overridden.contains(key)) {
+        (Some(pool), true) => {
+            format!("the [{pool}] pool config, which sets it (php_admin_value[{key}])")
+        }
+        (Some(pool), false) => {
+            format!("{ini} (or for this pool only: php_admin_value[{key}] in [{pool}])")
+        }
+        (None, true) => format!("Apache's config, which sets it (php_admin_value {key})"),
+        (None, false) => format!("{ini} (or php_admin_value {key} in Apache's config)"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn ctx(pairs: &[(&str, &str)]) -> PhpContext {
-        PhpContext {
-            name: "pool www".into(),
-            user: "www-data".into(),
-            ini: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            ini_file: None,
-        }
+        let ini = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        PhpContext::new("pool www".into(), "www-data".into(), (ini, None))
     }
 
     #[test]

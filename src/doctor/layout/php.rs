@@ -3,7 +3,7 @@
 //! lines). The base values come from PHP itself (`php-fpm -i`, `php -c INI -i`), so includes,
 //! scan directories and built-in defaults are PHP's own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::command;
@@ -30,9 +30,25 @@ pub struct PhpContext {
     pub ini: BTreeMap<String, String>,
     /// The php.ini the base values came from.
     pub ini_file: Option<PathBuf>,
+    /// The keys a pool or Apache line sets over php.ini.
+    pub overridden: BTreeSet<String>,
 }
 
 impl PhpContext {
+    pub fn new(
+        name: String,
+        user: String,
+        base: (BTreeMap<String, String>, Option<PathBuf>),
+    ) -> PhpContext {
+        PhpContext {
+            name,
+            user,
+            ini: base.0,
+            ini_file: base.1,
+            overridden: BTreeSet::new(),
+        }
+    }
+
     pub fn get(&self, key: &str) -> &str {
         self.ini.get(key).map(String::as_str).unwrap_or("")
     }
@@ -59,6 +75,7 @@ impl PhpContext {
         for key in KEYS {
             if let Some(v) = overrides.get(key) {
                 self.ini.insert(key.to_owned(), v.clone());
+                self.overridden.insert(key.to_owned());
             }
         }
     }
@@ -183,18 +200,14 @@ mod tests {
             "Loaded Configuration File => /etc/php/8.2/fpm/php.ini\ndisplay_errors => Off => Off\nerror_log => no value => no value\nmemory_limit => 128M => 128M\nsession.save_path => 2;0600;/var/lib/php/sessions => x\n",
         );
         assert_eq!(file, Some("/etc/php/8.2/fpm/php.ini".into()));
-        let mut ctx = PhpContext {
-            name: "pool www".into(),
-            user: "www-data".into(),
-            ini,
-            ini_file: file,
-        };
+        let mut ctx = PhpContext::new("pool www".into(), "www-data".into(), (ini, file));
         assert!(!ctx.flag("display_errors"));
         assert_eq!(ctx.get("error_log"), "");
         assert_eq!(ctx.session_dir(), PathBuf::from("/var/lib/php/sessions"));
         assert_eq!(ctx.upload_dir(), std::env::temp_dir());
         ctx.overlay(&BTreeMap::from([("display_errors".into(), "1".into())]));
         assert!(ctx.flag("display_errors"));
+        assert!(ctx.overridden.contains("display_errors"));
         assert_eq!(bytes(ctx.get("memory_limit")), Some(128 << 20));
         assert_eq!(bytes("-1"), None);
         assert_eq!(bytes("512k"), Some(512 << 10));
