@@ -56,9 +56,9 @@ impl Lab {
     }
 
     /// A lab whose whole dir is its own tmpfs of `size`, so what a test finds about free space
-    /// is about the lab, not about the machine it runs on. Falls back to [`Lab::new`] (after a
-    /// note) where mounting is not allowed.
-    pub fn on_tmpfs(size: &str) -> Lab {
+    /// is about the lab, not about the machine it runs on. None (after a note) where mounting
+    /// is not allowed.
+    pub fn on_tmpfs(size: &str) -> Option<Lab> {
         let lab = Lab::new();
         let ok = Command::new("mount")
             .args([
@@ -71,12 +71,15 @@ impl Lab {
             .arg(&lab.dir)
             .status()
             .is_ok_and(|s| s.success());
-        if ok {
-            lab.mounts.lock().unwrap().push(lab.dir.clone());
-        } else {
-            eprintln!("note: cannot mount a tmpfs at {}", lab.dir.display());
+        if !ok {
+            eprintln!(
+                "note: cannot mount a tmpfs at {}: test skipped",
+                lab.dir.display()
+            );
+            return None;
         }
-        lab
+        lab.mounts.lock().unwrap().push(lab.dir.clone());
+        Some(lab)
     }
 
     /// `rel` resolved inside the lab dir.
