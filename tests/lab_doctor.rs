@@ -45,6 +45,11 @@ impl Site {
         lab.write("www/blog/.htaccess", GOOD_HTACCESS);
         lab.write("www/blog/index.html", "<p>blog</p>\n");
         lab.www_owned("www/uploads/");
+        // Writes an upload the way frameworks do: a failure throws (500).
+        lab.write(
+            "www/write.php",
+            "<?php $f = new SplFileObject(__DIR__ . '/uploads/' . uniqid() . '.txt', 'w'); echo 'saved';\n",
+        );
         let sessions = lab.www_owned("sessions/");
         let tmp = lab.www_owned("phptmp/");
         let db = DbOptions::mariadb().start(&lab);
@@ -70,6 +75,7 @@ impl Site {
             .start(&lab);
         assert_eq!(get(nginx.port, "/index.php"), 200);
         assert_eq!(get(apache.port, "/blog/"), 200);
+        assert_eq!(get(nginx.port, "/write.php"), 200);
         Some(Site {
             lab,
             nginx,
@@ -239,6 +245,12 @@ fn each_condition_introduced_is_flagged_and_nothing_else() {
     site.lab.write("www/shop/index.html", "<p>shop</p>\n");
     assert_eq!(get(site.apache.port, "/shop/"), 500);
 
+    // The upload dir is handed to root: writing an upload fails.
+    // (With display_errors on, PHP answers a fatal error with 200 and the message.)
+    std::os::unix::fs::chown(site.lab.path("www/uploads"), Some(0), Some(0)).unwrap();
+    let write = fetch(site.nginx.port, "GET", "/write.php", "localhost", b"");
+    assert!(write.body.contains("Permission denied"), "{}", write.body);
+
     // The session dir becomes a tiny tmpfs, filled.
     let sessions = site
         .lab
@@ -268,6 +280,11 @@ fn each_condition_introduced_is_flagged_and_nothing_else() {
             www.join("secret.php").display().to_string(),
         ),
         (
+            "file_permissions".into(),
+            "warning".into(),
+            www.join("uploads").display().to_string(),
+        ),
+        (
             "htaccess_invalid".into(),
             "critical".into(),
             format!("{}:1", www.join("shop/.htaccess").display()),
@@ -283,14 +300,14 @@ fn each_condition_introduced_is_flagged_and_nothing_else() {
     let ht = find(&report, "htaccess_invalid", "shop/.htaccess:1");
     assert!(ht["fix"].as_str().unwrap().contains("headers"), "{ht}");
     // Read top-down: the count, then critical findings, each with its fix.
-    assert!(text.starts_with("doctor: 5 critical, 0 warning,"), "{text}");
+    assert!(text.starts_with("doctor: 5 critical, 1 warning,"), "{text}");
     assert!(
         text.lines()
             .nth(2)
             .is_some_and(|l| l.starts_with("CRITICAL")),
         "{text}"
     );
-    assert_eq!(text.matches("\n  fix: ").count(), 5, "{text}");
+    assert_eq!(text.matches("\n  fix: ").count(), 6, "{text}");
 }
 
 /// Writes until the filesystem is full, then frees one block: "nearly full".
@@ -421,12 +438,8 @@ fn mod_php_settings_come_from_apaches_php_ini_and_its_php_admin_lines() {
     apache.wait_access_lines(1);
     assert!(!log_contains(&apache.error_log, "Undefined variable"));
 
-    let (report, code) = doctor_json(&[
-        "--apache-conf".as_ref(),
-        apache.conf.as_os_str(),
-        "--php-ini".as_ref(),
-        ini.as_os_str(),
-    ]);
+    // The php.ini is learnt from Apache's PHPIniDir.
+    let (report, code) = doctor_json(&["--apache-conf".as_ref(), apache.conf.as_os_str()]);
     let mod_php =
         |check: &str, status: &str| (check.to_owned(), status.to_owned(), "mod_php".to_owned());
     assert_eq!(
@@ -440,6 +453,36 @@ fn mod_php_settings_come_from_apaches_php_ini_and_its_php_admin_lines() {
         pretty(&report)
     );
     assert_eq!(code, Some(1));
+    let log = find(&report, "php_log_errors", "mod_php");
+    assert!(
+        log["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&ini.display().to_string()),
+        "{log}"
+    );
+
+    // --php-ini names another one; Apache's php_admin_value still wins over it.
+    let other = lab.write(
+        "other/php.ini",
+        &format!(
+            "log_errors = On\nmemory_limit = 128M\nsession.save_path = \"{}\"\nupload_tmp_dir = \"{}\"\n",
+            sessions.display(),
+            tmp.display()
+        ),
+    );
+    let (report, _) = doctor_json(&[
+        "--apache-conf".as_ref(),
+        apache.conf.as_os_str(),
+        "--php-ini".as_ref(),
+        other.as_os_str(),
+    ]);
+    assert_eq!(
+        problems(&report),
+        [mod_php("php_display_errors", "critical")],
+        "{}",
+        pretty(&report)
+    );
 }
 
 #[test]

@@ -108,7 +108,8 @@ impl Layout {
             return;
         }
         let user = a.user.clone().unwrap_or_else(|| "www-data".into());
-        match php::mod_php_base(ini) {
+        let from_config = a.php_ini_dir.as_ref().map(|d| d.join("php.ini"));
+        match php::mod_php_base(ini.or(from_config.as_deref())) {
             Ok(base) => {
                 let mut ctx = PhpContext::new("mod_php".into(), user, base);
                 ctx.overlay(&a.php_ini);

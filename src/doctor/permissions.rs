@@ -17,8 +17,11 @@ const CHECK: &str = "file_permissions";
 const MAX_ENTRIES: usize = 300_000;
 /// Problems named one by one under one root; the rest are counted in one more finding.
 const MAX_NAMED: usize = 10;
-/// Directory names PHP applications write into.
+/// Directory names PHP applications write into (wp-content/uploads, a theme's cache). Only
+/// looked for near the root and outside code trees: `vendor/symfony/cache` is code.
 const WRITABLE_DIRS: [&str; 6] = ["uploads", "upload", "cache", "tmp", "temp", "sessions"];
+const WRITABLE_DEPTH: usize = 3;
+const CODE_DIRS: [&str; 2] = ["vendor", "node_modules"];
 
 const READ: u32 = 4;
 const WRITE: u32 = 2;
@@ -126,6 +129,7 @@ fn check_site(site: &Site) -> Vec<Finding> {
         return out;
     }
     let mut blocked = Vec::new();
+    let mut unwritable = Vec::new();
     let mut open = Vec::new();
     let mut walked = 0usize;
     let mut walk = walkdir::WalkDir::new(&site.root)
@@ -169,17 +173,17 @@ fn check_site(site: &Site) -> Vec<Finding> {
             }
             continue;
         }
-        if meta.is_dir() && is_write_dir(entry.path()) {
+        if meta.is_dir() && is_write_dir(&site.root, entry.path()) {
             let denied: Vec<&str> = writers
                 .iter()
                 .filter(|a| !a.can(&meta, WRITE | EXEC))
                 .map(|a| a.name.as_str())
                 .collect();
             if !denied.is_empty() {
-                blocked.push(Problem {
+                unwritable.push(Problem {
                     path: entry.path().to_path_buf(),
                     what: format!(
-                        "{} cannot write it, and PHP writes here ({})",
+                        "{} cannot write it, and by its name PHP writes here ({})",
                         denied.join(", "),
                         mode_of(&meta)
                     ),
@@ -188,6 +192,11 @@ fn check_site(site: &Site) -> Vec<Finding> {
         }
     }
     out.extend(name_problems(&site.root, blocked));
+    out.extend(unwritable.iter().take(MAX_NAMED).map(|p| {
+        Finding::new(CHECK, Status::Warning, p.path.display().to_string())
+            .detail(format!("{}: uploads or cache writes there would fail with 500.", p.what))
+            .fix("If the application writes here, give its PHP user write access (`chown www-data: DIR`, mode 755); if not, nothing to do.")
+    }));
     if !open.is_empty() {
         out.push(world_writable(&site.root, &open));
     }
@@ -206,10 +215,19 @@ fn check_site(site: &Site) -> Vec<Finding> {
     out
 }
 
-fn is_write_dir(p: &Path) -> bool {
-    p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| WRITABLE_DIRS.iter().any(|w| w.eq_ignore_ascii_case(n)))
+fn is_write_dir(root: &Path, p: &Path) -> bool {
+    let Ok(rel) = p.strip_prefix(root) else {
+        return false;
+    };
+    let names: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+    let Some((last, above)) = names.split_last() else {
+        return false;
+    };
+    names.len() <= WRITABLE_DEPTH
+        && WRITABLE_DIRS.iter().any(|w| w.eq_ignore_ascii_case(last))
+        && !above
+            .iter()
+            .any(|c| c.starts_with('.') || CODE_DIRS.contains(c))
 }
 
 /// The first directory on the way to `p` (itself included) that one of `users` cannot enter.
@@ -348,7 +366,14 @@ mod tests {
         assert!(member.can(&m, READ) && !member.can(&m, WRITE));
         assert!(!other.can(&m, READ));
         assert!(root.can(&meta(0o000), READ | WRITE) && !root.can(&meta(0o644), EXEC));
-        assert!(is_write_dir(Path::new("/srv/www/wp-content/Uploads")));
-        assert!(!is_write_dir(Path::new("/srv/www/upload.php")));
+        let root = Path::new("/srv/www");
+        assert!(is_write_dir(root, Path::new("/srv/www/wp-content/Uploads")));
+        assert!(!is_write_dir(root, Path::new("/srv/www/upload.php")));
+        assert!(!is_write_dir(
+            root,
+            Path::new("/srv/www/vendor/symfony/cache")
+        ));
+        assert!(!is_write_dir(root, Path::new("/srv/www/a/b/c/cache")));
+        assert!(!is_write_dir(root, root));
     }
 }

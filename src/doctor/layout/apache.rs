@@ -63,6 +63,8 @@ pub struct ApacheLayout {
     pub modules: BTreeSet<String>,
     /// Server-level `php_value`, `php_flag`, `php_admin_value`, `php_admin_flag`: name → value.
     pub php_ini: BTreeMap<String, String>,
+    /// `PHPIniDir`: the directory mod_php reads its php.ini from, when the config moves it.
+    pub php_ini_dir: Option<PathBuf>,
     /// Where PHP requests are proxied (`SetHandler`/`AddHandler "proxy:…"`, `ProxyPass`,
     /// `ProxyPassMatch`, `<Proxy>`): a unix socket as its path (`/run/php/php8.2-fpm.sock`),
     /// TCP as `host:port` (the port defaults to 8000 as in mod_proxy_fcgi). Without duplicates.
@@ -756,6 +758,9 @@ impl Parser<'_> {
             {
                 let value = w.get(1).cloned().unwrap_or_default();
                 self.out.php_ini.insert(first.to_string(), value);
+            }
+            "phpinidir" if ctx == Context::Server && !first.is_empty() => {
+                self.out.php_ini_dir = Some(self.resolve(first));
             }
             "sethandler" | "addhandler" | "proxypass" | "proxypassmatch" => {
                 for word in &w {
