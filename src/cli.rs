@@ -597,7 +597,12 @@ fn run_doctor(args: DoctorArgs) -> Result<i32> {
         if let Some(f) = file
             && !f.is_file()
         {
-            bail!("{flag} {}: no such file", f.display());
+            let why = if f.exists() {
+                "not a regular file"
+            } else {
+                "no such file"
+            };
+            bail!("{flag} {}: {why}", f.display());
         }
     }
     let opts = doctor::Options {

@@ -367,23 +367,45 @@ fn a_pool_that_reached_max_children_is_flagged_with_its_measured_workers() {
 #[test]
 fn a_config_that_does_not_load_is_critical_with_the_servers_own_words() {
     let lab = Lab::new();
-    let conf = lab.write(
+    let nginx = lab.write(
         "nginx.conf",
         &format!(
             "pid {};\nevents {{}}\nhttp {{ servr {{ listen 127.0.0.1:1; }} }}\n",
             lab.path("nginx.pid").display()
         ),
     );
-    let (report, code) = doctor_json(&["--nginx-conf".as_ref(), conf.as_os_str()]);
-    let f = find(&report, "server_config_syntax", "nginx.conf");
-    assert_eq!(f["status"], "critical", "{}", pretty(&report));
-    assert!(
-        f["detail"]
-            .as_str()
-            .unwrap()
-            .contains("unknown directive \"servr\""),
-        "{f}"
+    let apache = lab.write(
+        "apache.conf",
+        &format!(
+            "ServerRoot {}\nLoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\nListen 127.0.0.1:1\nFrobnicate on\n",
+            lab.dir.display()
+        ),
     );
+    let fpm = lab.write(
+        "fpm.conf",
+        &format!(
+            "[global]\nerror_log = {}\n[www]\nuser = www-data\nlisten = {}\npm = static\npm.max_children = lots\n",
+            lab.path("fpm.log").display(),
+            lab.path("fpm.sock").display()
+        ),
+    );
+    let (report, code) = doctor_json(&[
+        "--nginx-conf".as_ref(),
+        nginx.as_os_str(),
+        "--apache-conf".as_ref(),
+        apache.as_os_str(),
+        "--fpm-conf".as_ref(),
+        fpm.as_os_str(),
+    ]);
+    for (file, words) in [
+        ("nginx.conf", "unknown directive \"servr\""),
+        ("apache.conf", "Frobnicate"),
+        ("fpm.conf", "pm.max_children"),
+    ] {
+        let f = find(&report, "server_config_syntax", file);
+        assert_eq!(f["status"], "critical", "{}", pretty(&report));
+        assert!(f["detail"].as_str().unwrap().contains(words), "{f}");
+    }
     assert_eq!(code, Some(1));
 }
 
@@ -515,4 +537,42 @@ fn run_as_a_user_a_config_test_that_needs_root_is_skipped_not_critical() {
         "{f}"
     );
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn an_inode_table_full_of_small_files_is_critical() {
+    if skip_unless_root("doctor inodes") {
+        return;
+    }
+    let Some(lab) = Lab::on_tmpfs("64m") else {
+        return;
+    };
+    // PHP's upload dir on a filesystem with room for 16 files, all taken.
+    let uploads = lab
+        .mount_tmpfs_with("phptmp", "size=1m,nr_inodes=16")
+        .expect("tmpfs for uploads");
+    for n in 0.. {
+        if std::fs::File::create(uploads.join(format!("sess_{n}"))).is_err() {
+            break;
+        }
+    }
+    assert!(std::fs::File::create(uploads.join("one-more")).is_err());
+    let sessions = lab.www_owned("sessions/");
+    let fpm = FpmOptions::new()
+        .name("fpm")
+        .admin_value("upload_tmp_dir", &uploads.display().to_string())
+        .admin_value("session.save_path", &sessions.display().to_string())
+        .start(&lab);
+    let (report, code) = doctor_json(&["--fpm-conf".as_ref(), fpm.conf.as_os_str()]);
+    assert_eq!(
+        problems(&report),
+        [(
+            "disk_inodes".to_owned(),
+            "critical".to_owned(),
+            uploads.display().to_string()
+        )],
+        "{}",
+        pretty(&report)
+    );
+    assert_eq!(code, Some(1));
 }

@@ -134,13 +134,18 @@ impl Lab {
     /// Mounts a tmpfs of `size` (e.g. "64k") at `rel` (mode 0777 so www-data can fill it).
     /// Returns None (after printing a note) when not root or mounting is not allowed.
     pub fn mount_tmpfs(&self, rel: &str, size: &str) -> Option<PathBuf> {
+        self.mount_tmpfs_with(rel, &format!("size={size}"))
+    }
+
+    /// [`Lab::mount_tmpfs`] with any tmpfs options (`size=1m,nr_inodes=16`).
+    pub fn mount_tmpfs_with(&self, rel: &str, options: &str) -> Option<PathBuf> {
         let p = self.mkdir(rel);
         let ok = Command::new("mount")
             .args([
                 "-t",
                 "tmpfs",
                 "-o",
-                &format!("size={size},mode=0777"),
+                &format!("{options},mode=0777"),
                 "tmpfs",
             ])
             .arg(&p)
