@@ -77,8 +77,9 @@ enum Command {
     /// Exit status: 0 when explained, 2 for a code it does not know or a usage error.
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
-    /// Check this host for the conditions that make servers answer 5xx, before they do: full
-    /// disks and inode tables, files the server user cannot read, upload/session dirs it
+    /// Check this host for the conditions that make servers answer 5xx, before they do.
+    ///
+    /// Full disks and inode tables, files the server user cannot read, upload/session dirs it
     /// cannot write, .htaccess lines Apache cannot parse, display_errors on (a leak) or
     /// log_errors off (no evidence), a memory_limit or pm.max_children wrong for the host,
     /// configs that do not load, and databases that do not answer.
