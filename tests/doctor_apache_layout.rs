@@ -1,14 +1,16 @@
 //! The Apache layout against real Apache: Debian's shipped config as installed on this machine,
-//! and a standalone config of the shape the real-server lab writes (tests/lab/apache.rs),
-//! read through `apache2 -f PATH -M` (which only parses: nothing is started).
+//! and the config the real-server lab runs Apache with (tests/lab/apache.rs), read through
+//! `apache2 -f PATH -M`.
+
+mod lab;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fivehundred::doctor::layout::apache::{self, ApacheLayout};
 use fivehundred::doctor::overrides::AllowOverride;
+use lab::apache::ApacheOptions;
 
 const MODULES: &str = "/usr/lib/apache2/modules";
 
@@ -102,96 +104,46 @@ fn debian_shipped_config() {
 }
 
 /// The config tests/lab/apache.rs `render_conf` writes for mod_php, with its paths.
-fn lab_conf(server_root: &Path, run: &Path, root: &Path, logs: &Path) -> String {
-    let mut c = String::new();
-    let load = |c: &mut String, m: &str, file: &str| {
-        writeln!(c, "LoadModule {m}_module {MODULES}/{file}").unwrap()
-    };
-    writeln!(c, "ServerRoot {}", server_root.display()).unwrap();
-    writeln!(c, "PidFile {}/httpd.pid", run.display()).unwrap();
-    writeln!(c, "Mutex file:{} default", run.display()).unwrap();
-    writeln!(c, "DefaultRuntimeDir {}", run.display()).unwrap();
-    writeln!(c, "ServerName localhost\nListen 127.0.0.1:18099").unwrap();
-    writeln!(c, "User www-data\nGroup www-data\nTimeout 30").unwrap();
-    load(&mut c, "mpm_prefork", "mod_mpm_prefork.so");
-    writeln!(
-        c,
-        "StartServers 2\nMinSpareServers 2\nMaxSpareServers 4\nMaxRequestWorkers 16"
-    )
-    .unwrap();
-    load(&mut c, "php", "libphp8.2.so");
-    writeln!(
-        c,
-        "<FilesMatch \"\\.php$\">\n  SetHandler application/x-httpd-php\n</FilesMatch>"
-    )
-    .unwrap();
-    writeln!(c, "php_admin_value display_errors Off").unwrap();
-    for (m, file) in [
-        ("authz_core", "mod_authz_core.so"),
-        ("mime", "mod_mime.so"),
-        ("dir", "mod_dir.so"),
-        ("rewrite", "mod_rewrite.so"),
-    ] {
-        load(&mut c, m, file);
-    }
-    writeln!(
-        c,
-        "TypesConfig /etc/mime.types\nDirectoryIndex index.php index.html"
-    )
-    .unwrap();
-    writeln!(c, "ErrorLog {}/error.log\nLogLevel warn", logs.display()).unwrap();
-    writeln!(
-        c,
-        "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %O \\\"%{{Referer}}i\\\" \\\"%{{User-Agent}}i\\\"\" combined"
-    )
-    .unwrap();
-    writeln!(c, "CustomLog {}/access.log combined", logs.display()).unwrap();
-    writeln!(c, "DocumentRoot {}", root.display()).unwrap();
-    writeln!(
-        c,
-        "<Directory {}>\n  Options FollowSymLinks\n  AllowOverride All\n  Require all granted\n</Directory>",
-        root.display()
-    )
-    .unwrap();
-    writeln!(c, "php_admin_value error_log {}/php.log", logs.display()).unwrap();
-    c
-}
-
 #[test]
-fn lab_style_standalone_config_through_apache2_m() {
+fn the_config_the_lab_runs_through_apache2_m() {
     if program("apache2").is_none() || !Path::new(MODULES).join("libphp8.2.so").exists() {
         eprintln!("skipped: no apache2 binary with mod_php 8.2 here");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (server_root, run, root, logs) = (
-        dir.path().join("server"),
-        dir.path().join("run"),
-        dir.path().join("www"),
-        dir.path().join("logs"),
-    );
-    for d in [&server_root, &run, &root, &logs] {
-        std::fs::create_dir_all(d).unwrap();
+    if lab::skip_unless_root("apache layout of the lab's config") {
+        return;
     }
-    let conf = server_root.join("httpd.conf");
-    std::fs::write(&conf, lab_conf(&server_root, &run, &root, &logs)).unwrap();
-
-    let l = apache::discover(Some(&conf))
+    let lab = lab::Lab::new();
+    let apache = ApacheOptions::new()
+        .name("apache")
+        .root("www")
+        .mod_php()
+        .php_error_log(true)
+        .php_admin_value("display_errors", "Off")
+        .start(&lab);
+    let conf = &apache.conf;
+    let l = apache::discover(Some(conf))
         .unwrap()
         .expect("Apache is installed");
-    assert_eq!(l.conf, conf);
+    assert_eq!(&l.conf, conf);
     assert_eq!(l.user.as_deref(), Some("www-data"));
     assert_eq!(l.group.as_deref(), Some("www-data"));
     assert_eq!(l.docroots.len(), 1);
-    assert_eq!(l.docroots[0].path, root);
+    assert_eq!(l.docroots[0].path, apache.root);
     assert_eq!(l.docroots[0].server_name.as_deref(), Some("localhost"));
-    assert_eq!(l.docroots[0].source, format!("{}:30", conf.display()));
-    assert_eq!(l.allow_override_for(&root), AllowOverride::All);
+    let text = std::fs::read_to_string(conf).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("DocumentRoot"))
+        .unwrap()
+        + 1;
+    assert_eq!(l.docroots[0].source, format!("{}:{line}", conf.display()));
+    assert_eq!(l.allow_override_for(&apache.root), AllowOverride::All);
     assert_eq!(
-        l.allow_override_for(&root.join("sub/dir")),
+        l.allow_override_for(&apache.root.join("sub/dir")),
         AllowOverride::All
     );
-    assert_eq!(l.allow_override_for(dir.path()), AllowOverride::None);
+    assert_eq!(l.allow_override_for(&lab.dir), AllowOverride::None);
     // core_module is never LoadModule'd: it is there because `apache2 -M` ran.
     for m in [
         "core_module",
@@ -202,9 +154,10 @@ fn lab_style_standalone_config_through_apache2_m() {
         assert!(l.modules.contains(m), "{m} not in {:?}", l.modules);
     }
     assert!(l.has_mod_php());
+    let php_log = apache.php_error_log.clone().expect("PHP's error_log");
     let want: BTreeMap<String, String> = [
         ("display_errors", "Off".to_string()),
-        ("error_log", format!("{}/php.log", logs.display())),
+        ("error_log", php_log.display().to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -212,11 +165,9 @@ fn lab_style_standalone_config_through_apache2_m() {
     assert_eq!(l.php_ini, want);
     assert_eq!(
         l.logs,
-        vec![logs.join("error.log"), logs.join("access.log")]
+        vec![apache.error_log.clone(), apache.access_log.clone()]
     );
     assert!(l.fcgi_targets.is_empty());
-    // -M only parsed: nothing was started, no pid file written.
-    assert!(!run.join("httpd.pid").exists());
 }
 
 #[test]

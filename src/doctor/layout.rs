@@ -270,11 +270,7 @@ fn apache_syntax(subject: String, conf: Option<&Path>) -> Finding {
         return Finding::new(SYNTAX, Status::Skipped, subject)
             .detail("No apachectl to test the configuration with.");
     };
-    let mut args: Vec<&std::ffi::OsStr> = vec!["-t".as_ref()];
-    if let Some(c) = conf {
-        args.extend(["-f".as_ref(), c.as_os_str()]);
-    }
-    match command::run(&ctl, &args) {
+    match command::run(&ctl, &command::test_args("-t", "-f", conf)) {
         Ok(out) if out.success => {
             Finding::new(SYNTAX, Status::Ok, subject).detail("apachectl -t: Syntax OK.")
         }

@@ -57,6 +57,35 @@ fn is_executable(p: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The binary to run for a server: Ok(None) when it is not installed and no flag named its
+/// config (nothing to check), Err when a flag named one but there is no binary.
+pub fn required(
+    found: Option<PathBuf>,
+    flag: &str,
+    conf: Option<&Path>,
+) -> Result<Option<PathBuf>, String> {
+    match (found, conf) {
+        (Some(bin), _) => Ok(Some(bin)),
+        (None, Some(_)) => Err(format!(
+            "{flag} was given but the server's binary was not found"
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// `[test_flag]`, plus `[conf_flag, conf]` when a config was named.
+pub fn test_args<'a>(
+    test_flag: &'a str,
+    conf_flag: &'a str,
+    conf: Option<&'a Path>,
+) -> Vec<&'a OsStr> {
+    let mut args: Vec<&OsStr> = vec![test_flag.as_ref()];
+    if let Some(c) = conf {
+        args.extend([conf_flag.as_ref(), c.as_os_str()]);
+    }
+    args
+}
+
 /// What a command said: its exit status and both streams, lossily decoded.
 pub struct Output {
     pub success: bool,

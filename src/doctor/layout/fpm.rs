@@ -111,17 +111,11 @@ fn set(pool: &mut Pool, admin: &mut Vec<String>, key: &str, value: &str) {
 /// Runs `php-fpm -tt` (with `-y conf` when given). Ok(None) when PHP-FPM is not installed;
 /// Err(reason) when its configuration does not load.
 pub fn discover(conf: Option<&Path>) -> Result<Option<FpmLayout>, String> {
-    let Some(bin) = command::find_versioned("php-fpm") else {
-        return match conf {
-            Some(_) => Err("--fpm-conf was given but no php-fpm binary was found".into()),
-            None => Ok(None),
-        };
+    let Some(bin) = command::required(command::find_versioned("php-fpm"), "--fpm-conf", conf)?
+    else {
+        return Ok(None);
     };
-    let mut args: Vec<&std::ffi::OsStr> = vec!["-tt".as_ref()];
-    if let Some(c) = conf {
-        args.extend(["-y".as_ref(), c.as_os_str()]);
-    }
-    let out = command::run(&bin, &args)?;
+    let out = command::run(&bin, &command::test_args("-tt", "-y", conf))?;
     // FPM writes the dump to stderr (its log) and may exit 0 even when a pool is refused.
     let text = format!("{}{}", out.stderr, out.stdout);
     if !out.success || text.contains("ERROR: ") {

@@ -197,17 +197,10 @@ fn tokenize(text: &str) -> Vec<Directive> {
 /// installed; Err(reason) when it is and its configuration does not load, which is itself a
 /// finding (`server_config_syntax`).
 pub fn discover(conf: Option<&Path>) -> Result<Option<(NginxLayout, String)>, String> {
-    let Some(bin) = command::find("nginx") else {
-        return match conf {
-            Some(_) => Err("--nginx-conf was given but no nginx binary was found".into()),
-            None => Ok(None),
-        };
+    let Some(bin) = command::required(command::find("nginx"), "--nginx-conf", conf)? else {
+        return Ok(None);
     };
-    let mut args: Vec<&std::ffi::OsStr> = vec!["-T".as_ref()];
-    if let Some(c) = conf {
-        args.extend(["-c".as_ref(), c.as_os_str()]);
-    }
-    let dump = command::run(&bin, &args)?;
+    let dump = command::run(&bin, &command::test_args("-T", "-c", conf))?;
     if !dump.success {
         return Err(command::complaint(&dump.stderr));
     }
