@@ -142,16 +142,12 @@ fn sites(l: &Layout) -> Vec<permissions::Site> {
     l.docroots()
         .into_iter()
         .map(|(root, readers)| {
-            let writers = readers
+            let php = readers
                 .iter()
                 .filter(|u| php_users.contains(u))
                 .cloned()
                 .collect();
-            permissions::Site {
-                root,
-                readers,
-                writers,
-            }
+            permissions::Site { root, readers, php }
         })
         .collect()
 }

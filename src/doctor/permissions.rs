@@ -73,8 +73,11 @@ impl Account {
 /// One place and the users who must read it, and those (PHP's) who must write.
 pub struct Site {
     pub root: PathBuf,
+    /// Everyone who reads the site: the web server's user and PHP's.
     pub readers: Vec<String>,
-    pub writers: Vec<String>,
+    /// The users PHP runs as for this site: they alone must read its `.php` files (the web
+    /// server only passes them on), and they write its upload and cache dirs.
+    pub php: Vec<String>,
 }
 
 /// The findings for each document root, and for each dir PHP must write.
@@ -115,7 +118,7 @@ struct Problem {
 fn check_site(site: &Site) -> Vec<Finding> {
     let mut out = Vec::new();
     let readers = accounts(&site.readers, &mut out, &site.root);
-    let writers = accounts(&site.writers, &mut out, &site.root);
+    let php = accounts(&site.php, &mut out, &site.root);
     if !site.root.is_dir() {
         out.push(
             Finding::new(CHECK, Status::Critical, site.root.display().to_string())
@@ -149,7 +152,12 @@ fn check_site(site: &Site) -> Vec<Finding> {
             open.push(entry.path().to_path_buf());
         }
         let need = if meta.is_dir() { READ | EXEC } else { READ };
-        let denied: Vec<&str> = readers
+        let who = if !meta.is_dir() && is_php(entry.path()) && !php.is_empty() {
+            &php
+        } else {
+            &readers
+        };
+        let denied: Vec<&str> = who
             .iter()
             .filter(|a| !a.can(&meta, need))
             .map(|a| a.name.as_str())
@@ -174,7 +182,7 @@ fn check_site(site: &Site) -> Vec<Finding> {
             continue;
         }
         if meta.is_dir() && is_write_dir(&site.root, entry.path()) {
-            let denied: Vec<&str> = writers
+            let denied: Vec<&str> = php
                 .iter()
                 .filter(|a| !a.can(&meta, WRITE | EXEC))
                 .map(|a| a.name.as_str())
@@ -213,6 +221,10 @@ fn check_site(site: &Site) -> Vec<Finding> {
         out.push(Finding::new(CHECK, Status::Ok, site.root.display().to_string()).detail(detail));
     }
     out
+}
+
+fn is_php(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("php"))
 }
 
 fn is_write_dir(root: &Path, p: &Path) -> bool {
@@ -375,5 +387,34 @@ mod tests {
         ));
         assert!(!is_write_dir(root, Path::new("/srv/www/a/b/c/cache")));
         assert!(!is_write_dir(root, root));
+    }
+
+    #[test]
+    fn php_files_need_only_php_users_and_the_rest_everyone() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: chown needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let nobody = User::from_name("nobody").unwrap().expect("user nobody");
+        for name in ["app.php", "page.html"] {
+            let f = dir.path().join(name);
+            std::fs::write(&f, "x").unwrap();
+            std::os::unix::fs::chown(&f, Some(nobody.uid.as_raw()), Some(nobody.gid.as_raw()))
+                .unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let site = Site {
+            root: dir.path().to_path_buf(),
+            readers: vec!["www-data".into(), "nobody".into()],
+            php: vec!["nobody".into()],
+        };
+        let f = check_site(&site);
+        let flagged: Vec<(&str, Status)> =
+            f.iter().map(|f| (f.subject.as_str(), f.status)).collect();
+        let page = dir.path().join("page.html").display().to_string();
+        assert_eq!(flagged, [(page.as_str(), Status::Critical)], "{f:?}");
+        assert!(f[0].detail.starts_with("www-data cannot read it"), "{f:?}");
     }
 }
