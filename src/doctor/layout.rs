@@ -196,8 +196,7 @@ impl Layout {
         users
     }
 
-    /// The users PHP runs as for a document root: those of [`Layout::docroots`] minus the
-    /// web server's own when PHP runs elsewhere (FPM).
+    /// Every user PHP runs as here: each pool's, and Apache's when it runs mod_php.
     pub fn php_users(&self) -> Vec<String> {
         self.php.iter().map(|c| c.user.clone()).collect()
     }

@@ -3,7 +3,7 @@
 //! cannot parse, PHP settings that leak or hide errors, a PHP-FPM pool too small or too large
 //! for the host, configs that do not parse, and databases that do not answer.
 //!
-//! Read-only: it runs the servers' own test commands (`nginx -T`, `apachectl -S`/`-M`/`-t`,
+//! Read-only: it runs the servers' own test commands (`nginx -T`, `apachectl -M`/`-t`,
 //! `php-fpm -tt`, `php-fpm -i`), reads configuration and metadata, and opens a TCP or unix
 //! socket connection to each database (no credentials are read or sent).
 //!
