@@ -36,17 +36,21 @@ pub struct Account {
 }
 
 impl Account {
-    /// Looks a user up (NSS, so LDAP users count), with its supplementary groups.
+    /// Looks a user up (NSS, so LDAP users count), with its supplementary groups. Apache's
+    /// numeric form `#33` names a uid.
     pub fn lookup(name: &str) -> Option<Account> {
-        let user = User::from_name(name).ok()??;
-        let cname = CString::new(name).ok()?;
+        let user = match name.strip_prefix('#').map(str::parse::<u32>) {
+            Some(Ok(uid)) => User::from_uid(uid.into()).ok()??,
+            _ => User::from_name(name).ok()??,
+        };
+        let cname = CString::new(user.name.as_str()).ok()?;
         let gids = getgrouplist(&cname, user.gid)
             .unwrap_or_else(|_| vec![user.gid])
             .into_iter()
             .map(Gid::as_raw)
             .collect();
         Some(Account {
-            name: name.to_owned(),
+            name: user.name,
             uid: user.uid.as_raw(),
             gids,
         })
@@ -380,6 +384,9 @@ mod tests {
         assert!(root.can(&meta(0o000), READ | WRITE) && !root.can(&meta(0o644), EXEC));
         let root = Path::new("/srv/www");
         assert!(is_write_dir(root, Path::new("/srv/www/wp-content/Uploads")));
+        let by_uid = Account::lookup("#0").expect("uid 0");
+        assert_eq!((by_uid.name.as_str(), by_uid.uid), ("root", 0));
+        assert!(Account::lookup("no-such-user-here").is_none());
         assert!(!is_write_dir(root, Path::new("/srv/www/upload.php")));
         assert!(!is_write_dir(
             root,
