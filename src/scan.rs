@@ -311,7 +311,12 @@ pub fn scan_with<O: BlockObserver>(
     })?;
     opts.progress.finish_and_clear();
     out.responses.sort();
-    out.errors.sort_by_key(|e| e.time);
+    // The list grew by doubling; `diagnose` keeps it while it builds as much again beside it.
+    out.errors.shrink_to_fit();
+    // In place, where a stable sort would take a scratch copy of half the list: records were
+    // pushed in (input, seq) order, so that key keeps equal times in their stable order.
+    out.errors
+        .sort_unstable_by_key(|e| (e.time, e.input, e.seq));
     Ok((out, observed))
 }
 
@@ -804,7 +809,7 @@ mod tests {
                     [25-Nov-2026 14:00:04 UTC] PHP Warning:  y in /b.php on line 1\n";
         let s = scan_text(log);
         assert_eq!(s.errors.len(), 2);
-        assert!(s.errors[0].text.ends_with("thrown in /a.php on line 3"));
+        assert!(s.errors[0].text().ends_with("thrown in /a.php on line 3"));
         assert_eq!((s.inputs[0].lines, s.inputs[0].unparsed), (5, 0));
     }
 

@@ -110,11 +110,11 @@ fn check_event(e: &ErrorEvent) {
     if let Some(t) = e.time {
         check_stamp(t);
     }
-    no_controls("text", &e.text);
-    no_controls("message", &e.message);
-    no_controls("level", &e.level);
-    no_controls("module", &e.module);
-    for f in [&e.client, &e.request, &e.host, &e.upstream]
+    no_controls("text", e.text());
+    no_controls("message", e.message());
+    no_controls("level", e.level());
+    no_controls("module", e.module());
+    for f in [e.client(), e.request(), e.host(), e.upstream()]
         .into_iter()
         .flatten()
     {
@@ -1335,14 +1335,14 @@ proptest! {
         }
         let e = nginx_error::parse(r.record.as_bytes(), &tz).expect(&r.record);
         prop_assert_eq!(e.kind, Some(Kind::Error));
-        prop_assert_eq!(&e.level, &r.level);
+        prop_assert_eq!(e.level(), r.level.as_str());
         prop_assert_eq!(e.pid, Some(r.pid));
-        prop_assert_eq!(&e.message, &clean_text(r.message.as_bytes()));
-        prop_assert_eq!(&e.client, &r.client);
-        prop_assert_eq!(&e.request, &r.request);
-        prop_assert_eq!(&e.upstream, &r.upstream);
-        prop_assert_eq!(&e.host, &r.host);
-        prop_assert_eq!(&e.text, &clean_text(r.record.as_bytes()));
+        prop_assert_eq!(e.message(), clean_text(r.message.as_bytes()));
+        prop_assert_eq!(e.client(), r.client.as_deref());
+        prop_assert_eq!(e.request(), r.request.as_deref());
+        prop_assert_eq!(e.upstream(), r.upstream.as_deref());
+        prop_assert_eq!(e.host(), r.host.as_deref());
+        prop_assert_eq!(e.text(), clean_text(r.record.as_bytes()));
         prop_assert_eq!(e.is_request_scoped(), r.client.is_some());
         check_event(&e);
         if let Some((ms, off, text)) = in_zone(&r.when, &tz, 0) {
@@ -1360,11 +1360,11 @@ proptest! {
         prop_assert!(apache_error::is_header(r.record.as_bytes()));
         let e = apache_error::parse(r.record.as_bytes(), &tz).expect(&r.record);
         prop_assert_eq!(e.kind, Some(Kind::Error));
-        prop_assert_eq!(&e.module, &r.module);
-        prop_assert_eq!(&e.level, &r.level);
+        prop_assert_eq!(e.module(), r.module.as_str());
+        prop_assert_eq!(e.level(), r.level.as_str());
         prop_assert_eq!(e.pid, r.pid);
-        prop_assert_eq!(&e.client, &r.client);
-        prop_assert_eq!(&e.message, &r.message);
+        prop_assert_eq!(e.client(), r.client.as_deref());
+        prop_assert_eq!(e.message(), r.message.as_str());
         check_event(&e);
         let millis = if r.fraction { r.when.millis() } else { 0 };
         if let Some((ms, off, _)) = in_zone(&r.when, &tz, millis) {
@@ -1378,10 +1378,10 @@ proptest! {
         prop_assert!(!php::is_php_header(r.record.as_bytes()));
         let e = php::parse_fpm(r.record.as_bytes(), &tz).expect(&r.record);
         prop_assert_eq!(e.kind, Some(Kind::PhpFpm));
-        prop_assert_eq!(&e.level, &r.level);
+        prop_assert_eq!(e.level(), r.level.as_str());
         prop_assert_eq!(e.pid, r.pid);
-        prop_assert_eq!(&e.request, &r.request);
-        prop_assert_eq!(&e.message, &clean_text(r.message.as_bytes()));
+        prop_assert_eq!(e.request(), r.request.as_deref());
+        prop_assert_eq!(e.message(), clean_text(r.message.as_bytes()));
         check_event(&e);
         let millis = if r.millis { r.when.millis() } else { 0 };
         if let Some((ms, off, _)) = in_zone(&r.when, &tz, millis) {
@@ -1399,8 +1399,8 @@ proptest! {
         }
         let e = php::parse_php_error(r.record.as_bytes(), &tz).expect(&r.record);
         prop_assert_eq!(e.kind, Some(Kind::PhpError));
-        prop_assert_eq!(&e.level, &r.level);
-        prop_assert_eq!(&e.message, &clean_text(r.message.as_bytes()));
+        prop_assert_eq!(e.level(), r.level.as_str());
+        prop_assert_eq!(e.message(), clean_text(r.message.as_bytes()));
         check_event(&e);
         // The zone in the brackets decides, not `tz`.
         let own = TimeZone::get(r.zone).unwrap_or(tz);

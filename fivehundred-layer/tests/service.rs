@@ -180,13 +180,10 @@ fn failures_answer_generic_pages_that_probe_passes_and_diagnose_ties_to_the_log(
     for ((path, id), line) in ids.iter().zip(&lines) {
         assert!(nginx_error::is_header(line.as_bytes()), "{line}");
         let e = nginx_error::parse(line.as_bytes(), &TimeZone::UTC).unwrap();
-        assert_eq!(e.level, "error");
-        assert_eq!(
-            e.request.as_deref(),
-            Some(format!("GET {path} HTTP/1.1").as_str())
-        );
-        assert_eq!(e.client.as_deref(), Some("127.0.0.1"));
-        assert!(e.message.contains(&format!("[incident {id}]")), "{line}");
+        assert_eq!(e.level(), "error");
+        assert_eq!(e.request(), Some(format!("GET {path} HTTP/1.1").as_str()));
+        assert_eq!(e.client(), Some("127.0.0.1"));
+        assert!(e.message().contains(&format!("[incident {id}]")), "{line}");
     }
     assert!(lines[0].contains("panic: order 42: cannot decrypt card with key sk_live_secret"));
     assert!(

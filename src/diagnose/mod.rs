@@ -125,11 +125,11 @@ struct Candidate<'a> {
 }
 
 fn scope_of(e: &ErrorEvent) -> Scope {
-    if e.request.is_some() {
+    if e.request().is_some() {
         Scope::Request
-    } else if e.client.is_some() {
+    } else if e.client().is_some() {
         Scope::Client
-    } else if e.kind == Some(Kind::PhpError) || e.message.contains("said into stderr") {
+    } else if e.kind == Some(Kind::PhpError) || e.message().contains("said into stderr") {
         Scope::Script
     } else {
         Scope::Process
@@ -207,21 +207,20 @@ struct Matcher<'a> {
 
 impl<'a> Matcher<'a> {
     fn new(errors: &'a [ErrorEvent], rules: &Rules, access_stamps_start: bool) -> Self {
-        let candidates: Vec<Candidate<'a>> = errors
-            .iter()
-            .enumerate()
-            .filter_map(|(index, e)| {
-                Some(Candidate {
-                    event: e,
-                    index,
-                    ms: e.time?.ms,
-                    scope: scope_of(e),
-                    target: e.request.as_deref().map(target_of),
-                    origin: rules.code_location(&e.message),
-                    verdict: rules.classify(e),
-                })
+        // One candidate per record at most, and a log can hold millions: sized once, where
+        // collecting the filtered iterator would grow by doubling, up to twice the memory.
+        let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(errors.len());
+        candidates.extend(errors.iter().enumerate().filter_map(|(index, e)| {
+            Some(Candidate {
+                event: e,
+                index,
+                ms: e.time?.ms,
+                scope: scope_of(e),
+                target: e.request().map(target_of),
+                origin: rules.code_location(e.message()),
+                verdict: rules.classify(e),
             })
-            .collect();
+        }));
         let mut by_scope: [Vec<usize>; 4] = Default::default();
         let mut by_path: HashMap<&[u8], Vec<usize>> = HashMap::new();
         let mut by_path_client: HashMap<_, Vec<usize>> = HashMap::new();
@@ -234,7 +233,7 @@ impl<'a> Matcher<'a> {
             if let Some(target) = c.target {
                 let path = request_path(target.as_bytes());
                 by_path.entry(path).or_default().push(i);
-                let client = c.event.client.as_deref().map(client_key);
+                let client = c.event.client().map(client_key);
                 by_path_client.entry((path, client)).or_default().push(i);
             }
         }
@@ -325,7 +324,7 @@ impl<'a> Matcher<'a> {
     fn by_request(&self, r: &Failure, t: i64) -> Option<Explanation> {
         let path = r.path().as_bytes();
         let from_this_client =
-            |i: &usize| same_client(self.candidates[*i].event.client.as_deref(), &r.client);
+            |i: &usize| same_client(self.candidates[*i].event.client(), &r.client);
         // The records of this client and those that name none; all, when the access log
         // names no client.
         let lists: Vec<&Vec<usize>> = if r.client.is_empty() || r.client == "-" {
@@ -357,7 +356,7 @@ impl<'a> Matcher<'a> {
                 // Not yet used, nearest by the second, of the same virtual host where both
                 // logs name one, one that names a cause, nearest.
                 let dt = (self.candidates[i].ms - t).abs();
-                let other_host = match (r.vhost, self.candidates[i].event.host.as_deref()) {
+                let other_host = match (r.vhost, self.candidates[i].event.host()) {
                     (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
                     _ => false,
                 };
@@ -404,7 +403,7 @@ impl<'a> Matcher<'a> {
         // `/` and empty paths are in every message; they say nothing. A record from another
         // script than the one requested is the last choice.
         let names_path =
-            |i: usize| path.len() > 1 && self.candidates[i].event.message.contains(path);
+            |i: usize| path.len() > 1 && self.candidates[i].event.message().contains(path);
         let other_script = |i: usize| {
             path.ends_with(".php")
                 && self.candidates[i]
@@ -414,7 +413,7 @@ impl<'a> Matcher<'a> {
         };
         let usable = |i: &usize| {
             let c = &self.candidates[*i];
-            same_client(c.event.client.as_deref(), &r.client)
+            same_client(c.event.client(), &r.client)
                 && (!self.used[*i] || (c.ms - t).abs() <= REUSE_MS)
         };
         let i = self
@@ -441,11 +440,11 @@ impl<'a> Matcher<'a> {
         let c = &self.candidates[i];
         let same = |j: usize| {
             let d = &self.candidates[j];
-            is_php(&d.event.message)
+            is_php(d.event.message())
                 && d.scope == c.scope
                 && d.event.pid == c.event.pid
                 && (c.event.pid.is_some() || (c.origin.is_some() && d.origin == c.origin))
-                && d.event.client == c.event.client
+                && d.event.client() == c.event.client()
                 && d.target == c.target
                 && (d.ms - c.ms).abs() <= SAME_FAILURE_MS
         };
@@ -456,9 +455,9 @@ impl<'a> Matcher<'a> {
                 .and_then(|s| self.by_seq.get(&(e.input, s)).copied())
                 .filter(|&k| same(k))
         };
-        let fatal = |j: usize| is_fatal(&self.candidates[j].event.message);
+        let fatal = |j: usize| is_fatal(self.candidates[j].event.message());
         let mut chain = vec![i];
-        if is_php(&c.event.message) {
+        if is_php(c.event.message()) {
             // Back over the warnings before it; forward to the fatal error, if `i` is not one.
             // A bounded walk: a script flooding its log with one warning must not make every
             // response walk the flood.
@@ -649,12 +648,12 @@ impl Matcher<'_> {
             } else {
                 let stand_in = Failure {
                     time,
-                    client: Cow::Borrowed(e.client.as_deref().unwrap_or_default()),
+                    client: Cow::Borrowed(e.client().unwrap_or_default()),
                     path: std::str::from_utf8(request_path(
-                        e.request.as_deref().unwrap_or_default().as_bytes(),
+                        e.request().unwrap_or_default().as_bytes(),
                     ))
                     .unwrap_or_default(),
-                    vhost: e.host.as_deref(),
+                    vhost: e.host(),
                     status: None,
                 };
                 self.explain(&stand_in)
@@ -765,9 +764,11 @@ impl Groups {
             *group.paths.entry(r.path().to_owned()).or_default() += 1;
         }
         for &i in evidence {
-            let text = &errors[i].text;
-            if incident.evidence.len() < MAX_EVIDENCE && !incident.evidence.contains(text) {
-                incident.evidence.push(text.clone());
+            let text = errors[i].text();
+            if incident.evidence.len() < MAX_EVIDENCE
+                && !incident.evidence.iter().any(|e| e == text)
+            {
+                incident.evidence.push(text.to_owned());
             }
         }
         group.span = (group.span.0.min(time), group.span.1.max(time));

@@ -151,7 +151,7 @@ impl Rules {
 
     /// The most specific rule that matches the record, with where it points.
     pub fn classify(&self, event: &ErrorEvent) -> Option<Verdict> {
-        let msg = event.message.as_str();
+        let msg = event.message();
         let mut best: Option<(&Rule, usize)> = None;
         // Overlapping search: one literal must not hide another that starts inside it.
         for m in self.literals.find_overlapping_iter(msg) {
@@ -233,14 +233,12 @@ fn captured(re: &Regex, c: &regex::Captures<'_>) -> (Option<String>, Option<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::EventBuilder;
 
     fn classify(kind: Kind, msg: &str) -> Option<Verdict> {
-        let e = ErrorEvent {
-            kind: Some(kind),
-            message: msg.into(),
-            ..ErrorEvent::default()
-        };
-        Rules::builtin().classify(&e)
+        let mut e = EventBuilder::new(msg.as_bytes(), None, kind);
+        e.message(msg.as_bytes());
+        Rules::builtin().classify(&e.finish())
     }
 
     #[test]

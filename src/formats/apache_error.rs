@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use memchr::memmem::FinderRev;
 
 use super::time::parse_apache_error;
-use super::{ErrorEvent, Kind, clean_text, find_pair};
+use super::{ErrorEvent, EventBuilder, Kind, clean_text, find_pair};
 
 /// Whether a line starts a new Apache error record.
 pub fn is_header(line: &[u8]) -> bool {
@@ -31,12 +31,8 @@ fn bracket(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Parses one record.
 pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     let (time, mut rest) = bracket(record)?;
-    let mut event = ErrorEvent {
-        time: parse_apache_error(time)?.in_zone(tz),
-        kind: Some(Kind::Error),
-        text: clean_text(record),
-        ..ErrorEvent::default()
-    };
+    let time = parse_apache_error(time)?.in_zone(tz);
+    let mut event = EventBuilder::new(record, time, Kind::Error);
     // Then `[module:level]`, `[pid N:tid M]`, and in 2.4 `[client ip:port]`, in that order;
     // an `(errno)Text: ` can stand before the client tag: it is kept, it says what failed.
     let mut errno: &[u8] = b"";
@@ -59,8 +55,12 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         Some(at) => &rest[..at],
         None => rest,
     };
-    event.message = clean_text(&[errno, message].concat());
-    Some(event)
+    if errno.is_empty() {
+        event.message(message);
+    } else {
+        event.message_text(errno, &clean_text(&[errno, message].concat()));
+    }
+    Some(event.finish())
 }
 
 /// `(13)Permission denied: ` before the client tag: returns what follows it, starting at
@@ -78,23 +78,23 @@ fn errno_prefix(b: &[u8]) -> Option<&[u8]> {
 
 /// Reads one bracketed tag into the event; false if it is not a tag we know (then it is part
 /// of the message).
-fn read_tag(tag: &[u8], event: &mut ErrorEvent) -> bool {
+fn read_tag(tag: &[u8], event: &mut EventBuilder) -> bool {
     if let Some(pid) = tag.strip_prefix(b"pid ") {
         let end = pid.iter().take_while(|c| c.is_ascii_digit()).count();
-        event.pid = std::str::from_utf8(&pid[..end])
+        event.event.pid = std::str::from_utf8(&pid[..end])
             .ok()
             .and_then(|p| p.parse().ok());
     } else if let Some(client) = tag
         .strip_prefix(b"client ")
         .or_else(|| tag.strip_prefix(b"remote "))
     {
-        event.client = Some(clean_text(strip_port(client)));
+        event.client(strip_port(client));
     } else if let Some(colon) = memchr::memchr(b':', tag).filter(|_| !tag.contains(&b' ')) {
-        event.module = clean_text(&tag[..colon]);
-        event.level = clean_text(&tag[colon + 1..]);
+        event.module(&tag[..colon]);
+        event.level(&tag[colon + 1..]);
     } else if !tag.contains(&b' ') && !tag.is_empty() {
         // Apache 2.2 style `[error]`.
-        event.level = clean_text(tag);
+        event.level(tag);
     } else {
         return false;
     }
@@ -122,23 +122,23 @@ mod tests {
         let l = b"[Wed Nov 25 14:00:03.123456 2026] [proxy_fcgi:error] [pid 812:tid 9] (104)Connection reset by peer: [client 127.0.0.1:5555] AH01075: Error dispatching request to : , referer: http://x/";
         let e = parse(l, &TimeZone::UTC).unwrap();
         assert_eq!(
-            (e.module.as_str(), e.level.as_str(), e.pid),
+            (e.module(), e.level(), e.pid),
             ("proxy_fcgi", "error", Some(812))
         );
-        assert_eq!(e.client.as_deref(), Some("127.0.0.1"));
+        assert_eq!(e.client(), Some("127.0.0.1"));
         assert_eq!(
-            e.message,
+            e.message(),
             "(104)Connection reset by peer: AH01075: Error dispatching request to : "
         );
-        assert!(e.text.contains("(104)Connection reset by peer"));
+        assert!(e.text().contains("(104)Connection reset by peer"));
     }
 
     #[test]
     fn php_error_under_mod_php() {
         let l = b"[Wed Nov 25 14:00:03.1 2026] [php:error] [pid 9] [client [::1]:40000] PHP Fatal error:  Uncaught Exception: x in /srv/www/a.php:2";
         let e = parse(l, &TimeZone::UTC).unwrap();
-        assert_eq!(e.client.as_deref(), Some("::1"));
-        assert!(e.message.starts_with("PHP Fatal error"));
+        assert_eq!(e.client(), Some("::1"));
+        assert!(e.message().starts_with("PHP Fatal error"));
         assert!(is_header(l));
         assert!(!is_header(b"[pool www] nope"));
     }

@@ -69,36 +69,197 @@ pub fn request_method(request: &[u8]) -> Option<&[u8]> {
 
 /// One error-log record (a header line plus any continuation lines), with the fields the
 /// format carries pulled out for correlation.
+///
+/// `diagnose` holds every record of its window in memory, so a record is one allocation: the
+/// cleaned text, with the fields as byte ranges of it. A field whose cleaned text is not a
+/// part of the record's (an Apache message with its errno put back in front, a value that
+/// lost a control sequence) is appended behind the record's text instead.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorEvent {
     pub time: Option<Stamp>,
     pub kind: Option<Kind>,
-    /// Severity as the server wrote it (`error`, `crit`, `WARNING`, `Fatal error`…).
-    pub level: String,
-    /// Apache module tag (`proxy_fcgi`, `php`, `core`…).
-    pub module: String,
     pub pid: Option<u32>,
-    /// Client address, without a port.
-    pub client: Option<String>,
-    /// The request line (or `METHOD TARGET` as PHP-FPM writes it).
-    pub request: Option<String>,
-    pub host: Option<String>,
-    pub upstream: Option<String>,
-    /// The message text, where rules look.
-    pub message: String,
-    /// The whole record as written (control characters removed), shown as evidence.
-    pub text: String,
     /// Index of the input it came from, and of the record within it.
     pub input: usize,
     pub seq: usize,
+    /// The record's text, then any field text that is not a part of it.
+    buf: Box<str>,
+    /// Where the record's text ends in `buf`.
+    text_end: u32,
+    level: Span,
+    module: Span,
+    message: Span,
+    client: Option<Span>,
+    request: Option<Span>,
+    host: Option<Span>,
+    upstream: Option<Span>,
+}
+
+/// A byte range of [`ErrorEvent`]'s text; `u32` keeps the record small, and a record (one line
+/// of at most 8 MiB plus 64 KiB of continuation lines, cleaned) is far from 4 GiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
 }
 
 impl ErrorEvent {
+    /// The whole record as written (control characters removed), shown as evidence.
+    pub fn text(&self) -> &str {
+        self.get(Span {
+            start: 0,
+            end: self.text_end,
+        })
+    }
+
+    /// The message text, where rules look.
+    pub fn message(&self) -> &str {
+        self.get(self.message)
+    }
+
+    /// Severity as the server wrote it (`error`, `crit`, `WARNING`, `Fatal error`…).
+    pub fn level(&self) -> &str {
+        self.get(self.level)
+    }
+
+    /// Apache module tag (`proxy_fcgi`, `php`, `core`…).
+    pub fn module(&self) -> &str {
+        self.get(self.module)
+    }
+
+    /// Client address, without a port.
+    pub fn client(&self) -> Option<&str> {
+        self.client.map(|s| self.get(s))
+    }
+
+    /// The request line (or `METHOD TARGET` as PHP-FPM writes it).
+    pub fn request(&self) -> Option<&str> {
+        self.request.map(|s| self.get(s))
+    }
+
+    /// The virtual host, without a port.
+    pub fn host(&self) -> Option<&str> {
+        self.host.map(|s| self.get(s))
+    }
+
+    /// The upstream nginx passed the request to (`fastcgi://unix:/run/php/fpm.sock:`).
+    pub fn upstream(&self) -> Option<&str> {
+        self.upstream.map(|s| self.get(s))
+    }
+
     /// Whether the event names the request it belongs to (or the client who sent it), so it
     /// can be tied to one access-log line rather than only to a moment.
     pub fn is_request_scoped(&self) -> bool {
         self.request.is_some() || self.client.is_some()
     }
+
+    /// The text of a span; checked slicing, so a span can never panic.
+    fn get(&self, s: Span) -> &str {
+        self.buf
+            .get(s.start as usize..s.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// Puts an [`ErrorEvent`] together from its raw record: the parsers hand it parts of the record
+/// (subslices of it) and it finds their cleaned text in the record's cleaned text.
+pub(crate) struct EventBuilder<'r> {
+    record: &'r [u8],
+    buf: String,
+    event: ErrorEvent,
+}
+
+impl<'r> EventBuilder<'r> {
+    pub(crate) fn new(record: &'r [u8], time: Option<Stamp>, kind: Kind) -> Self {
+        let buf = clean_text(record);
+        EventBuilder {
+            record,
+            event: ErrorEvent {
+                time,
+                kind: Some(kind),
+                text_end: span_end(buf.len()),
+                ..ErrorEvent::default()
+            },
+            buf,
+        }
+    }
+
+    /// The span of `part` (a subslice of the record), cleaned.
+    fn part(&mut self, part: &[u8]) -> Span {
+        let value = clean_cow(part);
+        self.text_at(part, &value)
+    }
+
+    /// The span of `value`, cleaned text that stands in the record where `near` (a subslice of
+    /// it) starts, if nothing before it was cleaned away; else `value` is appended. The check
+    /// compares the text itself, so a wrong guess costs memory, never correctness.
+    fn text_at(&mut self, near: &[u8], value: &str) -> Span {
+        let text = &self.buf[..self.event.text_end as usize];
+        let start = (near.as_ptr() as usize).wrapping_sub(self.record.as_ptr() as usize);
+        if let Some(end) = start.checked_add(value.len())
+            && text.get(start..end) == Some(value)
+        {
+            return Span {
+                start: span_end(start),
+                end: span_end(end),
+            };
+        }
+        let start = self.buf.len();
+        self.buf.push_str(value);
+        Span {
+            start: span_end(start),
+            end: span_end(self.buf.len()),
+        }
+    }
+
+    pub(crate) fn level(&mut self, part: &[u8]) {
+        self.event.level = self.part(part);
+    }
+
+    pub(crate) fn module(&mut self, part: &[u8]) {
+        self.event.module = self.part(part);
+    }
+
+    pub(crate) fn message(&mut self, part: &[u8]) {
+        self.event.message = self.part(part);
+    }
+
+    /// A message that is not one part of the record (Apache's errno put back before it):
+    /// `value`, cleaned, expected where `near` starts.
+    pub(crate) fn message_text(&mut self, near: &[u8], value: &str) {
+        self.event.message = self.text_at(near, value);
+    }
+
+    pub(crate) fn client(&mut self, part: &[u8]) {
+        self.event.client = Some(self.part(part));
+    }
+
+    pub(crate) fn request(&mut self, part: &[u8]) {
+        self.event.request = Some(self.part(part));
+    }
+
+    pub(crate) fn upstream(&mut self, part: &[u8]) {
+        self.event.upstream = Some(self.part(part));
+    }
+
+    /// The host without its port: the cleaned value up to its first `:`.
+    pub(crate) fn host(&mut self, part: &[u8]) {
+        let value = clean_cow(part);
+        let host = value.split(':').next().unwrap_or_default();
+        self.event.host = Some(self.text_at(part, host));
+    }
+
+    pub(crate) fn finish(self) -> ErrorEvent {
+        ErrorEvent {
+            buf: self.buf.into_boxed_str(),
+            ..self.event
+        }
+    }
+}
+
+/// A length or offset as a span end; saturates (and then reads as empty) rather than wrap.
+fn span_end(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The first `a` followed by `b` (a two-byte separator such as `": "`): a memchr for the
@@ -111,14 +272,19 @@ pub(crate) fn find_pair(hay: &[u8], a: u8, b: u8) -> Option<usize> {
 /// it ends up on people's terminals and in JSON. Tabs stay; escape (and the CSI/OSC sequences
 /// it starts) and other C0/C1 controls go.
 pub fn clean_text(b: &[u8]) -> String {
-    // Nearly all log text is printable UTF-8: copy it as it is. C1 controls are U+0080–U+009F,
+    clean_cow(b).into_owned()
+}
+
+/// [`clean_text`], borrowing when there is nothing to clean.
+fn clean_cow(b: &[u8]) -> Cow<'_, str> {
+    // Nearly all log text is printable UTF-8: taken as it is. C1 controls are U+0080–U+009F,
     // which UTF-8 writes as 0xC2 0x80–0x9F, so any 0xC2 takes the careful path.
     // (A fold without early exit, so the compiler can check many bytes at once.)
     let plain = |c: u8| (c >= 0x20 && c != 0x7f && c != 0xc2) | (c == b'\t') | (c == b'\n');
     if b.iter().fold(true, |ok, &c| ok & plain(c))
         && let Ok(s) = std::str::from_utf8(b)
     {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     let s = String::from_utf8_lossy(b);
     let mut out = String::with_capacity(s.len());
@@ -131,7 +297,7 @@ pub fn clean_text(b: &[u8]) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Skips the rest of an escape sequence: CSI (`ESC [` … final byte), OSC (`ESC ]` … BEL/ST),

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use memchr::memmem::FinderRev;
 
 use super::time::parse_nginx_error;
-use super::{ErrorEvent, Kind, clean_text, find_pair};
+use super::{ErrorEvent, EventBuilder, Kind, find_pair};
 
 /// Whether a line starts a new nginx error record.
 pub fn is_header(line: &[u8]) -> bool {
@@ -41,14 +41,9 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         let sp = memchr::memchr(b' ', rest).unwrap_or(rest.len());
         rest = rest.get(sp + 1..).unwrap_or_default();
     }
-    let mut event = ErrorEvent {
-        time,
-        kind: Some(Kind::Error),
-        level: clean_text(level),
-        pid,
-        text: clean_text(record),
-        ..ErrorEvent::default()
-    };
+    let mut event = EventBuilder::new(record, time, Kind::Error);
+    event.event.pid = pid;
+    event.level(level);
     static CLIENT: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(", client: "));
     let message = match CLIENT.rfind(rest) {
         Some(at) => {
@@ -57,8 +52,8 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         }
         None => rest,
     };
-    event.message = clean_text(message);
-    Some(event)
+    event.message(message);
+    Some(event.finish())
 }
 
 /// The end of a quoted context value: a `"` followed by `, ` (values may hold quotes).
@@ -67,7 +62,7 @@ fn find_closing_quote(q: &[u8]) -> Option<usize> {
 }
 
 /// Reads `client: A, server: B, request: "C", upstream: "D", host: "E"` into the event.
-fn read_context(mut b: &[u8], event: &mut ErrorEvent) {
+fn read_context(mut b: &[u8], event: &mut EventBuilder) {
     while let Some(colon) = find_pair(b, b':', b' ') {
         let key = &b[..colon];
         let after = &b[colon + 2..];
@@ -83,14 +78,11 @@ fn read_context(mut b: &[u8], event: &mut ErrorEvent) {
                 None => (after, &b""[..]),
             },
         };
-        let value = Some(clean_text(value));
         match key {
-            b"client" => event.client = value,
-            b"request" => event.request = value,
-            b"upstream" => event.upstream = value,
-            b"host" => {
-                event.host = value.map(|h| h.split(':').next().unwrap_or_default().to_owned())
-            }
+            b"client" => event.client(value),
+            b"request" => event.request(value),
+            b"upstream" => event.upstream(value),
+            b"host" => event.host(value),
             _ => {}
         }
         b = rest.strip_prefix(b", ").unwrap_or(rest);
@@ -108,13 +100,13 @@ mod tests {
     fn fastcgi_stderr_record() {
         let rec = b"2026/11/25 14:00:03 [error] 812#812: *5 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: boom in /srv/www/ex.php:3\nStack trace:\n#0 {main}\n  thrown in /srv/www/ex.php on line 3\" while reading response header from upstream, client: 127.0.0.1, server: _, request: \"GET /ex.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php/fpm.sock:\", host: \"127.0.0.1:8080\"";
         let e = parse(rec, &TimeZone::UTC).unwrap();
-        assert_eq!(e.level, "error");
+        assert_eq!(e.level(), "error");
         assert_eq!(e.pid, Some(812));
-        assert_eq!(e.client.as_deref(), Some("127.0.0.1"));
-        assert_eq!(e.request.as_deref(), Some("GET /ex.php HTTP/1.1"));
-        assert_eq!(e.host.as_deref(), Some("127.0.0.1"));
-        assert!(e.message.starts_with("FastCGI sent in stderr"));
-        assert!(e.message.contains("thrown in /srv/www/ex.php on line 3"));
+        assert_eq!(e.client(), Some("127.0.0.1"));
+        assert_eq!(e.request(), Some("GET /ex.php HTTP/1.1"));
+        assert_eq!(e.host(), Some("127.0.0.1"));
+        assert!(e.message().starts_with("FastCGI sent in stderr"));
+        assert!(e.message().contains("thrown in /srv/www/ex.php on line 3"));
     }
 
     #[test]
@@ -126,9 +118,6 @@ mod tests {
             &TimeZone::UTC,
         )
         .unwrap();
-        assert_eq!(
-            (e.message.as_str(), e.client),
-            ("signal process started", None)
-        );
+        assert_eq!((e.message(), e.client()), ("signal process started", None));
     }
 }

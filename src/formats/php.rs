@@ -6,7 +6,7 @@
 use jiff::tz::TimeZone;
 
 use super::time::parse_php;
-use super::{ErrorEvent, Kind, clean_text};
+use super::{ErrorEvent, EventBuilder, Kind};
 
 /// Severity words PHP-FPM writes after the time.
 const FPM_LEVELS: [&[u8]; 5] = [
@@ -48,20 +48,15 @@ pub fn parse_fpm(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     let (civil, _, rest) = header(record)?;
     let level_len = fpm_level(rest)?;
     let mut message = &rest[level_len..];
-    let mut event = ErrorEvent {
-        time: civil.in_zone(tz),
-        kind: Some(Kind::PhpFpm),
-        level: clean_text(&rest[..level_len - 2]),
-        text: clean_text(record),
-        ..ErrorEvent::default()
-    };
+    let mut event = EventBuilder::new(record, civil.in_zone(tz), Kind::PhpFpm);
+    event.level(&rest[..level_len - 2]);
     if let Some(after_pool) = message.strip_prefix(b"[pool ") {
         let close = memchr::memchr(b']', after_pool).unwrap_or(after_pool.len());
         message = after_pool.get(close + 2..).unwrap_or_default();
     }
     if let Some(child) = message.strip_prefix(b"child ") {
         let n = child.iter().take_while(|c| c.is_ascii_digit()).count();
-        event.pid = std::str::from_utf8(&child[..n])
+        event.event.pid = std::str::from_utf8(&child[..n])
             .ok()
             .and_then(|p| p.parse().ok());
     }
@@ -69,10 +64,10 @@ pub fn parse_fpm(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     if let Some(at) = memchr::memmem::find(message, b"(request: \"") {
         let r = &message[at + 11..];
         let end = memchr::memchr(b'"', r).unwrap_or(r.len());
-        event.request = Some(clean_text(&r[..end]));
+        event.request(&r[..end]);
     }
-    event.message = clean_text(message);
-    Some(event)
+    event.message(message);
+    Some(event.finish())
 }
 
 /// Parses a PHP `error_log` record; the zone in the brackets decides its time, falling back to
@@ -84,18 +79,15 @@ pub fn parse_php_error(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         .and_then(|z| TimeZone::get(z).ok())
         .and_then(|z| civil.in_zone(&z))
         .or_else(|| civil.in_zone(tz));
-    let level = rest
+    let mut event = EventBuilder::new(record, time, Kind::PhpError);
+    if let Some(level) = rest
         .strip_prefix(b"PHP ")
-        .and_then(|r| memchr::memchr(b':', r).map(|c| clean_text(&r[..c])))
-        .unwrap_or_default();
-    Some(ErrorEvent {
-        time,
-        kind: Some(Kind::PhpError),
-        level,
-        message: clean_text(rest),
-        text: clean_text(record),
-        ..ErrorEvent::default()
-    })
+        .and_then(|r| memchr::memchr(b':', r).map(|c| &r[..c]))
+    {
+        event.level(level);
+    }
+    event.message(rest);
+    Some(event.finish())
 }
 
 #[cfg(test)]
@@ -107,12 +99,9 @@ mod tests {
         let l = b"[25-Nov-2026 14:00:03] WARNING: [pool www] child 57, script '/srv/www/slow.php' (request: \"GET /slow.php?a=1\") execution timed out (2.012 sec), terminating";
         assert!(is_fpm_header(l) && !is_php_header(l));
         let e = parse_fpm(l, &TimeZone::UTC).unwrap();
-        assert_eq!(
-            (e.pid, e.request.as_deref()),
-            (Some(57), Some("GET /slow.php?a=1"))
-        );
-        assert_eq!(e.level, "WARNING");
-        assert!(e.message.starts_with("child 57, script"));
+        assert_eq!((e.pid, e.request()), (Some(57), Some("GET /slow.php?a=1")));
+        assert_eq!(e.level(), "WARNING");
+        assert!(e.message().starts_with("child 57, script"));
     }
 
     #[test]
@@ -120,7 +109,7 @@ mod tests {
         let l = b"[25-Nov-2026 14:00:03 Europe/Berlin] PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted in /srv/www/mem.php on line 3";
         assert!(is_php_header(l) && !is_fpm_header(l));
         let e = parse_php_error(l, &TimeZone::UTC).unwrap();
-        assert_eq!(e.level, "Fatal error");
+        assert_eq!(e.level(), "Fatal error");
         assert_eq!(e.time.unwrap().rfc3339(), "2026-11-25T14:00:03+01:00");
     }
 }
