@@ -121,7 +121,9 @@ struct Candidate<'a> {
     target: Option<&'a str>,
     /// The script the message says it comes from (`… in /x/a.php on line 3`).
     origin: Option<String>,
-    verdict: Option<Verdict>,
+    /// Boxed: most records match no rule, and a verdict inline would make up half of every
+    /// candidate, one per record.
+    verdict: Option<Box<Verdict>>,
 }
 
 fn scope_of(e: &ErrorEvent) -> Scope {
@@ -197,8 +199,9 @@ struct Matcher<'a> {
     /// The same, by path and client (`None` for records that name no client, PHP-FPM's):
     /// on a busy path, a response finds its own record among its client's few.
     by_path_client: HashMap<PathClient<'a>, Vec<usize>>,
-    /// (input, seq) to candidate index.
-    by_seq: HashMap<(usize, usize), usize>,
+    /// Candidate index by input and seq (`by_seq[input][seq]`): record numbers are dense, so
+    /// a table, a fraction of the size of a hash map over every record.
+    by_seq: Vec<Vec<Option<u32>>>,
     /// How long after a response's time a record about it may be written: a moment where
     /// access logs stamp the end of a request (nginx), the whole request where they stamp its
     /// start (Apache's `%t`).
@@ -218,7 +221,7 @@ impl<'a> Matcher<'a> {
                 scope: scope_of(e),
                 target: e.request().map(target_of),
                 origin: rules.code_location(e.message()),
-                verdict: rules.classify(e),
+                verdict: rules.classify(e).map(Box::new),
             })
         }));
         let mut by_scope: [Vec<usize>; 4] = Default::default();
@@ -237,11 +240,19 @@ impl<'a> Matcher<'a> {
                 by_path_client.entry((path, client)).or_default().push(i);
             }
         }
-        let by_seq = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ((c.event.input, c.event.seq), i))
-            .collect();
+        let mut by_seq: Vec<Vec<Option<u32>>> = Vec::new();
+        for (i, c) in candidates.iter().enumerate() {
+            let (input, seq) = (c.event.input, c.event.seq);
+            if by_seq.len() <= input {
+                by_seq.resize_with(input + 1, Vec::new);
+            }
+            let row = &mut by_seq[input];
+            if row.len() <= seq {
+                row.resize(seq + 1, None);
+            }
+            // Past 4 billion records a candidate has no neighbours, rather than wrong ones.
+            row[seq] = u32::try_from(i).ok();
+        }
         let late_ms = if access_stamps_start {
             REQUEST_WINDOW_MS
         } else {
@@ -387,7 +398,7 @@ impl<'a> Matcher<'a> {
                 .as_ref()
                 .is_none_or(|best| v.weight > best.weight)
             {
-                ex.verdict = Some(v.clone());
+                ex.verdict = Some(Verdict::clone(v));
             }
             ex.used.push(j);
         }
@@ -452,7 +463,8 @@ impl<'a> Matcher<'a> {
             let e = self.candidates[j].event;
             e.seq
                 .checked_add_signed(step)
-                .and_then(|s| self.by_seq.get(&(e.input, s)).copied())
+                .and_then(|s| *self.by_seq.get(e.input)?.get(s)?)
+                .map(|k| k as usize)
                 .filter(|&k| same(k))
         };
         let fatal = |j: usize| is_fatal(self.candidates[j].event.message());
@@ -481,7 +493,7 @@ impl<'a> Matcher<'a> {
             .collect();
         let verdict = used
             .iter()
-            .filter_map(|&j| self.candidates[j].verdict.as_ref().map(|v| (v, j == i)))
+            .filter_map(|&j| self.candidates[j].verdict.as_deref().map(|v| (v, j == i)))
             .max_by_key(|(v, anchor)| (v.weight, *anchor))
             .map(|(v, _)| v.clone());
         Explanation { used, verdict }
