@@ -95,11 +95,17 @@ pub struct Output {
 
 /// Runs `program args…` with stdin closed; Err is a one-line reason it could not start.
 pub fn run(program: &Path, args: &[&OsStr]) -> Result<Output, String> {
-    let out = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    run_command(cmd)
+}
+
+/// Runs a command built by the caller (for an environment of its own), with stdin closed.
+pub fn run_command(mut cmd: Command) -> Result<Output, String> {
+    let out = cmd
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+        .map_err(|e| format!("cannot run {}: {e}", Path::new(cmd.get_program()).display()))?;
     Ok(Output {
         success: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -166,16 +166,12 @@ fn info(
     if let Some(d) = scan_dir {
         cmd.env("PHP_INI_SCAN_DIR", d);
     }
-    let out = cmd
-        .arg("-i")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(command::complaint(&String::from_utf8_lossy(&out.stderr)));
+    cmd.arg("-i");
+    let out = command::run_command(cmd)?;
+    if !out.success {
+        return Err(command::complaint(&out.stderr));
     }
-    Ok(parse_info(&text))
+    Ok(parse_info(&out.stdout))
 }
 
 /// `root/<version>/rel` for the highest version directory that has it.
