@@ -95,8 +95,8 @@ fn judge(
     };
     let fits = size.map(|s| (budget / s.max(1)).max(1));
     let base = format!("pm.max_children = {n} ({basis}; RAM {})", human(host.ram));
-    if let Some(s) = size
-        && typical.is_some()
+    // Only a measured size can say the pool is too big: memory_limit is an upper bound.
+    if let Some(s) = typical
         && n * s > budget
     {
         return Finding::new(CHECK, Status::Warning, subject)
