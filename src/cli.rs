@@ -175,6 +175,12 @@ struct DiagnoseArgs {
     /// Colour: auto (only on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+
+    /// With --format json: list in each incident every access-log line it accounts for
+    /// (`responses`) and every error-log record tied to it (`evidence_at`), each as
+    /// {"input": INDEX into inputs, "line": N}, N 1-based.
+    #[arg(long)]
+    trace: bool,
 }
 
 #[derive(Args, Debug)]
@@ -463,7 +469,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let (sources, defaults) = sources(&args.input.paths)?;
     let opts = scan_options(&args.input, &sources, true)?;
     let (scanned, seo_report) = scan_for_diagnose(&sources, &opts, args.format == Format::Html)?;
-    let report = diagnose::diagnose(scanned, rules);
+    let report = diagnose::diagnose(scanned, rules, args.trace);
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
     let color = use_color(args.color, args.output.as_deref());

@@ -258,6 +258,9 @@ pub struct Scan {
     pub errors: Vec<ErrorEvent>,
     /// The newest access-log time.
     pub newest_access: Option<Stamp>,
+    /// Per access input, the line each of its blocks starts on (0-based), for telling where
+    /// a response's line stands.
+    pub block_starts: HashMap<usize, Vec<u64>>,
 }
 
 impl Scan {
@@ -271,6 +274,15 @@ impl Scan {
             .map(|t| t.ms)
             .max();
         access.max(error)
+    }
+
+    /// The 1-based line of its input a response stands on (0 where not known: `watch`).
+    pub fn response_line(&self, r: &Response) -> u64 {
+        let (block, line) = ((r.place >> 32) as usize, r.place & 0xffff_ffff);
+        self.block_starts
+            .get(&(r.input as usize))
+            .and_then(|starts| starts.get(block))
+            .map_or(0, |start| start + line + 1)
     }
 
     /// Whether any access log was read (else incidents come from error events alone).
@@ -443,6 +455,8 @@ struct AccessTally {
     /// would hold up to twice their memory).
     responses: Vec<Vec<Response>>,
     newest: Option<Stamp>,
+    /// Lines per block, by block number.
+    block_lines: Vec<(u64, u64)>,
 }
 
 impl AccessTally {
@@ -460,6 +474,18 @@ impl AccessTally {
             out.responses.push_chunk(chunk);
         }
         out.newest_access = out.newest_access.max(self.newest);
+        let mut blocks = self.block_lines;
+        blocks.sort_unstable();
+        let mut line = 0;
+        let starts = blocks
+            .into_iter()
+            .map(|(_, n)| {
+                let start = line;
+                line += n;
+                start
+            })
+            .collect();
+        out.block_starts.insert(input, starts);
     }
 
     fn merge(&mut self, other: AccessTally) {
@@ -471,6 +497,7 @@ impl AccessTally {
             *self.by_status.entry(s).or_default() += n;
         }
         self.responses.extend(other.responses);
+        self.block_lines.extend(other.block_lines);
     }
 }
 
@@ -508,6 +535,7 @@ fn tally_block(
         }
     }
     t.newest = newest;
+    t.block_lines.push((block_no, t.lines));
     if !responses.is_empty() {
         responses.shrink_to_fit();
         t.responses.push(responses);
@@ -654,6 +682,9 @@ const MAX_RECORD: usize = 64 << 10;
 pub struct ErrorRecords {
     format: ErrorFormat,
     record: Vec<u8>,
+    /// Lines taken so far, and the 1-based line the record being put together starts on.
+    lines: u64,
+    start: u64,
 }
 
 /// What one line did to the record being put together.
@@ -671,6 +702,8 @@ impl ErrorRecords {
         ErrorRecords {
             format,
             record: Vec::new(),
+            lines: 0,
+            start: 0,
         }
     }
 
@@ -678,14 +711,17 @@ impl ErrorRecords {
         self.format
     }
 
-    /// Takes one line; a header line first hands the record it ends to `done`.
-    pub fn push(&mut self, line: &[u8], done: impl FnOnce(&[u8])) -> LineFate {
+    /// Takes one line; a header line first hands the record it ends to `done`, with the line
+    /// that record starts on.
+    pub fn push(&mut self, line: &[u8], done: impl FnOnce(&[u8], u64)) -> LineFate {
+        self.lines += 1;
         if self.format.is_header(line) {
             if !self.record.is_empty() {
-                done(&self.record);
+                done(&self.record, self.start);
             }
             self.record.clear();
             self.record.extend_from_slice(line);
+            self.start = self.lines;
             LineFate::Kept
         } else if line.trim_ascii().is_empty() {
             LineFate::Blank
@@ -699,9 +735,9 @@ impl ErrorRecords {
     }
 
     /// Hands over the record being put together, if any (at the end of the input).
-    pub fn flush(&mut self, done: impl FnOnce(&[u8])) {
+    pub fn flush(&mut self, done: impl FnOnce(&[u8], u64)) {
         if !self.record.is_empty() {
-            done(&self.record);
+            done(&self.record, self.start);
             self.record.clear();
         }
     }
@@ -726,9 +762,10 @@ fn scan_errors(
     let mut failed = None;
     let mut seq = 0;
     let mut unparsed = 0;
-    let mut keep = |record: &[u8]| match format.parse(record, &opts.tz) {
+    let mut keep = |record: &[u8], line: u64| match format.parse(record, &opts.tz) {
         Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
             e.input = index;
+            e.line = line;
             e.seq = seq;
             seq += 1;
             out.errors.push(e);

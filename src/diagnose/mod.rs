@@ -1,39 +1,25 @@
-//! Diagnosis: ties every 5xx response to the error records that explain it, names the cause
-//! with the [rule table](rules), and groups the responses into incidents.
+//! Diagnosis: the [engine](crate::engine) over what a scan read, its decisions named with
+//! the [rule table](rules) and grouped into incidents: one per (host, cause, place), the same
+//! path on two virtual hosts being two incidents.
 //!
-//! How a response finds its explanation, most direct link first:
-//! 1. records that name the same request path (nginx's `request: "GET /x HTTP/1.1"`,
-//!    PHP-FPM's `(request: "GET /x")`), the nearest not yet used, with what other logs wrote
-//!    about the same request at that moment. A request's own line that names no cause (a
-//!    rate limit, say) still is its line: the response is `unknown` with it as evidence, not
-//!    explained by another request's line;
-//! 2. records of the same client without a request (Apache's `[client 1.2.3.4:5]`), from the
-//!    moment the request was logged on, nearest first, each record explaining one response;
-//! 3. records that carry neither (PHP's `error_log`, PHP messages in the PHP-FPM log), nearest
-//!    in time, each explaining one response;
-//! 4. if that leaves only "the upstream failed" (or nothing), a process-level record near it
-//!    says why: a PHP-FPM child killed by a signal, the pool at `pm.max_children`.
-//!
-//! Records close together from the same process are read as one: a PHP warning
-//! ("Permission denied") and the fatal error it leads to explain the same response, and the
-//! more specific of the two names the cause. What none of this explains is `unknown`, shown
-//! with the nearest records in time, never a guess.
-//!
-//! Each step looks at a bounded number of records, the nearest in time, so a log flooded
-//! with errors costs linear time.
+//! With `--trace`, each incident also lists every access-log line it accounts for and every
+//! error-log record tied to it, as (input, line): what lets a person or a test check every
+//! single attribution against the logs.
 
 pub mod rules;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::formats::detect::ErrorFormat;
-use crate::formats::{ErrorEvent, Kind, Stamp, request_path};
-use crate::scan::{InputReport, Response, Scan, Strings};
-use rules::{Rules, UNKNOWN, Verdict};
+use crate::engine::assign::Request;
+use crate::engine::identity::{self, Asked, Sites};
+use crate::engine::unit::{self, LineAt, Unit};
+use crate::engine::{Engine, Finding, Sink};
+use crate::formats::Stamp;
+use crate::scan::{InputReport, Scan};
+use rules::{Rules, UNKNOWN};
 
 /// The `diagnose` JSON document.
 #[derive(Debug, Serialize)]
@@ -71,6 +57,16 @@ pub struct Incident {
     pub fix: String,
     /// The cause in words, for people reading the JSON.
     pub title: String,
+    /// The virtual host, where the logs name one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// With `--trace`: every access-log line the incident accounts for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responses: Option<Vec<LineAt>>,
+    /// With `--trace`: every error-log record tied to it (for an unexplained response, the
+    /// nearest records shown with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_at: Option<Vec<LineAt>>,
     /// When each 5xx response of the incident was logged, in time order: the HTML report's
     /// chart buckets them. Kept out of the JSON (the spec's shape has only the span); empty
     /// for incidents built from error records alone.
@@ -78,507 +74,9 @@ pub struct Incident {
     pub times: Vec<Stamp>,
 }
 
-/// How far apart a record and the response it explains may be logged, in milliseconds.
-const REQUEST_WINDOW_MS: i64 = 300_000;
-/// Logs stamp whole seconds, and one process may write a moment after another: a record
-/// "before" a response may carry the next second.
-const CLOCK_SLACK_MS: i64 = 1_000;
-/// Records within this of each other from one process explain the same failure.
-const SAME_FAILURE_MS: i64 = 1_000;
-/// A record already used may explain another response only this close to it.
-const REUSE_MS: i64 = 2_000;
-/// How far the nearest records shown for an unexplained response may be.
-const NEAREST_MS: i64 = 60_000;
-/// Most records read as one failure (a fatal error and the warnings before it).
-const MAX_CHAIN: usize = 16;
-/// Most records one response looks at in a tier (the nearest ones in time).
-const MAX_NEAREST: usize = 256;
-/// Most evidence lines and paths kept per incident.
-const MAX_EVIDENCE: usize = 5;
-const MAX_PATHS: usize = 20;
-
-/// How an error record can be tied to a response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scope {
-    /// Names the request (and usually the client).
-    Request,
-    /// Names the client only.
-    Client,
-    /// Written by the application for one request, but names neither.
-    Script,
-    /// About a process or the pool, not one request.
-    Process,
-}
-
-/// An error record prepared for matching.
-struct Candidate<'a> {
-    event: &'a ErrorEvent,
-    /// Index of the record in the scan's error list.
-    index: usize,
-    ms: i64,
-    scope: Scope,
-    /// The request target the record names (`/x.php?a=1`).
-    target: Option<&'a str>,
-    /// The script the message says it comes from (`… in /x/a.php on line 3`).
-    origin: Option<String>,
-    /// Boxed: most records match no rule, and a verdict inline would make up half of every
-    /// candidate, one per record.
-    verdict: Option<Box<Verdict>>,
-}
-
-fn scope_of(e: &ErrorEvent) -> Scope {
-    if e.request().is_some() {
-        Scope::Request
-    } else if e.client().is_some() {
-        Scope::Client
-    } else if e.kind == Some(Kind::PhpError) || e.message().contains("said into stderr") {
-        Scope::Script
-    } else {
-        Scope::Process
-    }
-}
-
-/// The target of a request line (`/x.php?a=1`), for comparing nginx's and PHP-FPM's forms.
-fn target_of(request: &str) -> &str {
-    let mut parts = request.split(' ').filter(|p| !p.is_empty());
-    let first = parts.next().unwrap_or_default();
-    if first.starts_with('/') {
-        first
-    } else {
-        parts.next().unwrap_or(first)
-    }
-}
-
-/// A failed request as the matcher sees it: a 5xx response, or (with no access log) an
-/// error record that stands for one.
-struct Failure<'s> {
-    time: Stamp,
-    client: Cow<'s, str>,
-    /// The request's path, without query.
-    path: &'s str,
-    /// The virtual host, where the access log names it (`vhost_combined`, JSON, `$host`).
-    vhost: Option<&'s str>,
-    /// `None` for a record standing in for a response.
-    status: Option<u16>,
-}
-
-impl<'s> Failure<'s> {
-    fn of(r: &Response, strings: &'s Strings) -> Self {
-        Failure {
-            time: r.time,
-            client: r.client.text(strings),
-            path: strings.get(r.path),
-            vhost: r.vhost.map(|v| strings.get(v)),
-            status: Some(r.status),
-        }
-    }
-
-    /// The request's path, without query.
-    fn path(&self) -> &'s str {
-        self.path
-    }
-}
-
-/// What explains one response: the records used (candidate indices) and the verdict.
-struct Explanation {
-    used: Vec<usize>,
-    verdict: Option<Verdict>,
-}
-
-/// A request path and the client that asked for it.
-type PathClient<'a> = (&'a [u8], Option<Cow<'a, str>>);
-
-struct Matcher<'a> {
-    /// Every timed error record, in time order.
-    candidates: Vec<Candidate<'a>>,
-    used: Vec<bool>,
-    /// The classified candidates of each scope, in time order.
-    by_scope: [Vec<usize>; 4],
-    /// The candidates that name a request, by its path, in time order.
-    by_path: HashMap<&'a [u8], Vec<usize>>,
-    /// The same, by path and client (`None` for records that name no client, PHP-FPM's):
-    /// on a busy path, a response finds its own record among its client's few.
-    by_path_client: HashMap<PathClient<'a>, Vec<usize>>,
-    /// Candidate index by input and seq (`by_seq[input][seq]`): record numbers are dense, so
-    /// a table, a fraction of the size of a hash map over every record.
-    by_seq: Vec<Vec<Option<u32>>>,
-    /// How long after a response's time a record about it may be written: a moment where
-    /// access logs stamp the end of a request (nginx), the whole request where they stamp its
-    /// start (Apache's `%t`).
-    late_ms: i64,
-}
-
-impl<'a> Matcher<'a> {
-    fn new(errors: &'a [ErrorEvent], rules: &Rules, access_stamps_start: bool) -> Self {
-        // One candidate per record at most, and a log can hold millions: sized once, where
-        // collecting the filtered iterator would grow by doubling, up to twice the memory.
-        let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(errors.len());
-        candidates.extend(errors.iter().enumerate().filter_map(|(index, e)| {
-            Some(Candidate {
-                event: e,
-                index,
-                ms: e.time?.ms,
-                scope: scope_of(e),
-                target: e.request().map(target_of),
-                origin: rules.code_location(e.message()),
-                verdict: rules.classify(e).map(Box::new),
-            })
-        }));
-        let mut by_scope: [Vec<usize>; 4] = Default::default();
-        let mut by_path: HashMap<&[u8], Vec<usize>> = HashMap::new();
-        let mut by_path_client: HashMap<_, Vec<usize>> = HashMap::new();
-        for (i, c) in candidates.iter().enumerate() {
-            if c.verdict.is_some() {
-                by_scope[c.scope as usize].push(i);
-            }
-            // Unclassified ones too: a request's own line that names no cause must not let
-            // another request's line explain it.
-            if let Some(target) = c.target {
-                let path = request_path(target.as_bytes());
-                by_path.entry(path).or_default().push(i);
-                let client = c.event.client().map(client_key);
-                by_path_client.entry((path, client)).or_default().push(i);
-            }
-        }
-        let mut by_seq: Vec<Vec<Option<u32>>> = Vec::new();
-        for (i, c) in candidates.iter().enumerate() {
-            let (input, seq) = (c.event.input, c.event.seq);
-            if by_seq.len() <= input {
-                by_seq.resize_with(input + 1, Vec::new);
-            }
-            let row = &mut by_seq[input];
-            if row.len() <= seq {
-                row.resize(seq + 1, None);
-            }
-            // Past 4 billion records a candidate has no neighbours, rather than wrong ones.
-            row[seq] = u32::try_from(i).ok();
-        }
-        let late_ms = if access_stamps_start {
-            REQUEST_WINDOW_MS
-        } else {
-            CLOCK_SLACK_MS
-        };
-        Matcher {
-            used: vec![false; candidates.len()],
-            candidates,
-            by_scope,
-            by_path,
-            by_path_client,
-            by_seq,
-            late_ms,
-        }
-    }
-
-    /// At most [`MAX_NEAREST`] classified candidates of `scope` in `[from, to]` ms, nearest to
-    /// `t` first: however busy a log, one response looks at a bounded number of records.
-    fn nearest_of(&self, scope: Scope, t: i64, from: i64, to: i64) -> Vec<usize> {
-        self.nearest_in(&self.by_scope[scope as usize], t, from, to)
-    }
-
-    /// At most [`MAX_NEAREST`] candidates of a time-ordered `list` in `[from, to]` ms,
-    /// nearest to `t` first.
-    fn nearest_in(&self, list: &[usize], t: i64, from: i64, to: i64) -> Vec<usize> {
-        let ms = |i: usize| self.candidates[i].ms;
-        let mid = list.partition_point(|&i| ms(i) < t);
-        let (mut before, mut after) = (mid, mid);
-        let mut out = Vec::new();
-        while out.len() < MAX_NEAREST {
-            let left = before
-                .checked_sub(1)
-                .map(|b| list[b])
-                .filter(|&i| ms(i) >= from);
-            let right = list.get(after).copied().filter(|&i| ms(i) <= to);
-            let take_left = match (left, right) {
-                (Some(l), Some(r)) => t - ms(l) <= ms(r) - t,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            if take_left {
-                out.extend(left);
-                before -= 1;
-            } else {
-                out.extend(right);
-                after += 1;
-            }
-        }
-        out
-    }
-
-    fn verdict(&self, i: usize) -> &Verdict {
-        self.candidates[i]
-            .verdict
-            .as_ref()
-            .expect("the scope lists hold classified records only")
-    }
-
-    fn explain(&mut self, r: &Failure) -> Explanation {
-        let t = r.time.ms;
-        let mut best = self
-            .by_request(r, t)
-            .or_else(|| self.by_nearest(r, Scope::Client, -2_000))
-            .or_else(|| self.by_nearest(r, Scope::Script, -REQUEST_WINDOW_MS))
-            .unwrap_or(Explanation {
-                used: Vec::new(),
-                verdict: None,
-            });
-        self.refine(&mut best, t);
-        for &i in &best.used {
-            self.used[i] = true;
-        }
-        best
-    }
-
-    /// Step 1: records naming this request, logged before the response (a server writes the
-    /// access line when the request ends): the nearest one not yet used, with what other logs
-    /// wrote about the same request at that moment (nginx's line and PHP-FPM's).
-    fn by_request(&self, r: &Failure, t: i64) -> Option<Explanation> {
-        let path = r.path().as_bytes();
-        let from_this_client =
-            |i: &usize| same_client(self.candidates[*i].event.client(), &r.client);
-        // The records of this client and those that name none; all, when the access log
-        // names no client.
-        let lists: Vec<&Vec<usize>> = if r.client.is_empty() || r.client == "-" {
-            self.by_path.get(path).into_iter().collect()
-        } else {
-            let mine = (path, Some(client_key(&r.client)));
-            [
-                self.by_path_client.get(&mine),
-                self.by_path_client.get(&(path, None)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect()
-        };
-        let near = |t: i64, from: i64, to: i64| -> Vec<usize> {
-            lists
-                .iter()
-                .flat_map(|list| self.nearest_in(list, t, from, to))
-                .collect()
-        };
-        // A record another response already used explains this one only if very close: a
-        // server writes one line per failed request.
-        let usable = |i: &usize| !self.used[*i] || (self.candidates[*i].ms - t).abs() <= REUSE_MS;
-        let anchor = near(t, t - REQUEST_WINDOW_MS, t + self.late_ms)
-            .into_iter()
-            .filter(from_this_client)
-            .filter(usable)
-            .min_by_key(|&i| {
-                // Not yet used, nearest by the second, of the same virtual host where both
-                // logs name one, one that names a cause, nearest.
-                let dt = (self.candidates[i].ms - t).abs();
-                let other_host = match (r.vhost, self.candidates[i].event.host()) {
-                    (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
-                    _ => false,
-                };
-                (
-                    self.used[i],
-                    dt / 1000,
-                    other_host,
-                    self.candidates[i].verdict.is_none(),
-                    dt,
-                )
-            })?;
-        let mut ex = self.failure_at(anchor);
-        let (at, input) = (
-            self.candidates[anchor].ms,
-            self.candidates[anchor].event.input,
-        );
-        let others: Vec<usize> = near(at, at - SAME_FAILURE_MS, at + SAME_FAILURE_MS)
-            .into_iter()
-            .filter(from_this_client)
-            .filter(|&j| self.candidates[j].event.input != input)
-            .collect();
-        for j in others {
-            let Some(v) = &self.candidates[j].verdict else {
-                continue;
-            };
-            if ex
-                .verdict
-                .as_ref()
-                .is_none_or(|best| v.weight > best.weight)
-            {
-                ex.verdict = Some(Verdict::clone(v));
-            }
-            ex.used.push(j);
-        }
-        Some(ex)
-    }
-
-    /// Steps 2 and 3: the nearest record of `scope` from `before` ms on (one that names the
-    /// response's path first, then one not yet used; a used one only very close), read with
-    /// the records of the same failure around it.
-    fn by_nearest(&self, r: &Failure, scope: Scope, before: i64) -> Option<Explanation> {
-        let t = r.time.ms;
-        let path = r.path();
-        // `/` and empty paths are in every message; they say nothing. A record from another
-        // script than the one requested is the last choice.
-        let names_path =
-            |i: usize| path.len() > 1 && self.candidates[i].event.message().contains(path);
-        let other_script = |i: usize| {
-            path.ends_with(".php")
-                && self.candidates[i]
-                    .origin
-                    .as_deref()
-                    .is_some_and(|o| !o.ends_with(path))
-        };
-        let usable = |i: &usize| {
-            let c = &self.candidates[*i];
-            same_client(c.event.client(), &r.client)
-                && (!self.used[*i] || (c.ms - t).abs() <= REUSE_MS)
-        };
-        let i = self
-            .nearest_of(scope, t, t + before, t + REQUEST_WINDOW_MS)
-            .into_iter()
-            .filter(usable)
-            .min_by_key(|&i| {
-                (
-                    !names_path(i),
-                    other_script(i),
-                    self.used[i],
-                    (self.candidates[i].ms - t).abs(),
-                )
-            })?;
-        Some(self.failure_at(i))
-    }
-
-    /// The record at `i` with the records of the same failure. PHP writes the warnings that
-    /// lead to a fatal error ("Permission denied", "No space left on device") as records of
-    /// their own, just before it, from the same process (or, where the log names none, the
-    /// same script), within a second: those are read with it, up to the fatal error that ends
-    /// the request. The most specific record gives the verdict (on a tie, the one at `i`).
-    fn failure_at(&self, i: usize) -> Explanation {
-        let c = &self.candidates[i];
-        let same = |j: usize| {
-            let d = &self.candidates[j];
-            is_php(d.event.message())
-                && d.scope == c.scope
-                && d.event.pid == c.event.pid
-                && (c.event.pid.is_some() || (c.origin.is_some() && d.origin == c.origin))
-                && d.event.client() == c.event.client()
-                && d.target == c.target
-                && (d.ms - c.ms).abs() <= SAME_FAILURE_MS
-        };
-        let neighbour = |j: usize, step: isize| {
-            let e = self.candidates[j].event;
-            e.seq
-                .checked_add_signed(step)
-                .and_then(|s| *self.by_seq.get(e.input)?.get(s)?)
-                .map(|k| k as usize)
-                .filter(|&k| same(k))
-        };
-        let fatal = |j: usize| is_fatal(self.candidates[j].event.message());
-        let mut chain = vec![i];
-        if is_php(c.event.message()) {
-            // Back over the warnings before it; forward to the fatal error, if `i` is not one.
-            // A bounded walk: a script flooding its log with one warning must not make every
-            // response walk the flood.
-            let mut j = i;
-            while let Some(k) = neighbour(j, -1).filter(|&k| !fatal(k) && chain.len() < MAX_CHAIN) {
-                chain.push(k);
-                j = k;
-            }
-            let mut j = i;
-            while !fatal(j) && chain.len() < MAX_CHAIN {
-                let Some(k) = neighbour(j, 1) else { break };
-                chain.push(k);
-                j = k;
-            }
-        }
-        // The record at `i` always counts as used (a request's own line, even one that names
-        // no cause); the others only if they name one.
-        let used: Vec<usize> = chain
-            .into_iter()
-            .filter(|&j| j == i || self.candidates[j].verdict.is_some())
-            .collect();
-        let verdict = used
-            .iter()
-            .filter_map(|&j| self.candidates[j].verdict.as_deref().map(|v| (v, j == i)))
-            .max_by_key(|(v, anchor)| (v.weight, *anchor))
-            .map(|(v, _)| v.clone());
-        Explanation { used, verdict }
-    }
-
-    /// Step 4: a verdict that says only that the upstream failed (or none) gives way to a
-    /// process-level record that says why, among the causes the rule allows: the nearest one
-    /// (not yet used first) within its reach.
-    fn refine(&self, e: &mut Explanation, t: i64) {
-        let allowed = |cause: &str| match &e.verdict {
-            None => true,
-            Some(v) => v.refined_by.contains(&cause),
-        };
-        // A verdict that says why, or a record of the request's own that says something else
-        // (a rate limit, a client that went away): nothing to refine.
-        let own_line = e.verdict.is_none() && !e.used.is_empty();
-        if own_line || e.verdict.as_ref().is_some_and(|v| v.refined_by.is_empty()) {
-            return;
-        }
-        let found = self
-            .nearest_of(Scope::Process, t, t - REQUEST_WINDOW_MS, t + self.late_ms)
-            .into_iter()
-            .filter(|&i| {
-                let v = self.verdict(i);
-                allowed(v.cause) && self.candidates[i].ms >= t - v.reach_ms
-            })
-            .min_by_key(|&i| {
-                let dt = (self.candidates[i].ms - t).abs();
-                (self.used[i], dt, std::cmp::Reverse(self.verdict(i).weight))
-            });
-        if let Some(i) = found {
-            e.verdict = Some(self.verdict(i).clone());
-            e.used.push(i);
-        }
-    }
-
-    /// The error records nearest in time to `t` (classified or not), for an unexplained
-    /// response.
-    fn nearest(&self, t: i64, n: usize) -> Vec<usize> {
-        let from = self.candidates.partition_point(|c| c.ms < t - NEAREST_MS);
-        let mut near: Vec<&Candidate> = self.candidates[from..]
-            .iter()
-            .take_while(|c| c.ms <= t + NEAREST_MS)
-            .collect();
-        near.sort_by_key(|c| (c.ms - t).abs());
-        near.into_iter().take(n).map(|c| c.index).collect()
-    }
-}
-
-/// Whether a record holds a PHP message (PHP's own log, or relayed by FPM, nginx, Apache).
-fn is_php(msg: &str) -> bool {
-    msg.contains("PHP ")
-}
-
-/// Whether a PHP message ends the request.
-fn is_fatal(msg: &str) -> bool {
-    msg.contains("Fatal error") || msg.contains("Parse error")
-}
-
-/// A client address in one spelling (IPv6 can be written several ways), to index by.
-fn client_key(client: &str) -> Cow<'_, str> {
-    match client.parse::<IpAddr>() {
-        Ok(ip) if client.contains(':') => Cow::Owned(ip.to_string()),
-        _ => Cow::Borrowed(client),
-    }
-}
-
-/// Two client addresses are the same (as addresses, however each log spelled them), or one
-/// side does not know it.
-fn same_client(a: Option<&str>, b: &str) -> bool {
-    match a {
-        Some(a) if !a.is_empty() && !b.is_empty() && b != "-" => {
-            // Only IPv6 has several spellings of one address.
-            a == b
-                || (a.contains(':')
-                    && b.contains(':')
-                    && matches!((a.parse::<IpAddr>(), b.parse::<IpAddr>()), (Ok(x), Ok(y)) if x == y))
-        }
-        _ => true,
-    }
-}
-
-/// Builds incidents from what a scan read.
-pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
-    let (incidents, other_errors) = explain(&scan, rules);
+/// Builds incidents from what a scan read; `trace` adds where each line and record stands.
+pub fn diagnose(scan: Scan, rules: &Rules, trace: bool) -> Report {
+    let (incidents, other_errors) = explain(&scan, rules, trace);
     Report {
         version: 1,
         summary: Summary {
@@ -598,33 +96,42 @@ pub fn diagnose(scan: Scan, rules: &Rules) -> Report {
 
 /// The incidents of a scan: those its 5xx responses make, and those of the error records no
 /// response accounts for (with no access log, the incidents are those).
-pub fn explain(scan: &Scan, rules: &Rules) -> (Vec<Incident>, Vec<Incident>) {
-    // Apache's access logs stamp when a request arrived; where its error log is read, its
-    // access logs are likely too.
-    let apache = scan
-        .inputs
+pub fn explain(scan: &Scan, rules: &Rules, trace: bool) -> (Vec<Incident>, Vec<Incident>) {
+    let responses: Vec<_> = scan.responses.iter().collect();
+    let clients: Vec<Cow<str>> = responses
         .iter()
-        .any(|i| i.format == ErrorFormat::Apache.name());
-    let mut matcher = Matcher::new(&scan.errors, rules, apache);
-    let mut answered = Groups::default();
-    for r in scan.responses.iter() {
-        let failure = Failure::of(r, &scan.strings);
-        let ex = matcher.explain(&failure);
-        let evidence = if ex.used.is_empty() {
-            matcher.nearest(r.time.ms, 3)
-        } else {
-            matcher.error_indices(&ex.used)
-        };
-        answered.add(
-            ex.verdict.as_ref(),
-            Some(&failure),
-            r.time,
-            &evidence,
-            &scan.errors,
-        );
+        .map(|r| r.client.text(&scan.strings))
+        .collect();
+    let hosts: Vec<Option<Box<str>>> = responses
+        .iter()
+        .map(|r| r.vhost.map(|v| identity::host_key(scan.strings.get(v))))
+        .collect();
+    let requests: Vec<Request> = responses
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Request {
+            ms: r.time.ms,
+            status: r.status,
+            asked: Asked {
+                input: r.input as usize,
+                client: &clients[i],
+                path: scan.strings.get(r.path),
+                host: hosts[i].as_deref(),
+            },
+        })
+        .collect();
+    let sink = Incidents {
+        answered: Groups::new(trace),
+        unanswered: Groups::new(trace),
+        responses: &responses,
+        scan,
+    };
+    let mut engine = Engine::new(rules, Sites::new(&scan.inputs), requests, sink);
+    for u in unit::units_of(&scan.errors, rules) {
+        engine.push(u);
     }
-    let mut unanswered = Groups::default();
-    matcher.explain_leftovers(&mut unanswered, &scan.errors);
+    let sink = engine.finish();
+    let (answered, unanswered) = (sink.answered, sink.unanswered);
     if scan.has_access_logs() {
         (
             answered.into_incidents(rules),
@@ -635,51 +142,56 @@ pub fn explain(scan: &Scan, rules: &Rules) -> (Vec<Incident>, Vec<Incident>) {
     }
 }
 
-impl Matcher<'_> {
-    /// Error-record indices of candidates.
-    fn error_indices(&self, used: &[usize]) -> Vec<usize> {
-        used.iter().map(|&j| self.candidates[j].index).collect()
+/// The engine's decisions, grouped as they come.
+struct Incidents<'s> {
+    answered: Groups,
+    unanswered: Groups,
+    responses: &'s [&'s crate::scan::Response],
+    scan: &'s Scan,
+}
+
+impl Sink for Incidents<'_> {
+    fn response(&mut self, index: usize, finding: Finding<'_>) {
+        let r = self.responses[index];
+        let host = r
+            .vhost
+            .map(|v| identity::host_key(self.scan.strings.get(v)));
+        let at = LineAt {
+            input: r.input as usize,
+            line: self.scan.response_line(r),
+        };
+        let seen = Seen {
+            time: r.time,
+            status: Some(r.status),
+            path: Some(self.scan.strings.get(r.path)),
+            host: host.as_deref(),
+            at: Some(at),
+        };
+        self.answered.add(&finding, &seen);
     }
 
-    /// Groups the explaining records no response used: each failure once, read the way a
-    /// response would read it (a record naming a request stands for that request).
-    fn explain_leftovers(&mut self, groups: &mut Groups, errors: &[ErrorEvent]) {
-        for i in 0..self.candidates.len() {
-            if self.used[i] || self.candidates[i].verdict.is_none() {
-                continue;
-            }
-            let e = self.candidates[i].event;
-            let time = e.time.expect("candidates have times");
-            let ex = if self.candidates[i].scope == Scope::Process {
-                let mut ex = self.failure_at(i);
-                self.refine(&mut ex, time.ms);
-                for &j in &ex.used {
-                    self.used[j] = true;
-                }
-                ex
-            } else {
-                let stand_in = Failure {
-                    time,
-                    client: Cow::Borrowed(e.client().unwrap_or_default()),
-                    path: std::str::from_utf8(request_path(
-                        e.request().unwrap_or_default().as_bytes(),
-                    ))
-                    .unwrap_or_default(),
-                    vhost: e.host(),
-                    status: None,
-                };
-                self.explain(&stand_in)
-            };
-            self.used[i] = true;
-            groups.add(
-                ex.verdict.as_ref(),
-                None,
-                time,
-                &self.error_indices(&ex.used),
-                errors,
-            );
-        }
+    fn leftover(&mut self, finding: Finding<'_>) {
+        let Some(first) = finding.units.first() else {
+            return;
+        };
+        let seen = Seen {
+            time: first.time,
+            status: None,
+            path: None,
+            host: finding.units.iter().find_map(|u| u.host.as_deref()),
+            at: None,
+        };
+        self.unanswered.add(&finding, &seen);
     }
+}
+
+/// What was seen failing: a response, or (with no access line) a failure in the error logs.
+struct Seen<'a> {
+    time: Stamp,
+    status: Option<u16>,
+    path: Option<&'a str>,
+    host: Option<&'a str>,
+    at: Option<LineAt>,
 }
 
 /// Where an incident is: the file the evidence names, or its directory when the name is one
@@ -711,8 +223,8 @@ fn has_run(b: &[u8], keep: fn(&u8) -> bool, len: usize, digits: usize) -> bool {
         .any(|run| run.len() >= len && run.iter().filter(|c| c.is_ascii_digit()).count() >= digits)
 }
 
-/// What makes an incident one: its cause and the place the evidence names.
-type GroupKey = (&'static str, Option<String>, Option<u64>);
+/// What makes an incident one: its host, its cause and the place the evidence names.
+type GroupKey = (Option<String>, &'static str, Option<String>, Option<u64>);
 
 /// An incident being built, with what it still needs counted.
 struct Group {
@@ -722,68 +234,72 @@ struct Group {
 }
 
 /// Incidents being built, in order of first appearance.
-#[derive(Default)]
 struct Groups {
     order: Vec<GroupKey>,
     map: HashMap<GroupKey, Group>,
+    trace: bool,
 }
 
 impl Groups {
-    fn add(
-        &mut self,
-        verdict: Option<&Verdict>,
-        response: Option<&Failure>,
-        time: Stamp,
-        evidence: &[usize],
-        errors: &[ErrorEvent],
-    ) {
-        let key: GroupKey = match verdict {
+    fn new(trace: bool) -> Groups {
+        Groups {
+            order: Vec::new(),
+            map: HashMap::new(),
+            trace,
+        }
+    }
+
+    fn add(&mut self, finding: &Finding, seen: &Seen) {
+        let key: GroupKey = match finding.verdict {
             Some(v) => (
+                seen.host.map(str::to_owned),
                 v.cause,
                 v.file.as_deref().map(|f| place_of(f, v.line)),
                 v.line,
             ),
-            None => (UNKNOWN, None, None),
+            None => (seen.host.map(str::to_owned), UNKNOWN, None, None),
         };
+        let trace = self.trace;
         let group = self.map.entry(key.clone()).or_insert_with(|| {
             self.order.push(key.clone());
             Group {
                 incident: Incident {
-                    cause: key.0,
+                    cause: key.1,
                     status: BTreeMap::new(),
                     count: 0,
                     first_seen: None,
                     last_seen: None,
                     paths: Vec::new(),
-                    file: key.1.clone(),
-                    line: key.2,
+                    file: key.2.clone(),
+                    line: key.3,
                     evidence: Vec::new(),
                     fix: String::new(),
                     title: String::new(),
+                    host: key.0.clone(),
+                    responses: trace.then(Vec::new),
+                    evidence_at: trace.then(Vec::new),
                     times: Vec::new(),
                 },
                 paths: HashMap::new(),
-                span: (time, time),
+                span: (seen.time, seen.time),
             }
         });
         let incident = &mut group.incident;
         incident.count += 1;
-        if let Some(r) = response {
-            if let Some(status) = r.status {
-                *incident.status.entry(status.to_string()).or_default() += 1;
-                incident.times.push(time);
-            }
-            *group.paths.entry(r.path().to_owned()).or_default() += 1;
+        if let Some(status) = seen.status {
+            *incident.status.entry(status.to_string()).or_default() += 1;
+            incident.times.push(seen.time);
         }
-        for &i in evidence {
-            let text = errors[i].text();
-            if incident.evidence.len() < MAX_EVIDENCE
-                && !incident.evidence.iter().any(|e| e == text)
-            {
-                incident.evidence.push(text.to_owned());
-            }
+        if let Some(path) = seen.path {
+            *group.paths.entry(path.to_owned()).or_default() += 1;
         }
-        group.span = (group.span.0.min(time), group.span.1.max(time));
+        if let (Some(list), Some(at)) = (&mut incident.responses, seen.at) {
+            list.push(at);
+        }
+        for u in &finding.units {
+            add_evidence(incident, u);
+        }
+        group.span = (group.span.0.min(seen.time), group.span.1.max(seen.time));
     }
 
     fn into_incidents(mut self, rules: &Rules) -> Vec<Incident> {
@@ -799,6 +315,13 @@ impl Groups {
             let mut paths: Vec<(String, u64)> = group.paths.into_iter().collect();
             paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             incident.paths = paths.into_iter().take(MAX_PATHS).map(|(p, _)| p).collect();
+            if let Some(list) = &mut incident.responses {
+                list.sort_unstable();
+            }
+            if let Some(list) = &mut incident.evidence_at {
+                list.sort_unstable();
+                list.dedup();
+            }
             if let Some(text) = rules.cause(incident.cause) {
                 incident.fix = text.fix.clone();
                 incident.title = text.title.clone();
@@ -809,8 +332,28 @@ impl Groups {
             b.count
                 .cmp(&a.count)
                 .then_with(|| a.first_seen.cmp(&b.first_seen))
+                .then_with(|| a.host.cmp(&b.host))
         });
         out
+    }
+}
+
+/// Most evidence lines and paths kept per incident.
+const MAX_EVIDENCE: usize = 5;
+const MAX_PATHS: usize = 20;
+
+/// Adds a unit's records to an incident's evidence: their text (the first few, once each)
+/// and, with `--trace`, where each stands.
+fn add_evidence(incident: &mut Incident, u: &Unit) {
+    for text in &u.texts {
+        if incident.evidence.len() < MAX_EVIDENCE
+            && !incident.evidence.iter().any(|e| **e == **text)
+        {
+            incident.evidence.push(text.to_string());
+        }
+    }
+    if let Some(list) = &mut incident.evidence_at {
+        list.extend(u.records.iter().copied());
     }
 }
 
@@ -873,6 +416,7 @@ mod tests {
         diagnose(
             crate::scan::scan(&sources, &opts).unwrap(),
             Rules::builtin(),
+            true,
         )
     }
 
@@ -930,13 +474,15 @@ mod tests {
             "1.1.1.1",
             "/a",
             "FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Allowed memory size of 2 bytes exhausted in /w/a.php on line 9\"",
-        );
+        ) + "2026/11/25 10:00:19 [alert] 7#7: worker process 9 exited on signal 9\n";
         let r = run(&[&log, &errors]);
         assert_eq!(causes(&r), [("php_memory_limit", 1), ("unknown", 1)]);
         let unknown = &r.incidents[1];
         assert_eq!(unknown.paths, ["/b"]);
+        // The nearest line that may concern it; never the line of another request.
+        assert_eq!(unknown.evidence.len(), 1, "{unknown:?}");
         assert!(
-            unknown.evidence[0].contains("Allowed memory size"),
+            unknown.evidence[0].contains("worker process 9"),
             "nearest line shown: {unknown:?}"
         );
         assert_eq!((unknown.file.as_deref(), unknown.line), (None, None));

@@ -27,6 +27,10 @@ struct RawTable {
 pub struct CauseText {
     pub title: String,
     pub fix: String,
+    /// The statuses a server answers with for this cause (empty: any 5xx). Where identity
+    /// and time leave two records equal, the one whose cause fits the response's status wins.
+    #[serde(default)]
+    pub statuses: Vec<u16>,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +141,13 @@ impl Rules {
     /// The cause's title and fix.
     pub fn cause(&self, id: &str) -> Option<&CauseText> {
         self.causes.get(id)
+    }
+
+    /// Whether a server answers `status` for `cause` (true where the table does not say).
+    pub fn fits_status(&self, cause: &str, status: u16) -> bool {
+        self.causes
+            .get(cause)
+            .is_none_or(|c| c.statuses.is_empty() || c.statuses.contains(&status))
     }
 
     /// The table's own copy of a cause id (ids read back from a store are strings).

@@ -82,6 +82,8 @@ pub struct ErrorEvent {
     /// Index of the input it came from, and of the record within it.
     pub input: usize,
     pub seq: usize,
+    /// The 1-based line of its input the record starts on (0 where not counted).
+    pub line: u64,
     /// The record's text, then any field text that is not a part of it.
     buf: Box<str>,
     /// Where the record's text ends in `buf`.

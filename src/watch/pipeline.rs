@@ -425,7 +425,7 @@ impl Pipeline {
             },
             Reader::Error(records, pending_since) => {
                 let mut done = None;
-                let fate = records.push(line, |r| done = Some(r.to_vec()));
+                let fate = records.push(line, |r, _| done = Some(r.to_vec()));
                 *pending_since = records.pending().then(Instant::now);
                 if let Some(record) = done {
                     self.error_record(index, records.format(), &record);
@@ -608,7 +608,7 @@ impl Pipeline {
             return;
         };
         let mut done = None;
-        records.flush(|r| done = Some(r.to_vec()));
+        records.flush(|r, _| done = Some(r.to_vec()));
         *pending = None;
         let format = records.format();
         if let Some(record) = done {
@@ -627,7 +627,7 @@ impl Pipeline {
             return;
         }
         let scan = self.batch_scan(&ready);
-        let (incidents, _) = diagnose::explain(&scan, self.rules);
+        let (incidents, _) = diagnose::explain(&scan, self.rules, false);
         for incident in incidents {
             self.merge(incident);
         }
@@ -926,6 +926,7 @@ mod tests {
         let report = diagnose::diagnose(
             crate::scan::scan(&sources, &opts).unwrap(),
             Rules::builtin(),
+            false,
         );
         let mut want: Vec<(String, u64)> = report
             .incidents

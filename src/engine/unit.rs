@@ -1,0 +1,286 @@
+//! Failure units: the error records that tell of one failure, put together as they are read.
+//!
+//! PHP writes a warning and then the fatal error it leads to as records of their own, often
+//! without a pid (`PHP Warning:  Unknown: Failed to open stream: Permission denied in Unknown
+//! on line 0`, then `PHP Fatal error:  Failed opening required '…'`). Records next to each
+//! other in one log, from the same process (or, where the log names none, about the same
+//! script), within a second, up to the fatal error that ends the request, are one failure:
+//! one [`Unit`], whose most specific record names the cause.
+
+use serde::Serialize;
+
+use super::identity;
+use crate::diagnose::rules::{Rules, Verdict};
+use crate::formats::{ErrorEvent, Kind, Stamp, request_path};
+
+/// Where a line stands: its input (index into `inputs`) and its 1-based line number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LineAt {
+    pub input: usize,
+    pub line: u64,
+}
+
+/// How a unit can be tied to a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Names the request it belongs to (nginx's `request: "GET /x"`, FPM's `(request: …)`).
+    Request,
+    /// Written for one request, but names at most its client and its scripts.
+    Script,
+    /// About a process or a pool, not one request (a child killed, the pool full).
+    Process,
+}
+
+/// Records within this of each other from one process tell of the same failure.
+pub const SAME_FAILURE_MS: i64 = 1_000;
+/// Most records one failure groups (a fatal error and the warnings before it).
+const MAX_RECORDS: usize = 16;
+
+/// One failure, as one or more error records tell it.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    pub time: Stamp,
+    /// The input the records come from.
+    pub input: usize,
+    pub kind: Kind,
+    pub scope: Scope,
+    /// Where each record starts, in log order.
+    pub records: Vec<LineAt>,
+    /// Each record's text (control characters removed), shown as evidence.
+    pub texts: Vec<Box<str>>,
+    /// The most specific verdict of its records (on a tie, the first record's).
+    pub verdict: Option<Verdict>,
+    /// The client address, in one spelling.
+    pub client: Option<Box<str>>,
+    /// The path of the request it names, without query.
+    pub target: Option<Box<str>>,
+    /// The virtual host it names, lower case, without port.
+    pub host: Option<Box<str>>,
+    /// The script and code files it names (`… in /srv/www/a.php on line 3`).
+    pub files: Vec<Box<str>>,
+    /// The PHP-FPM pool it names (`[pool www]`).
+    pub pool: Option<Box<str>>,
+    /// The upstream the proxy sent the request to (`fastcgi://unix:/run/php/www.sock:`).
+    pub upstream: Option<Box<str>>,
+    pid: Option<u32>,
+    /// The code location of the first record, for grouping records that name no pid.
+    origin: Option<Box<str>>,
+    /// Whether a record ends the request (a fatal error): nothing joins after it.
+    closed: bool,
+    is_php: bool,
+}
+
+impl Unit {
+    pub fn ms(&self) -> i64 {
+        self.time.ms
+    }
+
+    /// The first record's place.
+    pub fn at(&self) -> LineAt {
+        self.records[0]
+    }
+
+    /// A unit of one record, if it has a time and is [worth keeping](worth_keeping).
+    fn of(e: &ErrorEvent, rules: &Rules) -> Option<Unit> {
+        let time = e.time?;
+        let verdict = rules.classify(e);
+        if !worth_keeping(e, verdict.is_some()) {
+            return None;
+        }
+        let msg = e.message();
+        let text = e.text();
+        Some(Unit {
+            time,
+            input: e.input,
+            kind: e.kind.unwrap_or(Kind::Error),
+            scope: scope_of(e),
+            records: vec![LineAt {
+                input: e.input,
+                line: e.line,
+            }],
+            texts: vec![text.into()],
+            verdict,
+            client: e.client().map(|c| identity::client_key(c).into()),
+            target: e
+                .request()
+                .map(|r| String::from_utf8_lossy(request_path(r.as_bytes())).into()),
+            host: e.host().map(identity::host_key),
+            files: identity::files_named(text),
+            pool: identity::pool_named(text).map(Into::into),
+            upstream: e.upstream().map(Into::into),
+            pid: e.pid,
+            origin: rules.code_location(msg).map(Into::into),
+            closed: is_fatal(msg),
+            is_php: is_php(msg),
+        })
+    }
+
+    /// Whether `next`, the record after this unit's last in the same log, tells of the same
+    /// failure.
+    fn joins(&self, next: &Unit) -> bool {
+        let same_origin = match (&self.origin, &next.origin) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        !self.closed
+            && self.is_php
+            && next.is_php
+            && self.records.len() < MAX_RECORDS
+            && self.scope == next.scope
+            && self.pid == next.pid
+            && (self.pid.is_some() || same_origin)
+            && self.client == next.client
+            && self.target == next.target
+            && (next.ms() - self.ms()).abs() <= SAME_FAILURE_MS
+    }
+
+    /// Takes `next` in: its records, what it names, and its verdict if more specific.
+    fn absorb(&mut self, next: Unit) {
+        self.records.extend(next.records);
+        self.texts.extend(next.texts);
+        for f in next.files {
+            if !self.files.contains(&f) {
+                self.files.push(f);
+            }
+        }
+        if let Some(v) = next.verdict
+            && self.verdict.as_ref().is_none_or(|b| v.weight > b.weight)
+        {
+            self.verdict = Some(v);
+        }
+        self.closed |= next.closed;
+        self.pool = self.pool.take().or(next.pool);
+    }
+}
+
+fn scope_of(e: &ErrorEvent) -> Scope {
+    if e.request().is_some() {
+        Scope::Request
+    } else if e.client().is_some()
+        || e.kind == Some(Kind::PhpError)
+        || e.message().contains("said into stderr")
+    {
+        Scope::Script
+    } else {
+        Scope::Process
+    }
+}
+
+/// Whether a record holds a PHP message (PHP's own log, or relayed by FPM, nginx, Apache).
+fn is_php(msg: &str) -> bool {
+    msg.contains("PHP ")
+}
+
+/// Whether a PHP message ends the request.
+fn is_fatal(msg: &str) -> bool {
+    msg.contains("Fatal error") || msg.contains("Parse error")
+}
+
+/// Whether a record is worth keeping: a rule names a cause in it, or it is an error the
+/// server or PHP wrote at error level or worse (a request's own line that names no cause must
+/// still keep another request's line from explaining it). Notices, warnings and
+/// deprecations that no rule reads are counted, not kept.
+pub fn worth_keeping(e: &ErrorEvent, verdict: bool) -> bool {
+    verdict || is_error_level(e)
+}
+
+/// Error level or worse, in each log's own words.
+fn is_error_level(e: &ErrorEvent) -> bool {
+    let level = e.level();
+    let level = level.rsplit(':').next().unwrap_or(level);
+    matches!(
+        level.to_ascii_lowercase().as_str(),
+        "error" | "crit" | "alert" | "emerg" | "fatal error" | "parse error"
+    )
+}
+
+/// Groups one input's records into units, in log order: hand it every record kept, take the
+/// units it completes.
+#[derive(Default)]
+pub struct Grouper {
+    open: Option<Unit>,
+}
+
+impl Grouper {
+    /// Takes the next record of the input; returns the unit it completes, if any. Records not
+    /// worth keeping are passed over: they neither join a unit nor end one.
+    pub fn push(&mut self, e: &ErrorEvent, rules: &Rules) -> Option<Unit> {
+        let next = Unit::of(e, rules)?;
+        match &mut self.open {
+            Some(open) if open.joins(&next) => {
+                open.absorb(next);
+                None
+            }
+            open => open.replace(next),
+        }
+    }
+
+    /// The unit still open, at the end of the input.
+    pub fn finish(&mut self) -> Option<Unit> {
+        self.open.take()
+    }
+}
+
+/// Every unit of a list of records (in (input, log) order), each input grouped on its own.
+pub fn units_of<'e>(records: impl IntoIterator<Item = &'e ErrorEvent>, rules: &Rules) -> Vec<Unit> {
+    let mut out = Vec::new();
+    let mut groupers: Vec<Grouper> = Vec::new();
+    for e in records {
+        if groupers.len() <= e.input {
+            groupers.resize_with(e.input + 1, Grouper::default);
+        }
+        out.extend(groupers[e.input].push(e, rules));
+    }
+    out.extend(groupers.iter_mut().filter_map(Grouper::finish));
+    out.sort_by_key(|u| (u.ms(), u.at()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::tz::TimeZone;
+
+    fn php_log(text: &str) -> Vec<ErrorEvent> {
+        let mut records = crate::scan::ErrorRecords::new(crate::formats::detect::ErrorFormat::Php);
+        let mut out = Vec::new();
+        let mut keep = |r: &[u8], line: u64| {
+            let mut e = crate::formats::php::parse_php_error(r, &TimeZone::UTC).unwrap();
+            e.line = line;
+            out.push(e);
+        };
+        for line in text.lines() {
+            records.push(line.as_bytes(), &mut keep);
+        }
+        records.flush(&mut keep);
+        out
+    }
+
+    #[test]
+    fn a_warning_and_the_fatal_it_leads_to_are_one_failure_even_without_a_file() {
+        // As PHP-FPM writes it when the requested script cannot be opened (lab, chmod 000).
+        let records = php_log(
+            "[25-Nov-2026 10:00:00 UTC] PHP Warning:  Unknown: Failed to open stream: Permission denied in Unknown on line 0\n\
+             [25-Nov-2026 10:00:00 UTC] PHP Fatal error:  Failed opening required '/srv/blog/secret.php' (include_path='.:/usr/share/php') in Unknown on line 0\n\
+             [25-Nov-2026 10:00:00 UTC] PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted in /srv/shop/mem.php on line 3\n",
+        );
+        let units = units_of(&records, Rules::builtin());
+        assert_eq!(units.len(), 2, "{units:#?}");
+        let first = &units[0];
+        assert_eq!(first.records.len(), 2);
+        assert_eq!(first.verdict.as_ref().unwrap().cause, "file_permissions");
+        assert!(first.files.iter().any(|f| &**f == "/srv/blog/secret.php"));
+        assert_eq!(units[1].verdict.as_ref().unwrap().cause, "php_memory_limit");
+        assert_eq!(units[1].records[0].line, 3);
+    }
+
+    #[test]
+    fn records_of_two_scripts_are_two_failures() {
+        let records = php_log(
+            "[25-Nov-2026 10:00:00 UTC] PHP Warning:  file_put_contents(/srv/a/up/x): Failed to open stream: No space left on device in /srv/a/upload.php on line 4\n\
+             [25-Nov-2026 10:00:00 UTC] PHP Warning:  require(/srv/b/lib/config.php): Failed to open stream: Permission denied in /srv/b/account.php on line 2\n",
+        );
+        let units = units_of(&records, Rules::builtin());
+        assert_eq!(units.len(), 2);
+    }
+}
