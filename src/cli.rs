@@ -769,7 +769,7 @@ fn scan_options(
         if sources.iter().any(|s| s.path.is_none()) {
             bail!("--since/--until with a duration need files, not stdin (use an RFC 3339 time)");
         }
-        scan::scan(sources, &opts)?.newest()
+        diagnose::newest(scan::scan(sources, &opts)?)
     } else {
         None
     };

@@ -245,7 +245,7 @@ impl Strings {
 }
 
 /// Everything read from the inputs.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Scan {
     pub inputs: Vec<InputReport>,
     pub requests: u64,
@@ -254,8 +254,10 @@ pub struct Scan {
     pub responses: Responses,
     /// The texts the responses refer to.
     pub strings: Strings,
-    /// The error-log records, in time order.
+    /// Error-log records already read (`watch`'s live batches), in time order.
     pub errors: Vec<ErrorEvent>,
+    /// Error logs detected but not yet read: `diagnose` streams them through the engine.
+    pub pending_errors: Option<crate::engine::stream::Pending>,
     /// The newest access-log time.
     pub newest_access: Option<Stamp>,
     /// Per access input, the line each of its blocks starts on (0-based), for telling where
@@ -323,12 +325,6 @@ pub fn scan_with<O: BlockObserver>(
     })?;
     opts.progress.finish_and_clear();
     out.responses.sort();
-    // The list grew by doubling; `diagnose` keeps it while it builds as much again beside it.
-    out.errors.shrink_to_fit();
-    // In place, where a stable sort would take a scratch copy of half the list: records were
-    // pushed in (input, seq) order, so that key keeps equal times in their stable order.
-    out.errors
-        .sort_unstable_by_key(|e| (e.time, e.input, e.seq));
     Ok((out, observed))
 }
 
@@ -405,7 +401,7 @@ fn scan_one<O: BlockObserver>(
     out: &mut Scan,
 ) -> std::io::Result<()> {
     let mut blocks = Blocks::new(reader);
-    let (first, failed) = match blocks.next_block() {
+    let (mut first, failed) = match blocks.next_block() {
         Ok(b) => (b.unwrap_or_default(), None),
         Err(e) => (Vec::new(), Some(e)),
     };
@@ -432,7 +428,21 @@ fn scan_one<O: BlockObserver>(
             pool.parse(first, &mut blocks, Arc::new(format.clone()), index)
         }
         (Detected::Error(format), None) if opts.error_logs => {
-            scan_errors(first, &mut blocks, *format, index, opts, &mut report, out)
+            let pending =
+                out.pending_errors
+                    .get_or_insert_with(|| crate::engine::stream::Pending {
+                        inputs: Vec::new(),
+                        tz: opts.tz.clone(),
+                        window: opts.window,
+                        threads: opts.threads,
+                    });
+            pending.inputs.push(crate::engine::stream::ErrorInput {
+                index,
+                format: *format,
+                first: std::mem::take(&mut first),
+                blocks: std::mem::replace(&mut blocks, Blocks::new(Box::new(std::io::empty()))),
+            });
+            Ok(())
         }
         (Detected::Error(_), None) => Ok(()),
         (Detected::Unknown, None) => Ok(()),
@@ -748,49 +758,6 @@ impl ErrorRecords {
     }
 }
 
-fn scan_errors(
-    first: Vec<u8>,
-    blocks: &mut Blocks<Box<dyn Read + Send>>,
-    format: ErrorFormat,
-    index: usize,
-    opts: &ScanOptions,
-    report: &mut InputReport,
-    out: &mut Scan,
-) -> std::io::Result<()> {
-    let mut records = ErrorRecords::new(format);
-    let mut block = Some(first);
-    let mut failed = None;
-    let mut seq = 0;
-    let mut unparsed = 0;
-    let mut keep = |record: &[u8], line: u64| match format.parse(record, &opts.tz) {
-        Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
-            e.input = index;
-            e.line = line;
-            e.seq = seq;
-            seq += 1;
-            out.errors.push(e);
-        }
-        Some(_) => {}
-        None => unparsed += 1,
-    };
-    while let Some(b) = block {
-        for line in read::lines(&b) {
-            report.lines += 1;
-            if let LineFate::Orphan = records.push(line, &mut keep) {
-                report.unparsed += 1;
-            }
-        }
-        blocks.recycle(b);
-        block = blocks.next_block().unwrap_or_else(|e| {
-            failed = Some(e);
-            None
-        });
-    }
-    records.flush(&mut keep);
-    report.unparsed += unparsed;
-    failed.map_or(Ok(()), Err)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -839,15 +806,15 @@ mod tests {
     }
 
     #[test]
-    fn php_stack_traces_stay_in_their_record() {
+    fn error_logs_are_left_to_the_engine_with_their_head() {
         let log =
             b"[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  Uncaught Exception: x in /a.php:3\n\
-                    Stack trace:\n#0 {main}\n  thrown in /a.php on line 3\n\
-                    [25-Nov-2026 14:00:04 UTC] PHP Warning:  y in /b.php on line 1\n";
+                    Stack trace:\n#0 {main}\n  thrown in /a.php on line 3\n";
         let s = scan_text(log);
-        assert_eq!(s.errors.len(), 2);
-        assert!(s.errors[0].text().ends_with("thrown in /a.php on line 3"));
-        assert_eq!((s.inputs[0].lines, s.inputs[0].unparsed), (5, 0));
+        let pending = s.pending_errors.expect("an error log waits to be streamed");
+        assert_eq!(pending.inputs.len(), 1);
+        assert_eq!(pending.inputs[0].first, log);
+        assert_eq!(s.inputs[0].kind, Kind::PhpError);
     }
 
     #[test]

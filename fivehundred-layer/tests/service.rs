@@ -205,7 +205,11 @@ fn failures_answer_generic_pages_that_probe_passes_and_diagnose_ties_to_the_log(
         threads: 1,
         error_logs: true,
     };
-    let report = diagnose::diagnose(scan::scan(&sources, &opts).unwrap(), Rules::builtin());
+    let report = diagnose::diagnose(
+        scan::scan(&sources, &opts).unwrap(),
+        Rules::builtin(),
+        false,
+    );
     assert_eq!(report.summary.requests, 5);
     assert_eq!(report.summary.server_errors, 4);
     assert_eq!(report.incidents.iter().map(|i| i.count).sum::<u64>(), 4);

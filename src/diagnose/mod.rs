@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::engine::assign::Request;
 use crate::engine::identity::{self, Asked, Sites};
 use crate::engine::unit::{self, LineAt, Unit};
-use crate::engine::{Engine, Finding, Sink};
+use crate::engine::{Engine, Finding, Sink, stream};
 use crate::formats::Stamp;
 use crate::scan::{InputReport, Scan};
 use rules::{Rules, UNKNOWN};
@@ -74,9 +74,10 @@ pub struct Incident {
     pub times: Vec<Stamp>,
 }
 
-/// Builds incidents from what a scan read; `trace` adds where each line and record stands.
-pub fn diagnose(scan: Scan, rules: &Rules, trace: bool) -> Report {
-    let (incidents, other_errors) = explain(&scan, rules, trace);
+/// Builds incidents from what a scan read (reading the error logs it found on the way);
+/// `trace` adds where each line and record stands.
+pub fn diagnose(mut scan: Scan, rules: &Rules, trace: bool) -> Report {
+    let (incidents, other_errors) = explain(&mut scan, rules, trace);
     Report {
         version: 1,
         summary: Summary {
@@ -96,7 +97,69 @@ pub fn diagnose(scan: Scan, rules: &Rules, trace: bool) -> Report {
 
 /// The incidents of a scan: those its 5xx responses make, and those of the error records no
 /// response accounts for (with no access log, the incidents are those).
-pub fn explain(scan: &Scan, rules: &Rules, trace: bool) -> (Vec<Incident>, Vec<Incident>) {
+pub fn explain(scan: &mut Scan, rules: &Rules, trace: bool) -> (Vec<Incident>, Vec<Incident>) {
+    let pending = scan.pending_errors.take();
+    let scan_ref: &Scan = scan;
+    let (answered, unanswered, tallies) = explain_with(scan_ref, pending, rules, trace);
+    for t in tallies {
+        note_tally(scan, t);
+    }
+    if scan.has_access_logs() {
+        (
+            answered.into_incidents(rules),
+            unanswered.into_incidents(rules),
+        )
+    } else {
+        (unanswered.into_incidents(rules), Vec::new())
+    }
+}
+
+/// The newest time the scan's lines carry, reading its error logs for theirs (the reference
+/// for `--since 2h`).
+pub fn newest(mut scan: Scan) -> Option<i64> {
+    let access = scan.newest();
+    let Some(pending) = scan.pending_errors.take() else {
+        return access;
+    };
+    let tallies = stream::stream(pending, Rules::builtin(), |_| {});
+    let errors = tallies.iter().filter_map(|t| t.newest).map(|t| t.ms).max();
+    access.max(errors)
+}
+
+/// Adds what reading an error log came to into its input report, and says on stderr when
+/// its records came out of order or reading stopped early.
+fn note_tally(scan: &mut Scan, t: stream::Tally) {
+    let Some(report) = scan.inputs.get_mut(t.index) else {
+        return;
+    };
+    report.lines += t.lines;
+    report.unparsed += t.unparsed;
+    if let Some(e) = t.error {
+        let e = crate::read::ReadError::Io {
+            path: report.path.clone(),
+            error: e,
+        };
+        eprintln!("fivehundred: warning: {e} (the lines before it were read)");
+        report.error = Some(e.to_string());
+    }
+    if t.out_of_order > 0 {
+        eprintln!(
+            "fivehundred: warning: {}: {} record(s) more than {} s out of time order were read on their own",
+            report.path,
+            t.out_of_order,
+            stream::REORDER_MS / 1000
+        );
+    }
+}
+
+/// The engine over a scan's responses and its error records (read now where they are
+/// pending): the incidents being built, and what reading each error log came to.
+fn explain_with(
+    scan: &Scan,
+    pending: Option<stream::Pending>,
+    rules: &Rules,
+    trace: bool,
+) -> (Groups, Groups, Vec<stream::Tally>) {
     let responses: Vec<_> = scan.responses.iter().collect();
     let clients: Vec<Cow<str>> = responses
         .iter()
@@ -130,16 +193,12 @@ pub fn explain(scan: &Scan, rules: &Rules, trace: bool) -> (Vec<Incident>, Vec<I
     for u in unit::units_of(&scan.errors, rules) {
         engine.push(u);
     }
+    let tallies = match pending {
+        Some(p) => stream::stream(p, rules, |u| engine.push(u)),
+        None => Vec::new(),
+    };
     let sink = engine.finish();
-    let (answered, unanswered) = (sink.answered, sink.unanswered);
-    if scan.has_access_logs() {
-        (
-            answered.into_incidents(rules),
-            unanswered.into_incidents(rules),
-        )
-    } else {
-        (unanswered.into_incidents(rules), Vec::new())
-    }
+    (sink.answered, sink.unanswered, tallies)
 }
 
 /// The engine's decisions, grouped as they come.

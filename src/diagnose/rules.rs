@@ -160,6 +160,12 @@ impl Rules {
         self.causes.keys().map(String::as_str)
     }
 
+    /// Whether any rule's literal is in `raw` (a record as read): the cheap test that lets a
+    /// record no rule can match go unbuilt.
+    pub fn may_match(&self, raw: &[u8]) -> bool {
+        self.literals.is_match(raw)
+    }
+
     /// The most specific rule that matches the record, with where it points.
     pub fn classify(&self, event: &ErrorEvent) -> Option<Verdict> {
         let msg = event.message();

@@ -18,6 +18,7 @@
 
 pub mod assign;
 pub mod identity;
+pub mod stream;
 pub mod unit;
 
 use std::ops::Range;

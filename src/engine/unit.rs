@@ -5,7 +5,8 @@
 //! on line 0`, then `PHP Fatal error:  Failed opening required '…'`). Records next to each
 //! other in one log, from the same process (or, where the log names none, about the same
 //! script), within a second, up to the fatal error that ends the request, are one failure:
-//! one [`Unit`], whose most specific record names the cause.
+//! one [`Unit`], whose most specific record names the cause. Warnings alike without a fatal
+//! error after them stay apart: two requests write them as readily as one.
 
 use serde::Serialize;
 
@@ -62,7 +63,9 @@ pub struct Unit {
     pub pool: Option<Box<str>>,
     /// The upstream the proxy sent the request to (`fastcgi://unix:/run/php/www.sock:`).
     pub upstream: Option<Box<str>>,
-    pid: Option<u32>,
+    /// Who wrote it, as the log says: nginx's connection (`*7`), Apache's `pid N:tid M`, the
+    /// PHP-FPM child's pid. Records of one failure come from one writer.
+    writer: Option<Box<str>>,
     /// The code location of the first record, for grouping records that name no pid.
     origin: Option<Box<str>>,
     /// Whether a record ends the request (a fatal error): nothing joins after it.
@@ -108,7 +111,7 @@ impl Unit {
             files: identity::files_named(text),
             pool: identity::pool_named(text).map(Into::into),
             upstream: e.upstream().map(Into::into),
-            pid: e.pid,
+            writer: writer_of(e),
             origin: rules.code_location(msg).map(Into::into),
             closed: is_fatal(msg),
             is_php: is_php(msg),
@@ -116,19 +119,21 @@ impl Unit {
     }
 
     /// Whether `next`, the record after this unit's last in the same log, tells of the same
-    /// failure.
+    /// failure: the fatal error that ends what this unit's warnings began. (Two warnings
+    /// alike are two requests' as likely as one's: each stands alone.)
     fn joins(&self, next: &Unit) -> bool {
         let same_origin = match (&self.origin, &next.origin) {
             (Some(a), Some(b)) => a == b,
             _ => true,
         };
         !self.closed
+            && next.closed
             && self.is_php
             && next.is_php
             && self.records.len() < MAX_RECORDS
             && self.scope == next.scope
-            && self.pid == next.pid
-            && (self.pid.is_some() || same_origin)
+            && self.writer == next.writer
+            && (self.writer.is_some() || same_origin)
             && self.client == next.client
             && self.target == next.target
             && (next.ms() - self.ms()).abs() <= SAME_FAILURE_MS
@@ -151,6 +156,26 @@ impl Unit {
         self.closed |= next.closed;
         self.pool = self.pool.take().or(next.pool);
     }
+}
+
+/// Who wrote a record (see [`Unit::writer`]).
+fn writer_of(e: &ErrorEvent) -> Option<Box<str>> {
+    let text = e.text();
+    let head = &text[..text.len().min(96)];
+    if let Some(at) = head.find("[pid ") {
+        let rest = &head[at + 1..];
+        return rest.find(']').map(|end| rest[..end].into());
+    }
+    if e.kind == Some(Kind::Error)
+        && let Some(at) = head.find(": *")
+    {
+        let conn = &head[at + 2..];
+        let end = conn[1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(conn.len(), |n| n + 1);
+        return Some(conn[..end].into());
+    }
+    e.pid.map(|p| p.to_string().into())
 }
 
 fn scope_of(e: &ErrorEvent) -> Scope {
@@ -181,17 +206,28 @@ fn is_fatal(msg: &str) -> bool {
 /// still keep another request's line from explaining it). Notices, warnings and
 /// deprecations that no rule reads are counted, not kept.
 pub fn worth_keeping(e: &ErrorEvent, verdict: bool) -> bool {
-    verdict || is_error_level(e)
+    verdict || (is_error_level(e) && !relays_minor_php(e.message()))
 }
 
-/// Error level or worse, in each log's own words.
+/// Whether a message only relays PHP notices, warnings or deprecations: nginx and Apache log
+/// every PHP message they relay at error level, whatever PHP's own level was.
+fn relays_minor_php(msg: &str) -> bool {
+    [
+        "PHP Warning:",
+        "PHP Notice:",
+        "PHP Deprecated:",
+        "PHP Strict Standards:",
+    ]
+    .iter()
+    .any(|level| msg.contains(level))
+        && !is_fatal(msg)
+}
+
+/// Error level or worse, in each log's own words (Apache's `[module:level]` too).
 fn is_error_level(e: &ErrorEvent) -> bool {
     let level = e.level();
     let level = level.rsplit(':').next().unwrap_or(level);
-    matches!(
-        level.to_ascii_lowercase().as_str(),
-        "error" | "crit" | "alert" | "emerg" | "fatal error" | "parse error"
-    )
+    crate::formats::detect::is_error_word(level.as_bytes())
 }
 
 /// Groups one input's records into units, in log order: hand it every record kept, take the

@@ -28,6 +28,14 @@ fn bracket(b: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&b[..close], rest.strip_prefix(b" ").unwrap_or(rest)))
 }
 
+/// The level of a raw record (`[proxy_fcgi:error]` and 2.2's `[error]` give `error`), read
+/// without parsing the rest.
+pub fn level(record: &[u8]) -> Option<&[u8]> {
+    let (_, rest) = bracket(record)?;
+    let (tag, _) = bracket(rest)?;
+    Some(memchr::memrchr(b':', tag).map_or(tag, |c| &tag[c + 1..]))
+}
+
 /// Parses one record.
 pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     let (time, mut rest) = bracket(record)?;

@@ -45,6 +45,25 @@ impl ErrorFormat {
         }
     }
 
+    /// Whether a raw record was written at error level or worse, read from its level field
+    /// without parsing the rest (PHP's own log says it in words the rule table reads).
+    pub fn is_error_level(self, record: &[u8]) -> bool {
+        let level = match self {
+            Self::Nginx => record
+                .get(19..)
+                .and_then(|r| r.strip_prefix(b" ["))
+                .and_then(|r| r.split(|&b| b == b']').next()),
+            Self::Apache => apache_error::level(record),
+            Self::PhpFpm => record
+                .iter()
+                .position(|&b| b == b']')
+                .and_then(|at| record.get(at + 2..))
+                .and_then(|r| r.split(|&b| b == b':').next()),
+            Self::Php => None,
+        };
+        level.is_some_and(is_error_word)
+    }
+
     /// Parses a whole record (lines joined with `\n`).
     pub fn parse(self, record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         match self {
@@ -54,6 +73,20 @@ impl ErrorFormat {
             Self::Php => php::parse_php_error(record, tz),
         }
     }
+}
+
+/// Error level or worse, in nginx's, Apache's and PHP-FPM's words.
+pub fn is_error_word(level: &[u8]) -> bool {
+    [
+        &b"error"[..],
+        b"crit",
+        b"alert",
+        b"emerg",
+        b"fatal error",
+        b"parse error",
+    ]
+    .iter()
+    .any(|w| level.eq_ignore_ascii_case(w))
 }
 
 /// What a file turned out to be.

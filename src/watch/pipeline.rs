@@ -626,8 +626,8 @@ impl Pipeline {
             self.prune_errors();
             return;
         }
-        let scan = self.batch_scan(&ready);
-        let (incidents, _) = diagnose::explain(&scan, self.rules, false);
+        let mut scan = self.batch_scan(&ready);
+        let (incidents, _) = diagnose::explain(&mut scan, self.rules, false);
         for incident in incidents {
             self.merge(incident);
         }

@@ -1,0 +1,568 @@
+//! Error logs as one time-ordered stream of [`Unit`]s, read in bounded memory on every core.
+//!
+//! - One reader thread per error input reads its blocks, moves the continuation lines that
+//!   start a block (the end of a stack trace) back to the record they belong to, counts its
+//!   lines, and hands the block to the parser threads. It may have at most [`CREDIT`] blocks
+//!   in flight, so a log that runs ahead of the others in time waits instead of piling up.
+//! - The parser threads (one per core) put lines back into records and pass over those no
+//!   rule reads and no server wrote at error level, from their raw bytes (the rule table's
+//!   literal search and the level field), without building them; the rest are parsed.
+//! - This thread takes each input's blocks in order, groups their records into units, and
+//!   merges the inputs by time: the one whose next unit is oldest goes first. Inputs are
+//!   opened in the order of their first timestamps, each when the merge reaches it, so a
+//!   rotation set given in any order (an old `.gz` after the live file) is read oldest first
+//!   and only the logs that overlap in time are open at once. Within an input, units up to
+//!   [`REORDER_MS`] out of order are put back in order; one older than that is counted.
+
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex, mpsc};
+
+use jiff::tz::TimeZone;
+
+use super::unit::{Grouper, Unit};
+use crate::diagnose::rules::Rules;
+use crate::formats::detect::ErrorFormat;
+use crate::formats::{ErrorEvent, Stamp};
+use crate::read::{self, Blocks};
+use crate::scan::{ErrorRecords, LineFate, Window};
+
+/// Blocks one input may have read but not yet taken by the merge.
+const CREDIT: usize = 3;
+/// How far out of time order a unit may come in one log and still be put back in order.
+pub const REORDER_MS: i64 = 10_000;
+
+/// An error log waiting to be read: its first block (read to detect its format) and the rest.
+pub struct ErrorInput {
+    /// Its index in `inputs`.
+    pub index: usize,
+    pub format: ErrorFormat,
+    pub first: Vec<u8>,
+    pub blocks: Blocks<Box<dyn Read + Send>>,
+}
+
+impl ErrorInput {
+    /// The time of its first record, if its first block has one.
+    fn first_time(&self, tz: &TimeZone) -> Option<i64> {
+        let mut records = ErrorRecords::new(self.format);
+        let mut first = None;
+        for line in read::lines(&self.first) {
+            records.push(line, |r, _| {
+                first = first.or_else(|| self.format.parse(r, tz).and_then(|e| e.time))
+            });
+            if first.is_some() {
+                break;
+            }
+        }
+        records
+            .flush(|r, _| first = first.or_else(|| self.format.parse(r, tz).and_then(|e| e.time)));
+        first.map(|t| t.ms)
+    }
+}
+
+/// The error logs a scan found, to read once the responses are known, and how to read them.
+pub struct Pending {
+    pub inputs: Vec<ErrorInput>,
+    pub tz: TimeZone,
+    pub window: Window,
+    /// Parser threads.
+    pub threads: usize,
+}
+
+/// What reading one error input came to.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub index: usize,
+    pub lines: u64,
+    pub unparsed: u64,
+    /// The newest record time read.
+    pub newest: Option<Stamp>,
+    /// Units more than [`REORDER_MS`] older than one before them in the same log.
+    pub out_of_order: u64,
+    /// Why reading stopped before the end, if it did.
+    pub error: Option<io::Error>,
+}
+
+/// How the parser threads read.
+struct Options<'a> {
+    tz: &'a TimeZone,
+    window: Window,
+    rules: &'a Rules,
+    threads: usize,
+}
+
+/// One block for a parser thread.
+struct Job {
+    slot: usize,
+    /// The input's index in `inputs`.
+    input: usize,
+    seq: u64,
+    format: ErrorFormat,
+    /// The 0-based line the block starts on.
+    start_line: u64,
+    block: Vec<u8>,
+}
+
+/// What a reader or parser thread reports.
+enum Report {
+    Parsed {
+        slot: usize,
+        seq: u64,
+        events: Vec<ErrorEvent>,
+        lines: u64,
+        unparsed: u64,
+    },
+    /// The input's reader is done: `blocks` blocks, and why it stopped early, if it did.
+    Done {
+        slot: usize,
+        blocks: u64,
+        oversized: u64,
+        error: Option<io::Error>,
+    },
+}
+
+/// Reads every input and hands its units to `push` in time order; returns each input's tally.
+pub fn stream(pending: Pending, rules: &Rules, mut push: impl FnMut(Unit)) -> Vec<Tally> {
+    let Pending {
+        inputs,
+        tz,
+        window,
+        threads,
+    } = pending;
+    let opts = &Options {
+        tz: &tz,
+        window,
+        rules,
+        threads,
+    };
+    let mut order: Vec<(Option<i64>, usize)> = inputs
+        .iter()
+        .enumerate()
+        .map(|(slot, i)| (i.first_time(opts.tz), slot))
+        .collect();
+    // Inputs without a time first (they cannot be placed), then by first time.
+    order.sort();
+    let mut tallies: Vec<Tally> = inputs
+        .iter()
+        .map(|i| Tally {
+            index: i.index,
+            ..Tally::default()
+        })
+        .collect();
+    let mut waiting: Vec<Option<ErrorInput>> = inputs.into_iter().map(Some).collect();
+    std::thread::scope(|scope| {
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(opts.threads.max(1) * 2);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (report_tx, report_rx) = mpsc::channel::<Report>();
+        for _ in 0..opts.threads.max(1) {
+            let (job_rx, report_tx) = (Arc::clone(&job_rx), report_tx.clone());
+            scope.spawn(move || {
+                while let Some(job) = job_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
+                    let _ = report_tx.send(parse_block(job, opts));
+                }
+            });
+        }
+        let mut merge = Merge {
+            slots: (0..waiting.len()).map(|_| None).collect(),
+            reports: report_rx,
+        };
+        let mut next = 0;
+        loop {
+            let head = merge.oldest(opts.rules, &mut tallies);
+            // Open the next input once the merge has reached its first record.
+            if let Some(&(start, slot)) = order.get(next)
+                && head.is_none_or(|(ms, _)| start.is_none_or(|s| s <= ms))
+            {
+                next += 1;
+                let input = waiting[slot].take().expect("each input opened once");
+                let credit = merge.open(slot);
+                let (jobs, reports) = (job_tx.clone(), report_tx.clone());
+                scope.spawn(move || read_input(input, slot, credit, jobs, reports));
+                continue;
+            }
+            let Some((_, slot)) = head else { break };
+            push(merge.pop(slot));
+        }
+        drop(job_tx);
+    });
+    tallies
+}
+
+/// Reads one input's blocks and queues them for the parsers, [`CREDIT`] at a time.
+fn read_input(
+    mut input: ErrorInput,
+    slot: usize,
+    credit: mpsc::Receiver<()>,
+    jobs: mpsc::SyncSender<Job>,
+    reports: mpsc::Sender<Report>,
+) {
+    let (format, index) = (input.format, input.index);
+    let mut pending = Some(std::mem::take(&mut input.first));
+    let mut seq = 0u64;
+    let mut line = 0u64;
+    let mut error = None;
+    while let Some(mut block) = pending.take() {
+        let next = match input.blocks.next_block() {
+            Ok(b) => b,
+            Err(e) => {
+                error = Some(e);
+                None
+            }
+        };
+        if let Some(mut next) = next {
+            // Continuation lines at the head of the next block end this block's last record.
+            let head = continuation_len(&next, format);
+            block.extend_from_slice(&next[..head]);
+            next.drain(..head);
+            pending = Some(next);
+        }
+        if credit.recv().is_err() {
+            return;
+        }
+        let lines = memchr::memchr_iter(b'\n', &block).count() as u64
+            + u64::from(!block.is_empty() && !block.ends_with(b"\n"));
+        let job = Job {
+            slot,
+            input: index,
+            seq,
+            format,
+            start_line: line,
+            block,
+        };
+        if jobs.send(job).is_err() {
+            return;
+        }
+        seq += 1;
+        line += lines;
+    }
+    let _ = reports.send(Report::Done {
+        slot,
+        blocks: seq,
+        oversized: input.blocks.oversized,
+        error,
+    });
+}
+
+/// How many bytes at the head of a block continue the record before it: the lines before its
+/// first record header. A block with no header at all goes whole to the one before it, up to
+/// a limit, past which its lines are orphans where they stand.
+fn continuation_len(block: &[u8], format: ErrorFormat) -> usize {
+    let mut at = 0;
+    for line in read::lines(block) {
+        if format.is_header(line) || at > read::BLOCK {
+            return at;
+        }
+        at += line.len() + 1;
+    }
+    block.len().min(at)
+}
+
+/// Parses one block: every record, built only where it may matter.
+fn parse_block(job: Job, opts: &Options) -> Report {
+    let mut records = ErrorRecords::new(job.format);
+    let mut events = Vec::new();
+    let (mut lines, mut orphans, mut unparsed) = (0u64, 0u64, 0u64);
+    let mut keep = |record: &[u8], line: u64| {
+        if !may_matter(record, job.format, opts.rules) {
+            return;
+        }
+        match job.format.parse(record, opts.tz) {
+            Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
+                e.input = job.input;
+                e.line = job.start_line + line;
+                events.push(e);
+            }
+            Some(_) => {}
+            None => unparsed += 1,
+        }
+    };
+    for line in read::lines(&job.block) {
+        lines += 1;
+        if let LineFate::Orphan = records.push(line, &mut keep) {
+            orphans += 1;
+        }
+    }
+    records.flush(&mut keep);
+    let unparsed = unparsed + orphans;
+    Report::Parsed {
+        slot: job.slot,
+        seq: job.seq,
+        events,
+        lines,
+        unparsed,
+    }
+}
+
+/// Whether a raw record may be kept: a rule's literal is in it, or it is at error level or
+/// worse. A superset of [`super::unit::worth_keeping`], decided without building the record.
+fn may_matter(record: &[u8], format: ErrorFormat, rules: &Rules) -> bool {
+    format.is_error_level(record) || rules.may_match(record)
+}
+
+/// One input being merged.
+struct Slot {
+    credit: mpsc::SyncSender<()>,
+    /// Parsed blocks that came before their turn, by number.
+    early: BTreeMap<u64, (Vec<ErrorEvent>, u64, u64)>,
+    next_seq: u64,
+    /// Set once the reader is done: how many blocks it sent.
+    blocks: Option<u64>,
+    /// Every block taken and the last unit grouped.
+    done: bool,
+    grouper: Grouper,
+    /// Units not yet merged, oldest on top.
+    heap: BinaryHeap<std::cmp::Reverse<Queued>>,
+    /// Units released in order, waiting for their turn in the merge.
+    ready: VecDeque<Unit>,
+    newest_seen: i64,
+    last_released: i64,
+}
+
+/// A unit in a slot's reorder heap, ordered by time, then place.
+struct Queued(Unit);
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0.ms(), self.0.at()).cmp(&(other.0.ms(), other.0.at()))
+    }
+}
+
+/// The merge of the open inputs.
+struct Merge {
+    slots: Vec<Option<Slot>>,
+    reports: mpsc::Receiver<Report>,
+}
+
+impl Merge {
+    /// Opens a slot; returns the credit its reader draws on.
+    fn open(&mut self, slot: usize) -> mpsc::Receiver<()> {
+        let (credit, draw) = mpsc::sync_channel(CREDIT);
+        for _ in 0..CREDIT {
+            let _ = credit.send(());
+        }
+        self.slots[slot] = Some(Slot {
+            credit,
+            early: BTreeMap::new(),
+            next_seq: 0,
+            blocks: None,
+            done: false,
+            grouper: Grouper::default(),
+            heap: BinaryHeap::new(),
+            ready: VecDeque::new(),
+            newest_seen: i64::MIN,
+            last_released: i64::MIN,
+        });
+        draw
+    }
+
+    /// The oldest unit ready among the open inputs (its time and slot), reading on until every
+    /// open input has one ready or is done; `None` when all open inputs are done.
+    fn oldest(&mut self, rules: &Rules, tallies: &mut [Tally]) -> Option<(i64, usize)> {
+        for slot in 0..self.slots.len() {
+            while self.slots[slot]
+                .as_ref()
+                .is_some_and(|s| s.ready.is_empty() && !s.finished())
+            {
+                self.advance(slot, rules, tallies);
+            }
+        }
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.as_ref()?.ready.front()?.ms(), i)))
+            .min()
+    }
+
+    /// Takes the next unit of a slot.
+    fn pop(&mut self, slot: usize) -> Unit {
+        self.slots[slot]
+            .as_mut()
+            .and_then(|s| s.ready.pop_front())
+            .expect("oldest() found a unit there")
+    }
+
+    /// Moves a slot on: its next block if it has come, else waits for a report.
+    fn advance(&mut self, slot: usize, rules: &Rules, tallies: &mut [Tally]) {
+        let s = self.slots[slot].as_mut().expect("open slot");
+        if let Some((events, lines, unparsed)) = s.early.remove(&s.next_seq) {
+            s.next_seq += 1;
+            let _ = s.credit.try_send(());
+            let t = &mut tallies[slot];
+            t.lines += lines;
+            t.unparsed += unparsed;
+            for e in &events {
+                t.newest = t.newest.max(e.time);
+                if let Some(u) = s.grouper.push(e, rules) {
+                    s.queue(u, &mut t.out_of_order);
+                }
+            }
+            s.release(false);
+            return;
+        }
+        if s.blocks.is_some_and(|n| s.next_seq >= n) {
+            if let Some(u) = s.grouper.finish() {
+                s.queue(u, &mut tallies[slot].out_of_order);
+            }
+            s.release(true);
+            s.done = true;
+            return;
+        }
+        match self.reports.recv() {
+            Ok(Report::Parsed {
+                slot: from,
+                seq,
+                events,
+                lines,
+                unparsed,
+            }) => {
+                if let Some(s) = self.slots[from].as_mut() {
+                    s.early.insert(seq, (events, lines, unparsed));
+                }
+            }
+            Ok(Report::Done {
+                slot: from,
+                blocks,
+                oversized,
+                error,
+            }) => {
+                if let Some(s) = self.slots[from].as_mut() {
+                    s.blocks = Some(blocks);
+                }
+                let t = &mut tallies[from];
+                t.lines += oversized;
+                t.unparsed += oversized;
+                t.error = error;
+            }
+            Err(_) => {
+                // Every reader and parser is gone: nothing more will come.
+                for s in self.slots.iter_mut().flatten() {
+                    s.release(true);
+                    s.done = true;
+                }
+            }
+        }
+    }
+}
+
+impl Slot {
+    fn finished(&self) -> bool {
+        self.done && self.heap.is_empty()
+    }
+
+    fn queue(&mut self, u: Unit, out_of_order: &mut u64) {
+        if u.ms() < self.last_released {
+            *out_of_order += 1;
+        }
+        self.newest_seen = self.newest_seen.max(u.ms());
+        self.heap.push(std::cmp::Reverse(Queued(u)));
+    }
+
+    /// Moves units out of the reorder heap once nothing older can come (all, at the end).
+    fn release(&mut self, all: bool) {
+        while let Some(std::cmp::Reverse(q)) = self.heap.peek() {
+            if !all && q.0.ms() > self.newest_seen - REORDER_MS {
+                break;
+            }
+            let std::cmp::Reverse(Queued(u)) = self.heap.pop().expect("peeked");
+            self.last_released = self.last_released.max(u.ms());
+            self.ready.push_back(u);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(logs: &[(&str, ErrorFormat)]) -> Pending {
+        let inputs = logs
+            .iter()
+            .enumerate()
+            .map(|(index, (text, format))| ErrorInput {
+                index,
+                format: *format,
+                first: text.as_bytes().to_vec(),
+                blocks: Blocks::new(Box::new(io::empty())),
+            })
+            .collect();
+        Pending {
+            inputs,
+            tz: TimeZone::UTC,
+            window: Window::default(),
+            threads: 2,
+        }
+    }
+
+    #[test]
+    fn inputs_are_merged_by_time_and_stack_traces_stay_in_their_record() {
+        let php = "[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  Uncaught Exception: x in /a.php:3\n\
+                   Stack trace:\n#0 {main}\n  thrown in /a.php on line 3\n\
+                   [25-Nov-2026 14:00:05 UTC] PHP Notice:  Undefined index: q in /b.php on line 1\n\
+                   [25-Nov-2026 14:00:09 UTC] PHP Fatal error:  Allowed memory size of 2 bytes exhausted in /c.php on line 2\n";
+        let fpm = "[25-Nov-2026 14:00:04] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it\n";
+        let mut units = Vec::new();
+        let tallies = stream(
+            pending(&[(php, ErrorFormat::Php), (fpm, ErrorFormat::PhpFpm)]),
+            Rules::builtin(),
+            |u| units.push(u),
+        );
+        let seen: Vec<(usize, u64)> = units.iter().map(|u| (u.input, u.at().line)).collect();
+        assert_eq!(
+            seen,
+            [(0, 1), (1, 1), (0, 6)],
+            "the notice is counted, not kept"
+        );
+        assert!(units[0].texts[0].ends_with("thrown in /a.php on line 3"));
+        assert_eq!((tallies[0].lines, tallies[0].unparsed), (6, 0));
+        assert_eq!(tallies[1].lines, 1);
+    }
+
+    #[test]
+    fn the_oldest_input_is_read_first_whatever_the_order_given() {
+        let new = "2026/11/25 15:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: _, request: \"GET /b HTTP/1.1\", host: \"x\"\n";
+        let old = "2026/11/24 15:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: _, request: \"GET /a HTTP/1.1\", host: \"x\"\n";
+        let mut order = Vec::new();
+        stream(
+            pending(&[(new, ErrorFormat::Nginx), (old, ErrorFormat::Nginx)]),
+            Rules::builtin(),
+            |u| order.push(u.input),
+        );
+        assert_eq!(order, [1, 0]);
+    }
+
+    #[test]
+    fn a_block_hands_its_leading_continuation_lines_back() {
+        let block = b"Stack trace:\n#0 {main}\n[25-Nov-2026 14:00:03 UTC] PHP Warning:  x\n";
+        assert_eq!(continuation_len(block, ErrorFormat::Php), 23);
+        assert_eq!(continuation_len(b"#0 {main}\n", ErrorFormat::Php), 10);
+    }
+
+    #[test]
+    fn raw_levels() {
+        assert!(ErrorFormat::Nginx.is_error_level(b"2026/11/25 14:00:03 [crit] 1#1: x"));
+        assert!(!ErrorFormat::Nginx.is_error_level(b"2026/11/25 14:00:03 [warn] 1#1: x"));
+        assert!(
+            ErrorFormat::Apache
+                .is_error_level(b"[Wed Nov 25 14:00:03.1 2026] [proxy_fcgi:error] [pid 1] x")
+        );
+        assert!(
+            !ErrorFormat::Apache
+                .is_error_level(b"[Wed Nov 25 14:00:03.1 2026] [core:notice] [pid 1] x")
+        );
+        assert!(
+            ErrorFormat::PhpFpm.is_error_level(b"[25-Nov-2026 14:00:03] ERROR: unable to bind")
+        );
+        assert!(!ErrorFormat::PhpFpm.is_error_level(b"[25-Nov-2026 14:00:03] NOTICE: ready"));
+    }
+}
