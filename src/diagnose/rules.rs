@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -69,6 +69,9 @@ pub struct Rules {
     causes: BTreeMap<String, CauseText>,
     rules: Vec<Rule>,
     literals: AhoCorasick,
+    /// The literals in lower case, searched case-sensitively in lower-cased text: the same
+    /// matches, with the SIMD prefilter a case-insensitive search cannot have.
+    folded: AhoCorasick,
     locators: Vec<Regex>,
 }
 
@@ -123,7 +126,13 @@ impl Rules {
         let literals = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(raw.rule.iter().map(|r| &r.literal))
+            .map_err(|e| e.to_string())?;
+        // Leftmost semantics, which is all `is_match` needs, admit the packed prefilter.
+        let folded = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(raw.rule.iter().map(|r| r.literal.to_ascii_lowercase()))
             .map_err(|e| e.to_string())?;
         let locators = raw
             .locator
@@ -134,6 +143,7 @@ impl Rules {
             causes: raw.causes,
             rules,
             literals,
+            folded,
             locators,
         })
     }
@@ -160,10 +170,13 @@ impl Rules {
         self.causes.keys().map(String::as_str)
     }
 
-    /// Whether any rule's literal is in `raw` (a record as read): the cheap test that lets a
-    /// record no rule can match go unbuilt.
-    pub fn may_match(&self, raw: &[u8]) -> bool {
-        self.literals.is_match(raw)
+    /// Whether any rule's literal is in `raw` (a record as read), ASCII case ignored: the
+    /// cheap test that lets a record no rule can match go unbuilt. `scratch` holds the
+    /// lower-cased copy.
+    pub fn may_match(&self, raw: &[u8], scratch: &mut Vec<u8>) -> bool {
+        scratch.clear();
+        scratch.extend(raw.iter().map(u8::to_ascii_lowercase));
+        self.folded.is_match(scratch.as_slice())
     }
 
     /// The most specific rule that matches the record, with where it points.

@@ -262,8 +262,9 @@ fn parse_block(job: Job, opts: &Options) -> Report {
     let mut records = ErrorRecords::new(job.format);
     let mut events = Vec::new();
     let (mut lines, mut orphans, mut unparsed) = (0u64, 0u64, 0u64);
+    let mut scratch = Vec::new();
     let mut keep = |record: &[u8], line: u64| {
-        if !may_matter(record, job.format, opts.rules) {
+        if !may_matter(record, job.format, opts.rules, &mut scratch) {
             return;
         }
         match job.format.parse(record, opts.tz) {
@@ -294,9 +295,11 @@ fn parse_block(job: Job, opts: &Options) -> Report {
 }
 
 /// Whether a raw record may be kept: a rule's literal is in it, or it is at error level or
-/// worse. A superset of [`super::unit::worth_keeping`], decided without building the record.
-fn may_matter(record: &[u8], format: ErrorFormat, rules: &Rules) -> bool {
-    format.is_error_level(record) || rules.may_match(record)
+/// worse and not a relayed PHP warning. A superset of [`super::unit::worth_keeping`],
+/// decided without building the record.
+fn may_matter(record: &[u8], format: ErrorFormat, rules: &Rules, scratch: &mut Vec<u8>) -> bool {
+    rules.may_match(record, scratch)
+        || (format.is_error_level(record) && !super::unit::relays_minor_php(record))
 }
 
 /// One input being merged.

@@ -210,17 +210,29 @@ pub fn worth_keeping(e: &ErrorEvent, verdict: bool) -> bool {
 }
 
 /// Whether a message only relays PHP notices, warnings or deprecations: nginx and Apache log
-/// every PHP message they relay at error level, whatever PHP's own level was.
-fn relays_minor_php(msg: &str) -> bool {
-    [
-        "PHP Warning:",
-        "PHP Notice:",
-        "PHP Deprecated:",
-        "PHP Strict Standards:",
-    ]
-    .iter()
-    .any(|level| msg.contains(level))
-        && !is_fatal(msg)
+/// every PHP message they relay at error level, whatever PHP's own level was. Works on raw
+/// records too, so the reader can pass them over unbuilt.
+pub fn relays_minor_php(msg: impl AsRef<[u8]>) -> bool {
+    static LEVELS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::new([
+                "PHP Warning:",
+                "PHP Notice:",
+                "PHP Deprecated:",
+                "PHP Strict Standards:",
+                "Fatal error",
+                "Parse error",
+            ])
+            .expect("literals compile")
+        });
+    let mut minor = false;
+    for m in LEVELS.find_iter(msg.as_ref()) {
+        if m.pattern().as_usize() >= 4 {
+            return false;
+        }
+        minor = true;
+    }
+    minor
 }
 
 /// Error level or worse, in each log's own words (Apache's `[module:level]` too).
