@@ -376,34 +376,34 @@ impl Site {
         self.lab.path("log/php/blog-error.log")
     }
 
-    /// The logs `diagnose` reads, in this order, each with its name under the fixture dir.
+    /// The logs `diagnose` reads ([`LOGS`]), with where they are.
     fn logs(&self) -> Vec<(PathBuf, &'static str, Kind)> {
-        vec![
-            (
-                self.nginx.access_log.clone(),
-                "nginx/access.log",
-                Kind::Access(Srv::Nginx),
-            ),
-            (
-                self.nginx.error_log.clone(),
-                "nginx/error.log",
-                Kind::ServerError(Srv::Nginx),
-            ),
-            (
-                self.apache.access_log.clone(),
-                "apache2/access.log",
-                Kind::Access(Srv::Apache),
-            ),
-            (
-                self.apache.error_log.clone(),
-                "apache2/error.log",
-                Kind::ServerError(Srv::Apache),
-            ),
-            (self.fpm.log.clone(), "php8.2-fpm.log", Kind::Fpm),
-            (self.blog_log(), "php/blog-error.log", Kind::PoolPhp("blog")),
-        ]
+        LOGS.iter()
+            .map(|&(name, kind)| {
+                let path = match kind {
+                    Kind::Access(Srv::Nginx) => self.nginx.access_log.clone(),
+                    Kind::ServerError(Srv::Nginx) => self.nginx.error_log.clone(),
+                    Kind::Access(Srv::Apache) => self.apache.access_log.clone(),
+                    Kind::ServerError(Srv::Apache) => self.apache.error_log.clone(),
+                    Kind::Fpm => self.fpm.log.clone(),
+                    Kind::PoolPhp(_) => self.blog_log(),
+                };
+                (path, name, kind)
+            })
+            .collect()
     }
 }
+
+/// The logs `diagnose` reads, in this order, each with its name under the lab's `log/` and the
+/// fixture dir.
+const LOGS: [(&str, Kind); 6] = [
+    ("nginx/access.log", Kind::Access(Srv::Nginx)),
+    ("nginx/error.log", Kind::ServerError(Srv::Nginx)),
+    ("apache2/access.log", Kind::Access(Srv::Apache)),
+    ("apache2/error.log", Kind::ServerError(Srv::Apache)),
+    ("php8.2-fpm.log", Kind::Fpm),
+    ("php/blog-error.log", Kind::PoolPhp("blog")),
+];
 
 #[derive(Debug, Clone, Copy)]
 struct Ports {
@@ -736,8 +736,8 @@ struct LogFile {
     lines: Vec<String>,
 }
 
-fn read_logs(site: &Site) -> Vec<LogFile> {
-    site.logs()
+fn read_logs(files: Vec<(PathBuf, &'static str, Kind)>) -> Vec<LogFile> {
+    files
         .into_iter()
         .map(|(path, name, kind)| {
             let text =
@@ -940,8 +940,9 @@ struct Record {
 /// Every error-log record of the logs, by (log index, 1-based line where it starts).
 type Records = BTreeMap<(usize, usize), Record>;
 
-fn parse_records(logs: &[LogFile], lab: &Lab) -> Records {
-    let www = format!("{}/www/", lab.dir.display());
+/// `root` is the lab dir (`/srv/lab` in the fixtures): scripts are named under `root/www/`.
+fn parse_records(logs: &[LogFile], root: &Path) -> Records {
+    let www = format!("{}/www/", root.display());
     let script_re = Regex::new(&format!(r"{}[A-Za-z0-9_./-]+", regex::escape(&www))).unwrap();
     let mut out = Records::new();
     for (fi, f) in logs.iter().enumerate() {
@@ -1204,10 +1205,10 @@ impl Figures {
         }
     }
 
-    fn line(&self, seed: u64) -> String {
+    fn line(&self, label: &str) -> String {
         let n = self.responses;
         format!(
-            "seed {seed}: {n} responses 5xx; right cause {}/{n} ({:.1}%), right host {}/{n} ({:.1}%), only own evidence {}/{n} ({:.1}%), own evidence shown {}/{n} ({:.1}%)",
+            "{label}: {n} responses 5xx; right cause {}/{n} ({:.1}%), right host {}/{n} ({:.1}%), only own evidence {}/{n} ({:.1}%), own evidence shown {}/{n} ({:.1}%)",
             self.right_cause,
             Self::pct(self.right_cause, n),
             self.right_host,
@@ -1694,7 +1695,7 @@ fn run_seed(seed: u64) -> (String, Vec<String>) {
     site.apache.daemon.stop();
     site.fpm.stop();
 
-    let logs = read_logs(&site);
+    let logs = read_logs(site.logs());
     let lines = access_lines(&logs);
     let pairs = pair(&lines, &sent);
     let mut surprises = Vec::new();
@@ -1734,7 +1735,7 @@ fn run_seed(seed: u64) -> (String, Vec<String>) {
         "seed {seed}: the lab made 5xx it did not inject:\n{}",
         surprises.join("\n")
     );
-    let records = parse_records(&logs, &site.lab);
+    let records = parse_records(&logs, &site.lab.dir);
     let www = site.lab.path("www").display().to_string();
     let seen = Seen {
         logs: &logs,
@@ -1777,7 +1778,10 @@ fn run_seed(seed: u64) -> (String, Vec<String>) {
         );
     };
     let (fig, failures) = check_report(&report, &seen);
-    (format!("{}\n    {summary}", fig.line(seed)), failures)
+    (
+        format!("{}\n    {summary}", fig.line(&format!("seed {seed}"))),
+        failures,
+    )
 }
 
 #[test]
@@ -1793,6 +1797,141 @@ fn overlapping_faults_each_5xx_gets_its_own_cause_and_evidence() {
         figures.push(fig);
         if !fails.is_empty() {
             failures.push(format!("seed {seed}:\n{}", fails.join("\n")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n\n{}",
+        failures.join("\n\n"),
+        figures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same checks on the saved fixtures.
+
+/// The rows of a fixture's `expected.tsv` as responses (what the lab knew when it saved them).
+fn parse_expected(dir: &Path, logs: &[LogFile]) -> Vec<Response> {
+    const CAUSES: [&str; 5] = [
+        "fpm_pool_exhausted",
+        "db_unreachable",
+        "file_permissions",
+        "php_syntax_error",
+        "php_memory_limit",
+    ];
+    let text = std::fs::read_to_string(dir.join("expected.tsv")).expect("expected.tsv");
+    let time = |s: &str| {
+        let ms = s
+            .parse::<jiff::Timestamp>()
+            .expect("RFC 3339")
+            .as_millisecond();
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    };
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("file\t"))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let file = logs.iter().position(|x| x.name == f[0]).expect("log name");
+            let srv = if f[2] == "nginx" {
+                Srv::Nginx
+            } else {
+                Srv::Apache
+            };
+            let page = find_page(f[3], f[5]).expect("a page of the lab");
+            let status = f[6].parse().unwrap();
+            let db = match f[11] {
+                "Up" => DbState::Up,
+                "Down" => DbState::Down,
+                _ => DbState::Stopping,
+            };
+            Response {
+                line: AccessLine {
+                    file,
+                    line: f[1].parse().unwrap(),
+                    srv,
+                    host: page.host.to_string(),
+                    path: page.path.to_string(),
+                    status,
+                    time: 0,
+                },
+                sent: Sent {
+                    srv,
+                    host: page.host,
+                    path: page.path,
+                    status,
+                    port: f[8].parse().unwrap(),
+                    start: time(f[9]),
+                    end: time(f[10]),
+                    body: String::new(),
+                },
+                db,
+                expected: CAUSES
+                    .iter()
+                    .find(|c| **c == f[7])
+                    .expect("a cause of the lab"),
+            }
+        })
+        .collect()
+}
+
+/// The checks of the lab on `tests/fixtures/real/overlap/seed-N/` (no daemons, no root): the
+/// saved logs, the oracle's `expected.tsv`, `diagnose --trace`. Quick to run while working on
+/// the engine; the lab itself is the proof on fresh interleavings.
+#[test]
+fn overlap_fixtures_each_5xx_gets_its_own_cause_and_evidence() {
+    let root = fixtures_dir().join("overlap");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("expected.tsv").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    assert!(
+        !dirs.is_empty(),
+        "no overlap fixtures under {}",
+        root.display()
+    );
+    let (mut figures, mut failures) = (Vec::new(), Vec::new());
+    for dir in dirs {
+        let label = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let logs = read_logs(
+            LOGS.iter()
+                .map(|&(name, kind)| (dir.join(name), name, kind))
+                .collect(),
+        );
+        let responses = parse_expected(&dir, &logs);
+        let in_logs = access_lines(&logs)
+            .iter()
+            .filter(|l| l.status >= 500)
+            .count();
+        assert_eq!(
+            responses.len(),
+            in_logs,
+            "{label}: expected.tsv rows vs 5xx lines"
+        );
+        let sent: Vec<Sent> = responses.iter().map(|r| r.sent.clone()).collect();
+        let records = parse_records(&logs, Path::new("/srv/lab"));
+        let seen = Seen {
+            logs: &logs,
+            records: &records,
+            www: "/srv/lab/www",
+            responses: &responses,
+            sent: &sent,
+        };
+        check_the_checker(&seen);
+        let paths: Vec<&Path> = logs.iter().map(|l| l.path.as_path()).collect();
+        let Some(report) = diagnose_trace(&paths) else {
+            return;
+        };
+        let (fig, fails) = check_report(&report, &seen);
+        let fig = fig.line(&format!("fixture {label}"));
+        eprintln!("{fig}");
+        figures.push(fig);
+        if !fails.is_empty() {
+            failures.push(format!("fixture {label}:\n{}", fails.join("\n")));
         }
     }
     assert!(
