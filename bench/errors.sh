@@ -222,6 +222,16 @@ predict_rss() {
   echo "$best"
 }
 
+# Why a binary is not run on a row (its expected peak RSS passes MEM_CAP_MB), or nothing.
+skip_reason() {
+  local side=$1 row=$2 predicted
+  predicted=$(predict_rss "$side" "$row")
+  if [ -n "$predicted" ] && [ "$predicted" -gt $((MEM_CAP_MB * 1024)) ]; then
+    awk -v p="$predicted" -v b="${ROW_BYTES[row]}" -v cap="$MEM_CAP_MB" 'BEGIN {
+      printf "not run: needs ~%.1fx the input in RAM (~%.1f GB, extrapolated from its smaller error-logs-alone row; MEM_CAP_MB=%d)", p * 1024 / b, p / 1048576, cap }'
+  fi
+}
+
 # Checks one run's report against the generator's counts; prints a problem, or nothing.
 check_report() {
   local row=$1 out=$2 stats=$DATA/e${ROW_SET[$1]}/stats.json
@@ -246,14 +256,11 @@ measure() {
   local row=$1 side=$2 bin=$3
   local cmd name="$row-$side"
   cmd=$(command_of "$bin" "${ROW_FILES[row]}")
-  local predicted
-  predicted=$(predict_rss "$side" "$row")
-  if [ -n "$predicted" ] && [ "$predicted" -gt $((MEM_CAP_MB * 1024)) ]; then
-    local times gb
-    times=$(awk -v p="$predicted" -v b="${ROW_BYTES[row]}" 'BEGIN { printf "%.1f", p * 1024 / b }')
-    gb=$(awk -v p="$predicted" 'BEGIN { printf "%.1f", p / 1048576 }')
-    say "${ROW_NAME[row]} ($side): not run, about $gb GB of RSS expected"
-    RESULT["$row|$side"]="|||$predicted|skipped|not run: needs ~${times}x the input in RAM (~$gb GB, extrapolated from its smaller error-logs-alone row; MEM_CAP_MB=$MEM_CAP_MB)"
+  local skip
+  skip=$(skip_reason "$side" "$row")
+  if [ -n "$skip" ]; then
+    say "${ROW_NAME[row]} ($side): $skip"
+    RESULT["$row|$side"]="||||skipped|$skip"
     return
   fi
   say "${ROW_NAME[row]} ($side): $cmd"
@@ -287,9 +294,11 @@ measure() {
 run_rows() {
   local row
   for row in $ROWS; do
-    say "warming the page cache for ${ROW_NAME[row]}"
-    # shellcheck disable=SC2086
-    cat ${ROW_FILES[row]} > /dev/null
+    if [ -z "$(skip_reason bin "$row")" ] || { [ -n "$BEFORE" ] && [ -z "$(skip_reason before "$row")" ]; }; then
+      say "warming the page cache for ${ROW_NAME[row]}"
+      # shellcheck disable=SC2086
+      cat ${ROW_FILES[row]} > /dev/null
+    fi
     [ -n "$BEFORE" ] && measure "$row" before "$BEFORE"
     measure "$row" bin "$BIN"
   done
