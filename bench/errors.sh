@@ -291,9 +291,12 @@ measure() {
   RESULT["$row|$side"]="$median|$stddev|$runs|$rss|ok|$problem"
 }
 
+ROW_LOADS=()  # the 1-minute load average as each row started, for the record
+
 run_rows() {
   local row
   for row in $ROWS; do
+    ROW_LOADS+=("${ROW_NAME[row]} $(cut -d' ' -f1 /proc/loadavg)")
     if [ -z "$(skip_reason bin "$row")" ] || { [ -n "$BEFORE" ] && [ -z "$(skip_reason before "$row")" ]; }; then
       say "warming the page cache for ${ROW_NAME[row]}"
       # shellcheck disable=SC2086
@@ -427,7 +430,7 @@ report() {
     echo "Command: \`$env bash bench/errors.sh\` (repo at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
     echo
     echo "- machine: $(machine)"
-    echo "- load (uptime) before: $LOAD_BEFORE; after: $(uptime | sed 's/.*load average: //')"
+    echo "- load (uptime) before: $LOAD_BEFORE; after: $(uptime | sed 's/.*load average: //'); 1-minute load as each row started: $(printf '%s, ' "${ROW_LOADS[@]}" | sed 's/, $//')"
     echo "- $LABEL: \`$BIN\`, built from $(commit_of "$BIN" "${BIN_COMMIT:-}"), sha256 $(sha256sum "$BIN" | cut -c1-12)"
     if [ -n "$BEFORE" ]; then
       echo "- $BEFORE_LABEL: \`$BEFORE\`, built from $(commit_of "$BEFORE" "${BEFORE_COMMIT:-}"), sha256 $(sha256sum "$BEFORE" | cut -c1-12)"
