@@ -27,6 +27,19 @@
 //! The counts of what was written (lines, malformed lines, 5xx by status and by the cause
 //! `fivehundred diagnose` should name) are printed as JSON on stdout and saved in
 //! `DIR/stats.json`; `tests/bench_generator.rs` checks `diagnose` against them.
+//!
+//! `--error-size SIZE` adds the error logs of a host that logs PHP at debug level, until the
+//! error logs come to SIZE in total, spread over the access log's time span in step with its
+//! traffic: more records in `error.log` (FastCGI stderr relays of PHP warnings and
+//! deprecations, request bodies buffered to disk, TLS handshakes failed by scanners), PHP's own
+//! `DIR/php_errors.log` (`[02-Mar-2026 14:05:09 UTC] PHP Deprecated:  …`, the bulk of the
+//! size; fatal errors with stack traces and database errors from the shop's cron jobs and queue
+//! worker) and PHP-FPM's `DIR/php-fpm.log` (children recycled, the pool full, children killed by
+//! SIGSEGV, restarts), each episode written during the 5xx burst it belongs to. `access.log` is
+//! the same bytes with or without it, and so are the records that explain its 5xx: the added
+//! records come from a second random stream, and those that name a cause are kept away from
+//! the 5xx that no record explains (a first pass finds them), so `diagnose` names the same
+//! causes. Without the option the output is what it always was.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -48,6 +61,11 @@ struct Args {
     /// Directory to write access.log, error.log and stats.json into (created if missing).
     #[arg(long)]
     out: PathBuf,
+    /// Also write php_errors.log and php-fpm.log, and more records in error.log, until the
+    /// error logs come to this size in total (K, M or G suffix). At least what the 5xx and the
+    /// usual noise need is written (about a tenth of the access log's size).
+    #[arg(long, value_parser = parse_size)]
+    error_size: Option<u64>,
 }
 
 fn main() {
@@ -59,7 +77,19 @@ fn main() {
 }
 
 fn run(args: &Args) -> io::Result<()> {
-    let stats = write_logs(&args.out, args.size, args.seed)?;
+    let stats = match args.error_size {
+        None => write_logs(&args.out, args.size, args.seed)?,
+        Some(e) => write_all_logs(&args.out, args.size, args.seed, e)?,
+    };
+    let total = stats.error_bytes + stats.php_error_bytes + stats.fpm_bytes;
+    if let Some(e) = args.error_size
+        && total > e + e / 100
+    {
+        eprintln!(
+            "genlog: the error logs came to {total} bytes, more than the {e} asked: that much is \
+             needed by the 5xx and the usual noise of this access log"
+        );
+    }
     let json = stats.to_json();
     std::fs::write(args.out.join("stats.json"), &json)?;
     io::stdout().write_all(json.as_bytes())
@@ -90,6 +120,34 @@ pub fn write_logs(dir: &std::path::Path, size: u64, seed: u64) -> io::Result<Sta
     let stats = generate(size, seed, &mut access, &mut error)?;
     access.sync_data().ok();
     error.sync_data().ok();
+    Ok(stats)
+}
+
+/// Writes `dir/access.log` and the error logs `error.log`, `php_errors.log` and `php-fpm.log`,
+/// the error logs coming to `error_size` bytes in total (or what the 5xx need, if more).
+pub fn write_all_logs(
+    dir: &std::path::Path,
+    size: u64,
+    seed: u64,
+    error_size: u64,
+) -> io::Result<Stats> {
+    std::fs::create_dir_all(dir)?;
+    let mut access = File::create(dir.join("access.log"))?;
+    let mut error = File::create(dir.join("error.log"))?;
+    let mut php = File::create(dir.join("php_errors.log"))?;
+    let mut fpm = File::create(dir.join("php-fpm.log"))?;
+    let stats = generate_all(
+        size,
+        seed,
+        error_size,
+        &mut access,
+        &mut error,
+        &mut php,
+        &mut fpm,
+    )?;
+    for f in [access, error, php, fpm] {
+        f.sync_data().ok();
+    }
     Ok(stats)
 }
 
@@ -162,6 +220,20 @@ pub struct Stats {
     /// First and last access-log time, RFC 3339.
     pub first: String,
     pub last: String,
+    /// `--error-size`, 0 without it; the fields below are 0 then too.
+    pub error_size: u64,
+    /// php_errors.log: records (a fatal error and its stack trace are one) and bytes.
+    pub php_error_records: u64,
+    pub php_error_bytes: u64,
+    /// php-fpm.log: records and bytes.
+    pub fpm_records: u64,
+    pub fpm_bytes: u64,
+    /// Records added to error.log by `--error-size` (counted in `error_lines` too).
+    pub error_extra_records: u64,
+    /// Records that name a cause but were written for no 5xx (cron and queue-worker
+    /// failures, FPM's pool-full warnings and crashed children): `diagnose` lists those it
+    /// does not read with a 5xx (a crash explains the resets near it) under `other_errors`.
+    pub other_error_records: u64,
 }
 
 impl Stats {
@@ -177,10 +249,27 @@ impl Stats {
             .filter(|(_, n)| *n > 0)
             .map(|(c, n)| format!("\"{c}\": {n}"))
             .collect();
+        let extra = if self.error_size == 0 {
+            String::new()
+        } else {
+            format!(
+                ", \"error_size\": {}, \"error_extra_records\": {}, \"php_error_records\": {}, \
+                 \"php_error_bytes\": {}, \"fpm_records\": {}, \"fpm_bytes\": {}, \
+                 \"other_error_records\": {}, \"error_logs_bytes\": {}",
+                self.error_size,
+                self.error_extra_records,
+                self.php_error_records,
+                self.php_error_bytes,
+                self.fpm_records,
+                self.fpm_bytes,
+                self.other_error_records,
+                self.error_bytes + self.php_error_bytes + self.fpm_bytes,
+            )
+        };
         format!(
             "{{\"seed\": {}, \"lines\": {}, \"bytes\": {}, \"malformed\": {}, \"requests\": {}, \
              \"server_errors\": {}, \"by_status\": {{{}}}, \"by_cause\": {{{}}}, \"bursts\": {}, \
-             \"error_lines\": {}, \"error_bytes\": {}, \"first\": \"{}\", \"last\": \"{}\"}}\n",
+             \"error_lines\": {}, \"error_bytes\": {}, \"first\": \"{}\", \"last\": \"{}\"{extra}}}\n",
             self.seed,
             self.lines,
             self.bytes,
@@ -332,6 +421,8 @@ struct Clock {
     error: Vec<u8>,
     /// `2026-03-02T14:05:09+00:00`
     rfc3339: Vec<u8>,
+    /// `02-Mar-2026 14:05:09` (PHP's and PHP-FPM's logs)
+    php: Vec<u8>,
 }
 
 impl Clock {
@@ -342,6 +433,7 @@ impl Clock {
             access: Vec::with_capacity(32),
             error: Vec::with_capacity(32),
             rfc3339: Vec::with_capacity(32),
+            php: Vec::with_capacity(32),
         };
         c.refresh();
         c
@@ -404,6 +496,19 @@ impl Clock {
         r.push(b':');
         put2(r, ss);
         r.extend_from_slice(b"+00:00");
+        let p = &mut self.php;
+        p.clear();
+        put2(p, d);
+        p.push(b'-');
+        p.extend_from_slice(MONTHS[(m - 1) as usize]);
+        p.push(b'-');
+        put_u64(p, y);
+        p.push(b' ');
+        put2(p, hh);
+        p.push(b':');
+        put2(p, mm);
+        p.push(b':');
+        put2(p, ss);
     }
 
     fn hour(&self) -> usize {
@@ -1137,6 +1242,13 @@ struct Gen<'w> {
     sporadic: Vec<(u32, Cause, u16, Vec<u8>)>,
     stats: Stats,
     statuses: [u64; 100],
+    /// Maintenance bursts (5xx that no record explains), as `(start, end)` in microseconds:
+    /// recorded in a first pass, so that `--error-size`'s records stay away from them.
+    unexplained: Vec<(u64, u64)>,
+    /// The other error logs, with `--error-size`.
+    extra: Option<Box<Extra>>,
+    php_out: Option<&'w mut dyn Write>,
+    fpm_out: Option<&'w mut dyn Write>,
 }
 
 /// Flush the buffers when they hold this much.
@@ -1151,23 +1263,66 @@ pub fn generate(
     error: &mut dyn Write,
 ) -> io::Result<Stats> {
     let mut g = Gen::new(seed, access, error);
-    g.startup_notices();
-    while g.stats.bytes < size {
-        g.line();
-        if g.access.len() >= FLUSH_AT {
-            g.flush()?;
+    g.run(size)?;
+    Ok(g.finish())
+}
+
+/// Writes at least `size` bytes of access log to `access`, and error logs coming to
+/// `error_size` bytes in total: nginx's to `error`, PHP's to `php`, PHP-FPM's to `fpm`. The
+/// access log is the one [`generate`] writes.
+pub fn generate_all(
+    size: u64,
+    seed: u64,
+    error_size: u64,
+    access: &mut dyn Write,
+    error: &mut dyn Write,
+    php: &mut dyn Write,
+    fpm: &mut dyn Write,
+) -> io::Result<Stats> {
+    // First pass, written nowhere: when the 5xx that no record explains are.
+    let unexplained = {
+        let (mut a, mut e) = (io::sink(), io::sink());
+        let mut g = Gen::new(seed, &mut a, &mut e);
+        g.run(size)?;
+        g.unexplained
+    };
+    let mut g = Gen::new(seed, access, error);
+    g.extra = Some(Box::new(Extra::new(seed, size, error_size, unexplained)));
+    g.php_out = Some(php);
+    g.fpm_out = Some(fpm);
+    g.stats.error_size = error_size;
+    g.extra_startup();
+    g.run(size)?;
+    Ok(g.finish())
+}
+
+impl Gen<'_> {
+    fn run(&mut self, size: u64) -> io::Result<()> {
+        self.startup_notices();
+        while self.stats.bytes < size {
+            self.line();
+            if self.access.len() >= FLUSH_AT
+                || self.error.len() >= FLUSH_AT
+                || self.extra.as_ref().is_some_and(|x| x.php.len() >= FLUSH_AT)
+            {
+                self.flush()?;
+            }
         }
+        self.flush()
     }
-    g.flush()?;
-    g.stats.last = String::from_utf8_lossy(&g.clock.rfc3339).into_owned();
-    g.stats.by_status = g
-        .statuses
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(s, n)| (500 + s as u16, *n))
-        .collect();
-    Ok(g.stats)
+
+    fn finish(self) -> Stats {
+        let mut g = self;
+        g.stats.last = String::from_utf8_lossy(&g.clock.rfc3339).into_owned();
+        g.stats.by_status = g
+            .statuses
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(s, n)| (500 + s as u16, *n))
+            .collect();
+        g.stats
+    }
 }
 
 impl<'w> Gen<'w> {
@@ -1201,6 +1356,10 @@ impl<'w> Gen<'w> {
                 ..Stats::default()
             },
             statuses: [0; 100],
+            unexplained: Vec::new(),
+            extra: None,
+            php_out: None,
+            fpm_out: None,
         };
         g.stats.first = String::from_utf8_lossy(&g.clock.rfc3339).into_owned();
         g.next_burst_at = g.rng.range(300, 2500);
@@ -1286,6 +1445,18 @@ impl<'w> Gen<'w> {
         self.access.clear();
         self.error_out.write_all(&self.error)?;
         self.error.clear();
+        if let Some(x) = self.extra.as_deref_mut() {
+            self.stats.php_error_bytes += x.php.len() as u64;
+            self.stats.fpm_bytes += x.fpm.len() as u64;
+            if let Some(out) = self.php_out.as_deref_mut() {
+                out.write_all(&x.php)?;
+            }
+            if let Some(out) = self.fpm_out.as_deref_mut() {
+                out.write_all(&x.fpm)?;
+            }
+            x.php.clear();
+            x.fpm.clear();
+        }
         Ok(())
     }
 
@@ -2218,6 +2389,8 @@ impl<'w> Gen<'w> {
                 b.body = 2_381;
                 b.record = Record::None;
                 duration = minutes(rng, 1, 5);
+                self.unexplained
+                    .push((self.clock.us, self.clock.us + duration));
             }
             Scenario::RateLimit => {
                 b.cause = Cause::RateLimited;
@@ -2650,6 +2823,9 @@ impl<'w> Gen<'w> {
             self.error_noise(&v, &r);
         }
         self.write_access(&v, &r);
+        if self.extra.is_some() {
+            self.extras(&v, &r);
+        }
         let v = &mut self.visitors[slot];
         v.made += 1;
         v.probe = v.probe.wrapping_add(1);
@@ -2669,3 +2845,619 @@ impl<'w> Gen<'w> {
 fn memchr_q(path: &[u8]) -> usize {
     path.iter().position(|&b| b == b'?').unwrap_or(path.len())
 }
+
+// ---------------------------------------------------------------------------------------------
+// --error-size: the error logs of a host that logs PHP at debug level
+// ---------------------------------------------------------------------------------------------
+
+/// PHP's messages on requests that worked, as `(weight, message)`: what a shop on PHP 8.2
+/// with `error_reporting = E_ALL` logs on every page, deprecations in its older code and its
+/// vendors' most of all. None names a cause (`src/diagnose/rules.toml`).
+const PHP_NOISE: [(u32, &str); 28] = [
+    (
+        60,
+        "Deprecated:  Creation of dynamic property App\\Catalog\\Product::$legacyPrice is deprecated in /var/www/shop/src/Catalog/Product.php on line 88",
+    ),
+    (
+        40,
+        "Deprecated:  Return type of App\\Cart\\ItemCollection::getIterator() should either be compatible with IteratorAggregate::getIterator(): Traversable, or the #[\\ReturnTypeWillChange] attribute should be used to temporarily suppress the notice in /var/www/shop/src/Cart/ItemCollection.php on line 41",
+    ),
+    (
+        55,
+        "Deprecated:  strlen(): Passing null to parameter #1 ($string) of type string is deprecated in /var/www/shop/src/View/Helpers.php on line 112",
+    ),
+    (
+        30,
+        "Deprecated:  str_replace(): Passing null to parameter #3 ($subject) of type array|string is deprecated in /var/www/shop/src/Seo/Slugger.php on line 23",
+    ),
+    (
+        20,
+        "Deprecated:  Automatic conversion of false to array is deprecated in /var/www/shop/src/Session/FlashBag.php on line 57",
+    ),
+    (
+        12,
+        "Deprecated:  Using ${var} in strings is deprecated, use {$var} instead in /var/www/shop/src/Mail/Templates.php on line 19",
+    ),
+    (
+        25,
+        "Deprecated:  Implicit conversion from float 19.99 to int loses precision in /var/www/shop/src/Pricing/Discount.php on line 66",
+    ),
+    (
+        18,
+        "Deprecated:  Optional parameter $context declared before required parameter $locale is implicitly treated as a required parameter in /var/www/shop/vendor/acme/legacy-i18n/src/Translator.php on line 134",
+    ),
+    (
+        30,
+        "Deprecated:  Creation of dynamic property App\\Blog\\Post::$excerptHtml is deprecated in /var/www/shop/src/Blog/Post.php on line 51",
+    ),
+    (
+        35,
+        "Deprecated:  htmlspecialchars(): Passing null to parameter #1 ($string) of type string is deprecated in /var/www/shop/templates/partials/meta.php on line 7",
+    ),
+    (
+        15,
+        "Deprecated:  trim(): Passing null to parameter #1 ($string) of type string is deprecated in /var/www/shop/src/Search/QueryParser.php on line 12",
+    ),
+    (
+        10,
+        "Deprecated:  Function utf8_encode() is deprecated in /var/www/shop/vendor/acme/legacy-i18n/src/Encoding.php on line 30",
+    ),
+    (
+        40,
+        "Warning:  Undefined array key \"utm_source\" in /var/www/shop/src/Tracking/Campaign.php on line 25",
+    ),
+    (
+        25,
+        "Warning:  Undefined array key \"variant\" in /var/www/shop/src/Controller/ProductController.php on line 96",
+    ),
+    (
+        12,
+        "Warning:  Undefined variable $variant in /var/www/shop/templates/product/gallery.php on line 8",
+    ),
+    (
+        14,
+        "Warning:  Attempt to read property \"name\" on null in /var/www/shop/templates/product/breadcrumbs.php on line 14",
+    ),
+    (
+        10,
+        "Warning:  Trying to access array offset on value of type null in /var/www/shop/src/Controller/ProductController.php on line 140",
+    ),
+    (
+        8,
+        "Warning:  foreach() argument must be of type array|object, null given in /var/www/shop/templates/category/filters.php on line 31",
+    ),
+    (
+        8,
+        "Warning:  Undefined property: stdClass::$thumbnail in /var/www/shop/src/Blog/Excerpt.php on line 44",
+    ),
+    (
+        4,
+        "Warning:  Cannot modify header information - headers already sent by (output started at /var/www/shop/templates/layout.php:1) in /var/www/shop/src/Http/Response.php on line 77",
+    ),
+    (
+        6,
+        "Warning:  Array to string conversion in /var/www/shop/src/Tracking/Pixel.php on line 38",
+    ),
+    (
+        3,
+        "Warning:  session_start(): Session cannot be started after headers have already been sent in /var/www/shop/src/Session/Session.php on line 29",
+    ),
+    (
+        3,
+        "Warning:  getimagesize(/var/www/shop/public/images/products/bivvy-bag-1851-1280.webp): Failed to open stream: No such file or directory in /var/www/shop/src/Media/Thumbnail.php on line 52",
+    ),
+    (
+        2,
+        "Warning:  file_get_contents(https://rates.example.net/v1/latest?base=EUR): Failed to open stream: HTTP request failed! HTTP/1.1 429 Too Many Requests in /var/www/shop/src/Pricing/ExchangeRates.php on line 47",
+    ),
+    (
+        15,
+        "Notice:  Only variables should be passed by reference in /var/www/shop/src/Blog/Excerpt.php on line 19",
+    ),
+    (
+        6,
+        "Notice:  session_start(): Ignoring session_start() because a session is already active in /var/www/shop/src/Session/Session.php on line 29",
+    ),
+    (
+        5,
+        "Notice:  ob_end_flush(): Failed to delete and flush buffer. No buffer to delete or flush in /var/www/shop/src/Http/Kernel.php on line 203",
+    ),
+    (
+        3,
+        "Notice:  unserialize(): Error at offset 0 of 41 bytes in /var/www/shop/src/Cache/FileCache.php on line 88",
+    ),
+];
+
+/// The order-sync cron job's failure when the ERP does not answer (one record, stack trace
+/// and all); the cron job runs every five minutes and fails now and then.
+const CRON_FATAL: &str = "PHP Fatal error:  Uncaught GuzzleHttp\\Exception\\ConnectException: cURL error 28: Operation timed out after 10001 milliseconds with 0 bytes received (see https://curl.haxx.se/libcurl/c/libcurl-errno.html) for https://erp.example.net/api/v2/orders in /var/www/shop/vendor/guzzlehttp/guzzle/src/Handler/CurlFactory.php:275
+Stack trace:
+#0 /var/www/shop/vendor/guzzlehttp/guzzle/src/Handler/CurlFactory.php(205): GuzzleHttp\\Handler\\CurlFactory::createRejection()
+#1 /var/www/shop/vendor/guzzlehttp/guzzle/src/Handler/CurlFactory.php(157): GuzzleHttp\\Handler\\CurlFactory::finishError()
+#2 /var/www/shop/vendor/guzzlehttp/guzzle/src/Handler/CurlHandler.php(47): GuzzleHttp\\Handler\\CurlFactory::finish()
+#3 /var/www/shop/vendor/guzzlehttp/guzzle/src/Handler/Proxy.php(28): GuzzleHttp\\Handler\\CurlHandler->__invoke()
+#4 /var/www/shop/vendor/guzzlehttp/guzzle/src/Client.php(333): GuzzleHttp\\Handler\\Proxy::GuzzleHttp\\Handler\\{closure}()
+#5 /var/www/shop/src/Erp/OrderSync.php(58): GuzzleHttp\\Client->request()
+#6 /var/www/shop/src/Command/SyncOrdersCommand.php(41): App\\Erp\\OrderSync->push()
+#7 /var/www/shop/vendor/symfony/console/Command/Command.php(326): App\\Command\\SyncOrdersCommand->execute()
+#8 /var/www/shop/vendor/symfony/console/Application.php(1096): Symfony\\Component\\Console\\Command\\Command->run()
+#9 /var/www/shop/bin/console(19): Symfony\\Component\\Console\\Application->run()
+#10 {main}
+  thrown in /var/www/shop/vendor/guzzlehttp/guzzle/src/Handler/CurlFactory.php on line 275";
+
+/// The nightly export at 03:00 on the days it runs out of memory.
+const EXPORT_FATAL: &str = "PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes) in /var/www/shop/src/Export/CsvWriter.php on line 64";
+
+/// The queue worker (`bin/console messenger:consume`, restarted every minute by systemd)
+/// while the database is down, full or refusing the password: `{}` is the PDO message.
+const WORKER_DB_FATAL: [&str; 2] = [
+    "PHP Fatal error:  Uncaught PDOException: ",
+    " in /var/www/shop/src/Db/Connection.php:27
+Stack trace:
+#0 /var/www/shop/src/Db/Connection.php(27): PDO->__construct()
+#1 /var/www/shop/src/Db/Connection.php(14): App\\Db\\Connection->connect()
+#2 /var/www/shop/src/Queue/OrderMailer.php(33): App\\Db\\Connection::get()
+#3 /var/www/shop/vendor/symfony/messenger/Worker.php(118): App\\Queue\\OrderMailer->__invoke()
+#4 /var/www/shop/vendor/symfony/messenger/Command/ConsumeMessagesCommand.php(238): Symfony\\Component\\Messenger\\Worker->run()
+#5 /var/www/shop/bin/console(19): Symfony\\Component\\Console\\Application->run()
+#6 {main}
+  thrown in /var/www/shop/src/Db/Connection.php on line 27",
+];
+
+/// Seconds around a 5xx that no record explains where no record naming a cause may be:
+/// `diagnose` looks 300 s either way for one from PHP.
+const UNEXPLAINED_GUARD_US: u64 = 320 * 1_000_000;
+
+/// PHP-FPM's pool size on this 2-core host.
+const MAX_CHILDREN: u64 = 5;
+
+/// State of the other error logs (`--error-size`): their own random numbers, so that the
+/// access log and the 5xx records are the same with or without them.
+struct Extra {
+    rng: Rng,
+    /// Bytes of error logs to write in all, and the access log's size they are spread over.
+    target: u64,
+    size: u64,
+    php: Vec<u8>,
+    fpm: Vec<u8>,
+    unexplained: Vec<(u64, u64)>,
+    /// The FastCGI relay text of each `PHP_NOISE` message: `PHP message: PHP Deprecated:  …`.
+    relays: Vec<Vec<u8>>,
+    fpm_master: u64,
+    next_child: u64,
+    /// The pool's children (`pm.max_children`, all started): pids and start times.
+    children: [(u64, u64); MAX_CHILDREN as usize],
+    /// PHP requests until the next child is recycled (`pm.max_requests`).
+    recycle_in: u64,
+    next_cron_us: u64,
+    next_worker_us: u64,
+    next_max_children_us: u64,
+    /// The burst seen last (its number), and its cause while it lasts.
+    burst_seen: u64,
+    burst_cause: Option<Cause>,
+    day: u64,
+    scratch: Vec<u8>,
+}
+
+impl Extra {
+    fn new(seed: u64, size: u64, target: u64, unexplained: Vec<(u64, u64)>) -> Extra {
+        let mut rng = Rng::new(seed ^ 0x5eed_e770_0e77_0e55);
+        let fpm_master = rng.range(600, 690);
+        let relays = PHP_NOISE
+            .iter()
+            .map(|(_, m)| format!("PHP message: PHP {m}").into_bytes())
+            .collect();
+        Extra {
+            recycle_in: rng.range(60, 140),
+            rng,
+            target,
+            size,
+            php: Vec::with_capacity(FLUSH_AT + 65_536),
+            fpm: Vec::with_capacity(65_536),
+            unexplained,
+            relays,
+            fpm_master,
+            next_child: fpm_master + 1,
+            children: [(0, 0); MAX_CHILDREN as usize],
+            next_cron_us: 0,
+            next_worker_us: 0,
+            next_max_children_us: 0,
+            burst_seen: 0,
+            burst_cause: None,
+            day: 0,
+            scratch: Vec::with_capacity(256),
+        }
+    }
+
+    /// Whether a record naming a cause may be written at `us`: not near a 5xx that no record
+    /// explains, which `diagnose` would otherwise pin on it.
+    fn may_name_cause(&self, us: u64) -> bool {
+        !self
+            .unexplained
+            .iter()
+            .any(|&(a, b)| us + UNEXPLAINED_GUARD_US >= a && us <= b + UNEXPLAINED_GUARD_US)
+    }
+
+    /// `[02-Mar-2026 14:05:09 UTC] ` + `msg` (PHP's `error_log`).
+    fn php_record(&mut self, clock: &Clock, stats: &mut Stats, msg: &[u8]) {
+        let p = &mut self.php;
+        p.push(b'[');
+        p.extend_from_slice(&clock.php);
+        p.extend_from_slice(b" UTC] ");
+        p.extend_from_slice(msg);
+        p.push(b'\n');
+        stats.php_error_records += 1;
+    }
+
+    /// `[02-Mar-2026 14:05:09] LEVEL: ` + `text` (PHP-FPM's log).
+    fn fpm_record(&mut self, clock: &Clock, stats: &mut Stats, level: &str, text: &[&[u8]]) {
+        let f = &mut self.fpm;
+        f.push(b'[');
+        f.extend_from_slice(&clock.php);
+        f.extend_from_slice(b"] ");
+        f.extend_from_slice(level.as_bytes());
+        f.extend_from_slice(b": ");
+        for t in text {
+            f.extend_from_slice(t);
+        }
+        f.push(b'\n');
+        stats.fpm_records += 1;
+    }
+
+    /// `[pool www] child N started`, a new child taking slot `slot`.
+    fn child_started(&mut self, clock: &Clock, stats: &mut Stats, slot: usize) {
+        let mut t = std::mem::take(&mut self.scratch);
+        t.clear();
+        t.extend_from_slice(b"[pool www] child ");
+        put_u64(&mut t, self.next_child);
+        t.extend_from_slice(b" started");
+        self.children[slot] = (self.next_child, clock.us);
+        self.next_child += 1;
+        self.fpm_record(clock, stats, "NOTICE", &[&t]);
+        self.scratch = t;
+    }
+
+    /// `[pool www] child N exited …` for a random running child, then its replacement.
+    fn child_exited(&mut self, clock: &Clock, stats: &mut Stats, how: &[u8]) {
+        let mut t = std::mem::take(&mut self.scratch);
+        t.clear();
+        t.extend_from_slice(b"[pool www] child ");
+        let slot = self.rng.below(MAX_CHILDREN) as usize;
+        let (child, since) = self.children[slot];
+        put_u64(&mut t, child);
+        t.extend_from_slice(how);
+        let lived = clock.us.saturating_sub(since) + self.rng.below(1_000_000);
+        put_u64(&mut t, lived / 1_000_000);
+        t.push(b'.');
+        let micros = lived % 1_000_000;
+        for d in [100_000, 10_000, 1_000, 100, 10, 1] {
+            t.push(b'0' + (micros / d % 10) as u8);
+        }
+        t.extend_from_slice(b" seconds from start");
+        let level = if how.starts_with(b" exited with code") {
+            "NOTICE"
+        } else {
+            "WARNING"
+        };
+        self.fpm_record(clock, stats, level, &[&t]);
+        self.scratch = t;
+        self.child_started(clock, stats, slot);
+    }
+
+    fn fpm_start(&mut self, clock: &Clock, stats: &mut Stats) {
+        let mut t = std::mem::take(&mut self.scratch);
+        t.clear();
+        t.extend_from_slice(b"fpm is running, pid ");
+        put_u64(&mut t, self.fpm_master);
+        self.fpm_record(clock, stats, "NOTICE", &[&t]);
+        self.scratch = t;
+        self.fpm_record(clock, stats, "NOTICE", &[b"ready to handle connections"]);
+        self.fpm_record(
+            clock,
+            stats,
+            "NOTICE",
+            &[b"systemd monitor interval set to 10000ms"],
+        );
+        for slot in 0..MAX_CHILDREN as usize {
+            self.child_started(clock, stats, slot);
+        }
+    }
+}
+
+impl Gen<'_> {
+    /// PHP-FPM's start, before the first request.
+    fn extra_startup(&mut self) {
+        let Some(x) = self.extra.as_deref_mut() else {
+            return;
+        };
+        x.day = self.clock.day();
+        x.next_cron_us = (self.clock.us / 300_000_000 + 1) * 300_000_000 + 2_000_000;
+        x.fpm_start(&self.clock, &mut self.stats);
+    }
+
+    /// Bytes of error logs written so far, buffered ones included.
+    fn error_logs_written(&self) -> u64 {
+        let x = self.extra.as_deref();
+        self.stats.error_bytes
+            + self.error.len() as u64
+            + self.stats.php_error_bytes
+            + self.stats.fpm_bytes
+            + x.map_or(0, |x| (x.php.len() + x.fpm.len()) as u64)
+    }
+
+    /// What the other error logs get with this request: the episodes of the burst in
+    /// progress, the cron jobs, and PHP's warnings on pages that worked until the error logs
+    /// have their share of the size so far.
+    fn extras(&mut self, v: &Visitor, r: &Request) {
+        self.extra_episodes(r);
+        let php_page = r.route & DB_PAGES != 0 && r.raw.is_none() && r.status < 500;
+        if !php_page {
+            return;
+        }
+        let Some(x) = self.extra.as_deref_mut() else {
+            return;
+        };
+        x.recycle_in -= 1;
+        if x.recycle_in == 0 {
+            // pm.max_requests = 500, shared by the pool's children.
+            x.recycle_in = x.rng.range(60, 140);
+            x.child_exited(&self.clock, &mut self.stats, b" exited with code 0 after ");
+        }
+        let budget =
+            (u128::from(x.target) * u128::from(self.stats.bytes) / u128::from(x.size)) as u64;
+        let mut written = self.error_logs_written();
+        let mut n = 0;
+        while written < budget && n < 400 {
+            n += 1;
+            let before = written;
+            let Some(x) = self.extra.as_deref_mut() else {
+                return;
+            };
+            match x.rng.below(100) {
+                0..=89 => {
+                    let i = x.rng.choose(&NOISE_INDEX);
+                    let mut m = std::mem::take(&mut x.scratch);
+                    m.clear();
+                    m.extend_from_slice(b"PHP ");
+                    m.extend_from_slice(PHP_NOISE[i].1.as_bytes());
+                    x.php_record(&self.clock, &mut self.stats, &m);
+                    x.scratch = m;
+                }
+                90..=98 => {
+                    // PHP-FPM passes the request's messages on to nginx, several in a record.
+                    let k = x.rng.range(1, 3);
+                    let worker = self.workers[x.rng.below(2) as usize];
+                    let e = &mut self.error;
+                    e.extend_from_slice(&self.clock.error);
+                    e.extend_from_slice(b" [error] ");
+                    put_u64(e, worker);
+                    e.push(b'#');
+                    put_u64(e, worker);
+                    e.extend_from_slice(b": *");
+                    put_u64(e, self.conn);
+                    e.extend_from_slice(b" FastCGI sent in stderr: \"");
+                    for j in 0..k {
+                        if j > 0 {
+                            e.extend_from_slice(b"; ");
+                        }
+                        let i = x.rng.choose(&NOISE_INDEX);
+                        e.extend_from_slice(&x.relays[i]);
+                    }
+                    e.extend_from_slice(b"\" while reading response header from upstream");
+                    self.error_context(v, r, Some(UPSTREAM));
+                    self.stats.error_extra_records += 1;
+                }
+                _ if r.method == "POST" => {
+                    let worker = self.workers[x.rng.below(2) as usize];
+                    let body = x.rng.range(10_000, 99_999);
+                    let e = &mut self.error;
+                    e.extend_from_slice(&self.clock.error);
+                    e.extend_from_slice(b" [warn] ");
+                    put_u64(e, worker);
+                    e.push(b'#');
+                    put_u64(e, worker);
+                    e.extend_from_slice(b": *");
+                    put_u64(e, self.conn);
+                    e.extend_from_slice(
+                        b" a client request body is buffered to a temporary file /var/lib/nginx/body/00000",
+                    );
+                    put_u64(e, body);
+                    self.error_context(v, r, Some(UPSTREAM));
+                    self.stats.error_extra_records += 1;
+                }
+                _ => {
+                    // A scanner's TLS handshake, failed: no request, no access line.
+                    let worker = self.workers[x.rng.below(2) as usize];
+                    let first = x.rng.pick(&HOSTING_V4);
+                    let (b, c, d) = (x.rng.below(256), x.rng.below(256), x.rng.range(1, 254));
+                    let what = x.rng.pick(&[
+                        "SSL_do_handshake() failed (SSL: error:0A00006C:SSL routines::bad key share)",
+                        "SSL_do_handshake() failed (SSL: error:0A000102:SSL routines::unsupported protocol)",
+                        "SSL_do_handshake() failed (SSL: error:0A0000C1:SSL routines::no shared cipher)",
+                    ]);
+                    let e = &mut self.error;
+                    e.extend_from_slice(&self.clock.error);
+                    e.extend_from_slice(b" [crit] ");
+                    put_u64(e, worker);
+                    e.push(b'#');
+                    put_u64(e, worker);
+                    e.extend_from_slice(b": *");
+                    put_u64(e, self.conn + 1);
+                    e.push(b' ');
+                    e.extend_from_slice(what.as_bytes());
+                    e.extend_from_slice(b" while SSL handshaking, client: ");
+                    put_u64(e, first);
+                    for o in [b, c, d] {
+                        e.push(b'.');
+                        put_u64(e, o);
+                    }
+                    e.extend_from_slice(b", server: 0.0.0.0:443\n");
+                    self.stats.error_lines += 1;
+                    self.stats.error_extra_records += 1;
+                }
+            }
+            written = self.error_logs_written();
+            debug_assert!(written > before);
+        }
+    }
+
+    /// Records tied to time rather than to a request: the burst in progress as PHP-FPM and
+    /// the cron jobs see it, FPM reopening its log at midnight.
+    fn extra_episodes(&mut self, r: &Request) {
+        let Some(x) = self.extra.as_deref_mut() else {
+            return;
+        };
+        let (clock, stats) = (&self.clock, &mut self.stats);
+        let now = clock.us;
+        let named_ok = x.may_name_cause(now);
+        if clock.day() != x.day {
+            x.day = clock.day();
+            x.fpm_record(clock, stats, "NOTICE", &[b"error log file re-opened"]);
+        }
+        // A burst started or ended since the last line.
+        let current = self.burst.as_ref().map(|b| (b.cause, b.end_us));
+        if x.burst_cause.is_some() && (current.is_none() || stats.bursts != x.burst_seen) {
+            if x.burst_cause == Some(Cause::UpstreamUnavailable) {
+                // PHP-FPM is back.
+                x.fpm_master = x.next_child + 3;
+                x.next_child = x.fpm_master + 1;
+                x.fpm_start(clock, stats);
+                x.php_record(
+                    clock,
+                    stats,
+                    b"PHP Warning:  Module \"imagick\" is already loaded in Unknown on line 0",
+                );
+            }
+            x.burst_cause = None;
+        }
+        if let Some((cause, _)) = current
+            && stats.bursts != x.burst_seen
+        {
+            x.burst_seen = stats.bursts;
+            x.burst_cause = Some(cause);
+            x.next_worker_us = now;
+            x.next_max_children_us = now;
+            match cause {
+                Cause::UpstreamUnavailable => {
+                    x.fpm_record(clock, stats, "NOTICE", &[b"Terminating ..."]);
+                    x.fpm_record(clock, stats, "NOTICE", &[b"exiting, bye-bye!"]);
+                }
+                Cause::PoolExhausted => {
+                    x.fpm_record(
+                        clock,
+                        stats,
+                        "WARNING",
+                        &[b"[pool www] seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), there are 0 idle, and 5 total children"],
+                    );
+                }
+                _ => {}
+            }
+        }
+        let Some((cause, end_us)) = current else {
+            return self.extra_cron();
+        };
+        let Some(x) = self.extra.as_deref_mut() else {
+            return;
+        };
+        let (clock, stats) = (&self.clock, &mut self.stats);
+        match cause {
+            // Written once per episode, again when it goes on; not in the last seconds, where
+            // it could explain the next failure of another kind.
+            Cause::PoolExhausted
+                if now >= x.next_max_children_us && now + 10_000_000 < end_us && named_ok =>
+            {
+                x.next_max_children_us = now + x.rng.range(60, 120) * 1_000_000;
+                let mut t = std::mem::take(&mut x.scratch);
+                t.clear();
+                t.extend_from_slice(b"[pool www] server reached pm.max_children setting (");
+                put_u64(&mut t, MAX_CHILDREN);
+                t.extend_from_slice(b"), consider raising it");
+                x.fpm_record(clock, stats, "WARNING", &[&t]);
+                x.scratch = t;
+                stats.other_error_records += 1;
+            }
+            Cause::FpmCrash if r.status >= 500 && named_ok && x.rng.below(100) < 60 => {
+                x.child_exited(clock, stats, b" exited on signal 11 (SIGSEGV) after ");
+                stats.other_error_records += 1;
+            }
+            Cause::UpstreamTimeout if r.status == 504 && x.rng.below(100) < 30 => {
+                // The slow log: unclassified, it says where the time went.
+                let mut t = std::mem::take(&mut x.scratch);
+                t.clear();
+                let child = x.children[x.rng.below(MAX_CHILDREN) as usize].0;
+                t.extend_from_slice(b"[pool www] child ");
+                put_u64(&mut t, child);
+                t.extend_from_slice(
+                    b", script '/var/www/shop/public/index.php' (request: \"GET /index.php\") executing too slow (",
+                );
+                put_u64(&mut t, x.rng.range(5, 29));
+                t.push(b'.');
+                put_u64(&mut t, x.rng.range(100_000, 999_999));
+                t.extend_from_slice(b" sec), logging");
+                x.fpm_record(clock, stats, "WARNING", &[&t]);
+                t.clear();
+                t.extend_from_slice(b"child ");
+                put_u64(&mut t, child);
+                t.extend_from_slice(b" stopped for tracing");
+                x.fpm_record(clock, stats, "NOTICE", &[&t]);
+                x.scratch = t;
+            }
+            Cause::DbUnreachable | Cause::DbPool | Cause::DbAuth
+                if now >= x.next_worker_us && named_ok =>
+            {
+                x.next_worker_us = now + 60_000_000;
+                let what: &[u8] = match cause {
+                    Cause::DbUnreachable => b"SQLSTATE[HY000] [2002] Connection refused",
+                    Cause::DbPool => b"SQLSTATE[HY000] [1040] Too many connections",
+                    _ => b"SQLSTATE[HY000] [1045] Access denied for user 'shop'@'localhost' (using password: YES)",
+                };
+                let mut m = std::mem::take(&mut x.scratch);
+                m.clear();
+                m.extend_from_slice(WORKER_DB_FATAL[0].as_bytes());
+                m.extend_from_slice(what);
+                m.extend_from_slice(WORKER_DB_FATAL[1].as_bytes());
+                x.php_record(clock, stats, &m);
+                x.scratch = m;
+                stats.other_error_records += 1;
+            }
+            _ => {}
+        }
+        self.extra_cron();
+    }
+
+    /// The cron jobs: order sync every five minutes (now and then the ERP times out), the
+    /// export at 03:00 (now and then out of memory).
+    fn extra_cron(&mut self) {
+        let Some(x) = self.extra.as_deref_mut() else {
+            return;
+        };
+        let (clock, stats) = (&self.clock, &mut self.stats);
+        if clock.us < x.next_cron_us {
+            return;
+        }
+        let at = x.next_cron_us;
+        x.next_cron_us += 300_000_000;
+        if !x.may_name_cause(clock.us) {
+            return;
+        }
+        if x.rng.below(100) < 3 {
+            x.php_record(clock, stats, CRON_FATAL.as_bytes());
+            stats.other_error_records += 1;
+        }
+        if (at / 1_000_000) % 86_400 / 300 == 3 * 12 && x.rng.below(100) < 40 {
+            x.php_record(clock, stats, EXPORT_FATAL.as_bytes());
+            stats.other_error_records += 1;
+        }
+    }
+}
+
+/// `PHP_NOISE` as `(weight, index)`, for `Rng::choose`.
+const NOISE_INDEX: [(u32, usize); PHP_NOISE.len()] = {
+    let mut t = [(0, 0); PHP_NOISE.len()];
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = (PHP_NOISE[i].0, i);
+        i += 1;
+    }
+    t
+};
