@@ -45,6 +45,13 @@ struct RawRule {
     #[serde(default)]
     refined_by: Vec<String>,
     reach: Option<u32>,
+    /// The statuses the failure this record tells of answers with, where it differs from
+    /// its cause's.
+    statuses: Option<Vec<u16>>,
+    #[serde(default)]
+    unreached: bool,
+    #[serde(default)]
+    episode: bool,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +69,9 @@ struct Rule {
     weight: u16,
     refined_by: &'static [&'static str],
     reach_ms: i64,
+    statuses: &'static [u16],
+    unreached: bool,
+    episode: bool,
 }
 
 /// The compiled table.
@@ -85,6 +95,14 @@ pub struct Verdict {
     pub refined_by: &'static [&'static str],
     /// How long before a response this record still explains it, in milliseconds.
     pub reach_ms: i64,
+    /// The statuses a server answers with for the failure (empty: any).
+    pub statuses: &'static [u16],
+    /// The request never reached the application (the connection to it failed): no record
+    /// of the application's can be about it.
+    pub unreached: bool,
+    /// The record tells of a state beyond its own request (the pool full), which explains
+    /// the other requests to the same site failing in a way it allows while it holds.
+    pub episode: bool,
     pub file: Option<String>,
     pub line: Option<u64>,
 }
@@ -121,6 +139,14 @@ impl Rules {
                 weight: r.weight,
                 refined_by: leak_slice(r.refined_by.iter().map(|c| leak(c)).collect()),
                 reach_ms: i64::from(r.reach.unwrap_or(DEFAULT_REACH_S)) * 1000,
+                statuses: Box::leak(
+                    r.statuses
+                        .clone()
+                        .unwrap_or_else(|| raw.causes[&r.cause].statuses.clone())
+                        .into_boxed_slice(),
+                ),
+                unreached: r.unreached,
+                episode: r.episode,
             });
         }
         let literals = AhoCorasickBuilder::new()
@@ -132,7 +158,7 @@ impl Rules {
         // Leftmost semantics, which is all `is_match` needs, admit the packed prefilter.
         let folded = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
-            .build(raw.rule.iter().map(|r| r.literal.to_ascii_lowercase()))
+            .build(raw.rule.iter().map(|r| distinctive_tail(&r.literal)))
             .map_err(|e| e.to_string())?;
         let locators = raw
             .locator
@@ -151,13 +177,6 @@ impl Rules {
     /// The cause's title and fix.
     pub fn cause(&self, id: &str) -> Option<&CauseText> {
         self.causes.get(id)
-    }
-
-    /// Whether a server answers `status` for `cause` (true where the table does not say).
-    pub fn fits_status(&self, cause: &str, status: u16) -> bool {
-        self.causes
-            .get(cause)
-            .is_none_or(|c| c.statuses.is_empty() || c.statuses.contains(&status))
     }
 
     /// The table's own copy of a cause id (ids read back from a store are strings).
@@ -204,6 +223,9 @@ impl Rules {
             weight: rule.weight,
             refined_by: rule.refined_by,
             reach_ms: rule.reach_ms,
+            statuses: rule.statuses,
+            unreached: rule.unreached,
+            episode: rule.episode,
             file,
             line,
         })
@@ -236,6 +258,25 @@ impl Rules {
         }
         (None, None)
     }
+}
+
+/// The part of a literal the prefilter looks for, lower-cased: from its longest word to its
+/// end. The packed search finds candidates by their first bytes, so a literal that starts as
+/// much ordinary text does ("The timeout specified…", "PHP Fatal error:", which starts every
+/// line of PHP's log) would make nearly every line one; a part of a literal finds a superset
+/// of its matches, which is all the prefilter must.
+fn distinctive_tail(literal: &str) -> String {
+    let lower = literal.to_ascii_lowercase();
+    let start = lower
+        .match_indices(|c: char| c != ' ')
+        .filter(|(at, _)| *at == 0 || lower.as_bytes()[at - 1] == b' ')
+        .map(|(at, _)| (at, lower[at..].split(' ').next().unwrap_or_default().len()))
+        .fold(
+            (0, 0),
+            |best, (at, len)| if len > best.1 { (at, len) } else { best },
+        )
+        .0;
+    lower[start..].to_owned()
 }
 
 /// The table lives as long as the program (it is compiled once); its names are borrowed for
@@ -328,6 +369,20 @@ mod tests {
         assert_eq!(
             (v.cause, v.file.as_deref(), v.line),
             ("disk_full", Some("/w/page.php"), Some(4))
+        );
+    }
+
+    #[test]
+    fn the_prefilter_looks_for_the_distinctive_part_of_each_literal() {
+        assert_eq!(distinctive_tail("PHP Fatal error:"), "error:");
+        assert_eq!(
+            distinctive_tail("The timeout specified has expired"),
+            "specified has expired"
+        );
+        assert_eq!(distinctive_tail("Uncaught "), "uncaught ");
+        assert_eq!(
+            distinctive_tail("SQLSTATE[HY000] [2002]"),
+            "sqlstate[hy000] [2002]"
         );
     }
 

@@ -3,9 +3,11 @@
 //! same instant as one 5xx never explains another tens of seconds away because that one was
 //! looked at first.
 //!
-//! A pair ranks by, in order: how surely the unit is about the response ([`Tier`]); how
-//! close in time, by the second (logs stamp whole seconds); whether a rule names a cause in it;
-//! whether that cause fits the status; the exact distance. Each unit explains one response
+//! A pair ranks by, in order: how surely the unit is about the response ([`Tier`]); whether
+//! its cause fits the status (a refused backend connection is a 502/503, never a 500; a unit
+//! that names nothing of the request and whose cause cannot give its status is no candidate
+//! at all); how close in time, by the second (logs stamp whole seconds); whether a rule names
+//! a cause in it; the exact distance. Each unit explains one response
 //! (servers write one record per failed request); a response takes its best unit, and from
 //! other logs the records about the same failure: those that name it, and, where its own
 //! record says only that the backend failed, the application's record of why.
@@ -60,11 +62,17 @@ impl Context<'_> {
     /// where the access log stamps the request's end (nginx), after it where it stamps the
     /// start (Apache's `%t`).
     pub fn window(&self, r: &Request) -> (i64, i64) {
-        if self.sites.stamps_start(r.asked.input) {
-            (r.ms - CLOCK_SLACK_MS, r.ms + REQUEST_WINDOW_MS)
-        } else {
-            (r.ms - REQUEST_WINDOW_MS, r.ms + CLOCK_SLACK_MS)
-        }
+        window(self.sites, r)
+    }
+}
+
+/// [`Context::window`]. Logs stamp whole seconds, cut down: a request stamped at its start
+/// writes nothing before that second, one stamped at its end nothing after the next.
+pub fn window(sites: &Sites, r: &Request) -> (i64, i64) {
+    if sites.stamps_start(r.asked.input) {
+        (r.ms, r.ms + REQUEST_WINDOW_MS)
+    } else {
+        (r.ms - REQUEST_WINDOW_MS, r.ms + CLOCK_SLACK_MS)
     }
 }
 
@@ -72,9 +80,9 @@ impl Context<'_> {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Pair {
     tier: Tier,
+    misfit: bool,
     seconds: i64,
     unclassified: bool,
-    misfit: bool,
     distance: i64,
     request: usize,
     unit: usize,
@@ -87,8 +95,9 @@ struct Index<'u> {
     by_target: HashMap<&'u str, Vec<usize>>,
     /// Units written for a request that do not name it, in time order.
     unnamed: Vec<usize>,
-    /// Classified process units, in time order.
-    process: Vec<usize>,
+    /// Units that tell of a state (classified process units, and episode records of any
+    /// kind), in time order.
+    states: Vec<usize>,
     /// Every unit, in time order.
     all: Vec<usize>,
 }
@@ -99,12 +108,15 @@ impl<'u> Index<'u> {
             units,
             by_target: HashMap::new(),
             unnamed: Vec::new(),
-            process: Vec::new(),
+            states: Vec::new(),
             all: (0..units.len()).collect(),
         };
         for (i, u) in units.iter().enumerate() {
+            let episode = u.verdict.as_ref().is_some_and(|v| v.episode);
+            if episode || (u.scope == Scope::Process && u.verdict.is_some()) {
+                index.states.push(i);
+            }
             match (u.scope, &u.target) {
-                (Scope::Process, _) if u.verdict.is_some() => index.process.push(i),
                 (Scope::Process, _) => {}
                 (_, Some(t)) => index.by_target.entry(t).or_default().push(i),
                 (_, None) => index.unnamed.push(i),
@@ -176,15 +188,16 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
             let Some(tier) = identity::fit(&r.asked, u, ctx.sites, ctx.roots, &others) else {
                 continue;
             };
+            let misfit = u.verdict.as_ref().is_some_and(|v| !fits(v, r.status));
+            if misfit && tier != Tier::Named {
+                continue;
+            }
             let distance = (u.ms() - r.ms).abs();
             pairs.push(Pair {
                 tier,
+                misfit,
                 seconds: distance / 1000,
                 unclassified: u.verdict.is_none(),
-                misfit: u
-                    .verdict
-                    .as_ref()
-                    .is_some_and(|v| !ctx.rules.fits_status(v.cause, r.status)),
                 distance,
                 request: ri,
                 unit: ui,
@@ -220,6 +233,11 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     }
 }
 
+/// Whether a server answers `status` for the failure a verdict names.
+fn fits(v: &Verdict, status: u16) -> bool {
+    v.statuses.is_empty() || v.statuses.contains(&status)
+}
+
 /// Whether a response that has taken the units of `d` also takes the unit of `p`: its first
 /// unit; then, from another log and about the same moment, a unit that names it, or, where
 /// what it has says only that the backend failed, one that says why.
@@ -227,8 +245,12 @@ fn takes(d: &Decision, p: &Pair, units: &[Unit]) -> bool {
     let Some(&anchor) = d.units.first() else {
         return true;
     };
+    if d.verdict.as_ref().is_some_and(|v| v.unreached) {
+        return false;
+    }
     let u = &units[p.unit];
-    let same_log = d.units.iter().any(|&i| units[i].input == u.input);
+    // One record per kind of log: rotated pieces of one log are one log.
+    let same_log = d.units.iter().any(|&i| units[i].kind == u.kind);
     let same_moment = (u.ms() - units[anchor].ms()).abs() <= SAME_FAILURE_MS;
     let wants_why = d.verdict.as_ref().is_none_or(|v| !v.refined_by.is_empty());
     !same_log && same_moment && (p.tier == Tier::Named || (wants_why && u.verdict.is_some()))
@@ -262,11 +284,19 @@ fn refine_all(
         if !wants_process(d) {
             continue;
         }
-        let (_, late) = ctx.window(r);
+        // A state that began after the response's own record (its end) cannot explain it.
+        let late = match d.units.first() {
+            Some(&a) => index.units[a].ms().max(r.ms) + CLOCK_SLACK_MS,
+            None => ctx.window(r).1,
+        };
+        let upstream = d
+            .units
+            .first()
+            .and_then(|&a| index.units[a].upstream.as_deref());
         let found = refine(
             ctx,
-            &r.asked,
-            r.ms,
+            (&r.asked, upstream),
+            (r.ms, Some(r.status)),
             late,
             d.verdict.as_ref(),
             index,
@@ -286,15 +316,15 @@ fn refine_all(
     }
 }
 
-/// The process unit that says why a failure at `t` happened, among the causes its verdict
-/// allows (any, without one): one that may concern the response, whose reach (or episode)
-/// covers `t`, logged no later than `late`; not yet used first, then nearest, then the more
-/// specific.
+/// The process unit that says why a failure at `t` (answered `status`, where a response)
+/// happened, among the causes its verdict allows (any, without one) that fit the status: one
+/// that may concern the response, whose reach (or episode) covers `t`, logged no later than
+/// `late`; not yet used first, then nearest, then the more specific.
 #[allow(clippy::too_many_arguments)]
 fn refine(
     ctx: &Context,
-    asked: &Asked,
-    t: i64,
+    (asked, upstream): (&Asked, Option<&str>),
+    (t, status): (i64, Option<u16>),
     late: i64,
     verdict: Option<&Verdict>,
     index: &Index,
@@ -304,9 +334,9 @@ fn refine(
     let allowed = |cause: &str| verdict.is_none_or(|v| v.refined_by.contains(&cause));
     let max_reach = REQUEST_WINDOW_MS;
     let from = index
-        .process
+        .states
         .partition_point(|&i| index.units[i].ms() < t - max_reach);
-    index.process[from..]
+    index.states[from..]
         .iter()
         .copied()
         .take_while(|&i| index.units[i].ms() <= late.max(t + CLOCK_SLACK_MS))
@@ -315,8 +345,9 @@ fn refine(
             let v = u.verdict.as_ref().expect("process units are classified");
             let last = episodes.get(&i).map_or(u.ms(), |e| e.last.max(u.ms()));
             allowed(v.cause)
+                && status.is_none_or(|s| fits(v, s))
                 && t <= last + v.reach_ms
-                && identity::process_fits(asked, u, ctx.roots)
+                && identity::state_fits(asked, upstream, u, ctx.roots)
         })
         .min_by_key(|&i| {
             let u = &index.units[i];
@@ -380,8 +411,8 @@ fn leftovers(ctx: &Context, index: &Index, used: &mut [bool]) -> Vec<Decision> {
             if wants_process(&d)
                 && let Some(p) = refine(
                     ctx,
-                    &asked,
-                    u.ms(),
+                    (&asked, u.upstream.as_deref()),
+                    (u.ms(), None),
                     u.ms() + CLOCK_SLACK_MS,
                     d.verdict.as_ref(),
                     index,
@@ -411,7 +442,7 @@ fn same_failure(index: &Index, i: usize, used: &[bool]) -> Vec<usize> {
         .map(Vec::as_slice)
         .unwrap_or_default();
     let window = (u.ms() - SAME_FAILURE_MS, u.ms() + SAME_FAILURE_MS);
-    let mut inputs = vec![u.input];
+    let mut kinds = vec![u.kind];
     let mut out = Vec::new();
     for j in index.nearest(list, u.ms(), window, MAX_NEAREST) {
         let v = &index.units[j];
@@ -420,13 +451,234 @@ fn same_failure(index: &Index, i: usize, used: &[bool]) -> Vec<usize> {
             _ => true,
         };
         if !used[j]
-            && !inputs.contains(&v.input)
+            && !kinds.contains(&v.kind)
             && agrees(&u.client, &v.client)
             && agrees(&u.host, &v.host)
         {
-            inputs.push(v.input);
+            kinds.push(v.kind);
             out.push(j);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each rule on lines from the overlap lab (`tests/fixtures/real/overlap/`).
+    use super::*;
+    use crate::engine::unit::units_of;
+    use crate::formats::detect::ErrorFormat;
+    use crate::formats::{Kind, time::parse_nginx_error};
+    use crate::scan::InputReport;
+    use jiff::tz::TimeZone;
+
+    /// The lab's inputs: where each log is, as `Sites` reads it.
+    const INPUTS: [(&str, &str); 6] = [
+        ("/l/nginx/access.log", "vhost_combined"),
+        ("/l/nginx/error.log", "nginx_error"),
+        ("/l/apache2/access.log", "vhost_combined"),
+        ("/l/apache2/error.log", "apache_error"),
+        ("/l/php/blog-error.log", "php_error"),
+        ("/l/php8.2-fpm.log", "php_fpm"),
+    ];
+    const NGINX: usize = 0;
+    const APACHE: usize = 2;
+
+    fn sites() -> Sites {
+        let reports: Vec<InputReport> = INPUTS
+            .iter()
+            .map(|(path, format)| InputReport {
+                path: (*path).into(),
+                kind: Kind::Access,
+                format,
+                lines: 0,
+                unparsed: 0,
+                error: None,
+            })
+            .collect();
+        Sites::new(&reports)
+    }
+
+    /// Units of real records, each `(input, text)`; the format follows from the input.
+    fn units(records: &[(usize, &str)]) -> Vec<Unit> {
+        let events: Vec<_> = records
+            .iter()
+            .enumerate()
+            .map(|(n, (input, text))| {
+                let format = match *input {
+                    1 => ErrorFormat::Nginx,
+                    3 => ErrorFormat::Apache,
+                    4 => ErrorFormat::Php,
+                    _ => ErrorFormat::PhpFpm,
+                };
+                let mut e = format.parse(text.as_bytes(), &TimeZone::UTC).unwrap();
+                e.input = *input;
+                e.line = n as u64 + 1;
+                e
+            })
+            .collect();
+        units_of(&events, Rules::builtin())
+    }
+
+    fn at(hms: &str) -> i64 {
+        let t = format!("2026/12/07 {hms}");
+        parse_nginx_error(t.as_bytes())
+            .unwrap()
+            .in_zone(&TimeZone::UTC)
+            .unwrap()
+            .ms
+    }
+
+    fn request<'a>(
+        input: usize,
+        hms: &str,
+        status: u16,
+        path: &'a str,
+        host: &'a str,
+    ) -> Request<'a> {
+        Request {
+            ms: at(hms),
+            status,
+            asked: Asked {
+                input,
+                client: "127.0.0.1",
+                path,
+                host: Some(host),
+            },
+        }
+    }
+
+    /// Each response's cause and the lines of the records it used.
+    fn decide(requests: &[Request], units: &[Unit]) -> Vec<(Option<&'static str>, Vec<u64>)> {
+        let (sites, roots) = (sites(), Docroots::default());
+        let ctx = Context {
+            rules: Rules::builtin(),
+            sites: &sites,
+            roots: &roots,
+        };
+        solve(&ctx, requests, units)
+            .decisions
+            .iter()
+            .map(|d| {
+                let lines = d
+                    .units
+                    .iter()
+                    .flat_map(|&u| units[u].records.iter().map(|r| r.line));
+                (d.verdict.as_ref().map(|v| v.cause), lines.collect())
+            })
+            .collect()
+    }
+
+    const REPORT_MEMORY: &str = "2026/12/07 04:45:00 [error] 32173#32173: *35 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Allowed memory size of 16777216 bytes exhausted (tried to allocate 2097152 bytes) in /srv/lab/www/shop/report.php on line 3\" while reading response header from upstream, client: 127.0.0.1, server: shop.test, request: \"GET /report.php HTTP/1.1\", upstream: \"fastcgi://unix:/srv/lab/run/php8.2-fpm-shop.sock:\", host: \"shop.test\"";
+    const BUSY_EAGAIN: &str = "2026/12/07 04:45:00 [error] 32173#32173: *45 connect() to unix:/srv/lab/run/php8.2-fpm-blog.sock failed (11: Resource temporarily unavailable) while connecting to upstream, client: 127.0.0.1, server: blog.test, request: \"GET /busy.php HTTP/1.1\", upstream: \"fastcgi://unix:/srv/lab/run/php8.2-fpm-blog.sock:\", host: \"blog.test\"";
+
+    #[test]
+    fn a_record_that_names_another_request_or_server_never_explains() {
+        let units = units(&[(1, REPORT_MEMORY), (1, BUSY_EAGAIN)]);
+        let requests = [
+            request(NGINX, "04:45:00", 500, "/report.php", "shop.test"),
+            request(NGINX, "04:45:00", 500, "/syntax.php", "shop.test"),
+            // Apache's response for the same path: nginx's line is not its.
+            request(APACHE, "04:45:00", 500, "/report.php", "shop.test"),
+        ];
+        let got = decide(&requests, &units);
+        assert_eq!(got[0], (Some("php_memory_limit"), vec![1]));
+        assert_eq!(got[1], (None, vec![]));
+        assert_eq!(got[2], (None, vec![]));
+    }
+
+    #[test]
+    fn a_record_goes_to_the_response_it_fits_best_not_the_first_looked_at() {
+        let later = REPORT_MEMORY.replace("04:45:00", "04:45:40");
+        let units = units(&[(1, &later)]);
+        let requests = [
+            request(NGINX, "04:45:10", 500, "/report.php", "shop.test"),
+            request(NGINX, "04:45:40", 500, "/report.php", "shop.test"),
+        ];
+        let got = decide(&requests, &units);
+        assert_eq!(got[0].0, None);
+        assert_eq!(got[1], (Some("php_memory_limit"), vec![1]));
+    }
+
+    const TIMEOUT_0265: &str = "[Mon Dec 07 04:45:02.653627 2026] [proxy_fcgi:error] [pid 32178:tid 32182] (70007)The timeout specified has expired: [client 127.0.0.1:44412] AH01075: Error dispatching request to : (polling)";
+    const TIMEOUT_0573: &str = "[Mon Dec 07 04:45:05.735024 2026] [proxy_fcgi:error] [pid 32178:tid 32211] (70007)The timeout specified has expired: [client 127.0.0.1:44478] AH01075: Error dispatching request to : (polling)";
+    const DB_DOWN: &str =
+        "[07-Dec-2026 04:45:03 UTC] blog: database connection failed: Connection refused";
+
+    #[test]
+    fn apache_stamps_the_start_and_a_timeout_is_never_a_php_error() {
+        // Apache's 504s started at :00 and :03; their timeouts were logged at 02.65 and 05.73.
+        // A database error at :03 (a 500's cause) is no candidate for either.
+        let units = units(&[(3, TIMEOUT_0265), (4, DB_DOWN), (3, TIMEOUT_0573)]);
+        let requests = [
+            request(APACHE, "04:45:00", 504, "/busy.php", "blog.test"),
+            request(APACHE, "04:45:03", 504, "/busy.php", "blog.test"),
+            request(APACHE, "04:45:03", 500, "/db.php", "blog.test"),
+        ];
+        let got = decide(&requests, &units);
+        assert_eq!(got[0], (Some("upstream_timeout"), vec![1]));
+        assert_eq!(got[1], (Some("upstream_timeout"), vec![3]));
+        assert_eq!(got[2], (Some("db_unreachable"), vec![2]));
+    }
+
+    const POOL_FULL: &str = "[07-Dec-2026 04:45:15] WARNING: [pool blog] server reached pm.max_children setting (2), consider raising it";
+
+    #[test]
+    fn a_full_pool_explains_the_timeouts_of_its_site_while_it_holds() {
+        // FPM logs the warning once; a later burst shows the pool still full through nginx's
+        // refused connections, which count for Apache's requests to the same site too.
+        let eagain = BUSY_EAGAIN.replace("04:45:00", "04:45:20");
+        let timeout = TIMEOUT_0265.replace("04:45:02.653627", "04:45:22.490999");
+        let shop_timeout = TIMEOUT_0573.replace("04:45:05.735024", "04:45:22.5");
+        let units = units(&[
+            (5, POOL_FULL),
+            (1, &eagain),
+            (3, &timeout),
+            (3, &shop_timeout),
+        ]);
+        let requests = [
+            request(NGINX, "04:45:20", 502, "/busy.php", "blog.test"),
+            request(APACHE, "04:45:20", 504, "/busy.php", "blog.test"),
+            request(APACHE, "04:45:20", 504, "/slow.php", "shop.test"),
+        ];
+        let got = decide(&requests, &units);
+        assert_eq!(got[0], (Some("fpm_pool_exhausted"), vec![2]));
+        assert_eq!(got[1].0, Some("fpm_pool_exhausted"));
+        assert!(got[1].1.contains(&3) && got[1].1.contains(&2), "{got:?}");
+        // Another site's timeout: the blog pool's state is not its.
+        assert_eq!(got[2].0, Some("upstream_timeout"));
+    }
+
+    #[test]
+    fn another_pool_being_full_does_not_explain_a_timeout() {
+        // The mixed lab: the `jobs` pool refuses connections, then a slow report on the main
+        // pool times out on the same host. Each names its upstream: two pools.
+        let eagain = "2026/12/07 04:55:28 [error] 20575#20575: *178 connect() to unix:/run/php-fpm-jobs.sock failed (11: Resource temporarily unavailable) while connecting to upstream, client: 127.0.0.1, server: localhost, request: \"GET /jobs/busy.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php-fpm-jobs.sock:\", host: \"localhost\"";
+        let timeout = "2026/12/07 04:55:31 [error] 20575#20575: *235 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, server: localhost, request: \"GET /reports/slow.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php-fpm.sock\", host: \"localhost\"";
+        let units = units(&[(1, eagain), (1, timeout)]);
+        let requests = [
+            request(NGINX, "04:55:28", 502, "/jobs/busy.php", "localhost"),
+            request(NGINX, "04:55:31", 504, "/reports/slow.php", "localhost"),
+        ];
+        let got = decide(&requests, &units);
+        assert_eq!(got[0].0, Some("fpm_pool_exhausted"));
+        assert_eq!(got[1], (Some("upstream_timeout"), vec![2]));
+    }
+
+    #[test]
+    fn a_request_turned_away_at_connect_has_no_php_messages() {
+        let eagain = BUSY_EAGAIN
+            .replace("04:45:00", "04:45:03")
+            .replace("/busy.php", "/private.php");
+        let warning = "[07-Dec-2026 04:45:03 UTC] PHP Warning:  require(/srv/lab/www/blog/lib/members.php): Failed to open stream: Permission denied in /srv/lab/www/blog/private.php on line 2";
+        let fatal = "[07-Dec-2026 04:45:03 UTC] PHP Fatal error:  Uncaught Error: Failed opening required '/srv/lab/www/blog/lib/members.php' (include_path='.:/usr/share/php') in /srv/lab/www/blog/private.php:2";
+        let units = units(&[(1, &eagain), (4, warning), (4, fatal)]);
+        let requests = [
+            request(NGINX, "04:45:03", 502, "/private.php", "blog.test"),
+            request(APACHE, "04:45:02", 500, "/private.php", "blog.test"),
+        ];
+        let got = decide(&requests, &units);
+        assert_eq!(got[0], (Some("fpm_pool_exhausted"), vec![1]));
+        assert_eq!(got[1], (Some("file_permissions"), vec![2, 3]));
+    }
 }

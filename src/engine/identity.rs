@@ -306,6 +306,28 @@ pub fn process_fits(r: &Asked, u: &Unit, roots: &Docroots) -> bool {
     pool_fits(u, roots.root_of_host(r.host), roots)
 }
 
+/// Whether a unit that tells of a state (a pool full) may concern the response: a process
+/// record of its pool, or another request's record on the same site and, where both name
+/// one, the same upstream (`upstream`: the one the response's own record names), from
+/// whichever server.
+pub fn state_fits(r: &Asked, upstream: Option<&str>, u: &Unit, roots: &Docroots) -> bool {
+    let same = |a: Option<&str>, b: Option<&str>| match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    same(u.host.as_deref(), r.host)
+        && same(
+            u.upstream.as_deref().map(upstream_key),
+            upstream.map(upstream_key),
+        )
+        && process_fits(r, u, roots)
+}
+
+/// An upstream in one spelling: nginx writes a FastCGI socket with and without its final `:`.
+fn upstream_key(upstream: &str) -> &str {
+    upstream.trim_end_matches(':')
+}
+
 /// The script-like tails of a file path, as URL paths: `/srv/www/a/b.php` gives `/b.php`,
 /// `/a/b.php`, `/www/a/b.php`…
 fn tails(file: &str) -> impl Iterator<Item = &str> {

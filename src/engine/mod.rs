@@ -23,7 +23,7 @@ pub mod unit;
 
 use std::ops::Range;
 
-use assign::{CLOCK_SLACK_MS, Context, Decision, NEAREST_MS, REQUEST_WINDOW_MS, Request, Solution};
+use assign::{Context, Decision, NEAREST_MS, REQUEST_WINDOW_MS, Request, Solution};
 use identity::{Docroots, Sites};
 use unit::Unit;
 
@@ -198,11 +198,7 @@ fn finding<'u>(d: &'u Decision, units: &'u [Unit]) -> Finding<'u> {
 /// process record's reach and the nearest records shown may need), overlapping spans merged.
 fn segments(sites: &Sites, requests: &[Request]) -> Vec<Segment> {
     let span = |r: &Request| {
-        let (from, to) = if sites.stamps_start(r.asked.input) {
-            (r.ms - CLOCK_SLACK_MS, r.ms + REQUEST_WINDOW_MS)
-        } else {
-            (r.ms - REQUEST_WINDOW_MS, r.ms + CLOCK_SLACK_MS)
-        };
+        let (from, to) = assign::window(sites, r);
         (
             from.min(r.ms - REQUEST_WINDOW_MS),
             to.max(r.ms + NEAREST_MS),

@@ -66,7 +66,8 @@ pub struct Unit {
     /// Who wrote it, as the log says: nginx's connection (`*7`), Apache's `pid N:tid M`, the
     /// PHP-FPM child's pid. Records of one failure come from one writer.
     writer: Option<Box<str>>,
-    /// The code location of the first record, for grouping records that name no pid.
+    /// Where PHP says the first record's message comes from, for grouping records whose
+    /// writer the log does not name: a warning and a fatal error share it.
     origin: Option<Box<str>>,
     /// Whether a record ends the request (a fatal error): nothing joins after it.
     closed: bool,
@@ -112,7 +113,7 @@ impl Unit {
             pool: identity::pool_named(text).map(Into::into),
             upstream: e.upstream().map(Into::into),
             writer: writer_of(e),
-            origin: rules.code_location(msg).map(Into::into),
+            origin: origin_of(msg).map(Into::into),
             closed: is_fatal(msg),
             is_php: is_php(msg),
         })
@@ -122,10 +123,7 @@ impl Unit {
     /// failure: the fatal error that ends what this unit's warnings began. (Two warnings
     /// alike are two requests' as likely as one's: each stands alone.)
     fn joins(&self, next: &Unit) -> bool {
-        let same_origin = match (&self.origin, &next.origin) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
-        };
+        let same_origin = self.origin.is_some() && self.origin == next.origin;
         !self.closed
             && next.closed
             && self.is_php
@@ -156,6 +154,15 @@ impl Unit {
         self.closed |= next.closed;
         self.pool = self.pool.take().or(next.pool);
     }
+}
+
+/// Where PHP says a message comes from: `in /srv/a.php on line 3`, `in /srv/a.php:3`, or
+/// `in Unknown on line 0` (the requested script could not be opened).
+fn origin_of(msg: &str) -> Option<&str> {
+    static AT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r" in (\S+?)(?: on line |:)\d+").expect("the pattern compiles")
+    });
+    AT.captures(msg).and_then(|c| c.get(1)).map(|m| m.as_str())
 }
 
 /// Who wrote a record (see [`Unit::writer`]).
@@ -320,6 +327,19 @@ mod tests {
         assert!(first.files.iter().any(|f| &**f == "/srv/blog/secret.php"));
         assert_eq!(units[1].verdict.as_ref().unwrap().cause, "php_memory_limit");
         assert_eq!(units[1].records[0].line, 3);
+    }
+
+    #[test]
+    fn a_script_that_could_not_be_opened_ends_its_request() {
+        // Overlap lab: FPM refuses an unreadable requested script (a 403); the fatal error
+        // right after it is another request's, about another script.
+        let records = php_log(
+            "[07-Dec-2026 04:56:13 UTC] PHP Warning:  PHP Request Startup: Failed to open stream: Permission denied in Unknown on line 0\n\
+             [07-Dec-2026 04:56:13 UTC] PHP Fatal error:  Uncaught mysqli_sql_exception: MySQL server has gone away in /srv/lab/www/blog/db.php:11\n",
+        );
+        let units = units_of(&records, Rules::builtin());
+        assert_eq!(units.len(), 2, "{units:#?}");
+        assert_eq!(units[1].verdict.as_ref().unwrap().cause, "db_unreachable");
     }
 
     #[test]
