@@ -683,7 +683,7 @@ fn next_job(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
 
 /// The most continuation text one error record keeps: PHP stack traces are a few KB, a
 /// hostile stream of headerless lines must not grow one record without bound.
-const MAX_RECORD: usize = 64 << 10;
+pub const MAX_RECORD: usize = 64 << 10;
 
 /// Puts an error log's lines back into records: a header line and the continuation lines
 /// after it (a PHP stack trace). Shared by the scan and `watch`, which feeds it lines as they

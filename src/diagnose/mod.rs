@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::engine::assign::Request;
 use crate::engine::identity::{self, Asked, Sites};
-use crate::engine::unit::{self, LineAt, Unit};
+use crate::engine::unit::{self, Keep, LineAt, Unit};
 use crate::engine::{Engine, Finding, Sink, stream};
 use crate::formats::Stamp;
 use crate::scan::{InputReport, Scan};
@@ -121,7 +121,7 @@ pub fn newest(mut scan: Scan) -> Option<i64> {
     let Some(pending) = scan.pending_errors.take() else {
         return access;
     };
-    let tallies = stream::stream(pending, Rules::builtin(), |_| {});
+    let tallies = stream::stream(pending, Rules::builtin(), &Keep::classified(), |_| {});
     let errors = tallies.iter().filter_map(|t| t.newest).map(|t| t.ms).max();
     access.max(errors)
 }
@@ -189,12 +189,18 @@ fn explain_with(
         responses: &responses,
         scan,
     };
+    // With no response to explain, a line that names no cause is no one's own.
+    let keep = if scan.has_access_logs() {
+        Keep::own_lines_of(requests.iter().map(|r| r.asked.path))
+    } else {
+        Keep::classified()
+    };
     let mut engine = Engine::new(rules, Sites::new(&scan.inputs), requests, sink);
-    for u in unit::units_of(&scan.errors, rules) {
+    for u in unit::units_of(&scan.errors, rules, &keep) {
         engine.push(u);
     }
     let tallies = match pending {
-        Some(p) => stream::stream(p, rules, |u| engine.push(u)),
+        Some(p) => stream::stream(p, rules, &keep, |u| engine.push(u)),
         None => Vec::new(),
     };
     let sink = engine.finish();

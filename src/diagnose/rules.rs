@@ -266,6 +266,8 @@ impl Rules {
 /// line of PHP's log) would make nearly every line one; a part of a literal finds a superset
 /// of its matches, which is all the prefilter must.
 fn distinctive_tail(literal: &str) -> String {
+    /// A part shorter than this is too common to look for ("error:").
+    const MIN: usize = 8;
     let lower = literal.to_ascii_lowercase();
     let start = lower
         .match_indices(|c: char| c != ' ')
@@ -276,7 +278,13 @@ fn distinctive_tail(literal: &str) -> String {
             |best, (at, len)| if len > best.1 { (at, len) } else { best },
         )
         .0;
-    lower[start..].to_owned()
+    if lower.len() - start >= MIN {
+        return lower[start..].to_owned();
+    }
+    match lower.strip_prefix("php ") {
+        Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ => lower,
+    }
 }
 
 /// The table lives as long as the program (it is compiled once); its names are borrowed for
@@ -374,7 +382,7 @@ mod tests {
 
     #[test]
     fn the_prefilter_looks_for_the_distinctive_part_of_each_literal() {
-        assert_eq!(distinctive_tail("PHP Fatal error:"), "error:");
+        assert_eq!(distinctive_tail("PHP Fatal error:"), "fatal error:");
         assert_eq!(
             distinctive_tail("The timeout specified has expired"),
             "specified has expired"

@@ -517,7 +517,7 @@ mod tests {
                 e
             })
             .collect();
-        units_of(&events, Rules::builtin())
+        units_of(&events, Rules::builtin(), &crate::engine::unit::Keep::all())
     }
 
     fn at(hms: &str) -> i64 {

@@ -20,12 +20,12 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use jiff::tz::TimeZone;
 
-use super::unit::{Grouper, Unit};
+use super::unit::{Grouper, Keep, Unit};
 use crate::diagnose::rules::Rules;
 use crate::formats::detect::ErrorFormat;
 use crate::formats::{ErrorEvent, Stamp};
 use crate::read::{self, Blocks};
-use crate::scan::{ErrorRecords, LineFate, Window};
+use crate::scan::{ErrorRecords, Window};
 
 /// Blocks one input may have read but not yet taken by the merge.
 const CREDIT: usize = 3;
@@ -88,6 +88,7 @@ struct Options<'a> {
     tz: &'a TimeZone,
     window: Window,
     rules: &'a Rules,
+    keep: &'a Keep,
     threads: usize,
 }
 
@@ -98,8 +99,6 @@ struct Job {
     input: usize,
     seq: u64,
     format: ErrorFormat,
-    /// The 0-based line the block starts on.
-    start_line: u64,
     block: Vec<u8>,
 }
 
@@ -122,7 +121,12 @@ enum Report {
 }
 
 /// Reads every input and hands its units to `push` in time order; returns each input's tally.
-pub fn stream(pending: Pending, rules: &Rules, mut push: impl FnMut(Unit)) -> Vec<Tally> {
+pub fn stream(
+    pending: Pending,
+    rules: &Rules,
+    keep: &Keep,
+    mut push: impl FnMut(Unit),
+) -> Vec<Tally> {
     let Pending {
         inputs,
         tz,
@@ -133,6 +137,7 @@ pub fn stream(pending: Pending, rules: &Rules, mut push: impl FnMut(Unit)) -> Ve
         tz: &tz,
         window,
         rules,
+        keep,
         threads,
     };
     let mut order: Vec<(Option<i64>, usize)> = inputs
@@ -168,7 +173,7 @@ pub fn stream(pending: Pending, rules: &Rules, mut push: impl FnMut(Unit)) -> Ve
         };
         let mut next = 0;
         loop {
-            let head = merge.oldest(opts.rules, &mut tallies);
+            let head = merge.oldest(opts, &mut tallies);
             // Open the next input once the merge has reached its first record.
             if let Some(&(start, slot)) = order.get(next)
                 && head.is_none_or(|(ms, _)| start.is_none_or(|s| s <= ms))
@@ -199,7 +204,6 @@ fn read_input(
     let (format, index) = (input.format, input.index);
     let mut pending = Some(std::mem::take(&mut input.first));
     let mut seq = 0u64;
-    let mut line = 0u64;
     let mut error = None;
     while let Some(mut block) = pending.take() {
         let next = match input.blocks.next_block() {
@@ -219,21 +223,17 @@ fn read_input(
         if credit.recv().is_err() {
             return;
         }
-        let lines = memchr::memchr_iter(b'\n', &block).count() as u64
-            + u64::from(!block.is_empty() && !block.ends_with(b"\n"));
         let job = Job {
             slot,
             input: index,
             seq,
             format,
-            start_line: line,
             block,
         };
         if jobs.send(job).is_err() {
             return;
         }
         seq += 1;
-        line += lines;
     }
     let _ = reports.send(Report::Done {
         slot,
@@ -257,49 +257,107 @@ fn continuation_len(block: &[u8], format: ErrorFormat) -> usize {
     block.len().min(at)
 }
 
-/// Parses one block: every record, built only where it may matter.
+/// Parses one block: every record, built only where it may matter. Lines are numbered
+/// from the block's start (the merge adds where the block starts).
 fn parse_block(job: Job, opts: &Options) -> Report {
-    let mut records = ErrorRecords::new(job.format);
     let mut events = Vec::new();
-    let (mut lines, mut orphans, mut unparsed) = (0u64, 0u64, 0u64);
+    let mut unparsed = 0u64;
     let mut scratch = Vec::new();
-    let mut keep = |record: &[u8], line: u64| {
-        if !may_matter(record, job.format, opts.rules, &mut scratch) {
+    let (lines, orphans) = records_of(&job.block, job.format, |record, line| {
+        if !opts.keep.raw(record, job.format, opts.rules, &mut scratch) {
             return;
         }
         match job.format.parse(record, opts.tz) {
             Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
                 e.input = job.input;
-                e.line = job.start_line + line;
+                e.line = line;
                 events.push(e);
             }
             Some(_) => {}
             None => unparsed += 1,
         }
-    };
-    for line in read::lines(&job.block) {
-        lines += 1;
-        if let LineFate::Orphan = records.push(line, &mut keep) {
-            orphans += 1;
-        }
-    }
-    records.flush(&mut keep);
-    let unparsed = unparsed + orphans;
+    });
     Report::Parsed {
         slot: job.slot,
         seq: job.seq,
         events,
         lines,
-        unparsed,
+        unparsed: unparsed + orphans,
     }
 }
 
-/// Whether a raw record may be kept: a rule's literal is in it, or it is at error level or
-/// worse and not a relayed PHP warning. A superset of [`super::unit::worth_keeping`],
-/// decided without building the record.
-fn may_matter(record: &[u8], format: ErrorFormat, rules: &Rules, scratch: &mut Vec<u8>) -> bool {
-    rules.may_match(record, scratch)
-        || (format.is_error_level(record) && !super::unit::relays_minor_php(record))
+/// A record being put together by [`records_of`].
+struct Open {
+    /// Where it starts and ends in the block, and the line it starts on.
+    start: usize,
+    end: usize,
+    line: u64,
+    /// Its length as [`ErrorRecords`] would join it.
+    len: usize,
+    /// Whether the block's bytes are the record as joined: no blank line or `\r` within.
+    plain: bool,
+    /// A blank line came since its last line.
+    gap: bool,
+}
+
+/// Hands every record of a block to `f`, with the (1-based, in the block) line it starts on,
+/// exactly as [`ErrorRecords`] puts them together, but as a slice of the block where it can:
+/// nothing is copied for a record whose lines follow each other plainly. Returns the lines
+/// read and the orphans among them (lines that belong to no record).
+fn records_of(block: &[u8], format: ErrorFormat, mut f: impl FnMut(&[u8], u64)) -> (u64, u64) {
+    let emit = |o: &Open, f: &mut dyn FnMut(&[u8], u64)| {
+        let raw = &block[o.start..o.end];
+        if o.plain {
+            return f(raw, o.line);
+        }
+        let mut joined = Vec::with_capacity(o.len);
+        for l in read::lines(raw).filter(|l| !l.trim_ascii().is_empty()) {
+            if !joined.is_empty() {
+                joined.push(b'\n');
+            }
+            joined.extend_from_slice(l);
+        }
+        f(&joined, o.line)
+    };
+    let (mut lines, mut orphans) = (0u64, 0u64);
+    let mut open: Option<Open> = None;
+    for line in read::lines(block) {
+        lines += 1;
+        let at = line.as_ptr() as usize - block.as_ptr() as usize;
+        let end = at + line.len();
+        let cr = block.get(end) == Some(&b'\r');
+        if format.is_header(line) {
+            if let Some(o) = open.take() {
+                emit(&o, &mut f);
+            }
+            open = Some(Open {
+                start: at,
+                end,
+                line: lines,
+                len: line.len(),
+                plain: !cr,
+                gap: false,
+            });
+        } else if line.trim_ascii().is_empty() {
+            if let Some(o) = &mut open {
+                o.gap = true;
+            }
+        } else if let Some(o) = open
+            .as_mut()
+            .filter(|o| o.len + line.len() < crate::scan::MAX_RECORD)
+        {
+            o.plain &= !cr && !o.gap && block.get(o.end) != Some(&b'\r');
+            o.gap = false;
+            o.end = end;
+            o.len += 1 + line.len();
+        } else {
+            orphans += 1;
+        }
+    }
+    if let Some(o) = open {
+        emit(&o, &mut f);
+    }
+    (lines, orphans)
 }
 
 /// One input being merged.
@@ -308,6 +366,8 @@ struct Slot {
     /// Parsed blocks that came before their turn, by number.
     early: BTreeMap<u64, (Vec<ErrorEvent>, u64, u64)>,
     next_seq: u64,
+    /// The lines of the blocks taken so far: where the next one starts.
+    lines_before: u64,
     /// Set once the reader is done: how many blocks it sent.
     blocks: Option<u64>,
     /// Every block taken and the last unit grouped.
@@ -358,6 +418,7 @@ impl Merge {
             credit,
             early: BTreeMap::new(),
             next_seq: 0,
+            lines_before: 0,
             blocks: None,
             done: false,
             grouper: Grouper::default(),
@@ -371,13 +432,13 @@ impl Merge {
 
     /// The oldest unit ready among the open inputs (its time and slot), reading on until every
     /// open input has one ready or is done; `None` when all open inputs are done.
-    fn oldest(&mut self, rules: &Rules, tallies: &mut [Tally]) -> Option<(i64, usize)> {
+    fn oldest(&mut self, opts: &Options, tallies: &mut [Tally]) -> Option<(i64, usize)> {
         for slot in 0..self.slots.len() {
             while self.slots[slot]
                 .as_ref()
                 .is_some_and(|s| s.ready.is_empty() && !s.finished())
             {
-                self.advance(slot, rules, tallies);
+                self.advance(slot, opts, tallies);
             }
         }
         self.slots
@@ -396,17 +457,20 @@ impl Merge {
     }
 
     /// Moves a slot on: its next block if it has come, else waits for a report.
-    fn advance(&mut self, slot: usize, rules: &Rules, tallies: &mut [Tally]) {
+    fn advance(&mut self, slot: usize, opts: &Options, tallies: &mut [Tally]) {
         let s = self.slots[slot].as_mut().expect("open slot");
-        if let Some((events, lines, unparsed)) = s.early.remove(&s.next_seq) {
+        if let Some((mut events, lines, unparsed)) = s.early.remove(&s.next_seq) {
             s.next_seq += 1;
             let _ = s.credit.try_send(());
             let t = &mut tallies[slot];
             t.lines += lines;
             t.unparsed += unparsed;
-            for e in &events {
+            let offset = s.lines_before;
+            s.lines_before += lines;
+            for e in &mut events {
+                e.line += offset;
                 t.newest = t.newest.max(e.time);
-                if let Some(u) = s.grouper.push(e, rules) {
+                if let Some(u) = s.grouper.push(e, opts.rules, opts.keep) {
                     s.queue(u, &mut t.out_of_order);
                 }
             }
@@ -518,6 +582,7 @@ mod tests {
         let tallies = stream(
             pending(&[(php, ErrorFormat::Php), (fpm, ErrorFormat::PhpFpm)]),
             Rules::builtin(),
+            &Keep::all(),
             |u| units.push(u),
         );
         let seen: Vec<(usize, u64)> = units.iter().map(|u| (u.input, u.at().line)).collect();
@@ -539,6 +604,7 @@ mod tests {
         stream(
             pending(&[(new, ErrorFormat::Nginx), (old, ErrorFormat::Nginx)]),
             Rules::builtin(),
+            &Keep::all(),
             |u| order.push(u.input),
         );
         assert_eq!(order, [1, 0]);

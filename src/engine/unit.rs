@@ -8,10 +8,14 @@
 //! one [`Unit`], whose most specific record names the cause. Warnings alike without a fatal
 //! error after them stay apart: two requests write them as readily as one.
 
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
 
 use super::identity;
 use crate::diagnose::rules::{Rules, Verdict};
+use crate::formats::detect::ErrorFormat;
 use crate::formats::{ErrorEvent, Kind, Stamp, request_path};
 
 /// Where a line stands: its input (index into `inputs`) and its 1-based line number.
@@ -84,11 +88,11 @@ impl Unit {
         self.records[0]
     }
 
-    /// A unit of one record, if it has a time and is [worth keeping](worth_keeping).
-    fn of(e: &ErrorEvent, rules: &Rules) -> Option<Unit> {
+    /// A unit of one record, if it has a time and is worth keeping.
+    fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
         let time = e.time?;
         let verdict = rules.classify(e);
-        if !worth_keeping(e, verdict.is_some()) {
+        if !keep.event(e, verdict.is_some()) {
             return None;
         }
         let msg = e.message();
@@ -208,12 +212,89 @@ fn is_fatal(msg: &str) -> bool {
     msg.contains("Fatal error") || msg.contains("Parse error")
 }
 
-/// Whether a record is worth keeping: a rule names a cause in it, or it is an error the
-/// server or PHP wrote at error level or worse (a request's own line that names no cause must
-/// still keep another request's line from explaining it). Notices, warnings and
-/// deprecations that no rule reads are counted, not kept.
-pub fn worth_keeping(e: &ErrorEvent, verdict: bool) -> bool {
-    verdict || (is_error_level(e) && !relays_minor_php(e.message()))
+/// Which records are worth keeping: those a rule names a cause in, and, where there are
+/// responses to explain, those a server or PHP wrote at error level or worse (a request's own
+/// line that names no cause must still keep another request's line from explaining it), but
+/// of a request only if its path answered 5xx. Notices, warnings, deprecations and relayed PHP
+/// warnings that no rule reads are counted, not kept; so is a scanner's flood of `open()
+/// failed` for paths that answered 404.
+#[derive(Clone, Debug, Default)]
+pub struct Keep {
+    /// Whether error-level records no rule reads are kept at all.
+    own_lines: bool,
+    /// The paths that answered 5xx (`None`: any); and a search for them in raw records.
+    paths: Option<(HashSet<Box<str>>, Option<AhoCorasick>)>,
+}
+
+impl Keep {
+    /// Only records a rule names a cause in: there is no response for a line to be own to.
+    pub fn classified() -> Keep {
+        Keep::default()
+    }
+
+    /// Also error-level records, of the requests for these 5xx paths.
+    pub fn own_lines_of<'p>(paths: impl IntoIterator<Item = &'p str>) -> Keep {
+        let paths: HashSet<Box<str>> = paths.into_iter().map(Into::into).collect();
+        let raw = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(paths.iter().map(|p| p.as_bytes()))
+            .ok();
+        Keep {
+            own_lines: true,
+            paths: Some((paths, raw)),
+        }
+    }
+
+    /// Also every error-level record.
+    pub fn all() -> Keep {
+        Keep {
+            own_lines: true,
+            paths: None,
+        }
+    }
+
+    /// Whether a parsed record is kept (`verdict`: a rule names a cause in it).
+    fn event(&self, e: &ErrorEvent, verdict: bool) -> bool {
+        verdict
+            || (self.own_lines
+                && is_error_level(e)
+                && !relays_minor_php(e.message())
+                && e.request()
+                    .is_none_or(|r| self.path_answered_5xx(request_path(r.as_bytes()))))
+    }
+
+    fn path_answered_5xx(&self, path: &[u8]) -> bool {
+        match &self.paths {
+            None => true,
+            Some((paths, _)) => std::str::from_utf8(path).is_ok_and(|p| paths.contains(p)),
+        }
+    }
+
+    /// Whether a raw record may be kept, decided from its bytes without building it: a
+    /// superset of what [`Keep::event`] keeps.
+    pub fn raw(
+        &self,
+        record: &[u8],
+        format: ErrorFormat,
+        rules: &Rules,
+        scratch: &mut Vec<u8>,
+    ) -> bool {
+        if rules.may_match(record, scratch) {
+            return true;
+        }
+        if !self.own_lines || !format.is_error_level(record) || relays_minor_php(record) {
+            return false;
+        }
+        match &self.paths {
+            Some((_, Some(search))) if names_request(record) => search.is_match(record),
+            _ => true,
+        }
+    }
+}
+
+/// Whether a raw record names the request it belongs to (nginx's and PHP-FPM's way).
+fn names_request(record: &[u8]) -> bool {
+    memchr::memmem::find(record, b"request: \"").is_some()
 }
 
 /// Whether a message only relays PHP notices, warnings or deprecations: nginx and Apache log
@@ -259,8 +340,8 @@ pub struct Grouper {
 impl Grouper {
     /// Takes the next record of the input; returns the unit it completes, if any. Records not
     /// worth keeping are passed over: they neither join a unit nor end one.
-    pub fn push(&mut self, e: &ErrorEvent, rules: &Rules) -> Option<Unit> {
-        let next = Unit::of(e, rules)?;
+    pub fn push(&mut self, e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
+        let next = Unit::of(e, rules, keep)?;
         match &mut self.open {
             Some(open) if open.joins(&next) => {
                 open.absorb(next);
@@ -277,14 +358,18 @@ impl Grouper {
 }
 
 /// Every unit of a list of records (in (input, log) order), each input grouped on its own.
-pub fn units_of<'e>(records: impl IntoIterator<Item = &'e ErrorEvent>, rules: &Rules) -> Vec<Unit> {
+pub fn units_of<'e>(
+    records: impl IntoIterator<Item = &'e ErrorEvent>,
+    rules: &Rules,
+    keep: &Keep,
+) -> Vec<Unit> {
     let mut out = Vec::new();
     let mut groupers: Vec<Grouper> = Vec::new();
     for e in records {
         if groupers.len() <= e.input {
             groupers.resize_with(e.input + 1, Grouper::default);
         }
-        out.extend(groupers[e.input].push(e, rules));
+        out.extend(groupers[e.input].push(e, rules, keep));
     }
     out.extend(groupers.iter_mut().filter_map(Grouper::finish));
     out.sort_by_key(|u| (u.ms(), u.at()));
@@ -319,7 +404,7 @@ mod tests {
              [25-Nov-2026 10:00:00 UTC] PHP Fatal error:  Failed opening required '/srv/blog/secret.php' (include_path='.:/usr/share/php') in Unknown on line 0\n\
              [25-Nov-2026 10:00:00 UTC] PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted in /srv/shop/mem.php on line 3\n",
         );
-        let units = units_of(&records, Rules::builtin());
+        let units = units_of(&records, Rules::builtin(), &Keep::all());
         assert_eq!(units.len(), 2, "{units:#?}");
         let first = &units[0];
         assert_eq!(first.records.len(), 2);
@@ -337,7 +422,7 @@ mod tests {
             "[07-Dec-2026 04:56:13 UTC] PHP Warning:  PHP Request Startup: Failed to open stream: Permission denied in Unknown on line 0\n\
              [07-Dec-2026 04:56:13 UTC] PHP Fatal error:  Uncaught mysqli_sql_exception: MySQL server has gone away in /srv/lab/www/blog/db.php:11\n",
         );
-        let units = units_of(&records, Rules::builtin());
+        let units = units_of(&records, Rules::builtin(), &Keep::all());
         assert_eq!(units.len(), 2, "{units:#?}");
         assert_eq!(units[1].verdict.as_ref().unwrap().cause, "db_unreachable");
     }
@@ -348,7 +433,7 @@ mod tests {
             "[25-Nov-2026 10:00:00 UTC] PHP Warning:  file_put_contents(/srv/a/up/x): Failed to open stream: No space left on device in /srv/a/upload.php on line 4\n\
              [25-Nov-2026 10:00:00 UTC] PHP Warning:  require(/srv/b/lib/config.php): Failed to open stream: Permission denied in /srv/b/account.php on line 2\n",
         );
-        let units = units_of(&records, Rules::builtin());
+        let units = units_of(&records, Rules::builtin(), &Keep::all());
         assert_eq!(units.len(), 2);
     }
 }
