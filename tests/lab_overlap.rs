@@ -477,25 +477,16 @@ fn send(srv: Srv, port: u16, host: &'static str, path: &'static str) -> Sent {
     s.write_all(head.as_bytes()).expect("send request");
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    let status = text
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let answer = lab::parse_response(&raw);
     Sent {
         srv,
         host,
         path,
-        status,
+        status: answer.status,
         port: local,
         start,
         end: SystemTime::now(),
-        body: text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default(),
+        body: answer.body,
     }
 }
 

@@ -194,7 +194,8 @@ impl Rules {
     /// lower-cased copy.
     pub fn may_match(&self, raw: &[u8], scratch: &mut Vec<u8>) -> bool {
         scratch.clear();
-        scratch.extend(raw.iter().map(u8::to_ascii_lowercase));
+        scratch.extend_from_slice(raw);
+        scratch.make_ascii_lowercase();
         self.folded.is_match(scratch.as_slice())
     }
 
@@ -260,31 +261,43 @@ impl Rules {
     }
 }
 
-/// The part of a literal the prefilter looks for, lower-cased: from its longest word to its
-/// end. The packed search finds candidates by their first bytes, so a literal that starts as
-/// much ordinary text does ("The timeout specified…", "PHP Fatal error:", which starts every
-/// line of PHP's log) would make nearly every line one; a part of a literal finds a superset
-/// of its matches, which is all the prefilter must.
+/// The part of a literal the prefilter looks for, lower-cased: a tail of it (a part of a
+/// literal finds a superset of its matches, which is all the prefilter must). The packed
+/// search finds candidates by their first bytes, so the tail starts at a word that ordinary
+/// text seldom starts the same way ("The timeout specified…", "PHP Fatal error:", which
+/// starts every line of PHP's log, or "connection…" in a log full of `__construct` and
+/// `Controller` would make nearly every line a candidate), and is long enough to be rare:
+/// the longest such first word wins; the conditions are relaxed one by one where no tail
+/// meets them.
 fn distinctive_tail(literal: &str) -> String {
-    /// A part shorter than this is too common to look for ("error:").
-    const MIN: usize = 8;
+    /// Word beginnings common in log text.
+    const COMMON: [&str; 20] = [
+        "con", "the", "pro", "com", "ser", "sta", "int", "res", "req", "dir", "exc", "upd", "cli",
+        "get", "set", "for", "and", "err", "php", "fai",
+    ];
+    /// A tail shorter than this is too common to look for ("upstream", "error:").
+    const MIN: usize = 12;
     let lower = literal.to_ascii_lowercase();
-    let start = lower
+    let starts: Vec<(usize, usize)> = lower
         .match_indices(|c: char| c != ' ')
         .filter(|(at, _)| *at == 0 || lower.as_bytes()[at - 1] == b' ')
         .map(|(at, _)| (at, lower[at..].split(' ').next().unwrap_or_default().len()))
-        .fold(
-            (0, 0),
-            |best, (at, len)| if len > best.1 { (at, len) } else { best },
+        .collect();
+    let rare = |at: usize| !COMMON.iter().any(|c| lower[at..].starts_with(c));
+    let long = |at: usize| lower.len() - at >= MIN;
+    let pick = |ok: &dyn Fn(usize) -> bool| {
+        starts.iter().filter(|(at, _)| ok(*at)).fold(
+            None,
+            |best: Option<(usize, usize)>, &(at, len)| match best {
+                Some((_, b)) if b >= len => best,
+                _ => Some((at, len)),
+            },
         )
-        .0;
-    if lower.len() - start >= MIN {
-        return lower[start..].to_owned();
-    }
-    match lower.strip_prefix("php ") {
-        Some(rest) if !rest.is_empty() => rest.to_owned(),
-        _ => lower,
-    }
+    };
+    let start = pick(&|at| rare(at) && long(at))
+        .or_else(|| pick(&long))
+        .map_or(0, |(at, _)| at);
+    lower[start..].to_owned()
 }
 
 /// The table lives as long as the program (it is compiled once); its names are borrowed for

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use super::identity::{self, Asked, Docroots, Sites, Tier};
 use super::unit::{SAME_FAILURE_MS, Scope, Unit};
 use crate::diagnose::rules::{Rules, Verdict};
+use crate::formats::Kind;
 
 /// How far apart a record and the response it explains may be logged, in milliseconds.
 pub const REQUEST_WINDOW_MS: i64 = 300_000;
@@ -31,7 +32,7 @@ pub const CLOCK_SLACK_MS: i64 = 1_000;
 /// How far the nearest records shown for an unexplained response may be.
 pub const NEAREST_MS: i64 = 60_000;
 /// Most records one response weighs among those that do not name its path, nearest first.
-const MAX_NEAREST: usize = 256;
+const MAX_NEAREST: usize = 64;
 
 /// A 5xx response to explain.
 #[derive(Clone, Debug)]
@@ -66,14 +67,22 @@ impl Context<'_> {
     }
 }
 
-/// [`Context::window`]. Logs stamp whole seconds, cut down: a request stamped at its start
-/// writes nothing before that second, one stamped at its end nothing after the next.
+/// [`Context::window`]. Logs stamp whole seconds, cut down: a request stamped at its end
+/// writes nothing after the next second. One stamped at its start may see PHP stamp its error
+/// the second before (seen with mod_php); its own server's error log, which has the same clock
+/// to the microsecond, writes nothing before it ([`before_start`]).
 pub fn window(sites: &Sites, r: &Request) -> (i64, i64) {
     if sites.stamps_start(r.asked.input) {
-        (r.ms, r.ms + REQUEST_WINDOW_MS)
+        (r.ms - CLOCK_SLACK_MS, r.ms + REQUEST_WINDOW_MS)
     } else {
         (r.ms - REQUEST_WINDOW_MS, r.ms + CLOCK_SLACK_MS)
     }
+}
+
+/// Whether `u` was written before the request stamped at its start (`r`) began, by the web
+/// server itself: then it is another request's.
+fn before_start(sites: &Sites, r: &Request, u: &Unit) -> bool {
+    sites.stamps_start(r.asked.input) && u.kind == Kind::Error && u.ms() < r.ms
 }
 
 /// One ranked pair.
@@ -185,6 +194,9 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
             .chain(index.nearest(&index.unnamed, r.ms, window, MAX_NEAREST));
         for ui in near {
             let u = &units[ui];
+            if before_start(ctx.sites, r, u) {
+                continue;
+            }
             let Some(tier) = identity::fit(&r.asked, u, ctx.sites, ctx.roots, &others) else {
                 continue;
             };

@@ -22,8 +22,8 @@ use jiff::tz::TimeZone;
 
 use super::unit::{Grouper, Keep, Unit};
 use crate::diagnose::rules::Rules;
+use crate::formats::Stamp;
 use crate::formats::detect::ErrorFormat;
-use crate::formats::{ErrorEvent, Stamp};
 use crate::read::{self, Blocks};
 use crate::scan::{ErrorRecords, Window};
 
@@ -107,7 +107,7 @@ enum Report {
     Parsed {
         slot: usize,
         seq: u64,
-        events: Vec<ErrorEvent>,
+        units: Vec<Unit>,
         lines: u64,
         unparsed: u64,
     },
@@ -173,7 +173,7 @@ pub fn stream(
         };
         let mut next = 0;
         loop {
-            let head = merge.oldest(opts, &mut tallies);
+            let head = merge.oldest(&mut tallies);
             // Open the next input once the merge has reached its first record.
             if let Some(&(start, slot)) = order.get(next)
                 && head.is_none_or(|(ms, _)| start.is_none_or(|s| s <= ms))
@@ -260,7 +260,7 @@ fn continuation_len(block: &[u8], format: ErrorFormat) -> usize {
 /// Parses one block: every record, built only where it may matter. Lines are numbered
 /// from the block's start (the merge adds where the block starts).
 fn parse_block(job: Job, opts: &Options) -> Report {
-    let mut events = Vec::new();
+    let mut units = Vec::new();
     let mut unparsed = 0u64;
     let mut scratch = Vec::new();
     let (lines, orphans) = records_of(&job.block, job.format, |record, line| {
@@ -271,7 +271,7 @@ fn parse_block(job: Job, opts: &Options) -> Report {
             Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
                 e.input = job.input;
                 e.line = line;
-                events.push(e);
+                units.extend(Unit::of(&e, opts.rules, opts.keep));
             }
             Some(_) => {}
             None => unparsed += 1,
@@ -280,7 +280,7 @@ fn parse_block(job: Job, opts: &Options) -> Report {
     Report::Parsed {
         slot: job.slot,
         seq: job.seq,
-        events,
+        units,
         lines,
         unparsed: unparsed + orphans,
     }
@@ -364,7 +364,7 @@ fn records_of(block: &[u8], format: ErrorFormat, mut f: impl FnMut(&[u8], u64)) 
 struct Slot {
     credit: mpsc::SyncSender<()>,
     /// Parsed blocks that came before their turn, by number.
-    early: BTreeMap<u64, (Vec<ErrorEvent>, u64, u64)>,
+    early: BTreeMap<u64, (Vec<Unit>, u64, u64)>,
     next_seq: u64,
     /// The lines of the blocks taken so far: where the next one starts.
     lines_before: u64,
@@ -432,13 +432,13 @@ impl Merge {
 
     /// The oldest unit ready among the open inputs (its time and slot), reading on until every
     /// open input has one ready or is done; `None` when all open inputs are done.
-    fn oldest(&mut self, opts: &Options, tallies: &mut [Tally]) -> Option<(i64, usize)> {
+    fn oldest(&mut self, tallies: &mut [Tally]) -> Option<(i64, usize)> {
         for slot in 0..self.slots.len() {
             while self.slots[slot]
                 .as_ref()
                 .is_some_and(|s| s.ready.is_empty() && !s.finished())
             {
-                self.advance(slot, opts, tallies);
+                self.advance(slot, tallies);
             }
         }
         self.slots
@@ -457,9 +457,9 @@ impl Merge {
     }
 
     /// Moves a slot on: its next block if it has come, else waits for a report.
-    fn advance(&mut self, slot: usize, opts: &Options, tallies: &mut [Tally]) {
+    fn advance(&mut self, slot: usize, tallies: &mut [Tally]) {
         let s = self.slots[slot].as_mut().expect("open slot");
-        if let Some((mut events, lines, unparsed)) = s.early.remove(&s.next_seq) {
+        if let Some((units, lines, unparsed)) = s.early.remove(&s.next_seq) {
             s.next_seq += 1;
             let _ = s.credit.try_send(());
             let t = &mut tallies[slot];
@@ -467,10 +467,10 @@ impl Merge {
             t.unparsed += unparsed;
             let offset = s.lines_before;
             s.lines_before += lines;
-            for e in &mut events {
-                e.line += offset;
-                t.newest = t.newest.max(e.time);
-                if let Some(u) = s.grouper.push(e, opts.rules, opts.keep) {
+            for mut u in units {
+                u.shift_lines(offset);
+                t.newest = t.newest.max(Some(u.time));
+                if let Some(u) = s.grouper.push_unit(u) {
                     s.queue(u, &mut t.out_of_order);
                 }
             }
@@ -489,12 +489,12 @@ impl Merge {
             Ok(Report::Parsed {
                 slot: from,
                 seq,
-                events,
+                units,
                 lines,
                 unparsed,
             }) => {
                 if let Some(s) = self.slots[from].as_mut() {
-                    s.early.insert(seq, (events, lines, unparsed));
+                    s.early.insert(seq, (units, lines, unparsed));
                 }
             }
             Ok(Report::Done {

@@ -88,8 +88,16 @@ impl Unit {
         self.records[0]
     }
 
-    /// A unit of one record, if it has a time and is worth keeping.
-    fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
+    /// Moves its records `lines` lines on (a block's records are numbered from its start).
+    pub fn shift_lines(&mut self, lines: u64) {
+        for r in &mut self.records {
+            r.line += lines;
+        }
+    }
+
+    /// A unit of one record, if it has a time and is worth keeping; [`Grouper::push_unit`]
+    /// puts it together with the records of the same failure.
+    pub fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
         let time = e.time?;
         let verdict = rules.classify(e);
         if !keep.event(e, verdict.is_some()) {
@@ -341,7 +349,11 @@ impl Grouper {
     /// Takes the next record of the input; returns the unit it completes, if any. Records not
     /// worth keeping are passed over: they neither join a unit nor end one.
     pub fn push(&mut self, e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
-        let next = Unit::of(e, rules, keep)?;
+        self.push_unit(Unit::of(e, rules, keep)?)
+    }
+
+    /// [`Grouper::push`] for a record already made a unit (by a parser thread).
+    pub fn push_unit(&mut self, next: Unit) -> Option<Unit> {
         match &mut self.open {
             Some(open) if open.joins(&next) => {
                 open.absorb(next);

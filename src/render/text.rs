@@ -101,6 +101,9 @@ fn write_incident(out: &mut impl Write, n: usize, i: &Incident, st: &Style) -> i
         i.cause,
         st.red(&count)
     )?;
+    if let Some(host) = &i.host {
+        writeln!(out, "   host:     {}", st.bold(host))?;
+    }
     if let (Some(first), Some(last)) = (&i.first_seen, &i.last_seen) {
         let span = if first == last {
             first.clone()

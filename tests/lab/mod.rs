@@ -592,7 +592,8 @@ pub fn fetch_as(
     parse_response(&raw)
 }
 
-fn parse_response(raw: &[u8]) -> Response {
+/// The status and body of a raw HTTP answer.
+pub fn parse_response(raw: &[u8]) -> Response {
     let text = String::from_utf8_lossy(raw);
     let status = text
         .lines()

@@ -129,18 +129,21 @@ impl NginxOptions {
             &self.root,
             None,
             |f| render_conf(lab, &self, f),
-            |conf| {
-                let mut c = Command::new("nginx");
-                c.arg("-p")
-                    .arg(&prefix)
-                    .arg("-c")
-                    .arg(conf)
-                    .arg("-g")
-                    .arg("daemon off;");
-                c
-            },
+            |conf| command(&prefix, conf),
         )
     }
+}
+
+/// nginx in the foreground with its prefix and config in the lab.
+pub fn command(prefix: &Path, conf: &Path) -> Command {
+    let mut c = Command::new("nginx");
+    c.arg("-p")
+        .arg(prefix)
+        .arg("-c")
+        .arg(conf)
+        .arg("-g")
+        .arg("daemon off;");
+    c
 }
 
 /// A running nginx master (+ one worker as www-data).

@@ -69,16 +69,7 @@ pub fn nginx(lab: &Lab, vhosts: &[Vhost]) -> WebServer {
         "www",
         None,
         |f| render_nginx(lab, vhosts, f.port, &access, &error),
-        |conf| {
-            let mut c = Command::new("nginx");
-            c.arg("-p")
-                .arg(&prefix)
-                .arg("-c")
-                .arg(conf)
-                .arg("-g")
-                .arg("daemon off;");
-            c
-        },
+        |conf| crate::lab::nginx::command(&prefix, conf),
     );
     server.access_log = access;
     server.error_log = error;

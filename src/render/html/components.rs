@@ -60,6 +60,8 @@ pub(crate) struct IncidentView<'a> {
     pub line: Option<u64>,
     pub evidence: &'a [String],
     pub fix: &'a str,
+    /// The virtual host, where the logs name one.
+    pub host: Option<&'a str>,
 }
 
 impl<'a> From<&'a Incident> for IncidentView<'a> {
@@ -76,6 +78,7 @@ impl<'a> From<&'a Incident> for IncidentView<'a> {
             line: i.line,
             evidence: &i.evidence,
             fix: &i.fix,
+            host: i.host.as_deref(),
         }
     }
 }
@@ -94,6 +97,7 @@ impl<'a> From<&'a LiveIncident> for IncidentView<'a> {
             line: i.line,
             evidence: &i.evidence,
             fix: &i.fix,
+            host: None,
         }
     }
 }
@@ -140,6 +144,9 @@ fn incident(i: &IncidentView<'_>, class: &str) -> String {
         cause = escape(i.cause),
         colour = cause_colour(i.cause),
     );
+    if let Some(host) = i.host {
+        let _ = write!(html, "<dt>Host</dt><dd><code>{}</code></dd>", escape(host));
+    }
     if let (Some(first), Some(last)) = (i.first_seen, i.last_seen) {
         let span = if first == last {
             escape(first)
