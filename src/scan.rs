@@ -323,7 +323,10 @@ pub fn scan_with<O: BlockObserver>(
         out.strings = strings;
         read.map(|()| observed)
     })?;
-    opts.progress.finish_and_clear();
+    // With error logs still to read, the bar goes on while they are.
+    if out.pending_errors.is_none() {
+        opts.progress.finish_and_clear();
+    }
     out.responses.sort();
     Ok((out, observed))
 }
@@ -435,6 +438,7 @@ fn scan_one<O: BlockObserver>(
                         tz: opts.tz.clone(),
                         window: opts.window,
                         threads: opts.threads,
+                        progress: opts.progress.clone(),
                     });
             pending.inputs.push(crate::engine::stream::ErrorInput {
                 index,

@@ -67,6 +67,11 @@ pub struct Incident {
     /// nearest records shown with it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_at: Option<Vec<LineAt>>,
+    /// With `--trace`: the responses among `responses` whose record fitted another response
+    /// (of another path or status) just as well but for the exact time: where the logs
+    /// cannot tell, the attribution is the engine's best reading, not a certainty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambiguous: Option<Vec<LineAt>>,
     /// When each 5xx response of the incident was logged, in time order: the HTML report's
     /// chart buckets them. Kept out of the JSON (the spec's shape has only the span); empty
     /// for incidents built from error records alone.
@@ -343,6 +348,7 @@ impl Groups {
                     host: key.0.clone(),
                     responses: trace.then(Vec::new),
                     evidence_at: trace.then(Vec::new),
+                    ambiguous: trace.then(Vec::new),
                     times: Vec::new(),
                 },
                 paths: HashMap::new(),
@@ -359,6 +365,10 @@ impl Groups {
             *group.paths.entry(path.to_owned()).or_default() += 1;
         }
         if let (Some(list), Some(at)) = (&mut incident.responses, seen.at) {
+            list.push(at);
+        }
+        if let (Some(list), Some(at), true) = (&mut incident.ambiguous, seen.at, finding.ambiguous)
+        {
             list.push(at);
         }
         for u in &finding.units {
@@ -380,7 +390,10 @@ impl Groups {
             let mut paths: Vec<(String, u64)> = group.paths.into_iter().collect();
             paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             incident.paths = paths.into_iter().take(MAX_PATHS).map(|(p, _)| p).collect();
-            if let Some(list) = &mut incident.responses {
+            for list in [&mut incident.responses, &mut incident.ambiguous]
+                .into_iter()
+                .flatten()
+            {
                 list.sort_unstable();
             }
             if let Some(list) = &mut incident.evidence_at {

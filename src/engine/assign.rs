@@ -49,6 +49,9 @@ pub struct Decision {
     pub units: Vec<usize>,
     pub verdict: Option<Verdict>,
     pub shown: Vec<usize>,
+    /// Its first unit fitted another response, of another path or status, just as well but
+    /// for the exact time: the logs cannot tell which of the two it belongs to.
+    pub ambiguous: bool,
 }
 
 /// The context every decision needs.
@@ -219,8 +222,8 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     pairs.sort_unstable();
     let mut decisions = vec![Decision::default(); requests.len()];
     let mut used = vec![false; units.len()];
-    for p in pairs {
-        if used[p.unit] || !takes(&decisions[p.request], &p, units) {
+    for p in &pairs {
+        if used[p.unit] || !takes(&decisions[p.request], p, units) {
             continue;
         }
         used[p.unit] = true;
@@ -232,6 +235,7 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
             d.verdict = Some(v.clone());
         }
     }
+    mark_ambiguous(requests, &pairs, &mut decisions);
     refine_all(ctx, requests, &index, &mut decisions, &mut used);
     for (r, d) in requests.iter().zip(&mut decisions) {
         if d.units.is_empty() {
@@ -242,6 +246,38 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     Solution {
         decisions,
         leftovers,
+    }
+}
+
+/// Marks the decisions whose first unit another response (of another path or status) could
+/// have taken as well, identity, status and the second alike: only the exact time, which
+/// logs do not always write, chose between them.
+fn mark_ambiguous(requests: &[Request], pairs: &[Pair], decisions: &mut [Decision]) {
+    let owner: HashMap<usize, usize> = decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(r, d)| Some((*d.units.first()?, r)))
+        .collect();
+    let rank = |p: &Pair| (p.tier, p.misfit, p.seconds);
+    let anchor: HashMap<usize, (Tier, bool, i64)> = pairs
+        .iter()
+        .filter(|p| owner.get(&p.unit) == Some(&p.request))
+        .map(|p| (p.request, rank(p)))
+        .collect();
+    for p in pairs {
+        let Some(&taker) = owner.get(&p.unit) else {
+            continue;
+        };
+        let (a, b) = (&requests[taker], &requests[p.request]);
+        // The other response wanted it too: nothing it took fits it better.
+        let wanted = anchor.get(&p.request).is_none_or(|k| *k >= rank(p));
+        if taker != p.request
+            && wanted
+            && anchor.get(&taker) == Some(&rank(p))
+            && (a.asked.path != b.asked.path || a.status != b.status)
+        {
+            decisions[taker].ambiguous = true;
+        }
     }
 }
 
@@ -402,7 +438,7 @@ fn leftovers(ctx: &Context, index: &Index, used: &mut [bool]) -> Vec<Decision> {
         let mut d = Decision {
             units: vec![i],
             verdict: u.verdict.clone(),
-            shown: Vec::new(),
+            ..Decision::default()
         };
         if u.scope != Scope::Process {
             for j in same_failure(index, i, used) {
@@ -675,6 +711,39 @@ mod tests {
         let got = decide(&requests, &units);
         assert_eq!(got[0].0, Some("fpm_pool_exhausted"));
         assert_eq!(got[1], (Some("upstream_timeout"), vec![2]));
+    }
+
+    #[test]
+    fn what_only_the_exact_time_decides_is_marked_ambiguous() {
+        // Apache names only the client's port in a time-out, and its access log no port: two
+        // requests of one client to two scripts, timing out in the same second, are told
+        // apart by the exact time alone.
+        let other = TIMEOUT_0265.replace("02.653627", "02.700000");
+        let units = units(&[(3, TIMEOUT_0265), (3, &other)]);
+        let requests = [
+            request(APACHE, "04:45:00", 504, "/busy.php", "blog.test"),
+            request(APACHE, "04:45:00", 504, "/slow.php", "blog.test"),
+        ];
+        let (sites, roots) = (sites(), Docroots::default());
+        let ctx = Context {
+            rules: Rules::builtin(),
+            sites: &sites,
+            roots: &roots,
+        };
+        let solution = solve(&ctx, &requests, &units);
+        assert!(
+            solution
+                .decisions
+                .iter()
+                .all(|d| d.ambiguous && d.units.len() == 1)
+        );
+        // Identical requests taking each other's alike records are no ambiguity worth a word.
+        let same = [
+            request(APACHE, "04:45:00", 504, "/busy.php", "blog.test"),
+            request(APACHE, "04:45:00", 504, "/busy.php", "blog.test"),
+        ];
+        let solution = solve(&ctx, &same, &units);
+        assert!(solution.decisions.iter().all(|d| !d.ambiguous));
     }
 
     #[test]

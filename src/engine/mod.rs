@@ -39,6 +39,9 @@ pub struct Finding<'u> {
     pub units: Vec<&'u Unit>,
     /// Whether `units` are only shown (the nearest records), not an explanation.
     pub shown_only: bool,
+    /// Whether the logs cannot tell this response's record from another's (see
+    /// [`Decision::ambiguous`](assign::Decision)).
+    pub ambiguous: bool,
 }
 
 /// Where decisions go as segments are decided.
@@ -191,6 +194,7 @@ fn finding<'u>(d: &'u Decision, units: &'u [Unit]) -> Finding<'u> {
         verdict: d.verdict.as_ref(),
         units: list.iter().map(|&i| &units[i]).collect(),
         shown_only,
+        ambiguous: d.ambiguous,
     }
 }
 

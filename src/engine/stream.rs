@@ -67,6 +67,8 @@ pub struct Pending {
     pub window: Window,
     /// Parser threads.
     pub threads: usize,
+    /// The scan's progress bar (its readers count what is read), cleared when all is read.
+    pub progress: indicatif::ProgressBar,
 }
 
 /// What reading one error input came to.
@@ -132,7 +134,9 @@ pub fn stream(
         tz,
         window,
         threads,
+        progress,
     } = pending;
+    progress.set_message("error logs, merged by time");
     let opts = &Options {
         tz: &tz,
         window,
@@ -190,6 +194,7 @@ pub fn stream(
         }
         drop(job_tx);
     });
+    progress.finish_and_clear();
     tallies
 }
 
@@ -568,6 +573,7 @@ mod tests {
             tz: TimeZone::UTC,
             window: Window::default(),
             threads: 2,
+            progress: indicatif::ProgressBar::hidden(),
         }
     }
 

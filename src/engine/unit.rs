@@ -220,7 +220,8 @@ fn is_fatal(msg: &str) -> bool {
     msg.contains("Fatal error") || msg.contains("Parse error")
 }
 
-/// Which records are worth keeping: those a rule names a cause in, and, where there are
+/// Which records are worth keeping: those a rule names a cause in (but never a PHP
+/// deprecation), and, where there are
 /// responses to explain, those a server or PHP wrote at error level or worse (a request's own
 /// line that names no cause must still keep another request's line from explaining it), but
 /// of a request only if its path answered 5xx. Notices, warnings, deprecations and relayed PHP
@@ -263,6 +264,9 @@ impl Keep {
 
     /// Whether a parsed record is kept (`verdict`: a rule names a cause in it).
     fn event(&self, e: &ErrorEvent, verdict: bool) -> bool {
+        if e.kind == Some(Kind::PhpError) && e.level() == "Deprecated" {
+            return false;
+        }
         verdict
             || (self.own_lines
                 && is_error_level(e)
@@ -287,6 +291,9 @@ impl Keep {
         rules: &Rules,
         scratch: &mut Vec<u8>,
     ) -> bool {
+        if format == ErrorFormat::Php && is_deprecation(record) {
+            return false;
+        }
         if rules.may_match(record, scratch) {
             return true;
         }
@@ -298,6 +305,17 @@ impl Keep {
             _ => true,
         }
     }
+}
+
+/// Whether a raw record of PHP's own log is a deprecation: PHP never fails a request for one,
+/// whatever its text says, so none is kept (they are most of a busy site's PHP log).
+fn is_deprecation(record: &[u8]) -> bool {
+    memchr::memchr(b']', record)
+        .and_then(|at| record.get(at + 1..))
+        .is_some_and(|rest| {
+            let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+            rest.starts_with(b"PHP Deprecated:")
+        })
 }
 
 /// Whether a raw record names the request it belongs to (nginx's and PHP-FPM's way).
