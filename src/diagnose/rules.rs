@@ -232,14 +232,6 @@ impl Rules {
         })
     }
 
-    /// The code location a message names (`… in /x/a.php on line 3`), by the shared locators
-    /// alone, whatever rule matches.
-    pub fn code_location(&self, msg: &str) -> Option<String> {
-        self.locators
-            .iter()
-            .find_map(|re| re.captures(msg).and_then(|c| captured(re, &c).0))
-    }
-
     /// File and line from the rule's own patterns, else from the shared locators: first the
     /// location that follows the matched text at `at` (a record can hold several PHP messages,
     /// each with its own `in FILE on line N`), then any.

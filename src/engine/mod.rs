@@ -76,9 +76,6 @@ pub struct Engine<'a, S: Sink> {
     held: Vec<Unit>,
     /// Units before the current segment, waiting to be read as failures of their own.
     gap: Vec<Unit>,
-    /// The newest unit time pushed, and how many came older than a decided segment.
-    newest: i64,
-    pub late_units: u64,
     sink: S,
 }
 
@@ -104,8 +101,6 @@ impl<'a, S: Sink> Engine<'a, S> {
             current: 0,
             held: Vec::new(),
             gap: Vec::new(),
-            newest: i64::MIN,
-            late_units: 0,
             sink,
         }
     }
@@ -114,14 +109,8 @@ impl<'a, S: Sink> Engine<'a, S> {
     pub fn push(&mut self, u: Unit) {
         self.roots.learn(&u);
         let t = u.ms();
-        if t < self.newest {
-            // Out of order: fine within the current segment or gap; older than a decided
-            // segment, it can only be read on its own.
-            if self.current > 0 && t <= self.segments[self.current - 1].to {
-                self.late_units += 1;
-            }
-        }
-        self.newest = self.newest.max(t);
+        // A unit out of order is fine within the current segment; one older than a decided
+        // segment can only be read on its own (the stream counts those, see `REORDER_MS`).
         while self.segments.get(self.current).is_some_and(|s| t > s.to) {
             self.decide_segment();
         }

@@ -79,9 +79,8 @@ pub struct ErrorEvent {
     pub time: Option<Stamp>,
     pub kind: Option<Kind>,
     pub pid: Option<u32>,
-    /// Index of the input it came from, and of the record within it.
+    /// Index of the input it came from.
     pub input: usize,
-    pub seq: usize,
     /// The 1-based line of its input the record starts on (0 where not counted).
     pub line: u64,
     /// The record's text, then any field text that is not a part of it.

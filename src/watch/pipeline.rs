@@ -190,7 +190,6 @@ pub struct Pipeline {
     detector: Detector,
     waiting: Vec<Waiting>,
     errors: VecDeque<ErrorEvent>,
-    error_seq: usize,
     /// Open incidents by cause, file and line.
     open: HashMap<(String, Option<String>, Option<u64>), Open>,
     next_id: i64,
@@ -312,7 +311,6 @@ impl Pipeline {
             detector,
             waiting: Vec::new(),
             errors: VecDeque::new(),
-            error_seq: 0,
             open,
             next_id,
             batch: Batch::default(),
@@ -483,8 +481,6 @@ impl Pipeline {
             return;
         };
         e.input = input;
-        e.seq = self.error_seq;
-        self.error_seq += 1;
         if let Some(t) = e.time {
             self.newest = self.newest.max(Some(t));
         }
