@@ -10,7 +10,6 @@
 
 use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
 
 use super::identity;
@@ -231,8 +230,8 @@ fn is_fatal(msg: &str) -> bool {
 pub struct Keep {
     /// Whether error-level records no rule reads are kept at all.
     own_lines: bool,
-    /// The paths that answered 5xx (`None`: any); and a search for them in raw records.
-    paths: Option<(HashSet<Box<str>>, Option<AhoCorasick>)>,
+    /// The paths that answered 5xx (`None`: any).
+    paths: Option<HashSet<Box<str>>>,
 }
 
 impl Keep {
@@ -243,14 +242,9 @@ impl Keep {
 
     /// Also error-level records, of the requests for these 5xx paths.
     pub fn own_lines_of<'p>(paths: impl IntoIterator<Item = &'p str>) -> Keep {
-        let paths: HashSet<Box<str>> = paths.into_iter().map(Into::into).collect();
-        let raw = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(paths.iter().map(|p| p.as_bytes()))
-            .ok();
         Keep {
             own_lines: true,
-            paths: Some((paths, raw)),
+            paths: Some(paths.into_iter().map(Into::into).collect()),
         }
     }
 
@@ -278,7 +272,7 @@ impl Keep {
     fn path_answered_5xx(&self, path: &[u8]) -> bool {
         match &self.paths {
             None => true,
-            Some((paths, _)) => std::str::from_utf8(path).is_ok_and(|p| paths.contains(p)),
+            Some(paths) => std::str::from_utf8(path).is_ok_and(|p| paths.contains(p)),
         }
     }
 
@@ -297,13 +291,14 @@ impl Keep {
         if rules.may_match(record, scratch) {
             return true;
         }
-        if !self.own_lines || !format.is_error_level(record) || relays_minor_php(record) {
-            return false;
-        }
-        match &self.paths {
-            Some((_, Some(search))) if names_request(record) => search.is_match(record),
-            _ => true,
-        }
+        // The cheap tests first: the level, then the path, then a search for PHP's levels.
+        self.own_lines
+            && format.is_error_level(record)
+            && match raw_request_path(record) {
+                Some(path) if plain(path) => self.path_answered_5xx(path),
+                _ => true,
+            }
+            && !relays_minor_php(record)
     }
 }
 
@@ -318,9 +313,19 @@ fn is_deprecation(record: &[u8]) -> bool {
         })
 }
 
-/// Whether a raw record names the request it belongs to (nginx's and PHP-FPM's way).
-fn names_request(record: &[u8]) -> bool {
-    memchr::memmem::find(record, b"request: \"").is_some()
+/// The path of the request a raw record names (nginx's `request: "GET /x?y HTTP/1.1"` as the
+/// last field, PHP-FPM's `(request: "GET /x")`), as the parsers would read it.
+fn raw_request_path(record: &[u8]) -> Option<&[u8]> {
+    let at = memchr::memmem::rfind(record, b"request: \"")?;
+    let value = &record[at + 10..];
+    let end = memchr::memchr(b'"', value).unwrap_or(value.len());
+    Some(request_path(&value[..end]))
+}
+
+/// Whether raw bytes read the same once cleaned (printable ASCII): where they do not, only the
+/// built record can tell.
+fn plain(b: &[u8]) -> bool {
+    b.iter().all(|c| (0x21..0x7f).contains(c))
 }
 
 /// Whether a message only relays PHP notices, warnings or deprecations: nginx and Apache log
