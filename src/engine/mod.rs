@@ -89,11 +89,10 @@ impl<'a, S: Sink> Engine<'a, S> {
             .iter()
             .map(|&i| slots[i].take().expect("each request once"))
             .collect();
-        let ctx_sites = sites;
-        let segments = segments(&ctx_sites, &requests);
+        let segments = segments(&sites, &requests);
         Engine {
             rules,
-            sites: ctx_sites,
+            sites,
             roots: Docroots::default(),
             requests,
             order,
