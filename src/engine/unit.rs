@@ -179,7 +179,12 @@ fn origin_of(msg: &str) -> Option<&str> {
 /// Who wrote a record (see [`Unit::writer`]).
 fn writer_of(e: &ErrorEvent) -> Option<Box<str>> {
     let text = e.text();
-    let head = &text[..text.len().min(96)];
+    // The header's first 96 bytes, cut back to a character boundary (log text is any text).
+    let mut cut = text.len().min(96);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &text[..cut];
     if let Some(at) = head.find("[pid ") {
         let rest = &head[at + 1..];
         return rest.find(']').map(|end| rest[..end].into());
@@ -460,6 +465,16 @@ mod tests {
         let units = units_of(&records, Rules::builtin(), &Keep::all());
         assert_eq!(units.len(), 2, "{units:#?}");
         assert_eq!(units[1].verdict.as_ref().unwrap().cause, "db_unreachable");
+    }
+
+    #[test]
+    fn a_header_cut_inside_a_character_does_not_panic() {
+        let line = format!(
+            "[25-Nov-2026 10:00:00 UTC] PHP Fatal error:  {}x in /a.php on line 1\n",
+            "é".repeat(60)
+        );
+        let units = units_of(&php_log(&line), Rules::builtin(), &Keep::all());
+        assert_eq!(units.len(), 1);
     }
 
     #[test]
