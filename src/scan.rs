@@ -440,12 +440,14 @@ fn scan_one<O: BlockObserver>(
                         threads: opts.threads,
                         progress: opts.progress.clone(),
                     });
-            pending.inputs.push(crate::engine::stream::ErrorInput {
+            pending.inputs.push(crate::engine::stream::ErrorInput::new(
                 index,
-                format: *format,
-                first: std::mem::take(&mut first),
-                blocks: std::mem::replace(&mut blocks, Blocks::new(Box::new(std::io::empty()))),
-            });
+                *format,
+                source,
+                std::mem::take(&mut first),
+                std::mem::replace(&mut blocks, Blocks::new(Box::new(std::io::empty()))),
+                &opts.tz,
+            ));
             Ok(())
         }
         (Detected::Error(_), None) => Ok(()),
@@ -815,9 +817,11 @@ mod tests {
             b"[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  Uncaught Exception: x in /a.php:3\n\
                     Stack trace:\n#0 {main}\n  thrown in /a.php on line 3\n";
         let s = scan_text(log);
-        let pending = s.pending_errors.expect("an error log waits to be streamed");
+        let mut pending = s.pending_errors.expect("an error log waits to be streamed");
         assert_eq!(pending.inputs.len(), 1);
-        assert_eq!(pending.inputs[0].first, log);
+        // Stdin cannot be read again: what was read to detect it is kept.
+        let (first, _) = pending.inputs.remove(0).open().unwrap();
+        assert_eq!(first, log);
         assert_eq!(s.inputs[0].kind, Kind::PhpError);
     }
 

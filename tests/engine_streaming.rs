@@ -157,21 +157,23 @@ fn in_memory(paths: &[PathBuf]) -> serde_json::Value {
     let opts = options(1);
     let mut scanned = scan::scan(&sources(paths), &opts).unwrap();
     let pending = scanned.pending_errors.take().expect("error logs found");
-    for mut input in pending.inputs {
-        let mut records = ErrorRecords::new(input.format);
+    for input in pending.inputs {
+        let (format, index) = (input.format, input.index);
+        let mut records = ErrorRecords::new(format);
         let mut keep = |r: &[u8], line: u64| {
-            if let Some(mut e) = input.format.parse(r, &opts.tz) {
-                e.input = input.index;
+            if let Some(mut e) = format.parse(r, &opts.tz) {
+                e.input = index;
                 e.line = line;
                 scanned.errors.push(e);
             }
         };
-        let mut block = Some(std::mem::take(&mut input.first));
+        let (first, mut blocks) = input.open().unwrap();
+        let mut block = Some(first);
         while let Some(b) = block {
             for line in read::lines(&b) {
                 records.push(line, &mut keep);
             }
-            block = input.blocks.next_block().unwrap();
+            block = blocks.next_block().unwrap();
         }
         records.flush(&mut keep);
     }

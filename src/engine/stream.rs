@@ -24,7 +24,7 @@ use super::unit::{Grouper, Keep, Unit};
 use crate::diagnose::rules::Rules;
 use crate::formats::Stamp;
 use crate::formats::detect::ErrorFormat;
-use crate::read::{self, Blocks};
+use crate::read::{self, Blocks, Source};
 use crate::scan::{ErrorRecords, Window};
 
 /// Blocks one input may have read but not yet taken by the merge.
@@ -32,32 +32,73 @@ const CREDIT: usize = 3;
 /// How far out of time order a unit may come in one log and still be put back in order.
 pub const REORDER_MS: i64 = 10_000;
 
-/// An error log waiting to be read: its first block (read to detect its format) and the rest.
+/// An error log waiting to be read. A file is closed until its turn comes (a rotation set of
+/// a thousand logs must not hold a thousand descriptors and first blocks); stdin, which
+/// cannot be opened again, keeps what was read of it.
 pub struct ErrorInput {
     /// Its index in `inputs`.
     pub index: usize,
     pub format: ErrorFormat,
-    pub first: Vec<u8>,
-    pub blocks: Blocks<Box<dyn Read + Send>>,
+    /// The time of its first record, read from its head when it was detected.
+    start: Option<i64>,
+    source: Waiting,
+}
+
+/// Where an error log's bytes come from when its turn comes.
+enum Waiting {
+    /// A file, opened again (its head is read again).
+    Reopen(Source),
+    /// Stdin: the block read to detect its format, and the rest.
+    Held(Vec<u8>, Blocks<Box<dyn Read + Send>>),
 }
 
 impl ErrorInput {
-    /// The time of its first record, if its first block has one.
-    fn first_time(&self, tz: &TimeZone) -> Option<i64> {
-        let mut records = ErrorRecords::new(self.format);
-        let mut first = None;
-        for line in read::lines(&self.first) {
-            records.push(line, |r, _| {
-                first = first.or_else(|| self.format.parse(r, tz).and_then(|e| e.time))
-            });
-            if first.is_some() {
-                break;
+    /// An error log detected from its first block; `tz` reads the time of its first record.
+    pub fn new(
+        index: usize,
+        format: ErrorFormat,
+        source: &Source,
+        first: Vec<u8>,
+        blocks: Blocks<Box<dyn Read + Send>>,
+        tz: &TimeZone,
+    ) -> ErrorInput {
+        let start = first_time(&first, format, tz);
+        let source = match &source.path {
+            Some(_) => Waiting::Reopen(source.clone()),
+            None => Waiting::Held(first, blocks),
+        };
+        ErrorInput {
+            index,
+            format,
+            start,
+            source,
+        }
+    }
+
+    /// Its first block and the rest, opening the file again where it was closed.
+    pub fn open(self) -> io::Result<(Vec<u8>, Blocks<Box<dyn Read + Send>>)> {
+        match self.source {
+            Waiting::Held(first, blocks) => Ok((first, blocks)),
+            Waiting::Reopen(source) => {
+                let reader = read::open(&source).map_err(io::Error::other)?;
+                let mut blocks = Blocks::new(reader);
+                let first = blocks.next_block()?.unwrap_or_default();
+                Ok((first, blocks))
             }
         }
-        records
-            .flush(|r, _| first = first.or_else(|| self.format.parse(r, tz).and_then(|e| e.time)));
-        first.map(|t| t.ms)
     }
+}
+
+/// The time of the first record of a block, if it has one.
+fn first_time(block: &[u8], format: ErrorFormat, tz: &TimeZone) -> Option<i64> {
+    let mut records = ErrorRecords::new(format);
+    let mut first = None;
+    let mut take = |r: &[u8], _| first = first.or_else(|| format.parse(r, tz).and_then(|e| e.time));
+    for line in read::lines(block) {
+        records.push(line, &mut take);
+    }
+    records.flush(&mut take);
+    first.map(|t| t.ms)
 }
 
 /// The error logs a scan found, to read once the responses are known, and how to read them.
@@ -147,7 +188,7 @@ pub fn stream(
     let mut order: Vec<(Option<i64>, usize)> = inputs
         .iter()
         .enumerate()
-        .map(|(slot, i)| (i.first_time(opts.tz), slot))
+        .map(|(slot, i)| (i.start, slot))
         .collect();
     // Inputs without a time first (they cannot be placed), then by first time.
     order.sort();
@@ -167,7 +208,7 @@ pub fn stream(
             let (job_rx, report_tx) = (Arc::clone(&job_rx), report_tx.clone());
             scope.spawn(move || {
                 while let Some(job) = job_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
-                    let _ = report_tx.send(parse_block(job, opts));
+                    let _ = report_tx.send(parse_guarded(&job, opts));
                 }
             });
         }
@@ -200,18 +241,30 @@ pub fn stream(
 
 /// Reads one input's blocks and queues them for the parsers, [`CREDIT`] at a time.
 fn read_input(
-    mut input: ErrorInput,
+    input: ErrorInput,
     slot: usize,
     credit: mpsc::Receiver<()>,
     jobs: mpsc::SyncSender<Job>,
     reports: mpsc::Sender<Report>,
 ) {
     let (format, index) = (input.format, input.index);
-    let mut pending = Some(std::mem::take(&mut input.first));
+    let (first, mut blocks) = match input.open() {
+        Ok(opened) => opened,
+        Err(error) => {
+            let _ = reports.send(Report::Done {
+                slot,
+                blocks: 0,
+                oversized: 0,
+                error: Some(error),
+            });
+            return;
+        }
+    };
+    let mut pending = Some(first);
     let mut seq = 0u64;
     let mut error = None;
     while let Some(mut block) = pending.take() {
-        let next = match input.blocks.next_block() {
+        let next = match blocks.next_block() {
             Ok(b) => b,
             Err(e) => {
                 error = Some(e);
@@ -243,7 +296,7 @@ fn read_input(
     let _ = reports.send(Report::Done {
         slot,
         blocks: seq,
-        oversized: input.blocks.oversized,
+        oversized: blocks.oversized,
         error,
     });
 }
@@ -252,19 +305,40 @@ fn read_input(
 /// first record header. A block with no header at all goes whole to the one before it, up to
 /// a limit, past which its lines are orphans where they stand.
 fn continuation_len(block: &[u8], format: ErrorFormat) -> usize {
-    let mut at = 0;
     for line in read::lines(block) {
+        // Where the line starts (`lines` drops a `\r` before `\n`, so lengths would not add up).
+        let at = line.as_ptr() as usize - block.as_ptr() as usize;
         if format.is_header(line) || at > read::BLOCK {
             return at;
         }
-        at += line.len() + 1;
     }
-    block.len().min(at)
+    block.len()
+}
+
+/// [`parse_block`], where a panic (a bug, on some input no test had) costs that block,
+/// counted unparsed and said on stderr, not the run: the merge waits for every block, so a
+/// parser thread that died would leave it waiting for good.
+fn parse_guarded(job: &Job, opts: &Options) -> Report {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_block(job, opts)))
+        .unwrap_or_else(|_| {
+            let lines = read::lines(&job.block).count() as u64;
+            eprintln!(
+                "fivehundred: warning: input {}: a block of {lines} lines could not be read (internal error); counted unparsed",
+                job.input + 1
+            );
+            Report::Parsed {
+                slot: job.slot,
+                seq: job.seq,
+                units: Vec::new(),
+                lines,
+                unparsed: lines,
+            }
+        })
 }
 
 /// Parses one block: every record, built only where it may matter. Lines are numbered
 /// from the block's start (the merge adds where the block starts).
-fn parse_block(job: Job, opts: &Options) -> Report {
+fn parse_block(job: &Job, opts: &Options) -> Report {
     let mut units = Vec::new();
     let mut unparsed = 0u64;
     let mut scratch = Vec::new();
@@ -561,11 +635,20 @@ mod tests {
         let inputs = logs
             .iter()
             .enumerate()
-            .map(|(index, (text, format))| ErrorInput {
-                index,
-                format: *format,
-                first: text.as_bytes().to_vec(),
-                blocks: Blocks::new(Box::new(io::empty())),
+            .map(|(index, (text, format))| {
+                let stdin = Source {
+                    name: "-".into(),
+                    path: None,
+                };
+                let rest = Blocks::new(Box::new(io::empty()) as Box<dyn Read + Send>);
+                ErrorInput::new(
+                    index,
+                    *format,
+                    &stdin,
+                    text.as_bytes().to_vec(),
+                    rest,
+                    &TimeZone::UTC,
+                )
             })
             .collect();
         Pending {
@@ -620,6 +703,9 @@ mod tests {
     fn a_block_hands_its_leading_continuation_lines_back() {
         let block = b"Stack trace:\n#0 {main}\n[25-Nov-2026 14:00:03 UTC] PHP Warning:  x\n";
         assert_eq!(continuation_len(block, ErrorFormat::Php), 23);
+        // Lines ending in CRLF: the header starts after both bytes of each line end.
+        let crlf = b"Stack trace:\r\n#0 {main}\r\n[25-Nov-2026 14:00:03 UTC] PHP Warning:  x\r\n";
+        assert_eq!(continuation_len(crlf, ErrorFormat::Php), 25);
         assert_eq!(continuation_len(b"#0 {main}\n", ErrorFormat::Php), 10);
     }
 
