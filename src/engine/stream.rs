@@ -44,12 +44,15 @@ pub struct ErrorInput {
     source: Waiting,
 }
 
+/// An input read in blocks.
+pub type InputBlocks = Blocks<Box<dyn Read + Send>>;
+
 /// Where an error log's bytes come from when its turn comes.
 enum Waiting {
     /// A file, opened again (its head is read again).
     Reopen(Source),
     /// Stdin: the block read to detect its format, and the rest.
-    Held(Vec<u8>, Blocks<Box<dyn Read + Send>>),
+    Held(Vec<u8>, InputBlocks),
 }
 
 impl ErrorInput {
@@ -59,7 +62,7 @@ impl ErrorInput {
         format: ErrorFormat,
         source: &Source,
         first: Vec<u8>,
-        blocks: Blocks<Box<dyn Read + Send>>,
+        blocks: InputBlocks,
         tz: &TimeZone,
     ) -> ErrorInput {
         let start = first_time(&first, format, tz);
@@ -76,7 +79,7 @@ impl ErrorInput {
     }
 
     /// Its first block and the rest, opening the file again where it was closed.
-    pub fn open(self) -> io::Result<(Vec<u8>, Blocks<Box<dyn Read + Send>>)> {
+    pub fn open(self) -> io::Result<(Vec<u8>, InputBlocks)> {
         match self.source {
             Waiting::Held(first, blocks) => Ok((first, blocks)),
             Waiting::Reopen(source) => {
