@@ -134,6 +134,25 @@ impl NginxOptions {
     }
 }
 
+/// What every lab nginx's `http` block has: MIME types and its temp paths under the lab
+/// (`tmp` gives the path of each).
+pub fn http_basics(c: &mut String, tmp: &dyn Fn(&str) -> String) {
+    writeln!(
+        c,
+        "  include /etc/nginx/mime.types;\n  default_type application/octet-stream;"
+    )
+    .unwrap();
+    for (d, w) in [
+        ("client_body_temp_path", "body"),
+        ("fastcgi_temp_path", "fastcgi"),
+        ("proxy_temp_path", "proxy"),
+        ("scgi_temp_path", "scgi"),
+        ("uwsgi_temp_path", "uwsgi"),
+    ] {
+        writeln!(c, "  {d} {};", tmp(w)).unwrap();
+    }
+}
+
 /// nginx in the foreground with its prefix and config in the lab.
 pub fn command(prefix: &Path, conf: &Path) -> Command {
     let mut c = Command::new("nginx");
@@ -161,22 +180,9 @@ fn render_conf(lab: &Lab, o: &NginxOptions, f: &WebFiles) -> String {
     writeln!(c, "error_log {} {};", f.error_log.display(), o.error_level).unwrap();
     writeln!(c, "events {{ worker_connections 512; }}").unwrap();
     writeln!(c, "http {{").unwrap();
-    writeln!(
-        c,
-        "  include /etc/nginx/mime.types;\n  default_type application/octet-stream;"
-    )
-    .unwrap();
     writeln!(c, "  access_log {} combined;", f.access_log.display()).unwrap();
-    for (d, w) in [
-        ("client_body_temp_path", "body"),
-        ("fastcgi_temp_path", "fastcgi"),
-        ("proxy_temp_path", "proxy"),
-        ("scgi_temp_path", "scgi"),
-        ("uwsgi_temp_path", "uwsgi"),
-    ] {
-        // A server directive for client_body_temp_path overrides this one.
-        writeln!(c, "  {d} {};", tmp(w)).unwrap();
-    }
+    // A server directive for client_body_temp_path overrides the one written here.
+    http_basics(&mut c, &tmp);
     for d in &o.http_extra {
         writeln!(c, "  {d}").unwrap();
     }

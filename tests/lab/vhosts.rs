@@ -84,22 +84,9 @@ fn render_nginx(lab: &Lab, vhosts: &[Vhost], port: u16, access: &Path, error: &P
     writeln!(c, "error_log {} error;", error.display()).unwrap();
     writeln!(c, "events {{ worker_connections 512; }}").unwrap();
     writeln!(c, "http {{").unwrap();
-    writeln!(
-        c,
-        "  include /etc/nginx/mime.types;\n  default_type application/octet-stream;"
-    )
-    .unwrap();
     writeln!(c, "  log_format vhosts '{NGINX_VHOST_FORMAT}';").unwrap();
     writeln!(c, "  access_log {} vhosts;", access.display()).unwrap();
-    for (d, w) in [
-        ("client_body_temp_path", "body"),
-        ("fastcgi_temp_path", "fastcgi"),
-        ("proxy_temp_path", "proxy"),
-        ("scgi_temp_path", "scgi"),
-        ("uwsgi_temp_path", "uwsgi"),
-    ] {
-        writeln!(c, "  {d} {};", tmp(w)).unwrap();
-    }
+    crate::lab::nginx::http_basics(&mut c, &tmp);
     for (i, v) in vhosts.iter().enumerate() {
         let default = if i == 0 { " default_server" } else { "" };
         writeln!(c, "  server {{").unwrap();
