@@ -72,6 +72,9 @@ struct Rule {
     statuses: &'static [u16],
     unreached: bool,
     episode: bool,
+    /// Whether `regex` is tied to the start or end of the message, so only the message as
+    /// parsed can tell.
+    anchored: bool,
 }
 
 /// The compiled table.
@@ -147,6 +150,7 @@ impl Rules {
                 ),
                 unreached: r.unreached,
                 episode: r.episode,
+                anchored: r.regex.as_deref().is_some_and(is_anchored),
             });
         }
         let literals = AhoCorasickBuilder::new()
@@ -189,14 +193,31 @@ impl Rules {
         self.causes.keys().map(String::as_str)
     }
 
-    /// Whether any rule's literal is in `raw` (a record as read), ASCII case ignored: the
-    /// cheap test that lets a record no rule can match go unbuilt. `scratch` holds the
-    /// lower-cased copy.
-    pub fn may_match(&self, raw: &[u8], scratch: &mut Vec<u8>) -> bool {
-        scratch.clear();
-        scratch.extend_from_slice(raw);
-        scratch.make_ascii_lowercase();
-        self.folded.is_match(scratch.as_slice())
+    /// Where the prefilter finds a rule's literal in `text`, ASCII case ignored: the start of
+    /// each match, in order. A literal never spans a line, so a line holds one exactly when a
+    /// match starts within it; one search over many records costs a fraction of one each.
+    /// `text` is lower-cased in place.
+    pub fn candidates(&self, text: &mut [u8]) -> Vec<usize> {
+        text.make_ascii_lowercase();
+        self.folded.find_iter(&*text).map(|m| m.start()).collect()
+    }
+
+    /// Whether [`Rules::classify`] may find a rule in a record of a `kind` of log, read from
+    /// its raw bytes: each literal found, the rule's log kinds, and its pattern. A superset of
+    /// what `classify` finds: where the bytes are not the message as parsed (invalid UTF-8,
+    /// control characters), or the pattern is anchored to the message's ends, it says yes.
+    /// (A message starts after a space or punctuation in every header, so `\b` reads alike.)
+    pub fn may_classify(&self, raw: &[u8], kind: Kind) -> bool {
+        let text = crate::formats::plain_text(raw);
+        self.literals.find_overlapping_iter(raw).any(|m| {
+            let rule = &self.rules[m.pattern().as_usize()];
+            let log_ok = rule.logs.as_ref().is_none_or(|logs| logs.contains(&kind));
+            log_ok
+                && match (&rule.regex, text) {
+                    (Some(re), Some(text)) if !rule.anchored => re.is_match(text),
+                    _ => true,
+                }
+        })
     }
 
     /// The most specific rule that matches the record, with where it points.
@@ -292,6 +313,15 @@ fn distinctive_tail(literal: &str) -> String {
     lower[start..].to_owned()
 }
 
+/// Whether a pattern may be tied to the start or end of its text: `$`, `\A`, `\z`, or a `^`
+/// that does not negate a class (an escaped `\^` counts too: only a needless "maybe" follows).
+fn is_anchored(pattern: &str) -> bool {
+    let caret = pattern
+        .match_indices('^')
+        .any(|(at, _)| !pattern[..at].ends_with('['));
+    caret || pattern.contains('$') || pattern.contains("\\A") || pattern.contains("\\z")
+}
+
 /// The table lives as long as the program (it is compiled once); its names are borrowed for
 /// that long so verdicts can be copied freely.
 fn leak(s: &str) -> &'static str {
@@ -383,6 +413,14 @@ mod tests {
             (v.cause, v.file.as_deref(), v.line),
             ("disk_full", Some("/w/page.php"), Some(4))
         );
+    }
+
+    #[test]
+    fn a_pattern_tied_to_its_text_ends_is_only_read_in_the_message() {
+        assert!(is_anchored("^panic: .*"));
+        assert!(is_anchored("exhausted$"));
+        assert!(!is_anchored(r"(?i)(?:db)[^\n(]{0,80}No such file"));
+        assert!(!is_anchored(r"\((?:2|111|113)\)"));
     }
 
     #[test]

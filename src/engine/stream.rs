@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::io::{self, Read};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, mpsc};
 
 use jiff::tz::TimeZone;
@@ -342,23 +343,49 @@ fn parse_guarded(job: &Job, opts: &Options) -> Report {
 /// Parses one block: every record, built only where it may matter. Lines are numbered
 /// from the block's start (the merge adds where the block starts).
 fn parse_block(job: &Job, opts: &Options) -> Report {
-    let mut units = Vec::new();
-    let mut unparsed = 0u64;
-    let mut scratch = Vec::new();
-    let (lines, orphans) = records_of(&job.block, job.format, |record, line| {
-        if !opts.keep.raw(record, job.format, opts.rules, &mut scratch) {
-            return;
+    let (spots, lines, orphans) = records_of(&job.block, job.format);
+    // The part of each record rules read, lower-cased into one text for one search: a
+    // deprecation or an nginx record's request fields are most of the bytes, and none of
+    // them is read.
+    let mut text = Vec::with_capacity(job.block.len() / 2);
+    let mut read: Vec<Option<Range<usize>>> = Vec::with_capacity(spots.len());
+    for spot in &spots {
+        let raw = &job.block[spot.span.clone()];
+        read.push(opts.keep.rule_text(raw, job.format).map(|part| {
+            let at = text.len();
+            text.extend_from_slice(part);
+            text.push(b'\n');
+            at..text.len()
+        }));
+    }
+    let mut hits = opts.rules.candidates(&mut text).into_iter().peekable();
+    let (mut units, mut unparsed, mut joined) = (Vec::new(), 0u64, Vec::new());
+    for (spot, read) in spots.iter().zip(read) {
+        let Some(read) = read else { continue };
+        while hits.next_if(|&at| at < read.start).is_some() {}
+        let candidate = hits.peek().is_some_and(|&at| at < read.end);
+        let record = spot.bytes(&job.block, &mut joined);
+        // The part searched, in the record as joined (where it was not, search it again).
+        let part = match spot.plain {
+            true => &record[..read.len() - 1],
+            false => opts.keep.rule_text(record, job.format).unwrap_or(record),
+        };
+        if !opts
+            .keep
+            .raw(record, part, job.format, opts.rules, candidate)
+        {
+            continue;
         }
         match job.format.parse(record, opts.tz) {
             Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
                 e.input = job.input;
-                e.line = line;
+                e.line = spot.line;
                 units.extend(Unit::of(&e, opts.rules, opts.keep));
             }
             Some(_) => {}
             None => unparsed += 1,
         }
-    });
+    }
     Report::Parsed {
         slot: job.slot,
         seq: job.seq,
@@ -368,78 +395,70 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
     }
 }
 
-/// A record being put together by [`records_of`].
-struct Open {
-    /// Where it starts and ends in the block, and the line it starts on.
-    start: usize,
-    end: usize,
+/// Where a record lies in its block, as [`records_of`] finds it.
+#[derive(Debug)]
+struct Spot {
+    /// From its first line's start to its last line's end.
+    span: Range<usize>,
+    /// The (1-based, in the block) line it starts on.
     line: u64,
-    /// Its length as [`ErrorRecords`] would join it.
-    len: usize,
     /// Whether the block's bytes are the record as joined: no blank line or `\r` within.
     plain: bool,
-    /// A blank line came since its last line.
-    gap: bool,
 }
 
-/// Hands every record of a block to `f`, with the (1-based, in the block) line it starts on,
-/// exactly as [`ErrorRecords`] puts them together, but as a slice of the block where it can:
-/// nothing is copied for a record whose lines follow each other plainly. Returns the lines
-/// read and the orphans among them (lines that belong to no record).
-fn records_of(block: &[u8], format: ErrorFormat, mut f: impl FnMut(&[u8], u64)) -> (u64, u64) {
-    let emit = |o: &Open, f: &mut dyn FnMut(&[u8], u64)| {
-        let raw = &block[o.start..o.end];
-        if o.plain {
-            return f(raw, o.line);
+impl Spot {
+    /// The record as [`ErrorRecords`] joins it: the block's bytes where they are that, else
+    /// its lines joined into `joined`.
+    fn bytes<'b>(&self, block: &'b [u8], joined: &'b mut Vec<u8>) -> &'b [u8] {
+        let raw = &block[self.span.clone()];
+        if self.plain {
+            return raw;
         }
-        let mut joined = Vec::with_capacity(o.len);
+        joined.clear();
         for l in read::lines(raw).filter(|l| !l.trim_ascii().is_empty()) {
             if !joined.is_empty() {
                 joined.push(b'\n');
             }
             joined.extend_from_slice(l);
         }
-        f(&joined, o.line)
-    };
+        joined
+    }
+}
+
+/// Finds every record of a block, exactly as [`ErrorRecords`] puts them together, without
+/// copying any. Returns them, the lines read, and the orphans among them (lines that belong
+/// to no record).
+fn records_of(block: &[u8], format: ErrorFormat) -> (Vec<Spot>, u64, u64) {
     let (mut lines, mut orphans) = (0u64, 0u64);
-    let mut open: Option<Open> = None;
+    let mut spots: Vec<Spot> = Vec::new();
+    // The open record's length as joined, and whether a blank line came since its last line.
+    let (mut len, mut gap) = (0usize, false);
     for line in read::lines(block) {
         lines += 1;
         let at = line.as_ptr() as usize - block.as_ptr() as usize;
         let end = at + line.len();
         let cr = block.get(end) == Some(&b'\r');
         if format.is_header(line) {
-            if let Some(o) = open.take() {
-                emit(&o, &mut f);
-            }
-            open = Some(Open {
-                start: at,
-                end,
+            spots.push(Spot {
+                span: at..end,
                 line: lines,
-                len: line.len(),
                 plain: !cr,
-                gap: false,
             });
+            (len, gap) = (line.len(), false);
         } else if line.trim_ascii().is_empty() {
-            if let Some(o) = &mut open {
-                o.gap = true;
-            }
-        } else if let Some(o) = open
-            .as_mut()
-            .filter(|o| o.len + line.len() < crate::scan::MAX_RECORD)
+            gap = true;
+        } else if let Some(o) = spots
+            .last_mut()
+            .filter(|_| len + line.len() < crate::scan::MAX_RECORD)
         {
-            o.plain &= !cr && !o.gap && block.get(o.end) != Some(&b'\r');
-            o.gap = false;
-            o.end = end;
-            o.len += 1 + line.len();
+            o.plain &= !cr && !gap && block.get(o.span.end) != Some(&b'\r');
+            o.span.end = end;
+            (len, gap) = (len + 1 + line.len(), false);
         } else {
             orphans += 1;
         }
     }
-    if let Some(o) = open {
-        emit(&o, &mut f);
-    }
-    (lines, orphans)
+    (spots, lines, orphans)
 }
 
 /// One input being merged.

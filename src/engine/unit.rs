@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::identity;
 use crate::diagnose::rules::{Rules, Verdict};
 use crate::formats::detect::ErrorFormat;
-use crate::formats::{ErrorEvent, Kind, Stamp, request_path};
+use crate::formats::{ErrorEvent, Kind, Stamp, nginx_error, request_path};
 
 /// Where a line stands: its input (index into `inputs`) and its 1-based line number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -281,19 +281,28 @@ impl Keep {
         }
     }
 
+    /// The part of a raw record the rule table reads (the message, and the header before it),
+    /// or `None` for a record never kept: a PHP deprecation.
+    pub fn rule_text<'r>(&self, record: &'r [u8], format: ErrorFormat) -> Option<&'r [u8]> {
+        match format {
+            ErrorFormat::Php if is_deprecation(record) => None,
+            ErrorFormat::Nginx => Some(&record[..nginx_error::message_end(record)]),
+            _ => Some(record),
+        }
+    }
+
     /// Whether a raw record may be kept, decided from its bytes without building it: a
-    /// superset of what [`Keep::event`] keeps.
+    /// superset of what [`Keep::event`] keeps. `candidate`: whether the rule table's
+    /// prefilter found a literal in `part`, its [`Keep::rule_text`] (which must be `Some`).
     pub fn raw(
         &self,
         record: &[u8],
+        part: &[u8],
         format: ErrorFormat,
         rules: &Rules,
-        scratch: &mut Vec<u8>,
+        candidate: bool,
     ) -> bool {
-        if format == ErrorFormat::Php && is_deprecation(record) {
-            return false;
-        }
-        if rules.may_match(record, scratch) {
+        if candidate && rules.may_classify(part, format.kind()) {
             return true;
         }
         // The cheap tests first: the level, then the path, then a search for PHP's levels.

@@ -278,13 +278,7 @@ pub fn clean_text(b: &[u8]) -> String {
 
 /// [`clean_text`], borrowing when there is nothing to clean.
 fn clean_cow(b: &[u8]) -> Cow<'_, str> {
-    // Nearly all log text is printable UTF-8: taken as it is. C1 controls are U+0080–U+009F,
-    // which UTF-8 writes as 0xC2 0x80–0x9F, so any 0xC2 takes the careful path.
-    // (A fold without early exit, so the compiler can check many bytes at once.)
-    let plain = |c: u8| (c >= 0x20 && c != 0x7f && c != 0xc2) | (c == b'\t') | (c == b'\n');
-    if b.iter().fold(true, |ok, &c| ok & plain(c))
-        && let Ok(s) = std::str::from_utf8(b)
-    {
+    if let Some(s) = plain_text(b) {
         return Cow::Borrowed(s);
     }
     let s = String::from_utf8_lossy(b);
@@ -299,6 +293,20 @@ fn clean_cow(b: &[u8]) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The bytes as text when cleaning would leave them as they are (see [`clean_text`]): UTF-8
+/// with no control character but tab and newline, as nearly all log text is.
+pub fn plain_text(b: &[u8]) -> Option<&str> {
+    // C1 controls are U+0080–U+009F, which UTF-8 writes as 0xC2 0x80–0x9F, so any 0xC2 takes
+    // the careful path. (A fold without early exit, so the compiler can check many bytes at
+    // once.)
+    let plain = |c: u8| (c >= 0x20 && c != 0x7f && c != 0xc2) | (c == b'\t') | (c == b'\n');
+    if b.iter().fold(true, |ok, &c| ok & plain(c)) {
+        std::str::from_utf8(b).ok()
+    } else {
+        None
+    }
 }
 
 /// Skips the rest of an escape sequence: CSI (`ESC [` … final byte), OSC (`ESC ]` … BEL/ST),

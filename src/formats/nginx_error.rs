@@ -44,7 +44,6 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     let mut event = EventBuilder::new(record, time, Kind::Error);
     event.event.pid = pid;
     event.level(level);
-    static CLIENT: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(", client: "));
     let message = match CLIENT.rfind(rest) {
         Some(at) => {
             read_context(&rest[at + 2..], &mut event);
@@ -54,6 +53,14 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     };
     event.message(message);
     Some(event.finish())
+}
+
+/// Where the request's fields (`, client: …`) begin, which end the message.
+static CLIENT: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(", client: "));
+
+/// Where a raw record's message ends: before its request fields, if it has them.
+pub fn message_end(record: &[u8]) -> usize {
+    CLIENT.rfind(record).unwrap_or(record.len())
 }
 
 /// The end of a quoted context value: a `"` followed by `, ` (values may hold quotes).
