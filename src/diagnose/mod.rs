@@ -196,7 +196,10 @@ fn explain_with(
     };
     // With no response to explain, a line that names no cause is no one's own.
     let keep = if scan.has_access_logs() {
-        Keep::own_lines_of(requests.iter().map(|r| r.asked.path))
+        Keep::own_lines_of(
+            requests.iter().map(|r| r.asked.path),
+            requests.iter().map(|r| r.asked.client),
+        )
     } else {
         Keep::classified()
     };

@@ -8,8 +8,7 @@
 //! one [`Unit`], whose most specific record names the cause. Warnings alike without a fatal
 //! error after them stay apart: two requests write them as readily as one.
 
-use std::collections::HashSet;
-
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use super::identity;
@@ -236,7 +235,10 @@ pub struct Keep {
     /// Whether error-level records no rule reads are kept at all.
     own_lines: bool,
     /// The paths that answered 5xx (`None`: any).
-    paths: Option<HashSet<Box<str>>>,
+    paths: Option<FxHashSet<Box<str>>>,
+    /// The clients that got a 5xx, in [`identity::client_key`]'s spelling (`None`: any): a
+    /// record naming another client is no failed response's own.
+    clients: Option<FxHashSet<Box<str>>>,
 }
 
 impl Keep {
@@ -245,11 +247,22 @@ impl Keep {
         Keep::default()
     }
 
-    /// Also error-level records, of the requests for these 5xx paths.
-    pub fn own_lines_of<'p>(paths: impl IntoIterator<Item = &'p str>) -> Keep {
+    /// Also error-level records, of the requests for these 5xx paths from these clients
+    /// (a client the access log leaves blank or `-` stands for any).
+    pub fn own_lines_of<'p>(
+        paths: impl IntoIterator<Item = &'p str>,
+        clients: impl IntoIterator<Item = &'p str>,
+    ) -> Keep {
+        let mut any_client = false;
+        let clients = clients
+            .into_iter()
+            .inspect(|c| any_client |= c.is_empty() || *c == "-")
+            .map(|c| identity::client_key(c).into())
+            .collect();
         Keep {
             own_lines: true,
             paths: Some(paths.into_iter().map(Into::into).collect()),
+            clients: (!any_client).then_some(clients),
         }
     }
 
@@ -258,6 +271,7 @@ impl Keep {
         Keep {
             own_lines: true,
             paths: None,
+            clients: None,
         }
     }
 
@@ -271,13 +285,21 @@ impl Keep {
                 && is_error_level(e)
                 && !relays_minor_php(e.message())
                 && e.request()
-                    .is_none_or(|r| self.path_answered_5xx(request_path(r.as_bytes()))))
+                    .is_none_or(|r| self.path_answered_5xx(request_path(r.as_bytes())))
+                && e.client().is_none_or(|c| self.client_got_5xx(c)))
     }
 
     fn path_answered_5xx(&self, path: &[u8]) -> bool {
         match &self.paths {
             None => true,
             Some(paths) => std::str::from_utf8(path).is_ok_and(|p| paths.contains(p)),
+        }
+    }
+
+    fn client_got_5xx(&self, client: &str) -> bool {
+        match &self.clients {
+            None => true,
+            Some(clients) => client.is_empty() || clients.contains(&*identity::client_key(client)),
         }
     }
 
@@ -305,14 +327,33 @@ impl Keep {
         if candidate && rules.may_classify(part, format.kind()) {
             return true;
         }
-        // The cheap tests first: the level, then the path, then a search for PHP's levels.
+        // The cheap tests first: the level, then the path and client, then a search for
+        // PHP's levels.
         self.own_lines
             && format.is_error_level(record)
-            && match raw_request_path(record) {
-                Some(path) if plain(path) => self.path_answered_5xx(path),
+            && self.names_a_5xx(record, part, format)
+            && !relays_minor_php(record)
+    }
+
+    /// Whether a raw record's request and client (where it names them, plainly) may be those
+    /// of a 5xx. nginx names them in the fields after the message, the only place searched.
+    fn names_a_5xx(&self, record: &[u8], part: &[u8], format: ErrorFormat) -> bool {
+        let fields = match format {
+            ErrorFormat::Nginx => &record[part.len()..],
+            _ => record,
+        };
+        let path_ok = match raw_request_path(fields) {
+            Some(path) if plain(path) => self.path_answered_5xx(path),
+            _ => true,
+        };
+        let client = (format == ErrorFormat::Nginx)
+            .then(|| nginx_error::raw_client(fields))
+            .flatten();
+        path_ok
+            && match client.filter(|c| plain(c)).map(std::str::from_utf8) {
+                Some(Ok(c)) => self.client_got_5xx(c),
                 _ => true,
             }
-            && !relays_minor_php(record)
     }
 }
 
@@ -330,7 +371,9 @@ fn is_deprecation(record: &[u8]) -> bool {
 /// The path of the request a raw record names (nginx's `request: "GET /x?y HTTP/1.1"` as the
 /// last field, PHP-FPM's `(request: "GET /x")`), as the parsers would read it.
 fn raw_request_path(record: &[u8]) -> Option<&[u8]> {
-    let at = memchr::memmem::rfind(record, b"request: \"")?;
+    static REQUEST: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b"request: \""));
+    let at = REQUEST.rfind(record)?;
     let value = &record[at + 10..];
     let end = memchr::memchr(b'"', value).unwrap_or(value.len());
     Some(request_path(&value[..end]))
@@ -474,6 +517,40 @@ mod tests {
         let units = units_of(&records, Rules::builtin(), &Keep::all());
         assert_eq!(units.len(), 2, "{units:#?}");
         assert_eq!(units[1].verdict.as_ref().unwrap().cause, "db_unreachable");
+    }
+
+    #[test]
+    fn only_lines_a_failed_response_could_own_are_kept() {
+        let keep = Keep::own_lines_of(["/cart"], ["203.0.113.9", "2001:db8::1"]);
+        let nginx = ErrorFormat::Nginx;
+        let kept = |record: &str| {
+            let raw = record.as_bytes();
+            let part = keep.rule_text(raw, nginx).unwrap();
+            let e = nginx.parse(raw, &TimeZone::UTC).unwrap();
+            let event = keep.event(&e, false);
+            assert!(
+                keep.raw(raw, part, nginx, Rules::builtin(), false) || !event,
+                "the raw test keeps what the parsed one keeps: {record}"
+            );
+            event
+        };
+        let line = |client: &str, path: &str| {
+            format!(
+                "2026/03/02 00:05:11 [error] 9#9: *4 access forbidden by rule, client: {client}, server: x, request: \"GET {path} HTTP/1.1\", host: \"x\""
+            )
+        };
+        assert!(kept(&line("203.0.113.9", "/cart")));
+        // The same address spelled otherwise.
+        assert!(kept(&line("2001:0db8:0:0::1", "/cart?x=1")));
+        assert!(!kept(&line("198.51.100.7", "/cart")), "another client");
+        assert!(!kept(&line("203.0.113.9", "/other")), "another path");
+        // No request: a handshake that failed, from a client that got no 5xx.
+        assert!(!kept(
+            "2026/03/02 00:05:11 [crit] 9#9: *5 SSL_do_handshake() failed (SSL: error:0A00006C:SSL routines::bad key share) while SSL handshaking, client: 198.51.100.7, server: 0.0.0.0:443"
+        ));
+        // An access log without clients: any client may be a 5xx's.
+        let any = Keep::own_lines_of(["/cart"], ["-"]);
+        assert!(any.client_got_5xx("198.51.100.7"));
     }
 
     #[test]

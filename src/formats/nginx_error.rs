@@ -63,6 +63,12 @@ pub fn message_end(record: &[u8]) -> usize {
     CLIENT.rfind(record).unwrap_or(record.len())
 }
 
+/// The client a record's fields name (`fields`: from [`message_end`] on), as `parse` reads it.
+pub fn raw_client(fields: &[u8]) -> Option<&[u8]> {
+    let value = fields.strip_prefix(b", client: ")?;
+    Some(find_pair(value, b',', b' ').map_or(value, |end| &value[..end]))
+}
+
 /// The end of a quoted context value: a `"` followed by `, ` (values may hold quotes).
 fn find_closing_quote(q: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'"', q).find(|&i| q[i + 1..].starts_with(b", "))
