@@ -8,7 +8,6 @@
 
 pub mod rules;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -166,9 +165,9 @@ fn explain_with(
     trace: bool,
 ) -> (Groups, Groups, Vec<stream::Tally>) {
     let responses: Vec<_> = scan.responses.iter().collect();
-    let clients: Vec<Cow<str>> = responses
+    let clients: Vec<Box<str>> = responses
         .iter()
-        .map(|r| r.client.text(&scan.strings))
+        .map(|r| identity::client_key(&r.client.text(&scan.strings)).into())
         .collect();
     let hosts: Vec<Option<Box<str>>> = responses
         .iter()

@@ -17,7 +17,7 @@
 //! `pm.max_children`. Those are episodes: one record stands for every request that failed
 //! while the state held, which [`Episode`] follows from one failure to the next.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use super::identity::{self, Asked, Docroots, Sites, Tier};
 use super::unit::{SAME_FAILURE_MS, Scope, Unit};
@@ -118,7 +118,7 @@ impl<'u> Index<'u> {
     fn new(units: &'u [Unit]) -> Self {
         let mut index = Index {
             units,
-            by_target: HashMap::new(),
+            by_target: HashMap::default(),
             unnamed: Vec::new(),
             states: Vec::new(),
             all: (0..units.len()).collect(),
@@ -181,7 +181,7 @@ pub struct Solution {
 /// reads the classified units no response used as failures of their own.
 pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     let index = Index::new(units);
-    let paths: std::collections::HashSet<&str> = requests.iter().map(|r| r.asked.path).collect();
+    let paths: FxHashSet<&str> = requests.iter().map(|r| r.asked.path).collect();
     let mut pairs = Vec::new();
     for (ri, r) in requests.iter().enumerate() {
         let window = ctx.window(r);
@@ -327,7 +327,7 @@ fn refine_all(
     decisions: &mut [Decision],
     used: &mut [bool],
 ) {
-    let mut episodes: HashMap<usize, Episode> = HashMap::new();
+    let mut episodes: HashMap<usize, Episode> = HashMap::default();
     for (r, d) in requests.iter().zip(decisions.iter_mut()) {
         if !wants_process(d) {
             continue;
@@ -465,7 +465,7 @@ fn leftovers(ctx: &Context, index: &Index, used: &mut [bool]) -> Vec<Decision> {
                     d.verdict.as_ref(),
                     index,
                     used,
-                    &HashMap::new(),
+                    &HashMap::default(),
                 )
             {
                 used[p] = true;

@@ -35,8 +35,8 @@ pub enum Tier {
 
 /// A client address in one spelling (IPv6 can be written several ways).
 pub fn client_key(client: &str) -> Cow<'_, str> {
-    match client.parse::<IpAddr>() {
-        Ok(ip) if client.contains(':') => Cow::Owned(ip.to_string()),
+    match client.contains(':').then(|| client.parse::<IpAddr>()) {
+        Some(Ok(ip)) => Cow::Owned(ip.to_string()),
         _ => Cow::Borrowed(client),
     }
 }
@@ -237,6 +237,7 @@ fn is_script_path(path: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct Asked<'a> {
     pub input: usize,
+    /// In [`client_key`]'s spelling.
     pub client: &'a str,
     pub path: &'a str,
     /// The virtual host, in [`host_key`]'s spelling.
@@ -336,16 +337,10 @@ fn tails(file: &str) -> impl Iterator<Item = &str> {
         .filter(|t| is_script_path(t))
 }
 
-/// Two client addresses are the same (as addresses, however each log spelled them), or one
-/// side does not know it.
+/// Two client addresses, each in [`client_key`]'s spelling, are the same, or one side does not
+/// know it.
 pub fn same_client(a: &str, b: &str) -> bool {
-    if a.is_empty() || b.is_empty() || b == "-" || a == b {
-        return true;
-    }
-    // Only IPv6 has several spellings of one address.
-    a.contains(':')
-        && b.contains(':')
-        && matches!((a.parse::<IpAddr>(), b.parse::<IpAddr>()), (Ok(x), Ok(y)) if x == y)
+    a.is_empty() || b.is_empty() || b == "-" || a == b
 }
 
 #[cfg(test)]

@@ -371,9 +371,9 @@ fn is_deprecation(record: &[u8]) -> bool {
 /// The path of the request a raw record names (nginx's `request: "GET /x?y HTTP/1.1"` as the
 /// last field, PHP-FPM's `(request: "GET /x")`), as the parsers would read it.
 fn raw_request_path(record: &[u8]) -> Option<&[u8]> {
-    static REQUEST: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b"request: \""));
-    let at = REQUEST.rfind(record)?;
+    static REQUEST: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"request: \""));
+    let at = REQUEST.find_iter(record).last()?;
     let value = &record[at + 10..];
     let end = memchr::memchr(b'"', value).unwrap_or(value.len());
     Some(request_path(&value[..end]))

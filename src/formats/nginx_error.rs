@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use jiff::tz::TimeZone;
-use memchr::memmem::FinderRev;
+use memchr::memmem::Finder;
 
 use super::time::parse_nginx_error;
 use super::{ErrorEvent, EventBuilder, Kind, find_pair};
@@ -44,23 +44,20 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     let mut event = EventBuilder::new(record, time, Kind::Error);
     event.event.pid = pid;
     event.level(level);
-    let message = match CLIENT.rfind(rest) {
-        Some(at) => {
-            read_context(&rest[at + 2..], &mut event);
-            &rest[..at]
-        }
-        None => rest,
-    };
+    let (message, fields) = rest.split_at(message_end(rest));
+    if !fields.is_empty() {
+        read_context(&fields[2..], &mut event);
+    }
     event.message(message);
     Some(event.finish())
 }
 
-/// Where the request's fields (`, client: …`) begin, which end the message.
-static CLIENT: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(", client: "));
-
-/// Where a raw record's message ends: before its request fields, if it has them.
+/// Where a raw record's message ends: before its request fields (`, client: …`, the last
+/// such text: a message may hold it too), if it has them.
 pub fn message_end(record: &[u8]) -> usize {
-    CLIENT.rfind(record).unwrap_or(record.len())
+    static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(", client: "));
+    // Forward, which is vectorised, to the last one: nearly every record has one.
+    CLIENT.find_iter(record).last().unwrap_or(record.len())
 }
 
 /// The client a record's fields name (`fields`: from [`message_end`] on), as `parse` reads it.
