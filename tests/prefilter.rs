@@ -47,7 +47,7 @@ fn no_record_a_rule_reads_is_passed_over_in_any_real_error_log() {
             let part = keep.rule_text(record, format);
             let found = part.is_some_and(|part| {
                 let mut lowered = part.to_vec();
-                !rules.candidates(&mut lowered).is_empty()
+                !rules.candidates(&mut lowered, format.kind()).is_empty()
                     && keep.raw(record, part, format, rules, true)
             });
             if let Some(v) = verdict {

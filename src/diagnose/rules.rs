@@ -82,9 +82,10 @@ pub struct Rules {
     causes: BTreeMap<String, CauseText>,
     rules: Vec<Rule>,
     literals: AhoCorasick,
-    /// The literals in lower case, searched case-sensitively in lower-cased text: the same
-    /// matches, with the SIMD prefilter a case-insensitive search cannot have.
-    folded: AhoCorasick,
+    /// For each kind of error log, the literals of the rules that read it, in lower case,
+    /// searched case-sensitively in lower-cased text: the same matches, with the SIMD search a
+    /// case-insensitive one cannot have (the fewer literals, the faster).
+    folded: [(Kind, AhoCorasick); 3],
     locators: Vec<Regex>,
 }
 
@@ -159,11 +160,24 @@ impl Rules {
             .kind(Some(AhoCorasickKind::DFA))
             .build(raw.rule.iter().map(|r| &r.literal))
             .map_err(|e| e.to_string())?;
-        // Leftmost semantics, which is all `is_match` needs, admit the packed prefilter.
-        let folded = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(raw.rule.iter().map(|r| distinctive_tail(&r.literal)))
-            .map_err(|e| e.to_string())?;
+        // Leftmost semantics, which is all finding candidates needs, admit the packed search.
+        let folded = |kind: Kind| {
+            let tails = raw
+                .rule
+                .iter()
+                .filter(|r| r.logs.as_ref().is_none_or(|logs| logs.contains(&kind)))
+                .map(|r| distinctive_tail(&r.literal));
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(tails)
+                .map(|ac| (kind, ac))
+                .map_err(|e| e.to_string())
+        };
+        let folded = [
+            folded(Kind::Error)?,
+            folded(Kind::PhpFpm)?,
+            folded(Kind::PhpError)?,
+        ];
         let locators = raw
             .locator
             .iter()
@@ -196,10 +210,14 @@ impl Rules {
     /// Where the prefilter finds a rule's literal in `text`, ASCII case ignored: the start of
     /// each match, in order. A literal never spans a line, so a line holds one exactly when a
     /// match starts within it; one search over many records costs a fraction of one each.
-    /// `text` is lower-cased in place.
-    pub fn candidates(&self, text: &mut [u8]) -> Vec<usize> {
+    /// `text`, records of a `kind` of error log, is lower-cased in place.
+    pub fn candidates(&self, text: &mut [u8], kind: Kind) -> Vec<usize> {
         text.make_ascii_lowercase();
-        self.folded.find_iter(&*text).map(|m| m.start()).collect()
+        let Some((_, folded)) = self.folded.iter().find(|(k, _)| *k == kind) else {
+            // No rule reads other kinds of log.
+            return Vec::new();
+        };
+        folded.find_iter(&*text).map(|m| m.start()).collect()
     }
 
     /// Whether [`Rules::classify`] may find a rule in a record of a `kind` of log, read from

@@ -358,7 +358,11 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
             at..text.len()
         }));
     }
-    let mut hits = opts.rules.candidates(&mut text).into_iter().peekable();
+    let mut hits = opts
+        .rules
+        .candidates(&mut text, job.format.kind())
+        .into_iter()
+        .peekable();
     let (mut units, mut unparsed, mut joined) = (Vec::new(), 0u64, Vec::new());
     for (spot, read) in spots.iter().zip(read) {
         let Some(read) = read else { continue };

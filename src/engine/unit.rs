@@ -236,9 +236,37 @@ pub struct Keep {
     own_lines: bool,
     /// The paths that answered 5xx (`None`: any).
     paths: Option<FxHashSet<Box<str>>>,
-    /// The clients that got a 5xx, in [`identity::client_key`]'s spelling (`None`: any): a
-    /// record naming another client is no failed response's own.
-    clients: Option<FxHashSet<Box<str>>>,
+    /// The clients that got a 5xx (`None`: any): a record naming another client is no failed
+    /// response's own.
+    clients: Option<Clients>,
+}
+
+/// Client addresses: IPv6 ones as addresses (they have many spellings), others as written.
+#[derive(Clone, Debug, Default)]
+struct Clients {
+    v6: FxHashSet<std::net::IpAddr>,
+    names: FxHashSet<Box<str>>,
+}
+
+impl Clients {
+    fn insert(&mut self, client: &str) {
+        match v6(client) {
+            Some(ip) => self.v6.insert(ip),
+            None => self.names.insert(client.into()),
+        };
+    }
+
+    fn contains(&self, client: &str) -> bool {
+        match v6(client) {
+            Some(ip) => self.v6.contains(&ip),
+            None => self.names.contains(client),
+        }
+    }
+}
+
+/// An address with a `:` in it, read as one (see [`identity::client_key`]).
+fn v6(client: &str) -> Option<std::net::IpAddr> {
+    client.contains(':').then(|| client.parse().ok()).flatten()
 }
 
 impl Keep {
@@ -253,16 +281,15 @@ impl Keep {
         paths: impl IntoIterator<Item = &'p str>,
         clients: impl IntoIterator<Item = &'p str>,
     ) -> Keep {
-        let mut any_client = false;
-        let clients = clients
-            .into_iter()
-            .inspect(|c| any_client |= c.is_empty() || *c == "-")
-            .map(|c| identity::client_key(c).into())
-            .collect();
+        let (mut set, mut any_client) = (Clients::default(), false);
+        for c in clients {
+            any_client |= c.is_empty() || c == "-";
+            set.insert(c);
+        }
         Keep {
             own_lines: true,
             paths: Some(paths.into_iter().map(Into::into).collect()),
-            clients: (!any_client).then_some(clients),
+            clients: (!any_client).then_some(set),
         }
     }
 
@@ -299,7 +326,7 @@ impl Keep {
     fn client_got_5xx(&self, client: &str) -> bool {
         match &self.clients {
             None => true,
-            Some(clients) => client.is_empty() || clients.contains(&*identity::client_key(client)),
+            Some(clients) => client.is_empty() || clients.contains(client),
         }
     }
 
