@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use fivehundred::diagnose::rules::Rules;
-use fivehundred::engine::unit::Keep;
+use fivehundred::engine::unit::{Found, Keep};
 use fivehundred::formats::detect::{Detected, detect};
 use fivehundred::read;
 use fivehundred::scan::ErrorRecords;
@@ -47,8 +47,8 @@ fn no_record_a_rule_reads_is_passed_over_in_any_real_error_log() {
             let part = keep.rule_text(record, format);
             let found = part.is_some_and(|part| {
                 let mut lowered = part.to_vec();
-                !rules.candidates(&mut lowered, format.kind()).is_empty()
-                    && keep.raw(record, part, format, rules, true)
+                let near = rules.candidates(&mut lowered, format.kind());
+                !near.is_empty() && keep.raw(record, part, format, rules, Found::At(&near))
             });
             if let Some(v) = verdict {
                 classified += 1;
@@ -83,11 +83,11 @@ fn a_literal_alone_is_not_enough_where_the_rule_asks_for_more() {
     let kind = fivehundred::formats::Kind::Error;
     // A scanner's 404s: the words of the database-socket rule, but not about a database.
     let missing = b"2026/03/02 00:05:11 [error] 967#967: *47 open() \"/var/www/shop/public/db.sql\" failed (2: No such file or directory)";
-    assert!(!rules.may_classify(missing, kind));
+    assert!(!rules.may_classify(missing, kind, None));
     // The same words where the rule's pattern reads a database.
     let db = b"2026/03/02 00:05:11 [error] 967#967: *48 FastCGI sent in stderr: \"PHP message: PHP Warning:  mysqli::real_connect(): (HY000/2002): No such file or directory in /var/www/shop/src/Db.php on line 12\" while reading response header from upstream";
-    assert!(rules.may_classify(db, kind));
+    assert!(rules.may_classify(db, kind, None));
     // Bytes that are not the message as parsed: only the built record can tell.
     let escaped = b"2026/03/02 00:05:11 [error] 967#967: *49 open() \"/x\x1b[0m\" failed (2: No such file or directory)";
-    assert!(rules.may_classify(escaped, kind));
+    assert!(rules.may_classify(escaped, kind, None));
 }

@@ -86,6 +86,8 @@ pub struct Rules {
     /// searched case-sensitively in lower-cased text: the same matches, with the SIMD search a
     /// case-insensitive one cannot have (the fewer literals, the faster).
     folded: [(Kind, AhoCorasick); 3],
+    /// The longest literal's length.
+    longest: usize,
     locators: Vec<Regex>,
 }
 
@@ -188,6 +190,7 @@ impl Rules {
             rules,
             literals,
             folded,
+            longest: raw.rule.iter().map(|r| r.literal.len()).max().unwrap_or(0),
             locators,
         })
     }
@@ -225,9 +228,13 @@ impl Rules {
     /// what `classify` finds: where the bytes are not the message as parsed (invalid UTF-8,
     /// control characters), or the pattern is anchored to the message's ends, it says yes.
     /// (A message starts after a space or punctuation in every header, so `\b` reads alike.)
-    pub fn may_classify(&self, raw: &[u8], kind: Kind) -> bool {
+    ///
+    /// `near`: where [`Rules::candidates`] found matches in `raw`, if known. Every literal ends
+    /// with what the prefilter looks for, and a match it passed over starts inside one it
+    /// found, so literals are only looked for around those (`None`: anywhere).
+    pub fn may_classify(&self, raw: &[u8], kind: Kind, near: Option<&[usize]>) -> bool {
         let text = crate::formats::plain_text(raw);
-        self.literals.find_overlapping_iter(raw).any(|m| {
+        let fits = |m: aho_corasick::Match| {
             let rule = &self.rules[m.pattern().as_usize()];
             let log_ok = rule.logs.as_ref().is_none_or(|logs| logs.contains(&kind));
             log_ok
@@ -235,7 +242,24 @@ impl Rules {
                     (Some(re), Some(text)) if !rule.anchored => re.is_match(text),
                     _ => true,
                 }
-        })
+        };
+        let Some(near) = near else {
+            return self.literals.find_overlapping_iter(raw).any(fits);
+        };
+        let mut windows = near
+            .iter()
+            .map(|&at| at.saturating_sub(self.longest)..raw.len().min(at + 2 * self.longest))
+            .peekable();
+        while let Some(mut w) = windows.next() {
+            // Windows that overlap are searched as one.
+            while let Some(next) = windows.next_if(|n| n.start <= w.end) {
+                w.end = w.end.max(next.end);
+            }
+            if self.literals.find_overlapping_iter(&raw[w]).any(fits) {
+                return true;
+            }
+        }
+        false
     }
 
     /// The most specific rule that matches the record, with where it points.

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use jiff::tz::TimeZone;
 
-use super::unit::{Grouper, Keep, Unit};
+use super::unit::{Found, Grouper, Keep, Unit};
 use crate::diagnose::rules::Rules;
 use crate::formats::Stamp;
 use crate::formats::detect::ErrorFormat;
@@ -358,26 +358,32 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
             at..text.len()
         }));
     }
-    let mut hits = opts
-        .rules
-        .candidates(&mut text, job.format.kind())
-        .into_iter()
-        .peekable();
+    let hits = opts.rules.candidates(&mut text, job.format.kind());
+    let (mut next_hit, mut near) = (0, Vec::new());
     let (mut units, mut unparsed, mut joined) = (Vec::new(), 0u64, Vec::new());
     for (spot, read) in spots.iter().zip(read) {
         let Some(read) = read else { continue };
-        while hits.next_if(|&at| at < read.start).is_some() {}
-        let candidate = hits.peek().is_some_and(|&at| at < read.end);
+        // The matches in this record's part, from its start.
+        near.clear();
+        while let Some(&at) = hits.get(next_hit).filter(|&&at| at < read.end) {
+            near.extend(at.checked_sub(read.start));
+            next_hit += 1;
+        }
         let record = spot.bytes(&job.block, &mut joined);
         // The part searched, in the record as joined (where it was not, search it again).
-        let part = match spot.plain {
-            true => &record[..read.len() - 1],
-            false => opts.keep.rule_text(record, job.format).unwrap_or(record),
+        let (part, found) = match spot.plain {
+            true => (&record[..read.len() - 1], Found::At(&near)),
+            false => (
+                opts.keep.rule_text(record, job.format).unwrap_or(record),
+                Found::Anywhere,
+            ),
         };
-        if !opts
-            .keep
-            .raw(record, part, job.format, opts.rules, candidate)
-        {
+        let found = if near.is_empty() {
+            Found::Nowhere
+        } else {
+            found
+        };
+        if !opts.keep.raw(record, part, job.format, opts.rules, found) {
             continue;
         }
         match job.format.parse(record, opts.tz) {

@@ -241,6 +241,16 @@ pub struct Keep {
     clients: Option<Clients>,
 }
 
+/// Where the rule table's prefilter ([`Rules::candidates`]) found literals in a record.
+#[derive(Clone, Copy, Debug)]
+pub enum Found<'a> {
+    Nowhere,
+    /// At these offsets.
+    At(&'a [usize]),
+    /// Somewhere (where offsets into the record are not known).
+    Anywhere,
+}
+
 /// Client addresses: IPv6 ones as addresses (they have many spellings), others as written.
 #[derive(Clone, Debug, Default)]
 struct Clients {
@@ -341,17 +351,22 @@ impl Keep {
     }
 
     /// Whether a raw record may be kept, decided from its bytes without building it: a
-    /// superset of what [`Keep::event`] keeps. `candidate`: whether the rule table's
-    /// prefilter found a literal in `part`, its [`Keep::rule_text`] (which must be `Some`).
+    /// superset of what [`Keep::event`] keeps. `found`: where the rule table's prefilter found
+    /// literals in `part`, the record's [`Keep::rule_text`] (which must be `Some`).
     pub fn raw(
         &self,
         record: &[u8],
         part: &[u8],
         format: ErrorFormat,
         rules: &Rules,
-        candidate: bool,
+        found: Found,
     ) -> bool {
-        if candidate && rules.may_classify(part, format.kind()) {
+        let near = match found {
+            Found::Nowhere => None,
+            Found::At(near) => Some(Some(near)),
+            Found::Anywhere => Some(None),
+        };
+        if near.is_some_and(|near| rules.may_classify(part, format.kind(), near)) {
             return true;
         }
         // The cheap tests first: the level, then the path and client, then a search for
@@ -556,7 +571,7 @@ mod tests {
             let e = nginx.parse(raw, &TimeZone::UTC).unwrap();
             let event = keep.event(&e, false);
             assert!(
-                keep.raw(raw, part, nginx, Rules::builtin(), false) || !event,
+                keep.raw(raw, part, nginx, Rules::builtin(), Found::Nowhere) || !event,
                 "the raw test keeps what the parsed one keeps: {record}"
             );
             event
