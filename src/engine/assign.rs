@@ -183,9 +183,12 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     let index = Index::new(units);
     let paths: FxHashSet<&str> = requests.iter().map(|r| r.asked.path).collect();
     let mut pairs = Vec::new();
+    let scripts: Vec<Vec<&str>> = units
+        .iter()
+        .map(|u| identity::script_paths(u, &paths))
+        .collect();
     for (ri, r) in requests.iter().enumerate() {
         let window = ctx.window(r);
-        let others = |p: &str| p != r.asked.path && paths.contains(p);
         let named = index
             .by_target
             .get(r.asked.path)
@@ -200,7 +203,7 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
             if before_start(ctx.sites, r, u) {
                 continue;
             }
-            let Some(tier) = identity::fit(&r.asked, u, ctx.sites, ctx.roots, &others) else {
+            let Some(tier) = identity::fit(&r.asked, u, ctx.sites, ctx.roots, &scripts[ui]) else {
                 continue;
             };
             let misfit = u.verdict.as_ref().is_some_and(|v| !fits(v, r.status));
@@ -415,7 +418,7 @@ fn nearest_shown(ctx: &Context, r: &Request, index: &Index) -> Vec<usize> {
             if u.scope == Scope::Process {
                 identity::process_fits(&r.asked, u, ctx.roots)
             } else {
-                identity::fit(&r.asked, u, ctx.sites, ctx.roots, &|_| false).is_some()
+                identity::fit(&r.asked, u, ctx.sites, ctx.roots, &[]).is_some()
             }
         })
         .take(3)

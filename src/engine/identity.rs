@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
+use rustc_hash::FxHashSet;
+
 use super::unit::{Scope, Unit};
 use crate::formats::Kind;
 use crate::scan::InputReport;
@@ -245,14 +247,9 @@ pub struct Asked<'a> {
 }
 
 /// How surely `u` is about the response `r`, or `None` if it names something that rules it
-/// out. `other_paths` tells whether a path is that of another 5xx response near it.
-pub fn fit(
-    r: &Asked,
-    u: &Unit,
-    sites: &Sites,
-    roots: &Docroots,
-    other_paths: &dyn Fn(&str) -> bool,
-) -> Option<Tier> {
+/// out. `scripts`: the URL paths of 5xx responses near it that `u`'s files could serve (see
+/// [`script_paths`]).
+pub fn fit(r: &Asked, u: &Unit, sites: &Sites, roots: &Docroots, scripts: &[&str]) -> Option<Tier> {
     if u.scope == Scope::Process {
         return None;
     }
@@ -279,12 +276,9 @@ pub fn fit(
     if u.files.iter().any(|f| Docroots::serves(f, r.path, root)) {
         return Some(Tier::Named);
     }
-    let foreign = |f: &str| {
-        root.is_some_and(|root| roots.under_other_root(f, root))
-            // The script of another failed request: its URL path is the file's tail.
-            || tails(f).any(|t| t != r.path && other_paths(t))
-    };
-    if u.files.iter().any(|f| foreign(f)) {
+    let under_other_root = |f: &str| root.is_some_and(|root| roots.under_other_root(f, root));
+    // Or the script of another failed request: its URL path is the file's tail.
+    if u.files.iter().any(|f| under_other_root(f)) || scripts.iter().any(|&s| s != r.path) {
         return None;
     }
     Some(if u.client.is_some() {
@@ -327,6 +321,15 @@ pub fn state_fits(r: &Asked, upstream: Option<&str>, u: &Unit, roots: &Docroots)
 /// An upstream in one spelling: nginx writes a FastCGI socket with and without its final `:`.
 fn upstream_key(upstream: &str) -> &str {
     upstream.trim_end_matches(':')
+}
+
+/// The URL paths among `paths` that the files a unit names could serve (the files' tails).
+pub fn script_paths<'p>(u: &Unit, paths: &FxHashSet<&'p str>) -> Vec<&'p str> {
+    u.files
+        .iter()
+        .flat_map(|f| tails(f))
+        .filter_map(|t| paths.get(t).copied())
+        .collect()
 }
 
 /// The script-like tails of a file path, as URL paths: `/srv/www/a/b.php` gives `/b.php`,
