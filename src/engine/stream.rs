@@ -438,17 +438,28 @@ impl Spot {
 /// Finds every record of a block, exactly as [`ErrorRecords`] puts them together, without
 /// copying any. Returns them, the lines read, and the orphans among them (lines that belong
 /// to no record).
-fn records_of(block: &[u8], format: ErrorFormat) -> (Vec<Spot>, u64, u64) {
+fn records_of<'b>(block: &'b [u8], format: ErrorFormat) -> (Vec<Spot>, u64, u64) {
     let (mut lines, mut orphans) = (0u64, 0u64);
     let mut spots: Vec<Spot> = Vec::new();
     // The open record's length as joined, and whether a blank line came since its last line.
     let (mut len, mut gap) = (0usize, false);
+    let mut last_key: &[u8] = &[];
+    let mut is_header = |line: &'b [u8]| {
+        if !last_key.is_empty() && line.starts_with(last_key) {
+            return true;
+        }
+        let header = format.is_header(line);
+        if header {
+            last_key = format.header_key(line).unwrap_or_default();
+        }
+        header
+    };
     for line in read::lines(block) {
         lines += 1;
         let at = line.as_ptr() as usize - block.as_ptr() as usize;
         let end = at + line.len();
         let cr = block.get(end) == Some(&b'\r');
-        if format.is_header(line) {
+        if is_header(line) {
             spots.push(Spot {
                 span: at..end,
                 line: lines,

@@ -45,6 +45,17 @@ impl ErrorFormat {
         }
     }
 
+    /// The head of a header line that alone decides it is one (nginx's time and ` [`, PHP's
+    /// bracketed time), where there is such: a line that starts with the same bytes is a header
+    /// too, without reading the time again (the lines of one second share it).
+    pub fn header_key(self, line: &[u8]) -> Option<&[u8]> {
+        match self {
+            Self::Nginx => line.get(..21),
+            Self::Php => memchr::memchr(b']', line).map(|at| &line[..=at]),
+            Self::Apache | Self::PhpFpm => None,
+        }
+    }
+
     /// Whether a raw record was written at error level or worse, read from its level field
     /// without parsing the rest (PHP's own log says it in words the rule table reads).
     pub fn is_error_level(self, record: &[u8]) -> bool {
