@@ -389,16 +389,17 @@ impl Keep {
             ErrorFormat::Nginx => &record[part.len()..],
             _ => record,
         };
-        let path_ok = match raw_request_path(fields) {
-            Some(path) if plain(path) => self.path_answered_5xx(path),
-            _ => true,
-        };
+        // The client first: it needs no search, and few clients got a 5xx.
         let client = (format == ErrorFormat::Nginx)
             .then(|| nginx_error::raw_client(fields))
             .flatten();
-        path_ok
-            && match client.filter(|c| plain(c)).map(std::str::from_utf8) {
-                Some(Ok(c)) => self.client_got_5xx(c),
+        let client_ok = match client.filter(|c| plain(c)).map(std::str::from_utf8) {
+            Some(Ok(c)) => self.client_got_5xx(c),
+            _ => true,
+        };
+        client_ok
+            && match raw_request_path(fields) {
+                Some(path) if plain(path) => self.path_answered_5xx(path),
                 _ => true,
             }
     }
