@@ -8,6 +8,7 @@
 
 pub mod rules;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -165,9 +166,13 @@ fn explain_with(
     trace: bool,
 ) -> (Groups, Groups, Vec<stream::Tally>) {
     let responses: Vec<_> = scan.responses.iter().collect();
-    let clients: Vec<Box<str>> = responses
+    // In one spelling: an address the scan read as one is written in it already.
+    let clients: Vec<Cow<str>> = responses
         .iter()
-        .map(|r| identity::client_key(&r.client.text(&scan.strings)).into())
+        .map(|r| match r.client.text(&scan.strings) {
+            Cow::Borrowed(name) => identity::client_key(name),
+            address => address,
+        })
         .collect();
     let hosts: Vec<Option<Box<str>>> = responses
         .iter()
@@ -193,8 +198,9 @@ fn explain_with(
         responses: &responses,
         scan,
     };
-    // With no response to explain, a line that names no cause is no one's own.
-    let keep = if scan.has_access_logs() {
+    // With no response to explain, a line that names no cause is no one's own (and with no
+    // error log, there is nothing to keep).
+    let keep = if scan.has_access_logs() && (pending.is_some() || !scan.errors.is_empty()) {
         Keep::own_lines_of(
             requests.iter().map(|r| r.asked.path),
             requests.iter().map(|r| r.asked.client),
