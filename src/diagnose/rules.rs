@@ -302,6 +302,7 @@ impl Rules {
         let own = [&rule.regex, &rule.locate]
             .into_iter()
             .flatten()
+            .filter(|re| re.capture_names().flatten().any(is_place))
             .map(|re| (re, msg));
         let after = self.locators.iter().map(|re| (re, &msg[at..]));
         let anywhere = self.locators.iter().map(|re| (re, msg));
@@ -325,10 +326,11 @@ impl Rules {
 /// the longest such first word wins; the conditions are relaxed one by one where no tail
 /// meets them.
 fn distinctive_tail(literal: &str) -> String {
-    /// Word beginnings common in log text.
-    const COMMON: [&str; 20] = [
+    /// Word beginnings common in log text ("pri": `Primary script unknown`, what PHP-FPM says
+    /// to every request for a script that does not exist).
+    const COMMON: [&str; 21] = [
         "con", "the", "pro", "com", "ser", "sta", "int", "res", "req", "dir", "exc", "upd", "cli",
-        "get", "set", "for", "and", "err", "php", "fai",
+        "get", "set", "for", "and", "err", "php", "fai", "pri",
     ];
     /// A tail shorter than this is too common to look for ("upstream", "error:").
     const MIN: usize = 12;
@@ -375,6 +377,12 @@ fn leak_slice(v: Vec<&'static str>) -> &'static [&'static str] {
 }
 
 /// The first non-empty `file…` group and the `line` group of a match.
+/// Whether a pattern's group names a place: `file…` or `line` (a pattern without one is not
+/// run for its groups, which costs more than a match).
+fn is_place(name: &str) -> bool {
+    name.starts_with("file") || name == "line"
+}
+
 fn captured(re: &Regex, c: &regex::Captures<'_>) -> (Option<String>, Option<u64>) {
     let file = re
         .capture_names()
@@ -473,6 +481,10 @@ mod tests {
             "specified has expired"
         );
         assert_eq!(distinctive_tail("Uncaught "), "uncaught ");
+        assert_eq!(
+            distinctive_tail("Unable to open primary script"),
+            "unable to open primary script"
+        );
         assert_eq!(
             distinctive_tail("SQLSTATE[HY000] [2002]"),
             "sqlstate[hy000] [2002]"
