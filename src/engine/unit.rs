@@ -229,12 +229,12 @@ fn is_fatal(msg: &str) -> bool {
 }
 
 /// Which records are worth keeping: those a rule names a cause in (but never a PHP
-/// deprecation), and, where there are
-/// responses to explain, those a server or PHP wrote at error level or worse (a request's own
-/// line that names no cause must still keep another request's line from explaining it), but
-/// of a request only if its path answered 5xx. Notices, warnings, deprecations and relayed PHP
-/// warnings that no rule reads are counted, not kept; so is a scanner's flood of `open()
-/// failed` for paths that answered 404.
+/// deprecation), and, where there are responses to explain, those a server or PHP wrote at
+/// error level or worse (a request's own line that names no cause must still keep another
+/// request's line from explaining it), but only if the request path and the client they name,
+/// where they name them, got a 5xx. Notices, warnings, deprecations and relayed PHP warnings
+/// that no rule reads are counted, not kept; so is a scanner's flood of `open() failed` for
+/// paths that answered 404, and a TLS handshake that failed for a client that got no 5xx.
 #[derive(Clone, Debug, Default)]
 pub struct Keep {
     /// Whether error-level records no rule reads are kept at all.
