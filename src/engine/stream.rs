@@ -729,6 +729,32 @@ mod tests {
     }
 
     #[test]
+    fn a_record_whose_lines_are_not_plain_is_still_read_by_the_rules() {
+        // CRLF line ends and a blank line inside: the record is joined, not sliced, and the
+        // prefilter's offsets into the block do not hold for it.
+        let php = "[25-Nov-2026 14:00:03 UTC] PHP Notice:  Undefined index: q in /b.php on line 1\r\n\
+                   [25-Nov-2026 14:00:04 UTC] PHP Fatal error:  Uncaught PDOException: SQLSTATE[HY000] [2002] Connection refused in /a.php:3\r\n\
+                   \r\n\
+                   Stack trace:\r\n#0 {main}\r\n";
+        let mut units = Vec::new();
+        let tallies = stream(
+            pending(&[(php, ErrorFormat::Php)]),
+            Rules::builtin(),
+            &Keep::classified(),
+            |u| units.push(u),
+        );
+        assert_eq!(
+            units.len(),
+            1,
+            "the notice is counted, the fatal error kept"
+        );
+        let verdict = units[0].verdict.as_ref().expect("a rule reads it");
+        assert_eq!(verdict.cause, "db_unreachable");
+        assert!(units[0].texts[0].ends_with("#0 {main}"));
+        assert_eq!(tallies[0].lines, 5);
+    }
+
+    #[test]
     fn the_oldest_input_is_read_first_whatever_the_order_given() {
         let new = "2026/11/25 15:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: _, request: \"GET /b HTTP/1.1\", host: \"x\"\n";
         let old = "2026/11/24 15:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.1.1.1, server: _, request: \"GET /a HTTP/1.1\", host: \"x\"\n";
