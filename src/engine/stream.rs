@@ -344,20 +344,7 @@ fn parse_guarded(job: &Job, opts: &Options) -> Report {
 /// from the block's start (the merge adds where the block starts).
 fn parse_block(job: &Job, opts: &Options) -> Report {
     let (spots, lines, orphans) = records_of(&job.block, job.format);
-    // The part of each record rules read, lower-cased into one text for one search: a
-    // deprecation or an nginx record's request fields are most of the bytes, and none of
-    // them is read.
-    let mut text = Vec::with_capacity(job.block.len() / 2);
-    let mut read: Vec<Option<Range<usize>>> = Vec::with_capacity(spots.len());
-    for spot in &spots {
-        let raw = &job.block[spot.span.clone()];
-        read.push(opts.keep.rule_text(raw, job.format).map(|part| {
-            let at = text.len();
-            text.extend_from_slice(part);
-            text.push(b'\n');
-            at..text.len()
-        }));
-    }
+    let (mut text, read) = rule_texts(&job.block, &spots, job.format, opts.keep);
     let hits = opts.rules.candidates(&mut text, job.format.kind());
     let (mut next_hit, mut near) = (0, Vec::new());
     let (mut units, mut unparsed, mut joined) = (Vec::new(), 0u64, Vec::new());
@@ -371,17 +358,14 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
         }
         let record = spot.bytes(&job.block, &mut joined);
         // The part searched, in the record as joined (where it was not, search it again).
-        let (part, found) = match spot.plain {
-            true => (&record[..read.len() - 1], Found::At(&near)),
-            false => (
-                opts.keep.rule_text(record, job.format).unwrap_or(record),
-                Found::Anywhere,
-            ),
+        let part = match spot.plain {
+            true => &record[..read.len() - 1],
+            false => opts.keep.rule_text(record, job.format).unwrap_or(record),
         };
-        let found = if near.is_empty() {
-            Found::Nowhere
-        } else {
-            found
+        let found = match (near.is_empty(), spot.plain) {
+            (true, _) => Found::Nowhere,
+            (false, true) => Found::At(&near),
+            (false, false) => Found::Anywhere,
         };
         if !opts.keep.raw(record, part, job.format, opts.rules, found) {
             continue;
@@ -403,6 +387,32 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
         lines,
         unparsed: unparsed + orphans,
     }
+}
+
+/// The part of each record rules read ([`Keep::rule_text`]), one after another, each ended by
+/// a newline, for one search over them all (a deprecation, or an nginx record's request
+/// fields, are most of the bytes, and none of them is read); and where each one's is in it
+/// (`None`: the record is never kept).
+fn rule_texts(
+    block: &[u8],
+    spots: &[Spot],
+    format: ErrorFormat,
+    keep: &Keep,
+) -> (Vec<u8>, Vec<Option<Range<usize>>>) {
+    let mut text = Vec::with_capacity(block.len() / 2);
+    let read = spots
+        .iter()
+        .map(|spot| {
+            keep.rule_text(&block[spot.span.clone()], format)
+                .map(|part| {
+                    let at = text.len();
+                    text.extend_from_slice(part);
+                    text.push(b'\n');
+                    at..text.len()
+                })
+        })
+        .collect();
+    (text, read)
 }
 
 /// Where a record lies in its block, as [`records_of`] finds it.
