@@ -1,13 +1,15 @@
 //! The error-log reader passes over most records unbuilt, deciding from their raw bytes: the
 //! rule table's literal search over the part of a record rules read, then each found rule's
 //! log kinds and pattern. That decision must never hide a record a rule reads: checked here on
-//! every record of every real error log the labs wrote (`tests/fixtures/real`).
+//! every record of every real error log the labs wrote (`tests/fixtures/real`), nor may
+//! classifying a record by looking for literals only around the prefilter's matches differ.
 
 use std::path::{Path, PathBuf};
 
 use fivehundred::diagnose::rules::Rules;
 use fivehundred::engine::unit::{Found, Keep};
 use fivehundred::formats::detect::{Detected, detect};
+use fivehundred::formats::plain_text;
 use fivehundred::read;
 use fivehundred::scan::ErrorRecords;
 use jiff::tz::TimeZone;
@@ -45,11 +47,20 @@ fn no_record_a_rule_reads_is_passed_over_in_any_real_error_log() {
             };
             let verdict = rules.classify(&event);
             let part = keep.rule_text(record, format);
-            let found = part.is_some_and(|part| {
-                let mut lowered = part.to_vec();
-                let near = rules.candidates(&mut lowered, format.kind());
-                !near.is_empty() && keep.raw(record, part, format, rules, Found::At(&near))
+            let near = part.map(|part| rules.candidates(&mut part.to_vec(), format.kind()));
+            let found = part.zip(near.as_deref()).is_some_and(|(part, near)| {
+                !near.is_empty() && keep.raw(record, part, format, rules, Found::At(near))
             });
+            // Where the record's bytes are its text, the rules look only around the matches.
+            if let (Some(near), Some(_)) = (&near, plain_text(record)) {
+                assert_eq!(
+                    rules.classify_near(&event, Some(near)),
+                    verdict,
+                    "{}: {}",
+                    file.display(),
+                    String::from_utf8_lossy(record)
+                );
+            }
             if let Some(v) = verdict {
                 classified += 1;
                 // A deprecation is never kept, whatever a rule reads in it.

@@ -243,31 +243,61 @@ impl Rules {
                     _ => true,
                 }
         };
-        let Some(near) = near else {
-            return self.literals.find_overlapping_iter(raw).any(fits);
-        };
+        self.literal_matches(raw, near).any(fits)
+    }
+
+    /// Every rule literal in `text`, overlapping ones too, in the order of their ends: looked
+    /// for only in windows around `near` (where [`Rules::candidates`] found matches, as offsets
+    /// into `text`), if given. Every literal ends with what the prefilter looks for, and a match
+    /// it passed over starts inside one it found, so no literal lies outside them.
+    fn literal_matches<'t>(
+        &'t self,
+        text: &'t [u8],
+        near: Option<&'t [usize]>,
+    ) -> impl Iterator<Item = aho_corasick::Match> + 't {
+        let whole = near.is_none().then_some(0..text.len());
         let mut windows = near
+            .unwrap_or_default()
             .iter()
-            .map(|&at| at.saturating_sub(self.longest)..raw.len().min(at + 2 * self.longest))
+            .map(|&at| {
+                at.min(text.len()).saturating_sub(self.longest)
+                    ..text.len().min(at + 2 * self.longest)
+            })
             .peekable();
-        while let Some(mut w) = windows.next() {
-            // Windows that overlap are searched as one.
+        // Windows that overlap are searched as one.
+        let merged = std::iter::from_fn(move || {
+            let mut w = windows.next()?;
             while let Some(next) = windows.next_if(|n| n.start <= w.end) {
                 w.end = w.end.max(next.end);
             }
-            if self.literals.find_overlapping_iter(&raw[w]).any(fits) {
-                return true;
-            }
-        }
-        false
+            Some(w)
+        });
+        whole.into_iter().chain(merged).flat_map(move |w| {
+            let start = w.start;
+            self.literals
+                .find_overlapping_iter(&text[w])
+                .map(move |m| m.offset(start))
+        })
     }
 
     /// The most specific rule that matches the record, with where it points.
     pub fn classify(&self, event: &ErrorEvent) -> Option<Verdict> {
+        self.classify_near(event, None)
+    }
+
+    /// [`Rules::classify`], looking for literals only around `near`: where the prefilter found
+    /// them in the record's bytes, when those are the record's text (see
+    /// [`Rules::may_classify`]).
+    pub fn classify_near(&self, event: &ErrorEvent, near: Option<&[usize]>) -> Option<Verdict> {
         let msg = event.message();
+        // The matches as offsets into the message, which starts `at` into the record's text (a
+        // match in the header before it may hide one that starts in the message).
+        let in_msg: Option<Vec<usize>> = near
+            .zip(event.message_start())
+            .map(|(near, at)| near.iter().map(|n| n.saturating_sub(at)).collect());
         let mut best: Option<(&Rule, usize)> = None;
         // Overlapping search: one literal must not hide another that starts inside it.
-        for m in self.literals.find_overlapping_iter(msg) {
+        for m in self.literal_matches(msg.as_bytes(), in_msg.as_deref()) {
             let rule = &self.rules[m.pattern().as_usize()];
             if best.is_some_and(|(b, _)| b.weight >= rule.weight) {
                 continue;

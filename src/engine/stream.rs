@@ -362,6 +362,8 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
             true => &record[..read.len() - 1],
             false => opts.keep.rule_text(record, job.format).unwrap_or(record),
         };
+        // Where the rules may look in the record as built: its text is its bytes if plain.
+        let near_text = spot.plain.then_some(near.as_slice());
         let found = match (near.is_empty(), spot.plain) {
             (true, _) => Found::Nowhere,
             (false, true) => Found::At(&near),
@@ -374,7 +376,7 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
             Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
                 e.input = job.input;
                 e.line = spot.line;
-                units.extend(Unit::of(&e, opts.rules, opts.keep));
+                units.extend(Unit::of(&e, opts.rules, opts.keep, near_text));
             }
             Some(_) => {}
             None => unparsed += 1,

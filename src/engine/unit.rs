@@ -95,9 +95,11 @@ impl Unit {
 
     /// A unit of one record, if it has a time and is worth keeping; [`Grouper::push_unit`]
     /// puts it together with the records of the same failure.
-    pub fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
+    /// `near`: where the rule prefilter found literals in the record's bytes, if they are its
+    /// text (see [`Rules::classify_near`]).
+    pub fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep, near: Option<&[usize]>) -> Option<Unit> {
         let time = e.time?;
-        let verdict = rules.classify(e);
+        let verdict = rules.classify_near(e, near);
         if !keep.event(e, verdict.is_some()) {
             return None;
         }
@@ -477,7 +479,7 @@ impl Grouper {
     /// Takes the next record of the input; returns the unit it completes, if any. Records not
     /// worth keeping are passed over: they neither join a unit nor end one.
     pub fn push(&mut self, e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
-        self.push_unit(Unit::of(e, rules, keep)?)
+        self.push_unit(Unit::of(e, rules, keep, None)?)
     }
 
     /// [`Grouper::push`] for a record already made a unit (by a parser thread).

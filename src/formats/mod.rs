@@ -118,6 +118,12 @@ impl ErrorEvent {
         self.get(self.message)
     }
 
+    /// Where the message starts in the record's text, if it is a part of it (not text put
+    /// together behind it).
+    pub fn message_start(&self) -> Option<usize> {
+        (self.message.end <= self.text_end).then_some(self.message.start as usize)
+    }
+
     /// Severity as the server wrote it (`error`, `crit`, `WARNING`, `Fatal error`…).
     pub fn level(&self) -> &str {
         self.get(self.level)
