@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use fivehundred::diagnose::rules::Rules;
-use fivehundred::engine::unit::{Found, Keep};
+use fivehundred::engine::unit::Keep;
 use fivehundred::formats::detect::{Detected, detect};
 use fivehundred::formats::plain_text;
 use fivehundred::read;
@@ -49,7 +49,7 @@ fn no_record_a_rule_reads_is_passed_over_in_any_real_error_log() {
             let part = keep.rule_text(record, format);
             let near = part.map(|part| rules.candidates(&mut part.to_vec(), format.kind()));
             let found = part.zip(near.as_deref()).is_some_and(|(part, near)| {
-                !near.is_empty() && keep.raw(record, part, format, rules, Found::At(near))
+                !near.is_empty() && keep.raw(record, part, format, rules, Some(near))
             });
             // Where the record's bytes are its text, the rules look only around the matches.
             if let (Some(near), Some(_)) = (&near, plain_text(record)) {

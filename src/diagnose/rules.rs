@@ -167,7 +167,7 @@ impl Rules {
             let tails = raw
                 .rule
                 .iter()
-                .filter(|r| r.logs.as_ref().is_none_or(|logs| logs.contains(&kind)))
+                .filter(|r| reads(r.logs.as_deref(), Some(kind)))
                 .map(|r| distinctive_tail(&r.literal));
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostFirst)
@@ -236,8 +236,7 @@ impl Rules {
         let text = crate::formats::plain_text(raw);
         let fits = |m: aho_corasick::Match| {
             let rule = &self.rules[m.pattern().as_usize()];
-            let log_ok = rule.logs.as_ref().is_none_or(|logs| logs.contains(&kind));
-            log_ok
+            reads(rule.logs.as_deref(), Some(kind))
                 && match (&rule.regex, text) {
                     (Some(re), Some(text)) if !rule.anchored => re.is_match(text),
                     _ => true,
@@ -302,11 +301,9 @@ impl Rules {
             if best.is_some_and(|(b, _)| b.weight >= rule.weight) {
                 continue;
             }
-            let log_ok = match (&rule.logs, event.kind) {
-                (Some(logs), Some(kind)) => logs.contains(&kind),
-                _ => true,
-            };
-            if log_ok && rule.regex.as_ref().is_none_or(|re| re.is_match(msg)) {
+            if reads(rule.logs.as_deref(), event.kind)
+                && rule.regex.as_ref().is_none_or(|re| re.is_match(msg))
+            {
                 best = Some((rule, m.start()));
             }
         }
@@ -406,13 +403,22 @@ fn leak_slice(v: Vec<&'static str>) -> &'static [&'static str] {
     Box::leak(v.into_boxed_slice())
 }
 
-/// The first non-empty `file…` group and the `line` group of a match.
+/// Whether a rule that reads the `logs` it names (all, if none) reads a record of `kind` (any
+/// kind, if unknown).
+fn reads(logs: Option<&[Kind]>, kind: Option<Kind>) -> bool {
+    match (logs, kind) {
+        (Some(logs), Some(kind)) => logs.contains(&kind),
+        _ => true,
+    }
+}
+
 /// Whether a pattern's group names a place: `file…` or `line` (a pattern without one is not
 /// run for its groups, which costs more than a match).
 fn is_place(name: &str) -> bool {
     name.starts_with("file") || name == "line"
 }
 
+/// The first non-empty `file…` group and the `line` group of a match.
 fn captured(re: &Regex, c: &regex::Captures<'_>) -> (Option<String>, Option<u64>) {
     let file = re
         .capture_names()

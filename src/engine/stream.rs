@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use jiff::tz::TimeZone;
 
-use super::unit::{Found, Grouper, Keep, Unit};
+use super::unit::{Grouper, Keep, Unit};
 use crate::diagnose::rules::Rules;
 use crate::formats::Stamp;
 use crate::formats::detect::ErrorFormat;
@@ -362,13 +362,9 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
             true => &record[..read.len() - 1],
             false => opts.keep.rule_text(record, job.format).unwrap_or(record),
         };
-        // Where the rules may look in the record as built: its text is its bytes if plain.
-        let near_text = spot.plain.then_some(near.as_slice());
-        let found = match (near.is_empty(), spot.plain) {
-            (true, _) => Found::Nowhere,
-            (false, true) => Found::At(&near),
-            (false, false) => Found::Anywhere,
-        };
+        // Where the rules may look in the record as built: nowhere if the prefilter found
+        // nothing, around its matches if the record is the block's bytes, else anywhere.
+        let found = (near.is_empty() || spot.plain).then_some(near.as_slice());
         if !opts.keep.raw(record, part, job.format, opts.rules, found) {
             continue;
         }
@@ -376,7 +372,7 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
             Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
                 e.input = job.input;
                 e.line = spot.line;
-                units.extend(Unit::of(&e, opts.rules, opts.keep, near_text));
+                units.extend(Unit::of(&e, opts.rules, opts.keep, found));
             }
             Some(_) => {}
             None => unparsed += 1,

@@ -95,6 +95,7 @@ impl Unit {
 
     /// A unit of one record, if it has a time and is worth keeping; [`Grouper::push_unit`]
     /// puts it together with the records of the same failure.
+    ///
     /// `near`: where the rule prefilter found literals in the record's bytes, if they are its
     /// text (see [`Rules::classify_near`]).
     pub fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep, near: Option<&[usize]>) -> Option<Unit> {
@@ -248,16 +249,6 @@ pub struct Keep {
     clients: Option<Clients>,
 }
 
-/// Where the rule table's prefilter ([`Rules::candidates`]) found literals in a record.
-#[derive(Clone, Copy, Debug)]
-pub enum Found<'a> {
-    Nowhere,
-    /// At these offsets.
-    At(&'a [usize]),
-    /// Somewhere (where offsets into the record are not known).
-    Anywhere,
-}
-
 /// Client addresses: IPv6 ones as addresses (they have many spellings), others as written.
 #[derive(Clone, Debug, Default)]
 struct Clients {
@@ -358,22 +349,18 @@ impl Keep {
     }
 
     /// Whether a raw record may be kept, decided from its bytes without building it: a
-    /// superset of what [`Keep::event`] keeps. `found`: where the rule table's prefilter found
-    /// literals in `part`, the record's [`Keep::rule_text`] (which must be `Some`).
+    /// superset of what [`Keep::event`] keeps. `near`: where the rule table's prefilter found
+    /// literals in `part`, the record's [`Keep::rule_text`] (which must be `Some`), as
+    /// [`Rules::may_classify`] takes it.
     pub fn raw(
         &self,
         record: &[u8],
         part: &[u8],
         format: ErrorFormat,
         rules: &Rules,
-        found: Found,
+        near: Option<&[usize]>,
     ) -> bool {
-        let near = match found {
-            Found::Nowhere => None,
-            Found::At(near) => Some(Some(near)),
-            Found::Anywhere => Some(None),
-        };
-        if near.is_some_and(|near| rules.may_classify(part, format.kind(), near)) {
+        if rules.may_classify(part, format.kind(), near) {
             return true;
         }
         // The cheap tests first: the level, then the path and client, then a search for
@@ -579,7 +566,7 @@ mod tests {
             let e = nginx.parse(raw, &TimeZone::UTC).unwrap();
             let event = keep.event(&e, false);
             assert!(
-                keep.raw(raw, part, nginx, Rules::builtin(), Found::Nowhere) || !event,
+                keep.raw(raw, part, nginx, Rules::builtin(), Some(&[])) || !event,
                 "the raw test keeps what the parsed one keeps: {record}"
             );
             event
