@@ -47,7 +47,7 @@ fn no_record_a_rule_reads_is_passed_over_in_any_real_error_log() {
             };
             let verdict = rules.classify(&event);
             let part = keep.rule_text(record, format);
-            let near = part.map(|part| rules.candidates(&mut part.to_vec(), format.kind()));
+            let near = part.map(|part| rules.candidates(&part.to_ascii_lowercase(), format.kind()));
             let found = part.zip(near.as_deref()).is_some_and(|(part, near)| {
                 !near.is_empty() && keep.raw(record, part, format, rules, Some(near))
             });

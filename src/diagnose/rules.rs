@@ -213,14 +213,13 @@ impl Rules {
     /// Where the prefilter finds a rule's literal in `text`, ASCII case ignored: the start of
     /// each match, in order. A literal never spans a line, so a line holds one exactly when a
     /// match starts within it; one search over many records costs a fraction of one each.
-    /// `text`, records of a `kind` of error log, is lower-cased in place.
-    pub fn candidates(&self, text: &mut [u8], kind: Kind) -> Vec<usize> {
-        text.make_ascii_lowercase();
+    /// `text`, records of a `kind` of error log, must be in ASCII lower case.
+    pub fn candidates(&self, text: &[u8], kind: Kind) -> Vec<usize> {
         let Some((_, folded)) = self.folded.iter().find(|(k, _)| *k == kind) else {
             // No rule reads other kinds of log.
             return Vec::new();
         };
-        folded.find_iter(&*text).map(|m| m.start()).collect()
+        folded.find_iter(text).map(|m| m.start()).collect()
     }
 
     /// Whether [`Rules::classify`] may find a rule in a record of a `kind` of log, read from
@@ -233,12 +232,15 @@ impl Rules {
     /// with what the prefilter looks for, and a match it passed over starts inside one it
     /// found, so literals are only looked for around those (`None`: anywhere).
     pub fn may_classify(&self, raw: &[u8], kind: Kind, near: Option<&[usize]>) -> bool {
-        let text = crate::formats::plain_text(raw);
+        // The record as text, checked only once a literal is found (most records have none).
+        let text = std::cell::OnceCell::new();
         let fits = |m: aho_corasick::Match| {
             let rule = &self.rules[m.pattern().as_usize()];
             reads(rule.logs.as_deref(), Some(kind))
-                && match (&rule.regex, text) {
-                    (Some(re), Some(text)) if !rule.anchored => re.is_match(text),
+                && match &rule.regex {
+                    Some(re) if !rule.anchored => text
+                        .get_or_init(|| crate::formats::plain_text(raw))
+                        .is_none_or(|text| re.is_match(text)),
                     _ => true,
                 }
         };

@@ -183,10 +183,9 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     let index = Index::new(units);
     let paths: FxHashSet<&str> = requests.iter().map(|r| r.asked.path).collect();
     let mut pairs = Vec::new();
-    let scripts: Vec<Vec<&str>> = units
-        .iter()
-        .map(|u| identity::script_paths(u, &paths))
-        .collect();
+    // The scripts each unit names, found when a request first meets it (most units, far from
+    // every 5xx, meet none).
+    let mut scripts: Vec<Option<Vec<&str>>> = vec![None; units.len()];
     for (ri, r) in requests.iter().enumerate() {
         let window = ctx.window(r);
         let named = index
@@ -203,7 +202,8 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
             if before_start(ctx.sites, r, u) {
                 continue;
             }
-            let Some(tier) = identity::fit(&r.asked, u, ctx.sites, ctx.roots, &scripts[ui]) else {
+            let scripts = scripts[ui].get_or_insert_with(|| identity::script_paths(u, &paths));
+            let Some(tier) = identity::fit(&r.asked, u, ctx.sites, ctx.roots, scripts) else {
                 continue;
             };
             let misfit = u.verdict.as_ref().is_some_and(|v| !fits(v, r.status));

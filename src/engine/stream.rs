@@ -344,8 +344,8 @@ fn parse_guarded(job: &Job, opts: &Options) -> Report {
 /// from the block's start (the merge adds where the block starts).
 fn parse_block(job: &Job, opts: &Options) -> Report {
     let (spots, lines, orphans) = records_of(&job.block, job.format);
-    let (mut text, read) = rule_texts(&job.block, &spots, job.format, opts.keep);
-    let hits = opts.rules.candidates(&mut text, job.format.kind());
+    let (text, read) = rule_texts(&job.block, &spots, job.format, opts.keep);
+    let hits = opts.rules.candidates(&text, job.format.kind());
     let (mut next_hit, mut near) = (0, Vec::new());
     let (mut units, mut unparsed, mut joined) = (Vec::new(), 0u64, Vec::new());
     for (spot, read) in spots.iter().zip(read) {
@@ -405,6 +405,8 @@ fn rule_texts(
                 .map(|part| {
                     let at = text.len();
                     text.extend_from_slice(part);
+                    // In lower case for the prefilter, while it is in the cache.
+                    text[at..].make_ascii_lowercase();
                     text.push(b'\n');
                     at..text.len()
                 })

@@ -4,10 +4,7 @@
 //! A `FastCGI sent in stderr` message keeps the application's newlines, so one record can
 //! span several lines; the context fields then close the last one.
 
-use std::sync::LazyLock;
-
 use jiff::tz::TimeZone;
-use memchr::memmem::Finder;
 
 use super::time::parse_nginx_error;
 use super::{ErrorEvent, EventBuilder, Kind, find_pair};
@@ -55,9 +52,11 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
 /// Where a raw record's message ends: before its request fields (`, client: …`, the last
 /// such text: a message may hold it too), if it has them.
 pub fn message_end(record: &[u8]) -> usize {
-    static CLIENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(", client: "));
-    // Forward, which is vectorised, to the last one: nearly every record has one.
-    CLIENT.find_iter(record).last().unwrap_or(record.len())
+    // Back from the end, comma by comma: the fields are a few short values at the end, and
+    // the message before them may be a long stack trace.
+    memchr::memrchr_iter(b',', record)
+        .find(|&at| record[at..].starts_with(b", client: "))
+        .unwrap_or(record.len())
 }
 
 /// The client a record's fields name (`fields`: from [`message_end`] on), as `parse` reads it.
