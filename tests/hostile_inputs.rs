@@ -239,15 +239,19 @@ fn write(dir: &Path, name: impl AsRef<Path>, data: impl AsRef<[u8]>) -> PathBuf 
 // Binary and broken text.
 
 #[test]
-fn random_binary_is_listed_not_fatal() {
+fn random_binary_alone_is_named_and_exits_2_not_0() {
+    // Nothing read is no answer: "no 5xx" (exit 0) would be read as one by a cron job.
     let dir = tempfile::tempdir().unwrap();
     let bin = write(dir.path(), "core.bin", noise(256 << 10, 7));
-    let (r, v) = diagnose_json(&[&bin]);
-    assert_eq!(r.code, 0);
-    assert_eq!(inputs(&v).len(), 1);
-    assert_eq!(num(&v, &["summary", "server_errors"]), 0);
-    let text = diagnose_text(&[&bin]);
-    assert_eq!(text.code, 0);
+    for format in ["text", "json"] {
+        let r = run([
+            OsStr::new("diagnose"),
+            "--format".as_ref(),
+            format.as_ref(),
+            bin.as_os_str(),
+        ]);
+        assert_one_line_error(&r, "core.bin");
+    }
 }
 
 #[test]
@@ -558,7 +562,10 @@ fn an_entry_of_a_directory_that_cannot_be_read_is_a_warning() {
     std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("access.log.1")).unwrap();
     let (r, v) = diagnose_json(&[dir.path()]);
     assert_eq!(num(&v, &["summary", "server_errors"]), errors as u64);
-    assert_eq!(inputs(&v).len(), 1);
+    // Listed as not read, with why.
+    assert_eq!(inputs(&v).len(), 2);
+    assert_eq!(input(&v, "access.log.1")["kind"], "unknown");
+    assert!(input(&v, "access.log.1")["reason"].is_string());
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", r.stderr);
     assert!(
@@ -656,6 +663,42 @@ fn escape_sequences_never_reach_the_output() {
         dir.path().join("nope\x1b[2J.log").as_os_str(),
     ]);
     assert_one_line_error(&r, "nope");
+}
+
+#[test]
+fn escape_sequences_in_flag_values_never_reach_stderr() {
+    // Each value is echoed in the one error line; `run` fails on any escape byte in it.
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", access(0, "/", 500));
+    let log = log.to_str().unwrap();
+    let evil = dir.path().join("out\x1b]0;t\x07/r.html");
+    let evil = evil.to_str().unwrap();
+    for e in ESCAPES {
+        let x = format!("{e}X");
+        let ranges = format!("google={e}.json");
+        let crawler = format!("a{e}=(");
+        let cases: Vec<Vec<&str>> = vec![
+            vec!["diagnose", "--since", &x, log],
+            vec!["diagnose", "--until", &x, log],
+            vec!["diagnose", "--tz", &x, log],
+            vec!["diagnose", "--access-format", &x, log],
+            vec!["diagnose", "--threads", &x, log],
+            vec!["diagnose", "--format", &x, log],
+            vec!["diagnose", &x],
+            vec!["diagnose", "--format", "json", "-o", evil, log],
+            vec!["seo", "--crawler-ranges", &ranges, log],
+            vec!["seo", "--crawler", &crawler, log],
+            vec!["explain", &x],
+            vec!["doctor", "--nginx-conf", &x],
+            vec!["probe", &x],
+            vec!["watch", "--config", &x],
+        ];
+        for args in cases {
+            let r = run(&args);
+            assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+            assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        }
+    }
 }
 
 #[test]
@@ -813,7 +856,7 @@ fn an_error_log_of_endless_continuation_lines() {
         "junk.log",
         "Stack trace:\n#0 {main}\n".repeat(50_000),
     );
-    let (_, v) = diagnose_json(&[&junk]);
+    let (_, v) = diagnose_json(&[&acc, &junk]);
     assert_eq!(input(&v, "junk.log")["kind"], "unknown");
 }
 
