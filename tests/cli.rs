@@ -963,6 +963,91 @@ fn html_report_is_self_contained_and_escapes_log_data() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Output files.
+
+/// How many `write` system calls a run made, by `strace -c`; `None` where strace cannot run.
+fn write_calls(args: &[&OsStr]) -> Option<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("strace.txt");
+    let out = Command::new("strace")
+        .args(["-f", "-c", "-e", "trace=write", "-o"])
+        .arg(&summary)
+        .arg(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .ok()?;
+    assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+    let text = std::fs::read_to_string(summary).ok()?;
+    // `% time  seconds  usecs/call  calls  [errors]  syscall`: calls is the fourth column.
+    text.lines()
+        .find(|l| l.trim_end().ends_with(" write"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+}
+
+#[test]
+fn a_big_report_to_a_file_is_written_in_blocks_not_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    let log: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "66.249.66.1 - - [25/Nov/2026:10:{:02}:{:02} +0000] \"GET /p/{i} HTTP/1.1\" 500 9 \"-\" \"{bot}\"\n",
+                i / 60 % 60,
+                i % 60
+            )
+        })
+        .collect();
+    let log = write(dir.path(), "access.log", log);
+    for (command, out) in [("seo", "seo.json"), ("diagnose", "diagnose.json")] {
+        let out = dir.path().join(out);
+        let args: Vec<&OsStr> = vec![
+            command.as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            log.as_os_str(),
+        ];
+        let Some(calls) = write_calls(&args) else {
+            eprintln!("strace cannot run here: skipped");
+            return;
+        };
+        let report = std::fs::read(&out).unwrap();
+        let v: Value = serde_json::from_slice(&report).expect("the whole report, valid JSON");
+        assert_eq!(v["version"], 1);
+        // One call per 64 KiB block and a few for the rest; unbuffered it was one per field.
+        let blocks = report.len() as u64 / (64 << 10) + 1;
+        assert!(
+            calls <= blocks + 10,
+            "{command}: {calls} writes for {} bytes",
+            report.len()
+        );
+    }
+}
+
+#[test]
+fn a_report_to_a_full_disk_is_one_line_and_exit_2() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", failing_log());
+    for command in ["diagnose", "seo"] {
+        let r = run([
+            command,
+            "--format",
+            "json",
+            "-o",
+            "/dev/full",
+            log.to_str().unwrap(),
+        ]);
+        assert_input_error(&r, "/dev/full");
+        assert!(r.stderr.contains("No space left"), "{}", r.stderr);
+    }
+}
+
 #[test]
 fn help_and_version() {
     for args in [
