@@ -1048,6 +1048,83 @@ fn a_report_to_a_full_disk_is_one_line_and_exit_2() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// doctor on a host with nothing to check.
+
+/// `fivehundred doctor ARGS…` where no server can be found: the sbin directories hidden under
+/// empty mounts in a mount namespace of its own, PATH empty. `None` where that cannot be done
+/// (not root, no `unshare`).
+fn doctor_without_servers(args: &str) -> Option<Run> {
+    let script = format!(
+        "for d in /usr/sbin /usr/local/sbin /usr/local/bin; do mount -t tmpfs none $d || exit 99; done; exec env -i PATH=/nonexistent NO_COLOR=1 {} doctor {args}",
+        env!("CARGO_BIN_EXE_fivehundred")
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    let code = out.status.code()?;
+    if code == 99 || out.stderr.starts_with(b"unshare:") {
+        return None;
+    }
+    Some(Run {
+        code,
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+#[test]
+fn doctor_with_no_web_server_says_so_and_lists_every_check_skipped_with_why() {
+    let Some(r) = doctor_without_servers("--format json") else {
+        eprintln!("no mount namespace here: skipped");
+        return;
+    };
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    for server in ["nginx", "apache", "php-fpm"] {
+        let s = v["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["server"] == server)
+            .unwrap_or_else(|| panic!("{server} not said: {v}"));
+        assert_eq!(s["status"], "not_found", "{s}");
+    }
+    let checks = v["checks"].as_array().unwrap();
+    for id in [
+        "disk_space",
+        "disk_inodes",
+        "file_permissions",
+        "htaccess_invalid",
+        "php_display_errors",
+        "php_log_errors",
+        "php_memory_limit",
+        "fpm_max_children",
+        "server_config_syntax",
+        "db_reachable",
+    ] {
+        let c = checks
+            .iter()
+            .find(|c| c["check"] == id)
+            .unwrap_or_else(|| panic!("{id} vanished: {v}"));
+        for k in ["status", "subject", "detail", "fix"] {
+            assert!(c[k].is_string(), "{k} in {c}");
+        }
+        assert_eq!(c["status"], "skipped", "{c}");
+        assert!(!c["detail"].as_str().unwrap().is_empty(), "{c}");
+    }
+    let text = doctor_without_servers("").unwrap();
+    assert!(
+        text.stdout.contains("No web server found"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("nginx not found"), "{}", text.stdout);
+}
+
 #[test]
 fn help_and_version() {
     for args in [
