@@ -595,6 +595,79 @@ fn an_unreadable_file_in_a_directory_is_a_warning_or_read() {
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o644)).unwrap();
 }
 
+/// The binary run as `nobody` (root reads every file whatever its mode); `None` where that
+/// cannot be done (not root, no `setpriv`).
+fn run_as_nobody(args: &[&OsStr]) -> Option<Run> {
+    let is_root = std::fs::metadata("/proc/self").ok()?;
+    if std::os::unix::fs::MetadataExt::uid(&is_root) != 0 {
+        return None;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let r = Run {
+        code: out.status.code()?,
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_sane(&r);
+    Some(r)
+}
+
+#[test]
+fn a_log_denied_by_its_mode_is_named_on_stderr_whatever_the_format() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (log, errors) = access_lines(20);
+    write(dir.path(), "access.log", &log);
+    let locked = write(dir.path(), "access.log.1", access(0, "/locked.php", 500));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let formats: [&[&str]; 3] = [
+        &["--format", "text"],
+        &["--format", "json"],
+        &["--format", "html", "-o", "/dev/null"],
+    ];
+    for format in formats {
+        let mut args: Vec<&OsStr> = vec!["diagnose".as_ref()];
+        args.extend(format.iter().map(OsStr::new));
+        args.push(dir.path().as_os_str());
+        let Some(r) = run_as_nobody(&args) else {
+            eprintln!("cannot run as nobody here: skipped");
+            return;
+        };
+        assert_eq!(r.code, 1, "{format:?}: {}", r.stderr);
+        let lines: Vec<&str> = r.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{format:?}: {}", r.stderr);
+        assert!(
+            lines[0].contains("access.log.1") && lines[0].contains("Permission denied"),
+            "{format:?}: {}",
+            r.stderr
+        );
+        if format[1] == "json" {
+            let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+            assert_eq!(num(&v, &["summary", "server_errors"]), errors as u64);
+            assert!(
+                input(&v, "access.log.1")["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Permission denied")
+            );
+        }
+    }
+    // With every log locked, nothing could be read: exit 2, the one line naming why.
+    std::fs::create_dir(dir.path().join("only")).unwrap();
+    let only = write(dir.path(), "only/access.log", &log);
+    std::fs::set_permissions(&only, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let r = run_as_nobody(&["seo".as_ref(), only.parent().unwrap().as_os_str()]).unwrap();
+    assert_one_line_error(&r, "Permission denied");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Terminal escape sequences.
 
