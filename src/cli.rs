@@ -129,8 +129,9 @@ const SEO_EXAMPLES: &str = "Examples:
 #[derive(Args, Debug)]
 struct InputArgs {
     /// Log files or directories (every file in them and in their subdirectories, up to 8
-    /// levels down, rotated and .gz ones included); `-` is stdin. Without any, the usual places are read: /var/log/nginx, /var/log/apache2,
-    /// /var/log/httpd, /var/log/php*-fpm.log, /var/log/php.
+    /// levels down, rotated and .gz ones included); `-` is stdin. Without any, the usual
+    /// places are read: /var/log/nginx, /var/log/apache2, /var/log/httpd,
+    /// /var/log/php*-fpm.log, /var/log/php.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
 

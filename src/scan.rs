@@ -405,8 +405,8 @@ fn read_all<O: BlockObserver>(
             Ok(r) => r,
             // A file could be opened when the arguments were expanded: one gone now was
             // rotated away or deleted meanwhile, which must not end the run. Stdin's
-            // failure is the run's.
-            // Said on stderr by the caller, with every other input not read.
+            // failure is the run's. The caller says it on stderr, with the other inputs not
+            // read.
             Err(e) if source.path.is_some() => {
                 out.inputs
                     .push(InputReport::unread(source.name.clone(), e.reason()));
