@@ -139,7 +139,8 @@ impl Walk {
     /// read error is the caller's to judge.
     fn dir(&mut self, dir: &Path, meta: &Metadata, depth: usize) -> io::Result<()> {
         if !self.dirs.insert((meta.dev(), meta.ino())) {
-            let why = "a link to a directory already read".to_owned();
+            let why =
+                "the same directory as one already read (a link to it, or named twice)".to_owned();
             self.skipped.push(ReadError::not_read(dir, why));
             return Ok(());
         }
