@@ -27,7 +27,9 @@ pub const CHECKS: [&str; 10] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
+    /// Installed here (its configuration loading or not).
     Found,
+    /// No binary where it is looked for.
     NotFound,
     /// A `--*-conf` flag named other servers' configs, and only those are examined.
     NotLookedFor,
@@ -45,17 +47,23 @@ pub struct Server {
     pub detail: String,
 }
 
+/// A server as (its id in the JSON, its name for people).
+pub type ServerId = (&'static str, &'static str);
+
 /// Where a server's binary is looked for, as said when none is found.
 const LOOKED_IN: &str = "on PATH or in /usr/sbin, /usr/local/sbin, /sbin";
 
 impl Server {
-    pub const NGINX: (&'static str, &'static str) = ("nginx", "nginx");
-    pub const APACHE: (&'static str, &'static str) = ("apache", "Apache");
-    pub const PHP_FPM: (&'static str, &'static str) = ("php-fpm", "PHP-FPM");
-    const MYSQL: (&'static str, &'static str) = ("mysql", "MariaDB/MySQL");
-    const POSTGRES: (&'static str, &'static str) = ("postgresql", "PostgreSQL");
+    /// nginx, found by its binary and `nginx -T`.
+    pub const NGINX: ServerId = ("nginx", "nginx");
+    /// Apache httpd, found by `apache2`/`httpd` or `apachectl`.
+    pub const APACHE: ServerId = ("apache", "Apache");
+    /// PHP-FPM, found by `php-fpm` or `php-fpmX.Y`.
+    pub const PHP_FPM: ServerId = ("php-fpm", "PHP-FPM");
+    const MYSQL: ServerId = ("mysql", "MariaDB/MySQL");
+    const POSTGRES: ServerId = ("postgresql", "PostgreSQL");
 
-    fn new((server, name): (&'static str, &'static str), status: Presence, detail: String) -> Self {
+    fn new((server, name): ServerId, status: Presence, detail: String) -> Self {
         Server {
             server,
             name,
@@ -65,7 +73,7 @@ impl Server {
     }
 
     /// A server left out because flags name only other servers' configs.
-    pub fn not_looked_for(id: (&'static str, &'static str)) -> Server {
+    pub fn not_looked_for(id: ServerId) -> Server {
         let detail = "Not looked for: a --*-conf flag names other servers' configs.".to_owned();
         Server::new(id, Presence::NotLookedFor, detail)
     }
@@ -73,7 +81,7 @@ impl Server {
     /// What a server's discovery came to: not installed, or installed (its config loading
     /// or not: that is `server_config_syntax`'s finding).
     pub fn from_discovery<T, E>(
-        id: (&'static str, &'static str),
+        id: ServerId,
         conf: Option<&Path>,
         found: Result<&Option<T>, &E>,
     ) -> Server {
@@ -214,7 +222,7 @@ fn why_not_run(check: &str, l: &Layout, servers: &[Server]) -> (&'static str, St
 }
 
 /// Why a server's layout is missing: not found, broken, or not looked for.
-fn absent(servers: &[Server], (id, _): (&'static str, &'static str)) -> &'static str {
+fn absent(servers: &[Server], (id, _): ServerId) -> &'static str {
     match servers.iter().find(|s| s.server == id).map(|s| s.status) {
         Some(Presence::NotLookedFor) => {
             "not examined (a --*-conf flag names other servers' configs)"
