@@ -1,6 +1,6 @@
-//! `doctor`'s text report, read top-down: a count line, the servers looked for and found
-//! (saying so plainly when no web server is), then each critical and warning finding with its
-//! detail and fix, then one line per finding that passed or was skipped.
+//! `doctor`'s text report, read top-down: a count line (and a plain line when no web server
+//! was found), then each critical and warning finding with its detail and fix, then one line
+//! per finding that passed or was skipped, and last the servers looked for and found.
 
 use std::io::{self, Write};
 
@@ -26,7 +26,11 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         st.green(&summary)
     };
     writeln!(out, "{painted}")?;
-    write_servers(out, report, &st)?;
+    if seen::no_web_server(&report.servers) {
+        let line =
+            "No web server found (neither nginx nor Apache): the checks that need one are skipped.";
+        writeln!(out, "{}", st.bold(line))?;
+    }
     for f in report.checks.iter().filter(|f| f.status <= Status::Warning) {
         write_problem(out, f, &st)?;
     }
@@ -48,10 +52,10 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         );
         writeln!(out, "{}", st.dim(&line))?;
     }
-    Ok(())
+    write_servers(out, report, &st)
 }
 
-/// `servers: nginx found, Apache not found, …`, and a plain line when no web server is.
+/// `servers: nginx found, Apache not found, …`, after a blank line.
 fn write_servers(out: &mut impl Write, report: &Report, st: &Style) -> io::Result<()> {
     let looked: Vec<String> = report
         .servers
@@ -66,19 +70,11 @@ fn write_servers(out: &mut impl Write, report: &Report, st: &Style) -> io::Resul
             format!("{} {found}", s.name)
         })
         .collect();
-    if !looked.is_empty() {
-        writeln!(
-            out,
-            "{}",
-            st.dim(&format!("servers: {}", looked.join(", ")))
-        )?;
+    if looked.is_empty() {
+        return Ok(());
     }
-    if seen::no_web_server(&report.servers) {
-        let line =
-            "No web server found (neither nginx nor Apache): the checks that need one are skipped.";
-        writeln!(out, "{}", st.bold(line))?;
-    }
-    Ok(())
+    let line = format!("servers: {}", looked.join(", "));
+    writeln!(out, "\n{}", st.dim(&line))
 }
 
 fn write_problem(out: &mut impl Write, f: &Finding, st: &Style) -> io::Result<()> {
