@@ -659,7 +659,7 @@ fn run_probe(args: ProbeArgs) -> Result<i32> {
     let none_fetched = failed.len() == report.targets.len();
     if !none_fetched {
         for line in &failed {
-            warn(line);
+            scan::warning(line);
         }
     }
     let color = use_color(args.color, args.output.as_deref());
@@ -805,14 +805,10 @@ fn scan_inputs<O: scan::BlockObserver>(
         bail!("no input could be read as a log: {}", skipped.join("; "));
     }
     for line in &skipped {
-        opts.progress.suspend(|| warn(&format!("skipped {line}")));
+        opts.progress
+            .suspend(|| scan::warning(&format!("skipped {line}")));
     }
     Ok((scanned, tally))
-}
-
-/// One warning line on stderr, control characters escaped.
-fn warn(message: &str) {
-    eprintln!("fivehundred: warning: {}", read::escape_controls(message));
 }
 
 /// How to scan; `error_logs` false when only access logs matter (`seo`).

@@ -439,9 +439,14 @@ fn warn(opts: &ScanOptions, message: String) {
         .lock()
         .map_or(true, |mut shown| shown.insert(message.clone()));
     if first_time {
-        opts.progress
-            .suspend(|| eprintln!("fivehundred: warning: {message}"));
+        opts.progress.suspend(|| warning(&message));
     }
+}
+
+/// One warning line on stderr, control characters escaped: messages quote paths and values
+/// as given.
+pub fn warning(message: &str) {
+    eprintln!("fivehundred: warning: {}", read::escape_controls(message));
 }
 
 /// Reads one input into `out`; its report is added even when reading fails part-way, with
