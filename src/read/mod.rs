@@ -462,6 +462,15 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_in_echoed_values_are_escaped_and_plain_text_borrowed() {
+        assert_eq!(
+            escape_controls("\x1b[31mX\u{9b}1m\x07"),
+            "\\u{1b}[31mX\\u{9b}1m\\u{7}"
+        );
+        assert!(matches!(escape_controls("2h é"), Cow::Borrowed("2h é")));
+    }
+
+    #[test]
     fn control_characters_in_names_are_escaped() {
         let p = PathBuf::from("logs/acc\x1b[31mess.log");
         assert_eq!(display_name(&p), "logs/acc\\u{1b}[31mess.log");
