@@ -128,9 +128,10 @@ const SEO_EXAMPLES: &str = "Examples:
 /// Options shared by every subcommand that reads logs.
 #[derive(Args, Debug)]
 struct InputArgs {
-    /// Log files or directories (every file in them, rotated and .gz ones included); `-` is
-    /// stdin. Without any, the usual places are read: /var/log/nginx, /var/log/apache2,
-    /// /var/log/httpd, /var/log/php*-fpm.log, /var/log/php.
+    /// Log files or directories (every file in them and in their subdirectories, up to 8
+    /// levels down, rotated and .gz ones included); `-` is stdin. Without any, the usual
+    /// places are read: /var/log/nginx, /var/log/apache2, /var/log/httpd,
+    /// /var/log/php*-fpm.log, /var/log/php.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
 
@@ -380,7 +381,7 @@ pub fn run() -> i32 {
         Err(e) => {
             eprintln!(
                 "fivehundred: {} (see fivehundred --help)",
-                usage_error_line(&e)
+                read::escape_controls(&usage_error_line(&e))
             );
             return 2;
         }
@@ -397,8 +398,13 @@ pub fn run() -> i32 {
         Ok(code) => code,
         // A closed pipe (`| head`) is the reader's choice, not an error to report.
         Err(e) if is_broken_pipe(&e) => 0,
+        // Messages quote flag values and paths as given: no control character of theirs may
+        // act on the terminal.
         Err(e) => {
-            eprintln!("fivehundred: error: {}", one_line(&e));
+            eprintln!(
+                "fivehundred: error: {}",
+                read::escape_controls(&one_line(&e))
+            );
             2
         }
     }
@@ -466,9 +472,9 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
         bail!("--format html needs -o FILE");
     }
     let rules = Rules::builtin();
-    let (sources, defaults) = sources(&args.input.paths)?;
-    let opts = scan_options(&args.input, &sources, true)?;
-    let (scanned, seo_report) = scan_for_diagnose(&sources, &opts, args.format == Format::Html)?;
+    let inputs = inputs(&args.input.paths)?;
+    let opts = scan_options(&args.input, &inputs.sources, true)?;
+    let (scanned, seo_report) = scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
     let report = diagnose::diagnose(scanned, rules, args.trace);
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
@@ -478,7 +484,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
         Format::Text => Ok(render::text::write(
             out,
             &report,
-            defaults.as_deref(),
+            inputs.defaults.as_deref(),
             color,
         )?),
         Format::Html => Ok(render::html::write(out, &report, seo_report.as_ref())?),
@@ -489,18 +495,18 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
 /// The scan, and for the HTML report (whose crawler panel needs it) the `seo` report of the
 /// same pass.
 fn scan_for_diagnose(
-    sources: &[read::Source],
+    inputs: &Inputs,
     opts: &ScanOptions,
     html: bool,
 ) -> Result<(scan::Scan, Option<seo::SeoReport>)> {
     if !html {
-        return Ok((scan::scan(sources, opts)?, None));
+        return Ok((scan_inputs(inputs, opts, &())?.0, None));
     }
     let crawlers = seo::Crawlers::builtin();
     let observer = seo::SeoObserver {
         crawlers: &crawlers,
     };
-    let (scanned, tally) = scan::scan_with(sources, opts, &observer)?;
+    let (scanned, tally) = scan_inputs(inputs, opts, &observer)?;
     // `seo::report` reads only the inputs and the newest time of the scan.
     let head = scan::Scan {
         inputs: scanned.inputs.clone(),
@@ -522,12 +528,12 @@ fn run_seo(args: SeoArgs) -> Result<i32> {
     for spec in &args.crawler_ranges {
         crawlers.add_ranges(spec)?;
     }
-    let (sources, defaults) = sources(&args.input.paths)?;
-    let opts = scan_options(&args.input, &sources, false)?;
+    let inputs = inputs(&args.input.paths)?;
+    let opts = scan_options(&args.input, &inputs.sources, false)?;
     let observer = seo::SeoObserver {
         crawlers: &crawlers,
     };
-    let (scanned, tally) = scan::scan_with(&sources, &opts, &observer)?;
+    let (scanned, tally) = scan_inputs(&inputs, &opts, &observer)?;
     let report = seo::report(scanned, tally, &crawlers);
     let color = use_color(args.color, args.output.as_deref());
     write_output(args.output.as_deref(), |out| match args.format {
@@ -535,7 +541,7 @@ fn run_seo(args: SeoArgs) -> Result<i32> {
         Format::Text => Ok(render::seo::write(
             out,
             &report,
-            defaults.as_deref(),
+            inputs.defaults.as_deref(),
             color,
         )?),
         Format::Html => Ok(render::html::write_seo(out, &report)?),
@@ -653,7 +659,7 @@ fn run_probe(args: ProbeArgs) -> Result<i32> {
     let none_fetched = failed.len() == report.targets.len();
     if !none_fetched {
         for line in &failed {
-            eprintln!("fivehundred: warning: {line}");
+            scan::warning(line);
         }
     }
     let color = use_color(args.color, args.output.as_deref());
@@ -701,24 +707,52 @@ fn write_json(out: &mut impl Write, report: &impl serde::Serialize) -> Result<()
     Ok(())
 }
 
-/// Runs `write` on FILE or stdout, and flushes; errors name where the output was going.
+/// Runs `write` on FILE or stdout, buffered, and flushes; errors name where the output was
+/// going.
 fn write_output(
     output: Option<&Path>,
     write: impl FnOnce(&mut Box<dyn Write>) -> Result<()>,
 ) -> Result<()> {
-    let target = output.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
-    let mut out: Box<dyn Write> = match output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| target.clone())?),
-        None => Box::new(std::io::stdout().lock()),
+    let target = output.map_or_else(|| "stdout".to_owned(), read::display_name);
+    let written = match output {
+        Some(p) => {
+            let file = std::fs::File::create(p).with_context(|| target.clone())?;
+            write_buffered(file, write)
+        }
+        None => write_buffered(std::io::stdout().lock(), write),
     };
-    write(&mut out)
-        .and_then(|()| Ok(out.flush()?))
-        .with_context(|| format!("writing {target}"))
+    written.with_context(|| format!("writing {target}"))
 }
 
-/// The sources to read, and the default places when none were given (for the text output to
-/// say which were read).
-fn sources(paths: &[PathBuf]) -> Result<(Vec<read::Source>, Option<Vec<PathBuf>>)> {
+/// How much output is gathered before each write to its file or pipe.
+const OUTPUT_BUFFER: usize = 1 << 16;
+
+/// Runs `write` through a buffer in front of `sink`, then flushes it: reports are written
+/// field by field, which unbuffered is a system call each (millions for a big report), and
+/// a write that fails at the end (a full disk) must be an error, not lost in a drop.
+fn write_buffered<W: Write + 'static>(
+    sink: W,
+    write: impl FnOnce(&mut Box<dyn Write>) -> Result<()>,
+) -> Result<()> {
+    let mut out: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(OUTPUT_BUFFER, sink));
+    write(&mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// What the `PATH` arguments name.
+struct Inputs {
+    /// The paths given, or the usual places.
+    paths: Vec<PathBuf>,
+    sources: Vec<read::Source>,
+    /// What was found in a directory but not read, with why.
+    skipped: Vec<read::ReadError>,
+    /// The usual places, when no path was given (for the text output to say which were read).
+    defaults: Option<Vec<PathBuf>>,
+}
+
+/// The inputs the arguments name, or the usual places when there are none.
+fn inputs(paths: &[PathBuf]) -> Result<Inputs> {
     let (paths, defaults) = if paths.is_empty() {
         let places = read::default_places();
         if places.is_empty() {
@@ -730,11 +764,51 @@ fn sources(paths: &[PathBuf]) -> Result<(Vec<read::Source>, Option<Vec<PathBuf>>
     } else {
         (paths.to_vec(), None)
     };
-    let (sources, warnings) = read::expand(&paths)?;
-    for w in warnings {
-        eprintln!("fivehundred: warning: skipped {w}");
+    let (sources, skipped) = read::expand(&paths)?;
+    Ok(Inputs {
+        paths,
+        sources,
+        skipped,
+        defaults,
+    })
+}
+
+/// Scans the inputs. Every input not read as a log (unknown, unreadable, skipped in a
+/// directory) is listed in `inputs` and named on stderr with why; when that is all of them,
+/// the run is an error: "no 5xx" from nothing read would be a lie.
+fn scan_inputs<O: scan::BlockObserver>(
+    inputs: &Inputs,
+    opts: &ScanOptions,
+    observer: &O,
+) -> Result<(scan::Scan, O::Tally)> {
+    let (mut scanned, tally) = scan::scan_with(&inputs.sources, opts, observer)?;
+    scanned.inputs.extend(
+        inputs
+            .skipped
+            .iter()
+            .map(|e| scan::InputReport::unread(e.path().to_owned(), e.reason())),
+    );
+    let skipped: Vec<String> = scanned
+        .inputs
+        .iter()
+        .filter(|i| i.is_skipped())
+        .map(|i| format!("{}: {}", i.path, i.reason().unwrap_or_default()))
+        .collect();
+    if scanned.inputs.is_empty() {
+        let given: Vec<String> = inputs.paths.iter().map(|p| read::display_name(p)).collect();
+        bail!(
+            "no input could be read as a log: no file in {}",
+            given.join(", ")
+        );
     }
-    Ok((sources, defaults))
+    if skipped.len() == scanned.inputs.len() {
+        bail!("no input could be read as a log: {}", skipped.join("; "));
+    }
+    for line in &skipped {
+        opts.progress
+            .suspend(|| scan::warning(&format!("skipped {line}")));
+    }
+    Ok((scanned, tally))
 }
 
 /// How to scan; `error_logs` false when only access logs matter (`seo`).
@@ -878,6 +952,34 @@ mod tests {
             usage_error_line(&e),
             "the following required arguments were not provided: <CODE>"
         );
+    }
+
+    /// A sink that counts the writes it is given.
+    struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_report_written_field_by_field_reaches_its_file_in_blocks() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let fields = 100_000;
+        write_buffered(Counting(calls.clone()), |out| {
+            for i in 0..fields {
+                write!(out, "{i},")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        // About 590 KB: ten blocks, not a hundred thousand writes.
+        assert!(calls.load(std::sync::atomic::Ordering::Relaxed) <= 10);
     }
 
     #[test]

@@ -82,8 +82,9 @@ impl BlockObserver for () {
     fn merge(_: &mut (), _: ()) {}
 }
 
-/// One input as reported in `inputs`.
-#[derive(Clone, Debug, Serialize)]
+/// One input as reported in `inputs`. In the JSON, an `unknown` one has a `reason`, and one
+/// read only in part an `error`.
+#[derive(Clone, Debug)]
 pub struct InputReport {
     pub path: String,
     pub kind: Kind,
@@ -91,9 +92,61 @@ pub struct InputReport {
     pub lines: u64,
     pub unparsed: u64,
     /// Why reading stopped before the end (a `.gz` cut off in the middle); what was read
-    /// before it is counted.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// before it is counted. For an input not read at all, why it could not be.
     pub error: Option<String>,
+}
+
+/// The `format` of an input with no line in it.
+pub const EMPTY: &str = "empty";
+
+impl InputReport {
+    /// An input that could not be read at all: `why` says why.
+    pub fn unread(path: String, why: String) -> InputReport {
+        InputReport {
+            path,
+            kind: Kind::Unknown,
+            format: Detected::Unknown.format_name(),
+            lines: 0,
+            unparsed: 0,
+            error: Some(why),
+        }
+    }
+
+    /// Why an `unknown` input was not read as a log; `None` for every other kind.
+    pub fn reason(&self) -> Option<&str> {
+        if self.kind != Kind::Unknown {
+            return None;
+        }
+        Some(match (&self.error, self.format) {
+            (Some(e), _) => e.as_str(),
+            (None, EMPTY) => EMPTY,
+            (None, _) => "not a log format fivehundred reads",
+        })
+    }
+
+    /// Whether nothing in it could be read as a log: unknown, and not merely empty.
+    pub fn is_skipped(&self) -> bool {
+        self.kind == Kind::Unknown && self.reason() != Some(EMPTY)
+    }
+}
+
+impl Serialize for InputReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("InputReport", 7)?;
+        m.serialize_field("path", &self.path)?;
+        m.serialize_field("kind", &self.kind)?;
+        m.serialize_field("format", self.format)?;
+        m.serialize_field("lines", &self.lines)?;
+        m.serialize_field("unparsed", &self.unparsed)?;
+        // For an input not read at all, its error is its reason, said once.
+        match (self.reason(), &self.error) {
+            (Some(r), _) => m.serialize_field("reason", r)?,
+            (None, Some(e)) => m.serialize_field("error", e)?,
+            (None, None) => m.skip_field("error")?,
+        }
+        m.end()
+    }
 }
 
 /// A 5xx answer from an access log. Compact, because a big log holds hundreds of thousands:
@@ -352,24 +405,22 @@ fn read_all<O: BlockObserver>(
             Ok(r) => r,
             // A file could be opened when the arguments were expanded: one gone now was
             // rotated away or deleted meanwhile, which must not end the run. Stdin's
-            // failure is the run's.
+            // failure is the run's. The caller says it on stderr, with the other inputs not
+            // read.
             Err(e) if source.path.is_some() => {
-                warn(opts, format!("skipped {e}"));
-                out.inputs.push(InputReport {
-                    path: source.name.clone(),
-                    kind: Kind::Unknown,
-                    format: Detected::Unknown.format_name(),
-                    lines: 0,
-                    unparsed: 0,
-                    error: Some(e.to_string()),
-                });
+                out.inputs
+                    .push(InputReport::unread(source.name.clone(), e.reason()));
                 continue;
             }
             Err(e) => return Err(e),
         };
         // A stream that fails part-way (a `.gz` cut off by a full disk or a rotation in
         // progress) keeps what was read before the failure, and the other inputs are read.
-        if let Err(error) = scan_one(source, index, reader, opts, pool, out) {
+        // One not read at all is said by the caller, with the other inputs not read.
+        let read_some = |out: &Scan| out.inputs.last().is_some_and(|i| !i.is_skipped());
+        if let Err(error) = scan_one(source, index, reader, opts, pool, out)
+            && read_some(out)
+        {
             let e = ReadError::Io {
                 path: source.name.clone(),
                 error,
@@ -388,9 +439,14 @@ fn warn(opts: &ScanOptions, message: String) {
         .lock()
         .map_or(true, |mut shown| shown.insert(message.clone()));
     if first_time {
-        opts.progress
-            .suspend(|| eprintln!("fivehundred: warning: {message}"));
+        opts.progress.suspend(|| warning(&message));
     }
+}
+
+/// One warning line on stderr, control characters escaped: messages quote paths and values
+/// as given.
+pub fn warning(message: &str) {
+    eprintln!("fivehundred: warning: {}", read::escape_controls(message));
 }
 
 /// Reads one input into `out`; its report is added even when reading fails part-way, with
@@ -415,9 +471,9 @@ fn scan_one<O: BlockObserver>(
     let mut report = InputReport {
         path: source.name.clone(),
         kind: detected.kind(),
-        // An empty file is unknown too, but says why.
-        format: if first.is_empty() && failed.is_none() {
-            "empty"
+        // A file with no line (or only blank ones) is unknown too, but says why.
+        format: if detected == Detected::Unknown && failed.is_none() && is_blank(&first) {
+            EMPTY
         } else {
             detected.format_name()
         },
@@ -458,6 +514,11 @@ fn scan_one<O: BlockObserver>(
     report.error = result.as_ref().err().map(ToString::to_string);
     out.inputs.push(report);
     result
+}
+
+/// Whether a block holds nothing but blank lines.
+fn is_blank(block: &[u8]) -> bool {
+    read::lines(block).all(|l| l.trim_ascii().is_empty())
 }
 
 /// What one block of an access log adds up to.

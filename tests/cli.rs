@@ -428,11 +428,231 @@ fn directories_are_expanded_with_rotated_and_gz_files() {
     assert_eq!(requests(&v), 7);
     let (_, v) = json([logs.as_path(), extra.as_path()]);
     assert_eq!(requests(&v), 7);
-    // An empty directory is no error.
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directories walked: subdirectories, depth, links.
+
+/// The inputs' paths, in the report's order.
+fn input_paths(v: &Value) -> Vec<String> {
+    v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `reason` of the input whose path ends with `name`.
+fn reason_of<'v>(v: &'v Value, name: &str) -> &'v str {
+    let i = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with(name))
+        .unwrap_or_else(|| panic!("no input {name} in {v}"));
+    assert_eq!(i["kind"], "unknown", "{i}");
+    i["reason"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no reason in {i}"))
+}
+
+#[test]
+fn a_log_in_a_subdirectory_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for site in ["site1", "site2/old"] {
+        std::fs::create_dir_all(root.join(site)).unwrap();
+    }
+    write(root, "access.log", combined("10:00:00", "/", 200));
+    write(
+        root,
+        "site1/access.log",
+        combined("10:00:01", "/a.php", 500),
+    );
+    write(
+        root,
+        "site1/access.log.1.gz",
+        gzip(combined("09:00:00", "/a.php", 502).as_bytes()),
+    );
+    write(
+        root,
+        "site2/old/access.log.9",
+        combined("08:00:00", "/b", 503),
+    );
+    write(root, "zz.log", combined("10:00:02", "/", 200));
+    let (code, v) = json([root]);
+    assert_eq!(code, 1);
+    assert_eq!((requests(&v), errors(&v)), (5, 3));
+    // Each directory's entries by name, subdirectories where they sort: the same every run.
+    let names: Vec<String> = input_paths(&v)
+        .iter()
+        .map(|p| p.strip_prefix(root.to_str().unwrap()).unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "/access.log",
+            "/site1/access.log",
+            "/site1/access.log.1.gz",
+            "/site2/old/access.log.9",
+            "/zz.log"
+        ]
+    );
+}
+
+#[test]
+fn a_directory_deeper_than_eight_levels_is_named_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut deep = dir.path().to_path_buf();
+    for level in 1..=9 {
+        deep.push(format!("d{level}"));
+        std::fs::create_dir(&deep).unwrap();
+        write(&deep, "access.log", combined("10:00:00", "/", 500));
+    }
+    let r = run([OsStr::new("diagnose"), dir.path().as_os_str()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let (_, v) = json([dir.path()]);
+    // Eight levels down are read; the ninth is named with why.
+    assert_eq!(errors(&v), 8);
+    assert!(reason_of(&v, "/d9").contains("levels"), "{v}");
+    assert!(
+        r.stderr.contains("d9") && r.stderr.contains("levels"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_symlink_loop_in_a_log_directory_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site1");
+    std::fs::create_dir(&site).unwrap();
+    write(&site, "access.log", combined("10:00:00", "/a.php", 500));
+    // A link back up (a loop), and a second name for a file already read.
+    std::os::unix::fs::symlink("..", site.join("up")).unwrap();
+    std::os::unix::fs::symlink("access.log", site.join("current.log")).unwrap();
+    let (code, v) = json([dir.path()]);
+    assert_eq!(code, 1);
+    assert_eq!(errors(&v), 1, "read once: {v}");
+    assert!(reason_of(&v, "/up").contains("already read"), "{v}");
+    assert!(reason_of(&v, "/current.log").contains("same file"), "{v}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Never a silent zero: what is not read is said, and nothing read is an error.
+
+#[test]
+fn a_file_skipped_inside_a_directory_is_named_on_stderr_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    write(&logs, "access.log", failing_log());
+    write(&logs, "notes.txt", "not a log\nat all\n");
+    std::os::unix::fs::symlink(dir.path().join("gone"), logs.join("access.log.1")).unwrap();
+    let html = dir.path().join("report.html");
+    for format in [
+        vec!["--format", "text"],
+        vec!["--format", "json"],
+        vec!["--format", "html", "-o", html.to_str().unwrap()],
+    ] {
+        for command in ["diagnose", "seo"] {
+            let mut args = vec![command];
+            args.extend(&format);
+            args.push(logs.to_str().unwrap());
+            let r = run(&args);
+            assert_ne!(r.code, 2, "{args:?}: {}", r.stderr);
+            let lines: Vec<&str> = r.stderr.lines().collect();
+            assert_eq!(lines.len(), 2, "{args:?}: {}", r.stderr);
+            assert!(
+                lines[0].contains("notes.txt") && lines[0].contains("not a log format"),
+                "{args:?}: {}",
+                r.stderr
+            );
+            assert!(
+                lines[1].contains("access.log.1") && lines[1].contains("No such file"),
+                "{args:?}: {}",
+                r.stderr
+            );
+        }
+    }
+    let (_, v) = json([&logs]);
+    assert!(reason_of(&v, "notes.txt").contains("not a log format"));
+    assert!(reason_of(&v, "access.log.1").contains("No such file"));
+}
+
+#[test]
+fn a_file_of_only_garbage_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = write(dir.path(), "access.log", "garbage\n\x01\x02 more garbage\n");
+    for command in ["diagnose", "seo"] {
+        for format in ["text", "json"] {
+            let r = run([command, "--format", format, junk.to_str().unwrap()]);
+            assert_input_error(&r, "access.log");
+            assert!(
+                r.stderr.contains("no input could be read as a log")
+                    && r.stderr.contains("not a log format"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_directory_with_no_log_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let (code, v) = json([&empty]);
-    assert_eq!((code, requests(&v)), (0, 0));
+    assert_input_error(&run([OsStr::new("diagnose"), empty.as_os_str()]), "empty");
+    // Nothing in it a log: each file named with why, on the one line.
+    let junk = dir.path().join("junk");
+    std::fs::create_dir(&junk).unwrap();
+    write(&junk, "a.bin", [0u8, 1, 2, 3, 0xff]);
+    std::os::unix::fs::symlink(dir.path().join("gone"), junk.join("b.log")).unwrap();
+    for command in ["diagnose", "seo"] {
+        let r = run([OsStr::new(command), junk.as_os_str()]);
+        assert_input_error(&r, "a.bin");
+        assert!(r.stderr.contains("b.log: No such file"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn a_directory_with_one_good_log_among_unreadable_ones_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "access.log", failing_log());
+    std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("access.log.1")).unwrap();
+    write(
+        dir.path(),
+        "access.log.2.gz",
+        [0x1f, 0x8b, 0x08, 0x00, 0xde],
+    );
+    write(dir.path(), "core", [0u8; 512]);
+    let r = run([OsStr::new("diagnose"), dir.path().as_os_str()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for name in ["access.log.1", "access.log.2.gz", "core"] {
+        assert!(r.stderr.contains(name), "{name}: {}", r.stderr);
+    }
+    assert_eq!(r.stderr.lines().count(), 3, "{}", r.stderr);
+    let (_, v) = json([dir.path()]);
+    assert_eq!(errors(&v), 3);
+    // Only good lines: exit by what was found.
+    let ok = tempfile::tempdir().unwrap();
+    write(ok.path(), "access.log", ok_log());
+    std::os::unix::fs::symlink(ok.path().join("gone"), ok.path().join("access.log.1")).unwrap();
+    let r = run([OsStr::new("seo"), ok.path().as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn empty_logs_are_read_not_skipped() {
+    // A log just rotated is empty: nothing in it, and nothing to warn about.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "access.log", "");
+    write(dir.path(), "error.log", "\n\n");
+    let r = run([OsStr::new("diagnose"), dir.path().as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,9 +694,9 @@ fn custom_nginx_log_format() {
         log.as_os_str(),
     ]);
     assert_eq!(errors(&v), 2);
-    // Without the format the file is not read as an access log.
-    let (code, v) = json([&log]);
-    assert_eq!((code, requests(&v)), (0, 0));
+    // Without the format the file is not read as an access log: nothing read, exit 2.
+    let r = run([OsStr::new("diagnose"), log.as_os_str()]);
+    assert_input_error(&r, "not a log format");
     // With it, standard files next to the custom one are still detected as they are.
     let std_log = write(dir.path(), "combined.log", failing_log());
     let (_, v) = json([
@@ -741,6 +961,168 @@ fn html_report_is_self_contained_and_escapes_log_data() {
     for fetch in ["<link", "<iframe", "src=\"", "src='", "@import", "url(http"] {
         assert!(!lower.contains(fetch), "{fetch} in {page}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output files.
+
+/// How many `write` system calls a run made, by `strace -c`; `None` where strace cannot run.
+fn write_calls(args: &[&OsStr]) -> Option<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("strace.txt");
+    let out = Command::new("strace")
+        .args(["-f", "-c", "-e", "trace=write", "-o"])
+        .arg(&summary)
+        .arg(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .ok()?;
+    assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+    let text = std::fs::read_to_string(summary).ok()?;
+    // `% time  seconds  usecs/call  calls  [errors]  syscall`: calls is the fourth column.
+    text.lines()
+        .find(|l| l.trim_end().ends_with(" write"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+}
+
+#[test]
+fn a_big_report_to_a_file_is_written_in_blocks_not_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    let log: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "66.249.66.1 - - [25/Nov/2026:10:{:02}:{:02} +0000] \"GET /p/{i} HTTP/1.1\" 500 9 \"-\" \"{bot}\"\n",
+                i / 60 % 60,
+                i % 60
+            )
+        })
+        .collect();
+    let log = write(dir.path(), "access.log", log);
+    for (command, out) in [("seo", "seo.json"), ("diagnose", "diagnose.json")] {
+        let out = dir.path().join(out);
+        let args: Vec<&OsStr> = vec![
+            command.as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            log.as_os_str(),
+        ];
+        let Some(calls) = write_calls(&args) else {
+            eprintln!("strace cannot run here: skipped");
+            return;
+        };
+        let report = std::fs::read(&out).unwrap();
+        let v: Value = serde_json::from_slice(&report).expect("the whole report, valid JSON");
+        assert_eq!(v["version"], 1);
+        // One call per 64 KiB block and a few for the rest; unbuffered it was one per field.
+        let blocks = report.len() as u64 / (64 << 10) + 1;
+        assert!(
+            calls <= blocks + 10,
+            "{command}: {calls} writes for {} bytes",
+            report.len()
+        );
+    }
+}
+
+#[test]
+fn a_report_to_a_full_disk_is_one_line_and_exit_2() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", failing_log());
+    for command in ["diagnose", "seo"] {
+        let r = run([
+            command,
+            "--format",
+            "json",
+            "-o",
+            "/dev/full",
+            log.to_str().unwrap(),
+        ]);
+        assert_input_error(&r, "/dev/full");
+        assert!(r.stderr.contains("No space left"), "{}", r.stderr);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// doctor on a host with nothing to check.
+
+/// `fivehundred doctor ARGS…` where no server can be found: the sbin directories hidden under
+/// empty mounts in a mount namespace of its own, PATH empty. `None` where that cannot be done
+/// (not root, no `unshare`).
+fn doctor_without_servers(args: &str) -> Option<Run> {
+    let script = format!(
+        "for d in /usr/sbin /usr/local/sbin /usr/local/bin; do mount -t tmpfs none $d || exit 99; done; exec env -i PATH=/nonexistent NO_COLOR=1 {} doctor {args}",
+        env!("CARGO_BIN_EXE_fivehundred")
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    let code = out.status.code()?;
+    if code == 99 || out.stderr.starts_with(b"unshare:") {
+        return None;
+    }
+    Some(Run {
+        code,
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+#[test]
+fn doctor_with_no_web_server_says_so_and_lists_every_check_skipped_with_why() {
+    let Some(r) = doctor_without_servers("--format json") else {
+        eprintln!("no mount namespace here: skipped");
+        return;
+    };
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    for server in ["nginx", "apache", "php-fpm"] {
+        let s = v["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["server"] == server)
+            .unwrap_or_else(|| panic!("{server} not said: {v}"));
+        assert_eq!(s["status"], "not_found", "{s}");
+    }
+    let checks = v["checks"].as_array().unwrap();
+    for id in [
+        "disk_space",
+        "disk_inodes",
+        "file_permissions",
+        "htaccess_invalid",
+        "php_display_errors",
+        "php_log_errors",
+        "php_memory_limit",
+        "fpm_max_children",
+        "server_config_syntax",
+        "db_reachable",
+    ] {
+        let c = checks
+            .iter()
+            .find(|c| c["check"] == id)
+            .unwrap_or_else(|| panic!("{id} vanished: {v}"));
+        for k in ["status", "subject", "detail", "fix"] {
+            assert!(c[k].is_string(), "{k} in {c}");
+        }
+        assert_eq!(c["status"], "skipped", "{c}");
+        assert!(!c["detail"].as_str().unwrap().is_empty(), "{c}");
+    }
+    let text = doctor_without_servers("").unwrap();
+    assert!(
+        text.stdout.contains("No web server found"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("nginx not found"), "{}", text.stdout);
 }
 
 #[test]

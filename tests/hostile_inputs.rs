@@ -239,15 +239,19 @@ fn write(dir: &Path, name: impl AsRef<Path>, data: impl AsRef<[u8]>) -> PathBuf 
 // Binary and broken text.
 
 #[test]
-fn random_binary_is_listed_not_fatal() {
+fn random_binary_alone_is_named_and_exits_2_not_0() {
+    // Nothing read is no answer: "no 5xx" (exit 0) would be read as one by a cron job.
     let dir = tempfile::tempdir().unwrap();
     let bin = write(dir.path(), "core.bin", noise(256 << 10, 7));
-    let (r, v) = diagnose_json(&[&bin]);
-    assert_eq!(r.code, 0);
-    assert_eq!(inputs(&v).len(), 1);
-    assert_eq!(num(&v, &["summary", "server_errors"]), 0);
-    let text = diagnose_text(&[&bin]);
-    assert_eq!(text.code, 0);
+    for format in ["text", "json"] {
+        let r = run([
+            OsStr::new("diagnose"),
+            "--format".as_ref(),
+            format.as_ref(),
+            bin.as_os_str(),
+        ]);
+        assert_one_line_error(&r, "core.bin");
+    }
 }
 
 #[test]
@@ -558,7 +562,10 @@ fn an_entry_of_a_directory_that_cannot_be_read_is_a_warning() {
     std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("access.log.1")).unwrap();
     let (r, v) = diagnose_json(&[dir.path()]);
     assert_eq!(num(&v, &["summary", "server_errors"]), errors as u64);
-    assert_eq!(inputs(&v).len(), 1);
+    // Listed as not read, with why.
+    assert_eq!(inputs(&v).len(), 2);
+    assert_eq!(input(&v, "access.log.1")["kind"], "unknown");
+    assert!(input(&v, "access.log.1")["reason"].is_string());
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", r.stderr);
     assert!(
@@ -586,6 +593,79 @@ fn an_unreadable_file_in_a_directory_is_a_warning_or_read() {
         assert!(r.stderr.contains("access.log.1"), "{}", r.stderr);
     }
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// The binary run as `nobody` (root reads every file whatever its mode); `None` where that
+/// cannot be done (not root, no `setpriv`).
+fn run_as_nobody(args: &[&OsStr]) -> Option<Run> {
+    let is_root = std::fs::metadata("/proc/self").ok()?;
+    if std::os::unix::fs::MetadataExt::uid(&is_root) != 0 {
+        return None;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let r = Run {
+        code: out.status.code()?,
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_sane(&r);
+    Some(r)
+}
+
+#[test]
+fn a_log_denied_by_its_mode_is_named_on_stderr_whatever_the_format() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (log, errors) = access_lines(20);
+    write(dir.path(), "access.log", &log);
+    let locked = write(dir.path(), "access.log.1", access(0, "/locked.php", 500));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let formats: [&[&str]; 3] = [
+        &["--format", "text"],
+        &["--format", "json"],
+        &["--format", "html", "-o", "/dev/null"],
+    ];
+    for format in formats {
+        let mut args: Vec<&OsStr> = vec!["diagnose".as_ref()];
+        args.extend(format.iter().map(OsStr::new));
+        args.push(dir.path().as_os_str());
+        let Some(r) = run_as_nobody(&args) else {
+            eprintln!("cannot run as nobody here: skipped");
+            return;
+        };
+        assert_eq!(r.code, 1, "{format:?}: {}", r.stderr);
+        let lines: Vec<&str> = r.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{format:?}: {}", r.stderr);
+        assert!(
+            lines[0].contains("access.log.1") && lines[0].contains("Permission denied"),
+            "{format:?}: {}",
+            r.stderr
+        );
+        if format[1] == "json" {
+            let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+            assert_eq!(num(&v, &["summary", "server_errors"]), errors as u64);
+            assert!(
+                input(&v, "access.log.1")["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Permission denied")
+            );
+        }
+    }
+    // With every log locked, nothing could be read: exit 2, the one line naming why.
+    std::fs::create_dir(dir.path().join("only")).unwrap();
+    let only = write(dir.path(), "only/access.log", &log);
+    std::fs::set_permissions(&only, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let r = run_as_nobody(&["seo".as_ref(), only.parent().unwrap().as_os_str()]).unwrap();
+    assert_one_line_error(&r, "Permission denied");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -656,6 +736,42 @@ fn escape_sequences_never_reach_the_output() {
         dir.path().join("nope\x1b[2J.log").as_os_str(),
     ]);
     assert_one_line_error(&r, "nope");
+}
+
+#[test]
+fn escape_sequences_in_flag_values_never_reach_stderr() {
+    // Each value is echoed in the one error line; `run` fails on any escape byte in it.
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", access(0, "/", 500));
+    let log = log.to_str().unwrap();
+    let evil = dir.path().join("out\x1b]0;t\x07/r.html");
+    let evil = evil.to_str().unwrap();
+    for e in ESCAPES {
+        let x = format!("{e}X");
+        let ranges = format!("google={e}.json");
+        let crawler = format!("a{e}=(");
+        let cases: Vec<Vec<&str>> = vec![
+            vec!["diagnose", "--since", &x, log],
+            vec!["diagnose", "--until", &x, log],
+            vec!["diagnose", "--tz", &x, log],
+            vec!["diagnose", "--access-format", &x, log],
+            vec!["diagnose", "--threads", &x, log],
+            vec!["diagnose", "--format", &x, log],
+            vec!["diagnose", &x],
+            vec!["diagnose", "--format", "json", "-o", evil, log],
+            vec!["seo", "--crawler-ranges", &ranges, log],
+            vec!["seo", "--crawler", &crawler, log],
+            vec!["explain", &x],
+            vec!["doctor", "--nginx-conf", &x],
+            vec!["probe", &x],
+            vec!["watch", "--config", &x],
+        ];
+        for args in cases {
+            let r = run(&args);
+            assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+            assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        }
+    }
 }
 
 #[test]
@@ -813,7 +929,7 @@ fn an_error_log_of_endless_continuation_lines() {
         "junk.log",
         "Stack trace:\n#0 {main}\n".repeat(50_000),
     );
-    let (_, v) = diagnose_json(&[&junk]);
+    let (_, v) = diagnose_json(&[&acc, &junk]);
     assert_eq!(input(&v, "junk.log")["kind"], "unknown");
 }
 

@@ -15,6 +15,7 @@ use self::apache::ApacheLayout;
 use self::fpm::FpmLayout;
 use self::nginx::NginxLayout;
 use self::php::PhpContext;
+use super::seen::Server;
 use super::{Finding, Status};
 
 /// Where to look (`--nginx-conf`, `--apache-conf`, `--php-ini`, `--fpm-conf`).
@@ -49,6 +50,8 @@ pub struct Layout {
     /// `server_config_syntax` findings, made while loading the configs (a config that does
     /// not load is itself the finding), and notes on what could not be read.
     pub findings: Vec<Finding>,
+    /// Each server looked for (or not, when flags name others), and whether it was found.
+    pub servers: Vec<Server>,
 }
 
 const SYNTAX: &str = "server_config_syntax";
@@ -59,19 +62,28 @@ impl Layout {
         let mut l = Layout::default();
         if opts.wants(&opts.nginx_conf) {
             l.load_nginx(opts.nginx_conf.as_deref());
+        } else {
+            l.servers.push(Server::not_looked_for(Server::NGINX));
         }
         if opts.wants(&opts.apache_conf) {
             l.load_apache(opts.apache_conf.as_deref(), opts.php_ini.as_deref());
+        } else {
+            l.servers.push(Server::not_looked_for(Server::APACHE));
         }
         if opts.wants(&opts.fpm_conf) {
             l.load_fpm(opts.fpm_conf.as_deref(), opts.php_ini.as_deref());
+        } else {
+            l.servers.push(Server::not_looked_for(Server::PHP_FPM));
         }
         l
     }
 
     fn load_nginx(&mut self, conf: Option<&Path>) {
         let subject = subject("nginx", conf);
-        match nginx::discover(conf) {
+        let found = nginx::discover(conf);
+        self.servers
+            .push(Server::from_discovery(Server::NGINX, conf, found.as_ref()));
+        match found {
             Ok(None) => {}
             Ok(Some((layout, _))) => {
                 self.findings.push(
@@ -88,7 +100,10 @@ impl Layout {
 
     fn load_apache(&mut self, conf: Option<&Path>, ini: Option<&Path>) {
         let subject = subject("apache", conf);
-        match apache::discover(conf) {
+        let found = apache::discover(conf);
+        self.servers
+            .push(Server::from_discovery(Server::APACHE, conf, found.as_ref()));
+        match found {
             Ok(None) => return,
             Ok(Some(layout)) => self.apache = Some(layout),
             Err(e) => {
@@ -124,7 +139,13 @@ impl Layout {
 
     fn load_fpm(&mut self, conf: Option<&Path>, ini: Option<&Path>) {
         let subject = subject("php-fpm", conf);
-        let fpm = match fpm::discover(conf) {
+        let found = fpm::discover(conf);
+        self.servers.push(Server::from_discovery(
+            Server::PHP_FPM,
+            conf,
+            found.as_ref(),
+        ));
+        let fpm = match found {
             Ok(None) => return,
             Ok(Some(f)) => f,
             Err(why) => {

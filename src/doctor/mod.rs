@@ -19,6 +19,7 @@ pub mod layout;
 pub mod overrides;
 pub mod permissions;
 pub mod php;
+pub mod seen;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use layout::{Layout, Options};
+pub use seen::Server;
 
 /// How bad a finding is. Ordered from worst, so sorting puts critical findings first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -92,11 +94,14 @@ fn count(n: usize, noun: &str) -> String {
     }
 }
 
-/// The JSON report (`{"version": 1, "checks": […]}`), critical findings first.
+/// The JSON report (`{"version": 1, "checks": […], "servers": […]}`), critical findings
+/// first; every check is in it, `skipped` with why where it could not run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub version: u32,
     pub checks: Vec<Finding>,
+    /// Each server looked for, and whether it was found.
+    pub servers: Vec<Server>,
 }
 
 impl Report {
@@ -109,18 +114,31 @@ impl Report {
 /// Learns the layout and runs every check on it.
 pub fn run(opts: &Options) -> Report {
     let layout = Layout::discover(opts);
+    let mut servers = layout.servers.clone();
+    servers.extend(seen::databases());
+    report(&layout, servers)
+}
+
+/// Every check on a layout; those that could not run are listed as `skipped`, with why.
+pub fn report(layout: &Layout, servers: Vec<Server>) -> Report {
     let mut checks = layout.findings.clone();
-    checks.extend(disk::check(&disk_paths(&layout)));
-    checks.extend(permissions::check(&sites(&layout), &write_dirs(&layout)));
+    checks.extend(disk::check(&disk_paths(layout)));
+    checks.extend(permissions::check(&sites(layout), &write_dirs(layout)));
     checks.extend(layout.apache.iter().flat_map(htaccess_files::check));
     checks.extend(php::check(&layout.php));
     if let (Some(fpm), Some(host)) = (&layout.fpm, fpm::Host::read()) {
         checks.extend(fpm::check(fpm, &layout.php, &host));
     }
-    checks.extend(db::check(&databases(&layout)));
+    checks.extend(db::check(&databases(layout)));
+    let not_run = seen::not_run(&checks, layout, &servers);
+    checks.extend(not_run);
     // Worst first; within a status, the order the checks ran in.
     checks.sort_by_key(|f| f.status);
-    Report { version: 1, checks }
+    Report {
+        version: 1,
+        checks,
+        servers,
+    }
 }
 
 /// Every place a full filesystem fails requests: roots, logs, PHP's session and upload

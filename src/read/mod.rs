@@ -1,9 +1,14 @@
-//! Turning `PATH…` arguments into byte streams: files, directories (every file in them,
-//! rotated ones included), `.gz` (recognised by its magic bytes, not its name) and `-` for
-//! stdin; then reading those streams in large blocks split at line boundaries.
+//! Turning `PATH…` arguments into byte streams: files, directories (every file in them and in
+//! their subdirectories, rotated ones included), `.gz` (recognised by its magic bytes, not its
+//! name) and `-` for stdin; then reading those streams in large blocks split at line
+//! boundaries.
 
-use std::fs::File;
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, Metadata};
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -31,6 +36,9 @@ pub struct Source {
 pub enum ReadError {
     #[error("{path}: {error}")]
     Io { path: String, error: io::Error },
+    /// Found in a directory but left unread on purpose (too deep, already read).
+    #[error("{path}: {why}")]
+    NotRead { path: String, why: String },
 }
 
 impl ReadError {
@@ -40,35 +48,66 @@ impl ReadError {
             error,
         }
     }
-}
 
-/// A path as shown to people: control characters (an escape sequence in a file name) are
-/// written as `\u{1b}`, so a name cannot act on the terminal it is printed to.
-pub fn display_name(path: &Path) -> String {
-    let shown = path.display().to_string();
-    if !shown.chars().any(char::is_control) {
-        return shown;
+    fn not_read(path: &Path, why: String) -> ReadError {
+        ReadError::NotRead {
+            path: display_name(path),
+            why,
+        }
     }
-    shown
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+
+    /// The input as shown to people.
+    pub fn path(&self) -> &str {
+        match self {
+            ReadError::Io { path, .. } | ReadError::NotRead { path, .. } => path,
+        }
+    }
+
+    /// Why it was not read, without the path.
+    pub fn reason(&self) -> String {
+        match self {
+            ReadError::Io { error, .. } => error.to_string(),
+            ReadError::NotRead { why, .. } => why.clone(),
+        }
+    }
 }
 
-/// The sources named by the arguments. A path given by name that cannot be read is an error;
-/// a file inside a directory that cannot be read is a warning (returned) and skipped.
+/// Text as shown to people: control characters (an escape sequence in a file name or a flag
+/// value) are written as `\u{1b}`, so echoed input cannot act on the terminal it is printed
+/// to.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A path as shown to people, through [`escape_controls`].
+pub fn display_name(path: &Path) -> String {
+    escape_controls(&path.display().to_string()).into_owned()
+}
+
+/// How many directory levels below a `PATH` argument are read: deep enough for per-site and
+/// per-year layouts, bounded so a deep or generated tree cannot make a run endless.
+pub const MAX_DEPTH: usize = 8;
+
+/// The sources named by the arguments, in a deterministic order (each directory's entries by
+/// name, subdirectories read where they sort). A path given by name that cannot be read is
+/// an error; anything inside a directory that is not read (unreadable, too deep, a link to a
+/// directory or file already read) is returned with why, for the caller to say so.
 pub fn expand(args: &[PathBuf]) -> Result<(Vec<Source>, Vec<ReadError>), ReadError> {
-    let mut sources = Vec::new();
-    let mut warnings = Vec::new();
+    let mut walk = Walk::default();
     for arg in args {
         if arg.as_os_str() == "-" {
-            sources.push(Source {
+            walk.sources.push(Source {
                 name: "-".into(),
                 path: None,
             });
@@ -76,13 +115,84 @@ pub fn expand(args: &[PathBuf]) -> Result<(Vec<Source>, Vec<ReadError>), ReadErr
         }
         let meta = std::fs::metadata(arg).map_err(|e| ReadError::io(arg, e))?;
         if meta.is_dir() {
-            list_dir(arg, &mut sources, &mut warnings).map_err(|e| ReadError::io(arg, e))?;
+            walk.dir(arg, &meta, 0).map_err(|e| ReadError::io(arg, e))?;
         } else {
             File::open(arg).map_err(|e| ReadError::io(arg, e))?;
-            sources.push(file_source(arg.clone()));
+            walk.file(arg.clone(), &meta);
         }
     }
-    Ok((sources, warnings))
+    Ok((walk.sources, walk.skipped))
+}
+
+/// A directory walk: what is read, what is not and why, and what was seen already, by
+/// (device, inode), so a symlink loop or two links to one file cannot read anything twice.
+#[derive(Default)]
+struct Walk {
+    sources: Vec<Source>,
+    skipped: Vec<ReadError>,
+    dirs: HashSet<(u64, u64)>,
+    files: HashMap<(u64, u64), String>,
+}
+
+impl Walk {
+    /// Every entry of `dir` (`depth` levels below its argument), by name; the directory's own
+    /// read error is the caller's to judge.
+    fn dir(&mut self, dir: &Path, meta: &Metadata, depth: usize) -> io::Result<()> {
+        if !self.dirs.insert((meta.dev(), meta.ino())) {
+            let why =
+                "the same directory as one already read (a link to it, or named twice)".to_owned();
+            self.skipped.push(ReadError::not_read(dir, why));
+            return Ok(());
+        }
+        let mut entries = std::fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<io::Result<Vec<PathBuf>>>()?;
+        entries.sort();
+        for path in entries {
+            self.entry(path, depth);
+        }
+        Ok(())
+    }
+
+    /// One entry of a directory: a file to read, a directory to walk, or a reason not to.
+    fn entry(&mut self, path: PathBuf, depth: usize) {
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => return self.skipped.push(ReadError::io(&path, e)),
+        };
+        if meta.is_dir() {
+            if depth >= MAX_DEPTH {
+                let why = format!("more than {MAX_DEPTH} directory levels down, not read");
+                return self.skipped.push(ReadError::not_read(&path, why));
+            }
+            if let Err(e) = self.dir(&path, &meta, depth + 1) {
+                self.skipped.push(ReadError::io(&path, e));
+            }
+        } else if meta.is_file() {
+            match File::open(&path) {
+                Ok(_) => self.file(path, &meta),
+                Err(e) => self.skipped.push(ReadError::io(&path, e)),
+            }
+        }
+    }
+
+    /// A file to read, unless it was reached before under another name.
+    fn file(&mut self, path: PathBuf, meta: &Metadata) {
+        let name = display_name(&path);
+        match self.files.entry((meta.dev(), meta.ino())) {
+            Entry::Occupied(first) => {
+                let why = format!("the same file as {}, read once", first.get());
+                self.skipped.push(ReadError::not_read(&path, why));
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(name.clone());
+                self.sources.push(Source {
+                    name,
+                    path: Some(path),
+                });
+            }
+        }
+    }
 }
 
 /// The usual log places that exist on this machine, plus `/var/log/php*-fpm.log`.
@@ -105,36 +215,6 @@ pub fn default_places() -> Vec<PathBuf> {
         places.extend(fpm);
     }
     places
-}
-
-fn file_source(path: PathBuf) -> Source {
-    Source {
-        name: display_name(&path),
-        path: Some(path),
-    }
-}
-
-/// Every regular file directly in `dir`, by name; unreadable ones become warnings.
-fn list_dir(
-    dir: &Path,
-    sources: &mut Vec<Source>,
-    warnings: &mut Vec<ReadError>,
-) -> io::Result<()> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_file() => match File::open(&path) {
-                Ok(_) => files.push(path),
-                Err(e) => warnings.push(ReadError::io(&path, e)),
-            },
-            Ok(_) => {}
-            Err(e) => warnings.push(ReadError::io(&path, e)),
-        }
-    }
-    files.sort();
-    sources.extend(files.into_iter().map(file_source));
-    Ok(())
 }
 
 /// Opens a source for reading, decompressing gzip transparently.
@@ -296,6 +376,13 @@ pub fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
 mod tests {
     use super::*;
 
+    fn file_source(path: PathBuf) -> Source {
+        Source {
+            name: display_name(&path),
+            path: Some(path),
+        }
+    }
+
     #[test]
     fn blocks_keep_lines_whole() {
         let data = b"a\nbb\nccc";
@@ -372,6 +459,15 @@ mod tests {
             b.next_block().unwrap().is_none(),
             "the error is returned once"
         );
+    }
+
+    #[test]
+    fn control_characters_in_echoed_values_are_escaped_and_plain_text_borrowed() {
+        assert_eq!(
+            escape_controls("\x1b[31mX\u{9b}1m\x07"),
+            "\\u{1b}[31mX\\u{9b}1m\\u{7}"
+        );
+        assert!(matches!(escape_controls("2h é"), Cow::Borrowed("2h é")));
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! `doctor`'s text report, read top-down: a count line, then each critical and warning
-//! finding with its detail and fix, then one line per finding that passed or was skipped.
+//! `doctor`'s text report, read top-down: a count line (and a plain line when no web server
+//! was found), then each critical and warning finding with its detail and fix, then one line
+//! per finding that passed or was skipped, and last the servers looked for and found.
 
 use std::io::{self, Write};
 
 use super::Style;
+use crate::doctor::seen::{self, Presence};
 use crate::doctor::{Finding, Report, Status};
 use crate::formats::clean_text;
 
@@ -24,6 +26,11 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         st.green(&summary)
     };
     writeln!(out, "{painted}")?;
+    if seen::no_web_server(&report.servers) {
+        let line =
+            "No web server found (neither nginx nor Apache): the checks that need one are skipped.";
+        writeln!(out, "{}", st.bold(line))?;
+    }
     for f in report.checks.iter().filter(|f| f.status <= Status::Warning) {
         write_problem(out, f, &st)?;
     }
@@ -45,7 +52,29 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         );
         writeln!(out, "{}", st.dim(&line))?;
     }
-    Ok(())
+    write_servers(out, report, &st)
+}
+
+/// `servers: nginx found, Apache not found, …`, after a blank line.
+fn write_servers(out: &mut impl Write, report: &Report, st: &Style) -> io::Result<()> {
+    let looked: Vec<String> = report
+        .servers
+        .iter()
+        .filter(|s| s.status != Presence::NotLookedFor)
+        .map(|s| {
+            let found = if s.status == Presence::Found {
+                "found"
+            } else {
+                "not found"
+            };
+            format!("{} {found}", s.name)
+        })
+        .collect();
+    if looked.is_empty() {
+        return Ok(());
+    }
+    let line = format!("servers: {}", looked.join(", "));
+    writeln!(out, "\n{}", st.dim(&line))
 }
 
 fn write_problem(out: &mut impl Write, f: &Finding, st: &Style) -> io::Result<()> {
@@ -85,6 +114,7 @@ mod tests {
     fn critical_first_with_fixes_and_no_escape_sequences() {
         let report = Report {
             version: 1,
+            servers: Vec::new(),
             checks: vec![
                 Finding::new("php_display_errors", Status::Critical, "pool www")
                     .detail("display_errors is 1")

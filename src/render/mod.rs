@@ -9,7 +9,6 @@ pub mod text;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use crate::formats::Kind;
 use crate::scan::InputReport;
 
 /// ANSI styles, or nothing.
@@ -60,12 +59,7 @@ pub(crate) fn write_inputs(
     st: &Style,
 ) -> io::Result<()> {
     for input in inputs {
-        if input.kind == Kind::Unknown {
-            let why = match (&input.error, input.format) {
-                (Some(e), _) => e.as_str(),
-                (None, "empty") => "empty",
-                (None, _) => "not a log format fivehundred reads",
-            };
+        if let Some(why) = input.reason() {
             writeln!(out, "{}", st.dim(&format!("skipped {}: {why}", input.path)))?;
         } else if let Some(e) = &input.error {
             let line = format!(
