@@ -346,8 +346,10 @@ impl Scan {
     }
 }
 
-/// How many lines of a file's head decide its format.
-const SAMPLE_LINES: usize = 64;
+/// How many lines of a file's head decide its format: its whole first block, in practice
+/// (dozens of PHP notices, a banner or a damaged stretch at the head of an access log must not
+/// make it read as something else).
+const SAMPLE_LINES: usize = 1 << 16;
 
 /// Reads all sources. Access-log blocks of every input go to one pool of parser threads,
 /// so small files keep both cores busy too, and error logs are read on this thread while

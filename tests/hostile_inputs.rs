@@ -391,6 +391,67 @@ fn a_20mb_line_in_an_error_log_is_skipped() {
     assert_eq!(v["incidents"][0]["paths"][0], "/r.php");
 }
 
+/// PHP notices, as a misconfigured `error_log` writes them into the access log.
+fn php_notices(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("[25-Nov-2026 14:00:00 UTC] PHP Notice:  Undefined index: q in /srv/www/a.php on line {i}\n"))
+        .collect()
+}
+
+#[test]
+fn dozens_of_php_notices_at_the_head_of_an_access_log_hide_none_of_its_5xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, errors) = access_lines(2000);
+    let p = write(
+        dir.path(),
+        "access.log",
+        format!("{}{log}", php_notices(43)),
+    );
+    let (r, v) = diagnose_json(&[&p]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(input(&v, "access.log")["kind"], "access");
+    assert_eq!(input(&v, "access.log")["unparsed"], 43);
+    assert_eq!(num(&v, &["summary", "server_errors"]), errors as u64);
+}
+
+#[test]
+fn a_block_of_garbage_at_the_head_or_in_the_middle_loses_no_line_around_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, e1) = access_lines(1500);
+    let (tail, e2) = access_lines(1500);
+    // Garbage as a crash leaves it: many short "lines" of noise (with no `\n`, one long one).
+    let junk: Vec<u8> = noise(200_000, 7)
+        .chunks(60)
+        .flat_map(|c| {
+            let line = c
+                .iter()
+                .map(|&b| if b == b'\n' || b == b'\r' { b'.' } else { b });
+            line.chain([b'\n'])
+        })
+        .collect();
+    let junk_lines = junk.iter().filter(|&&b| b == b'\n').count() as u64;
+    let at_head = [&junk, head.as_bytes(), tail.as_bytes()].concat();
+    let in_middle = [head.as_bytes(), &junk, tail.as_bytes()].concat();
+    for (name, data) in [
+        ("head.log", at_head.clone()),
+        ("middle.log", in_middle.clone()),
+        ("head.log.gz", gzip(&at_head)),
+        ("middle.log.gz", gzip(&in_middle)),
+    ] {
+        let p = write(dir.path(), name, data);
+        let (r, v) = diagnose_json(&[&p]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert_eq!(input(&v, name)["kind"], "access", "{name}");
+        assert_eq!(input(&v, name)["lines"], 3000 + junk_lines, "{name}");
+        assert_eq!(input(&v, name)["unparsed"], junk_lines, "{name}");
+        assert_eq!(
+            num(&v, &["summary", "server_errors"]),
+            (e1 + e2) as u64,
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn a_truncated_last_line_is_unparsed_and_the_rest_counted() {
     let dir = tempfile::tempdir().unwrap();
