@@ -512,6 +512,123 @@ async fn rows_of_a_sink_no_longer_configured_are_dropped() {
     assert_eq!(pending(&db, &kept).len(), 2, "nothing listens on port 1");
 }
 
+/// What a receiver that redirects every POST saw.
+#[derive(Default)]
+struct Redirects {
+    /// POSTs answered with the redirect.
+    posts: usize,
+    /// Requests that reached the redirect's target.
+    landed: usize,
+}
+
+/// A receiver on 127.0.0.1 answering every POST to the webhook or Alertmanager path with
+/// `status` and `Location: /landing`, where anything gets a 200.
+async fn start_redirector(status: StatusCode) -> (u16, Arc<Mutex<Redirects>>) {
+    let seen = Arc::new(Mutex::new(Redirects::default()));
+    let redirect = move |State(seen): State<Arc<Mutex<Redirects>>>| async move {
+        seen.lock().unwrap().posts += 1;
+        (status, [(axum::http::header::LOCATION, "/landing")])
+    };
+    let land = |State(seen): State<Arc<Mutex<Redirects>>>| async move {
+        seen.lock().unwrap().landed += 1;
+        StatusCode::OK
+    };
+    let app = Router::new()
+        .route("/hook", post(redirect))
+        .route("/api/v2/alerts", post(redirect))
+        .route("/landing", axum::routing::any(land))
+        .with_state(Arc::clone(&seen));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_answering_3xx_keeps_the_alert_and_retries_it_without_following() {
+    for (status, kind) in [
+        (StatusCode::FOUND, "webhook"),
+        (StatusCode::TEMPORARY_REDIRECT, "alertmanager"),
+        (StatusCode::MOVED_PERMANENTLY, "alertmanager"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("fivehundred.db");
+        let (port, seen) = start_redirector(status).await;
+        let sink = match kind {
+            "webhook" => Sink::webhook(&format!("http://127.0.0.1:{port}/hook")),
+            _ => Sink::alertmanager(&format!("http://127.0.0.1:{port}")),
+        }
+        .unwrap();
+        enqueue(&db, numbered(0, 1), &sink);
+        let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+        eventually(&format!("{kind} {status}: 3 attempts"), || {
+            seen.lock().unwrap().posts >= 3
+        })
+        .await;
+        sinks.stop().await;
+        let held = pending(&db, &sink);
+        assert_eq!(held.len(), 1, "{kind} {status}: the alert is kept");
+        assert!(held[0].attempts >= 2, "{kind} {status}: {held:?}");
+        assert_eq!(seen.lock().unwrap().landed, 0, "{kind} {status}: followed");
+    }
+}
+
+/// Every file in `dir`, each file's bytes one after the other.
+fn bytes_in(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_store_filing_alerts_under_a_sink_url_delivers_them_and_forgets_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let port = lab::free_port();
+    let url = format!("http://user:secret@127.0.0.1:{port}/hook?token=abc");
+    let sink = Sink::webhook(&url).unwrap();
+    // What an older version wrote: rows filed under the URL itself.
+    let legacy = format!("webhook {}", reqwest::Url::parse(&url).unwrap());
+    let mut old = Store::open(&db).unwrap();
+    let batch = Batch {
+        notifications: numbered(0, 2),
+        ..Batch::default()
+    };
+    old.apply(&batch, std::slice::from_ref(&legacy)).unwrap();
+    drop(old);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO firing (sink, key, body) VALUES (?1, 'earlier/', '{}')",
+            [&legacy],
+        )
+        .unwrap();
+    assert!(contains(&bytes_in(dir.path()), "token=abc"), "the old form");
+
+    let rx = Receiver::default();
+    start_receiver(port, Arc::clone(&rx)).await;
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+    eventually("2 alerts", || rx.lock().unwrap().accepted.len() >= 2).await;
+    sinks.stop().await;
+    assert_eq!(summaries(&rx), ["n0", "n1"]);
+    let store = Store::open(&db).unwrap();
+    assert!(store.pending(&sink.id(), 10).unwrap().is_empty());
+    assert!(store.firing(&sink.id()).unwrap().contains_key("earlier/"));
+    drop(store);
+    let bytes = bytes_in(dir.path());
+    for secret in ["secret", "token=abc"] {
+        assert!(!contains(&bytes, secret), "{secret} still in the store");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // A real Alertmanager
 // ---------------------------------------------------------------------------------------

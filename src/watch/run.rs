@@ -15,7 +15,7 @@ use super::detect::DetectConfig;
 use super::http::{self, FiringAlert, FollowedFile, Shared, Snapshot};
 use super::pipeline::{Batch, FiringState, Pipeline, PipelineConfig};
 use super::sinks::{Sink, SinkError, SinkOptions, Sinks};
-use super::store::{Store, StoreError};
+use super::store::{self, Store, StoreError};
 use super::tail::{Mark, TailConfig, TailError, Tailer};
 use crate::formats::access::{FormatError, NginxFormat};
 
@@ -155,6 +155,9 @@ pub fn run(
         .map_err(WatchError::Runtime)?;
     let stop = Arc::new(AtomicBool::new(false));
     runtime.spawn(stop_on_signal(Arc::clone(&stop)));
+    for note in store::prepare_dir(&state)? {
+        eprintln!("fivehundred: note: {note}");
+    }
     let mut store = Store::open_in(&state)?;
     let resume = store.load()?;
     let saved: Checkpoint = match &resume.checkpoint {
@@ -186,7 +189,7 @@ pub fn run(
             eprintln!("fivehundred: error: {e}");
         }
     });
-    let db = state.join(super::store::FILE_NAME);
+    let db = state.join(store::FILE_NAME);
     let sinks = runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
     let mut tail = saved.tail;
     // The checkpoint as last stored: a step that would store the same is skipped.

@@ -13,11 +13,19 @@
 //! and the outbox rows marked delivered in them would then be sent a second time. A step is
 //! a batch of lines, so one fsync per step is cheap.
 //!
+//! Secrets: the directory is 0700 and the files 0600 (see [`prepare_dir`]); the outbox
+//! files rows under a sink's id, never its URL (which may carry a token), and deleted rows
+//! are overwritten (`secure_delete`), so a URL a store of an older version held is gone once
+//! [`Store::rename_sink`] moved its rows.
+//!
 //! Several connections may use the file at once (the pipeline, the sinks, the HTTP endpoints
 //! each open their own `Store`): WAL lets readers run beside the one writer, and a writer
 //! waits up to [`BUSY_TIMEOUT`] for another's commit.
 
 use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +40,14 @@ pub const FILE_NAME: &str = "fivehundred.db";
 
 /// The layout this binary writes; a file with a higher one was written by a newer binary.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// The files SQLite keeps beside [`FILE_NAME`] in WAL mode.
+const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
+
+/// The state directory's mode: only its owner may list or enter it.
+const DIR_MODE: u32 = 0o700;
+/// The store files' mode: only their owner may read them.
+const FILE_MODE: u32 = 0o600;
 
 /// How long a write waits for another connection's transaction before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,11 +90,10 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("state database {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
     #[error("state directory {path}: {source}")]
-    Dir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Dir { path: PathBuf, source: io::Error },
     #[error(
         "state database {path} has schema version {found}, newer than this fivehundred knows \
          ({known}): run a newer fivehundred, or point --state elsewhere"
@@ -135,24 +150,99 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Makes `dir` (`--state DIR`) private: creates it 0700, or takes group and other access off
+/// it and off the store files in it; gives one note per mode changed, for the user.
+pub fn prepare_dir(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let dir_error = |source| StoreError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    create_private_dir(dir).map_err(dir_error)?;
+    let db = dir.join(FILE_NAME);
+    let mut paths = vec![dir.to_path_buf(), db.clone()];
+    paths.extend(SIDE_FILES.map(|suffix| side_file(&db, suffix)));
+    let mut notes = Vec::new();
+    for path in paths {
+        let wanted = if path == dir { DIR_MODE } else { FILE_MODE };
+        if let Some(was) = restrict(&path, wanted).map_err(dir_error)? {
+            notes.push(format!(
+                "{} was mode {was:o}, readable by others; made it {wanted:o}",
+                path.display()
+            ));
+        }
+    }
+    Ok(notes)
+}
+
+/// Creates `dir` and its missing parents 0700 (an existing one is left as it is).
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+}
+
+/// Takes the bits outside `wanted` off `path`'s mode; gives the old mode if it changed.
+/// A missing file is left for SQLite to create (see [`Store::open`]).
+fn restrict(path: &Path, wanted: u32) -> io::Result<Option<u32>> {
+    let mode = match fs::metadata(path) {
+        Ok(m) => m.permissions().mode() & 0o7777,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if mode & !wanted == 0 {
+        return Ok(None);
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode & wanted))?;
+    Ok(Some(mode))
+}
+
+/// `db` with `suffix` appended to its name (`fivehundred.db-wal`).
+fn side_file(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Creates an empty `path` 0600 unless it exists: SQLite gives a new database the umask's
+/// mode (0644 usually), and its `-wal` and `-shm` files the database's.
+fn create_private_file(path: &Path) -> io::Result<()> {
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(path)
+    {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
 impl Store {
-    /// Opens `dir/fivehundred.db`, creating the directory if needed (`--state DIR`).
+    /// Opens `dir/fivehundred.db`, creating the directory (0700) if needed (`--state DIR`).
     pub fn open_in(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+        create_private_dir(dir).map_err(|source| StoreError::Dir {
             path: dir.to_path_buf(),
             source,
         })?;
         Store::open(&dir.join(FILE_NAME))
     }
 
-    /// Opens (or creates) the state file, checks its schema version and creates the tables of
-    /// a new one.
+    /// Opens (or creates, 0600) the state file, checks its schema version and creates the
+    /// tables of a new one.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        create_private_file(path).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let opened = || -> Result<Connection, rusqlite::Error> {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
+            // Deleted rows (an old store's sink URLs among them) are overwritten, not left
+            // in free space.
+            conn.pragma_update(None, "secure_delete", "ON")?;
             Ok(conn)
         };
         let mut conn = opened().map_err(|source| StoreError::Open {
@@ -307,7 +397,35 @@ impl Store {
             tx.execute("DELETE FROM firing WHERE sink = ?1", [sink])?;
         }
         tx.commit()?;
+        if !stale.is_empty() {
+            self.truncate_wal()?;
+        }
         Ok(dropped)
+    }
+
+    /// Files the rows of sink `from` under `to` (an older version filed them under the
+    /// sink's URL); returns how many rows moved. The old text is overwritten in the file
+    /// and cut from the WAL.
+    pub fn rename_sink(&mut self, from: &str, to: &str) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let moved = tx.execute("UPDATE outbox SET sink = ?2 WHERE sink = ?1", [from, to])?
+            + tx.execute(
+                "UPDATE OR REPLACE firing SET sink = ?2 WHERE sink = ?1",
+                [from, to],
+            )?;
+        tx.commit()?;
+        if moved > 0 {
+            self.truncate_wal()?;
+        }
+        Ok(moved)
+    }
+
+    /// Copies the WAL into the file and empties it, so what was deleted is in neither (a
+    /// reader in the way only delays it: a busy result is not an error).
+    fn truncate_wal(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 }
 
