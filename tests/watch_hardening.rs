@@ -5,7 +5,9 @@
 //!   alert stays queued and is retried, stderr names the status and where it points, and the
 //!   redirect is never followed;
 //! - a webhook URL's password and token never reach the state directory, which is 0700 with
-//!   its store 0600 (an existing 0755 directory is tightened, and said so).
+//!   its store 0600 (an existing 0755 directory is tightened, and said so);
+//! - with its descriptors limited to 256, 600 idle connections do not stop `/metrics`
+//!   answering at once, and a `Host` other than its own or an `--allow-host` name gets a 421.
 //!
 //! Readiness is polled, never slept for.
 mod lab;
@@ -18,11 +20,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use support::{Receiver, Watch, append, line, now_ms, wait};
+use support::{BIN, Receiver, Watch, append, line, now_ms, wait};
 
 /// How long a retried delivery may take to show.
 const RETRIES: Duration = Duration::from_secs(30);
@@ -193,4 +196,90 @@ fn a_webhook_password_and_token_never_reach_the_private_store() {
     }
     let dir_mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
     assert_eq!(dir_mode, 0o700);
+}
+
+/// `fivehundred watch ARGS…` with its descriptors limited to `nofile` (soft and hard), on
+/// 127.0.0.1:`port`; killed when dropped.
+struct Limited(Child);
+
+impl Limited {
+    fn start(nofile: u32, port: u16, args: &[OsString]) -> Limited {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n {nofile} && exec \"$0\" watch --listen 127.0.0.1:{port} \"$@\""
+            ))
+            .arg(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sh");
+        let limited = Limited(child);
+        wait("/healthz", support::DEADLINE, || {
+            let r = lab::fetch(port, "GET", "/healthz", "127.0.0.1", b"");
+            if r.status == 200 {
+                Ok(())
+            } else {
+                Err(format!("{}", r.status))
+            }
+        });
+        limited
+    }
+}
+
+impl Drop for Limited {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` naming `host`, given `limit` to answer: the status line, or what went wrong.
+fn get_within(port: u16, path: &str, host: &str, limit: Duration) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    match BufReader::new(s).read_line(&mut answer) {
+        Ok(_) => answer.trim_end().to_owned(),
+        Err(e) => format!("no answer: {e}"),
+    }
+}
+
+#[test]
+fn idle_connections_beyond_the_descriptor_limit_do_not_stop_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = robots_500(dir.path());
+    let state = dir.path().join("state");
+    let port = lab::free_port();
+    let _watch = Limited::start(
+        256,
+        port,
+        &[
+            log.into(),
+            "--state".into(),
+            state.into(),
+            "--allow-host".into(),
+            "dash.example".into(),
+        ],
+    );
+    let idle: Vec<TcpStream> = (0..600)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let asked = Instant::now();
+    let status = get_within(port, "/metrics", "127.0.0.1", Duration::from_secs(5));
+    assert_eq!(status, "HTTP/1.1 200 OK", "after {:?}", asked.elapsed());
+    let host = format!("dash.example:{port}");
+    assert_eq!(
+        get_within(port, "/", &host, Duration::from_secs(5)),
+        "HTTP/1.1 200 OK"
+    );
+    assert_eq!(
+        get_within(port, "/", "evil.example", Duration::from_secs(5)),
+        "HTTP/1.1 421 Misdirected Request"
+    );
+    drop(idle);
 }

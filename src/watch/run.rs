@@ -33,6 +33,10 @@ pub struct WatchConfig {
     pub paths: Vec<PathBuf>,
     /// Where the HTTP endpoints listen (default 127.0.0.1:9500).
     pub listen: Option<SocketAddr>,
+    /// Host names requests to the endpoints may name besides the listen address (a reverse
+    /// proxy's, say): any other `Host` is refused, against DNS rebinding.
+    #[serde(default)]
+    pub allow_host: Vec<String>,
     /// Checkpoint and SQLite store.
     pub state: Option<PathBuf>,
     #[serde(default)]
@@ -78,6 +82,9 @@ impl WatchConfig {
         }
         if !flags.webhook.is_empty() {
             self.webhook = flags.webhook;
+        }
+        if !flags.allow_host.is_empty() {
+            self.allow_host = flags.allow_host;
         }
         self.listen = flags.listen.or(self.listen);
         self.state = flags.state.or(self.state.take());
@@ -182,7 +189,15 @@ pub fn run(
     snapshot.counters = resume.counters.clone();
     snapshot.incidents = store.incidents(SHOWN_RESOLVED)?;
     let shared = Shared::new(snapshot, http::DEFAULT_MAX_AGE);
-    let server = runtime.block_on(http::Server::bind(config.listen(), shared.clone()))?;
+    let options = http::HttpOptions {
+        allow_hosts: config.allow_host.clone(),
+        ..http::HttpOptions::default()
+    };
+    let server = runtime.block_on(http::Server::bind_with(
+        config.listen(),
+        shared.clone(),
+        options,
+    ))?;
     ready(server.local_addr());
     runtime.spawn(async move {
         if let Err(e) = server.run().await {
