@@ -198,41 +198,92 @@ fn a_webhook_password_and_token_never_reach_the_private_store() {
     assert_eq!(dir_mode, 0o700);
 }
 
-/// `fivehundred watch ARGS…` with its descriptors limited to `nofile` (soft and hard), on
-/// 127.0.0.1:`port`; killed when dropped.
-struct Limited(Child);
+/// `fivehundred watch --listen 127.0.0.1:PORT ARGS…` started by `sh -c SCRIPT` (which ends
+/// in `exec "$0" watch "$@"`) under `wrapper` (a command prefix, maybe none), with its output
+/// collected; ready once `/healthz` answers, killed when dropped.
+struct Wrapped {
+    child: Child,
+    port: u16,
+    output: Arc<Mutex<String>>,
+}
 
-impl Limited {
-    fn start(nofile: u32, port: u16, args: &[OsString]) -> Limited {
-        let child = Command::new("sh")
+impl Wrapped {
+    fn start(wrapper: &[&str], script: &str, port: u16, args: &[OsString]) -> Wrapped {
+        let (program, before) = match wrapper {
+            [program, rest @ ..] => (*program, rest),
+            [] => ("sh", &[][..]),
+        };
+        let mut command = Command::new(program);
+        if !wrapper.is_empty() {
+            command.args(before).arg("sh");
+        }
+        let mut child = command
             .arg("-c")
-            .arg(format!(
-                "ulimit -n {nofile} && exec \"$0\" watch --listen 127.0.0.1:{port} \"$@\""
-            ))
+            .arg(script)
             .arg(BIN)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn sh");
-        let limited = Limited(child);
+            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        let output = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let collected = Arc::clone(&output);
+        thread::spawn(move || {
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                collected.lock().unwrap().push_str(&format!("{l}\n"));
+            }
+        });
+        let mut wrapped = Wrapped {
+            child,
+            port,
+            output,
+        };
         wait("/healthz", support::DEADLINE, || {
+            if let Ok(Some(status)) = wrapped.child.try_wait() {
+                panic!("watch exited ({status}): {}", wrapped.output());
+            }
             let r = lab::fetch(port, "GET", "/healthz", "127.0.0.1", b"");
             if r.status == 200 {
                 Ok(())
             } else {
-                Err(format!("{}", r.status))
+                Err(wrapped.output())
             }
         });
-        limited
+        wrapped
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// `/metrics`, parsed; fails the test (with what watch said) when it does not answer.
+    fn metrics(&self) -> support::Metrics {
+        let r = lab::fetch(self.port, "GET", "/metrics", "127.0.0.1", b"");
+        assert_eq!(r.status, 200, "watch said:\n{}", self.output());
+        support::Metrics::parse(&r.body)
+    }
+
+    /// Polls `/metrics` until `cond` holds.
+    fn wait_metrics(&self, what: &str, cond: impl Fn(&support::Metrics) -> bool) {
+        wait(what, support::DEADLINE, || {
+            let m = self.metrics();
+            if cond(&m) {
+                Ok(())
+            } else {
+                Err(format!("{m:?}\n{}", self.output()))
+            }
+        });
     }
 }
 
-impl Drop for Limited {
+impl Drop for Wrapped {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -255,8 +306,9 @@ fn idle_connections_beyond_the_descriptor_limit_do_not_stop_metrics() {
     let log = robots_500(dir.path());
     let state = dir.path().join("state");
     let port = lab::free_port();
-    let _watch = Limited::start(
-        256,
+    let _watch = Wrapped::start(
+        &[],
+        "ulimit -n 256 && exec \"$0\" watch \"$@\"",
         port,
         &[
             log.into(),
@@ -282,4 +334,102 @@ fn idle_connections_beyond_the_descriptor_limit_do_not_stop_metrics() {
         "HTTP/1.1 421 Misdirected Request"
     );
     drop(idle);
+}
+
+/// Access lines at now: `ok` 200s, then a 500 on `/robots.txt` if `robots`.
+fn traffic(ok: u64, robots: bool) -> String {
+    let mut text: String = (0..ok).map(|n| line(now_ms(), n, 200, "/")).collect();
+    if robots {
+        text.push_str(&line(now_ms(), ok, 500, "/robots.txt"));
+    }
+    text
+}
+
+/// Writes to `path` until the file system is full.
+fn fill(path: &Path) {
+    let mut f = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let chunk = vec![0xA5; 64 * 1024];
+    while f.write_all(&chunk).and_then(|()| f.sync_all()).is_ok() {}
+}
+
+#[test]
+fn a_full_disk_under_the_store_keeps_counting_and_alerting_then_catches_up() {
+    let can_mount = Command::new("unshare")
+        .args(["-rm", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can_mount {
+        eprintln!("note: skipping: no user and mount namespaces here (unshare -rm) for a tmpfs");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    append(&log, &traffic(1, false));
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let rx = Receiver::start();
+    // The state directory is a 1 MiB tmpfs of watch's own, seen here through /proc.
+    let script = "mount -t tmpfs -o size=1m none \"$STATE\" && exec \"$0\" watch \"$@\"";
+    let watch = Wrapped::start(
+        &[
+            "env",
+            &format!("STATE={}", state.display()),
+            "unshare",
+            "-rm",
+        ],
+        script,
+        lab::free_port(),
+        &[
+            log.clone().into(),
+            "--state".into(),
+            state.clone().into(),
+            "--webhook".into(),
+            rx.url().into(),
+        ],
+    );
+    let inside = Path::new("/proc")
+        .join(watch.child.id().to_string())
+        .join("root")
+        .join(state.strip_prefix("/").unwrap());
+    watch.wait_metrics("the first line", |m| m.parsed() == 1);
+
+    let filler = inside.join("filler");
+    fill(&filler);
+    append(&log, &traffic(9, true));
+    watch.wait_metrics("10 lines more, held", |m| {
+        m.parsed() == 11 && m.value("fivehundred_store_ok") == 0.0
+    });
+    rx.wait_count(1, RETRIES);
+    assert_eq!(
+        rx.bodies()[0]["alert"],
+        "robots_txt_5xx",
+        "sent from memory"
+    );
+    append(&log, &traffic(5, false));
+    watch.wait_metrics("5 lines more", |m| m.parsed() == 16);
+    let said = |what: &str| watch.output().lines().filter(|l| l.contains(what)).count();
+    assert_eq!(said("go on in memory"), 1, "said once: {}", watch.output());
+
+    std::fs::remove_file(&filler).unwrap();
+    watch.wait_metrics("the store writable again", |m| {
+        m.value("fivehundred_store_ok") == 1.0
+    });
+    assert_eq!(said("takes writes again"), 1, "{}", watch.output());
+    // A copy: SQLite resolves /proc/PID/root to this namespace's own root.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for name in ["fivehundred.db", "fivehundred.db-wal"] {
+        std::fs::copy(inside.join(name), copy.join(name)).unwrap();
+    }
+    let db = rusqlite::Connection::open(copy.join("fivehundred.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let responses = "SELECT n FROM counter WHERE metric = 'responses' AND a = ";
+    assert_eq!(count(&format!("{responses} '200'")), 15, "caught up");
+    assert_eq!(count(&format!("{responses} '500'")), 1, "caught up");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM outbox"),
+        0,
+        "nothing left to send"
+    );
+    assert_eq!(rx.bodies().len(), 1, "the alert once: {:?}", rx.bodies());
 }

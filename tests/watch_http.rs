@@ -292,6 +292,7 @@ fn expected_samples() -> Vec<Sample> {
             1_763_632_803.25,
         ),
         sample("fivehundred_start_time_seconds", &[], 1_763_630_000.5),
+        sample("fivehundred_store_ok", &[], 1.0),
     ]
 }
 
@@ -351,6 +352,10 @@ async fn publishing_a_new_snapshot_changes_the_metrics() {
     assert_eq!(value_of(&empty, responses, ("code", "500")), None);
     let start_time = sample("fivehundred_start_time_seconds", &[], 0.0);
     assert!(empty.contains(&start_time));
+
+    shared.update(|s| s.store_ok = false);
+    let holding = sample("fivehundred_store_ok", &[], 0.0);
+    assert!(metrics().await.contains(&holding));
 }
 
 #[tokio::test]

@@ -69,6 +69,9 @@ pub struct Snapshot {
     pub timeline: Vec<TimelinePoint>,
     /// When this `watch` process started.
     pub started: jiff::Timestamp,
+    /// Whether the state store takes every write (false while what it cannot take, on a full
+    /// disk say, is held in memory).
+    pub store_ok: bool,
 }
 
 impl Snapshot {
@@ -82,6 +85,7 @@ impl Snapshot {
             newest_line: None,
             timeline: Vec::new(),
             started,
+            store_ok: true,
         }
     }
 

@@ -9,11 +9,14 @@
 //! is never followed (a 302 would turn the POST into a GET, whose 200 says nothing of the
 //! alert): a 3xx is a failed delivery like a 5xx, warned about with where it points.
 //!
+//! When the store cannot take notifications (a full disk), they wait in memory instead
+//! ([`Sinks::send_unstored`]), after the stored rows, and go the same way.
+//!
 //! Alertmanager forgets an alert that is not re-sent within its `resolve_timeout` (5 min by
 //! default), so the firing alerts it was given are posted again every
 //! [`SinkOptions::resend_every`] until their resolution is delivered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::live::LiveIncident;
+use super::detect::AlertStatus;
+use super::live::{LiveIncident, Notification};
 use super::store::{OutboxRow, Store, StoreError};
 
 /// The path of Alertmanager's v2 alerts API under its base URL.
@@ -187,7 +191,14 @@ pub struct Sinks {
     /// Sent `false` (unchanged) to wake the tasks, `true` to stop them.
     signal: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Each sink's id and its rows the store could not take.
+    unstored: Vec<(String, Unstored)>,
+    /// The id the next unstored row gets: negative, so no stored row has it.
+    next_unstored_id: i64,
 }
+
+/// A sink's notifications waiting in memory, oldest first, as outbox rows.
+type Unstored = Arc<Mutex<VecDeque<OutboxRow>>>;
 
 impl Sinks {
     /// Starts one task per sink on the current tokio runtime, each with its own connection
@@ -214,8 +225,12 @@ impl Sinks {
         let options = Arc::new(options);
         let (signal, _) = watch::channel(false);
         let mut tasks = Vec::new();
+        let mut unstored = Vec::new();
         for sink in sinks {
+            let queue = Unstored::default();
+            unstored.push((sink.id(), Arc::clone(&queue)));
             let delivery = Delivery {
+                unstored: queue,
                 id: sink.id(),
                 label: sink.label(),
                 sink: sink.clone(),
@@ -226,12 +241,45 @@ impl Sinks {
             };
             tasks.push(runtime.spawn(delivery.run()));
         }
-        Ok(Sinks { signal, tasks })
+        Ok(Sinks {
+            signal,
+            tasks,
+            unstored,
+            next_unstored_id: -1,
+        })
     }
 
     /// Tells the tasks new rows are in the outbox (after [`Store::apply`]).
     pub fn wake(&self) {
         self.signal.send_modify(|_| {});
+    }
+
+    /// Queues `notes` for every sink in memory, when the store could not take them: sent
+    /// after the stored rows. Lost if `watch` stops first, but then the store's checkpoint
+    /// is from before the lines that raised them, which the next start reads again.
+    pub fn send_unstored(&mut self, notes: &[Notification]) {
+        for note in notes {
+            let body = match serde_json::to_string(note) {
+                Ok(body) => body,
+                Err(e) => {
+                    eprintln!("fivehundred: warning: alert {} not sent: {e}", note.key());
+                    continue;
+                }
+            };
+            for (sink, queue) in &self.unstored {
+                lock(queue).push_back(OutboxRow {
+                    id: self.next_unstored_id,
+                    sink: sink.clone(),
+                    key: note.key(),
+                    firing: note.status == AlertStatus::Firing,
+                    body: body.clone(),
+                    attempts: 0,
+                    next_attempt_ms: 0,
+                });
+                self.next_unstored_id -= 1;
+            }
+        }
+        self.wake();
     }
 
     /// Stops the tasks and waits for them: a request in flight is finished and recorded
@@ -330,9 +378,16 @@ struct Delivery {
     id: String,
     label: String,
     store: Arc<Mutex<Store>>,
+    /// Rows the store could not take, sent after its own.
+    unstored: Unstored,
     client: reqwest::Client,
     options: Arc<SinkOptions>,
     signal: watch::Receiver<bool>,
+}
+
+/// A lock still usable after a panic elsewhere: a queue of whole rows.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Delivery {
@@ -361,7 +416,10 @@ impl Delivery {
     async fn turn(&mut self, resend_at: &mut Instant) -> Option<Duration> {
         let id = self.id.clone();
         let head = match self.with_store(move |s| s.pending(&id, 1)).await {
-            Ok(rows) => rows.into_iter().next(),
+            Ok(rows) => rows
+                .into_iter()
+                .next()
+                .or_else(|| lock(&self.unstored).front().cloned()),
             Err(e) => {
                 eprintln!(
                     "fivehundred: warning: {}: reading the outbox: {e}",
@@ -457,6 +515,10 @@ impl Delivery {
                 (false, Some(wait))
             }
         };
+        if row.id < 0 {
+            self.settle_unstored(row, delivered, retry).await;
+            return retry;
+        }
         let saved = match retry {
             Some(wait) => {
                 let at = now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
@@ -472,6 +534,28 @@ impl Delivery {
             return Some(self.options.first_retry);
         }
         retry
+    }
+
+    /// Records an attempt at an unstored row (the head of the queue): a failed one waits its
+    /// backoff in the queue; one done with leaves it, and its firing state goes to the store
+    /// if that takes it now.
+    async fn settle_unstored(&mut self, row: OutboxRow, delivered: bool, retry: Option<Duration>) {
+        if let Some(wait) = retry {
+            if let Some(head) = lock(&self.unstored).front_mut() {
+                head.attempts = head.attempts.saturating_add(1);
+                head.next_attempt_ms =
+                    now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
+            }
+            return;
+        }
+        lock(&self.unstored).pop_front();
+        let what = describe(&row);
+        if let Err(e) = self.with_store(move |s| s.finish(&row, delivered)).await {
+            eprintln!(
+                "fivehundred: warning: {}: alert {what} sent, but not recorded as firing: {e}",
+                self.label
+            );
+        }
     }
 
     /// Sends `row` to Alertmanager; a resolution starts when its firing started.

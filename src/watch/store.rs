@@ -18,6 +18,12 @@
 //! are overwritten (`secure_delete`), so a URL a store of an older version held is gone once
 //! [`Store::rename_sink`] moved its rows.
 //!
+//! A full disk (or an I/O error) does not stop `watch`: the [`Writer`] holds what the store
+//! could not take in memory, merged into one batch, and tries again every
+//! [`Writer::RETRY`]; when a write goes through, it holds everything since, so the store
+//! catches up whole. Until then a restart reads the held lines again from the stored
+//! checkpoint, so nothing is lost either way.
+//!
 //! Several connections may use the file at once (the pipeline, the sinks, the HTTP endpoints
 //! each open their own `Store`): WAL lets readers run beside the one writer, and a writer
 //! waits up to [`BUSY_TIMEOUT`] for another's commit.
@@ -27,7 +33,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -426,6 +432,117 @@ impl Store {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+/// Writes the pipeline's batches to the store, holding them in memory while it cannot take
+/// them (see the module comment).
+#[derive(Debug)]
+pub struct Writer {
+    /// The checkpoint the store has: a step that would write only the same is skipped.
+    stored: Option<Vec<u8>>,
+    /// What the store has not taken yet, without its notifications (handed back to be sent
+    /// from memory).
+    held: Option<Batch>,
+    /// While the store fails: when to try again.
+    retry_at: Option<Instant>,
+}
+
+/// What became of a batch given to [`Writer::write`].
+#[derive(Debug)]
+pub enum Written {
+    /// In the store, with all that was held before it; `caught_up` if something was.
+    Stored { caught_up: bool },
+    /// Held in memory. `error` is why, the first time the store failed (`None` while it
+    /// is known to fail). The notifications (of this batch alone) are given back, for the
+    /// sinks to send from memory.
+    Held {
+        error: Option<StoreError>,
+        notifications: Vec<Notification>,
+    },
+}
+
+impl Writer {
+    /// How long the store rests after a failed write before the next try.
+    pub const RETRY: Duration = Duration::from_secs(5);
+
+    /// A writer to a store whose checkpoint is `stored`.
+    pub fn new(stored: Option<Vec<u8>>) -> Writer {
+        Writer {
+            stored,
+            held: None,
+            retry_at: None,
+        }
+    }
+
+    /// Writes `batch` with what is held, or holds it with them (not trying before the retry
+    /// time: a full disk is not written to five times a second). A batch with nothing new
+    /// is not written (no fsync five times a second either).
+    pub fn write(&mut self, store: &mut Store, batch: &Batch, sinks: &[String]) -> Written {
+        if self.held.is_none() && is_empty(batch) && self.stored == batch.checkpoint {
+            return Written::Stored { caught_up: false };
+        }
+        let mut all = self.held.take().unwrap_or_default();
+        merge(&mut all, batch);
+        let now = Instant::now();
+        if self.retry_at.is_some_and(|at| now < at) {
+            return self.hold(all, None);
+        }
+        match store.apply(&all, sinks) {
+            Ok(()) => {
+                self.stored = all.checkpoint;
+                Written::Stored {
+                    caught_up: self.retry_at.take().is_some(),
+                }
+            }
+            Err(e) => {
+                let first = self.retry_at.replace(now + Writer::RETRY).is_none();
+                self.hold(all, first.then_some(e))
+            }
+        }
+    }
+
+    fn hold(&mut self, mut all: Batch, error: Option<StoreError>) -> Written {
+        let notifications = std::mem::take(&mut all.notifications);
+        self.held = Some(all);
+        Written::Held {
+            error,
+            notifications,
+        }
+    }
+
+    /// What is held: the incidents the store lacks, for the dashboard to show.
+    pub fn held(&self) -> Option<&Batch> {
+        self.held.as_ref()
+    }
+}
+
+/// Whether a batch counted, changed or sent nothing.
+fn is_empty(batch: &Batch) -> bool {
+    batch.counters == Counters::default()
+        && batch.incidents.is_empty()
+        && batch.causes.is_empty()
+        && batch.notifications.is_empty()
+}
+
+/// Adds the later batch `from` to `into`: counts summed, each incident's newest state, each
+/// cause's latest time, notifications in order, the newest checkpoint.
+fn merge(into: &mut Batch, from: &Batch) {
+    into.counters.add(&from.counters);
+    for incident in &from.incidents {
+        match into.incidents.iter_mut().find(|i| i.id == incident.id) {
+            Some(older) => *older = incident.clone(),
+            None => into.incidents.push(incident.clone()),
+        }
+    }
+    for (cause, ms) in &from.causes {
+        let latest = into.causes.entry(cause.clone()).or_insert(*ms);
+        *latest = (*latest).max(*ms);
+    }
+    into.notifications
+        .extend(from.notifications.iter().cloned());
+    if from.checkpoint.is_some() {
+        into.checkpoint.clone_from(&from.checkpoint);
     }
 }
 
