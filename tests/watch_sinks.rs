@@ -19,7 +19,7 @@ use fivehundred::watch::detect::{Alert, AlertStatus};
 use fivehundred::watch::live::{Counters, IncidentState, LiveIncident, Notification};
 use fivehundred::watch::pipeline::Batch;
 use fivehundred::watch::sinks::{Sink, SinkOptions, Sinks};
-use fivehundred::watch::store::{Store, StoreError};
+use fivehundred::watch::store::{Store, StoreError, Writer, Written};
 use serde_json::Value;
 
 /// How long any condition may take to come true before the test fails.
@@ -284,6 +284,83 @@ fn a_batch_that_fails_midway_leaves_nothing_behind() {
 }
 
 #[test]
+fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let sinks = sink_ids();
+    let mut store = Store::open(&db).unwrap();
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER full BEFORE INSERT ON checkpoint BEGIN SELECT RAISE(FAIL, 'disk full'); END;",
+    )
+    .unwrap();
+    let mut writer = Writer::new(None);
+    let first = batch(
+        10,
+        vec![incident(1, "php_memory_limit", IncidentState::Open, 1)],
+        numbered(0, 1),
+        b"ckpt-1",
+    );
+    let second = batch(
+        5,
+        vec![
+            incident(1, "php_memory_limit", IncidentState::Open, 4),
+            incident(2, "upstream_timeout", IncidentState::Open, 1),
+        ],
+        numbered(1, 1),
+        b"ckpt-2",
+    );
+    // The first failure is reported; the next step is held without trying (not due yet).
+    // Each step's notifications come back, for the sinks to send from memory.
+    match writer.write(&mut store, &first, &sinks) {
+        Written::Held {
+            error: Some(e),
+            notifications,
+        } => {
+            assert!(e.to_string().contains("disk full"), "{e}");
+            assert_eq!(notifications, first.notifications);
+        }
+        other => panic!("{other:?}"),
+    }
+    match writer.write(&mut store, &second, &sinks) {
+        Written::Held {
+            error: None,
+            notifications,
+        } => assert_eq!(notifications, second.notifications),
+        other => panic!("{other:?}"),
+    }
+    let held = writer.held().unwrap();
+    assert_eq!(
+        held.incidents, second.incidents,
+        "each incident's newest state"
+    );
+    assert!(held.notifications.is_empty());
+    assert_eq!(store.load().unwrap().checkpoint, None, "nothing written");
+
+    raw.execute_batch("DROP TRIGGER full").unwrap();
+    let idle = Batch {
+        checkpoint: Some(b"ckpt-2".to_vec()),
+        ..Batch::default()
+    };
+    let start = Instant::now();
+    while !matches!(
+        writer.write(&mut store, &idle, &sinks),
+        Written::Stored { caught_up: true }
+    ) {
+        assert!(start.elapsed() < DEADLINE, "never caught up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(writer.held().is_none());
+    let after = snapshot(&mut store);
+    let mut total = first.counters.clone();
+    total.add(&second.counters);
+    assert_eq!(after.resume.counters, total);
+    assert_eq!(after.resume.checkpoint.as_deref(), Some(&b"ckpt-2"[..]));
+    assert_eq!(after.resume.open_incidents, second.incidents);
+    assert!(after.outbox.iter().all(Vec::is_empty), "sent from memory");
+}
+
+#[test]
 fn a_newer_schema_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fivehundred.db");
@@ -510,6 +587,34 @@ async fn rows_of_a_sink_no_longer_configured_are_dropped() {
         .await;
     assert!(pending(&db, &gone).is_empty());
     assert_eq!(pending(&db, &kept).len(), 2, "nothing listens on port 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_delivered_while_the_store_cannot_record_it_is_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let port = lab::free_port();
+    let sink = Sink::webhook(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+    enqueue(&db, numbered(0, 2), &sink);
+    // The store takes no removal from the outbox (as on a full disk, a DELETE's WAL frames
+    // need room).
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER full BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    let rx = Receiver::default();
+    start_receiver(port, Arc::clone(&rx)).await;
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+    eventually("2 alerts", || rx.lock().unwrap().accepted.len() >= 2).await;
+    assert_eq!(summaries(&rx), ["n0", "n1"], "each once, in order");
+    assert_eq!(pending(&db, &sink).len(), 2, "not recorded yet");
+
+    raw.execute_batch("DROP TRIGGER full").unwrap();
+    sinks.wake();
+    eventually("the deliveries recorded", || pending(&db, &sink).is_empty()).await;
+    sinks.stop().await;
+    assert_eq!(summaries(&rx), ["n0", "n1"]);
 }
 
 /// What a receiver that redirects every POST saw.

@@ -231,6 +231,7 @@ impl Sinks {
             unstored.push((sink.id(), Arc::clone(&queue)));
             let delivery = Delivery {
                 unstored: queue,
+                unrecorded: Vec::new(),
                 id: sink.id(),
                 label: sink.label(),
                 sink: sink.clone(),
@@ -380,6 +381,9 @@ struct Delivery {
     store: Arc<Mutex<Store>>,
     /// Rows the store could not take, sent after its own.
     unstored: Unstored,
+    /// Stored rows done with (delivered: true, or refused) whose removal the store did not
+    /// take (a full disk): never sent again, recorded once it does.
+    unrecorded: Vec<(OutboxRow, bool)>,
     client: reqwest::Client,
     options: Arc<SinkOptions>,
     signal: watch::Receiver<bool>,
@@ -414,11 +418,14 @@ impl Delivery {
     /// Sends the oldest row if it is due; gives how long to wait before the next turn
     /// (`None`: go on at once).
     async fn turn(&mut self, resend_at: &mut Instant) -> Option<Duration> {
+        self.record_unrecorded().await;
         let id = self.id.clone();
-        let head = match self.with_store(move |s| s.pending(&id, 1)).await {
+        let done: Vec<i64> = self.unrecorded.iter().map(|(row, _)| row.id).collect();
+        let limit = done.len() + 1;
+        let head = match self.with_store(move |s| s.pending(&id, limit)).await {
             Ok(rows) => rows
                 .into_iter()
-                .next()
+                .find(|row| !done.contains(&row.id))
                 .or_else(|| lock(&self.unstored).front().cloned()),
             Err(e) => {
                 eprintln!(
@@ -519,21 +526,50 @@ impl Delivery {
             self.settle_unstored(row, delivered, retry).await;
             return retry;
         }
-        let saved = match retry {
-            Some(wait) => {
-                let at = now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
-                self.with_store(move |s| s.postpone(&row, at)).await
+        let Some(wait) = retry else {
+            let done = row.clone();
+            if let Err(e) = self.with_store(move |s| s.finish(&done, delivered)).await {
+                eprintln!(
+                    "fivehundred: warning: {}: recording alert {}: {e}; it is not sent again, and recorded once the store takes it",
+                    self.label,
+                    describe(&row)
+                );
+                self.unrecorded.push((row, delivered));
             }
-            None => self.with_store(move |s| s.finish(&row, delivered)).await,
+            return None;
         };
-        if let Err(e) = saved {
+        let at = now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
+        if let Err(e) = self.with_store(move |s| s.postpone(&row, at)).await {
             eprintln!(
-                "fivehundred: warning: {}: recording a delivery: {e} (the alert may be sent again)",
+                "fivehundred: warning: {}: recording a failed attempt: {e}",
                 self.label
             );
-            return Some(self.options.first_retry);
         }
-        retry
+        Some(wait)
+    }
+
+    /// Records the rows done with that the store did not take before; keeps those it still
+    /// does not.
+    async fn record_unrecorded(&mut self) {
+        if self.unrecorded.is_empty() {
+            return;
+        }
+        let rows = std::mem::take(&mut self.unrecorded);
+        let left = self
+            .with_store(move |s| {
+                Ok(rows
+                    .into_iter()
+                    .filter(|(row, delivered)| s.finish(row, *delivered).is_err())
+                    .collect())
+            })
+            .await;
+        match left {
+            Ok(left) => self.unrecorded = left,
+            Err(e) => eprintln!(
+                "fivehundred: warning: {}: recording deliveries: {e} (those alerts may be sent again)",
+                self.label
+            ),
+        }
     }
 
     /// Records an attempt at an unstored row (the head of the queue): a failed one waits its
