@@ -361,6 +361,42 @@ fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
 }
 
 #[test]
+fn a_state_directory_and_store_open_to_others_are_made_private_and_said_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    let dir = tempfile::tempdir().unwrap();
+
+    // New: created private, nothing to say.
+    let fresh = dir.path().join("new/state");
+    assert!(
+        fivehundred::watch::store::prepare_dir(&fresh)
+            .unwrap()
+            .is_empty()
+    );
+    let open = Store::open_in(&fresh).unwrap();
+    assert_eq!(mode(&fresh), 0o700);
+    for name in ["fivehundred.db", "fivehundred.db-wal", "fivehundred.db-shm"] {
+        assert_eq!(mode(&fresh.join(name)), 0o600, "{name}");
+    }
+    drop(open);
+
+    // Made by an older version (or by hand): tightened, one note each. (The WAL is there
+    // while a connection is open.)
+    let old = dir.path().join("old");
+    let _open = Store::open_in(&old).unwrap();
+    set(&old, 0o755).unwrap();
+    set(&old.join("fivehundred.db"), 0o644).unwrap();
+    set(&old.join("fivehundred.db-wal"), 0o640).unwrap();
+    let notes = fivehundred::watch::store::prepare_dir(&old).unwrap();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[0].contains("was mode 755") && notes[0].ends_with("made it 700"));
+    assert_eq!(mode(&old), 0o700);
+    assert_eq!(mode(&old.join("fivehundred.db")), 0o600);
+    assert_eq!(mode(&old.join("fivehundred.db-wal")), 0o600);
+}
+
+#[test]
 fn a_newer_schema_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fivehundred.db");

@@ -244,6 +244,7 @@ pub enum HttpError {
 pub struct HttpOptions {
     /// Host names requests may name besides the listen address (`--allow-host`).
     pub allow_hosts: Vec<String>,
+    /// Timeouts and the connection cap.
     pub limits: Limits,
 }
 

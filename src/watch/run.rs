@@ -206,8 +206,8 @@ pub fn run(
         }
     });
     let db = state.join(store::FILE_NAME);
-    let sinks = runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
-    let mut sinks = sinks;
+    let mut sinks =
+        runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
     let mut tail = saved.tail;
     let mut writer = Writer::new(resume.checkpoint.clone());
     let mut behind = false;

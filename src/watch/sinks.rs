@@ -119,6 +119,7 @@ impl Sink {
         )
     }
 
+    /// The kind as ids and logs name it.
     fn kind_name(&self) -> &'static str {
         match self.kind {
             SinkKind::Webhook => "webhook",

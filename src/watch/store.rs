@@ -157,24 +157,29 @@ pub struct Store {
 }
 
 /// Makes `dir` (`--state DIR`) private: creates it 0700, or takes group and other access off
-/// it and off the store files in it; gives one note per mode changed, for the user.
+/// it and off the store files in it; gives one note per mode changed (or that could not be:
+/// not a reason to stop), for the user.
 pub fn prepare_dir(dir: &Path) -> Result<Vec<String>, StoreError> {
-    let dir_error = |source| StoreError::Dir {
+    create_private_dir(dir).map_err(|source| StoreError::Dir {
         path: dir.to_path_buf(),
         source,
-    };
-    create_private_dir(dir).map_err(dir_error)?;
+    })?;
     let db = dir.join(FILE_NAME);
     let mut paths = vec![dir.to_path_buf(), db.clone()];
     paths.extend(SIDE_FILES.map(|suffix| side_file(&db, suffix)));
     let mut notes = Vec::new();
     for path in paths {
         let wanted = if path == dir { DIR_MODE } else { FILE_MODE };
-        if let Some(was) = restrict(&path, wanted).map_err(dir_error)? {
-            notes.push(format!(
-                "{} was mode {was:o}, readable by others; made it {wanted:o}",
+        match restrict(&path, wanted) {
+            Ok(None) => {}
+            Ok(Some(was)) => notes.push(format!(
+                "{} was mode {was:o}, open to others; made it {wanted:o}",
                 path.display()
-            ));
+            )),
+            Err(e) => notes.push(format!(
+                "{} should be mode {wanted:o}, and cannot be made so: {e}",
+                path.display()
+            )),
         }
     }
     Ok(notes)
