@@ -117,8 +117,8 @@ const WATCH_EXAMPLES: &str = "Examples:
   fivehundred watch demo/ --state /tmp/fivehundred-state --listen 127.0.0.1:9500
   curl -s 127.0.0.1:9500/metrics | grep fivehundred_responses_total
 
-The config file takes the flags' names as keys (paths, listen, state, webhook, alertmanager,
-slo, from-end, tz, access-format); flags given on the command line win.";
+The config file takes the flags' names as keys (paths, listen, allow-host, state, webhook,
+alertmanager, slo, from-end, tz, access-format); flags given on the command line win.";
 
 const SEO_EXAMPLES: &str = "Examples:
   fivehundred seo /var/log/nginx
@@ -227,6 +227,11 @@ struct WatchArgs {
     /// Where the HTTP endpoints listen [default: 127.0.0.1:9500].
     #[arg(long, value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
+
+    /// Also answer requests naming this host (e.g. a reverse proxy's name; repeatable).
+    /// Requests naming any host but the listen address (or localhost on loopback) get a 421.
+    #[arg(long, value_name = "NAME")]
+    allow_host: Vec<String>,
 
     /// Checkpoint and incident store [default: /var/lib/fivehundred as root, else
     /// ~/.local/state/fivehundred].
@@ -561,6 +566,7 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
     config.merge_flags(watch::run::WatchConfig {
         paths: args.paths,
         listen: args.listen,
+        allow_host: args.allow_host,
         state: args.state,
         webhook: args.webhook,
         alertmanager: args.alertmanager,

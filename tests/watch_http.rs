@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use fivehundred::formats::Stamp;
 use fivehundred::watch::http::{
-    DEFAULT_MAX_AGE, FiringAlert, FollowedFile, HttpError, Server, Shared, Snapshot, serve,
+    DEFAULT_MAX_AGE, FiringAlert, FollowedFile, HttpError, HttpOptions, Server, Shared, Snapshot,
+    serve,
 };
 use fivehundred::watch::live::{IncidentState, LiveIncident};
 use lab::Lab;
@@ -291,6 +292,7 @@ fn expected_samples() -> Vec<Sample> {
             1_763_632_803.25,
         ),
         sample("fivehundred_start_time_seconds", &[], 1_763_630_000.5),
+        sample("fivehundred_store_ok", &[], 1.0),
     ]
 }
 
@@ -350,6 +352,10 @@ async fn publishing_a_new_snapshot_changes_the_metrics() {
     assert_eq!(value_of(&empty, responses, ("code", "500")), None);
     let start_time = sample("fivehundred_start_time_seconds", &[], 0.0);
     assert!(empty.contains(&start_time));
+
+    shared.update(|s| s.store_ok = false);
+    let holding = sample("fivehundred_store_ok", &[], 0.0);
+    assert!(metrics().await.contains(&holding));
 }
 
 #[tokio::test]
@@ -516,6 +522,120 @@ async fn a_taken_port_is_an_error_not_a_panic() {
         serve(addr, shared).await,
         Err(HttpError::Bind { .. })
     ));
+}
+
+/// GET `path` naming `host` in the `Host` header: status and body.
+async fn get_as(addr: SocketAddr, path: &str, host: &str) -> (StatusCode, String) {
+    let r = client()
+        .get(format!("http://{addr}{path}"))
+        .header(header::HOST, host)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path} as {host}: {e}"));
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_request_naming_another_host_gets_a_421_generic_page() {
+    let addr = start(Shared::new(known_snapshot(), DEFAULT_MAX_AGE)).await;
+    let port = addr.port();
+    for path in ["/", "/metrics", "/api/incidents", "/healthz", "/nope"] {
+        for host in [
+            "evil.example".to_owned(),
+            format!("evil.example:{port}"),
+            format!("127.0.0.1:{}", port + 1),
+        ] {
+            let (status, body) = get_as(addr, path, &host).await;
+            assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{path} as {host}");
+            assert_generic(&body, "421 Misdirected Request");
+        }
+    }
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        assert_eq!(get_as(addr, "/metrics", &host).await.0, StatusCode::OK);
+    }
+
+    // A name allowed (a reverse proxy's) is answered, on any port.
+    let options = HttpOptions {
+        allow_hosts: vec!["dash.example".to_owned()],
+        ..HttpOptions::default()
+    };
+    let server = Server::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        Shared::new(known_snapshot(), DEFAULT_MAX_AGE),
+        options,
+    )
+    .await
+    .unwrap();
+    let proxied = server.local_addr();
+    tokio::spawn(server.run());
+    for host in ["dash.example", "Dash.Example:443"] {
+        assert_eq!(get_as(proxied, "/", host).await.0, StatusCode::OK, "{host}");
+    }
+    let (status, _) = get_as(proxied, "/", "evil.example").await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+}
+
+/// Reads from `stream` until the server closes it (end of file or an error); gives how long
+/// that took from `opened`.
+async fn until_closed(stream: &mut tokio::net::TcpStream, opened: Instant) -> Duration {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0; 4096];
+    while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+    opened.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_slow_and_idle_connections_are_closed_and_metrics_still_answer() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let addr = start(Shared::new(known_snapshot(), DEFAULT_MAX_AGE)).await;
+    let limit = Duration::from_secs(25);
+    let opened = Instant::now();
+
+    // Connects and says nothing.
+    let silent = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        until_closed(&mut s, opened).await
+    });
+    // Sends its request head one byte a second, for ever (slowloris).
+    let slow = tokio::spawn(async move {
+        let s = TcpStream::connect(addr).await.unwrap();
+        let (mut read, mut write) = s.into_split();
+        let head = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+        let drip = async move {
+            for b in head.iter().chain(std::iter::repeat(&b'a')) {
+                if write.write_all(&[*b]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        };
+        let mut buf = [0; 64];
+        tokio::select! {
+            () = drip => {}
+            _ = tokio::io::AsyncReadExt::read(&mut read, &mut buf) => {}
+        }
+        opened.elapsed()
+    });
+    // Asks once, keeps the connection, then idles.
+    let idle = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .unwrap();
+        until_closed(&mut s, opened).await
+    });
+
+    // Meanwhile the endpoints answer.
+    let (status, _, _) = get_text(addr, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    for (what, task) in [("silent", silent), ("slowloris", slow), ("idle", idle)] {
+        let took = tokio::time::timeout(limit, task)
+            .await
+            .unwrap_or_else(|_| panic!("the {what} connection still open after {limit:?}"))
+            .unwrap();
+        assert!(took < limit, "{what}: {took:?}");
+    }
 }
 
 /// Calls `probe` every 200 ms until it gives a value; panics with `what` and the last

@@ -19,7 +19,7 @@ use fivehundred::watch::detect::{Alert, AlertStatus};
 use fivehundred::watch::live::{Counters, IncidentState, LiveIncident, Notification};
 use fivehundred::watch::pipeline::Batch;
 use fivehundred::watch::sinks::{Sink, SinkOptions, Sinks};
-use fivehundred::watch::store::{Store, StoreError};
+use fivehundred::watch::store::{Store, StoreError, Writer, Written};
 use serde_json::Value;
 
 /// How long any condition may take to come true before the test fails.
@@ -284,6 +284,119 @@ fn a_batch_that_fails_midway_leaves_nothing_behind() {
 }
 
 #[test]
+fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let sinks = sink_ids();
+    let mut store = Store::open(&db).unwrap();
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER full BEFORE INSERT ON checkpoint BEGIN SELECT RAISE(FAIL, 'disk full'); END;",
+    )
+    .unwrap();
+    let mut writer = Writer::new(None);
+    let first = batch(
+        10,
+        vec![incident(1, "php_memory_limit", IncidentState::Open, 1)],
+        numbered(0, 1),
+        b"ckpt-1",
+    );
+    let second = batch(
+        5,
+        vec![
+            incident(1, "php_memory_limit", IncidentState::Open, 4),
+            incident(2, "upstream_timeout", IncidentState::Open, 1),
+        ],
+        numbered(1, 1),
+        b"ckpt-2",
+    );
+    // The first failure is reported; the next step is held without trying (not due yet).
+    // Each step's notifications come back, for the sinks to send from memory.
+    match writer.write(&mut store, &first, &sinks) {
+        Written::Held {
+            error: Some(e),
+            notifications,
+        } => {
+            assert!(e.to_string().contains("disk full"), "{e}");
+            assert_eq!(notifications, first.notifications);
+        }
+        other => panic!("{other:?}"),
+    }
+    match writer.write(&mut store, &second, &sinks) {
+        Written::Held {
+            error: None,
+            notifications,
+        } => assert_eq!(notifications, second.notifications),
+        other => panic!("{other:?}"),
+    }
+    let held = writer.held().unwrap();
+    assert_eq!(
+        held.incidents, second.incidents,
+        "each incident's newest state"
+    );
+    assert!(held.notifications.is_empty());
+    assert_eq!(store.load().unwrap().checkpoint, None, "nothing written");
+
+    raw.execute_batch("DROP TRIGGER full").unwrap();
+    let idle = Batch {
+        checkpoint: Some(b"ckpt-2".to_vec()),
+        ..Batch::default()
+    };
+    let start = Instant::now();
+    while !matches!(
+        writer.write(&mut store, &idle, &sinks),
+        Written::Stored { caught_up: true }
+    ) {
+        assert!(start.elapsed() < DEADLINE, "never caught up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(writer.held().is_none());
+    let after = snapshot(&mut store);
+    let mut total = first.counters.clone();
+    total.add(&second.counters);
+    assert_eq!(after.resume.counters, total);
+    assert_eq!(after.resume.checkpoint.as_deref(), Some(&b"ckpt-2"[..]));
+    assert_eq!(after.resume.open_incidents, second.incidents);
+    assert!(after.outbox.iter().all(Vec::is_empty), "sent from memory");
+}
+
+#[test]
+fn a_state_directory_and_store_open_to_others_are_made_private_and_said_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    let dir = tempfile::tempdir().unwrap();
+
+    // New: created private, nothing to say.
+    let fresh = dir.path().join("new/state");
+    assert!(
+        fivehundred::watch::store::prepare_dir(&fresh)
+            .unwrap()
+            .is_empty()
+    );
+    let open = Store::open_in(&fresh).unwrap();
+    assert_eq!(mode(&fresh), 0o700);
+    for name in ["fivehundred.db", "fivehundred.db-wal", "fivehundred.db-shm"] {
+        assert_eq!(mode(&fresh.join(name)), 0o600, "{name}");
+    }
+    drop(open);
+
+    // Made by an older version (or by hand): tightened, one note each. (The WAL is there
+    // while a connection is open.)
+    let old = dir.path().join("old");
+    let _open = Store::open_in(&old).unwrap();
+    set(&old, 0o755).unwrap();
+    set(&old.join("fivehundred.db"), 0o644).unwrap();
+    set(&old.join("fivehundred.db-wal"), 0o640).unwrap();
+    let notes = fivehundred::watch::store::prepare_dir(&old).unwrap();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[0].contains("was mode 755") && notes[0].ends_with("made it 700"));
+    assert_eq!(mode(&old), 0o700);
+    assert_eq!(mode(&old.join("fivehundred.db")), 0o600);
+    assert_eq!(mode(&old.join("fivehundred.db-wal")), 0o600);
+}
+
+#[test]
 fn a_newer_schema_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fivehundred.db");
@@ -510,6 +623,151 @@ async fn rows_of_a_sink_no_longer_configured_are_dropped() {
         .await;
     assert!(pending(&db, &gone).is_empty());
     assert_eq!(pending(&db, &kept).len(), 2, "nothing listens on port 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_delivered_while_the_store_cannot_record_it_is_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let port = lab::free_port();
+    let sink = Sink::webhook(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+    enqueue(&db, numbered(0, 2), &sink);
+    // The store takes no removal from the outbox (as on a full disk, a DELETE's WAL frames
+    // need room).
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER full BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    let rx = Receiver::default();
+    start_receiver(port, Arc::clone(&rx)).await;
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+    eventually("2 alerts", || rx.lock().unwrap().accepted.len() >= 2).await;
+    assert_eq!(summaries(&rx), ["n0", "n1"], "each once, in order");
+    assert_eq!(pending(&db, &sink).len(), 2, "not recorded yet");
+
+    raw.execute_batch("DROP TRIGGER full").unwrap();
+    sinks.wake();
+    eventually("the deliveries recorded", || pending(&db, &sink).is_empty()).await;
+    sinks.stop().await;
+    assert_eq!(summaries(&rx), ["n0", "n1"]);
+}
+
+/// What a receiver that redirects every POST saw.
+#[derive(Default)]
+struct Redirects {
+    /// POSTs answered with the redirect.
+    posts: usize,
+    /// Requests that reached the redirect's target.
+    landed: usize,
+}
+
+/// A receiver on 127.0.0.1 answering every POST to the webhook or Alertmanager path with
+/// `status` and `Location: /landing`, where anything gets a 200.
+async fn start_redirector(status: StatusCode) -> (u16, Arc<Mutex<Redirects>>) {
+    let seen = Arc::new(Mutex::new(Redirects::default()));
+    let redirect = move |State(seen): State<Arc<Mutex<Redirects>>>| async move {
+        seen.lock().unwrap().posts += 1;
+        (status, [(axum::http::header::LOCATION, "/landing")])
+    };
+    let land = |State(seen): State<Arc<Mutex<Redirects>>>| async move {
+        seen.lock().unwrap().landed += 1;
+        StatusCode::OK
+    };
+    let app = Router::new()
+        .route("/hook", post(redirect))
+        .route("/api/v2/alerts", post(redirect))
+        .route("/landing", axum::routing::any(land))
+        .with_state(Arc::clone(&seen));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_answering_3xx_keeps_the_alert_and_retries_it_without_following() {
+    for (status, kind) in [
+        (StatusCode::FOUND, "webhook"),
+        (StatusCode::TEMPORARY_REDIRECT, "alertmanager"),
+        (StatusCode::MOVED_PERMANENTLY, "alertmanager"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("fivehundred.db");
+        let (port, seen) = start_redirector(status).await;
+        let sink = match kind {
+            "webhook" => Sink::webhook(&format!("http://127.0.0.1:{port}/hook")),
+            _ => Sink::alertmanager(&format!("http://127.0.0.1:{port}")),
+        }
+        .unwrap();
+        enqueue(&db, numbered(0, 1), &sink);
+        let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+        eventually(&format!("{kind} {status}: 3 attempts"), || {
+            seen.lock().unwrap().posts >= 3
+        })
+        .await;
+        sinks.stop().await;
+        let held = pending(&db, &sink);
+        assert_eq!(held.len(), 1, "{kind} {status}: the alert is kept");
+        assert!(held[0].attempts >= 2, "{kind} {status}: {held:?}");
+        assert_eq!(seen.lock().unwrap().landed, 0, "{kind} {status}: followed");
+    }
+}
+
+/// Every file in `dir`, each file's bytes one after the other.
+fn bytes_in(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_store_filing_alerts_under_a_sink_url_delivers_them_and_forgets_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fivehundred.db");
+    let port = lab::free_port();
+    let url = format!("http://user:secret@127.0.0.1:{port}/hook?token=abc");
+    let sink = Sink::webhook(&url).unwrap();
+    // What an older version wrote: rows filed under the URL itself.
+    let legacy = format!("webhook {}", reqwest::Url::parse(&url).unwrap());
+    let mut old = Store::open(&db).unwrap();
+    let batch = Batch {
+        notifications: numbered(0, 2),
+        ..Batch::default()
+    };
+    old.apply(&batch, std::slice::from_ref(&legacy)).unwrap();
+    drop(old);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO firing (sink, key, body) VALUES (?1, 'earlier/', '{}')",
+            [&legacy],
+        )
+        .unwrap();
+    assert!(contains(&bytes_in(dir.path()), "token=abc"), "the old form");
+
+    let rx = Receiver::default();
+    start_receiver(port, Arc::clone(&rx)).await;
+    let sinks = Sinks::start(&db, std::slice::from_ref(&sink), fast()).unwrap();
+    eventually("2 alerts", || rx.lock().unwrap().accepted.len() >= 2).await;
+    sinks.stop().await;
+    assert_eq!(summaries(&rx), ["n0", "n1"]);
+    let store = Store::open(&db).unwrap();
+    assert!(store.pending(&sink.id(), 10).unwrap().is_empty());
+    assert!(store.firing(&sink.id()).unwrap().contains_key("earlier/"));
+    drop(store);
+    let bytes = bytes_in(dir.path());
+    for secret in ["secret", "token=abc"] {
+        assert!(!contains(&bytes, secret), "{secret} still in the store");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

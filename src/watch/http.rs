@@ -8,6 +8,11 @@
 //! is not a normal answer (404, 405, a bad query, an internal error) is a small generic page
 //! that tells nothing about the inside, and internal errors go to stderr instead.
 //!
+//! Against DNS rebinding (a web page whose name is made to resolve to 127.0.0.1 reading the
+//! dashboard), a request must name this server in its `Host`: the listen address, `localhost`
+//! on a loopback listener, or a name allowed with `--allow-host`; any other gets a 421.
+//! Against idle and slow clients, connections keep the limits of [`guard`].
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), fivehundred::watch::http::HttpError> {
 //! use fivehundred::watch::http::{DEFAULT_MAX_AGE, Shared, Snapshot, serve};
@@ -18,17 +23,18 @@
 //! ```
 
 mod dashboard;
+pub mod guard;
 mod metrics;
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::map_response;
+use axum::middleware::{Next, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -39,6 +45,7 @@ use super::live::{Counters, IncidentState, LiveIncident, TimelinePoint};
 use super::pipeline::kind_name;
 use crate::formats::Stamp;
 use crate::scan::InputReport;
+use guard::{GuardedListener, Limits};
 
 /// How long a snapshot stays fresh for `/healthz`: the pipeline is to publish at every tick
 /// (about once a second, even with no new line), so 15 s without a publication means it is
@@ -62,6 +69,9 @@ pub struct Snapshot {
     pub timeline: Vec<TimelinePoint>,
     /// When this `watch` process started.
     pub started: jiff::Timestamp,
+    /// Whether the state store takes every write (false while what it cannot take, on a full
+    /// disk say, is held in memory).
+    pub store_ok: bool,
 }
 
 impl Snapshot {
@@ -75,6 +85,7 @@ impl Snapshot {
             newest_line: None,
             timeline: Vec::new(),
             started,
+            store_ok: true,
         }
     }
 
@@ -228,6 +239,15 @@ pub enum HttpError {
     Serve { addr: SocketAddr, source: io::Error },
 }
 
+/// How the server treats its clients; [`Default`] is what `watch` uses.
+#[derive(Clone, Debug, Default)]
+pub struct HttpOptions {
+    /// Host names requests may name besides the listen address (`--allow-host`).
+    pub allow_hosts: Vec<String>,
+    /// Timeouts and the connection cap.
+    pub limits: Limits,
+}
+
 /// A bound, not yet serving, server: binding first lets the caller report a taken port
 /// before anything else starts, and learn the port when it asked for port 0.
 #[derive(Debug)]
@@ -235,11 +255,22 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     shared: Shared,
+    options: HttpOptions,
 }
 
 impl Server {
-    /// Binds `listen` (exactly that address: the CLI's default is loopback only).
+    /// Binds `listen` (exactly that address: the CLI's default is loopback only), with the
+    /// default [`HttpOptions`].
     pub async fn bind(listen: SocketAddr, shared: Shared) -> Result<Server, HttpError> {
+        Server::bind_with(listen, shared, HttpOptions::default()).await
+    }
+
+    /// Binds `listen`, to serve with `options`.
+    pub async fn bind_with(
+        listen: SocketAddr,
+        shared: Shared,
+        options: HttpOptions,
+    ) -> Result<Server, HttpError> {
         let bind_error = |source| HttpError::Bind {
             addr: listen,
             source,
@@ -250,6 +281,7 @@ impl Server {
             listener,
             addr,
             shared,
+            options,
         })
     }
 
@@ -261,7 +293,9 @@ impl Server {
     /// Serves until the runtime stops; returns only on a fatal error.
     pub async fn run(self) -> Result<(), HttpError> {
         let addr = self.addr;
-        axum::serve(self.listener, router(self.shared))
+        let hosts = AllowedHosts::new(addr, &self.options.allow_hosts);
+        let listener = GuardedListener::new(self.listener, self.options.limits);
+        axum::serve(listener, router(self.shared, hosts))
             .await
             .map_err(|source| HttpError::Serve { addr, source })
     }
@@ -272,8 +306,9 @@ pub async fn serve(listen: SocketAddr, shared: Shared) -> Result<(), HttpError> 
     Server::bind(listen, shared).await?.run().await
 }
 
-/// The routes, with the security headers and generic error pages on every answer.
-pub fn router(shared: Shared) -> Router {
+/// The routes, for requests naming one of `hosts`, with the security headers and generic
+/// error pages on every answer.
+pub fn router(shared: Shared, hosts: AllowedHosts) -> Router {
     Router::new()
         .route("/", get(dashboard_page))
         .route("/metrics", get(metrics_text))
@@ -281,7 +316,86 @@ pub fn router(shared: Shared) -> Router {
         .route("/healthz", get(healthz))
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(shared)
+        .layer(from_fn_with_state(hosts, check_host))
         .layer(map_response(harden))
+}
+
+/// The `Host` values a server listening on one address answers to.
+#[derive(Clone, Debug)]
+pub struct AllowedHosts {
+    listen: SocketAddr,
+    /// Lowercase, without a trailing dot.
+    names: Arc<[String]>,
+}
+
+impl AllowedHosts {
+    /// The listen address (any IP address of this machine when it is the unspecified one;
+    /// `localhost` too when it is loopback or unspecified), with its port or none, and
+    /// `names` with any port.
+    pub fn new(listen: SocketAddr, names: &[String]) -> AllowedHosts {
+        AllowedHosts {
+            listen,
+            names: names.iter().map(|n| normal_name(n)).collect(),
+        }
+    }
+
+    /// Whether a request whose `Host` is `value` is meant for this server.
+    fn allows(&self, value: &str) -> bool {
+        let Some((name, port)) = split_host(value) else {
+            return false;
+        };
+        if self.names.contains(&name) {
+            return true;
+        }
+        if port.is_some_and(|p| p != self.listen.port()) {
+            return false;
+        }
+        let ip = self.listen.ip();
+        match name.parse::<IpAddr>() {
+            // An address is no name a rebinding attack can point elsewhere.
+            Ok(named) => named == ip || ip.is_unspecified(),
+            Err(_) => name == "localhost" && (ip.is_loopback() || ip.is_unspecified()),
+        }
+    }
+}
+
+/// A host name as compared: lowercase, without the trailing dot of a fully qualified one.
+fn normal_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A `Host` value's name (brackets of an IPv6 address taken off) and port; `None` if it is
+/// malformed.
+fn split_host(value: &str) -> Option<(String, Option<u16>)> {
+    let (name, port) = match value.strip_prefix('[') {
+        Some(bracketed) => {
+            let (name, rest) = bracketed.split_once(']')?;
+            (name, (!rest.is_empty()).then(|| rest.strip_prefix(':')))
+        }
+        None => match value.split_once(':') {
+            Some((name, port)) => (name, Some(Some(port))),
+            None => (value, None),
+        },
+    };
+    let port = match port {
+        Some(p) => Some(p?.parse().ok()?),
+        None => None,
+    };
+    (!name.is_empty()).then(|| (normal_name(name), port))
+}
+
+/// Answers 421 to a request whose `Host` names another server. A request without one (HTTP/1.0)
+/// goes on: browsers, the only way to rebind, always send it.
+async fn check_host(State(hosts): State<AllowedHosts>, request: Request, next: Next) -> Response {
+    let allowed = match request.headers().get(header::HOST) {
+        None => true,
+        Some(value) => value.to_str().is_ok_and(|v| hosts.allows(v)),
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        StatusCode::MISDIRECTED_REQUEST.into_response()
+    }
 }
 
 /// The CSP forbids everything but inline styles (the dashboard's) and data: images, and
@@ -443,6 +557,44 @@ mod tests {
         assert_eq!((f.kind.as_str(), f.format.as_str()), ("php_fpm", "php_fpm"));
         assert_eq!((f.lines, f.unparsed, f.offset), (12, 1, 4096));
         assert_eq!(f.path, input.path);
+    }
+
+    #[test]
+    fn hosts_naming_this_server() {
+        let names = ["Dash.Example.".to_string()];
+        let loopback = AllowedHosts::new("127.0.0.1:9500".parse().unwrap(), &names);
+        for ok in [
+            "127.0.0.1:9500",
+            "127.0.0.1",
+            "localhost:9500",
+            "LOCALHOST.",
+            "dash.example",
+            "dash.example.:443",
+        ] {
+            assert!(loopback.allows(ok), "{ok}");
+        }
+        for refused in [
+            "evil.example",
+            "evil.example:9500",
+            "127.0.0.1:9501",
+            "127.0.0.2:9500",
+            "localhost:80",
+            "[::1]:9500",
+            "",
+            ":9500",
+            "127.0.0.1:x",
+            "[::1",
+        ] {
+            assert!(!loopback.allows(refused), "{refused}");
+        }
+        let v6 = AllowedHosts::new("[::1]:9500".parse().unwrap(), &[]);
+        assert!(v6.allows("[::1]:9500") && v6.allows("localhost"));
+        assert!(!v6.allows("[::1]:1") && !v6.allows("127.0.0.1:9500"));
+        let any = AllowedHosts::new("0.0.0.0:9500".parse().unwrap(), &[]);
+        assert!(any.allows("192.0.2.7:9500") && any.allows("localhost:9500"));
+        assert!(!any.allows("evil.example:9500"));
+        let public = AllowedHosts::new("192.0.2.7:9500".parse().unwrap(), &[]);
+        assert!(public.allows("192.0.2.7:9500") && !public.allows("localhost:9500"));
     }
 
     #[test]

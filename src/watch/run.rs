@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::detect::DetectConfig;
 use super::http::{self, FiringAlert, FollowedFile, Shared, Snapshot};
+use super::live::LiveIncident;
 use super::pipeline::{Batch, FiringState, Pipeline, PipelineConfig};
 use super::sinks::{Sink, SinkError, SinkOptions, Sinks};
-use super::store::{Store, StoreError};
+use super::store::{self, Store, StoreError, Writer, Written};
 use super::tail::{Mark, TailConfig, TailError, Tailer};
 use crate::formats::access::{FormatError, NginxFormat};
 
@@ -33,6 +34,10 @@ pub struct WatchConfig {
     pub paths: Vec<PathBuf>,
     /// Where the HTTP endpoints listen (default 127.0.0.1:9500).
     pub listen: Option<SocketAddr>,
+    /// Host names requests to the endpoints may name besides the listen address (a reverse
+    /// proxy's, say): any other `Host` is refused, against DNS rebinding.
+    #[serde(default)]
+    pub allow_host: Vec<String>,
     /// Checkpoint and SQLite store.
     pub state: Option<PathBuf>,
     #[serde(default)]
@@ -78,6 +83,9 @@ impl WatchConfig {
         }
         if !flags.webhook.is_empty() {
             self.webhook = flags.webhook;
+        }
+        if !flags.allow_host.is_empty() {
+            self.allow_host = flags.allow_host;
         }
         self.listen = flags.listen.or(self.listen);
         self.state = flags.state.or(self.state.take());
@@ -155,6 +163,9 @@ pub fn run(
         .map_err(WatchError::Runtime)?;
     let stop = Arc::new(AtomicBool::new(false));
     runtime.spawn(stop_on_signal(Arc::clone(&stop)));
+    for note in store::prepare_dir(&state)? {
+        eprintln!("fivehundred: note: {note}");
+    }
     let mut store = Store::open_in(&state)?;
     let resume = store.load()?;
     let saved: Checkpoint = match &resume.checkpoint {
@@ -179,18 +190,26 @@ pub fn run(
     snapshot.counters = resume.counters.clone();
     snapshot.incidents = store.incidents(SHOWN_RESOLVED)?;
     let shared = Shared::new(snapshot, http::DEFAULT_MAX_AGE);
-    let server = runtime.block_on(http::Server::bind(config.listen(), shared.clone()))?;
+    let options = http::HttpOptions {
+        allow_hosts: config.allow_host.clone(),
+        ..http::HttpOptions::default()
+    };
+    let server = runtime.block_on(http::Server::bind_with(
+        config.listen(),
+        shared.clone(),
+        options,
+    ))?;
     ready(server.local_addr());
     runtime.spawn(async move {
         if let Err(e) = server.run().await {
             eprintln!("fivehundred: error: {e}");
         }
     });
-    let db = state.join(super::store::FILE_NAME);
-    let sinks = runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
+    let db = state.join(store::FILE_NAME);
+    let mut sinks =
+        runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
     let mut tail = saved.tail;
-    // The checkpoint as last stored: a step that would store the same is skipped.
-    let mut stored = resume.checkpoint.clone();
+    let mut writer = Writer::new(resume.checkpoint.clone());
     let mut behind = false;
     // How far each file was read (the last known, for one let go): for the dashboard.
     let mut offsets: HashMap<String, u64> = HashMap::new();
@@ -217,12 +236,12 @@ pub fn run(
         let batch = step(
             &mut pipeline,
             tail.as_deref(),
-            &mut stored,
+            &mut writer,
             &mut store,
             &sink_ids,
-            &sinks,
+            &mut sinks,
         )?;
-        publish(&shared, &mut pipeline, &offsets, &batch, &mut store)?;
+        publish(&shared, &mut pipeline, &offsets, &batch, &store, &writer);
         if !polled.more {
             std::thread::sleep(IDLE);
         }
@@ -238,50 +257,65 @@ pub fn run(
     step(
         &mut pipeline,
         tail.as_deref(),
-        &mut stored,
+        &mut writer,
         &mut store,
         &sink_ids,
-        &sinks,
+        &mut sinks,
     )?;
+    if writer.held().is_some() {
+        eprintln!(
+            "fivehundred: warning: the state store still cannot be written: what was held in memory is lost, and the next start reads those lines again"
+        );
+    }
     runtime.block_on(sinks.stop());
     Ok(())
 }
 
 /// Stores what the pipeline did since the last step with the tail position `tail` and the
-/// alerts firing, in one transaction, and wakes the sinks for new notifications.
+/// alerts firing, in one transaction, and wakes the sinks for new notifications. While the
+/// store cannot be written, the writer holds the step and the sinks get its notifications in
+/// memory.
 fn step(
     pipeline: &mut Pipeline,
     tail: Option<&str>,
-    stored: &mut Option<Vec<u8>>,
+    writer: &mut Writer,
     store: &mut Store,
     sink_ids: &[String],
-    sinks: &Sinks,
+    sinks: &mut Sinks,
 ) -> Result<Batch, WatchError> {
     let mut batch = pipeline.take_batch();
     let checkpoint = Checkpoint {
         tail: tail.map(str::to_owned),
         firing: pipeline.firing_state(),
     };
-    let bytes = serde_json::to_vec(&checkpoint).map_err(|_| WatchError::Checkpoint)?;
-    // An idle step changes nothing: no write (and no fsync) five times a second.
-    if is_empty(&batch) && stored.as_deref() == Some(bytes.as_slice()) {
-        return Ok(batch);
-    }
-    batch.checkpoint = Some(bytes);
-    store.apply(&batch, sink_ids)?;
-    *stored = batch.checkpoint.clone();
-    if !batch.notifications.is_empty() {
-        sinks.wake();
+    batch.checkpoint = Some(serde_json::to_vec(&checkpoint).map_err(|_| WatchError::Checkpoint)?);
+    match writer.write(store, &batch, sink_ids) {
+        Written::Stored { caught_up } => {
+            if caught_up {
+                eprintln!(
+                    "fivehundred: note: the state store takes writes again; what was held in memory is in it"
+                );
+            }
+            if !batch.notifications.is_empty() {
+                sinks.wake();
+            }
+        }
+        Written::Held {
+            error,
+            notifications,
+        } => {
+            if let Some(e) = error {
+                eprintln!(
+                    "fivehundred: warning: {e}; counting and alerting go on in memory, and the store is tried again every {} s",
+                    Writer::RETRY.as_secs()
+                );
+            }
+            if !notifications.is_empty() {
+                sinks.send_unstored(&notifications);
+            }
+        }
     }
     Ok(batch)
-}
-
-/// Whether a step counted, changed or sent nothing.
-fn is_empty(batch: &Batch) -> bool {
-    batch.counters == Default::default()
-        && batch.incidents.is_empty()
-        && batch.causes.is_empty()
-        && batch.notifications.is_empty()
 }
 
 /// Sets `stop` at SIGINT or SIGTERM: the loop ends after the step it is in, stored whole.
@@ -297,18 +331,26 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
     stop.store(true, Ordering::Relaxed);
 }
 
-/// Updates what the endpoints show after a step.
+/// Updates what the endpoints show after a step: incidents as stored, with the newer states
+/// the writer holds over them.
 fn publish(
     shared: &Shared,
     pipeline: &mut Pipeline,
     offsets: &HashMap<String, u64>,
     batch: &Batch,
-    store: &mut Store,
-) -> Result<(), WatchError> {
+    store: &Store,
+    writer: &Writer,
+) {
     let incidents = if batch.incidents.is_empty() {
         None
     } else {
-        Some(store.incidents(SHOWN_RESOLVED)?)
+        match store.incidents(SHOWN_RESOLVED) {
+            Ok(list) => Some(with_held(list, writer.held())),
+            Err(e) => {
+                eprintln!("fivehundred: warning: reading incidents for the dashboard: {e}");
+                None
+            }
+        }
     };
     let timeline = pipeline.timeline();
     shared.update(|s| {
@@ -325,6 +367,15 @@ fn publish(
             .collect();
         s.newest_line = pipeline.newest();
         s.timeline = timeline;
+        s.store_ok = writer.held().is_none();
     });
-    Ok(())
+}
+
+/// `stored` with each incident `held` in memory in its newer state.
+fn with_held(mut stored: Vec<LiveIncident>, held: Option<&Batch>) -> Vec<LiveIncident> {
+    for incident in held.map_or(&[][..], |b| &b.incidents) {
+        stored.retain(|i| i.id != incident.id);
+        stored.push(incident.clone());
+    }
+    stored
 }

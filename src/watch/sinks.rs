@@ -5,24 +5,30 @@
 //! restart or crash at any point loses nothing (at worst the row in flight is sent again).
 //! While a receiver is down, answers 5xx, 408 or 429, the same row is retried with
 //! exponential backoff and the rows after it wait, so each sink gets its alerts in order.
-//! Any other 4xx is a permanent refusal: logged, dropped, and the next row goes.
+//! Any other 4xx is a permanent refusal: logged, dropped, and the next row goes. A redirect
+//! is never followed (a 302 would turn the POST into a GET, whose 200 says nothing of the
+//! alert): a 3xx is a failed delivery like a 5xx, warned about with where it points.
+//!
+//! When the store cannot take notifications (a full disk), they wait in memory instead
+//! ([`Sinks::send_unstored`]), after the stored rows, and go the same way.
 //!
 //! Alertmanager forgets an alert that is not re-sent within its `resolve_timeout` (5 min by
 //! default), so the firing alerts it was given are posted again every
 //! [`SinkOptions::resend_every`] until their resolution is delivered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::live::LiveIncident;
+use super::detect::AlertStatus;
+use super::live::{LiveIncident, Notification};
 use super::store::{OutboxRow, Store, StoreError};
 
 /// The path of Alertmanager's v2 alerts API under its base URL.
@@ -88,24 +94,46 @@ impl Sink {
     }
 
     /// What the outbox files this sink's rows under: stable across restarts while the
-    /// configuration keeps the sink.
+    /// configuration keeps the sink, and without its secrets: the [`Sink::label`] and a
+    /// hash of the whole URL (which tells apart two sinks on one host).
     pub fn id(&self) -> String {
-        let kind = match self.kind {
-            SinkKind::Webhook => "webhook",
-            SinkKind::Alertmanager => "alertmanager",
-        };
-        format!("{kind} {}", self.url)
+        format!(
+            "{} {:016x}",
+            self.label(),
+            fnv1a(self.url.as_str().as_bytes())
+        )
+    }
+
+    /// The id an older version filed this sink's rows under: its URL in the clear.
+    fn legacy_id(&self) -> String {
+        format!("{} {}", self.kind_name(), self.url)
     }
 
     /// The sink as logs show it: scheme, host and port only, since chat webhooks carry
     /// their secret in the path.
     pub fn label(&self) -> String {
-        let kind = match self.kind {
+        format!(
+            "{} {}",
+            self.kind_name(),
+            self.url.origin().ascii_serialization()
+        )
+    }
+
+    /// The kind as ids and logs name it.
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
             SinkKind::Webhook => "webhook",
             SinkKind::Alertmanager => "alertmanager",
-        };
-        format!("{kind} {}", self.url.origin().ascii_serialization())
+        }
     }
+}
+
+/// 64-bit FNV-1a: a hash that stays the same across builds and Rust versions (the std one
+/// may not), so a sink keeps its id.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Parses `url`, accepting only http and https.
@@ -164,7 +192,14 @@ pub struct Sinks {
     /// Sent `false` (unchanged) to wake the tasks, `true` to stop them.
     signal: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Each sink's id and its rows the store could not take.
+    unstored: Vec<(String, Unstored)>,
+    /// The id the next unstored row gets: negative, so no stored row has it.
+    next_unstored_id: i64,
 }
+
+/// A sink's notifications waiting in memory, oldest first, as outbox rows.
+type Unstored = Arc<Mutex<VecDeque<OutboxRow>>>;
 
 impl Sinks {
     /// Starts one task per sink on the current tokio runtime, each with its own connection
@@ -173,21 +208,31 @@ impl Sinks {
     pub fn start(db: &Path, sinks: &[Sink], options: SinkOptions) -> Result<Sinks, SinkError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SinkError::NoRuntime)?;
         let ids: Vec<String> = sinks.iter().map(Sink::id).collect();
-        let dropped = Store::open(db)?.retain_sinks(&ids)?;
+        let mut store = Store::open(db)?;
+        for sink in sinks {
+            store.rename_sink(&sink.legacy_id(), &sink.id())?;
+        }
+        let dropped = store.retain_sinks(&ids)?;
         if dropped > 0 {
             eprintln!(
                 "fivehundred: warning: dropped {dropped} queued alerts for sinks no longer configured"
             );
         }
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
             .build()?;
         let options = Arc::new(options);
         let (signal, _) = watch::channel(false);
         let mut tasks = Vec::new();
+        let mut unstored = Vec::new();
         for sink in sinks {
+            let queue = Unstored::default();
+            unstored.push((sink.id(), Arc::clone(&queue)));
             let delivery = Delivery {
+                unstored: queue,
+                unrecorded: Vec::new(),
                 id: sink.id(),
                 label: sink.label(),
                 sink: sink.clone(),
@@ -198,12 +243,45 @@ impl Sinks {
             };
             tasks.push(runtime.spawn(delivery.run()));
         }
-        Ok(Sinks { signal, tasks })
+        Ok(Sinks {
+            signal,
+            tasks,
+            unstored,
+            next_unstored_id: -1,
+        })
     }
 
     /// Tells the tasks new rows are in the outbox (after [`Store::apply`]).
     pub fn wake(&self) {
         self.signal.send_modify(|_| {});
+    }
+
+    /// Queues `notes` for every sink in memory, when the store could not take them: sent
+    /// after the stored rows. Lost if `watch` stops first, but then the store's checkpoint
+    /// is from before the lines that raised them, which the next start reads again.
+    pub fn send_unstored(&mut self, notes: &[Notification]) {
+        for note in notes {
+            let body = match serde_json::to_string(note) {
+                Ok(body) => body,
+                Err(e) => {
+                    eprintln!("fivehundred: warning: alert {} not sent: {e}", note.key());
+                    continue;
+                }
+            };
+            for (sink, queue) in &self.unstored {
+                lock(queue).push_back(OutboxRow {
+                    id: self.next_unstored_id,
+                    sink: sink.clone(),
+                    key: note.key(),
+                    firing: note.status == AlertStatus::Firing,
+                    body: body.clone(),
+                    attempts: 0,
+                    next_attempt_ms: 0,
+                });
+                self.next_unstored_id -= 1;
+            }
+        }
+        self.wake();
     }
 
     /// Stops the tasks and waits for them: a request in flight is finished and recorded
@@ -222,16 +300,22 @@ impl Sinks {
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Delivered,
-    /// Worth retrying: no connection, a timeout, 5xx, 408, 429.
+    /// Worth retrying: no connection, a timeout, 3xx, 5xx, 408, 429.
     Failed(String),
     /// Never worth retrying: another 4xx, or a row that cannot be sent.
     Refused(String),
 }
 
-/// Tells what an HTTP status means for the row.
-fn outcome(status: StatusCode) -> Outcome {
+/// Tells what an answer means for the row: its status, and for a redirect its `Location`
+/// (resolved against `url`, the one posted to), which the warning names.
+fn outcome(status: StatusCode, location: Option<&[u8]>, url: &Url) -> Outcome {
     if status.is_success() {
         Outcome::Delivered
+    } else if status.is_redirection() {
+        let target = location.map_or_else(|| "nowhere".to_owned(), |l| redirect_target(l, url));
+        Outcome::Failed(format!(
+            "answered {status}, a redirect to {target}, not followed: fix the URL"
+        ))
     } else if status.is_client_error()
         && status != StatusCode::REQUEST_TIMEOUT
         && status != StatusCode::TOO_MANY_REQUESTS
@@ -240,6 +324,22 @@ fn outcome(status: StatusCode) -> Outcome {
     } else {
         Outcome::Failed(format!("answered {status}"))
     }
+}
+
+/// A redirect's `Location` as a warning shows it: resolved against `base`, without a password
+/// or query (they may hold a token); text that is no URL is quoted with control characters
+/// escaped, so it cannot drive the terminal.
+fn redirect_target(location: &[u8], base: &Url) -> String {
+    let text = String::from_utf8_lossy(location);
+    let Ok(mut url) = base.join(&text) else {
+        return format!("{:?}", text.chars().take(200).collect::<String>());
+    };
+    // Both fail only for URLs that cannot have them, which then have none to hide.
+    let _ = url.set_password(None);
+    if url.query().is_some() {
+        url.set_query(Some("..."));
+    }
+    url.to_string()
 }
 
 /// The wait after `attempts` failed attempts: `first` doubled each time, at most `max`.
@@ -280,9 +380,19 @@ struct Delivery {
     id: String,
     label: String,
     store: Arc<Mutex<Store>>,
+    /// Rows the store could not take, sent after its own.
+    unstored: Unstored,
+    /// Stored rows done with (delivered: true, or refused) whose removal the store did not
+    /// take (a full disk): never sent again, recorded once it does.
+    unrecorded: Vec<(OutboxRow, bool)>,
     client: reqwest::Client,
     options: Arc<SinkOptions>,
     signal: watch::Receiver<bool>,
+}
+
+/// A lock still usable after a panic elsewhere: a queue of whole rows.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Delivery {
@@ -309,9 +419,15 @@ impl Delivery {
     /// Sends the oldest row if it is due; gives how long to wait before the next turn
     /// (`None`: go on at once).
     async fn turn(&mut self, resend_at: &mut Instant) -> Option<Duration> {
+        self.record_unrecorded().await;
         let id = self.id.clone();
-        let head = match self.with_store(move |s| s.pending(&id, 1)).await {
-            Ok(rows) => rows.into_iter().next(),
+        let done: Vec<i64> = self.unrecorded.iter().map(|(row, _)| row.id).collect();
+        let limit = done.len() + 1;
+        let head = match self.with_store(move |s| s.pending(&id, limit)).await {
+            Ok(rows) => rows
+                .into_iter()
+                .find(|row| !done.contains(&row.id))
+                .or_else(|| lock(&self.unstored).front().cloned()),
             Err(e) => {
                 eprintln!(
                     "fivehundred: warning: {}: reading the outbox: {e}",
@@ -407,21 +523,76 @@ impl Delivery {
                 (false, Some(wait))
             }
         };
-        let saved = match retry {
-            Some(wait) => {
-                let at = now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
-                self.with_store(move |s| s.postpone(&row, at)).await
+        if row.id < 0 {
+            self.settle_unstored(row, delivered, retry).await;
+            return retry;
+        }
+        let Some(wait) = retry else {
+            let done = row.clone();
+            if let Err(e) = self.with_store(move |s| s.finish(&done, delivered)).await {
+                eprintln!(
+                    "fivehundred: warning: {}: recording alert {}: {e}; it is not sent again, and recorded once the store takes it",
+                    self.label,
+                    describe(&row)
+                );
+                self.unrecorded.push((row, delivered));
             }
-            None => self.with_store(move |s| s.finish(&row, delivered)).await,
+            return None;
         };
-        if let Err(e) = saved {
+        let at = now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
+        if let Err(e) = self.with_store(move |s| s.postpone(&row, at)).await {
             eprintln!(
-                "fivehundred: warning: {}: recording a delivery: {e} (the alert may be sent again)",
+                "fivehundred: warning: {}: recording a failed attempt: {e}",
                 self.label
             );
-            return Some(self.options.first_retry);
         }
-        retry
+        Some(wait)
+    }
+
+    /// Records the rows done with that the store did not take before; keeps those it still
+    /// does not.
+    async fn record_unrecorded(&mut self) {
+        if self.unrecorded.is_empty() {
+            return;
+        }
+        let rows = std::mem::take(&mut self.unrecorded);
+        let left = self
+            .with_store(move |s| {
+                Ok(rows
+                    .into_iter()
+                    .filter(|(row, delivered)| s.finish(row, *delivered).is_err())
+                    .collect())
+            })
+            .await;
+        match left {
+            Ok(left) => self.unrecorded = left,
+            Err(e) => eprintln!(
+                "fivehundred: warning: {}: recording deliveries: {e} (those alerts may be sent again)",
+                self.label
+            ),
+        }
+    }
+
+    /// Records an attempt at an unstored row (the head of the queue): a failed one waits its
+    /// backoff in the queue; one done with leaves it, and its firing state goes to the store
+    /// if that takes it now.
+    async fn settle_unstored(&mut self, row: OutboxRow, delivered: bool, retry: Option<Duration>) {
+        if let Some(wait) = retry {
+            if let Some(head) = lock(&self.unstored).front_mut() {
+                head.attempts = head.attempts.saturating_add(1);
+                head.next_attempt_ms =
+                    now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
+            }
+            return;
+        }
+        lock(&self.unstored).pop_front();
+        let what = describe(&row);
+        if let Err(e) = self.with_store(move |s| s.finish(&row, delivered)).await {
+            eprintln!(
+                "fivehundred: warning: {}: alert {what} sent, but not recorded as firing: {e}",
+                self.label
+            );
+        }
     }
 
     /// Sends `row` to Alertmanager; a resolution starts when its firing started.
@@ -459,7 +630,10 @@ impl Delivery {
             .send()
             .await;
         match sent {
-            Ok(answer) => outcome(answer.status()),
+            Ok(answer) => {
+                let location = answer.headers().get(LOCATION).map(|v| v.as_bytes());
+                outcome(answer.status(), location, &self.sink.url)
+            }
             // Without the URL: it may carry a secret.
             Err(e) => Outcome::Failed(causes(&e.without_url())),
         }
@@ -631,16 +805,31 @@ mod tests {
 
     #[test]
     fn which_answers_are_retried() {
-        assert_eq!(outcome(StatusCode::OK), Outcome::Delivered);
-        assert_eq!(outcome(StatusCode::ACCEPTED), Outcome::Delivered);
-        for retried in [500, 502, 503, 408, 429] {
-            let s = StatusCode::from_u16(retried).unwrap();
-            assert!(matches!(outcome(s), Outcome::Failed(_)), "{retried}");
+        let url = Url::parse("http://127.0.0.1:9/hook").unwrap();
+        let outcome = |code: u16| outcome(StatusCode::from_u16(code).unwrap(), None, &url);
+        assert_eq!(outcome(200), Outcome::Delivered);
+        assert_eq!(outcome(202), Outcome::Delivered);
+        for retried in [500, 502, 503, 408, 429, 301, 302, 303, 307, 308] {
+            assert!(matches!(outcome(retried), Outcome::Failed(_)), "{retried}");
         }
         for refused in [400, 401, 404, 410, 422] {
-            let s = StatusCode::from_u16(refused).unwrap();
-            assert!(matches!(outcome(s), Outcome::Refused(_)), "{refused}");
+            assert!(matches!(outcome(refused), Outcome::Refused(_)), "{refused}");
         }
+    }
+
+    #[test]
+    fn a_redirect_is_named_without_secrets_or_control_characters() {
+        let url = Url::parse("http://127.0.0.1:9/hook?token=t").unwrap();
+        let named = |location: &[u8]| match outcome(StatusCode::FOUND, Some(location), &url) {
+            Outcome::Failed(why) => why,
+            other => panic!("{other:?}"),
+        };
+        let why = named(b"https://u:pw@hooks.example.com/in?token=abc");
+        assert!(why.contains("302 Found"), "{why}");
+        assert!(why.contains("https://u@hooks.example.com/in?..."), "{why}");
+        assert!(named(b"/elsewhere").contains("http://127.0.0.1:9/elsewhere"));
+        let why = named(b"http://[\x1b]2;owned\x07");
+        assert!(!why.contains('\x1b') && !why.contains('\x07'), "{why:?}");
     }
 
     #[test]
@@ -663,7 +852,14 @@ mod tests {
         );
         let hook = Sink::webhook("https://hooks.example.com/services/T0/B0/secret").unwrap();
         assert_eq!(hook.label(), "webhook https://hooks.example.com");
-        assert!(hook.id().contains("secret"), "ids tell sinks apart");
+        let other = Sink::webhook("https://hooks.example.com/services/T0/B0/other").unwrap();
+        assert_ne!(hook.id(), other.id(), "ids tell sinks apart");
+        assert!(!hook.id().contains("secret"), "{}", hook.id());
+        assert_eq!(
+            hook.id(),
+            "webhook https://hooks.example.com dc2c0d2db0fd152b",
+            "stable across builds"
+        );
         assert!(Sink::webhook("ftp://example.com/").is_err());
         assert!(Sink::webhook("not a url").is_err());
     }

@@ -13,13 +13,27 @@
 //! and the outbox rows marked delivered in them would then be sent a second time. A step is
 //! a batch of lines, so one fsync per step is cheap.
 //!
+//! Secrets: the directory is 0700 and the files 0600 (see [`prepare_dir`]); the outbox
+//! files rows under a sink's id, never its URL (which may carry a token), and deleted rows
+//! are overwritten (`secure_delete`), so a URL a store of an older version held is gone once
+//! [`Store::rename_sink`] moved its rows.
+//!
+//! A full disk (or an I/O error) does not stop `watch`: the [`Writer`] holds what the store
+//! could not take in memory, merged into one batch, and tries again every
+//! [`Writer::RETRY`]; when a write goes through, it holds everything since, so the store
+//! catches up whole. Until then a restart reads the held lines again from the stored
+//! checkpoint, so nothing is lost either way.
+//!
 //! Several connections may use the file at once (the pipeline, the sinks, the HTTP endpoints
 //! each open their own `Store`): WAL lets readers run beside the one writer, and a writer
 //! waits up to [`BUSY_TIMEOUT`] for another's commit.
 
 use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -32,6 +46,14 @@ pub const FILE_NAME: &str = "fivehundred.db";
 
 /// The layout this binary writes; a file with a higher one was written by a newer binary.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// The files SQLite keeps beside [`FILE_NAME`] in WAL mode.
+const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
+
+/// The state directory's mode: only its owner may list or enter it.
+const DIR_MODE: u32 = 0o700;
+/// The store files' mode: only their owner may read them.
+const FILE_MODE: u32 = 0o600;
 
 /// How long a write waits for another connection's transaction before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,11 +96,10 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("state database {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
     #[error("state directory {path}: {source}")]
-    Dir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Dir { path: PathBuf, source: io::Error },
     #[error(
         "state database {path} has schema version {found}, newer than this fivehundred knows \
          ({known}): run a newer fivehundred, or point --state elsewhere"
@@ -135,24 +156,104 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Makes `dir` (`--state DIR`) private: creates it 0700, or takes group and other access off
+/// it and off the store files in it; gives one note per mode changed (or that could not be:
+/// not a reason to stop), for the user.
+pub fn prepare_dir(dir: &Path) -> Result<Vec<String>, StoreError> {
+    create_private_dir(dir).map_err(|source| StoreError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let db = dir.join(FILE_NAME);
+    let mut paths = vec![dir.to_path_buf(), db.clone()];
+    paths.extend(SIDE_FILES.map(|suffix| side_file(&db, suffix)));
+    let mut notes = Vec::new();
+    for path in paths {
+        let wanted = if path == dir { DIR_MODE } else { FILE_MODE };
+        match restrict(&path, wanted) {
+            Ok(None) => {}
+            Ok(Some(was)) => notes.push(format!(
+                "{} was mode {was:o}, open to others; made it {wanted:o}",
+                path.display()
+            )),
+            Err(e) => notes.push(format!(
+                "{} should be mode {wanted:o}, and cannot be made so: {e}",
+                path.display()
+            )),
+        }
+    }
+    Ok(notes)
+}
+
+/// Creates `dir` and its missing parents 0700 (an existing one is left as it is).
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+}
+
+/// Takes the bits outside `wanted` off `path`'s mode; gives the old mode if it changed.
+/// A missing file is left for SQLite to create (see [`Store::open`]).
+fn restrict(path: &Path, wanted: u32) -> io::Result<Option<u32>> {
+    let mode = match fs::metadata(path) {
+        Ok(m) => m.permissions().mode() & 0o7777,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if mode & !wanted == 0 {
+        return Ok(None);
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode & wanted))?;
+    Ok(Some(mode))
+}
+
+/// `db` with `suffix` appended to its name (`fivehundred.db-wal`).
+fn side_file(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Creates an empty `path` 0600 unless it exists: SQLite gives a new database the umask's
+/// mode (0644 usually), and its `-wal` and `-shm` files the database's.
+fn create_private_file(path: &Path) -> io::Result<()> {
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(path)
+    {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
 impl Store {
-    /// Opens `dir/fivehundred.db`, creating the directory if needed (`--state DIR`).
+    /// Opens `dir/fivehundred.db`, creating the directory (0700) if needed (`--state DIR`).
     pub fn open_in(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+        create_private_dir(dir).map_err(|source| StoreError::Dir {
             path: dir.to_path_buf(),
             source,
         })?;
         Store::open(&dir.join(FILE_NAME))
     }
 
-    /// Opens (or creates) the state file, checks its schema version and creates the tables of
-    /// a new one.
+    /// Opens (or creates, 0600) the state file, checks its schema version and creates the
+    /// tables of a new one.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        create_private_file(path).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let opened = || -> Result<Connection, rusqlite::Error> {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
+            // Deleted rows (an old store's sink URLs among them) are overwritten, not left
+            // in free space.
+            conn.pragma_update(None, "secure_delete", "ON")?;
             Ok(conn)
         };
         let mut conn = opened().map_err(|source| StoreError::Open {
@@ -307,7 +408,146 @@ impl Store {
             tx.execute("DELETE FROM firing WHERE sink = ?1", [sink])?;
         }
         tx.commit()?;
+        if !stale.is_empty() {
+            self.truncate_wal()?;
+        }
         Ok(dropped)
+    }
+
+    /// Files the rows of sink `from` under `to` (an older version filed them under the
+    /// sink's URL); returns how many rows moved. The old text is overwritten in the file
+    /// and cut from the WAL.
+    pub fn rename_sink(&mut self, from: &str, to: &str) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let moved = tx.execute("UPDATE outbox SET sink = ?2 WHERE sink = ?1", [from, to])?
+            + tx.execute(
+                "UPDATE OR REPLACE firing SET sink = ?2 WHERE sink = ?1",
+                [from, to],
+            )?;
+        tx.commit()?;
+        if moved > 0 {
+            self.truncate_wal()?;
+        }
+        Ok(moved)
+    }
+
+    /// Copies the WAL into the file and empties it, so what was deleted is in neither (a
+    /// reader in the way only delays it: a busy result is not an error).
+    fn truncate_wal(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+/// Writes the pipeline's batches to the store, holding them in memory while it cannot take
+/// them (see the module comment).
+#[derive(Debug)]
+pub struct Writer {
+    /// The checkpoint the store has: a step that would write only the same is skipped.
+    stored: Option<Vec<u8>>,
+    /// What the store has not taken yet, without its notifications (handed back to be sent
+    /// from memory).
+    held: Option<Batch>,
+    /// While the store fails: when to try again.
+    retry_at: Option<Instant>,
+}
+
+/// What became of a batch given to [`Writer::write`].
+#[derive(Debug)]
+pub enum Written {
+    /// In the store, with all that was held before it; `caught_up` if something was.
+    Stored { caught_up: bool },
+    /// Held in memory. `error` is why, the first time the store failed (`None` while it
+    /// is known to fail). The notifications (of this batch alone) are given back, for the
+    /// sinks to send from memory.
+    Held {
+        error: Option<StoreError>,
+        notifications: Vec<Notification>,
+    },
+}
+
+impl Writer {
+    /// How long the store rests after a failed write before the next try.
+    pub const RETRY: Duration = Duration::from_secs(5);
+
+    /// A writer to a store whose checkpoint is `stored`.
+    pub fn new(stored: Option<Vec<u8>>) -> Writer {
+        Writer {
+            stored,
+            held: None,
+            retry_at: None,
+        }
+    }
+
+    /// Writes `batch` with what is held, or holds it with them (not trying before the retry
+    /// time: a full disk is not written to five times a second). A batch with nothing new
+    /// is not written (no fsync five times a second either).
+    pub fn write(&mut self, store: &mut Store, batch: &Batch, sinks: &[String]) -> Written {
+        if self.held.is_none() && is_empty(batch) && self.stored == batch.checkpoint {
+            return Written::Stored { caught_up: false };
+        }
+        let mut all = self.held.take().unwrap_or_default();
+        merge(&mut all, batch);
+        let now = Instant::now();
+        if self.retry_at.is_some_and(|at| now < at) {
+            return self.hold(all, None);
+        }
+        match store.apply(&all, sinks) {
+            Ok(()) => {
+                self.stored = all.checkpoint;
+                Written::Stored {
+                    caught_up: self.retry_at.take().is_some(),
+                }
+            }
+            Err(e) => {
+                let first = self.retry_at.replace(now + Writer::RETRY).is_none();
+                self.hold(all, first.then_some(e))
+            }
+        }
+    }
+
+    fn hold(&mut self, mut all: Batch, error: Option<StoreError>) -> Written {
+        let notifications = std::mem::take(&mut all.notifications);
+        self.held = Some(all);
+        Written::Held {
+            error,
+            notifications,
+        }
+    }
+
+    /// What is held: the incidents the store lacks, for the dashboard to show.
+    pub fn held(&self) -> Option<&Batch> {
+        self.held.as_ref()
+    }
+}
+
+/// Whether a batch counted, changed or sent nothing.
+fn is_empty(batch: &Batch) -> bool {
+    batch.counters == Counters::default()
+        && batch.incidents.is_empty()
+        && batch.causes.is_empty()
+        && batch.notifications.is_empty()
+}
+
+/// Adds the later batch `from` to `into`: counts summed, each incident's newest state, each
+/// cause's latest time, notifications in order, the newest checkpoint.
+fn merge(into: &mut Batch, from: &Batch) {
+    into.counters.add(&from.counters);
+    for incident in &from.incidents {
+        match into.incidents.iter_mut().find(|i| i.id == incident.id) {
+            Some(older) => *older = incident.clone(),
+            None => into.incidents.push(incident.clone()),
+        }
+    }
+    for (cause, ms) in &from.causes {
+        let latest = into.causes.entry(cause.clone()).or_insert(*ms);
+        *latest = (*latest).max(*ms);
+    }
+    into.notifications
+        .extend(from.notifications.iter().cloned());
+    if from.checkpoint.is_some() {
+        into.checkpoint.clone_from(&from.checkpoint);
     }
 }
 

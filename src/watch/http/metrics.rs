@@ -80,6 +80,14 @@ pub(super) fn render(s: &Snapshot) -> String {
     );
     out.sample(name, &[], seconds(s.started.as_millisecond()));
 
+    let name = "fivehundred_store_ok";
+    out.family(
+        name,
+        "gauge",
+        "1 while the state store takes every write; 0 while it cannot (disk full) and counts and alerts are held in memory.",
+    );
+    out.sample(name, &[], u8::from(s.store_ok));
+
     out.text
 }
 
@@ -196,7 +204,10 @@ mod tests {
              fivehundred_last_line_timestamp_seconds 1700000100\n\
              # HELP fivehundred_start_time_seconds Start time of this watch process, in Unix seconds.\n\
              # TYPE fivehundred_start_time_seconds gauge\n\
-             fivehundred_start_time_seconds 1700000000.25\n"
+             fivehundred_start_time_seconds 1700000000.25\n\
+             # HELP fivehundred_store_ok 1 while the state store takes every write; 0 while it cannot (disk full) and counts and alerts are held in memory.\n\
+             # TYPE fivehundred_store_ok gauge\n\
+             fivehundred_store_ok 1\n"
         );
     }
 }
