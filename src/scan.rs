@@ -17,7 +17,7 @@ use crate::formats::access::{AccessFormat, NginxFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
-use crate::read::{self, Blocks, ReadError, Source};
+use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
 
 /// How to read: the zone for logs that write none, an optional time window, an optional
 /// custom access format, and where to show progress (hidden unless the caller shows it).
@@ -462,7 +462,7 @@ fn scan_one<O: BlockObserver>(
     out: &mut Scan,
 ) -> std::io::Result<()> {
     let mut blocks = Blocks::new(reader);
-    let (mut first, failed) = match blocks.next_block() {
+    let (first, failed) = match blocks.next_block() {
         Ok(b) => (b.unwrap_or_default(), None),
         Err(e) => (Vec::new(), Some(e)),
     };
@@ -483,10 +483,13 @@ fn scan_one<O: BlockObserver>(
         unparsed: 0,
         error: None,
     };
-    let result = match (&detected, failed) {
-        (_, Some(e)) => Err(e),
+    let (result, oversized) = match (&detected, failed) {
+        (_, Some(e)) => (Err(e), blocks.oversized),
         (Detected::Access(format), None) => {
-            pool.parse(first, &mut blocks, Arc::new(format.clone()), index)
+            let mut rest = BlockSource::after(&first, blocks, source.path.as_deref());
+            let format = Arc::new(format.clone());
+            let parsed = pool.parse(Block::Owned(first), &mut rest, format, index, opts);
+            (parsed, rest.oversized())
         }
         (Detected::Error(format), None) if opts.error_logs => {
             let pending =
@@ -498,21 +501,16 @@ fn scan_one<O: BlockObserver>(
                         threads: opts.threads,
                         progress: opts.progress.clone(),
                     });
+            // Its lines, and those too long to read, are counted as the engine reads it.
             pending.inputs.push(crate::engine::stream::ErrorInput::new(
-                index,
-                *format,
-                source,
-                std::mem::take(&mut first),
-                std::mem::replace(&mut blocks, Blocks::new(Box::new(std::io::empty()))),
-                &opts.tz,
+                index, *format, source, first, blocks, &opts.tz,
             ));
-            Ok(())
+            (Ok(()), 0)
         }
-        (Detected::Error(_), None) => Ok(()),
-        (Detected::Unknown, None) => Ok(()),
+        (Detected::Error(_) | Detected::Unknown, None) => (Ok(()), blocks.oversized),
     };
-    report.unparsed += blocks.oversized;
-    report.lines += blocks.oversized;
+    report.unparsed += oversized;
+    report.lines += oversized;
     report.error = result.as_ref().err().map(ToString::to_string);
     out.inputs.push(report);
     result
@@ -631,7 +629,7 @@ struct Job {
     input: usize,
     block_no: u64,
     format: Arc<AccessFormat>,
-    block: Vec<u8>,
+    block: Block,
 }
 
 /// What one parser thread counted: per input, and the observer's.
@@ -644,7 +642,7 @@ type ThreadTally<O> = (HashMap<usize, AccessTally>, <O as BlockObserver>::Tally)
 /// thread parsed what.
 struct ParserPool<'scope, O: BlockObserver> {
     work: mpsc::SyncSender<Job>,
-    returned: mpsc::Receiver<Vec<u8>>,
+    returned: mpsc::Receiver<Block>,
     threads: Vec<std::thread::ScopedJoinHandle<'scope, ThreadTally<O>>>,
     /// Shared by the parsers: one lock per 5xx line, a few percent of lines.
     strings: Arc<Mutex<Strings>>,
@@ -660,7 +658,7 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
         let threads = threads.max(1);
         let (work, queue) = mpsc::sync_channel::<Job>(threads);
         let queue = Arc::new(Mutex::new(queue));
-        let (give_back, returned) = mpsc::channel::<Vec<u8>>();
+        let (give_back, returned) = mpsc::channel::<Block>();
         let strings = Arc::new(Mutex::new(Strings::default()));
         let threads = (0..threads)
             .map(|_| {
@@ -699,14 +697,19 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
     /// (the lines read before it still count).
     fn parse(
         &self,
-        first: Vec<u8>,
-        blocks: &mut Blocks<Box<dyn Read + Send>>,
+        first: Block,
+        blocks: &mut BlockSource,
         format: Arc<AccessFormat>,
         input: usize,
+        opts: &ScanOptions,
     ) -> std::io::Result<()> {
         let mut next = Some(first);
         let mut block_no = 0u64;
         while let Some(block) = next {
+            // A mapped file is not read through the progress bar's counting reader.
+            if let Block::Mapped(..) = block {
+                opts.progress.inc(block.len() as u64);
+            }
             let job = Job {
                 input,
                 block_no,

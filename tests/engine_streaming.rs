@@ -168,7 +168,7 @@ fn in_memory(paths: &[PathBuf]) -> serde_json::Value {
             }
         };
         let (first, mut blocks) = input.open().unwrap();
-        let mut block = Some(first);
+        let mut block = Some(read::Block::Owned(first));
         while let Some(b) = block {
             for line in read::lines(&b) {
                 records.push(line, &mut keep);

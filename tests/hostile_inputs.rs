@@ -452,6 +452,57 @@ fn a_block_of_garbage_at_the_head_or_in_the_middle_loses_no_line_around_it() {
     }
 }
 
+/// `diagnose --format json --trace` of one log given by its path, and given on stdin: the
+/// two reports, with the input's name taken out.
+fn from_file_and_stdin(path: &Path) -> (Value, Value) {
+    let report = |file: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fivehundred"));
+        cmd.args(["diagnose", "--format", "json", "--trace", "--tz", "UTC"]);
+        if file {
+            cmd.arg(path).stdin(Stdio::null());
+        } else {
+            cmd.arg("-").stdin(std::fs::File::open(path).unwrap());
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for input in v["inputs"].as_array_mut().unwrap() {
+            input.as_object_mut().unwrap().remove("path");
+        }
+        v
+    };
+    (report(true), report(false))
+}
+
+#[test]
+fn a_log_big_enough_to_be_mapped_reads_exactly_as_one_read_through_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over 8 MB each (files that big are mapped, stdin never is), with a 20 MB line among them
+    // and lines across every block boundary.
+    let (access, errors) = access_lines(120_000);
+    let huge = "x".repeat(20 << 20);
+    let p = write(
+        dir.path(),
+        "access.log",
+        format!("{access}{huge}\n{access}"),
+    );
+    let (file, piped) = from_file_and_stdin(&p);
+    assert_eq!(file, piped);
+    assert_eq!(num(&file, &["summary", "server_errors"]), 2 * errors as u64);
+    assert_eq!(file["inputs"][0]["unparsed"], 1);
+    let records: String = (0..30_000)
+        .map(|i| nginx_error(i % 60, &format!("/p{}.php", i % 97), ""))
+        .collect();
+    let p = write(dir.path(), "error.log", records);
+    let (file, piped) = from_file_and_stdin(&p);
+    assert_eq!(file, piped);
+    assert!(!file["incidents"].as_array().unwrap().is_empty());
+}
+
 #[test]
 fn a_truncated_last_line_is_unparsed_and_the_rest_counted() {
     let dir = tempfile::tempdir().unwrap();

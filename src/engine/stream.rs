@@ -25,7 +25,7 @@ use super::unit::{Grouper, Keep, Unit};
 use crate::diagnose::rules::Rules;
 use crate::formats::Stamp;
 use crate::formats::detect::ErrorFormat;
-use crate::read::{self, Blocks, Source};
+use crate::read::{self, Block, BlockSource, Blocks, Source};
 use crate::scan::{ErrorRecords, Window};
 
 /// Blocks one input may have read but not yet taken by the merge.
@@ -80,14 +80,15 @@ impl ErrorInput {
     }
 
     /// Its first block and the rest, opening the file again where it was closed.
-    pub fn open(self) -> io::Result<(Vec<u8>, InputBlocks)> {
+    pub fn open(self) -> io::Result<(Vec<u8>, BlockSource)> {
         match self.source {
-            Waiting::Held(first, blocks) => Ok((first, blocks)),
+            Waiting::Held(first, blocks) => Ok((first, BlockSource::Read(blocks))),
             Waiting::Reopen(source) => {
                 let reader = read::open(&source).map_err(io::Error::other)?;
                 let mut blocks = Blocks::new(reader);
                 let first = blocks.next_block()?.unwrap_or_default();
-                Ok((first, blocks))
+                let rest = BlockSource::after(&first, blocks, source.path.as_deref());
+                Ok((first, rest))
             }
         }
     }
@@ -146,7 +147,7 @@ struct Job {
     input: usize,
     seq: u64,
     format: ErrorFormat,
-    block: Vec<u8>,
+    block: Block,
 }
 
 /// What a reader or parser thread reports.
@@ -264,7 +265,7 @@ fn read_input(
             return;
         }
     };
-    let mut pending = Some(first);
+    let mut pending = Some(Block::Owned(first));
     let mut seq = 0u64;
     let mut error = None;
     while let Some(mut block) = pending.take() {
@@ -278,8 +279,7 @@ fn read_input(
         if let Some(mut next) = next {
             // Continuation lines at the head of the next block end this block's last record.
             let head = continuation_len(&next, format);
-            block.extend_from_slice(&next[..head]);
-            next.drain(..head);
+            block.take_head(&mut next, head);
             pending = Some(next);
         }
         if credit.recv().is_err() {
@@ -300,7 +300,7 @@ fn read_input(
     let _ = reports.send(Report::Done {
         slot,
         blocks: seq,
-        oversized: blocks.oversized,
+        oversized: blocks.oversized(),
         error,
     });
 }

@@ -1,7 +1,7 @@
 //! Turning `PATH…` arguments into byte streams: files, directories (every file in them and in
 //! their subdirectories, rotated ones included), `.gz` (recognised by its magic bytes, not its
 //! name) and `-` for stdin; then reading those streams in large blocks split at line
-//! boundaries.
+//! boundaries (plain files big enough: mapped, see [`mapped`]).
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -12,6 +12,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+
+mod mapped;
+pub use mapped::{Block, BlockSource};
 
 /// Where the usual servers write their logs, read when no `PATH` is given.
 pub const DEFAULT_PLACES: &[&str] = &[
