@@ -201,6 +201,9 @@ pub fn run(
         }
         for chunk in polled.chunks {
             let key = chunk.file.to_string();
+            if chunk.offset == 0 {
+                pipeline.restart(&key);
+            }
             pipeline.ingest(&key, &chunk.path.display().to_string(), &chunk.bytes);
             tailer.recycle(chunk.bytes);
         }

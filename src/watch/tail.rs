@@ -82,6 +82,9 @@ pub struct Chunk {
     pub file: FileKey,
     /// Where the file was when read.
     pub path: PathBuf,
+    /// Where in the file the bytes start: 0 for a file read from its start, also again after
+    /// a truncation (its content may then be of another format).
+    pub offset: u64,
     pub bytes: Vec<u8>,
 }
 
@@ -645,6 +648,7 @@ impl Tailer {
                 return Ok(());
             }
             let cut = cut(&buf, t.pos.skipping);
+            let offset = t.pos.offset;
             t.pos.offset += cut.advance as u64;
             t.pos.skipping = cut.skipping;
             progress.oversized += u64::from(cut.oversized);
@@ -653,6 +657,7 @@ impl Tailer {
                 progress.chunks.push(Chunk {
                     file: t.key,
                     path: t.pos.path.clone(),
+                    offset,
                     bytes: buf,
                 });
             } else {
