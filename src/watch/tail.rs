@@ -57,8 +57,9 @@ pub struct TailConfig {
     pub paths: Vec<PathBuf>,
     /// Holds the checkpoint (`tail.json`) and a lock against a second tailer using it.
     pub state_dir: PathBuf,
-    /// On a first start (no checkpoint), start at the end of the files found then instead
-    /// of their beginning. Files created later are always read from their beginning.
+    /// On a first start (no checkpoint), start at the end the files have when the tailer is
+    /// opened instead of their beginning. Files created later are always read from their
+    /// beginning.
     pub from_end: bool,
 }
 
@@ -292,7 +293,7 @@ impl Tailer {
         let from_end = config.from_end && checkpoint.is_none();
         let own = fs::canonicalize(&config.state_dir).ok();
         let (files, ghosts) = checkpoint.map_or_else(Default::default, |c| (c.files, c.ghosts));
-        Tailer {
+        let mut tailer = Tailer {
             config,
             files: files
                 .into_iter()
@@ -308,7 +309,13 @@ impl Tailer {
             spare: Vec::new(),
             own,
             _lock: lock,
+        };
+        // The ends are taken now, not at the first poll: a line written once the caller is
+        // under way (and says so) comes after them and is read.
+        if from_end {
+            tailer.survey(Instant::now());
         }
+        tailer
     }
 
     /// Reads what is new (whole lines) in every followed file, up to a budget.
@@ -318,6 +325,22 @@ impl Tailer {
 
     /// [`Tailer::poll`] at the moment `now`, which decides when orphans are let go.
     fn poll_at(&mut self, now: Instant) -> Batch {
+        self.survey(now);
+        let mut files = std::mem::take(&mut self.files);
+        let mut progress = Progress::default();
+        self.read(&mut files, &mut progress);
+        self.files = files;
+        Batch {
+            chunks: progress.chunks,
+            oversized: progress.oversized,
+            more: progress.more,
+            mark: self.mark(),
+        }
+    }
+
+    /// Brings the known files up to date with the followed paths and admits new ones (steps
+    /// 1 to 3 of the module documentation), reading nothing yet.
+    fn survey(&mut self, now: Instant) {
         let own = self.own.as_deref();
         let mut found = discover::discover(&self.config.paths, own, &mut self.warnings);
         self.reconcile(&mut found, now);
@@ -329,16 +352,6 @@ impl Tailer {
             g.rounds -= 1;
             g.rounds > 0
         });
-        let mut files = std::mem::take(&mut self.files);
-        let mut progress = Progress::default();
-        self.read(&mut files, &mut progress);
-        self.files = files;
-        Batch {
-            chunks: progress.chunks,
-            oversized: progress.oversized,
-            more: progress.more,
-            mark: self.mark(),
-        }
     }
 
     /// Makes `mark` the checkpoint: call once what was derived from the batches up to it is
