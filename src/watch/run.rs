@@ -167,6 +167,7 @@ pub fn run(
         state_dir: state.clone(),
         from_end: config.from_end,
     };
+    super::tail::raise_descriptor_limit();
     let mut tailer = Tailer::resume(tail_config, mark)?;
     let mut pipeline = Pipeline::new(
         pipeline_config,

@@ -18,6 +18,7 @@ pub(super) struct Candidate {
     pub path: PathBuf,
     pub key: FileKey,
     pub len: u64,
+    pub modified: Option<SystemTime>,
 }
 
 /// Names rotation gives compressed files.
@@ -71,6 +72,7 @@ pub(super) fn discover(
         };
         match listed {
             Ok(()) => warnings.clear(path),
+            Err(e) if super::out_of_descriptors(&e) => warnings.exhausted = true,
             Err(e) => warnings.warn(path, io_error(path, e)),
         }
     }
@@ -122,6 +124,7 @@ fn candidate(path: &Path) -> io::Result<Option<Candidate>> {
         path,
         key: key_of(&meta),
         len: meta.len(),
+        modified: modified(&meta),
     }))
 }
 
