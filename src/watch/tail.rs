@@ -1102,6 +1102,122 @@ mod tests {
         assert_eq!(tailer.files.len(), 1, "b.log, deleted, is forgotten");
     }
 
+    /// A tailer on `dir` that may hold `budget` files open.
+    fn tailer_with(dir: &Path, budget: usize) -> Tailer {
+        let config = TailConfig {
+            paths: vec![dir.join("logs")],
+            state_dir: dir.join("state"),
+            from_end: false,
+        };
+        let mut tailer = Tailer::open(config).unwrap();
+        tailer.budget = budget;
+        tailer
+    }
+
+    /// The lines one poll hands out.
+    fn poll_lines(tailer: &mut Tailer) -> Vec<String> {
+        let bytes: Vec<u8> = tailer
+            .poll()
+            .chunks
+            .into_iter()
+            .flat_map(|c| c.bytes)
+            .collect();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The lines handed out by polls until one hands out nothing with no file waiting for a
+    /// descriptor, sorted.
+    fn drain(tailer: &mut Tailer) -> Vec<String> {
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            let lines = poll_lines(tailer);
+            if lines.is_empty() && !tailer.starved {
+                break;
+            }
+            got.extend(lines);
+        }
+        got.sort();
+        got
+    }
+
+    fn append(path: &Path, text: &str) {
+        use std::io::Write;
+        let mut f = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Two files may be open at once, six are followed; one is rotated by rename while
+    /// closed, with lines written to it after the rename.
+    #[test]
+    fn files_closed_while_idle_are_read_on_from_where_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        let log = |i: usize| logs.join(format!("{i}.log"));
+        for i in 0..6 {
+            append(&log(i), &format!("{i} a\n"));
+        }
+        let mut tailer = tailer_with(dir.path(), 2);
+        assert_eq!(
+            drain(&mut tailer),
+            ["0 a", "1 a", "2 a", "3 a", "4 a", "5 a"]
+        );
+        assert!(tailer.files.iter().filter(|t| t.file.is_some()).count() <= 2);
+        let mut old = File::options().append(true).open(log(0)).unwrap();
+        fs::rename(log(0), logs.join("0.log.1")).unwrap();
+        std::io::Write::write_all(&mut old, b"0 b\n").unwrap();
+        append(&log(0), "0 c\n");
+        for i in 1..6 {
+            append(&log(i), &format!("{i} b\n"));
+        }
+        let want = ["0 b", "0 c", "1 b", "2 b", "3 b", "4 b", "5 b"];
+        assert_eq!(drain(&mut tailer), want);
+        assert!(
+            tailer
+                .take_warnings()
+                .iter()
+                .any(|w| matches!(w, TailError::Budget { .. }))
+        );
+    }
+
+    /// `copytruncate` while no descriptor is free: the copy cannot be looked at for several
+    /// polls, and the content it holds must not be read again once it can.
+    #[test]
+    fn a_copy_not_opened_for_want_of_descriptors_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        let log = logs.join("access.log");
+        append(&log, "line 1\nline 2\n");
+        let mut tailer = tailer_with(dir.path(), 2);
+        assert_eq!(drain(&mut tailer), ["line 1", "line 2"]);
+        fs::copy(&log, logs.join("access.log.1")).unwrap();
+        File::options()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&log, "line 3\n");
+        tailer.budget = 0;
+        let mut got = Vec::new();
+        for _ in 0..5 {
+            got.extend(poll_lines(&mut tailer));
+            assert!(tailer.starved, "the copy waits for a descriptor");
+        }
+        tailer.budget = 2;
+        got.extend(drain(&mut tailer));
+        assert_eq!(got, ["line 3"]);
+    }
+
     #[test]
     fn a_file_key_shows_as_device_and_inode() {
         assert_eq!(FileKey { dev: 2049, ino: 17 }.to_string(), "2049:17");
