@@ -1,6 +1,8 @@
 //! `fivehundred watch` loses no line to how it starts reading a file: the built binary as a
 //! child process on 127.0.0.1 with its own `--state`, real files written under it.
 //!
+//! - a log whose first line is a banner is read as the log it is once its lines come, and
+//!   the banner is counted as an unparsed line;
 //! - a log truncated and written anew in another format is read in its new format (its
 //!   format is decided again, not kept from before the truncation);
 //! - with `--from-end`, a line written as soon as `watch` says it is ready is read: the ends
@@ -28,6 +30,26 @@ fn args(items: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
 /// An nginx error-log line, one record each.
 fn error_line(n: u64) -> String {
     format!("2026/11/25 14:00:0{n} [error] 812#812: *{n} upstream timed out, client: 10.0.0.1\n")
+}
+
+#[test]
+fn a_banner_before_the_first_log_line_hides_no_5xx_from_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    append(
+        &log,
+        "# access log of www.example.org, opened by logger 1.2\n",
+    );
+    let state = dir.path().join("state");
+    let mut watch = Watch::start(&args(&[&log]), &state);
+    let unparsed = r#"fivehundred_log_lines_total{kind="unknown",result="unparsed"}"#;
+    watch.wait_metrics("the banner read", |m| m.value(unparsed) == 1.0);
+    let at = now_ms() - 20 * MINUTE;
+    append(&log, &(line(at, 1, 500, "/x") + &line(at, 2, 503, "/y")));
+    let m = watch.wait_metrics("the 5xx counted", |m| {
+        m.responses() == BTreeMap::from([(500, 1), (503, 1)])
+    });
+    assert_eq!((m.parsed(), m.value(unparsed)), (2, 1.0), "{m:?}");
 }
 
 #[test]
