@@ -377,7 +377,8 @@ impl Pipeline {
             let more = SAMPLE_LINES - 1 - ahead.len().min(SAMPLE_LINES - 1);
             ahead.extend(lines.by_ref().take(more));
             self.decide(index, line, ahead.iter().copied());
-            // Read by the format just decided, whatever the sample voted.
+            // Read by the format the sample voted for (unparsed if that one does not read
+            // it): each decision takes a line, so a file that keeps changing still ends.
             self.line(index, line, false);
         }
     }
@@ -427,6 +428,7 @@ impl Pipeline {
         let input = &mut self.inputs[index];
         input.kind = detected.kind();
         input.format = detected.format_name();
+        input.stray = 0;
         input.reader = match detected {
             Detected::Access(f) => Reader::Access(f, ClfClock::default()),
             Detected::Error(f) => Reader::Error(ErrorRecords::new(f), None),
