@@ -911,6 +911,8 @@ fn sibling_copy(
 ) -> Option<Tracked> {
     let known = |c: &Candidate| files.iter().chain(found).any(|t| t.key == c.key);
     discover::siblings(&ghost.path)
+        .map_err(|e| *starved |= out_of_descriptors(&e))
+        .ok()?
         .into_iter()
         .filter(|c| !known(c))
         .find_map(|c| {

@@ -143,14 +143,14 @@ pub(super) fn find(path: &Path, key: FileKey) -> Option<PathBuf> {
 }
 
 /// The regular, uncompressed files next to `path` (in its directory), for a copy of content
-/// that was followed by that path alone.
-pub(super) fn siblings(path: &Path) -> Vec<Candidate> {
+/// that was followed by that path alone. The directory unreadable is an error: the caller
+/// tells one that passes (out of descriptors) from one that does not.
+pub(super) fn siblings(path: &Path) -> io::Result<Vec<Candidate>> {
     let mut found = IndexMap::new();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Unreadable: no copy to be found there, which the caller cannot help either.
-        let _ = list_dir(dir, &mut found, &mut Warnings::default());
+        list_dir(dir, &mut found, &mut Warnings::default())?;
     }
-    found.into_values().collect()
+    Ok(found.into_values().collect())
 }
 
 #[cfg(test)]
@@ -248,6 +248,6 @@ mod tests {
         fs::rename(&old, dir.path().join("access.log.1")).unwrap();
         fs::write(&old, "y\n").unwrap();
         assert_eq!(find(&old, key), Some(dir.path().join("access.log.1")));
-        assert_eq!(siblings(&old).len(), 2);
+        assert_eq!(siblings(&old).unwrap().len(), 2);
     }
 }
