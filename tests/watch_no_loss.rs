@@ -17,9 +17,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::time::Duration;
 
-use support::{Watch, append, line, now_ms, wait};
+use support::{DEADLINE, Watch, append, line, now_ms, wait};
 
 const MINUTE: i64 = 60_000;
 
@@ -92,10 +91,9 @@ fn a_line_written_as_soon_as_a_from_end_start_is_ready_is_read() {
         let state = dir.path().join("state");
         let mut watch = Watch::start(&args(&[&log, &"--from-end"]), &state);
         append(&log, &line(now_ms(), 1, 500, "/first"));
-        // Polled five times a second: a line not counted within this was skipped.
         wait(
             &format!("the first line after start {start}"),
-            Duration::from_secs(20),
+            DEADLINE,
             || {
                 let m = watch.metrics();
                 match m.parsed() {
