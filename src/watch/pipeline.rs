@@ -51,11 +51,6 @@ static ROBOTS_TXT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 /// How many lines decide a file's format: the first line some format reads and those after
 /// it in the same read.
 const SAMPLE_LINES: usize = 64;
-/// Unparsed lines in a row after which a file's format may have changed to any other: the
-/// next line some format reads decides anew. (A line of another access format does so at
-/// once; an access log turning into an error log at once would let a stray line swallow the
-/// access lines after it as that record's continuation.)
-const STRAY_LINES: u64 = 16;
 
 /// What the pipeline is told.
 #[derive(Clone, Debug)]
@@ -165,8 +160,6 @@ struct Input {
     /// Lines read (also placing a 5xx among the responses logged in the same second).
     lines: u64,
     unparsed: u64,
-    /// Unparsed lines since the last parsed one.
-    stray: u64,
 }
 
 /// A 5xx waiting to be explained.
@@ -405,7 +398,6 @@ impl Pipeline {
             reader: Reader::Detecting,
             lines: 0,
             unparsed: 0,
-            stray: 0,
         });
         self.by_key.insert(key.to_owned(), self.inputs.len() - 1);
         self.inputs.len() - 1
@@ -428,7 +420,6 @@ impl Pipeline {
         let input = &mut self.inputs[index];
         input.kind = detected.kind();
         input.format = detected.format_name();
-        input.stray = 0;
         input.reader = match detected {
             Detected::Access(f) => Reader::Access(f, ClfClock::default()),
             Detected::Error(f) => Reader::Error(ErrorRecords::new(f), None),
@@ -440,17 +431,19 @@ impl Pipeline {
     /// but another format does is left unread (false): the caller decides the format anew.
     fn line(&mut self, index: usize, line: &[u8], switch: bool) -> bool {
         let input = &mut self.inputs[index];
-        let (kind, place, stray) = (input.kind, input.lines + 1, input.stray);
+        let (kind, place) = (input.kind, input.lines + 1);
         // Taken out while the line is handled, which needs the rest of the pipeline.
         let mut reader = std::mem::replace(&mut input.reader, Reader::Detecting);
         let parsed = self.parse(index, place, &mut reader, line);
-        let begins_another = switch && parsed == Some(false) && {
-            let other = self.format_of(line);
-            match reader {
-                Reader::Access(..) if stray < STRAY_LINES => matches!(other, Detected::Access(_)),
-                _ => other != Detected::Unknown,
-            }
-        };
+        let begins_another = switch
+            && parsed == Some(false)
+            && match reader {
+                // An access log goes on only as another access format: error-log lines in it
+                // (a server writing both to one file) must not take the access lines after
+                // them for their records' continuation.
+                Reader::Access(..) => matches!(self.format_of(line), Detected::Access(_)),
+                _ => self.format_of(line) != Detected::Unknown,
+            };
         let input = &mut self.inputs[index];
         input.reader = reader;
         if begins_another {
@@ -459,7 +452,6 @@ impl Pipeline {
         input.lines = place;
         if let Some(ok) = parsed {
             input.unparsed += u64::from(!ok);
-            input.stray = if ok { 0 } else { input.stray + 1 };
             self.tally.line(kind, ok);
         }
         true
@@ -1102,20 +1094,19 @@ mod tests {
         assert_eq!(counted, lines(&[("access", "parsed", 9)]));
     }
 
-    /// After a run of lines no format reads, a line of an error log is read as one.
+    /// nginx writing its errors and its requests to one file: a burst of error lines in an
+    /// access log is counted unparsed, and the access lines after it are read.
     #[test]
-    fn an_access_log_that_stops_parsing_is_detected_anew() {
+    fn error_lines_in_an_access_log_do_not_swallow_the_access_lines_after_them() {
         let error =
             "2026/11/25 14:00:03 [error] 812#812: *5 upstream timed out, client: 10.0.0.1\n";
-        let junk = "junk\n".repeat(STRAY_LINES as usize);
-        let (_, counted) = feed(&[&access("200"), &junk, error, error]);
+        let burst = error.repeat(2 * SAMPLE_LINES);
+        let (responses, counted) = feed(&[&access("200"), &burst, &access("502")]);
+        assert_eq!(responses, BTreeMap::from([(200, 1), (502, 1)]));
+        let errors = 2 * SAMPLE_LINES as u64;
         assert_eq!(
             counted,
-            lines(&[
-                ("access", "parsed", 1),
-                ("access", "unparsed", STRAY_LINES),
-                ("error", "parsed", 2)
-            ])
+            lines(&[("access", "parsed", 2), ("access", "unparsed", errors)])
         );
     }
 
