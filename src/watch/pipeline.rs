@@ -7,6 +7,13 @@
 //! and rule table. The incidents that gives are merged into live ones by cause and place: an
 //! incident is open while its responses keep coming and resolves after [`QUIET_MS`] without
 //! one.
+//!
+//! A file's format is decided by the first line some format reads, together with the lines
+//! after it in the same read (blank lines, a banner or garbage before it decide nothing and
+//! are counted unparsed), and decided anew:
+//! 1. in an access log, at a line of another access format (a reload with a new `log_format`);
+//! 2. in an error log, at a line that continues no record and another format reads;
+//! 3. when the tailer reads the file from its start again (truncated and rewritten).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
