@@ -188,9 +188,10 @@ fn token(b: &[u8]) -> (&[u8], &[u8]) {
     (&b[..end], &b[end..])
 }
 
-/// A three-digit HTTP status.
+/// A three-digit HTTP status, or `000`: nginx's for a connection closed before any response.
 pub fn parse_status(b: &[u8]) -> Option<u16> {
     match b {
+        b"000" => Some(0),
         [a @ b'1'..=b'9', c, d] if c.is_ascii_digit() && d.is_ascii_digit() => {
             Some(u16::from(a - b'0') * 100 + u16::from(c - b'0') * 10 + u16::from(d - b'0'))
         }
@@ -262,7 +263,7 @@ pub fn parse_json_line(line: &[u8]) -> Option<AccessRecord<'static>> {
     let status = match get(JSON_STATUS)? {
         Value::Number(n) => u16::try_from(n.as_u64()?)
             .ok()
-            .filter(|s| (100..1000).contains(s))?,
+            .filter(|s| *s == 0 || (100..1000).contains(s))?,
         Value::String(s) => parse_status(s.as_bytes())?,
         _ => return None,
     };
@@ -513,6 +514,16 @@ mod tests {
                 full
             );
         }
+    }
+
+    #[test]
+    fn a_000_status_is_read_as_status_0() {
+        let line = br#"10.0.0.1 - - [25/Nov/2026:14:00:03 +0000] "GET / HTTP/1.1" 000 0 "-" "-""#;
+        assert_eq!(parse_clf_line(line).map(|(r, _)| r.status), Some(0));
+        let json = br#"{"time":"2026-11-25T14:00:03+00:00","request":"GET / HTTP/1.1","status":0}"#;
+        assert_eq!(parse_json_line(json).map(|r| r.status), Some(0));
+        assert_eq!(parse_status(b"00"), None);
+        assert_eq!(parse_status(b"099"), None);
     }
 
     #[test]

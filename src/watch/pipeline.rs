@@ -7,6 +7,13 @@
 //! and rule table. The incidents that gives are merged into live ones by cause and place: an
 //! incident is open while its responses keep coming and resolves after [`QUIET_MS`] without
 //! one.
+//!
+//! A file's format is decided by the first line some format reads, together with the lines
+//! after it in the same read (blank lines, a banner or garbage before it decide nothing and
+//! are counted unparsed), and decided anew:
+//! 1. in an access log, at a line of another access format (a reload with a new `log_format`);
+//! 2. in an error log, at a line that continues no record and another format reads;
+//! 3. when the tailer reads the file from its start again (truncated and rewritten).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -48,7 +55,8 @@ const MAX_EVIDENCE: usize = 5;
 static ROBOTS_TXT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/robots.txt"));
 
-/// How many lines of a file's head decide its format.
+/// How many lines decide a file's format: the first line some format reads and those after
+/// it in the same read.
 const SAMPLE_LINES: usize = 64;
 
 /// What the pipeline is told.
@@ -143,11 +151,11 @@ fn key_of(a: &Alert) -> AlertKey {
 
 /// How a followed file is read.
 enum Reader {
-    /// Its format is not known yet: too few lines seen.
-    Detecting(Vec<Vec<u8>>),
+    /// No line of it was read as a log yet (or it started over): the first line that some
+    /// format reads decides. Lines before it (blank, a banner, garbage) decide nothing.
+    Detecting,
     Access(AccessFormat, ClfClock),
     Error(ErrorRecords, Option<Instant>),
-    Unknown,
 }
 
 /// One followed file.
@@ -358,19 +366,31 @@ impl Pipeline {
         if self.inputs[index].name != path {
             self.inputs[index].name = path.to_owned();
         }
-        let mut lines = read::lines(bytes).map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-        if let Reader::Detecting(sample) = &mut self.inputs[index].reader {
-            // Decided on the first lines there are: a log that grows slowly must not wait for
-            // a full sample.
-            sample.extend(lines.by_ref().take(SAMPLE_LINES).map(<[u8]>::to_vec));
-            let sample = std::mem::take(sample);
-            self.decide(index, &sample);
-            for line in &sample {
-                self.line(index, line);
+        let mut lines = read::lines(bytes);
+        // Lines looked at to decide a format, not read yet. Nothing waits across calls: a
+        // log that grows slowly is decided on what there is, and a restart loses nothing.
+        let mut ahead = VecDeque::new();
+        while let Some(line) = ahead.pop_front().or_else(|| lines.next()) {
+            if self.line(index, line, true) {
+                continue;
             }
+            let more = SAMPLE_LINES - 1 - ahead.len().min(SAMPLE_LINES - 1);
+            ahead.extend(lines.by_ref().take(more));
+            self.decide(index, line, ahead.iter().copied());
+            // Read by the format the sample voted for (unparsed if that one does not read
+            // it): each decision takes a line, so a file that keeps changing still ends.
+            self.line(index, line, false);
         }
-        for line in lines {
-            self.line(index, line);
+    }
+
+    /// The file known as `key` is read again from its start (truncated, or rewritten in
+    /// place): its format is decided anew, as the new content may be of another.
+    pub fn restart(&mut self, key: &str) {
+        if let Some(&index) = self.by_key.get(key) {
+            self.flush_record(index);
+            let input = &mut self.inputs[index];
+            (input.reader, input.kind, input.format) =
+                (Reader::Detecting, Kind::Unknown, "unknown");
         }
     }
 
@@ -382,7 +402,7 @@ impl Pipeline {
             name: key.to_owned(),
             kind: Kind::Unknown,
             format: "unknown",
-            reader: Reader::Detecting(Vec::new()),
+            reader: Reader::Detecting,
             lines: 0,
             unparsed: 0,
         });
@@ -390,29 +410,69 @@ impl Pipeline {
         self.inputs.len() - 1
     }
 
-    /// Detects a file's format from its first lines.
-    fn decide(&mut self, index: usize, sample: &[Vec<u8>]) {
-        let detected = detect(
-            sample.iter().map(Vec::as_slice),
-            self.config.access_format.as_ref(),
-        );
+    /// What format a line alone is in, if any reads it.
+    fn format_of(&self, line: &[u8]) -> Detected {
+        detect(std::iter::once(line), self.config.access_format.as_ref())
+    }
+
+    /// Decides a file's format from `first`, a line some format reads, and the lines after
+    /// it: what they read as together, or, where junk outvotes it, what `first` reads as.
+    fn decide<'a>(&mut self, index: usize, first: &'a [u8], after: impl Iterator<Item = &'a [u8]>) {
+        let access_format = self.config.access_format.as_ref();
+        let detected = match detect(std::iter::once(first).chain(after), access_format) {
+            Detected::Unknown => self.format_of(first),
+            d => d,
+        };
+        self.flush_record(index);
         let input = &mut self.inputs[index];
         input.kind = detected.kind();
         input.format = detected.format_name();
         input.reader = match detected {
             Detected::Access(f) => Reader::Access(f, ClfClock::default()),
             Detected::Error(f) => Reader::Error(ErrorRecords::new(f), None),
-            Detected::Unknown => Reader::Unknown,
+            Detected::Unknown => Reader::Detecting,
         };
     }
 
-    fn line(&mut self, index: usize, line: &[u8]) {
+    /// Reads one line and counts it. With `switch`, a line the file's reader does not read
+    /// but another format does is left unread (false): the caller decides the format anew.
+    fn line(&mut self, index: usize, line: &[u8], switch: bool) -> bool {
         let input = &mut self.inputs[index];
-        input.lines += 1;
-        let (kind, place) = (input.kind, input.lines);
+        let (kind, place) = (input.kind, input.lines + 1);
         // Taken out while the line is handled, which needs the rest of the pipeline.
-        let mut reader = std::mem::replace(&mut input.reader, Reader::Unknown);
-        let parsed = match &mut reader {
+        let mut reader = std::mem::replace(&mut input.reader, Reader::Detecting);
+        let parsed = self.parse(index, place, &mut reader, line);
+        let begins_another = switch
+            && parsed == Some(false)
+            && match reader {
+                // An access log goes on only as another access format: error-log lines in it
+                // (a server writing both to one file) must not take the access lines after
+                // them for their records' continuation.
+                Reader::Access(..) => matches!(self.format_of(line), Detected::Access(_)),
+                _ => self.format_of(line) != Detected::Unknown,
+            };
+        let input = &mut self.inputs[index];
+        input.reader = reader;
+        if begins_another {
+            return false;
+        }
+        input.lines = place;
+        if let Some(ok) = parsed {
+            input.unparsed += u64::from(!ok);
+            self.tally.line(kind, ok);
+        }
+        true
+    }
+
+    /// Hands one line to `reader`: whether it parsed (`None`: blank, not counted).
+    fn parse(
+        &mut self,
+        index: usize,
+        place: u64,
+        reader: &mut Reader,
+        line: &[u8],
+    ) -> Option<bool> {
+        match reader {
             Reader::Access(format, clock) => match format.head(line, clock) {
                 Some((time, status)) => {
                     self.response(index, place, format, line, time, status);
@@ -434,12 +494,7 @@ impl Pipeline {
                     LineFate::Orphan => Some(false),
                 }
             }
-            Reader::Unknown | Reader::Detecting(_) => Some(false),
-        };
-        self.inputs[index].reader = reader;
-        if let Some(ok) = parsed {
-            self.inputs[index].unparsed += u64::from(!ok);
-            self.tally.line(kind, ok);
+            Reader::Detecting => (!line.trim_ascii().is_empty()).then_some(false),
         }
     }
 
@@ -953,6 +1008,128 @@ mod tests {
                 .iter()
                 .all(|i| i.state == IncidentState::Resolved)
         );
+    }
+
+    /// A `combined` line with this status, 20 minutes ago (history: no alert is sent).
+    fn access(status: &str) -> String {
+        let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+        let ts = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+        format!("10.0.0.1 - - [{ts}] \"GET /x HTTP/1.1\" {status} 1 \"-\" \"ua\"\n")
+    }
+
+    /// The same request as a JSON line (nginx `log_format ... escape=json`).
+    fn json(status: u16) -> String {
+        let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+        format!(
+            "{{\"time\":\"{}\",\"remote_addr\":\"10.0.0.1\",\"request\":\"GET /x HTTP/1.1\",\"status\":{status}}}\n",
+            t.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        )
+    }
+
+    /// Feeds `pieces` one read at a time, as the tailer hands them out: the responses counted
+    /// by status, and the lines by kind and result.
+    fn feed(pieces: &[&str]) -> (BTreeMap<u16, u64>, BTreeMap<(String, String), u64>) {
+        let mut p = pipeline();
+        for piece in pieces {
+            p.ingest("k", "access.log", piece.as_bytes());
+        }
+        let counters = p.take_batch().counters;
+        (counters.responses, counters.lines)
+    }
+
+    fn lines(of: &[(&str, &str, u64)]) -> BTreeMap<(String, String), u64> {
+        of.iter()
+            .map(|(k, r, n)| ((k.to_string(), r.to_string()), *n))
+            .collect()
+    }
+
+    #[test]
+    fn a_blank_first_line_does_not_hide_later_5xx_from_watch() {
+        let later = access("500") + &access("200");
+        let (responses, counted) = feed(&["\n", "\r\n", &later]);
+        assert_eq!(responses, BTreeMap::from([(200, 1), (500, 1)]));
+        // Blank lines are no lines of any kind.
+        assert_eq!(counted, lines(&[("access", "parsed", 2)]));
+    }
+
+    /// nginx logs status `000` for a connection closed before any response.
+    #[test]
+    fn a_000_status_first_line_is_read_as_access_and_hides_no_later_5xx() {
+        let (responses, counted) = feed(&[&access("000"), &access("502")]);
+        assert_eq!(responses, BTreeMap::from([(0, 1), (502, 1)]));
+        assert_eq!(counted, lines(&[("access", "parsed", 2)]));
+    }
+
+    #[test]
+    fn a_banner_first_line_is_counted_unparsed_and_hides_no_later_5xx() {
+        let banner = "#Software: nginx\n#Fields: combined\n";
+        let (responses, counted) = feed(&[banner, &access("503")]);
+        assert_eq!(responses, BTreeMap::from([(503, 1)]));
+        assert_eq!(
+            counted,
+            lines(&[("unknown", "unparsed", 2), ("access", "parsed", 1)])
+        );
+    }
+
+    /// More garbage than a sample's worth, in the same read as the lines after it.
+    #[test]
+    fn a_garbage_block_before_the_log_lines_hides_no_5xx_after_it() {
+        let mut text = "\u{1}\u{7f}garbage, not a log line\n".repeat(3 * SAMPLE_LINES);
+        text += &access("500").repeat(3);
+        text += "more garbage\n";
+        text += &access("504");
+        let (responses, counted) = feed(&[&text]);
+        assert_eq!(responses, BTreeMap::from([(500, 3), (504, 1)]));
+        let junk = 3 * SAMPLE_LINES as u64;
+        assert_eq!(
+            counted,
+            lines(&[
+                ("unknown", "unparsed", junk),
+                ("access", "parsed", 4),
+                ("access", "unparsed", 1)
+            ])
+        );
+    }
+
+    /// nginx reloaded with another `log_format` goes on writing to the same file.
+    #[test]
+    fn a_new_access_format_in_the_same_file_is_read_from_its_first_line() {
+        let before = access("200").repeat(5) + &access("500");
+        let after = json(200) + &json(502) + &json(500);
+        let (responses, counted) = feed(&[&before, &after]);
+        assert_eq!(responses, BTreeMap::from([(200, 6), (500, 2), (502, 1)]));
+        assert_eq!(counted, lines(&[("access", "parsed", 9)]));
+    }
+
+    /// nginx writing its errors and its requests to one file: a burst of error lines in an
+    /// access log is counted unparsed, and the access lines after it are read.
+    #[test]
+    fn error_lines_in_an_access_log_do_not_swallow_the_access_lines_after_them() {
+        let error =
+            "2026/11/25 14:00:03 [error] 812#812: *5 upstream timed out, client: 10.0.0.1\n";
+        let burst = error.repeat(2 * SAMPLE_LINES);
+        let (responses, counted) = feed(&[&access("200"), &burst, &access("502")]);
+        assert_eq!(responses, BTreeMap::from([(200, 1), (502, 1)]));
+        let errors = 2 * SAMPLE_LINES as u64;
+        assert_eq!(
+            counted,
+            lines(&[("access", "parsed", 2), ("access", "unparsed", errors)])
+        );
+    }
+
+    /// Truncated in place and written anew in another format (the tailer says so by handing
+    /// out the file from its start again).
+    #[test]
+    fn a_file_restarted_in_another_format_is_detected_anew() {
+        let error =
+            "2026/11/25 14:00:03 [error] 812#812: *5 upstream timed out, client: 10.0.0.1\n";
+        let mut p = pipeline();
+        p.ingest("k", "x.log", error.as_bytes());
+        p.restart("k");
+        // Without the restart, these would continue the error record still open.
+        p.ingest("k", "x.log", access("500").as_bytes());
+        let counters = p.take_batch().counters;
+        assert_eq!(counters.responses, BTreeMap::from([(500, 1)]));
     }
 
     #[test]

@@ -178,6 +178,7 @@ pub fn run(
         state_dir: state.clone(),
         from_end: config.from_end,
     };
+    super::tail::raise_descriptor_limit();
     let mut tailer = Tailer::resume(tail_config, mark)?;
     let mut pipeline = Pipeline::new(
         pipeline_config,
@@ -220,6 +221,9 @@ pub fn run(
         }
         for chunk in polled.chunks {
             let key = chunk.file.to_string();
+            if chunk.offset == 0 {
+                pipeline.restart(&key);
+            }
             pipeline.ingest(&key, &chunk.path.display().to_string(), &chunk.bytes);
             tailer.recycle(chunk.bytes);
         }

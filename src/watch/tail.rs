@@ -17,6 +17,13 @@
 //! 4. reads: orphans (files no longer at a followed path) first, then oldest first; whole lines
 //!    only, a partial last line waits for its newline.
 //!
+//! Descriptors are planned: at most half the open-file limit is held (the rest is the store's,
+//! the HTTP connections' and the sinks'). Past that, files read to their end are closed while
+//! idle, least recently changed first, and opened again by path and inode (their first bytes
+//! checked) when the listing shows them changed; a file is never closed before it is read to
+//! its end, and a file that cannot be opened for want of descriptors is opened at a later
+//! poll, never taken for gone: ghosts wait for it.
+//!
 //! The [`Mark`] a poll returns is the state after its chunks; [`Tailer::commit`] makes it the
 //! checkpoint once the consumer has stored what it derived from them. Polling, not `inotify`:
 //! a busy log is written once per request, and an event per write costs more than a `stat`
@@ -41,6 +48,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use indexmap::IndexMap;
+use nix::errno::Errno;
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use serde::{Deserialize, Serialize};
 
 use self::checkpoint::{Checkpoint, FileEntry, Position};
@@ -57,8 +66,9 @@ pub struct TailConfig {
     pub paths: Vec<PathBuf>,
     /// Holds the checkpoint (`tail.json`) and a lock against a second tailer using it.
     pub state_dir: PathBuf,
-    /// On a first start (no checkpoint), start at the end of the files found then instead
-    /// of their beginning. Files created later are always read from their beginning.
+    /// On a first start (no checkpoint), start at the end the files have when the tailer is
+    /// opened instead of their beginning. Files created later are always read from their
+    /// beginning.
     pub from_end: bool,
 }
 
@@ -82,6 +92,9 @@ pub struct Chunk {
     pub file: FileKey,
     /// Where the file was when read.
     pub path: PathBuf,
+    /// Where in the file the bytes start: 0 for a file read from its start, also again after
+    /// a truncation (its content may then be of another format).
+    pub offset: u64,
     pub bytes: Vec<u8>,
 }
 
@@ -125,6 +138,11 @@ pub enum TailError {
     Busy { path: String },
     #[error("{path}: compressed, not followed")]
     Compressed { path: String },
+    #[error(
+        "{files} files followed, more than the {open} held open at once (half the open-file \
+         limit, `ulimit -n`): idle ones are closed and opened again when they grow"
+    )]
+    Budget { files: usize, open: usize },
 }
 
 fn io_error(path: &Path, error: io::Error) -> TailError {
@@ -140,6 +158,9 @@ fn io_error(path: &Path, error: io::Error) -> TailError {
 struct Warnings {
     shown: HashSet<PathBuf>,
     new: Vec<TailError>,
+    /// A followed path could not be listed for want of descriptors: not a warning (it passes),
+    /// but the listing is incomplete, and nothing may be taken for gone by it.
+    exhausted: bool,
 }
 
 impl Warnings {
@@ -187,6 +208,16 @@ struct Tracked {
     changed_at: Instant,
     /// Read up to `len`, only a partial line (if anything) left.
     at_end: bool,
+    /// Closed while idle to save a descriptor.
+    parked: Option<Parked>,
+}
+
+/// A file closed while idle, read to its end, to be opened again when it changes.
+struct Parked {
+    /// The poll it was closed at: the longest closed is opened first.
+    turn: u64,
+    /// Its first bytes, to tell a copy of it just begun ([`begins`]).
+    head: Vec<u8>,
 }
 
 impl Tracked {
@@ -202,6 +233,7 @@ impl Tracked {
             modified: None,
             changed_at: Instant::now(),
             at_end: false,
+            parked: None,
         }
     }
 
@@ -265,6 +297,14 @@ pub struct Tailer {
     spare: Vec<Vec<u8>>,
     /// The state directory, canonical, never followed.
     own: Option<PathBuf>,
+    /// How many files may be open at once; how many more this poll may open; whether one
+    /// could not be opened for want of descriptors this poll; polls so far.
+    budget: usize,
+    room: usize,
+    starved: bool,
+    turn: u64,
+    /// Closing idle files was said once.
+    said_budget: bool,
     /// Held for the tailer's life: the lock on the state directory.
     _lock: File,
 }
@@ -289,7 +329,7 @@ impl Tailer {
         let from_end = config.from_end && checkpoint.is_none();
         let own = fs::canonicalize(&config.state_dir).ok();
         let (files, ghosts) = checkpoint.map_or_else(Default::default, |c| (c.files, c.ghosts));
-        Tailer {
+        let mut tailer = Tailer {
             config,
             files: files
                 .into_iter()
@@ -304,8 +344,19 @@ impl Tailer {
             warnings: Warnings::default(),
             spare: Vec::new(),
             own,
+            budget: descriptor_budget(),
+            room: 0,
+            starved: false,
+            turn: 0,
+            said_budget: false,
             _lock: lock,
+        };
+        // The ends are taken now, not at the first poll: a line written once the caller is
+        // under way (and says so) comes after them and is read.
+        if from_end {
+            tailer.survey(Instant::now());
         }
+        tailer
     }
 
     /// Reads what is new (whole lines) in every followed file, up to a budget.
@@ -315,26 +366,85 @@ impl Tailer {
 
     /// [`Tailer::poll`] at the moment `now`, which decides when orphans are let go.
     fn poll_at(&mut self, now: Instant) -> Batch {
-        let own = self.own.as_deref();
-        let mut found = discover::discover(&self.config.paths, own, &mut self.warnings);
-        self.reconcile(&mut found, now);
-        self.claim_dormant();
-        self.admit(found.into_values().collect());
-        self.claim_siblings();
-        self.from_end = false;
-        self.ghosts.retain_mut(|g| {
-            g.rounds -= 1;
-            g.rounds > 0
-        });
+        self.survey(now);
         let mut files = std::mem::take(&mut self.files);
         let mut progress = Progress::default();
         self.read(&mut files, &mut progress);
         self.files = files;
+        if self.starved {
+            self.park_idle();
+        }
         Batch {
             chunks: progress.chunks,
             oversized: progress.oversized,
             more: progress.more,
             mark: self.mark(),
+        }
+    }
+
+    /// Brings the known files up to date with the followed paths and admits new ones (steps
+    /// 1 to 3 of the module documentation), reading nothing yet.
+    fn survey(&mut self, now: Instant) {
+        self.turn += 1;
+        let held = self.files.iter().filter(|t| t.file.is_some()).count();
+        self.room = self.budget.saturating_sub(held);
+        self.starved = false;
+        self.files
+            .sort_by_key(|t| t.parked.as_ref().map(|p| p.turn));
+        let own = self.own.as_deref();
+        let mut found = discover::discover(&self.config.paths, own, &mut self.warnings);
+        if std::mem::take(&mut self.warnings.exhausted) {
+            self.starved = true;
+            return;
+        }
+        self.reconcile(&mut found, now);
+        self.claim_dormant();
+        self.admit(found.into_values().collect());
+        self.claim_siblings();
+        self.from_end = false;
+        // A ghost's copy may be among the files not opened for want of descriptors.
+        if !self.starved {
+            self.ghosts.retain_mut(|g| {
+                g.rounds -= 1;
+                g.rounds > 0
+            });
+        }
+    }
+
+    /// Takes a descriptor from this poll's room; false, and starved, if there is none left.
+    fn take_room(&mut self) -> bool {
+        if self.room == 0 {
+            self.starved = true;
+            return false;
+        }
+        self.room -= 1;
+        true
+    }
+
+    /// Closes idle files (followed, read to their end, not copies on hold), least recently
+    /// changed first, until half the budget is free for the files waiting to be opened.
+    fn park_idle(&mut self) {
+        let held = self.files.iter().filter(|t| t.file.is_some()).count();
+        let excess = held.saturating_sub(self.budget / 2);
+        let turn = self.turn;
+        let mut idle: Vec<&mut Tracked> = self
+            .files
+            .iter_mut()
+            .filter(|t| t.file.is_some() && t.followed && t.at_end && !t.dormant)
+            .collect();
+        idle.sort_by_key(|t| t.changed_at);
+        for t in idle.into_iter().take(excess) {
+            let head = t.file.take().and_then(|f| read_head(&f).ok());
+            t.parked = Some(Parked {
+                turn,
+                head: head.unwrap_or_default(),
+            });
+        }
+        if excess > 0 && !std::mem::replace(&mut self.said_budget, true) {
+            self.warnings.new.push(TailError::Budget {
+                files: self.files.len(),
+                open: self.budget,
+            });
         }
     }
 
@@ -357,7 +467,7 @@ impl Tailer {
     pub fn positions(&self) -> impl Iterator<Item = (FileKey, &Path, u64)> {
         self.files
             .iter()
-            .filter(|t| t.file.is_some() && !t.dormant)
+            .filter(|t| (t.file.is_some() || t.parked.is_some()) && !t.dormant)
             .map(|t| (t.key, t.pos.path.as_path(), t.pos.offset))
     }
 
@@ -387,6 +497,11 @@ impl Tailer {
                 self.refresh(&mut t, candidate, now)
             } else if t.retired && candidate.is_none() {
                 t.still_there()
+            } else if t.parked.is_some()
+                && candidate.is_some_and(|c| (c.len, c.modified) == (t.len, t.modified))
+            {
+                // Closed while idle, and still idle.
+                true
             } else {
                 self.adopt(&mut t, candidate, now)
             };
@@ -428,11 +543,18 @@ impl Tailer {
     /// content if it was only renamed next to its last path).
     fn adopt(&mut self, t: &mut Tracked, candidate: Option<&Candidate>, now: Instant) -> bool {
         let path = candidate.map_or_else(|| t.pos.path.clone(), |c| c.path.clone());
+        if !self.take_room() {
+            return true;
+        }
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.bury(t);
                 return false;
+            }
+            Err(e) if out_of_descriptors(&e) => {
+                self.starved = true;
+                return true;
             }
             Err(e) => {
                 self.warnings.warn(&path, io_error(&path, e));
@@ -445,6 +567,7 @@ impl Tailer {
             return false;
         }
         t.file = Some(file);
+        t.parked = None;
         t.retired = false;
         t.pos.path = path;
         t.changed_at = now;
@@ -528,22 +651,37 @@ impl Tailer {
     fn claim_siblings(&mut self) {
         let files = &self.files;
         let mut found = Vec::new();
-        self.ghosts
-            .retain(|g| match sibling_copy(&g.pos, files, &found) {
+        let (mut room, mut starved) = (self.room, self.starved);
+        self.ghosts.retain(|g| {
+            if room == 0 {
+                starved = true;
+                return true;
+            }
+            match sibling_copy(&g.pos, files, &found, &mut starved) {
                 Some(t) => {
+                    room -= 1;
                     found.push(t);
                     false
                 }
                 None => true,
-            });
+            }
+        });
+        (self.room, self.starved) = (room, starved);
         self.files.extend(found);
     }
 
     /// Opens a new file and decides where it starts; `None` if it cannot be read yet or may
     /// be a copy still being written.
     fn open_new(&mut self, c: &Candidate) -> Option<Tracked> {
+        if !self.take_room() {
+            return self.unopened_at_end(c);
+        }
         let file = match File::open(&c.path) {
             Ok(file) => file,
+            Err(e) if out_of_descriptors(&e) => {
+                self.starved = true;
+                return self.unopened_at_end(c);
+            }
             Err(e) => {
                 // Gone since the listing: nothing to say.
                 if e.kind() != io::ErrorKind::NotFound {
@@ -573,6 +711,27 @@ impl Tailer {
         let mut t = Tracked::new(c.key, pos, Some(file));
         t.dormant = dormant;
         (t.len, t.modified) = (meta.len(), discover::modified(&meta));
+        Some(t)
+    }
+
+    /// On a first start with `from_end`, a file there is no descriptor for yet starts at its
+    /// end all the same, as the listing saw it: opened later, it is read from there.
+    fn unopened_at_end(&self, c: &Candidate) -> Option<Tracked> {
+        if !self.from_end {
+            return None;
+        }
+        let pos = Position {
+            path: c.path.clone(),
+            fp: Fingerprint::default(),
+            offset: c.len,
+            skipping: false,
+        };
+        let mut t = Tracked::new(c.key, pos, None);
+        (t.len, t.modified) = (c.len, c.modified);
+        t.parked = Some(Parked {
+            turn: self.turn,
+            head: Vec::new(),
+        });
         Some(t)
     }
 
@@ -645,6 +804,7 @@ impl Tailer {
                 return Ok(());
             }
             let cut = cut(&buf, t.pos.skipping);
+            let offset = t.pos.offset;
             t.pos.offset += cut.advance as u64;
             t.pos.skipping = cut.skipping;
             progress.oversized += u64::from(cut.oversized);
@@ -653,6 +813,7 @@ impl Tailer {
                 progress.chunks.push(Chunk {
                     file: t.key,
                     path: t.pos.path.clone(),
+                    offset,
                     bytes: buf,
                 });
             } else {
@@ -687,6 +848,31 @@ fn lock(dir: &Path) -> Result<File, TailError> {
     }
 }
 
+/// Raises this process's limit on open files to the most it may have (its hard limit), for
+/// the tailer to hold as many followed files open as it can. Best effort: where the limit
+/// cannot be raised, the budget is planned within the one there is.
+pub fn raise_descriptor_limit() {
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
+
+/// How many followed files may be open at once: half the open-file limit, the other half
+/// left to the store, the HTTP connections and the sinks.
+fn descriptor_budget() -> usize {
+    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+    usize::try_from(limit / 2).unwrap_or(usize::MAX).max(1)
+}
+
+/// Whether an open failed for want of descriptors (the process's or the system's): to try
+/// again later, not a sign the file is gone.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    e.raw_os_error()
+        .is_some_and(|n| matches!(Errno::from_raw(n), Errno::EMFILE | Errno::ENFILE))
+}
+
 /// Whether `file` is the file `key` and still holds the content at `pos`.
 fn same_content(file: &File, key: FileKey, pos: &Position) -> io::Result<bool> {
     let meta = file.metadata()?;
@@ -698,11 +884,14 @@ fn same_content(file: &File, key: FileKey, pos: &Position) -> io::Result<bool> {
 /// Whether `head` is the start of `t`'s content but too short to tell a copy of it from a
 /// new file (an empty file, a copy just begun).
 fn begins(t: &Tracked, head: &[u8]) -> bool {
-    head.len() < t.pos.fp.len as usize
-        && t.file
-            .as_ref()
-            .and_then(|f| read_head(f).ok())
-            .is_some_and(|own| own.starts_with(head))
+    if head.len() >= t.pos.fp.len as usize {
+        return false;
+    }
+    match (&t.file, &t.parked) {
+        (Some(f), _) => read_head(f).is_ok_and(|own| own.starts_with(head)),
+        (None, Some(p)) => p.head.starts_with(head),
+        (None, None) => false,
+    }
 }
 
 /// Whether a file whose first bytes are `head` and length `len` is a copy of the content a
@@ -712,14 +901,24 @@ fn copies(ghost: &Position, head: &[u8], len: u64) -> bool {
     len >= ghost.offset && ghost.fp.recognises(head)
 }
 
-/// The copy of a ghost's content next to the file it left, not followed yet.
-fn sibling_copy(ghost: &Position, files: &[Tracked], found: &[Tracked]) -> Option<Tracked> {
+/// The copy of a ghost's content next to the file it left, not followed yet; `starved` is
+/// set if a sibling could not be looked at for want of descriptors.
+fn sibling_copy(
+    ghost: &Position,
+    files: &[Tracked],
+    found: &[Tracked],
+    starved: &mut bool,
+) -> Option<Tracked> {
     let known = |c: &Candidate| files.iter().chain(found).any(|t| t.key == c.key);
     discover::siblings(&ghost.path)
+        .map_err(|e| *starved |= out_of_descriptors(&e))
+        .ok()?
         .into_iter()
         .filter(|c| !known(c))
         .find_map(|c| {
-            let file = File::open(&c.path).ok()?;
+            let file = File::open(&c.path)
+                .map_err(|e| *starved |= out_of_descriptors(&e))
+                .ok()?;
             let head = read_head(&file).ok()?;
             copies(ghost, &head, c.len).then(|| {
                 let pos = Position {
@@ -903,6 +1102,122 @@ mod tests {
         let later = Instant::now() + ORPHAN_GRACE;
         tailer.poll_at(later);
         assert_eq!(tailer.files.len(), 1, "b.log, deleted, is forgotten");
+    }
+
+    /// A tailer on `dir` that may hold `budget` files open.
+    fn tailer_with(dir: &Path, budget: usize) -> Tailer {
+        let config = TailConfig {
+            paths: vec![dir.join("logs")],
+            state_dir: dir.join("state"),
+            from_end: false,
+        };
+        let mut tailer = Tailer::open(config).unwrap();
+        tailer.budget = budget;
+        tailer
+    }
+
+    /// The lines one poll hands out.
+    fn poll_lines(tailer: &mut Tailer) -> Vec<String> {
+        let bytes: Vec<u8> = tailer
+            .poll()
+            .chunks
+            .into_iter()
+            .flat_map(|c| c.bytes)
+            .collect();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The lines handed out by polls until one hands out nothing with no file waiting for a
+    /// descriptor, sorted.
+    fn drain(tailer: &mut Tailer) -> Vec<String> {
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            let lines = poll_lines(tailer);
+            if lines.is_empty() && !tailer.starved {
+                break;
+            }
+            got.extend(lines);
+        }
+        got.sort();
+        got
+    }
+
+    fn append(path: &Path, text: &str) {
+        use std::io::Write;
+        let mut f = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Two files may be open at once, six are followed; one is rotated by rename while
+    /// closed, with lines written to it after the rename.
+    #[test]
+    fn files_closed_while_idle_are_read_on_from_where_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        let log = |i: usize| logs.join(format!("{i}.log"));
+        for i in 0..6 {
+            append(&log(i), &format!("{i} a\n"));
+        }
+        let mut tailer = tailer_with(dir.path(), 2);
+        assert_eq!(
+            drain(&mut tailer),
+            ["0 a", "1 a", "2 a", "3 a", "4 a", "5 a"]
+        );
+        assert!(tailer.files.iter().filter(|t| t.file.is_some()).count() <= 2);
+        let mut old = File::options().append(true).open(log(0)).unwrap();
+        fs::rename(log(0), logs.join("0.log.1")).unwrap();
+        std::io::Write::write_all(&mut old, b"0 b\n").unwrap();
+        append(&log(0), "0 c\n");
+        for i in 1..6 {
+            append(&log(i), &format!("{i} b\n"));
+        }
+        let want = ["0 b", "0 c", "1 b", "2 b", "3 b", "4 b", "5 b"];
+        assert_eq!(drain(&mut tailer), want);
+        assert!(
+            tailer
+                .take_warnings()
+                .iter()
+                .any(|w| matches!(w, TailError::Budget { .. }))
+        );
+    }
+
+    /// `copytruncate` while no descriptor is free: the copy cannot be looked at for several
+    /// polls, and the content it holds must not be read again once it can.
+    #[test]
+    fn a_copy_not_opened_for_want_of_descriptors_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        let log = logs.join("access.log");
+        append(&log, "line 1\nline 2\n");
+        let mut tailer = tailer_with(dir.path(), 2);
+        assert_eq!(drain(&mut tailer), ["line 1", "line 2"]);
+        fs::copy(&log, logs.join("access.log.1")).unwrap();
+        File::options()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&log, "line 3\n");
+        tailer.budget = 0;
+        let mut got = Vec::new();
+        for _ in 0..5 {
+            got.extend(poll_lines(&mut tailer));
+            assert!(tailer.starved, "the copy waits for a descriptor");
+        }
+        tailer.budget = 2;
+        got.extend(drain(&mut tailer));
+        assert_eq!(got, ["line 3"]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub(super) struct Candidate {
     pub path: PathBuf,
     pub key: FileKey,
     pub len: u64,
+    pub modified: Option<SystemTime>,
 }
 
 /// Names rotation gives compressed files.
@@ -71,6 +72,7 @@ pub(super) fn discover(
         };
         match listed {
             Ok(()) => warnings.clear(path),
+            Err(e) if super::out_of_descriptors(&e) => warnings.exhausted = true,
             Err(e) => warnings.warn(path, io_error(path, e)),
         }
     }
@@ -122,6 +124,7 @@ fn candidate(path: &Path) -> io::Result<Option<Candidate>> {
         path,
         key: key_of(&meta),
         len: meta.len(),
+        modified: modified(&meta),
     }))
 }
 
@@ -140,14 +143,14 @@ pub(super) fn find(path: &Path, key: FileKey) -> Option<PathBuf> {
 }
 
 /// The regular, uncompressed files next to `path` (in its directory), for a copy of content
-/// that was followed by that path alone.
-pub(super) fn siblings(path: &Path) -> Vec<Candidate> {
+/// that was followed by that path alone. The directory unreadable is an error: the caller
+/// tells one that passes (out of descriptors) from one that does not.
+pub(super) fn siblings(path: &Path) -> io::Result<Vec<Candidate>> {
     let mut found = IndexMap::new();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Unreadable: no copy to be found there, which the caller cannot help either.
-        let _ = list_dir(dir, &mut found, &mut Warnings::default());
+        list_dir(dir, &mut found, &mut Warnings::default())?;
     }
-    found.into_values().collect()
+    Ok(found.into_values().collect())
 }
 
 #[cfg(test)]
@@ -245,6 +248,6 @@ mod tests {
         fs::rename(&old, dir.path().join("access.log.1")).unwrap();
         fs::write(&old, "y\n").unwrap();
         assert_eq!(find(&old, key), Some(dir.path().join("access.log.1")));
-        assert_eq!(siblings(&old).len(), 2);
+        assert_eq!(siblings(&old).unwrap().len(), 2);
     }
 }
