@@ -51,21 +51,9 @@ impl Default for Limits {
 /// A quarter of the soft descriptor limit, between 16 and 1024: the rest is for the followed
 /// files, the store and the sinks.
 fn default_max_connections() -> usize {
-    let soft = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|limits| soft_open_files(&limits))
-        .unwrap_or(1024);
+    use nix::sys::resource::{Resource, getrlimit};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
     usize::try_from(soft / 4).map_or(1024, |n| n.clamp(16, 1024))
-}
-
-/// The soft limit in the `Max open files` line of `/proc/self/limits`.
-fn soft_open_files(limits: &str) -> Option<u64> {
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line["Max open files".len()..]
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// The open connections, each with when it started waiting for its client.
@@ -320,14 +308,6 @@ impl Drop for Guarded {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_soft_descriptor_limit_is_read_from_proc() {
-        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
-                      Max open files            1024                 524288               files     \n";
-        assert_eq!(soft_open_files(limits), Some(1024));
-        assert_eq!(soft_open_files("Max processes 10 10 processes"), None);
-    }
 
     #[test]
     fn a_full_pool_evicts_the_connection_waiting_longest() {
