@@ -104,7 +104,7 @@ report() {
   echo "Command: \`SIZE=$SIZE SEED=$SEED RUNS=$RUNS bash bench/compressed.sh\`"
   echo
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), nproc $(nproc), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r); load before: $load"
-  echo "- access.log: $bytes bytes, $want 5xx (generator seed $SEED); tools: $(gzip --version | head -1), $(bzip2 --help 2>&1 | head -1 | sed 's/,.*//'), $(xz --version | head -1), $(zstd --version), $(hyperfine --version)"
+  echo "- access.log: $bytes bytes, $want 5xx (generator seed $SEED); tools: $(gzip --version | head -1), bzip2 $(bzip2 --help 2>&1 | head -1 | sed 's/.*Version \([^,]*\),.*/\1/'), $(xz --version | head -1), zstd $(zstd --version | grep -o 'v[0-9.]*'), $(hyperfine --version)"
   echo "- runs: hyperfine, $RUNS runs each (median ± sd), page cache warm; MB/s = MB (10^6 bytes) of the uncompressed log per second; each fivehundred run checked first (its 5xx against the generator's)"
   echo
   echo "| input | on disk | \`fivehundred diagnose --format json\` | MB/s | \`CLI -dc > /dev/null\` | MB/s |"
