@@ -1,7 +1,7 @@
 //! Turning `PATH…` arguments into byte streams: files, directories (every file in them and in
-//! their subdirectories, rotated ones included), `.gz` (recognised by its magic bytes, not its
-//! name) and `-` for stdin; then reading those streams in large blocks split at line
-//! boundaries (plain files big enough: mapped, see [`mapped`]).
+//! their subdirectories, rotated ones included), gzip, bzip2, xz and zstd (recognised by their
+//! magic bytes, not their names) and `-` for stdin; then reading those streams in large blocks
+//! split at line boundaries (plain files big enough: mapped, see [`mapped`]).
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -11,7 +11,8 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
+use liblzma::stream::{Action, CONCATENATED, Status, Stream};
 
 mod mapped;
 pub use mapped::{Block, BlockSource};
@@ -220,7 +221,7 @@ pub fn default_places() -> Vec<PathBuf> {
     places
 }
 
-/// Opens a source for reading, decompressing gzip transparently.
+/// Opens a source for reading, decompressing it transparently.
 pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, ReadError> {
     decode(source, open_raw(source)?)
 }
@@ -242,20 +243,136 @@ pub fn size(source: &Source) -> Option<u64> {
         .map(|m| m.len())
 }
 
-/// Decompresses `raw` if it starts with gzip's magic bytes.
+/// A stream to decode, with the bytes sniffed from its head put back in front.
+type Sniffed = BufReader<io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>>;
+
+/// A compressed format: the magic bytes its streams start with, and its decoder. Every
+/// decoder reads concatenated streams whole (`cat a.gz b.gz`, `pbzip2`, `cat a.zst b.zst`),
+/// and fails (rather than ending quietly) on a stream cut short or on garbage after one.
+struct Codec {
+    magic: &'static [u8],
+    decoder: fn(Sniffed) -> io::Result<Box<dyn Read + Send>>,
+}
+
+/// Every compressed format read, by magic bytes.
+const CODECS: &[Codec] = &[
+    Codec {
+        magic: &[0x1f, 0x8b],
+        decoder: |r| Ok(Box::new(MultiGzDecoder::new(r))),
+    },
+    Codec {
+        magic: b"BZh",
+        decoder: |r| Ok(Box::new(bzip2::bufread::MultiBzDecoder::new(r))),
+    },
+    Codec {
+        magic: &[0xfd, b'7', b'z', b'X', b'Z', 0x00],
+        decoder: |r| Ok(Box::new(Xz::new(r)?)),
+    },
+    Codec {
+        magic: &[0x28, 0xb5, 0x2f, 0xfd],
+        decoder: |r| Ok(Box::new(zstd::stream::read::Decoder::with_buffer(r)?)),
+    },
+];
+
+/// The longest magic in [`CODECS`]: how many bytes are sniffed.
+const MAGIC_LEN: usize = {
+    let (mut longest, mut i) = (0, 0);
+    while i < CODECS.len() {
+        if CODECS[i].magic.len() > longest {
+            longest = CODECS[i].magic.len();
+        }
+        i += 1;
+    }
+    longest
+};
+
+/// Decompresses `raw` if it starts with the magic bytes of one of the [`CODECS`].
 pub fn decode(
     source: &Source,
     raw: Box<dyn Read + Send>,
 ) -> Result<Box<dyn Read + Send>, ReadError> {
-    let mut buffered = BufReader::with_capacity(1 << 16, raw);
-    let magic = buffered.fill_buf().map_err(|error| ReadError::Io {
+    let fail = |error| ReadError::Io {
         path: source.name.clone(),
         error,
-    })?;
-    if magic.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(MultiGzDecoder::new(buffered)))
-    } else {
-        Ok(Box::new(buffered))
+    };
+    let (head, raw) = read_head(raw).map_err(fail)?;
+    let codec = CODECS.iter().find(|c| head.starts_with(c.magic));
+    let stream = BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(raw));
+    match codec {
+        Some(codec) => (codec.decoder)(stream).map_err(fail),
+        None => Ok(Box::new(stream)),
+    }
+}
+
+/// The first [`MAGIC_LEN`] bytes of `raw` (fewer if it is shorter), read whole even from a
+/// pipe that hands them out a few at a time.
+fn read_head(raw: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = Vec::with_capacity(MAGIC_LEN);
+    let mut limited = raw.take(MAGIC_LEN as u64);
+    limited.read_to_end(&mut head)?;
+    Ok((head, limited.into_inner()))
+}
+
+/// xz streams, concatenated ones read whole, through liblzma's own stream: the crate's reader
+/// drops what it decoded in the call that met an error (up to a whole 2 MiB read), so garbage
+/// after the last stream, or a corrupt block, cost the lines before it.
+struct Xz<R> {
+    inner: R,
+    stream: Stream,
+    /// An error met after some bytes were decoded: given on the next read, once they are out.
+    failed: Option<io::Error>,
+}
+
+impl<R: BufRead> Xz<R> {
+    fn new(inner: R) -> io::Result<Self> {
+        Ok(Xz {
+            inner,
+            stream: Stream::new_stream_decoder(u64::MAX, CONCATENATED)?,
+            failed: None,
+        })
+    }
+}
+
+impl<R: BufRead> Read for Xz<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(error) = self.failed.take() {
+            return Err(error);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let input = self.inner.fill_buf()?;
+            let eof = input.is_empty();
+            let (before_in, before_out) = (self.stream.total_in(), self.stream.total_out());
+            let action = if eof { Action::Finish } else { Action::Run };
+            let status = self.stream.process(input, buf, action);
+            let consumed = (self.stream.total_in() - before_in) as usize;
+            let read = (self.stream.total_out() - before_out) as usize;
+            self.inner.consume(consumed);
+            match status {
+                Err(error) if read > 0 => {
+                    self.failed = Some(error.into());
+                    return Ok(read);
+                }
+                Err(error) => return Err(error.into()),
+                Ok(Status::StreamEnd) => return Ok(read),
+                Ok(_) if read > 0 => return Ok(read),
+                Ok(_) if eof => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "xz stream cut off before its end",
+                    ));
+                }
+                Ok(_) if consumed == 0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "corrupt xz stream",
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
     }
 }
 
@@ -412,6 +529,36 @@ mod tests {
         std::fs::write(&p, gz.finish().unwrap()).unwrap();
         let mut s = String::new();
         open(&file_source(p))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "hello\n");
+    }
+
+    /// Hands out its bytes one at a time, as a slow pipe may.
+    struct Trickle(Vec<u8>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0.remove(0);
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_magic_handed_out_a_byte_at_a_time_is_still_sniffed() {
+        use std::io::Write;
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(b"hello\n").unwrap();
+        let stdin = Source {
+            name: "-".into(),
+            path: None,
+        };
+        let mut s = String::new();
+        decode(&stdin, Box::new(Trickle(xz.finish().unwrap())))
             .unwrap()
             .read_to_string(&mut s)
             .unwrap();
