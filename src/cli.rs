@@ -476,10 +476,14 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     if args.format == Format::Html && args.output.is_none() {
         bail!("--format html needs -o FILE");
     }
-    let rules = Rules::builtin();
+    // The rule table (some 20 regexes and literal searches) compiles while the logs are read.
+    let rules = std::thread::spawn(Rules::builtin);
     let inputs = inputs(&args.input.paths)?;
     let opts = scan_options(&args.input, &inputs.sources, true)?;
     let (scanned, seo_report) = scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
+    let rules = rules
+        .join()
+        .map_err(|_| anyhow::anyhow!("the built-in rule table did not compile"))?;
     let report = diagnose::diagnose(scanned, rules, args.trace);
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());

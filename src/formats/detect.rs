@@ -126,6 +126,9 @@ impl Detected {
     }
 }
 
+/// Lines every one of which one format reads, after which the sample is not read further.
+const UNANIMOUS: usize = 512;
+
 /// Decides a file's format from a sample of its first lines: the format that reads the most
 /// of them wins, if it reads at least a third (junk lines at the head of a file should not
 /// hide its format), or, for error logs, whose records can run over many lines (stack
@@ -138,6 +141,18 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
     let mut errors = [0usize; 4];
     let mut first_error = None;
     for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
+        // Every line so far read alike, and enough of them: the rest would only agree.
+        if total >= UNANIMOUS
+            && [
+                custom_hits,
+                clf.iter().sum(),
+                json,
+                errors.iter().copied().max().unwrap_or(0),
+            ]
+            .contains(&total)
+        {
+            break;
+        }
         total += 1;
         if total == 1 {
             first_error = ErrorFormat::ALL.iter().position(|f| f.is_header(line));
