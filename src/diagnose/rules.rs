@@ -356,10 +356,14 @@ impl Rules {
 /// meets them.
 fn distinctive_tail(literal: &str) -> String {
     /// Word beginnings common in log text ("pri": `Primary script unknown`, what PHP-FPM says
-    /// to every request for a script that does not exist).
-    const COMMON: [&str; 21] = [
+    /// to every request for a script that does not exist; "und", "att", "pas": PHP's most
+    /// common warnings and deprecations, `Undefined …`, `Attempt to read …`, `Passing null …`;
+    /// "ups", "whi": nginx's every proxy error, `… while reading response header from
+    /// upstream`; "tem": `templates/` in every other path).
+    const COMMON: [&str; 27] = [
         "con", "the", "pro", "com", "ser", "sta", "int", "res", "req", "dir", "exc", "upd", "cli",
-        "get", "set", "for", "and", "err", "php", "fai", "pri",
+        "get", "set", "for", "and", "err", "php", "fai", "pri", "und", "att", "pas", "ups", "whi",
+        "tem",
     ];
     /// A tail shorter than this is too common to look for ("upstream", "error:").
     const MIN: usize = 12;
