@@ -582,10 +582,8 @@ impl AccessTally {
 /// line would dominate the parse.
 fn tally_block(
     block: &[u8],
-    format: &AccessFormat,
-    index: usize,
-    block_no: u64,
-    window: Window,
+    formats: &[&AccessFormat],
+    (index, block_no, window): (usize, u64, Window),
     strings: &Mutex<Strings>,
 ) -> AccessTally {
     let mut t = AccessTally::default();
@@ -595,8 +593,11 @@ fn tally_block(
     let mut responses = Vec::new();
     for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
-        match format.head(line, &mut clock) {
-            Some((time, status)) if window.contains(time) => {
+        let head = formats
+            .iter()
+            .find_map(|f| f.head(line, &mut clock).map(|head| (f, head)));
+        match head {
+            Some((format, (time, status))) if window.contains(time) => {
                 newest = newest.max(Some(time));
                 counts[usize::from(status)] += 1;
                 if (500..600).contains(&status)
@@ -622,6 +623,35 @@ fn tally_block(
         t.by_status.insert(status as u16, n);
     }
     t
+}
+
+/// [`tally_block`] in the file's format; where most of a block is not in it (a log whose
+/// format changed at a reload, after a banner, or a stretch written by another server), each of
+/// its lines in the file's format or else in the one the others are in, if that is another
+/// access format: what is a log line is read wherever it is, not only at the head.
+fn tally_block_any(
+    block: &[u8],
+    format: &AccessFormat,
+    place: (usize, u64, Window),
+    strings: &Mutex<Strings>,
+) -> AccessTally {
+    let t = tally_block(block, &[format], place, strings);
+    if t.unparsed * 2 <= t.lines {
+        return t;
+    }
+    let custom = match format {
+        AccessFormat::Custom(c) => Some(c),
+        _ => None,
+    };
+    // What the lines the file's format does not read are in.
+    let mut clock = ClfClock::default();
+    let unread = read::lines(block).filter(|l| format.head(l, &mut clock).is_none());
+    match detect(unread, custom) {
+        Detected::Access(own) if own != *format => {
+            tally_block(block, &[format, &own], place, strings)
+        }
+        _ => t,
+    }
 }
 
 /// One block of an access log to parse.
@@ -669,8 +699,8 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                     let mut observed = O::Tally::default();
                     while let Some(job) = next_job(&queue) {
                         let (block, format) = (&job.block, &job.format);
-                        let t =
-                            tally_block(block, format, job.input, job.block_no, window, &strings);
+                        let place = (job.input, job.block_no, window);
+                        let t = tally_block_any(block, format, place, &strings);
                         tallies.entry(job.input).or_default().merge(t);
                         let at = BlockAt {
                             format,

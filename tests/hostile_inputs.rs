@@ -415,6 +415,36 @@ fn dozens_of_php_notices_at_the_head_of_an_access_log_hide_none_of_its_5xx() {
 }
 
 #[test]
+fn an_access_log_whose_format_changes_after_a_banner_loses_no_5xx_in_either() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over a block (2 MiB) in each format, so blocks wholly in the second, and one with both.
+    let (combined, e1) = access_lines(25_000);
+    let json: String = (0..25_000)
+        .map(|i| {
+            let status = if i % 4 == 3 { 502 } else { 200 };
+            format!(
+                "{{\"time\":\"2026-11-25T15:{:02}:{:02}+00:00\",\"remote_addr\":\"198.51.100.4\",\"request\":\"GET /j{i} HTTP/1.1\",\"status\":{status},\"http_user_agent\":\"curl/8.5\"}}\n",
+                i / 60 % 60,
+                i % 60
+            )
+        })
+        .collect();
+    let banner = "=== log_format changed to json at reload ===\n";
+    let p = write(
+        dir.path(),
+        "access.log",
+        format!("{combined}{banner}{json}"),
+    );
+    let (_, v) = diagnose_json(&[&p]);
+    assert_eq!(input(&v, "access.log")["unparsed"], 1, "the banner only");
+    assert_eq!(num(&v, &["summary", "requests"]), 50_000);
+    assert_eq!(
+        num(&v, &["summary", "server_errors"]),
+        e1 as u64 + 25_000 / 4
+    );
+}
+
+#[test]
 fn a_block_of_garbage_at_the_head_or_in_the_middle_loses_no_line_around_it() {
     let dir = tempfile::tempdir().unwrap();
     let (head, e1) = access_lines(1500);
