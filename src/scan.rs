@@ -169,7 +169,7 @@ pub struct Response {
 /// Who sent a request: an address in 16 bytes (most clients of a 5xx burst are distinct, so
 /// their text would cost more than the rest of a response), or whatever else was logged (a
 /// host name, `-`) among the scan's strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Client {
     Ip(IpAddr),
     Name(Sym),

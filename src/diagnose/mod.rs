@@ -9,7 +9,9 @@
 pub mod rules;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -166,12 +168,20 @@ fn explain_with(
     trace: bool,
 ) -> (Groups, Groups, Vec<stream::Tally>) {
     let responses: Vec<_> = scan.responses.iter().collect();
-    // In one spelling: an address the scan read as one is written in it already.
-    let clients: Vec<Cow<str>> = responses
+    // In one spelling (an address the scan read as one is written in it already), written once
+    // per client, not per response.
+    let mut spelled: FxHashMap<crate::scan::Client, usize> = FxHashMap::default();
+    let mut spellings: Vec<Cow<str>> = Vec::new();
+    let clients: Vec<usize> = responses
         .iter()
-        .map(|r| match r.client.text(&scan.strings) {
-            Cow::Borrowed(name) => identity::client_key(name),
-            address => address,
+        .map(|r| {
+            *spelled.entry(r.client).or_insert_with(|| {
+                spellings.push(match r.client.text(&scan.strings) {
+                    Cow::Borrowed(name) => identity::client_key(name),
+                    address => address,
+                });
+                spellings.len() - 1
+            })
         })
         .collect();
     let hosts: Vec<Option<Box<str>>> = responses
@@ -186,7 +196,7 @@ fn explain_with(
             status: r.status,
             asked: Asked {
                 input: r.input as usize,
-                client: &clients[i],
+                client: &spellings[clients[i]],
                 path: scan.strings.get(r.path),
                 host: hosts[i].as_deref(),
             },
@@ -307,14 +317,14 @@ type GroupKey = (Option<String>, &'static str, Option<String>, Option<u64>);
 /// An incident being built, with what it still needs counted.
 struct Group {
     incident: Incident,
-    paths: HashMap<String, u64>,
+    paths: FxHashMap<String, u64>,
     span: (Stamp, Stamp),
 }
 
 /// Incidents being built, in order of first appearance.
 struct Groups {
     order: Vec<GroupKey>,
-    map: HashMap<GroupKey, Group>,
+    map: FxHashMap<GroupKey, Group>,
     trace: bool,
 }
 
@@ -322,7 +332,7 @@ impl Groups {
     fn new(trace: bool) -> Groups {
         Groups {
             order: Vec::new(),
-            map: HashMap::new(),
+            map: FxHashMap::default(),
             trace,
         }
     }
@@ -359,18 +369,27 @@ impl Groups {
                     ambiguous: trace.then(Vec::new),
                     times: Vec::new(),
                 },
-                paths: HashMap::new(),
+                paths: FxHashMap::default(),
                 span: (seen.time, seen.time),
             }
         });
         let incident = &mut group.incident;
         incident.count += 1;
         if let Some(status) = seen.status {
-            *incident.status.entry(status.to_string()).or_default() += 1;
+            // Counted under its text, made once per status and incident, not per response.
+            let mut buf = [0; 5];
+            let text = decimal(status, &mut buf);
+            match incident.status.get_mut(text) {
+                Some(n) => *n += 1,
+                None => drop(incident.status.insert(text.to_owned(), 1)),
+            }
             incident.times.push(seen.time);
         }
         if let Some(path) = seen.path {
-            *group.paths.entry(path.to_owned()).or_default() += 1;
+            match group.paths.get_mut(path) {
+                Some(n) => *n += 1,
+                None => drop(group.paths.insert(path.to_owned(), 1)),
+            }
         }
         if let (Some(list), Some(at)) = (&mut incident.responses, seen.at) {
             list.push(at);
@@ -424,6 +443,20 @@ impl Groups {
     }
 }
 
+/// A status in decimal, as `to_string` writes it, in `buf` rather than a new string.
+fn decimal(mut n: u16, buf: &mut [u8; 5]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
 /// Most evidence lines and paths kept per incident.
 const MAX_EVIDENCE: usize = 5;
 const MAX_PATHS: usize = 20;
@@ -446,6 +479,13 @@ fn add_evidence(incident: &mut Incident, u: &Unit) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_are_written_as_to_string_writes_them() {
+        for n in [0, 7, 42, 500, 504, 999, 1000, u16::MAX] {
+            assert_eq!(decimal(n, &mut [0; 5]), n.to_string());
+        }
+    }
 
     #[test]
     fn generated_file_names_give_their_directory() {
