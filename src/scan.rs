@@ -68,11 +68,23 @@ pub trait BlockObserver: Sync {
 /// Where a block comes from and how to read it.
 pub struct BlockAt<'a> {
     pub format: &'a AccessFormat,
+    /// The format the block's other lines are in, where most of it is not in the file's (see
+    /// [`BlockAt::parse`]).
+    pub also: Option<&'a AccessFormat>,
     /// The input's index in `Scan::inputs`.
     pub input: usize,
     /// The block's number in its input: with a line's offset in the block, its place.
     pub block_no: u64,
     pub window: Window,
+}
+
+impl BlockAt<'_> {
+    /// A line of the block, in the file's format or else the block's own.
+    pub fn parse<'l>(&self, line: &'l [u8]) -> Option<AccessRecord<'l>> {
+        self.format
+            .parse(line)
+            .or_else(|| self.also.and_then(|f| f.parse(line)))
+    }
 }
 
 /// Nothing more than the 5xx scan.
@@ -628,16 +640,17 @@ fn tally_block(
 /// [`tally_block`] in the file's format; where most of a block is not in it (a log whose
 /// format changed at a reload, after a banner, or a stretch written by another server), each of
 /// its lines in the file's format or else in the one the others are in, if that is another
-/// access format: what is a log line is read wherever it is, not only at the head.
+/// access format: what is a log line is read wherever it is, not only at the head. Returns
+/// the tally, and that other format where it was used.
 fn tally_block_any(
     block: &[u8],
     format: &AccessFormat,
     place: (usize, u64, Window),
     strings: &Mutex<Strings>,
-) -> AccessTally {
+) -> (AccessTally, Option<AccessFormat>) {
     let t = tally_block(block, &[format], place, strings);
     if t.unparsed * 2 <= t.lines {
-        return t;
+        return (t, None);
     }
     let custom = match format {
         AccessFormat::Custom(c) => Some(c),
@@ -648,9 +661,10 @@ fn tally_block_any(
     let unread = read::lines(block).filter(|l| format.head(l, &mut clock).is_none());
     match detect(unread, custom) {
         Detected::Access(own) if own != *format => {
-            tally_block(block, &[format, &own], place, strings)
+            let t = tally_block(block, &[format, &own], place, strings);
+            (t, Some(own))
         }
-        _ => t,
+        _ => (t, None),
     }
 }
 
@@ -700,10 +714,11 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                     while let Some(job) = next_job(&queue) {
                         let (block, format) = (&job.block, &job.format);
                         let place = (job.input, job.block_no, window);
-                        let t = tally_block_any(block, format, place, &strings);
+                        let (t, also) = tally_block_any(block, format, place, &strings);
                         tallies.entry(job.input).or_default().merge(t);
                         let at = BlockAt {
                             format,
+                            also: also.as_ref(),
                             input: job.input,
                             block_no: job.block_no,
                             window,

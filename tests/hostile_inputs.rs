@@ -419,11 +419,16 @@ fn an_access_log_whose_format_changes_after_a_banner_loses_no_5xx_in_either() {
     let dir = tempfile::tempdir().unwrap();
     // Over a block (2 MiB) in each format, so blocks wholly in the second, and one with both.
     let (combined, e1) = access_lines(25_000);
+    // Every 100th a crawler's (so `seo` too must read this part).
     let json: String = (0..25_000)
         .map(|i| {
             let status = if i % 4 == 3 { 502 } else { 200 };
+            let agent = match i % 100 {
+                3 => "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+                _ => "curl/8.5",
+            };
             format!(
-                "{{\"time\":\"2026-11-25T15:{:02}:{:02}+00:00\",\"remote_addr\":\"198.51.100.4\",\"request\":\"GET /j{i} HTTP/1.1\",\"status\":{status},\"http_user_agent\":\"curl/8.5\"}}\n",
+                "{{\"time\":\"2026-11-25T15:{:02}:{:02}+00:00\",\"remote_addr\":\"198.51.100.4\",\"request\":\"GET /j{i} HTTP/1.1\",\"status\":{status},\"http_user_agent\":\"{agent}\"}}\n",
                 i / 60 % 60,
                 i % 60
             )
@@ -442,6 +447,14 @@ fn an_access_log_whose_format_changes_after_a_banner_loses_no_5xx_in_either() {
         num(&v, &["summary", "server_errors"]),
         e1 as u64 + 25_000 / 4
     );
+    let seo = run([
+        OsStr::new("seo"),
+        "--format".as_ref(),
+        "json".as_ref(),
+        p.as_os_str(),
+    ]);
+    let seo: Value = serde_json::from_slice(&seo.stdout).unwrap();
+    assert_eq!(num(&seo, &["crawlers", "googlebot", "server_errors"]), 250);
 }
 
 #[test]
