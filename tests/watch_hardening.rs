@@ -229,14 +229,9 @@ impl Wrapped {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
-        let output = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let collected = Arc::clone(&output);
-        thread::spawn(move || {
-            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-                collected.lock().unwrap().push_str(&format!("{l}\n"));
-            }
-        });
+        let output = support::collect_output([
+            Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>
+        ]);
         let mut wrapped = Wrapped {
             child,
             port,

@@ -377,8 +377,8 @@ impl Groups {
         incident.count += 1;
         if let Some(status) = seen.status {
             // Counted under its text, made once per status and incident, not per response.
-            let mut buf = [0; 5];
-            let text = decimal(status, &mut buf);
+            let mut buf = itoa::Buffer::new();
+            let text = buf.format(status);
             match incident.status.get_mut(text) {
                 Some(n) => *n += 1,
                 None => drop(incident.status.insert(text.to_owned(), 1)),
@@ -443,20 +443,6 @@ impl Groups {
     }
 }
 
-/// A status in decimal, as `to_string` writes it, in `buf` rather than a new string.
-fn decimal(mut n: u16, buf: &mut [u8; 5]) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[at..]).unwrap_or_default()
-}
-
 /// Most evidence lines and paths kept per incident.
 const MAX_EVIDENCE: usize = 5;
 const MAX_PATHS: usize = 20;
@@ -479,13 +465,6 @@ fn add_evidence(incident: &mut Incident, u: &Unit) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_are_written_as_to_string_writes_them() {
-        for n in [0, 7, 42, 500, 504, 999, 1000, u16::MAX] {
-            assert_eq!(decimal(n, &mut [0; 5]), n.to_string());
-        }
-    }
 
     #[test]
     fn generated_file_names_give_their_directory() {

@@ -85,6 +85,22 @@ pub struct Watch {
     output: Arc<Mutex<String>>,
 }
 
+/// What a child writes on `streams`, line by line as it comes, gathered in one text.
+pub fn collect_output(
+    streams: impl IntoIterator<Item = Box<dyn Read + Send>>,
+) -> Arc<Mutex<String>> {
+    let output = Arc::new(Mutex::new(String::new()));
+    for stream in streams {
+        let out = Arc::clone(&output);
+        thread::spawn(move || {
+            for l in BufReader::new(stream).lines().map_while(Result::ok) {
+                out.lock().unwrap().push_str(&format!("{l}\n"));
+            }
+        });
+    }
+    output
+}
+
 impl Watch {
     /// Starts `fivehundred watch ARGS… --state STATE --listen 127.0.0.1:PORT` on a free port
     /// and waits until `/healthz` answers `ok`.
@@ -112,19 +128,10 @@ impl Watch {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn fivehundred watch");
-        let output = Arc::new(Mutex::new(String::new()));
-        let streams: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
+        let output = collect_output([
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
             Box::new(child.stderr.take().unwrap()),
-        ];
-        for stream in streams {
-            let out = Arc::clone(&output);
-            thread::spawn(move || {
-                for l in BufReader::new(stream).lines().map_while(Result::ok) {
-                    out.lock().unwrap().push_str(&format!("{l}\n"));
-                }
-            });
-        }
+        ]);
         let mut watch = Watch {
             child,
             port,
