@@ -204,11 +204,12 @@ impl Docroots {
 
     /// Whether `file` is the script that serves `path` (under `root`, where it is known).
     fn serves(file: &str, path: &str, root: Option<&str>) -> bool {
-        is_script_path(path)
-            && match root {
-                Some(root) => file.strip_prefix(root) == Some(path),
-                None => file.ends_with(path),
-            }
+        // The comparison first: most files are not the path's.
+        let named = match root {
+            Some(root) => file.strip_prefix(root) == Some(path),
+            None => file.ends_with(path),
+        };
+        named && is_script_path(path)
     }
 
     /// Whether `file` lies under another site's known document root than `root`.
@@ -227,12 +228,15 @@ fn under(file: &str, root: &str) -> bool {
 
 /// A URL path that names a script of its own (`/a/b.php`), not a route of a front controller.
 fn is_script_path(path: &str) -> bool {
-    path.len() > 1
-        && path
-            .rsplit('/')
-            .next()
-            .and_then(|last| last.rsplit_once('.'))
-            .is_some_and(|(stem, _)| !stem.is_empty())
+    path.len() > 1 && names_script(path)
+}
+
+/// Whether the last component of a path has a stem and an extension (`b.php`, not `.env`).
+/// Byte scans from the end: this runs for every pair of a 5xx and a record near it.
+fn names_script(path: &str) -> bool {
+    let path = path.as_bytes();
+    let last = &path[memchr::memrchr(b'/', path).map_or(0, |at| at + 1)..];
+    memchr::memrchr(b'.', last).is_some_and(|dot| dot > 0)
 }
 
 /// A 5xx response as identity sees it.
@@ -335,9 +339,13 @@ pub fn script_paths<'p>(u: &Unit, paths: &FxHashSet<&'p str>) -> Vec<&'p str> {
 /// The script-like tails of a file path, as URL paths: `/srv/www/a/b.php` gives `/b.php`,
 /// `/a/b.php`, `/www/a/b.php`…
 fn tails(file: &str) -> impl Iterator<Item = &str> {
-    file.rmatch_indices('/')
-        .map(move |(at, _)| &file[at..])
-        .filter(|t| is_script_path(t))
+    // Every tail ends with the file's last component, so either all name a script or none.
+    let slashes = names_script(file).then(|| memchr::memrchr_iter(b'/', file.as_bytes()));
+    slashes
+        .into_iter()
+        .flatten()
+        .map(move |at| &file[at..])
+        .filter(|t| t.len() > 1)
 }
 
 /// Two client addresses, each in [`client_key`]'s spelling, are the same, or one side does not
