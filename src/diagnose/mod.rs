@@ -213,7 +213,7 @@ fn explain_with(
     let keep = if scan.has_access_logs() && (pending.is_some() || !scan.errors.is_empty()) {
         Keep::own_lines_of(
             requests.iter().map(|r| r.asked.path),
-            requests.iter().map(|r| r.asked.client),
+            spellings.iter().map(|c| &**c),
         )
     } else {
         Keep::classified()

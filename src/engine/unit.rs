@@ -294,6 +294,8 @@ impl Keep {
             any_client |= c.is_empty() || c == "-";
             set.insert(c);
         }
+        // Each path once before it is copied: a burst of 5xx asks for a few paths many times.
+        let paths: FxHashSet<&str> = paths.into_iter().collect();
         Keep {
             own_lines: true,
             paths: Some(paths.into_iter().map(Into::into).collect()),
