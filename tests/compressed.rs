@@ -283,10 +283,10 @@ fn read_all(bytes: Vec<u8>) {
         name: "fuzz".into(),
         path: None,
     };
-    let Ok(stream) = decode(&source, Box::new(Cursor::new(bytes))) else {
+    let Ok(stream) = decode(&source, Box::new(Cursor::new(bytes)), None) else {
         return;
     };
-    let mut blocks = Blocks::new(stream);
+    let mut blocks = Blocks::new(stream.0);
     while let Ok(Some(block)) = blocks.next_block() {
         blocks.recycle(block);
     }

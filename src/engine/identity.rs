@@ -384,6 +384,7 @@ mod tests {
             lines: 0,
             unparsed: 0,
             error: None,
+            envelope: None,
         }
     }
 

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use flate2::bufread::MultiGzDecoder;
 use liblzma::stream::{Action, CONCATENATED, Status, Stream};
 
+use crate::formats::envelope::{self, Enveloped, Origins};
+
 mod mapped;
 pub use mapped::{Block, BlockSource};
 
@@ -221,9 +223,10 @@ pub fn default_places() -> Vec<PathBuf> {
     places
 }
 
-/// Opens a source for reading, decompressing it transparently.
-pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, ReadError> {
-    decode(source, open_raw(source)?)
+/// Opens a source for reading, decompressing and unwrapping it transparently; an enveloped
+/// one's origins go to `origins` where given (an input read again).
+pub fn open(source: &Source, origins: Option<Origins>) -> Result<Opened, ReadError> {
+    decode(source, open_raw(source)?, origins)
 }
 
 /// Opens a source's raw bytes (still compressed, if it is).
@@ -286,11 +289,16 @@ const MAGIC_LEN: usize = {
     longest
 };
 
-/// Decompresses `raw` if it starts with the magic bytes of one of the [`CODECS`].
+/// A source's lines as a stream, and its envelope, if it is in one.
+pub type Opened = (Box<dyn Read + Send>, Option<Enveloped>);
+
+/// Decompresses `raw` if it starts with the magic bytes of one of the [`CODECS`], then
+/// unwraps it if its head is in an envelope (see [`envelope`](crate::formats::envelope)).
 pub fn decode(
     source: &Source,
     raw: Box<dyn Read + Send>,
-) -> Result<Box<dyn Read + Send>, ReadError> {
+    origins: Option<Origins>,
+) -> Result<Opened, ReadError> {
     let fail = |error| ReadError::Io {
         path: source.name.clone(),
         error,
@@ -298,10 +306,11 @@ pub fn decode(
     let (head, raw) = read_head(raw).map_err(fail)?;
     let codec = CODECS.iter().find(|c| head.starts_with(c.magic));
     let stream = BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(raw));
-    match codec {
-        Some(codec) => (codec.decoder)(stream).map_err(fail),
-        None => Ok(Box::new(stream)),
-    }
+    let decoded: Box<dyn Read + Send> = match codec {
+        Some(codec) => (codec.decoder)(stream).map_err(fail)?,
+        None => Box::new(stream),
+    };
+    envelope::sniff(decoded, origins).map_err(fail)
 }
 
 /// The first [`MAGIC_LEN`] bytes of `raw` (fewer if it is shorter), read whole even from a
@@ -528,8 +537,9 @@ mod tests {
         gz.write_all(b"hello\n").unwrap();
         std::fs::write(&p, gz.finish().unwrap()).unwrap();
         let mut s = String::new();
-        open(&file_source(p))
+        open(&file_source(p), None)
             .unwrap()
+            .0
             .read_to_string(&mut s)
             .unwrap();
         assert_eq!(s, "hello\n");
@@ -558,8 +568,9 @@ mod tests {
             path: None,
         };
         let mut s = String::new();
-        decode(&stdin, Box::new(Trickle(xz.finish().unwrap())))
+        decode(&stdin, Box::new(Trickle(xz.finish().unwrap())), None)
             .unwrap()
+            .0
             .read_to_string(&mut s)
             .unwrap();
         assert_eq!(s, "hello\n");

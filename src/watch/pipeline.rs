@@ -341,6 +341,7 @@ impl Pipeline {
                 lines: i.lines,
                 unparsed: i.unparsed,
                 error: None,
+                envelope: None,
             })
             .collect()
     }
