@@ -66,12 +66,14 @@ impl<'a> Unwrapped<'a> {
 
 impl Envelope {
     /// Every envelope read one line at a time, in the order they are tried.
+    /// CRI before RFC 3164: a CRI line (`TIME stdout F msg`) reads as syslog from a host
+    /// named `stdout` too.
     const LINES: [Envelope; 5] = [
         Self::Rfc5424,
+        Self::Cri,
         Self::Rfc3164,
         Self::JournalJson,
         Self::Docker,
-        Self::Cri,
     ];
 
     /// The name reported in `inputs[].envelope`.

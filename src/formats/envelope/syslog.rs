@@ -45,19 +45,22 @@ pub(super) fn is_rfc3339(b: &[u8]) -> bool {
         && b[13] == b':'
 }
 
-/// An RFC 3164 line: host, then a tag (`nginx`, `nginx[123]`) ended by `:`.
+/// An RFC 3164 line: host, then a tag (`nginx:`, `nginx[123]:`, or without the colon as
+/// rsyslog writes the tag of a message that came in RFC 5424).
 pub fn rfc3164(line: &[u8]) -> Option<Unwrapped<'_>> {
     let line = strip_pri(line).unwrap_or(line);
     let (host, rest) = word(after_time(line)?)?;
-    let colon = memchr::memchr(b':', rest)?;
-    let tag = &rest[..colon];
-    if tag.is_empty() || tag.len() > 64 || tag.contains(&b' ') || host.is_empty() {
+    let (tag, message) = word(rest).unwrap_or((rest, b""));
+    let tag = tag.strip_suffix(b":").unwrap_or(tag);
+    if tag.is_empty() || tag.len() > 64 || host.is_empty() {
         return None;
     }
     let program = &tag[..memchr::memchr(b'[', tag).unwrap_or(tag.len())];
-    let message = &rest[colon + 1..];
-    let message = message.strip_prefix(b" ").unwrap_or(message);
-    Some(Unwrapped::whole(named(host), named(program), message))
+    Some(Unwrapped::whole(
+        named(host),
+        named(program),
+        message.trim_ascii_start(),
+    ))
 }
 
 /// An RFC 5424 line, structured data skipped.
@@ -71,8 +74,8 @@ pub fn rfc5424(line: &[u8]) -> Option<Unwrapped<'_>> {
     let (app, rest) = word(rest)?;
     let (_procid, rest) = word(rest)?;
     let (_msgid, rest) = word(rest)?;
-    let message = skip_structured_data(rest)?;
-    let message = message.strip_prefix(b" ").unwrap_or(message);
+    // rsyslog keeps the space an RFC 3164 message had after its tag.
+    let message = skip_structured_data(rest)?.trim_ascii_start();
     let message = message
         .strip_prefix("\u{feff}".as_bytes())
         .unwrap_or(message);
