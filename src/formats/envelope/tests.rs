@@ -37,11 +37,17 @@ fn rfc3164_with_a_priority_or_an_rfc3339_time_is_read_too() {
         (&*u.message, u.source.as_deref()),
         (&b"hello"[..], Some(&b"app"[..]))
     );
-    assert!(
-        Envelope::Rfc3164
-            .unwrap_line(b"Dec  7 12:14:14 h no colon here")
-            .is_none()
+    // rsyslog writes the tag of a message that came in RFC 5424 without a colon.
+    let u = Envelope::Rfc3164
+        .unwrap_line(b"Dec  7 12:14:14 vm app five")
+        .unwrap();
+    assert_eq!(
+        (&*u.message, u.source.as_deref()),
+        (&b"five"[..], Some(&b"app"[..]))
     );
+    assert!(Envelope::Rfc3164.unwrap_line(b"Dec  7 12:14:14").is_none());
+    let nginx_error = b"2026/12/07 12:14:14 [error] 1#1: x";
+    assert!(Envelope::Rfc3164.unwrap_line(nginx_error).is_none());
 }
 
 #[test]
