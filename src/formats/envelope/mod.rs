@@ -229,19 +229,100 @@ struct Partial {
     origin: Origin,
 }
 
-/// The lines inside an enveloped stream, as a stream (see the module comment).
-pub struct Unwrap<R> {
-    inner: BufReader<R>,
+/// Unwraps an envelope's lines one by one into plain lines: the state a stream of them
+/// needs (a partial line waiting for its end, the last origin noted). `watch` keeps one per
+/// followed input; [`Unwrap`] wraps one around a reader.
+pub struct Unwrapper {
     envelope: Envelope,
-    origins: Origins,
-    /// Unwrapped lines not yet read, from `at`.
-    out: Vec<u8>,
-    at: usize,
+    /// Where origins go, for inputs read whole (`watch` notes none).
+    origins: Option<Origins>,
     /// Lines handed out so far.
     lines: u64,
     /// The origin of the last run noted.
     last: Option<Origin>,
     partial: Partial,
+}
+
+impl Unwrapper {
+    pub fn new(envelope: Envelope, origins: Option<Origins>) -> Self {
+        Unwrapper {
+            envelope,
+            origins,
+            lines: 0,
+            last: None,
+            partial: Partial::default(),
+        }
+    }
+
+    pub fn envelope(&self) -> Envelope {
+        self.envelope
+    }
+
+    /// Unwraps one raw line (without its newline) of a line-based envelope into `out`; a line
+    /// in no envelope goes out as it is, for the parsers to count.
+    pub fn line(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match self.envelope.unwrap_line(line) {
+            Some(u) => self.take(u, out),
+            None => self.emit(line, Some(Origin::default()), out),
+        }
+    }
+
+    /// Hands out a partial line still waiting for its end (the input ended).
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.partial.message.is_empty() {
+            let Partial { message, origin } = std::mem::take(&mut self.partial);
+            self.emit(&message, Some(origin), out);
+        }
+    }
+
+    /// One unwrapped line: joined to the partial lines before it, or kept for the next.
+    fn take(&mut self, u: Unwrapped<'_>, out: &mut Vec<u8>) {
+        if u.partial || !self.partial.message.is_empty() {
+            if self.partial.message.is_empty() {
+                self.partial.origin = Origin::of(&u);
+            }
+            let room = MAX_LINE.saturating_sub(self.partial.message.len());
+            self.partial
+                .message
+                .extend_from_slice(&u.message[..u.message.len().min(room)]);
+            if !u.partial {
+                self.finish(out);
+            }
+            return;
+        }
+        let same = self.last.as_ref().is_some_and(|o| o.same(&u));
+        let change = (!same).then(|| Origin::of(&u));
+        self.emit(&u.message, change, out);
+    }
+
+    /// Hands out a message, a line for each of its lines; `origin`, where it may differ from
+    /// the last line's, is noted if it does.
+    fn emit(&mut self, message: &[u8], origin: Option<Origin>, out: &mut Vec<u8>) {
+        let message = message.strip_suffix(b"\n").unwrap_or(message);
+        if let Some(origin) = origin
+            && self.last.as_ref() != Some(&origin)
+        {
+            if let Some(origins) = &self.origins {
+                origins.push(self.lines + 1, origin.clone());
+            }
+            self.last = Some(origin);
+        }
+        for line in message.split(|&b| b == b'\n') {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            self.lines += 1;
+        }
+    }
+}
+
+/// The lines inside an enveloped stream, as a stream (see the module comment).
+pub struct Unwrap<R> {
+    inner: BufReader<R>,
+    unwrapper: Unwrapper,
+    /// Unwrapped lines not yet read, from `at`.
+    out: Vec<u8>,
+    at: usize,
     raw: Vec<u8>,
     eof: bool,
 }
@@ -253,13 +334,9 @@ impl<R: Read> Unwrap<R> {
     pub fn new(inner: R, envelope: Envelope, origins: Origins) -> Self {
         Unwrap {
             inner: BufReader::with_capacity(1 << 16, inner),
-            envelope,
-            origins,
+            unwrapper: Unwrapper::new(envelope, Some(origins)),
             out: Vec::new(),
             at: 0,
-            lines: 0,
-            last: None,
-            partial: Partial::default(),
             raw: Vec::new(),
             eof: false,
         }
@@ -270,14 +347,13 @@ impl<R: Read> Unwrap<R> {
         self.out.clear();
         self.at = 0;
         while self.out.len() < OUT && !self.eof {
-            match self.envelope {
+            match self.unwrapper.envelope {
                 Envelope::JournalExport => self.export_record()?,
                 _ => self.next_line()?,
             }
         }
-        if self.eof && !self.partial.message.is_empty() {
-            let Partial { message, origin } = std::mem::take(&mut self.partial);
-            self.emit_owned(&message, origin);
+        if self.eof {
+            self.unwrapper.finish(&mut self.out);
         }
         Ok(())
     }
@@ -289,15 +365,8 @@ impl<R: Read> Unwrap<R> {
             self.eof = true;
             return Ok(());
         }
-        let raw = std::mem::take(&mut self.raw);
-        let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        match self.envelope.unwrap_line(line) {
-            Some(u) => self.take(u),
-            // Not in the envelope: handed out as it is, for the parsers to count.
-            None => self.emit(line, Some(Origin::default())),
-        }
-        self.raw = raw;
+        let line = self.raw.strip_suffix(b"\n").unwrap_or(&self.raw);
+        self.unwrapper.line(line, &mut self.out);
         Ok(())
     }
 
@@ -306,54 +375,12 @@ impl<R: Read> Unwrap<R> {
         match journal::export_record(&mut self.inner)? {
             Some(record) => {
                 if let Some(u) = record.unwrapped() {
-                    self.take(u);
+                    self.unwrapper.take(u, &mut self.out);
                 }
             }
             None => self.eof = true,
         }
         Ok(())
-    }
-
-    /// One unwrapped line: joined to the partial lines before it, or kept for the next.
-    fn take(&mut self, u: Unwrapped<'_>) {
-        if u.partial || !self.partial.message.is_empty() {
-            if self.partial.message.is_empty() {
-                self.partial.origin = Origin::of(&u);
-            }
-            let room = MAX_LINE.saturating_sub(self.partial.message.len());
-            self.partial
-                .message
-                .extend_from_slice(&u.message[..u.message.len().min(room)]);
-            if u.partial {
-                return;
-            }
-            let Partial { message, origin } = std::mem::take(&mut self.partial);
-            return self.emit_owned(&message, origin);
-        }
-        let same = self.last.as_ref().is_some_and(|o| o.same(&u));
-        let change = (!same).then(|| Origin::of(&u));
-        self.emit(&u.message, change);
-    }
-
-    fn emit_owned(&mut self, message: &[u8], origin: Origin) {
-        self.emit(message, Some(origin));
-    }
-
-    /// Hands out a message, a line for each of its lines; `origin`, where it may differ from
-    /// the last line's, is noted if it does.
-    fn emit(&mut self, message: &[u8], origin: Option<Origin>) {
-        let message = message.strip_suffix(b"\n").unwrap_or(message);
-        if let Some(origin) = origin
-            && self.last.as_ref() != Some(&origin)
-        {
-            self.origins.push(self.lines + 1, origin.clone());
-            self.last = Some(origin);
-        }
-        for line in message.split(|&b| b == b'\n') {
-            self.out.extend_from_slice(line);
-            self.out.push(b'\n');
-            self.lines += 1;
-        }
     }
 }
 
