@@ -6,6 +6,9 @@
 //! those runtimes write it (`tests/fixtures/envelopes/README.md`). Every envelope must count
 //! every 5xx exactly and give the diagnosis the unwrapped logs give.
 mod lab;
+#[path = "watch_e2e/support.rs"]
+#[allow(dead_code)]
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -366,10 +369,12 @@ fn docker_and_cri_files_of_the_mixed_stream_count_every_5xx_even_split_lines() {
     }
 }
 
-/// The mixed stream's lines as journal export entries from one host and unit.
-fn export_entries(mixed: &str) -> Vec<u8> {
+/// Lines as journal export entries from one host and unit, the first numbered `first` (the
+/// entries of one journal must come in order).
+fn export_entries<'a>(lines: impl IntoIterator<Item = &'a str>, first: usize) -> Vec<u8> {
     let mut out = Vec::new();
-    for (n, line) in mixed.lines().enumerate() {
+    for (n, line) in lines.into_iter().enumerate() {
+        let n = n + first;
         let fields = [
             format!(
                 "__REALTIME_TIMESTAMP={}",
@@ -420,7 +425,7 @@ fn journal_files_read_back_as_json_and_export_give_the_answer_the_plain_logs_giv
     let run = traffic(true);
     let plain = diagnose(&[&run.access, &run.error]);
     let mixed = std::fs::read_to_string(&run.mixed).unwrap();
-    let journal = journal_file(&run.lab.mkdir("journal"), &export_entries(&mixed));
+    let journal = journal_file(&run.lab.mkdir("journal"), &export_entries(mixed.lines(), 0));
     for (output, envelope) in [("json", "journal_json"), ("export", "journal_export")] {
         // `--all`: without it, `-o json` writes fields over 4 KiB as null.
         let out = Command::new("journalctl")
@@ -442,6 +447,51 @@ fn journal_files_read_back_as_json_and_export_give_the_answer_the_plain_logs_giv
             assert_eq!(i["host"], "web-journal", "{}", pretty(&report));
         }
     }
+}
+
+/// The statuses of the access lines among `lines`, counted.
+fn statuses<'a>(lines: impl IntoIterator<Item = &'a str>) -> std::collections::BTreeMap<u16, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in lines {
+        let status = line
+            .split('"')
+            .nth(2)
+            .and_then(|s| s.split_whitespace().next());
+        if let Some(status) = status.and_then(|s| s.parse().ok()) {
+            *counts.entry(status).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn watch_follows_a_journal_and_a_kill_9_restart_loses_and_doubles_no_entry() {
+    let run = traffic(false);
+    let mixed = std::fs::read_to_string(&run.mixed).unwrap();
+    let lines: Vec<&str> = mixed.lines().collect();
+    let (before, after) = lines.split_at(lines.len() / 2);
+    let dir = run.lab.mkdir("journal");
+    journal_file(&dir, &export_entries(before.iter().copied(), 0));
+    let state = run.lab.mkdir("state");
+    let args: Vec<std::ffi::OsString> = vec![
+        "--journal".into(),
+        "nginx.service".into(),
+        "--journal-directory".into(),
+        dir.clone().into(),
+    ];
+    let mut watch = support::Watch::start(&args, &state);
+    let first = statuses(before.iter().copied());
+    let parsed = first.values().sum();
+    let m = watch.wait_parsed(parsed);
+    assert_eq!(m.responses(), first, "{}", watch.output());
+    watch.kill9();
+    // More entries while it is down, then a start from the stored cursor.
+    journal_file(&dir, &export_entries(after.iter().copied(), before.len()));
+    let mut watch = support::Watch::start(&args, &state);
+    let all = statuses(lines.iter().copied());
+    assert_eq!(all.get(&502), Some(&run.server_errors));
+    let m = watch.wait_parsed(all.values().sum());
+    assert_eq!(m.responses(), all, "{}", watch.output());
 }
 
 /// An access or nginx error line, as the lab's nginx writes them.
@@ -490,7 +540,7 @@ proptest! {
                 [json!({"log": &l[..at], "stream": "stdout", "time": nanos(0)}), json!({"log": format!("{}\n", &l[at..]), "stream": "stdout", "time": nanos(0)})]
             }).map(|v| format!("{v}\n")).collect::<String>().into_bytes()),
             ("journal_json", lines.iter().enumerate().map(|(n, l)| format!("{}\n", json!({"__CURSOR": format!("s=1;i={n}"), "MESSAGE": l, "_HOSTNAME": "h"}))).collect::<String>().into_bytes()),
-            ("journal_export", export_entries(&text)),
+            ("journal_export", export_entries(text.lines(), 0)),
         ];
         for (name, bytes) in wrapped {
             let (env, out) = unwrapped(bytes);

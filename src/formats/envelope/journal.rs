@@ -77,6 +77,13 @@ pub fn json_line(line: &[u8]) -> Option<Unwrapped<'static>> {
     })
 }
 
+/// The cursor of a `-o json` line, for `watch --journal` to start after.
+pub fn json_cursor(line: &[u8]) -> Option<String> {
+    let entry: JsonEntry = serde_json::from_slice(line).ok()?;
+    let cursor = entry.cursor?;
+    Some(String::from_utf8_lossy(&cursor.bytes()?).into_owned())
+}
+
 /// Whether a line starts an export record: a field every entry begins with.
 pub fn is_export_start(line: &[u8]) -> bool {
     [&b"__CURSOR="[..], b"__REALTIME_TIMESTAMP=", b"__SEQNUM_ID="]

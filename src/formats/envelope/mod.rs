@@ -18,6 +18,8 @@ mod docker;
 mod journal;
 mod syslog;
 
+pub use journal::json_cursor as journal_cursor;
+
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::{Arc, Mutex};
