@@ -145,15 +145,29 @@ fn traffic(long: bool) -> Run {
         ))
         .start(&lab);
     let mut statuses = Vec::new();
+    let googlebot = |path: &str| {
+        let agent = lab::seo::GOOGLEBOT_SMARTPHONE;
+        fetch_as(
+            LOOPBACK_V4,
+            nginx.port,
+            "GET",
+            path,
+            "localhost",
+            agent,
+            b"",
+        )
+        .status
+    };
     for round in 0..4 {
         statuses.extend(nginx.gets("/", 3));
         statuses.extend(nginx.gets(&format!("/api/orders/{round}"), 2));
+        statuses.push(googlebot(&format!("/api/items/{round}")));
     }
     if long {
         statuses.push(get(nginx.port, &format!("/api/{}", "x".repeat(40 << 10))));
     }
     let server_errors = count_5xx(&statuses);
-    assert_eq!(server_errors, 8 + u64::from(long), "{statuses:?}");
+    assert_eq!(server_errors, 12 + u64::from(long), "{statuses:?}");
     nginx.wait_access_lines(statuses.len());
     let errors = || count_in_file(&error, "[error]");
     wait_for("nginx's error lines", || errors() as u64 >= server_errors);
@@ -228,9 +242,19 @@ fn syslog_files_written_by_rsyslog_give_the_answer_the_plain_logs_give() {
     let run = traffic(false);
     let plain = diagnose(&[&run.access, &run.error]);
     assert_eq!(plain["summary"]["server_errors"], run.server_errors);
+    let (plain_seo, exit, _) = lab::seo::run_seo(&[], &[&run.access]);
+    assert_eq!(
+        plain_seo["crawlers"]["googlebot"]["server_errors"],
+        4,
+        "{}",
+        pretty(&plain_seo)
+    );
     for (file, envelope) in &run.syslog {
         let report = diagnose(&[file]);
         assert_same(&plain, &report, envelope, run.server_errors);
+        // `seo` reads through the envelope too: what the crawler saw, as the plain log says.
+        let seo = lab::seo::run_seo(&[], &[file]);
+        assert_eq!((&seo.0["crawlers"], seo.1), (&plain_seo["crawlers"], exit));
         // Read as one stream of both kinds: one report each, the other program's line the
         // only one neither reads.
         let inputs = report["inputs"].as_array().unwrap();
