@@ -593,7 +593,8 @@ fn scan_one<O: BlockObserver>(
 
 /// The access and error formats of a file whose head holds lines of both (a container's
 /// stdout and stderr in one stream): the lines the detected format does not read are
-/// detected on their own, and are of the other kind.
+/// detected on their own, and are of the other kind. Only a web server's own error log
+/// (nginx's, Apache's) mixes so; PHP's notices in an access log are lines it does not read.
 fn mixed(
     first: &[u8],
     detected: &Detected,
@@ -605,18 +606,18 @@ fn mixed(
         Detected::Access(a) => {
             let unread = sample.filter(|l| a.head(l, &mut clock).is_none());
             match detect(unread, None) {
-                Detected::Error(e) => Some((a.clone(), e)),
+                Detected::Error(e) if e.kind() == Kind::Error => Some((a.clone(), e)),
                 _ => None,
             }
         }
-        Detected::Error(e) => {
+        Detected::Error(e) if e.kind() == Kind::Error => {
             let unread = sample.filter(|l| !e.is_header(l));
             match detect(unread, custom) {
                 Detected::Access(a) => Some((a, *e)),
                 _ => None,
             }
         }
-        Detected::Unknown => None,
+        Detected::Error(_) | Detected::Unknown => None,
     }
 }
 

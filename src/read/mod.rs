@@ -310,7 +310,7 @@ pub fn decode(
         Some(codec) => (codec.decoder)(stream).map_err(fail)?,
         None => Box::new(stream),
     };
-    envelope::sniff(decoded, origins).map_err(fail)
+    Ok(envelope::sniff(decoded, origins))
 }
 
 /// The first [`MAGIC_LEN`] bytes of `raw` (fewer if it is shorter), read whole even from a

@@ -203,24 +203,37 @@ pub struct Enveloped {
 
 /// Reads `raw`'s head and, if it is in an envelope, wraps it in an [`Unwrap`] whose origins
 /// go to `origins` (given to read an input again into the same record), else hands its
-/// bytes back as they are.
+/// bytes back as they are. A read error in the head (a `.gz` cut short) comes after the
+/// bytes read before it, as it would have without the look.
 pub fn sniff(
     raw: Box<dyn Read + Send>,
     origins: Option<Origins>,
-) -> io::Result<(Box<dyn Read + Send>, Option<Enveloped>)> {
+) -> (Box<dyn Read + Send>, Option<Enveloped>) {
     let mut head = Vec::with_capacity(SNIFF);
-    let mut raw = raw.take(SNIFF as u64);
-    raw.read_to_end(&mut head)?;
+    let mut limited = raw.take(SNIFF as u64);
+    let rest: Box<dyn Read + Send> = match limited.read_to_end(&mut head) {
+        Ok(_) => limited.into_inner(),
+        Err(e) => Box::new(Failed(Some(e))),
+    };
     let envelope = Envelope::detect(&head);
-    let stream = io::Cursor::new(head).chain(raw.into_inner());
+    let stream = io::Cursor::new(head).chain(rest);
     match envelope {
-        None => Ok((Box::new(stream), None)),
+        None => (Box::new(stream), None),
         Some(envelope) => {
             let origins = origins.unwrap_or_default();
             origins.clear();
             let reader = Unwrap::new(stream, envelope, origins.clone());
-            Ok((Box::new(reader), Some(Enveloped { envelope, origins })))
+            (Box::new(reader), Some(Enveloped { envelope, origins }))
         }
+    }
+}
+
+/// A stream that failed: its error, once, then its end.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
     }
 }
 
