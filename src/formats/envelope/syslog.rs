@@ -30,11 +30,12 @@ fn after_time(line: &[u8]) -> Option<&[u8]> {
     is_rfc3339(time).then_some(rest)
 }
 
-/// Whether `b` looks like an RFC 3339 time: a date, `T`, a time (digits where they must be).
+/// Whether `b` is an RFC 3339 time, whole: date, `T`, time, an optional fraction, and `Z` or
+/// an offset.
 pub(super) fn is_rfc3339(b: &[u8]) -> bool {
     let digits =
         |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    b.len() >= 20
+    let skeleton = b.len() >= 20
         && digits(0..4)
         && b[4] == b'-'
         && digits(5..7)
@@ -43,6 +44,30 @@ pub(super) fn is_rfc3339(b: &[u8]) -> bool {
         && matches!(b[10], b'T' | b't')
         && digits(11..13)
         && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !skeleton {
+        return false;
+    }
+    let mut zone = &b[19..];
+    if let Some(fraction) = zone.strip_prefix(b".") {
+        let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        zone = &fraction[n..];
+    }
+    matches!(zone, b"Z" | b"z")
+        || (zone.len() == 6
+            && matches!(zone[0], b'+' | b'-')
+            && zone[3] == b':'
+            && [1, 2, 4, 5].iter().all(|&i| zone[i].is_ascii_digit()))
+}
+
+/// Whether `b` can be a host name or address as syslog writes one.
+fn is_host(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.len() <= 255
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':'))
 }
 
 /// An RFC 3164 line: host, then a tag (`nginx:`, `nginx[123]:`, or without the colon as
@@ -52,7 +77,7 @@ pub fn rfc3164(line: &[u8]) -> Option<Unwrapped<'_>> {
     let (host, rest) = word(after_time(line)?)?;
     let (tag, message) = word(rest).unwrap_or((rest, b""));
     let tag = tag.strip_suffix(b":").unwrap_or(tag);
-    if tag.is_empty() || tag.len() > 64 || host.is_empty() {
+    if tag.is_empty() || tag.len() > 64 || !is_host(host) {
         return None;
     }
     let program = &tag[..memchr::memchr(b'[', tag).unwrap_or(tag.len())];
@@ -71,6 +96,9 @@ pub fn rfc5424(line: &[u8]) -> Option<Unwrapped<'_>> {
         return None;
     }
     let (host, rest) = word(rest)?;
+    if host != b"-" && !is_host(host) {
+        return None;
+    }
     let (app, rest) = word(rest)?;
     let (_procid, rest) = word(rest)?;
     let (_msgid, rest) = word(rest)?;

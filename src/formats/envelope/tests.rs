@@ -128,6 +128,8 @@ fn plain_logs_are_in_no_envelope_and_pass_through() {
         b"2026/11/25 14:00:03 [error] 1#1: *1 boom\n",
         b"{\"status\":500,\"time\":\"2026-11-25T14:00:03Z\",\"request\":\"GET / HTTP/1.1\"}\n",
         b"",
+        // A custom format whose first field is an RFC 3339 time.
+        b"2026-11-25T10:00:00+01:00|502|GET /a HTTP/1.1\n1764064800.250|200|GET /b HTTP/1.1\n",
     ] {
         let (env, out, _) = unwrap_all(plain);
         assert_eq!((env, out.as_bytes()), (None, plain));
