@@ -390,11 +390,6 @@ impl Scan {
             report.envelope = Some(enveloped.envelope.name());
             self.origins.insert(at, enveloped.origins.clone());
         }
-        if let Some(pending) = &mut self.pending_errors {
-            for input in pending.inputs.iter_mut().filter(|i| i.index >= index) {
-                input.origins = Some(enveloped.origins.clone());
-            }
-        }
     }
 
     /// The machine a response's line came from, as its envelope said.
@@ -466,7 +461,7 @@ fn read_all<O: BlockObserver>(
             } else {
                 Box::new(opts.progress.wrap_read(raw))
             };
-            read::decode(source, raw, None)
+            read::decode(source, raw)
         });
         let (reader, enveloped) = match opened {
             Ok(r) => r,

@@ -283,7 +283,7 @@ fn read_all(bytes: Vec<u8>) {
         name: "fuzz".into(),
         path: None,
     };
-    let Ok(stream) = decode(&source, Box::new(Cursor::new(bytes)), None) else {
+    let Ok(stream) = decode(&source, Box::new(Cursor::new(bytes))) else {
         return;
     };
     let mut blocks = Blocks::new(stream.0);

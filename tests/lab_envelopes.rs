@@ -536,7 +536,7 @@ fn log_line() -> impl Strategy<Value = String> {
 /// Every line `sniff` hands out for `bytes`.
 fn unwrapped(bytes: Vec<u8>) -> (Option<&'static str>, String) {
     let (mut reader, env) =
-        fivehundred::formats::envelope::sniff(Box::new(std::io::Cursor::new(bytes)), None);
+        fivehundred::formats::envelope::sniff(Box::new(std::io::Cursor::new(bytes)));
     let mut out = Vec::new();
     std::io::Read::read_to_end(&mut reader, &mut out).unwrap();
     (

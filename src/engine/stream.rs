@@ -26,7 +26,6 @@ use crate::diagnose::rules::Rules;
 use crate::formats::Stamp;
 use crate::formats::access::AccessFormat;
 use crate::formats::detect::ErrorFormat;
-use crate::formats::envelope::Origins;
 use crate::formats::time::ClfClock;
 use crate::read::{self, Block, BlockSource, Blocks, Source};
 use crate::scan::{ErrorRecords, Window};
@@ -46,8 +45,6 @@ pub struct ErrorInput {
     /// The time of its first record, read from its head when it was detected.
     start: Option<i64>,
     source: Waiting,
-    /// Where an enveloped input's lines came from, filled again as it is read again.
-    pub origins: Option<Origins>,
     /// A mixed file's access format: its lines are skipped, read as its access log.
     pub skip: Option<AccessFormat>,
 }
@@ -83,7 +80,6 @@ impl ErrorInput {
             format,
             start,
             source,
-            origins: None,
             skip: None,
         }
     }
@@ -91,7 +87,7 @@ impl ErrorInput {
     /// An error log to read from its start when its turn comes (the error lines of a mixed
     /// file already read as an access log), placed by the time of its first record.
     pub fn reopened(index: usize, format: ErrorFormat, source: &Source, tz: &TimeZone) -> Self {
-        let start = read::open(source, None)
+        let start = read::open(source)
             .ok()
             .and_then(|(reader, _)| Blocks::new(reader).next_block().ok().flatten())
             .and_then(|first| first_time(&first, format, tz));
@@ -100,7 +96,6 @@ impl ErrorInput {
             format,
             start,
             source: Waiting::Reopen(source.clone()),
-            origins: None,
             skip: None,
         }
     }
@@ -110,7 +105,7 @@ impl ErrorInput {
         match self.source {
             Waiting::Held(first, blocks) => Ok((first, BlockSource::Read(blocks))),
             Waiting::Reopen(source) => {
-                let (reader, _) = read::open(&source, self.origins).map_err(io::Error::other)?;
+                let (reader, _) = read::open(&source).map_err(io::Error::other)?;
                 let mut blocks = Blocks::new(reader);
                 let first = blocks.next_block()?.unwrap_or_default();
                 let rest = BlockSource::after(&first, blocks, source.path.as_deref());

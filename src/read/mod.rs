@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use flate2::bufread::MultiGzDecoder;
 use liblzma::stream::{Action, CONCATENATED, Status, Stream};
 
-use crate::formats::envelope::{self, Enveloped, Origins};
+use crate::formats::envelope::{self, Enveloped};
 
 mod mapped;
 pub use mapped::{Block, BlockSource};
@@ -223,10 +223,9 @@ pub fn default_places() -> Vec<PathBuf> {
     places
 }
 
-/// Opens a source for reading, decompressing and unwrapping it transparently; an enveloped
-/// one's origins go to `origins` where given (an input read again).
-pub fn open(source: &Source, origins: Option<Origins>) -> Result<Opened, ReadError> {
-    decode(source, open_raw(source)?, origins)
+/// Opens a source for reading, decompressing and unwrapping it transparently.
+pub fn open(source: &Source) -> Result<Opened, ReadError> {
+    decode(source, open_raw(source)?)
 }
 
 /// Opens a source's raw bytes (still compressed, if it is).
@@ -294,11 +293,7 @@ pub type Opened = (Box<dyn Read + Send>, Option<Enveloped>);
 
 /// Decompresses `raw` if it starts with the magic bytes of one of the [`CODECS`], then
 /// unwraps it if its head is in an envelope (see [`envelope`](crate::formats::envelope)).
-pub fn decode(
-    source: &Source,
-    raw: Box<dyn Read + Send>,
-    origins: Option<Origins>,
-) -> Result<Opened, ReadError> {
+pub fn decode(source: &Source, raw: Box<dyn Read + Send>) -> Result<Opened, ReadError> {
     let fail = |error| ReadError::Io {
         path: source.name.clone(),
         error,
@@ -310,7 +305,7 @@ pub fn decode(
         Some(codec) => (codec.decoder)(stream).map_err(fail)?,
         None => Box::new(stream),
     };
-    Ok(envelope::sniff(decoded, origins))
+    Ok(envelope::sniff(decoded))
 }
 
 /// The first [`MAGIC_LEN`] bytes of `raw` (fewer if it is shorter), read whole even from a
@@ -537,7 +532,7 @@ mod tests {
         gz.write_all(b"hello\n").unwrap();
         std::fs::write(&p, gz.finish().unwrap()).unwrap();
         let mut s = String::new();
-        open(&file_source(p), None)
+        open(&file_source(p))
             .unwrap()
             .0
             .read_to_string(&mut s)
@@ -568,7 +563,7 @@ mod tests {
             path: None,
         };
         let mut s = String::new();
-        decode(&stdin, Box::new(Trickle(xz.finish().unwrap())), None)
+        decode(&stdin, Box::new(Trickle(xz.finish().unwrap())))
             .unwrap()
             .0
             .read_to_string(&mut s)

@@ -184,11 +184,6 @@ impl Origins {
         after.checked_sub(1).map(|i| runs[i].1.clone())
     }
 
-    /// Forgets every line (the input is read again from its start).
-    fn clear(&self) {
-        self.runs().clear();
-    }
-
     fn push(&self, line: u64, origin: Origin) {
         self.runs().push((line, origin));
     }
@@ -201,14 +196,10 @@ pub struct Enveloped {
     pub origins: Origins,
 }
 
-/// Reads `raw`'s head and, if it is in an envelope, wraps it in an [`Unwrap`] whose origins
-/// go to `origins` (given to read an input again into the same record), else hands its
+/// Reads `raw`'s head and, if it is in an envelope, wraps it in an [`Unwrap`], else hands its
 /// bytes back as they are. A read error in the head (a `.gz` cut short) comes after the
 /// bytes read before it, as it would have without the look.
-pub fn sniff(
-    raw: Box<dyn Read + Send>,
-    origins: Option<Origins>,
-) -> (Box<dyn Read + Send>, Option<Enveloped>) {
+pub fn sniff(raw: Box<dyn Read + Send>) -> (Box<dyn Read + Send>, Option<Enveloped>) {
     let mut head = Vec::with_capacity(SNIFF);
     let mut limited = raw.take(SNIFF as u64);
     let rest: Box<dyn Read + Send> = match limited.read_to_end(&mut head) {
@@ -220,8 +211,7 @@ pub fn sniff(
     match envelope {
         None => (Box::new(stream), None),
         Some(envelope) => {
-            let origins = origins.unwrap_or_default();
-            origins.clear();
+            let origins = Origins::default();
             let reader = Unwrap::new(stream, envelope, origins.clone());
             (Box::new(reader), Some(Enveloped { envelope, origins }))
         }

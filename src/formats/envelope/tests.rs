@@ -1,7 +1,7 @@
 use super::*;
 
 fn unwrap_all(input: &[u8]) -> (Option<Envelope>, String, Origins) {
-    let (mut reader, env) = sniff(Box::new(io::Cursor::new(input.to_vec())), None);
+    let (mut reader, env) = sniff(Box::new(io::Cursor::new(input.to_vec())));
     let mut out = Vec::new();
     reader.read_to_end(&mut out).unwrap();
     let out = String::from_utf8_lossy(&out).into_owned();
