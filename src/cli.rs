@@ -258,6 +258,15 @@ struct WatchArgs {
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
 
+    /// Also follow this journald unit's entries, through `journalctl -f` (repeatable).
+    #[arg(long, value_name = "UNIT")]
+    journal: Vec<String>,
+
+    /// Read `--journal` from this directory of journal files (`journalctl -D`) instead of
+    /// the system journal.
+    #[arg(long, value_name = "DIR", requires = "journal")]
+    journal_directory: Option<PathBuf>,
+
     /// A custom nginx log_format for access logs.
     #[arg(long, value_name = "FORMAT")]
     access_format: Option<String>,
@@ -578,8 +587,10 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
         from_end: args.from_end,
         tz: args.tz,
         access_format: args.access_format,
+        journal: args.journal,
+        journal_directory: args.journal_directory,
     });
-    if config.paths.is_empty() {
+    if config.paths.is_empty() && config.journal.is_empty() {
         config.paths = read::default_places();
         if config.paths.is_empty() {
             bail!(

@@ -13,8 +13,10 @@ use indicatif::ProgressBar;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
+use crate::engine::stream::ErrorInput;
 use crate::formats::access::{AccessFormat, NginxFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
+use crate::formats::envelope::{Enveloped, Origins};
 use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
 use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
@@ -106,21 +108,32 @@ pub struct InputReport {
     /// Why reading stopped before the end (a `.gz` cut off in the middle); what was read
     /// before it is counted. For an input not read at all, why it could not be.
     pub error: Option<String>,
+    /// The envelope its lines were unwrapped from (`syslog_rfc3164`, `docker_json`…), if any.
+    pub envelope: Option<&'static str>,
 }
 
 /// The `format` of an input with no line in it.
 pub const EMPTY: &str = "empty";
 
 impl InputReport {
+    /// An input about to be read, nothing counted yet.
+    pub fn new(path: String, kind: Kind, format: &'static str) -> InputReport {
+        InputReport {
+            path,
+            kind,
+            format,
+            lines: 0,
+            unparsed: 0,
+            error: None,
+            envelope: None,
+        }
+    }
+
     /// An input that could not be read at all: `why` says why.
     pub fn unread(path: String, why: String) -> InputReport {
         InputReport {
-            path,
-            kind: Kind::Unknown,
-            format: Detected::Unknown.format_name(),
-            lines: 0,
-            unparsed: 0,
             error: Some(why),
+            ..InputReport::new(path, Kind::Unknown, Detected::Unknown.format_name())
         }
     }
 
@@ -145,7 +158,7 @@ impl InputReport {
 impl Serialize for InputReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut m = s.serialize_struct("InputReport", 7)?;
+        let mut m = s.serialize_struct("InputReport", 8)?;
         m.serialize_field("path", &self.path)?;
         m.serialize_field("kind", &self.kind)?;
         m.serialize_field("format", self.format)?;
@@ -156,6 +169,10 @@ impl Serialize for InputReport {
             (Some(r), _) => m.serialize_field("reason", r)?,
             (None, Some(e)) => m.serialize_field("error", e)?,
             (None, None) => m.skip_field("error")?,
+        }
+        match self.envelope {
+            Some(e) => m.serialize_field("envelope", e)?,
+            None => m.skip_field("envelope")?,
         }
         m.end()
     }
@@ -328,6 +345,8 @@ pub struct Scan {
     /// Per access input, the line each of its blocks starts on (0-based), for telling where
     /// a response's line stands.
     pub block_starts: HashMap<usize, Vec<u64>>,
+    /// Per enveloped input, where each of its lines came from.
+    pub origins: HashMap<usize, Origins>,
 }
 
 impl Scan {
@@ -350,6 +369,33 @@ impl Scan {
             .get(&(r.input as usize))
             .and_then(|starts| starts.get(block))
             .map_or(0, |start| start + line + 1)
+    }
+
+    /// The error logs still to read, started with the scan's options if none was yet.
+    fn pending_errors(&mut self, opts: &ScanOptions) -> &mut crate::engine::stream::Pending {
+        self.pending_errors
+            .get_or_insert_with(|| crate::engine::stream::Pending {
+                inputs: Vec::new(),
+                tz: opts.tz.clone(),
+                window: opts.window,
+                threads: opts.threads,
+                progress: opts.progress.clone(),
+            })
+    }
+
+    /// Notes the envelope input `index` was read from: in its report, and its lines' origins.
+    fn note_envelope(&mut self, index: usize, enveloped: Enveloped) {
+        // A mixed file's two reports stand from `index` on.
+        for (at, report) in self.inputs.iter_mut().enumerate().skip(index) {
+            report.envelope = Some(enveloped.envelope.name());
+            self.origins.insert(at, enveloped.origins.clone());
+        }
+    }
+
+    /// The machine a response's line came from, as its envelope said.
+    pub fn envelope_host(&self, r: &Response) -> Option<Box<str>> {
+        let origins = self.origins.get(&(r.input as usize))?;
+        origins.at(self.response_line(r))?.host
     }
 
     /// Whether any access log was read (else incidents come from error events alone).
@@ -404,7 +450,9 @@ fn read_all<O: BlockObserver>(
     pool: &ParserPool<'_, O>,
     out: &mut Scan,
 ) -> Result<(), ReadError> {
-    for (index, source) in sources.iter().enumerate() {
+    for source in sources {
+        // A mixed file has two reports: an input's index is where its report goes.
+        let index = out.inputs.len();
         opts.progress.set_message(source.name.clone());
         let opened = read::open_raw(source).and_then(|raw| {
             // Counting bytes for the bar costs a zero-fill per read; only pay it when it shows.
@@ -415,7 +463,7 @@ fn read_all<O: BlockObserver>(
             };
             read::decode(source, raw)
         });
-        let reader = match opened {
+        let (reader, enveloped) = match opened {
             Ok(r) => r,
             // A file could be opened when the arguments were expanded: one gone now was
             // rotated away or deleted meanwhile, which must not end the run. Stdin's
@@ -432,7 +480,11 @@ fn read_all<O: BlockObserver>(
         // progress) keeps what was read before the failure, and the other inputs are read.
         // One not read at all is said by the caller, with the other inputs not read.
         let read_some = |out: &Scan| out.inputs.last().is_some_and(|i| !i.is_skipped());
-        if let Err(error) = scan_one(source, index, reader, opts, pool, out)
+        let scanned = scan_one(source, index, reader, opts, pool, out);
+        if let Some(e) = enveloped {
+            out.note_envelope(index, e);
+        }
+        if let Err(error) = scanned
             && read_some(out)
         {
             let e = ReadError::Io {
@@ -464,7 +516,10 @@ pub fn warning(message: &str) {
 }
 
 /// Reads one input into `out`; its report is added even when reading fails part-way, with
-/// what was read before the failure.
+/// what was read before the failure. A file whose lines are access and error lines of one
+/// server (a container's single stream) is read twice from the same bytes: as an access log
+/// whose error lines are skipped, then as an error log whose access lines are, each with its
+/// own report, next to each other in `inputs`.
 fn scan_one<O: BlockObserver>(
     source: &Source,
     index: usize,
@@ -482,41 +537,36 @@ fn scan_one<O: BlockObserver>(
         read::lines(&first).take(SAMPLE_LINES),
         opts.access_format.as_ref(),
     );
-    let mut report = InputReport {
-        path: source.name.clone(),
-        kind: detected.kind(),
-        // A file with no line (or only blank ones) is unknown too, but says why.
-        format: if detected == Detected::Unknown && failed.is_none() && is_blank(&first) {
-            EMPTY
-        } else {
-            detected.format_name()
-        },
-        lines: 0,
-        unparsed: 0,
-        error: None,
+    // Stdin cannot be read twice: it is read as what most of it is.
+    let mixed = source
+        .path
+        .as_ref()
+        .and_then(|_| mixed(&first, &detected, opts.access_format.as_ref()));
+    let (detected, skip) = match mixed {
+        Some((access, error)) => (Detected::Access(access), Some(error)),
+        None => (detected, None),
     };
+    // A file with no line (or only blank ones) is unknown too, but says why.
+    let format = if detected == Detected::Unknown && failed.is_none() && is_blank(&first) {
+        EMPTY
+    } else {
+        detected.format_name()
+    };
+    let mut report = InputReport::new(source.name.clone(), detected.kind(), format);
     let (result, oversized) = match (&detected, failed) {
         (_, Some(e)) => (Err(e), blocks.oversized),
         (Detected::Access(format), None) => {
             let mut rest = BlockSource::after(&first, blocks, source.path.as_deref());
-            let format = Arc::new(format.clone());
-            let parsed = pool.parse(Block::Owned(first), &mut rest, format, index, opts);
+            let job = Arc::new(JobFormat {
+                format: format.clone(),
+                skip: skip.filter(|_| opts.error_logs),
+            });
+            let parsed = pool.parse(Block::Owned(first), &mut rest, job, index, opts);
             (parsed, rest.oversized())
         }
         (Detected::Error(format), None) if opts.error_logs => {
-            let pending =
-                out.pending_errors
-                    .get_or_insert_with(|| crate::engine::stream::Pending {
-                        inputs: Vec::new(),
-                        tz: opts.tz.clone(),
-                        window: opts.window,
-                        threads: opts.threads,
-                        progress: opts.progress.clone(),
-                    });
-            // Its lines, and those too long to read, are counted as the engine reads it.
-            pending.inputs.push(crate::engine::stream::ErrorInput::new(
-                index, *format, source, first, blocks, &opts.tz,
-            ));
+            let input = ErrorInput::new(index, *format, source, first, blocks, &opts.tz);
+            out.pending_errors(opts).inputs.push(input);
             (Ok(()), 0)
         }
         (Detected::Error(_) | Detected::Unknown, None) => (Ok(()), blocks.oversized),
@@ -525,8 +575,49 @@ fn scan_one<O: BlockObserver>(
     report.lines += oversized;
     report.error = result.as_ref().err().map(ToString::to_string);
     out.inputs.push(report);
+    if let (Some(error), Detected::Access(access), true) = (skip, &detected, opts.error_logs) {
+        let path = source.name.clone();
+        out.inputs
+            .push(InputReport::new(path, error.kind(), error.name()));
+        let mut input = ErrorInput::reopened(index + 1, error, source, &opts.tz);
+        input.skip = Some(access.clone());
+        out.pending_errors(opts).inputs.push(input);
+    }
     result
 }
+
+/// The access and error formats of a file whose head holds lines of both (a container's
+/// stdout and stderr in one stream): the lines the detected format does not read are
+/// detected on their own, and are of the other kind. Only a web server's own error log
+/// (nginx's, Apache's) mixes so; PHP's notices in an access log are lines it does not read.
+fn mixed(
+    first: &[u8],
+    detected: &Detected,
+    custom: Option<&NginxFormat>,
+) -> Option<(AccessFormat, ErrorFormat)> {
+    let mut clock = ClfClock::default();
+    let sample = read::lines(first).take(MIXED_SAMPLE);
+    match detected {
+        Detected::Access(a) => {
+            let unread = sample.filter(|l| a.head(l, &mut clock).is_none());
+            match detect(unread, None) {
+                Detected::Error(e) if e.kind() == Kind::Error => Some((a.clone(), e)),
+                _ => None,
+            }
+        }
+        Detected::Error(e) if e.kind() == Kind::Error => {
+            let unread = sample.filter(|l| !e.is_header(l));
+            match detect(unread, custom) {
+                Detected::Access(a) => Some((a, *e)),
+                _ => None,
+            }
+        }
+        Detected::Error(_) | Detected::Unknown => None,
+    }
+}
+
+/// Lines of a file's head looked at for lines of the other kind.
+const MIXED_SAMPLE: usize = 4096;
 
 /// Whether a block holds nothing but blank lines.
 fn is_blank(block: &[u8]) -> bool {
@@ -595,6 +686,7 @@ impl AccessTally {
 fn tally_block(
     block: &[u8],
     formats: &[&AccessFormat],
+    skip: Option<ErrorFormat>,
     (index, block_no, window): (usize, u64, Window),
     strings: &Mutex<Strings>,
 ) -> AccessTally {
@@ -621,6 +713,8 @@ fn tally_block(
             }
             Some(_) => {}
             None if line.trim_ascii().is_empty() => {}
+            // A mixed file's error lines, read as its error log.
+            None if skip.is_some_and(|f| f.is_header(line)) => {}
             None => t.unparsed += 1,
         }
     }
@@ -644,11 +738,12 @@ fn tally_block(
 /// the tally, and that other format where it was used.
 fn tally_block_any(
     block: &[u8],
-    format: &AccessFormat,
+    job: &JobFormat,
     place: (usize, u64, Window),
     strings: &Mutex<Strings>,
 ) -> (AccessTally, Option<AccessFormat>) {
-    let t = tally_block(block, &[format], place, strings);
+    let (format, skip) = (&job.format, job.skip);
+    let t = tally_block(block, &[format], skip, place, strings);
     if t.unparsed * 2 <= t.lines {
         return (t, None);
     }
@@ -661,18 +756,25 @@ fn tally_block_any(
     let unread = read::lines(block).filter(|l| format.head(l, &mut clock).is_none());
     match detect(unread, custom) {
         Detected::Access(own) if own != *format => {
-            let t = tally_block(block, &[format, &own], place, strings);
+            let t = tally_block(block, &[format, &own], skip, place, strings);
             (t, Some(own))
         }
         _ => (t, None),
     }
 }
 
+/// How to read an access input's blocks: its format, and for a mixed file the format of its
+/// error lines, skipped (read as its error log), not counted unparsed.
+struct JobFormat {
+    format: AccessFormat,
+    skip: Option<ErrorFormat>,
+}
+
 /// One block of an access log to parse.
 struct Job {
     input: usize,
     block_no: u64,
-    format: Arc<AccessFormat>,
+    format: Arc<JobFormat>,
     block: Block,
 }
 
@@ -712,9 +814,9 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                     let mut tallies: HashMap<usize, AccessTally> = HashMap::new();
                     let mut observed = O::Tally::default();
                     while let Some(job) = next_job(&queue) {
-                        let (block, format) = (&job.block, &job.format);
+                        let (block, format) = (&job.block, &job.format.format);
                         let place = (job.input, job.block_no, window);
-                        let (t, also) = tally_block_any(block, format, place, &strings);
+                        let (t, also) = tally_block_any(block, &job.format, place, &strings);
                         tallies.entry(job.input).or_default().merge(t);
                         let at = BlockAt {
                             format,
@@ -744,7 +846,7 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
         &self,
         first: Block,
         blocks: &mut BlockSource,
-        format: Arc<AccessFormat>,
+        format: Arc<JobFormat>,
         input: usize,
         opts: &ScanOptions,
     ) -> std::io::Result<()> {

@@ -286,7 +286,7 @@ fn read_all(bytes: Vec<u8>) {
     let Ok(stream) = decode(&source, Box::new(Cursor::new(bytes))) else {
         return;
     };
-    let mut blocks = Blocks::new(stream);
+    let mut blocks = Blocks::new(stream.0);
     while let Ok(Some(block)) = blocks.next_block() {
         blocks.recycle(block);
     }

@@ -241,9 +241,11 @@ struct Incidents<'s> {
 impl Sink for Incidents<'_> {
     fn response(&mut self, index: usize, finding: Finding<'_>) {
         let r = self.responses[index];
-        let host = r
-            .vhost
-            .map(|v| identity::host_key(self.scan.strings.get(v)));
+        // The HTTP host, else the machine the line's envelope names.
+        let host = match r.vhost {
+            Some(v) => Some(identity::host_key(self.scan.strings.get(v))),
+            None => self.scan.envelope_host(r),
+        };
         let at = LineAt {
             input: r.input as usize,
             line: self.scan.response_line(r),

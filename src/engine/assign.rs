@@ -545,6 +545,7 @@ mod tests {
                 lines: 0,
                 unparsed: 0,
                 error: None,
+                envelope: None,
             })
             .collect();
         Sites::new(&reports)

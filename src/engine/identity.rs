@@ -392,6 +392,7 @@ mod tests {
             lines: 0,
             unparsed: 0,
             error: None,
+            envelope: None,
         }
     }
 

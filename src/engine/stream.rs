@@ -24,7 +24,9 @@ use jiff::tz::TimeZone;
 use super::unit::{Grouper, Keep, Unit};
 use crate::diagnose::rules::Rules;
 use crate::formats::Stamp;
+use crate::formats::access::AccessFormat;
 use crate::formats::detect::ErrorFormat;
+use crate::formats::time::ClfClock;
 use crate::read::{self, Block, BlockSource, Blocks, Source};
 use crate::scan::{ErrorRecords, Window};
 
@@ -43,6 +45,8 @@ pub struct ErrorInput {
     /// The time of its first record, read from its head when it was detected.
     start: Option<i64>,
     source: Waiting,
+    /// A mixed file's access format: its lines are skipped, read as its access log.
+    pub skip: Option<AccessFormat>,
 }
 
 /// An input read in blocks.
@@ -76,6 +80,23 @@ impl ErrorInput {
             format,
             start,
             source,
+            skip: None,
+        }
+    }
+
+    /// An error log to read from its start when its turn comes (the error lines of a mixed
+    /// file already read as an access log), placed by the time of its first record.
+    pub fn reopened(index: usize, format: ErrorFormat, source: &Source, tz: &TimeZone) -> Self {
+        let start = read::open(source)
+            .ok()
+            .and_then(|(reader, _)| Blocks::new(reader).next_block().ok().flatten())
+            .and_then(|first| first_time(&first, format, tz));
+        ErrorInput {
+            index,
+            format,
+            start,
+            source: Waiting::Reopen(source.clone()),
+            skip: None,
         }
     }
 
@@ -84,7 +105,7 @@ impl ErrorInput {
         match self.source {
             Waiting::Held(first, blocks) => Ok((first, BlockSource::Read(blocks))),
             Waiting::Reopen(source) => {
-                let reader = read::open(&source).map_err(io::Error::other)?;
+                let (reader, _) = read::open(&source).map_err(io::Error::other)?;
                 let mut blocks = Blocks::new(reader);
                 let first = blocks.next_block()?.unwrap_or_default();
                 let rest = BlockSource::after(&first, blocks, source.path.as_deref());
@@ -147,6 +168,8 @@ struct Job {
     input: usize,
     seq: u64,
     format: ErrorFormat,
+    /// A mixed file's access format, whose lines are skipped.
+    skip: Option<Arc<AccessFormat>>,
     block: Block,
 }
 
@@ -253,6 +276,7 @@ fn read_input(
     reports: mpsc::Sender<Report>,
 ) {
     let (format, index) = (input.format, input.index);
+    let skip = input.skip.clone().map(Arc::new);
     let (first, mut blocks) = match input.open() {
         Ok(opened) => opened,
         Err(error) => {
@@ -290,6 +314,7 @@ fn read_input(
             input: index,
             seq,
             format,
+            skip: skip.clone(),
             block,
         };
         if jobs.send(job).is_err() {
@@ -343,7 +368,7 @@ fn parse_guarded(job: &Job, opts: &Options) -> Report {
 /// Parses one block: every record, built only where it may matter. Lines are numbered
 /// from the block's start (the merge adds where the block starts).
 fn parse_block(job: &Job, opts: &Options) -> Report {
-    let (spots, lines, orphans) = records_of(&job.block, job.format);
+    let (spots, lines, orphans) = records_of(&job.block, job.format, job.skip.as_deref());
     let (text, read) = rule_texts(&job.block, &spots, job.format, opts.keep);
     let hits = opts.rules.candidates(&text, job.format.kind());
     let (mut next_hit, mut near) = (0, Vec::new());
@@ -448,7 +473,13 @@ impl Spot {
 /// Finds every record of a block, exactly as [`ErrorRecords`] puts them together, without
 /// copying any. Returns them, the lines read, and the orphans among them (lines that belong
 /// to no record).
-fn records_of<'b>(block: &'b [u8], format: ErrorFormat) -> (Vec<Spot>, u64, u64) {
+fn records_of<'b>(
+    block: &'b [u8],
+    format: ErrorFormat,
+    skip: Option<&AccessFormat>,
+) -> (Vec<Spot>, u64, u64) {
+    let mut clock = ClfClock::default();
+    let mut skipped = |line: &[u8]| skip.is_some_and(|a| a.head(line, &mut clock).is_some());
     let (mut lines, mut orphans) = (0u64, 0u64);
     let mut spots: Vec<Spot> = Vec::new();
     // The open record's length as joined, and whether a blank line came since its last line.
@@ -476,7 +507,8 @@ fn records_of<'b>(block: &'b [u8], format: ErrorFormat) -> (Vec<Spot>, u64, u64)
                 plain: !cr,
             });
             (len, gap) = (line.len(), false);
-        } else if line.trim_ascii().is_empty() {
+        } else if line.trim_ascii().is_empty() || skipped(line) {
+            // A blank line, or a mixed file's access line: no part of a record.
             gap = true;
         } else if let Some(o) = spots
             .last_mut()

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod apache_error;
 pub mod detect;
+pub mod envelope;
 pub mod nginx_error;
 pub mod php;
 pub mod time;

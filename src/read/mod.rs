@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use flate2::bufread::MultiGzDecoder;
 use liblzma::stream::{Action, CONCATENATED, Status, Stream};
 
+use crate::formats::envelope::{self, Enveloped};
+
 mod mapped;
 pub use mapped::{Block, BlockSource};
 
@@ -221,8 +223,8 @@ pub fn default_places() -> Vec<PathBuf> {
     places
 }
 
-/// Opens a source for reading, decompressing it transparently.
-pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, ReadError> {
+/// Opens a source for reading, decompressing and unwrapping it transparently.
+pub fn open(source: &Source) -> Result<Opened, ReadError> {
     decode(source, open_raw(source)?)
 }
 
@@ -286,11 +288,12 @@ const MAGIC_LEN: usize = {
     longest
 };
 
-/// Decompresses `raw` if it starts with the magic bytes of one of the [`CODECS`].
-pub fn decode(
-    source: &Source,
-    raw: Box<dyn Read + Send>,
-) -> Result<Box<dyn Read + Send>, ReadError> {
+/// A source's lines as a stream, and its envelope, if it is in one.
+pub type Opened = (Box<dyn Read + Send>, Option<Enveloped>);
+
+/// Decompresses `raw` if it starts with the magic bytes of one of the [`CODECS`], then
+/// unwraps it if its head is in an envelope (see [`envelope`](crate::formats::envelope)).
+pub fn decode(source: &Source, raw: Box<dyn Read + Send>) -> Result<Opened, ReadError> {
     let fail = |error| ReadError::Io {
         path: source.name.clone(),
         error,
@@ -298,10 +301,11 @@ pub fn decode(
     let (head, raw) = read_head(raw).map_err(fail)?;
     let codec = CODECS.iter().find(|c| head.starts_with(c.magic));
     let stream = BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(raw));
-    match codec {
-        Some(codec) => (codec.decoder)(stream).map_err(fail),
-        None => Ok(Box::new(stream)),
-    }
+    let decoded: Box<dyn Read + Send> = match codec {
+        Some(codec) => (codec.decoder)(stream).map_err(fail)?,
+        None => Box::new(stream),
+    };
+    Ok(envelope::sniff(decoded))
 }
 
 /// The first [`MAGIC_LEN`] bytes of `raw` (fewer if it is shorter), read whole even from a
@@ -530,6 +534,7 @@ mod tests {
         let mut s = String::new();
         open(&file_source(p))
             .unwrap()
+            .0
             .read_to_string(&mut s)
             .unwrap();
         assert_eq!(s, "hello\n");
@@ -560,6 +565,7 @@ mod tests {
         let mut s = String::new();
         decode(&stdin, Box::new(Trickle(xz.finish().unwrap())))
             .unwrap()
+            .0
             .read_to_string(&mut s)
             .unwrap();
         assert_eq!(s, "hello\n");

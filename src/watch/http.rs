@@ -552,6 +552,7 @@ mod tests {
             lines: 12,
             unparsed: 1,
             error: None,
+            envelope: None,
         };
         let f = FollowedFile::new(&input, 4096);
         assert_eq!((f.kind.as_str(), f.format.as_str()), ("php_fpm", "php_fpm"));

@@ -5,6 +5,7 @@
 
 pub mod detect;
 pub mod http;
+pub mod journal;
 pub mod live;
 pub mod pipeline;
 pub mod run;

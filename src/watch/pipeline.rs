@@ -27,6 +27,7 @@ use crate::diagnose::rules::Rules;
 use crate::diagnose::{self, Incident};
 use crate::formats::access::{AccessFormat, NginxFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
+use crate::formats::envelope::{Envelope, Unwrapper};
 use crate::formats::time::ClfClock;
 use crate::formats::{ErrorEvent, Kind, Stamp, clean_text};
 use crate::read;
@@ -158,11 +159,20 @@ enum Reader {
     Error(ErrorRecords, Option<Instant>),
 }
 
+/// Whether a followed file's lines are in an envelope.
+enum Wrapping {
+    /// Not decided yet: its first bytes decide (and again when it is read from its start).
+    Undecided,
+    Plain,
+    Wrapped(Unwrapper),
+}
+
 /// One followed file.
 struct Input {
     name: String,
     kind: Kind,
     format: &'static str,
+    wrapping: Wrapping,
     reader: Reader,
     /// Lines read (also placing a 5xx among the responses logged in the same second).
     lines: u64,
@@ -341,6 +351,10 @@ impl Pipeline {
                 lines: i.lines,
                 unparsed: i.unparsed,
                 error: None,
+                envelope: match &i.wrapping {
+                    Wrapping::Wrapped(u) => Some(u.envelope().name()),
+                    _ => None,
+                },
             })
             .collect()
     }
@@ -366,7 +380,8 @@ impl Pipeline {
         if self.inputs[index].name != path {
             self.inputs[index].name = path.to_owned();
         }
-        let mut lines = read::lines(bytes);
+        let unwrapped = self.unwrap(index, bytes);
+        let mut lines = read::lines(unwrapped.as_deref().unwrap_or(bytes));
         // Lines looked at to decide a format, not read yet. Nothing waits across calls: a
         // log that grows slowly is decided on what there is, and a restart loses nothing.
         let mut ahead = VecDeque::new();
@@ -383,6 +398,26 @@ impl Pipeline {
         }
     }
 
+    /// An enveloped file's lines, unwrapped; `None` for a plain one, which costs this one
+    /// check per call and nothing per line.
+    fn unwrap(&mut self, index: usize, bytes: &[u8]) -> Option<Vec<u8>> {
+        let input = &mut self.inputs[index];
+        if matches!(input.wrapping, Wrapping::Undecided) && !bytes.is_empty() {
+            input.wrapping = match Envelope::detect(bytes) {
+                Some(e) => Wrapping::Wrapped(Unwrapper::new(e, None)),
+                None => Wrapping::Plain,
+            };
+        }
+        let Wrapping::Wrapped(unwrapper) = &mut input.wrapping else {
+            return None;
+        };
+        let mut out = Vec::with_capacity(bytes.len());
+        for line in read::lines(bytes) {
+            unwrapper.line(line, &mut out);
+        }
+        Some(out)
+    }
+
     /// The file known as `key` is read again from its start (truncated, or rewritten in
     /// place): its format is decided anew, as the new content may be of another.
     pub fn restart(&mut self, key: &str) {
@@ -391,6 +426,7 @@ impl Pipeline {
             let input = &mut self.inputs[index];
             (input.reader, input.kind, input.format) =
                 (Reader::Detecting, Kind::Unknown, "unknown");
+            input.wrapping = Wrapping::Undecided;
         }
     }
 
@@ -402,6 +438,7 @@ impl Pipeline {
             name: key.to_owned(),
             kind: Kind::Unknown,
             format: "unknown",
+            wrapping: Wrapping::Undecided,
             reader: Reader::Detecting,
             lines: 0,
             unparsed: 0,
@@ -1041,6 +1078,23 @@ mod tests {
         of.iter()
             .map(|(k, r, n)| ((k.to_string(), r.to_string()), *n))
             .collect()
+    }
+
+    #[test]
+    fn enveloped_lines_are_unwrapped_a_cri_partial_line_joined_across_reads() {
+        let line = access("502");
+        let (head, tail) = line.trim_end().split_at(20);
+        let cri = [
+            format!("2026-11-25T14:00:03.1Z stdout F {}", access("200")),
+            format!("2026-11-25T14:00:03.2Z stdout P {head}\n"),
+            format!("2026-11-25T14:00:03.3Z stdout F {tail}\n"),
+        ];
+        let pieces: Vec<&str> = cri.iter().map(String::as_str).collect();
+        let (responses, counted) = feed(&pieces);
+        assert_eq!(responses, BTreeMap::from([(200, 1), (502, 1)]));
+        assert_eq!(counted, lines(&[("access", "parsed", 2)]));
+        let syslog = format!("<190>Nov 25 14:00:03 web1 nginx: {}", access("503"));
+        assert_eq!(feed(&[&syslog]).0, BTreeMap::from([(503, 1)]));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::detect::DetectConfig;
 use super::http::{self, FiringAlert, FollowedFile, Shared, Snapshot};
+use super::journal::{Journal, JournalConfig, JournalError};
 use super::live::LiveIncident;
 use super::pipeline::{Batch, FiringState, Pipeline, PipelineConfig};
 use super::sinks::{Sink, SinkError, SinkOptions, Sinks};
@@ -50,6 +51,11 @@ pub struct WatchConfig {
     pub from_end: bool,
     pub tz: Option<String>,
     pub access_format: Option<String>,
+    /// journald units to follow (`journalctl -u`), beside the files.
+    #[serde(default)]
+    pub journal: Vec<String>,
+    /// Read the journal from this directory of journal files instead of the system's.
+    pub journal_directory: Option<PathBuf>,
 }
 
 /// Why `watch` could not start or had to stop.
@@ -73,6 +79,8 @@ pub enum WatchError {
     Runtime(std::io::Error),
     #[error("the stored checkpoint cannot be read; move the state directory away to start over")]
     Checkpoint,
+    #[error(transparent)]
+    Journal(#[from] JournalError),
 }
 
 impl WatchConfig {
@@ -94,6 +102,18 @@ impl WatchConfig {
         self.from_end |= flags.from_end;
         self.tz = flags.tz.or(self.tz.take());
         self.access_format = flags.access_format.or(self.access_format.take());
+        if !flags.journal.is_empty() {
+            self.journal = flags.journal;
+        }
+        self.journal_directory = flags.journal_directory.or(self.journal_directory.take());
+    }
+
+    /// The journal to follow, if units are named.
+    fn journal(&self) -> Option<JournalConfig> {
+        (!self.journal.is_empty()).then(|| JournalConfig {
+            units: self.journal.clone(),
+            directory: self.journal_directory.clone(),
+        })
     }
 
     /// The listen address (127.0.0.1:9500 unless set).
@@ -144,6 +164,9 @@ impl WatchConfig {
 struct Checkpoint {
     tail: Option<String>,
     firing: Vec<FiringState>,
+    /// The cursor of the last journal entry read (`--journal`).
+    #[serde(default)]
+    journal: Option<String>,
 }
 
 /// Runs until SIGINT or SIGTERM, or an error. `ready` is told the address the endpoints
@@ -210,6 +233,12 @@ pub fn run(
     let mut sinks =
         runtime.block_on(async { Sinks::start(&db, &sinks, SinkOptions::default()) })?;
     let mut tail = saved.tail;
+    let journal_config = config.journal();
+    let mut journal = journal_config
+        .as_ref()
+        .map(|j| Journal::start(j, saved.journal.as_deref(), config.from_end))
+        .transpose()?;
+    let journal_name = journal_config.map(|j| format!("journal:{}", j.units.join(",")));
     let mut writer = Writer::new(resume.checkpoint.clone());
     let mut behind = false;
     // How far each file was read (the last known, for one let go): for the dashboard.
@@ -230,23 +259,32 @@ pub fn run(
         for (key, _, offset) in tailer.positions() {
             offsets.insert(key.to_string(), offset);
         }
-        if polled.more {
+        let mut more = polled.more;
+        if let (Some(journal), Some(name)) = (&mut journal, &journal_name) {
+            let mut entries = Vec::new();
+            more |= journal.poll(&mut entries);
+            if !entries.is_empty() {
+                pipeline.ingest(name, name, &entries);
+            }
+        }
+        let cursor = journal.as_ref().and_then(|j| j.cursor());
+        if more {
             pipeline.catch_up();
         } else {
             pipeline.tick(jiff::Timestamp::now());
         }
-        behind = polled.more;
+        behind = more;
         tail = Some(polled.mark.to_json()?);
         let batch = step(
             &mut pipeline,
-            tail.as_deref(),
+            (tail.as_deref(), cursor),
             &mut writer,
             &mut store,
             &sink_ids,
             &mut sinks,
         )?;
         publish(&shared, &mut pipeline, &offsets, &batch, &store, &writer);
-        if !polled.more {
+        if !more {
             std::thread::sleep(IDLE);
         }
     }
@@ -260,7 +298,7 @@ pub fn run(
     pipeline.drain(until.unwrap_or_else(jiff::Timestamp::now));
     step(
         &mut pipeline,
-        tail.as_deref(),
+        (tail.as_deref(), journal.as_ref().and_then(|j| j.cursor())),
         &mut writer,
         &mut store,
         &sink_ids,
@@ -275,13 +313,13 @@ pub fn run(
     Ok(())
 }
 
-/// Stores what the pipeline did since the last step with the tail position `tail` and the
-/// alerts firing, in one transaction, and wakes the sinks for new notifications. While the
+/// Stores what the pipeline did since the last step with the tail position and journal
+/// cursor `at` and the alerts firing, in one transaction, and wakes the sinks for new notifications. While the
 /// store cannot be written, the writer holds the step and the sinks get its notifications in
 /// memory.
 fn step(
     pipeline: &mut Pipeline,
-    tail: Option<&str>,
+    (tail, journal): (Option<&str>, Option<&str>),
     writer: &mut Writer,
     store: &mut Store,
     sink_ids: &[String],
@@ -291,6 +329,7 @@ fn step(
     let checkpoint = Checkpoint {
         tail: tail.map(str::to_owned),
         firing: pipeline.firing_state(),
+        journal: journal.map(str::to_owned),
     };
     batch.checkpoint = Some(serde_json::to_vec(&checkpoint).map_err(|_| WatchError::Checkpoint)?);
     match writer.write(store, &batch, sink_ids) {
