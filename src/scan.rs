@@ -861,6 +861,12 @@ impl ErrorRecords {
         }
     }
 
+    /// Whether `line` would go into the record being put together as one of its
+    /// continuation lines (a stack trace's), rather than start one.
+    pub fn continues(&self, line: &[u8]) -> bool {
+        self.pending() && !self.format.is_header(line) && !line.trim_ascii().is_empty()
+    }
+
     /// Hands over the record being put together, if any (at the end of the input).
     pub fn flush(&mut self, done: impl FnOnce(&[u8], u64)) {
         if !self.record.is_empty() {

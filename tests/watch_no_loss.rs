@@ -2,7 +2,8 @@
 //! child process on 127.0.0.1 with its own `--state`, real files written under it.
 //!
 //! - a log whose first line is a banner is read as the log it is once its lines come, and
-//!   the banner is counted as an unparsed line;
+//!   the banner is counted as an unparsed line; one whose first line is a PHP notice, too
+//!   (its access lines are not taken for the notice's stack trace);
 //! - a log truncated and written anew in another format is read in its new format (its
 //!   format is decided again, not kept from before the truncation);
 //! - with `--from-end`, a line written as soon as `watch` says it is ready is read: the ends
@@ -51,6 +52,31 @@ fn a_banner_before_the_first_log_line_hides_no_5xx_from_watch() {
         m.responses() == BTreeMap::from([(500, 1), (503, 1)])
     });
     assert_eq!((m.parsed(), m.value(unparsed)), (2, 1.0), "{m:?}");
+}
+
+/// A PHP notice (an error-log record, which takes any line starting no record as its stack
+/// trace) read first: the access lines written after it are still read as access lines.
+#[test]
+fn a_php_notice_before_the_first_log_line_hides_no_5xx_from_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    append(
+        &log,
+        "[25-Nov-2026 09:59:00 UTC] PHP Notice:  Undefined variable $cart in /var/www/cart.php on line 41\n",
+    );
+    let state = dir.path().join("state");
+    let mut watch = Watch::start(&args(&[&log]), &state);
+    let php = r#"fivehundred_log_lines_total{kind="php_error",result="parsed"}"#;
+    watch.wait_metrics("the notice read", |m| m.value(php) == 1.0);
+    let at = now_ms() - 20 * MINUTE;
+    let access: String = (0..40)
+        .map(|n| line(at, n, if n % 2 == 0 { 500 } else { 200 }, "/x"))
+        .collect();
+    append(&log, &access);
+    let m = watch.wait_metrics("the 5xx counted", |m| {
+        m.responses() == BTreeMap::from([(200, 20), (500, 20)])
+    });
+    assert_eq!((m.parsed(), m.value(php)), (40, 1.0), "{m:?}");
 }
 
 #[test]
