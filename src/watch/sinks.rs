@@ -295,6 +295,7 @@ impl Sinks {
 
     /// Stops the tasks and waits for them: a request in flight is finished and recorded
     /// first, so a restart sends nothing twice.
+    ///
     /// Rows still in memory then (the store never took them) are said: the next start
     /// raises them again from the lines it reads again.
     pub async fn stop(self) {
