@@ -158,7 +158,7 @@ impl Found {
 
 impl Visit for Found {
     /// A file in a directory is read if it can be opened now; if not, it is said why.
-    fn file(&mut self, path: PathBuf, meta: &Metadata) {
+    fn file(&mut self, path: PathBuf, meta: &Metadata, _link: bool) {
         match File::open(&path) {
             Ok(_) => self.add(path, meta),
             Err(e) => self.skipped.push(ReadError::io(&path, e)),

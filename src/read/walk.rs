@@ -39,8 +39,9 @@ impl Skip {
 
 /// What a walk does with what it finds.
 pub trait Visit {
-    /// A regular file (a symlink to one included), found at `path`.
-    fn file(&mut self, path: PathBuf, meta: &Metadata);
+    /// A regular file found at `path` (`link`: through a symlink), with its metadata (the
+    /// file's, not the link's).
+    fn file(&mut self, path: PathBuf, meta: &Metadata, link: bool);
     /// An entry left unread, with why.
     fn skip(&mut self, path: &Path, why: Skip);
     /// Whether to walk into a subdirectory; a visitor can keep a directory of its own out.
@@ -85,7 +86,8 @@ pub fn walk(root: &Path, visit: &mut impl Visit) -> io::Result<()> {
             }
         };
         if meta.is_file() {
-            visit.file(entry.into_path(), &meta);
+            let link = entry.path_is_symlink();
+            visit.file(entry.into_path(), &meta, link);
         } else if meta.is_dir() {
             if entry.depth() > MAX_DEPTH {
                 visit.skip(entry.path(), Skip::TooDeep);
@@ -115,7 +117,7 @@ mod tests {
     }
 
     impl Visit for Seen {
-        fn file(&mut self, path: PathBuf, _meta: &Metadata) {
+        fn file(&mut self, path: PathBuf, _meta: &Metadata, _link: bool) {
             self.files.push(path);
         }
         fn skip(&mut self, path: &Path, why: Skip) {

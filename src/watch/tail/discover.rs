@@ -120,12 +120,12 @@ impl Lister<'_> {
 }
 
 impl Visit for Lister<'_> {
-    fn file(&mut self, path: PathBuf, _meta: &fs::Metadata) {
+    fn file(&mut self, path: PathBuf, meta: &fs::Metadata, link: bool) {
         if is_compressed(&path) {
             return;
         }
-        match candidate(&path) {
-            Ok(c) => self.add(c),
+        match Candidate::new(&path, meta, link) {
+            Ok(c) => self.add(Some(c)),
             Err(e) => self.failed(&path, e),
         }
     }
@@ -155,17 +155,23 @@ fn candidate(path: &Path) -> io::Result<Option<Candidate>> {
     if !meta.is_file() {
         return Ok(None);
     }
-    let path = if fs::symlink_metadata(path)?.is_symlink() {
-        fs::canonicalize(path)?
-    } else {
-        path.to_path_buf()
-    };
-    Ok(Some(Candidate {
-        path,
-        key: key_of(&meta),
-        len: meta.len(),
-        modified: modified(&meta),
-    }))
+    let link = fs::symlink_metadata(path)?.is_symlink();
+    Candidate::new(path, &meta, link).map(Some)
+}
+
+impl Candidate {
+    /// The file at `path`, a symlink to it if `link`, whose metadata is `meta`.
+    fn new(path: &Path, meta: &fs::Metadata, link: bool) -> io::Result<Candidate> {
+        Ok(Candidate {
+            path: match link {
+                true => fs::canonicalize(path)?,
+                false => path.to_path_buf(),
+            },
+            key: key_of(meta),
+            len: meta.len(),
+            modified: modified(meta),
+        })
+    }
 }
 
 /// Where the file `key`, last seen at `path`, is now: still there, or renamed next to it
