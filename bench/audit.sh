@@ -64,10 +64,10 @@ SUMMARY=()
 
 WATCH_PID=
 HELPER_PIDS=()
+# At exit: what is still running of ours (a helper already gone is no failure).
 cleanup() {
-  [ -n "$WATCH_PID" ] && kill -9 "$WATCH_PID" 2>/dev/null
-  for pid in "${HELPER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  return 0
+  if [ -n "$WATCH_PID" ]; then kill -9 "$WATCH_PID" 2>/dev/null || true; fi
+  for pid in "${HELPER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -300,7 +300,7 @@ webhook_run() {
     sleep 0.1
   done
   stop_watch
-  kill "$rx" 2>/dev/null; wait "$rx" 2>/dev/null || true
+  kill "$rx" 2>/dev/null || true; wait "$rx" 2>/dev/null || true
   echo "$got $(wc -l <"$dir/got.posts")"
 }
 
