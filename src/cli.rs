@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use crate::diagnose::{self, rules::Rules};
 use crate::doctor;
 use crate::explain;
+use crate::formats::Kind;
 use crate::formats::access::NginxFormat;
 use crate::probe;
 use crate::read;
@@ -215,7 +216,8 @@ struct SeoArgs {
 
 #[derive(Args, Debug)]
 struct WatchArgs {
-    /// Files and directories to follow (every log file in them, also ones created later).
+    /// Files and directories to follow (every log file in them and in their subdirectories,
+    /// up to 8 levels down, also ones created later).
     /// Without any, those of the config file, else the usual places.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -552,6 +554,7 @@ fn run_seo(args: SeoArgs) -> Result<i32> {
         crawlers: &crawlers,
     };
     let (scanned, tally) = scan_inputs(&inputs, &opts, &observer)?;
+    no_access_log_is_an_error(&scanned.inputs)?;
     let report = seo::report(scanned, tally, &crawlers);
     let color = use_color(args.color, args.output.as_deref());
     write_output(args.output.as_deref(), |out| match args.format {
@@ -830,6 +833,24 @@ fn scan_inputs<O: scan::BlockObserver>(
             .suspend(|| scan::warning(&format!("skipped {line}")));
     }
     Ok((scanned, tally))
+}
+
+/// `seo` reads what crawlers were answered from access logs alone: given logs of which none
+/// is one (error logs only), it has read nothing it can use, and "no crawler" would be a lie.
+/// Empty files alone are not that: nothing was logged, and that is what is reported.
+fn no_access_log_is_an_error(inputs: &[scan::InputReport]) -> Result<()> {
+    let read: Vec<String> = inputs
+        .iter()
+        .filter(|i| i.kind != Kind::Unknown)
+        .map(|i| format!("{} ({})", i.path, i.format))
+        .collect();
+    if read.is_empty() || inputs.iter().any(|i| i.kind == Kind::Access) {
+        return Ok(());
+    }
+    bail!(
+        "no access log among the inputs, and seo reads crawlers' requests from access logs; read only {}",
+        read.join(", ")
+    );
 }
 
 /// How to scan; `error_logs` false when only access logs matter (`seo`).

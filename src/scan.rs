@@ -731,11 +731,17 @@ fn tally_block(
     t
 }
 
-/// [`tally_block`] in the file's format; where most of a block is not in it (a log whose
-/// format changed at a reload, after a banner, or a stretch written by another server), each of
-/// its lines in the file's format or else in the one the others are in, if that is another
-/// access format: what is a log line is read wherever it is, not only at the head. Returns
-/// the tally, and that other format where it was used.
+/// Lines of a block its file's format does not read from which on they are looked at for
+/// another access format, though they are fewer than its lines in that format: more than a
+/// crash's cut lines make (one in tens of thousands), as many as a log_format changed at a
+/// reload leaves in the block it happens in.
+const FOREIGN_LINES: u64 = 64;
+
+/// [`tally_block`] in the file's format; where many of a block's lines are not in it (a log
+/// whose format changed at a reload, after a banner, or a stretch written by another server),
+/// each of its lines in the file's format or else in the one the others are in, if that is
+/// another access format: what is a log line is read wherever it is, not only at the head.
+/// Returns the tally, and that other format where it was used.
 fn tally_block_any(
     block: &[u8],
     job: &JobFormat,
@@ -744,7 +750,7 @@ fn tally_block_any(
 ) -> (AccessTally, Option<AccessFormat>) {
     let (format, skip) = (&job.format, job.skip);
     let t = tally_block(block, &[format], skip, place, strings);
-    if t.unparsed * 2 <= t.lines {
+    if t.unparsed < FOREIGN_LINES && t.unparsed * 2 <= t.lines {
         return (t, None);
     }
     let custom = match format {
@@ -961,6 +967,12 @@ impl ErrorRecords {
         } else {
             LineFate::Orphan
         }
+    }
+
+    /// Whether `line` would go into the record being put together as one of its
+    /// continuation lines (a stack trace's), rather than start one.
+    pub fn continues(&self, line: &[u8]) -> bool {
+        self.pending() && !self.format.is_header(line) && !line.trim_ascii().is_empty()
     }
 
     /// Hands over the record being put together, if any (at the end of the input).

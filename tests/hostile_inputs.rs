@@ -416,9 +416,31 @@ fn dozens_of_php_notices_at_the_head_of_an_access_log_hide_none_of_its_5xx() {
 
 #[test]
 fn an_access_log_whose_format_changes_after_a_banner_loses_no_5xx_in_either() {
-    let dir = tempfile::tempdir().unwrap();
     // Over a block (2 MiB) in each format, so blocks wholly in the second, and one with both.
+    // Where the change falls in that block decides whether the new format is most of it or
+    // a few thousand lines at its end: both must be read.
     let (combined, e1) = access_lines(25_000);
+    let block = 2 << 20;
+    let at = combined.len() % block;
+    for cut in [
+        0,
+        (block - at).saturating_sub(600_000),
+        (block - at).saturating_sub(100_000),
+    ] {
+        // `cut` more bytes of combined lines before the change, in whole lines.
+        let (more, e2) = access_lines(cut / (combined.len() / 25_000));
+        format_change_after_banner(
+            &(combined.clone() + &more),
+            e1 + e2,
+            25_000 + more.lines().count(),
+        );
+    }
+}
+
+/// `combined` (`errors` 5xx in `lines` lines), a banner, then 25,000 JSON lines: diagnose
+/// and seo count every request and 5xx of both.
+fn format_change_after_banner(combined: &str, errors: usize, lines: usize) {
+    let dir = tempfile::tempdir().unwrap();
     // Every 100th a crawler's (so `seo` too must read this part).
     let json: String = (0..25_000)
         .map(|i| {
@@ -441,11 +463,21 @@ fn an_access_log_whose_format_changes_after_a_banner_loses_no_5xx_in_either() {
         format!("{combined}{banner}{json}"),
     );
     let (_, v) = diagnose_json(&[&p]);
-    assert_eq!(input(&v, "access.log")["unparsed"], 1, "the banner only");
-    assert_eq!(num(&v, &["summary", "requests"]), 50_000);
+    let at = format!("{} combined lines", lines);
+    assert_eq!(
+        input(&v, "access.log")["unparsed"],
+        1,
+        "the banner only, {at}"
+    );
+    assert_eq!(
+        num(&v, &["summary", "requests"]),
+        (lines + 25_000) as u64,
+        "{at}"
+    );
     assert_eq!(
         num(&v, &["summary", "server_errors"]),
-        e1 as u64 + 25_000 / 4
+        (errors + 25_000 / 4) as u64,
+        "{at}"
     );
     let seo = run([
         OsStr::new("seo"),
@@ -454,7 +486,11 @@ fn an_access_log_whose_format_changes_after_a_banner_loses_no_5xx_in_either() {
         p.as_os_str(),
     ]);
     let seo: Value = serde_json::from_slice(&seo.stdout).unwrap();
-    assert_eq!(num(&seo, &["crawlers", "googlebot", "server_errors"]), 250);
+    assert_eq!(
+        num(&seo, &["crawlers", "googlebot", "server_errors"]),
+        250,
+        "{at}"
+    );
 }
 
 #[test]

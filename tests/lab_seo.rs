@@ -10,6 +10,7 @@
 //!   failing (an uncaught exception, 500);
 //! - an outage still going at the end of the log (`paused`);
 //! - a healthy log (a 404 and a person's 5xx do not count): exit 0;
+//! - the error log alone: nothing says what crawlers got, exit 2 with why on stderr;
 //! - impostors: the same Googlebot agent from 127.0.0.1 and from ::1 (nginx listens on both),
 //!   sorted by Google's published-ranges file.
 mod lab;
@@ -18,7 +19,8 @@ use lab::nginx::{Nginx, NginxOptions};
 use lab::php_fpm::{Fpm, FpmOptions, app};
 use lab::seo::{
     Agent::{self, Bingbot, Googlebot, Person},
-    Crawl, Expected, ROBOTS_PHP, assert_seo, ranges_json, run_seo, run_seo_text, text_time, time,
+    Crawl, Expected, ROBOTS_PHP, assert_seo, ranges_json, run_seo, run_seo_output, run_seo_text,
+    text_time, time,
 };
 use lab::*;
 use serde_json::Value;
@@ -235,6 +237,31 @@ fn robots_txt_outage_still_going_at_the_end_of_the_log() {
         "Google pauses crawling the whole site until",
     );
     assert!(lines[0].contains("still failing"), "{}", lines[0]);
+}
+
+/// Given nginx's error log alone (the 502s of an outage crawled by Googlebot are in it),
+/// `seo` has read nothing that says what crawlers got: it says so on stderr and exits 2,
+/// never "no crawler" and 0.
+#[test]
+fn error_logs_alone_are_an_error_not_no_crawler() {
+    if skip_unless_root("error_logs_alone_are_an_error_not_no_crawler") {
+        return;
+    }
+    let mut s = start(false);
+    s.googlebot_while_fpm_is_down(LOOPBACK_V4, 1, &["/ok.php"]);
+    s.logged();
+    wait_for_log(&s.nginx.error_log, "connect() to unix:");
+    let (stdout, exit, stderr) = run_seo_output(&[&s.nginx.error_log]);
+    assert_eq!(exit, 2, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("no access log among the inputs")
+            && stderr.contains(&s.nginx.error_log.display().to_string()),
+        "{stderr}"
+    );
+    // With the access log beside it, the same outage is reported (exit 1).
+    let (_, exit, stderr) = run_seo_output(&[&s.nginx.error_log, &s.nginx.access_log]);
+    assert_eq!(exit, 1, "{stderr}");
 }
 
 #[test]

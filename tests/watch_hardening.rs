@@ -7,7 +7,10 @@
 //! - a webhook URL's password and token never reach the state directory, which is 0700 with
 //!   its store 0600 (an existing 0755 directory is tightened, and said so);
 //! - with its descriptors limited to 256, 600 idle connections do not stop `/metrics`
-//!   answering at once, and a `Host` other than its own or an `--allow-host` name gets a 421.
+//!   answering at once, and a `Host` other than its own or an `--allow-host` name gets a 421;
+//! - with the store's disk full, counting and alerting go on from memory and the store
+//!   catches up when space returns; an alert not delivered from memory by then is queued on
+//!   disk with it (not lost at a restart), and arrives once.
 //!
 //! Readiness is polled, never slept for.
 mod lab;
@@ -347,50 +350,115 @@ fn fill(path: &Path) {
     while f.write_all(&chunk).and_then(|()| f.sync_all()).is_ok() {}
 }
 
+/// `watch` on `log` with its state directory on a 1 MiB tmpfs of its own (in a user and
+/// mount namespace), and a webhook at `hook`.
+struct FullDisk {
+    watch: Wrapped,
+    /// The state directory as seen from here, through /proc.
+    inside: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    log: std::path::PathBuf,
+}
+
+impl FullDisk {
+    /// `None` where namespaces cannot be made (the test is then skipped, and says so).
+    fn start(hook: &str) -> Option<FullDisk> {
+        let can_mount = Command::new("unshare")
+            .args(["-rm", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !can_mount {
+            eprintln!(
+                "note: skipping: no user and mount namespaces here (unshare -rm) for a tmpfs"
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        append(&log, &traffic(1, false));
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        let script = "mount -t tmpfs -o size=1m none \"$STATE\" && exec \"$0\" watch \"$@\"";
+        let watch = Wrapped::start(
+            &[
+                "env",
+                &format!("STATE={}", state.display()),
+                "unshare",
+                "-rm",
+            ],
+            script,
+            lab::free_port(),
+            &[
+                log.clone().into(),
+                "--state".into(),
+                state.clone().into(),
+                "--webhook".into(),
+                hook.into(),
+            ],
+        );
+        let inside = Path::new("/proc")
+            .join(watch.child.id().to_string())
+            .join("root")
+            .join(state.strip_prefix("/").unwrap());
+        watch.wait_metrics("the first line", |m| m.parsed() == 1);
+        Some(FullDisk {
+            watch,
+            inside,
+            dir,
+            log,
+        })
+    }
+
+    /// SIGTERM; what watch said, once it exited.
+    fn stop(mut self) -> String {
+        let pid = self.watch.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.watch.child.wait().unwrap();
+        assert!(status.success(), "{status}: {}", self.watch.output());
+        self.watch.output()
+    }
+
+    fn filler(&self) -> std::path::PathBuf {
+        self.inside.join("filler")
+    }
+
+    /// How many lines of watch's stderr contain `what`.
+    fn said(&self, what: &str) -> usize {
+        let output = self.watch.output();
+        output.lines().filter(|l| l.contains(what)).count()
+    }
+
+    /// A copy of the store as it is now (SQLite resolves /proc/PID/root to this namespace's
+    /// own root, so it cannot open it there).
+    fn store_copy(&self, name: &str) -> rusqlite::Connection {
+        let copy = self.dir.path().join(name);
+        std::fs::create_dir(&copy).unwrap();
+        for file in ["fivehundred.db", "fivehundred.db-wal"] {
+            std::fs::copy(self.inside.join(file), copy.join(file)).unwrap();
+        }
+        rusqlite::Connection::open(copy.join("fivehundred.db")).unwrap()
+    }
+}
+
+fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
 #[test]
 fn a_full_disk_under_the_store_keeps_counting_and_alerting_then_catches_up() {
-    let can_mount = Command::new("unshare")
-        .args(["-rm", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !can_mount {
-        eprintln!("note: skipping: no user and mount namespaces here (unshare -rm) for a tmpfs");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    append(&log, &traffic(1, false));
-    let state = dir.path().join("state");
-    std::fs::create_dir(&state).unwrap();
     let rx = Receiver::start();
-    // The state directory is a 1 MiB tmpfs of watch's own, seen here through /proc.
-    let script = "mount -t tmpfs -o size=1m none \"$STATE\" && exec \"$0\" watch \"$@\"";
-    let watch = Wrapped::start(
-        &[
-            "env",
-            &format!("STATE={}", state.display()),
-            "unshare",
-            "-rm",
-        ],
-        script,
-        lab::free_port(),
-        &[
-            log.clone().into(),
-            "--state".into(),
-            state.clone().into(),
-            "--webhook".into(),
-            rx.url().into(),
-        ],
-    );
-    let inside = Path::new("/proc")
-        .join(watch.child.id().to_string())
-        .join("root")
-        .join(state.strip_prefix("/").unwrap());
-    watch.wait_metrics("the first line", |m| m.parsed() == 1);
-
-    let filler = inside.join("filler");
-    fill(&filler);
-    append(&log, &traffic(9, true));
+    let Some(disk) = FullDisk::start(&rx.url()) else {
+        return;
+    };
+    let watch = &disk.watch;
+    fill(&disk.filler());
+    append(&disk.log, &traffic(9, true));
     watch.wait_metrics("10 lines more, held", |m| {
         m.parsed() == 11 && m.value("fivehundred_store_ok") == 0.0
     });
@@ -400,31 +468,88 @@ fn a_full_disk_under_the_store_keeps_counting_and_alerting_then_catches_up() {
         "robots_txt_5xx",
         "sent from memory"
     );
-    append(&log, &traffic(5, false));
+    append(&disk.log, &traffic(5, false));
     watch.wait_metrics("5 lines more", |m| m.parsed() == 16);
-    let said = |what: &str| watch.output().lines().filter(|l| l.contains(what)).count();
-    assert_eq!(said("go on in memory"), 1, "said once: {}", watch.output());
+    assert_eq!(
+        disk.said("go on in memory"),
+        1,
+        "said once: {}",
+        watch.output()
+    );
 
-    std::fs::remove_file(&filler).unwrap();
+    std::fs::remove_file(disk.filler()).unwrap();
     watch.wait_metrics("the store writable again", |m| {
         m.value("fivehundred_store_ok") == 1.0
     });
-    assert_eq!(said("takes writes again"), 1, "{}", watch.output());
-    // A copy: SQLite resolves /proc/PID/root to this namespace's own root.
-    let copy = dir.path().join("copy");
-    std::fs::create_dir(&copy).unwrap();
-    for name in ["fivehundred.db", "fivehundred.db-wal"] {
-        std::fs::copy(inside.join(name), copy.join(name)).unwrap();
-    }
-    let db = rusqlite::Connection::open(copy.join("fivehundred.db")).unwrap();
-    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(disk.said("takes writes again"), 1, "{}", watch.output());
+    let db = disk.store_copy("copy");
     let responses = "SELECT n FROM counter WHERE metric = 'responses' AND a = ";
-    assert_eq!(count(&format!("{responses} '200'")), 15, "caught up");
-    assert_eq!(count(&format!("{responses} '500'")), 1, "caught up");
+    assert_eq!(count(&db, &format!("{responses} '200'")), 15, "caught up");
+    assert_eq!(count(&db, &format!("{responses} '500'")), 1, "caught up");
     assert_eq!(
-        count("SELECT COUNT(*) FROM outbox"),
+        count(&db, "SELECT COUNT(*) FROM outbox"),
         0,
         "nothing left to send"
     );
     assert_eq!(rx.bodies().len(), 1, "the alert once: {:?}", rx.bodies());
+}
+
+/// An alert raised while the disk is full, whose webhook is down then: when space returns,
+/// the store's catch-up moves it into the outbox with the lines that raised it (before, it
+/// stayed in memory only, and a restart, which reads those lines no more, lost it); the
+/// webhook up again gets it exactly once.
+#[test]
+fn an_alert_held_in_memory_is_queued_on_disk_when_space_returns_and_arrives_once() {
+    let port = lab::free_port();
+    let hook = format!("http://127.0.0.1:{port}/hook");
+    let Some(disk) = FullDisk::start(&hook) else {
+        return;
+    };
+    let watch = &disk.watch;
+    fill(&disk.filler());
+    append(&disk.log, &traffic(4, true));
+    watch.wait_metrics("5 lines more, held", |m| {
+        m.parsed() == 6 && m.value("fivehundred_store_ok") == 0.0
+    });
+    wait("a failed delivery from memory", RETRIES, || {
+        match disk.said("robots_txt_5xx") > 0 && disk.said("not delivered") > 0 {
+            true => Ok(()),
+            false => Err(watch.output()),
+        }
+    });
+
+    std::fs::remove_file(disk.filler()).unwrap();
+    watch.wait_metrics("the store writable again", |m| {
+        m.value("fivehundred_store_ok") == 1.0
+    });
+    let db = disk.store_copy("caught-up");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM outbox WHERE key LIKE 'robots_txt_5xx%'"
+        ),
+        1,
+        "queued on disk: {}",
+        watch.output()
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox"), 1);
+
+    let rx = Receiver::start_on(port);
+    rx.wait_count(1, RETRIES);
+    wait("the delivery recorded", RETRIES, || {
+        let n = count(
+            &disk.store_copy(&format!("after-{}", now_ms())),
+            "SELECT COUNT(*) FROM outbox",
+        );
+        if n == 0 {
+            Ok(())
+        } else {
+            Err(format!("{n} rows"))
+        }
+    });
+    // Stopped, nothing is left in memory either (it would be said): once, and only once.
+    let output = disk.stop();
+    assert_eq!(rx.bodies().len(), 1, "once: {:?}", rx.bodies());
+    assert_eq!(rx.bodies()[0]["alert"], "robots_txt_5xx");
+    assert!(!output.contains("were not made"), "{output}");
 }

@@ -2,11 +2,14 @@
 //! child process on 127.0.0.1 with its own `--state`, real files written under it.
 //!
 //! - a log whose first line is a banner is read as the log it is once its lines come, and
-//!   the banner is counted as an unparsed line;
+//!   the banner is counted as an unparsed line; one whose first line is a PHP notice, too
+//!   (its access lines are not taken for the notice's stack trace);
 //! - a log truncated and written anew in another format is read in its new format (its
 //!   format is decided again, not kept from before the truncation);
 //! - with `--from-end`, a line written as soon as `watch` says it is ready is read: the ends
-//!   of the files are taken before that, not at some later first poll.
+//!   of the files are taken before that, not at some later first poll;
+//! - a per-site log directory made after start (a real nginx writing `sites/site1/access.log`)
+//!   is followed; a symlink loop and a log nine levels down are named once, never read.
 //!
 //! Readiness is polled (`/healthz`, `/metrics`), never slept for.
 mod lab;
@@ -49,6 +52,31 @@ fn a_banner_before_the_first_log_line_hides_no_5xx_from_watch() {
         m.responses() == BTreeMap::from([(500, 1), (503, 1)])
     });
     assert_eq!((m.parsed(), m.value(unparsed)), (2, 1.0), "{m:?}");
+}
+
+/// A PHP notice (an error-log record, which takes any line starting no record as its stack
+/// trace) read first: the access lines written after it are still read as access lines.
+#[test]
+fn a_php_notice_before_the_first_log_line_hides_no_5xx_from_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    append(
+        &log,
+        "[25-Nov-2026 09:59:00 UTC] PHP Notice:  Undefined variable $cart in /var/www/cart.php on line 41\n",
+    );
+    let state = dir.path().join("state");
+    let mut watch = Watch::start(&args(&[&log]), &state);
+    let php = r#"fivehundred_log_lines_total{kind="php_error",result="parsed"}"#;
+    watch.wait_metrics("the notice read", |m| m.value(php) == 1.0);
+    let at = now_ms() - 20 * MINUTE;
+    let access: String = (0..40)
+        .map(|n| line(at, n, if n % 2 == 0 { 500 } else { 200 }, "/x"))
+        .collect();
+    append(&log, &access);
+    let m = watch.wait_metrics("the 5xx counted", |m| {
+        m.responses() == BTreeMap::from([(200, 20), (500, 20)])
+    });
+    assert_eq!((m.parsed(), m.value(php)), (40, 1.0), "{m:?}");
 }
 
 #[test]
@@ -108,4 +136,55 @@ fn a_line_written_as_soon_as_a_from_end_start_is_ready_is_read() {
             "start {start}: only the line written after it"
         );
     }
+}
+
+/// `watch` follows `sites/`, empty at its start. Then a per-site directory is made, with a
+/// link in it back up (a loop) and, beside it, a log nine directory levels down (one deeper
+/// than read); nginx starts writing `sites/site1/access.log` (`access_log` in its server
+/// block) and answers 500 (a rewrite cycle). Its 500s are counted like a file's in `sites/`
+/// itself; the loop and the deep log are each named once on stderr, and neither is read.
+#[test]
+fn a_per_site_log_directory_made_after_start_is_followed() {
+    if lab::skip_unless_root("a_per_site_log_directory_made_after_start_is_followed") {
+        return;
+    }
+    let lab = lab::Lab::new();
+    let sites = lab.mkdir("sites");
+    let mut watch = Watch::start(&args(&[&sites]), &lab.path("state"));
+    let site = lab.mkdir("sites/site1");
+    std::os::unix::fs::symlink("..", site.join("up")).unwrap();
+    let deep = (1..=9).fold(sites.clone(), |p, level| p.join(format!("d{level}")));
+    fs::create_dir_all(&deep).unwrap();
+    append(&deep.join("access.log"), &line(now_ms(), 1, 503, "/deep"));
+    let nginx = lab::nginx::NginxOptions::new()
+        .rewrite_loop()
+        .server(&format!(
+            "access_log {} combined;",
+            site.join("access.log").display()
+        ))
+        .start(&lab);
+    assert_eq!(nginx.gets("/loop", 3), vec![500; 3]);
+    watch.wait_metrics("nginx's 500s in site1/", |m| {
+        m.responses().get(&500) == Some(&3)
+    });
+    let said = |watch: &Watch, what: &str| {
+        let output = watch.output();
+        output.lines().filter(|l| l.contains(what)).count()
+    };
+    wait(
+        "the loop and the deep directory named",
+        DEADLINE,
+        || match said(&watch, "site1/up: a link to a directory it is in")
+            + said(&watch, "d9: more than 8 directory levels down")
+        {
+            2 => Ok(()),
+            _ => Err(watch.output()),
+        },
+    );
+    // More polls go by (one more request read): each is still named once, nothing else read.
+    assert_eq!(nginx.gets("/loop", 1), vec![500]);
+    let m = watch.wait_metrics("one more 500", |m| m.responses().get(&500) == Some(&4));
+    assert_eq!(m.responses(), BTreeMap::from([(500, 4)]), "{m:?}");
+    assert_eq!(said(&watch, "site1/up"), 1, "{}", watch.output());
+    assert_eq!(said(&watch, "/d9"), 1, "{}", watch.output());
 }

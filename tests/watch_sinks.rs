@@ -19,7 +19,7 @@ use fivehundred::watch::detect::{Alert, AlertStatus};
 use fivehundred::watch::live::{Counters, IncidentState, LiveIncident, Notification};
 use fivehundred::watch::pipeline::Batch;
 use fivehundred::watch::sinks::{Sink, SinkOptions, Sinks};
-use fivehundred::watch::store::{Store, StoreError, Writer, Written};
+use fivehundred::watch::store::{OutboxRow, Store, StoreError, Unsent, Writer, Written};
 use serde_json::Value;
 
 /// How long any condition may take to come true before the test fails.
@@ -283,6 +283,49 @@ fn a_batch_that_fails_midway_leaves_nothing_behind() {
     assert_eq!(after.newest.len(), 2);
 }
 
+/// What the sinks hold in memory while the store fails, as the writer sees it: rows (as
+/// `Sinks::send_unstored` makes them, negative ids), one of them possibly being sent, and how
+/// often a catch-up asked for them.
+#[derive(Default)]
+struct Memory {
+    rows: VecDeque<OutboxRow>,
+    in_flight: bool,
+    asked: usize,
+}
+
+impl Memory {
+    /// Each notification for each sink, as the sinks queue them.
+    fn queue(&mut self, notes: &[Notification], sinks: &[String]) {
+        for note in notes {
+            for sink in sinks {
+                let id = -(self.rows.len() as i64) - 1;
+                self.rows.push_back(OutboxRow {
+                    id,
+                    sink: sink.clone(),
+                    key: note.key(),
+                    firing: true,
+                    body: serde_json::to_string(note).unwrap(),
+                    attempts: 0,
+                    next_attempt_ms: 0,
+                });
+            }
+        }
+    }
+}
+
+impl Unsent for Memory {
+    fn take(&mut self) -> Option<Vec<OutboxRow>> {
+        self.asked += 1;
+        (!self.in_flight).then(|| self.rows.drain(..).collect())
+    }
+
+    fn put_back(&mut self, rows: Vec<OutboxRow>) {
+        for row in rows.into_iter().rev() {
+            self.rows.push_front(row);
+        }
+    }
+}
+
 #[test]
 fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -295,6 +338,7 @@ fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
     )
     .unwrap();
     let mut writer = Writer::new(None);
+    let mut memory = Memory::default();
     let first = batch(
         10,
         vec![incident(1, "php_memory_limit", IncidentState::Open, 1)],
@@ -307,12 +351,12 @@ fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
             incident(1, "php_memory_limit", IncidentState::Open, 4),
             incident(2, "upstream_timeout", IncidentState::Open, 1),
         ],
-        numbered(1, 1),
+        numbered(1, 2),
         b"ckpt-2",
     );
     // The first failure is reported; the next step is held without trying (not due yet).
     // Each step's notifications come back, for the sinks to send from memory.
-    match writer.write(&mut store, &first, &sinks) {
+    match writer.write(&mut store, &first, &sinks, &mut memory) {
         Written::Held {
             error: Some(e),
             notifications,
@@ -322,13 +366,18 @@ fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
         }
         other => panic!("{other:?}"),
     }
-    match writer.write(&mut store, &second, &sinks) {
+    memory.queue(&first.notifications, &sinks);
+    match writer.write(&mut store, &second, &sinks, &mut memory) {
         Written::Held {
             error: None,
             notifications,
         } => assert_eq!(notifications, second.notifications),
         other => panic!("{other:?}"),
     }
+    memory.queue(&second.notifications, &sinks);
+    // The first sink delivered the first alert from memory; the rest wait.
+    let delivered = memory.rows.pop_front().unwrap();
+    let waiting: Vec<OutboxRow> = memory.rows.iter().cloned().collect();
     let held = writer.held().unwrap();
     assert_eq!(
         held.incidents, second.incidents,
@@ -336,28 +385,69 @@ fn a_store_that_cannot_be_written_holds_steps_in_memory_and_catches_up_whole() {
     );
     assert!(held.notifications.is_empty());
     assert_eq!(store.load().unwrap().checkpoint, None, "nothing written");
+    assert_eq!(memory.asked, 0, "no catch-up tried yet");
 
-    raw.execute_batch("DROP TRIGGER full").unwrap();
     let idle = Batch {
         checkpoint: Some(b"ckpt-2".to_vec()),
         ..Batch::default()
     };
+    // A catch-up that fails gives the rows back, in order.
     let start = Instant::now();
-    while !matches!(
-        writer.write(&mut store, &idle, &sinks),
-        Written::Stored { caught_up: true }
-    ) {
-        assert!(start.elapsed() < DEADLINE, "never caught up");
+    while memory.asked == 0 {
+        assert!(matches!(
+            writer.write(&mut store, &idle, &sinks, &mut memory),
+            Written::Held { error: None, .. }
+        ));
+        assert!(start.elapsed() < DEADLINE, "never tried again");
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_eq!(memory.rows, waiting, "given back whole");
+
+    // With space again, a delivery in flight holds the catch-up back: its row may or may
+    // not arrive, and must not be queued on disk as well.
+    raw.execute_batch("DROP TRIGGER full").unwrap();
+    memory.in_flight = true;
+    let asked = memory.asked;
+    while memory.asked == asked {
+        assert!(matches!(
+            writer.write(&mut store, &idle, &sinks, &mut memory),
+            Written::Held { error: None, .. }
+        ));
+        assert!(start.elapsed() < 2 * DEADLINE, "never tried again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(store.load().unwrap().checkpoint, None, "nothing written");
+    memory.in_flight = false;
+    assert!(matches!(
+        writer.write(&mut store, &idle, &sinks, &mut memory),
+        Written::Stored { caught_up: true }
+    ));
     assert!(writer.held().is_none());
+    assert!(memory.rows.is_empty(), "all moved to the store");
     let after = snapshot(&mut store);
     let mut total = first.counters.clone();
     total.add(&second.counters);
     assert_eq!(after.resume.counters, total);
     assert_eq!(after.resume.checkpoint.as_deref(), Some(&b"ckpt-2"[..]));
     assert_eq!(after.resume.open_incidents, second.incidents);
-    assert!(after.outbox.iter().all(Vec::is_empty), "sent from memory");
+    // Every row not delivered from memory is in the outbox, in order, for its own sink: a
+    // restart now (which reads no line again) sends each once, and never the delivered one.
+    for (sink, outbox) in sinks.iter().zip(&after.outbox) {
+        let want: Vec<(&str, &str)> = waiting
+            .iter()
+            .filter(|r| &r.sink == sink)
+            .map(|r| (r.key.as_str(), r.body.as_str()))
+            .collect();
+        let got: Vec<(&str, &str)> = outbox
+            .iter()
+            .map(|r| (r.key.as_str(), r.body.as_str()))
+            .collect();
+        assert_eq!(got, want, "{sink}");
+    }
+    assert!(
+        !after.outbox[0].iter().any(|r| r.body == delivered.body),
+        "the delivered alert is not queued again"
+    );
 }
 
 #[test]

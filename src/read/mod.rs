@@ -4,8 +4,8 @@
 //! split at line boundaries (plain files big enough: mapped, see [`mapped`]).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
@@ -17,7 +17,9 @@ use liblzma::stream::{Action, CONCATENATED, Status, Stream};
 use crate::formats::envelope::{self, Enveloped};
 
 mod mapped;
+mod walk;
 pub use mapped::{Block, BlockSource};
+pub use walk::{MAX_DEPTH, Skip, Visit, walk};
 
 /// Where the usual servers write their logs, read when no `PATH` is given.
 pub const DEFAULT_PLACES: &[&str] = &[
@@ -101,19 +103,16 @@ pub fn display_name(path: &Path) -> String {
     escape_controls(&path.display().to_string()).into_owned()
 }
 
-/// How many directory levels below a `PATH` argument are read: deep enough for per-site and
-/// per-year layouts, bounded so a deep or generated tree cannot make a run endless.
-pub const MAX_DEPTH: usize = 8;
-
 /// The sources named by the arguments, in a deterministic order (each directory's entries by
-/// name, subdirectories read where they sort). A path given by name that cannot be read is
-/// an error; anything inside a directory that is not read (unreadable, too deep, a link to a
-/// directory or file already read) is returned with why, for the caller to say so.
+/// name, subdirectories read where they sort, [`MAX_DEPTH`] levels down). A path given by name
+/// that cannot be read is an error; anything inside a directory that is not read (unreadable,
+/// too deep, a symlink loop, a second name for a file already read) is returned with why, for
+/// the caller to say so.
 pub fn expand(args: &[PathBuf]) -> Result<(Vec<Source>, Vec<ReadError>), ReadError> {
-    let mut walk = Walk::default();
+    let mut found = Found::default();
     for arg in args {
         if arg.as_os_str() == "-" {
-            walk.sources.push(Source {
+            found.sources.push(Source {
                 name: "-".into(),
                 path: None,
             });
@@ -121,69 +120,27 @@ pub fn expand(args: &[PathBuf]) -> Result<(Vec<Source>, Vec<ReadError>), ReadErr
         }
         let meta = std::fs::metadata(arg).map_err(|e| ReadError::io(arg, e))?;
         if meta.is_dir() {
-            walk.dir(arg, &meta, 0).map_err(|e| ReadError::io(arg, e))?;
+            walk(arg, &mut found).map_err(|e| ReadError::io(arg, e))?;
         } else {
             File::open(arg).map_err(|e| ReadError::io(arg, e))?;
-            walk.file(arg.clone(), &meta);
+            found.add(arg.clone(), &meta);
         }
     }
-    Ok((walk.sources, walk.skipped))
+    Ok((found.sources, found.skipped))
 }
 
-/// A directory walk: what is read, what is not and why, and what was seen already, by
-/// (device, inode), so a symlink loop or two links to one file cannot read anything twice.
+/// What [`expand`] found: what is read, what is not and why, and the files seen already, by
+/// (device, inode), so two links to one file cannot read it twice.
 #[derive(Default)]
-struct Walk {
+struct Found {
     sources: Vec<Source>,
     skipped: Vec<ReadError>,
-    dirs: HashSet<(u64, u64)>,
     files: HashMap<(u64, u64), String>,
 }
 
-impl Walk {
-    /// Every entry of `dir` (`depth` levels below its argument), by name; the directory's own
-    /// read error is the caller's to judge.
-    fn dir(&mut self, dir: &Path, meta: &Metadata, depth: usize) -> io::Result<()> {
-        if !self.dirs.insert((meta.dev(), meta.ino())) {
-            let why =
-                "the same directory as one already read (a link to it, or named twice)".to_owned();
-            self.skipped.push(ReadError::not_read(dir, why));
-            return Ok(());
-        }
-        let mut entries = std::fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<io::Result<Vec<PathBuf>>>()?;
-        entries.sort();
-        for path in entries {
-            self.entry(path, depth);
-        }
-        Ok(())
-    }
-
-    /// One entry of a directory: a file to read, a directory to walk, or a reason not to.
-    fn entry(&mut self, path: PathBuf, depth: usize) {
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) => return self.skipped.push(ReadError::io(&path, e)),
-        };
-        if meta.is_dir() {
-            if depth >= MAX_DEPTH {
-                let why = format!("more than {MAX_DEPTH} directory levels down, not read");
-                return self.skipped.push(ReadError::not_read(&path, why));
-            }
-            if let Err(e) = self.dir(&path, &meta, depth + 1) {
-                self.skipped.push(ReadError::io(&path, e));
-            }
-        } else if meta.is_file() {
-            match File::open(&path) {
-                Ok(_) => self.file(path, &meta),
-                Err(e) => self.skipped.push(ReadError::io(&path, e)),
-            }
-        }
-    }
-
+impl Found {
     /// A file to read, unless it was reached before under another name.
-    fn file(&mut self, path: PathBuf, meta: &Metadata) {
+    fn add(&mut self, path: PathBuf, meta: &Metadata) {
         let name = display_name(&path);
         match self.files.entry((meta.dev(), meta.ino())) {
             Entry::Occupied(first) => {
@@ -198,6 +155,23 @@ impl Walk {
                 });
             }
         }
+    }
+}
+
+impl Visit for Found {
+    /// A file in a directory is read if it can be opened now; if not, it is said why.
+    fn file(&mut self, path: PathBuf, meta: &Metadata, _link: bool) {
+        match File::open(&path) {
+            Ok(_) => self.add(path, meta),
+            Err(e) => self.skipped.push(ReadError::io(&path, e)),
+        }
+    }
+
+    fn skip(&mut self, path: &Path, why: Skip) {
+        self.skipped.push(match why {
+            Skip::Io(e) => ReadError::io(path, e),
+            why => ReadError::not_read(path, why.reason()),
+        });
     }
 }
 

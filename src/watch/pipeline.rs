@@ -12,7 +12,9 @@
 //! after it in the same read (blank lines, a banner or garbage before it decide nothing and
 //! are counted unparsed), and decided anew:
 //! 1. in an access log, at a line of another access format (a reload with a new `log_format`);
-//! 2. in an error log, at a line that continues no record and another format reads;
+//! 2. in an error log, at a line that continues no record and another format reads, or that
+//!    would continue one (error records take any line that starts none: stack traces) and an
+//!    access format reads (a PHP notice ahead of an access log);
 //! 3. when the tailer reads the file from its start again (truncated and rewritten).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -474,6 +476,9 @@ impl Pipeline {
     /// Reads one line and counts it. With `switch`, a line the file's reader does not read
     /// but another format does is left unread (false): the caller decides the format anew.
     fn line(&mut self, index: usize, line: &[u8], switch: bool) -> bool {
+        if switch && self.access_line_in_a_record(index, line) {
+            return false;
+        }
         let input = &mut self.inputs[index];
         let (kind, place) = (input.kind, input.lines + 1);
         // Taken out while the line is handled, which needs the rest of the pipeline.
@@ -499,6 +504,15 @@ impl Pipeline {
             self.tally.line(kind, ok);
         }
         true
+    }
+
+    /// Whether `line` would be taken into an error record of the file as a continuation but
+    /// is an access log's line. Asked only of continuation lines (most error-log lines start
+    /// a record), and only of those with a `"` (every access format quotes the request).
+    fn access_line_in_a_record(&self, index: usize, line: &[u8]) -> bool {
+        matches!(&self.inputs[index].reader, Reader::Error(records, _) if records.continues(line))
+            && memchr::memchr(b'"', line).is_some()
+            && matches!(self.format_of(line), Detected::Access(_))
     }
 
     /// Hands one line to `reader`: whether it parsed (`None`: blank, not counted).
@@ -1142,6 +1156,27 @@ mod tests {
                 ("access", "parsed", 4),
                 ("access", "unparsed", 1)
             ])
+        );
+    }
+
+    /// A PHP notice is an error-log record, whose continuation lines (a stack trace) are any
+    /// lines that start no record: the access lines after it must not be taken for those.
+    #[test]
+    fn a_php_notice_first_line_does_not_take_the_access_log_after_it_for_a_stack_trace() {
+        let notice = "[25-Nov-2026 09:59:00 UTC] PHP Notice:  Undefined variable $cart in \
+                      /var/www/shop/cart.php on line 41\n";
+        let trace = "PHP Stack trace:\nPHP   1. {main}() /var/www/shop/cart.php:0\n";
+        let later = access("200") + &access("500") + &access("503");
+        let want = BTreeMap::from([(200, 1), (500, 1), (503, 1)]);
+        let (responses, counted) = feed(&[&format!("{notice}{trace}{later}")]);
+        assert_eq!(responses, want);
+        assert_eq!(counted.values().sum::<u64>(), 6, "{counted:?}");
+        // Read apart, as watch may get them: the notice and its trace decided first.
+        let (responses, counted) = feed(&[notice, trace, &later]);
+        assert_eq!(responses, want);
+        assert_eq!(
+            counted,
+            lines(&[("php_error", "parsed", 3), ("access", "parsed", 3)])
         );
     }
 

@@ -306,7 +306,7 @@ pub fn run(
     )?;
     if writer.held().is_some() {
         eprintln!(
-            "fivehundred: warning: the state store still cannot be written: what was held in memory is lost, and the next start reads those lines again"
+            "fivehundred: warning: the state store still cannot be written: what was held in memory is lost, and the next start reads those lines again (their alerts already delivered are sent a second time)"
         );
     }
     runtime.block_on(sinks.stop());
@@ -332,14 +332,14 @@ fn step(
         journal: journal.map(str::to_owned),
     };
     batch.checkpoint = Some(serde_json::to_vec(&checkpoint).map_err(|_| WatchError::Checkpoint)?);
-    match writer.write(store, &batch, sink_ids) {
+    match writer.write(store, &batch, sink_ids, sinks) {
         Written::Stored { caught_up } => {
             if caught_up {
                 eprintln!(
                     "fivehundred: note: the state store takes writes again; what was held in memory is in it"
                 );
             }
-            if !batch.notifications.is_empty() {
+            if caught_up || !batch.notifications.is_empty() {
                 sinks.wake();
             }
         }

@@ -10,7 +10,8 @@
 //! alert): a 3xx is a failed delivery like a 5xx, warned about with where it points.
 //!
 //! When the store cannot take notifications (a full disk), they wait in memory instead
-//! ([`Sinks::send_unstored`]), after the stored rows, and go the same way.
+//! ([`Sinks::send_unstored`]), after the stored rows, and go the same way; when it takes
+//! writes again, those still waiting move into its outbox ([`Unsent`]).
 //!
 //! Alertmanager forgets an alert that is not re-sent within its `resolve_timeout` (5 min by
 //! default), so the firing alerts it was given are posted again every
@@ -29,7 +30,7 @@ use tokio::task::JoinHandle;
 
 use super::detect::AlertStatus;
 use super::live::{LiveIncident, Notification};
-use super::store::{OutboxRow, Store, StoreError};
+use super::store::{OutboxRow, Store, StoreError, Unsent};
 
 /// The path of Alertmanager's v2 alerts API under its base URL.
 const ALERTMANAGER_PATH: &str = "/api/v2/alerts";
@@ -198,8 +199,16 @@ pub struct Sinks {
     next_unstored_id: i64,
 }
 
-/// A sink's notifications waiting in memory, oldest first, as outbox rows.
-type Unstored = Arc<Mutex<VecDeque<OutboxRow>>>;
+/// A sink's notifications waiting in memory.
+type Unstored = Arc<Mutex<Queue>>;
+
+/// Notifications waiting in memory, oldest first, as outbox rows (with negative ids).
+#[derive(Debug, Default)]
+struct Queue {
+    rows: VecDeque<OutboxRow>,
+    /// The first row is being sent: it stays here until the attempt is settled.
+    in_flight: bool,
+}
 
 impl Sinks {
     /// Starts one task per sink on the current tokio runtime, each with its own connection
@@ -269,7 +278,7 @@ impl Sinks {
                 }
             };
             for (sink, queue) in &self.unstored {
-                lock(queue).push_back(OutboxRow {
+                lock(queue).rows.push_back(OutboxRow {
                     id: self.next_unstored_id,
                     sink: sink.clone(),
                     key: note.key(),
@@ -286,11 +295,41 @@ impl Sinks {
 
     /// Stops the tasks and waits for them: a request in flight is finished and recorded
     /// first, so a restart sends nothing twice.
+    ///
+    /// Rows still in memory then (the store never took them) are said: the next start
+    /// raises them again from the lines it reads again.
     pub async fn stop(self) {
         self.signal.send_replace(true);
         for task in self.tasks {
             if let Err(e) = task.await {
                 eprintln!("fivehundred: warning: alert sink task failed: {e}");
+            }
+        }
+        let left: usize = self.unstored.iter().map(|(_, q)| lock(q).rows.len()).sum();
+        if left > 0 {
+            eprintln!(
+                "fivehundred: warning: {left} alert deliveries held in memory were not made; the next start raises those alerts again"
+            );
+        }
+    }
+}
+
+impl Unsent for Sinks {
+    /// Every sink's queue at once (locked together, so no task starts an attempt halfway),
+    /// unless one has a row in flight.
+    fn take(&mut self) -> Option<Vec<OutboxRow>> {
+        let mut queues: Vec<_> = self.unstored.iter().map(|(_, q)| lock(q)).collect();
+        if queues.iter().any(|q| q.in_flight) {
+            return None;
+        }
+        Some(queues.iter_mut().flat_map(|q| q.rows.drain(..)).collect())
+    }
+
+    fn put_back(&mut self, rows: Vec<OutboxRow>) {
+        for (sink, queue) in &self.unstored {
+            let mut queue = lock(queue);
+            for row in rows.iter().rev().filter(|row| &row.sink == sink) {
+                queue.rows.push_front(row.clone());
             }
         }
     }
@@ -427,7 +466,7 @@ impl Delivery {
             Ok(rows) => rows
                 .into_iter()
                 .find(|row| !done.contains(&row.id))
-                .or_else(|| lock(&self.unstored).front().cloned()),
+                .or_else(|| lock(&self.unstored).rows.front().cloned()),
             Err(e) => {
                 eprintln!(
                     "fivehundred: warning: {}: reading the outbox: {e}",
@@ -444,6 +483,10 @@ impl Delivery {
             // Capped, so a wall clock set back does not hold the row for long.
             let wait = Duration::from_millis(due_in.unsigned_abs());
             return Some(wait.min(self.options.max_retry));
+        }
+        if row.id < 0 && !self.begin_unstored(row.id) {
+            // Moved into the store meanwhile: read the outbox again.
+            return None;
         }
         self.deliver(row).await
     }
@@ -573,19 +616,33 @@ impl Delivery {
         }
     }
 
-    /// Records an attempt at an unstored row (the head of the queue): a failed one waits its
-    /// backoff in the queue; one done with leaves it, and its firing state goes to the store
-    /// if that takes it now.
+    /// Marks the unstored row `id` in flight, if it is still the head of the queue (a
+    /// catch-up may have moved it into the store since it was looked at): a catch-up then
+    /// waits for [`Delivery::settle_unstored`].
+    fn begin_unstored(&self, id: i64) -> bool {
+        let mut queue = lock(&self.unstored);
+        let head = queue.rows.front().is_some_and(|row| row.id == id);
+        queue.in_flight = head;
+        head
+    }
+
+    /// Records an attempt at an unstored row (the head of the queue, in flight): a failed
+    /// one waits its backoff in the queue; one done with leaves it, and its firing state goes
+    /// to the store if that takes it now.
     async fn settle_unstored(&mut self, row: OutboxRow, delivered: bool, retry: Option<Duration>) {
-        if let Some(wait) = retry {
-            if let Some(head) = lock(&self.unstored).front_mut() {
-                head.attempts = head.attempts.saturating_add(1);
-                head.next_attempt_ms =
-                    now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
+        {
+            let mut queue = lock(&self.unstored);
+            queue.in_flight = false;
+            if let Some(wait) = retry {
+                if let Some(head) = queue.rows.front_mut() {
+                    head.attempts = head.attempts.saturating_add(1);
+                    head.next_attempt_ms =
+                        now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(0));
+                }
+                return;
             }
-            return;
+            queue.rows.pop_front();
         }
-        lock(&self.unstored).pop_front();
         let what = describe(&row);
         if let Err(e) = self.with_store(move |s| s.finish(&row, delivered)).await {
             eprintln!(

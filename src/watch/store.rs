@@ -21,8 +21,21 @@
 //! A full disk (or an I/O error) does not stop `watch`: the [`Writer`] holds what the store
 //! could not take in memory, merged into one batch, and tries again every
 //! [`Writer::RETRY`]; when a write goes through, it holds everything since, so the store
-//! catches up whole. Until then a restart reads the held lines again from the stored
-//! checkpoint, so nothing is lost either way.
+//! catches up whole. The alerts of the held batches are sent from memory meanwhile
+//! ([`Unsent`]); those not delivered yet when the store catches up go into its outbox in
+//! that same transaction (the catch-up waits for a delivery in flight to end first), so the
+//! checkpoint never passes the lines of an alert that is neither delivered nor queued on
+//! disk: nothing is lost, and nothing sent from memory is sent again.
+//!
+//! What cannot be made exactly-once: a stop or crash *while the disk is still full*. The
+//! restart reads the held lines again from the stored checkpoint (nothing is lost), and the
+//! alerts they raise are sent again, including those already delivered from memory: that a
+//! receiver took them was never recorded, because recording anything needs the space that is
+//! missing. A record kept elsewhere (another file system, a reserved file) would be a second
+//! store with the same failure, and holding alerts until the disk has room would leave people
+//! unwarned during the very failure `watch` exists to report; so a second delivery is the
+//! price, said on stderr at the stop. (Alertmanager folds a repeated alert into the one it
+//! has; a webhook receives it twice.)
 //!
 //! Several connections may use the file at once (the pipeline, the sinks, the HTTP endpoints
 //! each open their own `Store`): WAL lets readers run beside the one writer, and a writer
@@ -270,10 +283,22 @@ impl Store {
     /// `sinks`, ids as [`super::sinks::Sink::id`] gives them) and the checkpoint (`None`
     /// leaves it as it was). Call [`super::sinks::Sinks::wake`] after it.
     pub fn apply(&mut self, batch: &Batch, sinks: &[String]) -> Result<(), StoreError> {
+        self.apply_with(batch, sinks, &[])
+    }
+
+    /// [`Store::apply`], with `unsent` (alerts sent from memory, not delivered yet) queued in
+    /// the outbox ahead of the batch's own notifications, as they are older.
+    fn apply_with(
+        &mut self,
+        batch: &Batch,
+        sinks: &[String],
+        unsent: &[OutboxRow],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         add_counters(&tx, &batch.counters)?;
         upsert_incidents(&tx, &batch.incidents)?;
         upsert_causes(&tx, &batch.causes)?;
+        requeue(&tx, unsent)?;
         enqueue(&tx, &batch.notifications, sinks)?;
         if let Some(data) = &batch.checkpoint {
             tx.execute(
@@ -453,6 +478,17 @@ pub struct Writer {
     retry_at: Option<Instant>,
 }
 
+/// The alerts sent from memory while the store could not take them
+/// ([`super::sinks::Sinks`]), seen from the [`Writer`]: a catch-up takes those not delivered
+/// yet into the outbox.
+pub trait Unsent {
+    /// Takes the rows not delivered yet out of memory, in order; `None` while one of them is
+    /// being sent (whether it arrives is not known yet: the catch-up waits).
+    fn take(&mut self) -> Option<Vec<OutboxRow>>;
+    /// Gives back rows taken that the store did not take after all, ahead of any newer.
+    fn put_back(&mut self, rows: Vec<OutboxRow>);
+}
+
 /// What became of a batch given to [`Writer::write`].
 #[derive(Debug)]
 pub enum Written {
@@ -482,8 +518,15 @@ impl Writer {
 
     /// Writes `batch` with what is held, or holds it with them (not trying before the retry
     /// time: a full disk is not written to five times a second). A batch with nothing new
-    /// is not written (no fsync five times a second either).
-    pub fn write(&mut self, store: &mut Store, batch: &Batch, sinks: &[String]) -> Written {
+    /// is not written (no fsync five times a second either). A catch-up also writes the
+    /// `unsent` alerts into the outbox, or waits for the next step while one is in flight.
+    pub fn write(
+        &mut self,
+        store: &mut Store,
+        batch: &Batch,
+        sinks: &[String],
+        unsent: &mut impl Unsent,
+    ) -> Written {
         if self.held.is_none() && is_empty(batch) && self.stored == batch.checkpoint {
             return Written::Stored { caught_up: false };
         }
@@ -493,7 +536,14 @@ impl Writer {
         if self.retry_at.is_some_and(|at| now < at) {
             return self.hold(all, None);
         }
-        match store.apply(&all, sinks) {
+        let moved = match self.retry_at {
+            Some(_) => match unsent.take() {
+                Some(rows) => rows,
+                None => return self.hold(all, None),
+            },
+            None => Vec::new(),
+        };
+        match store.apply_with(&all, sinks, &moved) {
             Ok(()) => {
                 self.stored = all.checkpoint;
                 Written::Stored {
@@ -501,6 +551,7 @@ impl Writer {
                 }
             }
             Err(e) => {
+                unsent.put_back(moved);
                 let first = self.retry_at.replace(now + Writer::RETRY).is_none();
                 self.hold(all, first.then_some(e))
             }
@@ -691,6 +742,25 @@ fn upsert_causes(tx: &Transaction, causes: &BTreeMap<String, i64>) -> Result<(),
     )?;
     for (cause, ms) in causes {
         stmt.execute(params![cause, ms])?;
+    }
+    Ok(())
+}
+
+/// Rows that waited in memory, each for its own sink, with its attempts so far, in order.
+fn requeue(tx: &Transaction, rows: &[OutboxRow]) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO outbox (sink, key, firing, body, attempts, next_attempt_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for row in rows {
+        stmt.execute(params![
+            row.sink,
+            row.key,
+            row.firing,
+            row.body,
+            row.attempts,
+            row.next_attempt_ms
+        ])?;
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 //!
 //! A file is its inode (device and number), checked against a fingerprint of its first
 //! bytes, since an inode number is reused once its file is gone. Each poll:
-//! 1. lists the followed paths (a directory: every plain file in it, new ones included);
+//! 1. lists the followed paths (a directory: every plain file in it and its subdirectories,
+//!    new ones included);
 //! 2. brings every known file up to date: a file held open is followed through renames
 //!    (`rename` rotation: the old file, now `access.log.1` or out of sight, is read to its end
 //!    first) and noticed when it shrinks or its first bytes change (truncation, `copytruncate`:
@@ -60,9 +61,10 @@ use crate::read::{BLOCK, MAX_LINE, display_name};
 /// What to follow and where the checkpoint lives.
 #[derive(Clone, Debug)]
 pub struct TailConfig {
-    /// Files and directories. A directory means every plain file in it, also ones created
-    /// later; compressed ones (`.gz`, `.bz2`, `.xz`, `.zst`) are skipped, and so is the
-    /// state directory.
+    /// Files and directories. A directory means every plain file in it and in its
+    /// subdirectories ([`crate::read::MAX_DEPTH`] levels down), also ones created later;
+    /// compressed ones (`.gz`, `.bz2`, `.xz`, `.zst`) are skipped, and so is the state
+    /// directory.
     pub paths: Vec<PathBuf>,
     /// Holds the checkpoint (`tail.json`) and a lock against a second tailer using it.
     pub state_dir: PathBuf,
@@ -138,6 +140,9 @@ pub enum TailError {
     Busy { path: String },
     #[error("{path}: compressed, not followed")]
     Compressed { path: String },
+    /// A directory inside a followed one left out on purpose (too deep, walked already).
+    #[error("{path}: {why}")]
+    NotFollowed { path: String, why: String },
     #[error(
         "{files} files followed, more than the {open} held open at once (half the open-file \
          limit, `ulimit -n`): idle ones are closed and opened again when they grow"

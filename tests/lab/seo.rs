@@ -540,6 +540,12 @@ pub fn run_seo_text(args: &[&str], paths: &[&Path]) -> (String, i32) {
     (stdout, exit)
 }
 
+/// Runs the built binary `seo --format json PATHS`, whatever it prints: stdout, the exit code
+/// and stderr.
+pub fn run_seo_output(paths: &[&Path]) -> (String, i32, String) {
+    run(&["--format", "json"], paths)
+}
+
 fn run(args: &[&str], paths: &[&Path]) -> (String, i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
         .arg("seo")

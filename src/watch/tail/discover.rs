@@ -1,6 +1,9 @@
 //! Which files the followed paths name right now. A file path names its file (through a
-//! symlink, the file it points to, by its own path); a directory, every regular file in it,
-//! except compressed ones: rotation compresses a file whose lines were already read as text.
+//! symlink, the file it points to, by its own path); a directory, every regular file in it
+//! and in its subdirectories (per-site logs, `nginx/site1/access.log`), walked the way the
+//! other commands read a directory ([`crate::read::walk`]: [`MAX_DEPTH`](crate::read::MAX_DEPTH) levels down, never
+//! round a symlink loop), except compressed ones: rotation compresses a file whose lines were
+//! already read as text.
 
 use std::fs;
 use std::io;
@@ -11,6 +14,7 @@ use std::time::SystemTime;
 use indexmap::IndexMap;
 
 use super::{FileKey, TailError, Warnings, io_error};
+use crate::read::{Skip, Visit, walk};
 
 /// A file found at a followed path.
 #[derive(Clone, Debug)]
@@ -44,22 +48,28 @@ pub(super) fn modified(meta: &fs::Metadata) -> Option<SystemTime> {
 
 /// Every file the followed paths name, once each (by inode), in the order found. A followed
 /// path that is missing or unreadable is a warning: it may appear or be fixed later. The
-/// directory `own` (the state directory, canonical) is never listed: following the files it
-/// writes would feed on itself.
+/// directory `own` (the state directory, canonical) is never listed, neither named nor met
+/// in a walk: following the files it writes would feed on itself.
 pub(super) fn discover(
     paths: &[PathBuf],
     own: Option<&Path>,
     warnings: &mut Warnings,
 ) -> IndexMap<FileKey, Candidate> {
-    let mut found = IndexMap::new();
+    let own = own
+        .and_then(|own| fs::metadata(own).ok())
+        .map(|m| key_of(&m));
+    let mut lister = Lister {
+        found: IndexMap::new(),
+        warnings,
+        own,
+        descend: true,
+    };
     for path in paths {
         let listed = match fs::metadata(path) {
-            Ok(_) if own.is_some_and(|own| fs::canonicalize(path).is_ok_and(|p| p == own)) => {
-                Ok(())
-            }
-            Ok(meta) if meta.is_dir() => list_dir(path, &mut found, warnings),
+            Ok(meta) if Some(key_of(&meta)) == lister.own => Ok(()),
+            Ok(meta) if meta.is_dir() => walk(path, &mut lister),
             Ok(_) if is_compressed(path) => {
-                warnings.warn(
+                lister.warnings.warn(
                     path,
                     TailError::Compressed {
                         path: crate::read::display_name(path),
@@ -67,45 +77,75 @@ pub(super) fn discover(
                 );
                 continue;
             }
-            Ok(_) => candidate(path).map(|c| add(&mut found, c)),
+            Ok(_) => candidate(path).map(|c| lister.add(c)),
             Err(e) => Err(e),
         };
         match listed {
-            Ok(()) => warnings.clear(path),
-            Err(e) if super::out_of_descriptors(&e) => warnings.exhausted = true,
-            Err(e) => warnings.warn(path, io_error(path, e)),
+            Ok(()) => lister.warnings.clear(path),
+            Err(e) if super::out_of_descriptors(&e) => lister.warnings.exhausted = true,
+            Err(e) => lister.warnings.warn(path, io_error(path, e)),
         }
     }
-    found
+    lister.found
 }
 
-fn add(found: &mut IndexMap<FileKey, Candidate>, candidate: Option<Candidate>) {
-    if let Some(c) = candidate {
-        found.entry(c.key).or_insert(c);
-    }
+/// Gathers the files of a walk. One that vanishes between the listing and its `stat`, or a
+/// dangling symlink, is passed over without a word: rotation does that all the time. Any
+/// other entry that cannot be looked at is a warning of its own, not its directory's; one
+/// that fails for want of descriptors marks the listing incomplete.
+struct Lister<'w> {
+    found: IndexMap<FileKey, Candidate>,
+    warnings: &'w mut Warnings,
+    /// The state directory, kept out.
+    own: Option<FileKey>,
+    /// Whether subdirectories are walked (not when listing a file's siblings).
+    descend: bool,
 }
 
-/// The regular files in `dir`. One that vanishes between the listing and its `stat`, or a
-/// dangling symlink, is skipped without a word: rotation does that all the time. Any other
-/// entry that cannot be looked at is a warning of its own, not the directory's.
-fn list_dir(
-    dir: &Path,
-    found: &mut IndexMap<FileKey, Candidate>,
-    warnings: &mut Warnings,
-) -> io::Result<()> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !is_compressed(p))
-        .collect();
-    entries.sort();
-    for path in entries {
-        match candidate(&path) {
-            Ok(c) => add(found, c),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => warnings.warn(&path, io_error(&path, e)),
+impl Lister<'_> {
+    fn add(&mut self, candidate: Option<Candidate>) {
+        if let Some(c) = candidate {
+            self.found.entry(c.key).or_insert(c);
         }
     }
-    Ok(())
+
+    /// An entry found in a walk that could not be looked at.
+    fn failed(&mut self, path: &Path, e: io::Error) {
+        if super::out_of_descriptors(&e) {
+            self.warnings.exhausted = true;
+        } else if e.kind() != io::ErrorKind::NotFound {
+            self.warnings.warn(path, io_error(path, e));
+        }
+    }
+}
+
+impl Visit for Lister<'_> {
+    fn file(&mut self, path: PathBuf, meta: &fs::Metadata, link: bool) {
+        if is_compressed(&path) {
+            return;
+        }
+        match Candidate::new(&path, meta, link) {
+            Ok(c) => self.add(Some(c)),
+            Err(e) => self.failed(&path, e),
+        }
+    }
+
+    fn skip(&mut self, path: &Path, why: Skip) {
+        match why {
+            Skip::Io(e) => self.failed(path, e),
+            why => self.warnings.warn(
+                path,
+                TailError::NotFollowed {
+                    path: crate::read::display_name(path),
+                    why: why.reason(),
+                },
+            ),
+        }
+    }
+
+    fn enter(&mut self, _dir: &Path, meta: &fs::Metadata) -> bool {
+        self.descend && Some(key_of(meta)) != self.own
+    }
 }
 
 /// The file at `path` if it is a regular one. A symlink's file is named by the path it
@@ -115,17 +155,23 @@ fn candidate(path: &Path) -> io::Result<Option<Candidate>> {
     if !meta.is_file() {
         return Ok(None);
     }
-    let path = if fs::symlink_metadata(path)?.is_symlink() {
-        fs::canonicalize(path)?
-    } else {
-        path.to_path_buf()
-    };
-    Ok(Some(Candidate {
-        path,
-        key: key_of(&meta),
-        len: meta.len(),
-        modified: modified(&meta),
-    }))
+    let link = fs::symlink_metadata(path)?.is_symlink();
+    Candidate::new(path, &meta, link).map(Some)
+}
+
+impl Candidate {
+    /// The file at `path`, a symlink to it if `link`, whose metadata is `meta`.
+    fn new(path: &Path, meta: &fs::Metadata, link: bool) -> io::Result<Candidate> {
+        Ok(Candidate {
+            path: match link {
+                true => fs::canonicalize(path)?,
+                false => path.to_path_buf(),
+            },
+            key: key_of(meta),
+            len: meta.len(),
+            modified: modified(meta),
+        })
+    }
 }
 
 /// Where the file `key`, last seen at `path`, is now: still there, or renamed next to it
@@ -146,11 +192,17 @@ pub(super) fn find(path: &Path, key: FileKey) -> Option<PathBuf> {
 /// that was followed by that path alone. The directory unreadable is an error: the caller
 /// tells one that passes (out of descriptors) from one that does not.
 pub(super) fn siblings(path: &Path) -> io::Result<Vec<Candidate>> {
-    let mut found = IndexMap::new();
+    let mut warnings = Warnings::default();
+    let mut lister = Lister {
+        found: IndexMap::new(),
+        warnings: &mut warnings,
+        own: None,
+        descend: false,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        list_dir(dir, &mut found, &mut Warnings::default())?;
+        walk(dir, &mut lister)?;
     }
-    Ok(found.into_values().collect())
+    Ok(lister.found.into_values().collect())
 }
 
 #[cfg(test)]
@@ -180,6 +232,33 @@ mod tests {
             .collect();
         assert_eq!(found, vec![d.join("access.log"), d.join("access.log.1")]);
         assert!(w.take().is_empty());
+    }
+
+    #[test]
+    fn subdirectories_are_listed_but_not_the_state_directory_inside_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir_all(d.join("site1")).unwrap();
+        fs::create_dir_all(d.join("state")).unwrap();
+        fs::write(d.join("site1/access.log"), "x\n").unwrap();
+        fs::write(d.join("state/tail.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("..", d.join("site1/up")).unwrap();
+        let own = d.join("state").canonicalize().unwrap();
+        let mut w = Warnings::default();
+        let found: Vec<PathBuf> = discover(&[d.to_path_buf()], Some(&own), &mut w)
+            .into_values()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(found, vec![d.join("site1/access.log")]);
+        let shown: Vec<String> = w.take().iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(
+            shown[0].contains("site1/up: a link to a directory"),
+            "{shown:?}"
+        );
+        // A file's siblings are its directory's files alone.
+        assert_eq!(siblings(&d.join("site1/access.log")).unwrap().len(), 1);
+        assert!(siblings(&d.join("x.log")).unwrap().is_empty());
     }
 
     #[test]
