@@ -1,11 +1,13 @@
 //! Access logs: the Common Log Format family (`common`, `combined`, `vhost_combined`, each
-//! also with extra fields appended), JSON lines, and custom nginx `log_format` strings.
+//! also with extra fields appended), JSON lines, HAProxy's HTTP log, and custom formats given
+//! as an nginx `log_format` or an Apache `LogFormat` string.
 
 use std::borrow::Cow;
 
 use memchr::memchr;
 use serde_json::Value;
 
+use super::haproxy::HaproxyFormat;
 use super::time::{ClfClock, parse_clf, parse_epoch, parse_iso8601};
 use super::{AccessRecord, Stamp};
 
@@ -18,6 +20,8 @@ pub enum AccessFormat {
     Json,
     /// A custom nginx `log_format`, given with `--access-format`.
     Custom(NginxFormat),
+    /// HAProxy's HTTP log (`option httplog`).
+    Haproxy(HaproxyFormat),
 }
 
 /// Which member of the CLF family a file is, for the `format` field of `inputs`.
@@ -37,7 +41,23 @@ impl AccessFormat {
             AccessFormat::Clf(ClfVariant::VhostCombined) => "vhost_combined",
             AccessFormat::Json => "json",
             AccessFormat::Custom(_) => "custom",
+            AccessFormat::Haproxy(_) => "haproxy",
         }
+    }
+
+    /// The format with its times read in `tz` where its lines write no zone (HAProxy's);
+    /// detection reads them in UTC, which decides nothing but the time.
+    pub fn in_zone(self, tz: &jiff::tz::TimeZone) -> AccessFormat {
+        match self {
+            AccessFormat::Haproxy(_) => AccessFormat::Haproxy(HaproxyFormat::in_zone(tz.clone())),
+            other => other,
+        }
+    }
+
+    /// Whether lines of the format named `name` are stamped when the request arrived, not
+    /// when it was answered, whichever server wrote them (HAProxy's accept date).
+    pub fn stamps_start(name: &str) -> bool {
+        name == "haproxy"
     }
 
     /// The time and status of one line (without its newline); `None` if it is not of this
@@ -45,6 +65,7 @@ impl AccessFormat {
     pub fn head(&self, line: &[u8], clock: &mut ClfClock) -> Option<(Stamp, u16)> {
         match self {
             AccessFormat::Clf(_) => clf_head(line, clock),
+            AccessFormat::Haproxy(f) => f.head(line),
             _ => self.parse(line).map(|r| (r.time, r.status)),
         }
     }
@@ -55,6 +76,7 @@ impl AccessFormat {
             AccessFormat::Clf(_) => parse_clf_line(line).map(|(r, _)| r),
             AccessFormat::Json => parse_json_line(line),
             AccessFormat::Custom(f) => f.parse(line),
+            AccessFormat::Haproxy(f) => f.parse(line),
         }
     }
 }
@@ -151,6 +173,7 @@ pub fn parse_clf_line(line: &[u8]) -> Option<(AccessRecord<'_>, ClfVariant)> {
         request: Cow::Borrowed(parts.request),
         status: parts.status,
         user_agent: Cow::Borrowed(user_agent),
+        reason: None,
     };
     Some((record, variant))
 }
@@ -284,6 +307,7 @@ pub fn parse_json_line(line: &[u8]) -> Option<AccessRecord<'static>> {
         request: Cow::Owned(request),
         status,
         user_agent: Cow::Owned(text(JSON_UA).unwrap_or_default()),
+        reason: None,
     })
 }
 
@@ -410,6 +434,7 @@ impl NginxFormat {
             request: Cow::Borrowed(b""),
             status: 0,
             user_agent: Cow::Borrowed(b""),
+            reason: None,
         };
         let (mut method, mut uri) = (None, None);
         let mut have_time = false;

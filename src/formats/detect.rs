@@ -3,6 +3,7 @@
 use jiff::tz::TimeZone;
 
 use super::access::{AccessFormat, NginxFormat, parse_clf_line, parse_json_line};
+use super::haproxy::HaproxyFormat;
 use super::{ErrorEvent, Kind, apache_error, nginx_error, php};
 
 /// The error-log formats, each read record by record.
@@ -117,6 +118,14 @@ impl Detected {
         }
     }
 
+    /// The detected format, its times read in `tz` where its lines write no zone.
+    pub fn in_zone(self, tz: &TimeZone) -> Detected {
+        match self {
+            Detected::Access(f) => Detected::Access(f.in_zone(tz)),
+            other => other,
+        }
+    }
+
     pub fn format_name(&self) -> &'static str {
         match self {
             Detected::Access(f) => f.name(),
@@ -138,6 +147,8 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
     let mut custom_hits = 0usize;
     let mut clf = [0usize; 3];
     let mut json = 0usize;
+    let mut haproxy = 0usize;
+    let haproxy_format = HaproxyFormat::default();
     let mut errors = [0usize; 4];
     let mut first_error = None;
     for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
@@ -147,6 +158,7 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
                 custom_hits,
                 clf.iter().sum(),
                 json,
+                haproxy,
                 errors.iter().copied().max().unwrap_or(0),
             ]
             .contains(&total)
@@ -164,6 +176,8 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
             clf[v as usize] += 1;
         } else if line.first() == Some(&b'{') && parse_json_line(line).is_some() {
             json += 1;
+        } else if haproxy_format.parse(line).is_some() {
+            haproxy += 1;
         }
         for (i, f) in ErrorFormat::ALL.iter().enumerate() {
             errors[i] += usize::from(f.is_header(line));
@@ -183,6 +197,11 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
             Detected::Access(AccessFormat::Clf(clf_variant(clf))),
         ),
         (json, enough(json), Detected::Access(AccessFormat::Json)),
+        (
+            haproxy,
+            enough(haproxy),
+            Detected::Access(AccessFormat::Haproxy(haproxy_format)),
+        ),
         (
             errors[best_error],
             error_ok,
@@ -238,6 +257,8 @@ mod tests {
         );
         let php = "[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  x\nStack trace:\n#0 {main}\n#1 a\n#2 b\n#3 c\n";
         assert_eq!(d(php).kind(), Kind::PhpError);
+        let haproxy = "Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 503 212 - - SC-- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"";
+        assert_eq!(d(haproxy).format_name(), "haproxy");
         assert_eq!(d("hello\nworld\n"), Detected::Unknown);
         assert_eq!(d(""), Detected::Unknown);
     }

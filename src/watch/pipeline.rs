@@ -31,7 +31,7 @@ use crate::formats::time::ClfClock;
 use crate::formats::{ErrorEvent, Kind, Stamp, clean_text};
 use crate::read;
 use crate::scan::{
-    Client, ErrorRecords, InputReport, LineFate, Response, Responses, Scan, Strings,
+    Client, ErrorRecords, InputReport, LineFate, OwnReason, Response, Responses, Scan, Strings,
 };
 
 /// How long a 5xx waits before it is explained: the error-log lines about a request may be
@@ -179,6 +179,8 @@ struct Waiting {
     client: String,
     path: String,
     vhost: Option<String>,
+    /// The line's own reason for failing and the line, where its format writes one.
+    reason: Option<(String, String)>,
 }
 
 /// A live incident and what merging needs.
@@ -422,7 +424,8 @@ impl Pipeline {
         let detected = match detect(std::iter::once(first).chain(after), access_format) {
             Detected::Unknown => self.format_of(first),
             d => d,
-        };
+        }
+        .in_zone(&self.config.tz);
         self.flush_record(index);
         let input = &mut self.inputs[index];
         input.kind = detected.kind();
@@ -527,6 +530,10 @@ impl Pipeline {
                 client: clean_text(&r.client),
                 path: clean_text(r.path()),
                 vhost: r.vhost.as_deref().map(clean_text),
+                reason: r
+                    .reason
+                    .as_deref()
+                    .map(|reason| (clean_text(reason), clean_text(line))),
             });
         }
     }
@@ -698,6 +705,10 @@ impl Pipeline {
                 client: Client::new(&w.client, &mut strings),
                 path: strings.intern(&w.path),
                 vhost: w.vhost.as_deref().map(|v| strings.intern(v)),
+                reason: w.reason.as_ref().map(|(reason, line)| OwnReason {
+                    reason: strings.intern(reason),
+                    line: strings.intern(line),
+                }),
             })
             .collect();
         let mut errors: Vec<ErrorEvent> = self.errors.iter().cloned().collect();
