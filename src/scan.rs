@@ -13,7 +13,7 @@ use indicatif::ProgressBar;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use crate::formats::access::{AccessFormat, NginxFormat};
+use crate::formats::access::{AccessFormat, CustomFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
@@ -25,7 +25,7 @@ use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
 pub struct ScanOptions {
     pub tz: TimeZone,
     pub window: Window,
-    pub access_format: Option<NginxFormat>,
+    pub access_format: Option<CustomFormat>,
     pub progress: ProgressBar,
     /// Parser threads for access logs.
     pub threads: usize,

@@ -13,8 +13,8 @@ use std::io::{self, Read};
 use std::sync::LazyLock;
 
 use fivehundred::formats::access::{
-    AccessFormat, ClfVariant, JSON_CLIENT, JSON_HOST, JSON_METHOD, JSON_PATH, JSON_REQUEST,
-    JSON_STATUS, JSON_TIME, JSON_UA, NginxFormat, parse_clf_line, parse_json_line, parse_status,
+    AccessFormat, ClfVariant, CustomFormat, JSON_CLIENT, JSON_HOST, JSON_METHOD, JSON_PATH,
+    JSON_REQUEST, JSON_STATUS, JSON_TIME, JSON_UA, parse_clf_line, parse_json_line, parse_status,
 };
 use fivehundred::formats::detect::{Detected, ErrorFormat, detect};
 use fivehundred::formats::time::{
@@ -126,8 +126,8 @@ fn check_event(e: &ErrorEvent) {
     }
 }
 
-fn custom_formats() -> &'static [NginxFormat] {
-    static FORMATS: LazyLock<Vec<NginxFormat>> = LazyLock::new(|| {
+fn custom_formats() -> &'static [CustomFormat] {
+    static FORMATS: LazyLock<Vec<CustomFormat>> = LazyLock::new(|| {
         [
         r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
         r#"$time_iso8601 ${host} $status "$request_method $request_uri" $request_time"#,
@@ -135,7 +135,7 @@ fn custom_formats() -> &'static [NginxFormat] {
         "$status $msec",
     ]
     .iter()
-    .map(|f| NginxFormat::compile(f).unwrap())
+    .map(|f| CustomFormat::compile(f).unwrap())
     .collect()
     });
     &FORMATS
@@ -165,7 +165,7 @@ fn exercise(b: &[u8]) {
     }
     let _ = AccessFormat::Json.parse(b);
     let _ = AccessFormat::Clf(ClfVariant::Common).parse(b);
-    if let Ok(f) = NginxFormat::compile(&String::from_utf8_lossy(b))
+    if let Ok(f) = CustomFormat::compile(&String::from_utf8_lossy(b))
         && let Some(r) = f.parse(b)
     {
         check_record(&r);
@@ -1248,7 +1248,7 @@ proptest! {
 
     #[test]
     fn arbitrary_custom_formats_never_panic(spec in "(?s).{0,60}", line in soup()) {
-        if let Ok(f) = NginxFormat::compile(&spec)
+        if let Ok(f) = CustomFormat::compile(&spec)
             && let Some(r) = f.parse(&line)
         {
             check_record(&r);
@@ -1288,7 +1288,7 @@ proptest! {
 
     #[test]
     fn custom_nginx_format_round_trip(l in custom_line()) {
-        let f = NginxFormat::compile(&l.format).expect(&l.format);
+        let f = CustomFormat::compile(&l.format).expect(&l.format);
         let r = f.parse(l.line.as_bytes()).unwrap_or_else(|| panic!("{:?} does not read {:?}", l.format, l.line));
         prop_assert_eq!(&*r.client, l.client.as_bytes());
         prop_assert_eq!(r.vhost.as_deref(), l.host.as_deref().map(str::as_bytes));
@@ -1297,7 +1297,7 @@ proptest! {
         prop_assert_eq!(&*r.user_agent, l.ua.as_bytes());
         assert_stamp(r.time, l.ms, l.offset);
         // Quoted the way nginx.conf writes it, too.
-        let quoted = NginxFormat::compile(&format!("'{}'", l.format)).unwrap();
+        let quoted = CustomFormat::compile(&format!("'{}'", l.format)).unwrap();
         prop_assert_eq!(quoted.parse(l.line.as_bytes()), Some(r));
     }
 
@@ -1499,7 +1499,7 @@ proptest! {
 
     #[test]
     fn detection_with_custom_format(ls in prop::collection::vec(custom_line(), 1..6)) {
-        let f = NginxFormat::compile(&ls[0].format).unwrap();
+        let f = CustomFormat::compile(&ls[0].format).unwrap();
         let text = ls.iter().filter_map(|l| f.parse(l.line.as_bytes()).is_some().then_some(l.line.as_str())).collect::<Vec<_>>();
         prop_assume!(!text.is_empty());
         let got = detect(text.iter().map(|l| l.as_bytes()), Some(&f));

@@ -2,7 +2,7 @@
 
 use jiff::tz::TimeZone;
 
-use super::access::{AccessFormat, NginxFormat, parse_clf_line, parse_json_line};
+use super::access::{AccessFormat, CustomFormat, parse_clf_line, parse_json_line};
 use super::haproxy::HaproxyFormat;
 use super::{ErrorEvent, Kind, apache_error, nginx_error, php};
 
@@ -142,7 +142,10 @@ const UNANIMOUS: usize = 512;
 /// of them wins, if it reads at least a third (junk lines at the head of a file should not
 /// hide its format), or, for error logs, whose records can run over many lines (stack
 /// traces), if it reads the first line. A custom access format, when given, is tried first.
-pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFormat>) -> Detected {
+pub fn detect<'a>(
+    lines: impl Iterator<Item = &'a [u8]>,
+    custom: Option<&CustomFormat>,
+) -> Detected {
     let mut total = 0usize;
     let mut custom_hits = 0usize;
     let mut clf = [0usize; 3];

@@ -396,6 +396,16 @@ pub fn parse_epoch(b: &[u8]) -> Option<Stamp> {
     })
 }
 
+/// Epoch time as a whole number of units with `digits` decimals of a second (Apache's
+/// `%{msec}t` has 3, `%{usec}t` 6).
+pub fn parse_epoch_units(b: &[u8], digits: usize) -> Option<Stamp> {
+    let split = b.len().checked_sub(digits).filter(|&n| n > 0)?;
+    let (int, frac) = b.split_at(split);
+    let mut stamp = parse_epoch(int).filter(|_| memchr::memchr(b'.', b).is_none())?;
+    stamp.ms += i64::from(millis_of(frac)?);
+    Some(stamp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

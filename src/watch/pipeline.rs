@@ -25,7 +25,7 @@ use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
 use super::live::{Counters, IncidentState, LiveIncident, Notification, TimelinePoint};
 use crate::diagnose::rules::Rules;
 use crate::diagnose::{self, Incident};
-use crate::formats::access::{AccessFormat, NginxFormat};
+use crate::formats::access::{AccessFormat, CustomFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::time::ClfClock;
 use crate::formats::{ErrorEvent, Kind, Stamp, clean_text};
@@ -64,7 +64,7 @@ const SAMPLE_LINES: usize = 64;
 pub struct PipelineConfig {
     /// The zone of logs that write none.
     pub tz: TimeZone,
-    pub access_format: Option<NginxFormat>,
+    pub access_format: Option<CustomFormat>,
     pub detect: DetectConfig,
 }
 
