@@ -9,6 +9,7 @@
 
 pub mod apache;
 pub mod faults;
+pub mod haproxy;
 pub mod monitoring;
 pub mod nginx;
 pub mod php_fpm;
