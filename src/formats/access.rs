@@ -656,9 +656,11 @@ fn apache_directive(spec: &str, at: usize) -> Result<(Directive<'_>, usize), For
             },
             i + 1,
         )),
-        _ => Err(FormatError::Directive(
-            spec[at..spec.len().min(i + 1)].to_owned(),
-        )),
+        // What was written up to the character that is no directive (which may be any).
+        _ => {
+            let end = spec[i..].chars().next().map_or(i, |c| i + c.len_utf8());
+            Err(FormatError::Directive(spec[at..end].to_owned()))
+        }
     }
 }
 

@@ -87,16 +87,22 @@ impl HaproxyFormat {
 }
 
 /// The line without the syslog header HAProxy may write before it: up to the first `]: ` that
-/// closes a process id (`haproxy[14389]: `). A line without one is returned as it is, so a
-/// line whose envelope was already taken off reads the same.
+/// closes a process id (`haproxy[14389]: `), before any ` [` (the accept date's: a captured
+/// header after it may hold anything). A line without one is returned as it is, so a line
+/// whose envelope was already taken off reads the same.
 fn strip_syslog(line: &[u8]) -> &[u8] {
     let head = &line[..line.len().min(MAX_HEADER)];
     let Some(end) = memmem::find(head, b"]: ") else {
         return line;
     };
-    let open = memchr::memrchr(b'[', &head[..end]);
+    let head = &head[..end];
+    let open = memchr::memrchr(b'[', head);
     match open {
-        Some(open) if open + 1 < end && head[open + 1..end].iter().all(u8::is_ascii_digit) => {
+        Some(open)
+            if open + 1 < end
+                && head[open + 1..].iter().all(u8::is_ascii_digit)
+                && memmem::find(head, b" [").is_none() =>
+        {
             &line[end + 3..]
         }
         _ => line,
@@ -181,6 +187,9 @@ mod tests {
             (r.status, &*r.client, r.path(), r.reason.as_deref()),
             (504, &b"::1"[..], &b"/slow.php"[..], Some(&b"sH--"[..]))
         );
+        // A captured header that looks like a syslog tag is the header's, not an envelope.
+        let tagged = b"10.0.0.1:5 [07/Dec/2026:10:00:01.002] fe be/app1 0/0/0/-1/2001 504 198 - - sH-- 1/1/0/0/0 0/0 {x[1]: y} \"GET / HTTP/1.1\"";
+        assert_eq!(parse(tagged).map(|r| r.status), Some(504));
         let aborted = b"10.0.0.1:5 [07/Dec/2026:10:00:01.002] fe be/<NOSRV> -1/-1/-1/-1/0 -1 0 - - CR-- 1/1/0/0/0 0/0 \"<BADREQ>\"";
         assert_eq!(parse(aborted).map(|r| r.status), Some(0));
     }
