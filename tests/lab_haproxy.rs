@@ -6,9 +6,15 @@
 //! must read HAProxy's log as written (raw, and with the syslog header of `format rfc3164`),
 //! count every 5xx exactly, and name the cause the `[[access_reason]]` rows map each state to,
 //! with the access line as its evidence.
+//!
+//! In front of nginx and PHP-FPM, an `sH` whose request PHP's own log explains (a script past
+//! `max_execution_time`) is that cause, `php_timeout`; one PHP says nothing about (a script
+//! sleeping, which is no CPU time) stays `upstream_timeout`.
 mod lab;
 
 use lab::haproxy::Haproxy;
+use lab::nginx::NginxOptions;
+use lab::php_fpm::{FpmOptions, PhpLog, app};
 use lab::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -170,4 +176,48 @@ fn haproxy_raw_log_termination_states_name_the_causes() {
 #[test]
 fn haproxy_rfc3164_log_termination_states_name_the_causes() {
     run("rfc3164");
+}
+
+#[test]
+fn haproxy_timeout_behind_which_php_says_why_is_phps_cause() {
+    let lab = Lab::new();
+    app::write(&lab, "www");
+    let fpm = FpmOptions::new()
+        .php_log(PhpLog::File)
+        .admin_value("max_execution_time", "1")
+        .start(&lab);
+    let nginx = NginxOptions::new().fastcgi(&fpm).start(&lab);
+    // HAProxy gives up before PHP does (half a second against a second of CPU).
+    let proxies = format!("backend web\n  server nginx 127.0.0.1:{}\n", nginx.port);
+    let defaults =
+        "  timeout connect 2s\n  timeout client 10s\n  timeout server 500ms\n  default_backend web";
+    let mut haproxy = Haproxy::start(&lab, "raw", defaults, &[], &proxies);
+
+    let port = haproxy.port;
+    let mut statuses = gets(port, &app::url(&app::OK), 2);
+    statuses.extend(gets(port, &app::url(&app::CPU_LOOP), 2));
+    statuses.push(get(port, &app::url(&app::SLOW)));
+    assert_eq!(statuses, [200, 200, 504, 504, 504]);
+    haproxy.wait_logged(statuses.len());
+    let php_log = fpm.php_error_log.clone().expect("PHP's error_log file");
+    wait_for("PHP's two timeouts", || {
+        count_in_file(&php_log, "Maximum execution time of 1 second exceeded") == 2
+    });
+
+    let report = diagnose(&[&haproxy.log, &php_log]);
+    assert_eq!(report["summary"]["server_errors"], 3, "{}", pretty(&report));
+    assert_incident(
+        &report,
+        "php_timeout",
+        504,
+        2,
+        Some(app::CPU_LOOP.path),
+        app::CPU_LOOP.line,
+    );
+    assert_incident(&report, "upstream_timeout", 504, 1, None, None);
+    let timeout = incidents(&report)
+        .into_iter()
+        .find(|i| i["cause"] == "upstream_timeout")
+        .expect("the timeout incident");
+    assert_eq!(timeout["paths"], serde_json::json!([app::url(&app::SLOW)]));
 }
