@@ -3,7 +3,8 @@
 //! `timeout server` (`sH`, 504), a slot held by such a request while another waits past
 //! `timeout queue` (`sQ`, 503), and a backend that answers 500 itself (`----`: the line says
 //! nothing, so without the backend's own logs the cause is `unknown`). `fivehundred diagnose`
-//! must read HAProxy's log as written (raw, and with the syslog header of `format rfc3164`),
+//! must read HAProxy's log as written (raw, with the syslog header of `format rfc3164`, and in
+//! the CLF layout of `option httplog clf`),
 //! count every 5xx exactly, and name the cause the `[[access_reason]]` rows map each state to,
 //! with the access line as its evidence.
 //!
@@ -71,7 +72,7 @@ const HANG: usize = 2;
 const BROKEN_N: usize = 2;
 const OK_N: usize = 4;
 
-fn run(format: &str) {
+fn run(log: (&str, &str)) {
     let lab = Lab::new();
     let (ok, broken, hang, held) = (
         backend(Some(OK)),
@@ -93,7 +94,7 @@ fn run(format: &str) {
     );
     let defaults = "  retries 0\n  timeout connect 2s\n  timeout client 10s\n  timeout server 1s";
     let routes = ["ok", "broken", "down", "hang", "queued"];
-    let mut haproxy = Haproxy::start(&lab, format, defaults, &routes, &proxies);
+    let mut haproxy = Haproxy::start(&lab, log, defaults, &routes, &proxies);
 
     let mut statuses = gets(haproxy.port, "/ok/index.html", OK_N);
     statuses.extend(gets(haproxy.port, "/broken/app.php", BROKEN_N));
@@ -170,12 +171,17 @@ fn run(format: &str) {
 
 #[test]
 fn haproxy_raw_log_termination_states_name_the_causes() {
-    run("raw");
+    run(("raw", "httplog"));
 }
 
 #[test]
 fn haproxy_rfc3164_log_termination_states_name_the_causes() {
-    run("rfc3164");
+    run(("rfc3164", "httplog"));
+}
+
+#[test]
+fn haproxy_clf_log_termination_states_name_the_causes() {
+    run(("raw", "httplog clf"));
 }
 
 #[test]
@@ -191,7 +197,7 @@ fn haproxy_timeout_behind_which_php_says_why_is_phps_cause() {
     let proxies = format!("backend web\n  server nginx 127.0.0.1:{}\n", nginx.port);
     let defaults =
         "  timeout connect 2s\n  timeout client 10s\n  timeout server 500ms\n  default_backend web";
-    let mut haproxy = Haproxy::start(&lab, "raw", defaults, &[], &proxies);
+    let mut haproxy = Haproxy::start(&lab, ("raw", "httplog"), defaults, &[], &proxies);
 
     let port = haproxy.port;
     let mut statuses = gets(port, &app::url(&app::OK), 2);

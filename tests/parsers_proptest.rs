@@ -17,7 +17,7 @@ use fivehundred::formats::access::{
     JSON_REQUEST, JSON_STATUS, JSON_TIME, JSON_UA, parse_clf_line, parse_json_line, parse_status,
 };
 use fivehundred::formats::detect::{Detected, ErrorFormat, detect};
-use fivehundred::formats::haproxy::HaproxyFormat;
+use fivehundred::formats::haproxy::{HaproxyFormat, Layout};
 use fivehundred::formats::time::{
     ClfClock, Stamp, month_abbrev, parse_apache_error, parse_clf, parse_epoch, parse_iso8601,
     parse_nginx_error, parse_offset, parse_php,
@@ -158,7 +158,7 @@ fn exercise(b: &[u8]) {
         .chain([
             AccessFormat::Json,
             AccessFormat::Clf(ClfVariant::Combined),
-            AccessFormat::Haproxy(HaproxyFormat::in_zone(zones()[2].clone())),
+            AccessFormat::Haproxy(HaproxyFormat::default().in_zone(zones()[2].clone())),
         ]);
     for f in formats {
         let full = f.parse(b);
@@ -594,6 +594,8 @@ fn clf_line() -> impl Strategy<Value = ClfLine> {
 #[derive(Clone, Debug)]
 struct HaproxyLine {
     line: String,
+    /// In the CLF layout (`option httplog clf`), whose time has its offset.
+    clf: bool,
     client: String,
     request: String,
     status: u16,
@@ -613,8 +615,9 @@ fn counters(n: usize) -> impl Strategy<Value = String> {
     prop::collection::vec(counter(), n).prop_map(|v| v.join("/"))
 }
 
-/// An `option httplog` line (HAProxy's configuration manual, 8.2.3), with random field values,
-/// captured headers or not, and no syslog header, the classic one, or `format rfc3164`'s.
+/// An `option httplog` line, or one in its CLF layout (HAProxy's configuration manual, 8.2.3),
+/// with random field values, captured headers or not, and no syslog header, the classic one,
+/// or `format rfc3164`'s.
 fn haproxy_line() -> impl Strategy<Value = HaproxyLine> {
     (
         (
@@ -633,19 +636,25 @@ fn haproxy_line() -> impl Strategy<Value = HaproxyLine> {
             counters(5),
             counters(2),
             prop::collection::vec("[^}\n]{0,20}", 0..3),
-            "[^\"\n]{0,40}",
+            "[^\"\\\\\n]{0,40}",
             select(vec![
                 "",
                 "Feb  6 12:14:14 localhost haproxy[14389]: ",
                 "<134>Dec  7 10:00:01 haproxy[7]: ",
             ]),
+            any::<bool>(),
         ),
     )
         .prop_map(
             |(
                 (client, port, when, frontend, backend, timers, (status_text, status)),
-                (bytes, cookie, state, conns, queues, captures, request, header),
+                (bytes, cookie, state, conns, queues, captures, request, header, clf),
             )| {
+                // The CLF layout's status is read as CLF's: three digits.
+                let (status_text, status) = match (clf, status) {
+                    (true, 0) => ("502".to_owned(), 502),
+                    _ => (status_text, status),
+                };
                 let captured: String = captures.iter().map(|c| format!("{{{c}}} ")).collect();
                 let date = format!(
                     "{:02}/{}/{:04}:{}.{:03}",
@@ -655,11 +664,26 @@ fn haproxy_line() -> impl Strategy<Value = HaproxyLine> {
                     when.hms(),
                     when.millis()
                 );
-                let line = format!(
-                    "{header}{client}:{port} [{date}] {frontend} {backend} {timers} {status_text} {bytes} {cookie} - {state} {conns} {queues} {captured}\"{request}\""
-                );
+                let line = if clf {
+                    let (be, srv) = backend.split_once('/').expect("backend/server");
+                    let spaced = |s: &str| s.replace('/', " ");
+                    format!(
+                        "{header}{client} - - [{}] \"{request}\" {status_text} {bytes} \"\" \"\" {port} {:03} \"{frontend}\" \"{be}\" \"{srv}\" {} {state} {} {} \"{cookie}\" \"\" \"{}\" \"\"",
+                        when.clf(),
+                        when.millis(),
+                        spaced(&timers),
+                        spaced(&conns),
+                        spaced(&queues),
+                        captures.join("|"),
+                    )
+                } else {
+                    format!(
+                        "{header}{client}:{port} [{date}] {frontend} {backend} {timers} {status_text} {bytes} {cookie} - {state} {conns} {queues} {captured}\"{request}\""
+                    )
+                };
                 HaproxyLine {
                     line,
+                    clf,
                     client,
                     request,
                     status,
@@ -1279,10 +1303,13 @@ fn any_line() -> impl Strategy<Value = (String, Detected)> {
     prop_oneof![
         clf_line().prop_map(|l| (l.line, Detected::Access(AccessFormat::Clf(l.variant)))),
         json_line().prop_map(|l| (l.line, Detected::Access(AccessFormat::Json))),
-        haproxy_line().prop_map(|l| (
-            l.line,
-            Detected::Access(AccessFormat::Haproxy(HaproxyFormat::default()))
-        )),
+        haproxy_line().prop_map(|l| {
+            let layout = if l.clf { Layout::Clf } else { Layout::Http };
+            (
+                l.line,
+                Detected::Access(AccessFormat::Haproxy(HaproxyFormat::new(layout))),
+            )
+        }),
         nginx_record().prop_map(|r| (r.record, Detected::Error(ErrorFormat::Nginx))),
         apache_record().prop_map(|r| (r.record, Detected::Error(ErrorFormat::Apache))),
         fpm_record().prop_map(|r| (r.record, Detected::Error(ErrorFormat::PhpFpm))),
@@ -1387,10 +1414,15 @@ proptest! {
     #[test]
     fn haproxy_round_trip(l in haproxy_line(), zone in 0usize..6) {
         let tz = &zones()[zone];
-        let Some((ms, offset, _)) = in_zone(&l.when, tz, l.when.millis()) else {
-            return Ok(());
+        let (layout, (ms, offset)) = if l.clf {
+            (Layout::Clf, l.when.stamp_at_offset(false, 0))
+        } else {
+            let Some((ms, offset, _)) = in_zone(&l.when, tz, l.when.millis()) else {
+                return Ok(());
+            };
+            (Layout::Http, (ms, offset))
         };
-        let f = AccessFormat::Haproxy(HaproxyFormat::in_zone(tz.clone()));
+        let f = AccessFormat::Haproxy(HaproxyFormat::new(layout).in_zone(tz.clone()));
         let r = f.parse(l.line.as_bytes()).unwrap_or_else(|| panic!("{}", l.line));
         prop_assert_eq!(&*r.client, l.client.as_bytes());
         prop_assert_eq!(&*r.request, l.request.as_bytes());

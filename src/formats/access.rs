@@ -49,7 +49,7 @@ impl AccessFormat {
     /// detection reads them in UTC, which decides nothing but the time.
     pub fn in_zone(self, tz: &jiff::tz::TimeZone) -> AccessFormat {
         match self {
-            AccessFormat::Haproxy(_) => AccessFormat::Haproxy(HaproxyFormat::in_zone(tz.clone())),
+            AccessFormat::Haproxy(f) => AccessFormat::Haproxy(f.in_zone(tz.clone())),
             other => other,
         }
     }

@@ -3,7 +3,7 @@
 use jiff::tz::TimeZone;
 
 use super::access::{AccessFormat, CustomFormat, parse_clf_line, parse_json_line};
-use super::haproxy::HaproxyFormat;
+use super::haproxy::{HaproxyFormat, Layout};
 use super::{ErrorEvent, Kind, apache_error, nginx_error, php};
 
 /// The error-log formats, each read record by record.
@@ -150,8 +150,9 @@ pub fn detect<'a>(
     let mut custom_hits = 0usize;
     let mut clf = [0usize; 3];
     let mut json = 0usize;
-    let mut haproxy = 0usize;
-    let haproxy_format = HaproxyFormat::default();
+    // HAProxy's two layouts, `option httplog` and `option httplog clf`.
+    let mut haproxy = [0usize; 2];
+    let haproxy_formats = [Layout::Http, Layout::Clf].map(HaproxyFormat::new);
     let mut errors = [0usize; 4];
     let mut first_error = None;
     for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
@@ -161,7 +162,8 @@ pub fn detect<'a>(
                 custom_hits,
                 clf.iter().sum(),
                 json,
-                haproxy,
+                haproxy[0],
+                haproxy[1],
                 errors.iter().copied().max().unwrap_or(0),
             ]
             .contains(&total)
@@ -176,11 +178,16 @@ pub fn detect<'a>(
             custom_hits += 1;
         }
         if let Some((_, v)) = parse_clf_line(line) {
-            clf[v as usize] += 1;
+            // HAProxy's CLF layout is a CLF line with its own fields after it.
+            match haproxy_formats[1].parse(line) {
+                Some(_) => haproxy[1] += 1,
+                None => clf[v as usize] += 1,
+            }
         } else if line.first() == Some(&b'{') && parse_json_line(line).is_some() {
             json += 1;
-        } else if haproxy_format.parse(line).is_some() {
-            haproxy += 1;
+        } else if let Some(i) = haproxy_formats.iter().position(|f| f.parse(line).is_some()) {
+            // With their syslog header, HAProxy's lines are no CLF lines in either layout.
+            haproxy[i] += 1;
         }
         for (i, f) in ErrorFormat::ALL.iter().enumerate() {
             errors[i] += usize::from(f.is_header(line));
@@ -201,18 +208,18 @@ pub fn detect<'a>(
         ),
         (json, enough(json), Detected::Access(AccessFormat::Json)),
         (
-            haproxy,
-            enough(haproxy),
-            Detected::Access(AccessFormat::Haproxy(haproxy_format)),
-        ),
-        (
             errors[best_error],
             error_ok,
             Detected::Error(ErrorFormat::ALL[best_error]),
         ),
     ];
+    let haproxy = haproxy_formats
+        .into_iter()
+        .zip(haproxy)
+        .map(|(f, n)| (n, enough(n), Detected::Access(AccessFormat::Haproxy(f))));
     candidates
         .into_iter()
+        .chain(haproxy)
         .filter(|(_, ok, _)| *ok)
         .map(|(n, _, d)| (n, d))
         .max_by_key(|(n, _)| *n)
@@ -262,6 +269,14 @@ mod tests {
         assert_eq!(d(php).kind(), Kind::PhpError);
         let haproxy = "Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 503 212 - - SC-- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"";
         assert_eq!(d(haproxy).format_name(), "haproxy");
+        let clf = "127.0.0.1 - - [07/Dec/2026:13:10:32 +0000] \"GET / HTTP/1.1\" 503 217 \"\" \"\" 49324 492 \"fe\" \"down\" \"s1\" 0 0 -1 -1 3005 SC-- 1 1 0 0 3 0 0 \"\" \"\" \"\" \"\"";
+        let Detected::Access(f) = d(clf) else {
+            panic!("{clf}")
+        };
+        assert_eq!(
+            f.parse(clf.as_bytes()).unwrap().reason.as_deref(),
+            Some(&b"SC--"[..])
+        );
         assert_eq!(d("hello\nworld\n"), Detected::Unknown);
         assert_eq!(d(""), Detected::Unknown);
     }

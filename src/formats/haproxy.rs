@@ -6,31 +6,49 @@
 //! 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1"
 //! ```
 //!
-//! with or without the syslog header HAProxy writes before it (`Feb  6 12:14:14 localhost
+//! and its CLF layout (`option httplog clf`), which the manual declares as
+//!
+//! ```text
+//! %{+Q}o %{-Q}ci - - [%trg] %r %ST %B "" "" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl
+//! 127.0.0.1 - - [07/Dec/2026:13:10:32 +0000] "GET /a?b=1 HTTP/1.1" 503 217 "" "" 49324 492 "fe" "down" "s1" 0 0 -1 -1 3005 SC-- 1 1 0 0 3 0 0 "" "" "" ""
+//! ```
+//!
+//! each with or without the syslog header HAProxy writes before it (`Feb  6 12:14:14 localhost
 //! haproxy[14389]: `, or `<134>Feb  6 12:14:14 haproxy[14389]: ` with `format rfc3164`). The
 //! termination state (`sH--`: the server timed out before its headers) is the line's own
 //! reason for a 5xx, read through the `[[access_reason]]` rows of the rule table.
 //!
-//! The accept date carries no zone: it is read in the zone given for logs that write none.
+//! The default layout's accept date carries no zone: it is read in the zone given for logs
+//! that write none. The CLF layout's has its offset.
 
 use std::borrow::Cow;
 
 use jiff::tz::TimeZone;
 use memchr::{memchr, memmem};
 
-use super::access::parse_status;
+use super::access::{parse_clf_line, parse_status};
 use super::time::parse_haproxy;
 use super::{AccessRecord, Stamp};
 
-/// The HAProxy HTTP log, with the zone its dates are read in.
+/// The HAProxy HTTP log in one of its layouts, with the zone its dates are read in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HaproxyFormat {
     tz: TimeZone,
+    layout: Layout,
+}
+
+/// Which of HAProxy's HTTP log layouts a file is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `option httplog`.
+    Http,
+    /// `option httplog clf`.
+    Clf,
 }
 
 impl Default for HaproxyFormat {
     fn default() -> Self {
-        HaproxyFormat { tz: TimeZone::UTC }
+        HaproxyFormat::new(Layout::Http)
     }
 }
 
@@ -38,14 +56,30 @@ impl Default for HaproxyFormat {
 const MAX_HEADER: usize = 320;
 
 impl HaproxyFormat {
-    /// The format, its dates read in `tz`.
-    pub fn in_zone(tz: TimeZone) -> Self {
-        HaproxyFormat { tz }
+    /// The format in `layout`, its dates read in UTC where they write no zone.
+    pub fn new(layout: Layout) -> Self {
+        HaproxyFormat {
+            tz: TimeZone::UTC,
+            layout,
+        }
     }
 
-    /// Parses one line; `None` if it is not an HAProxy HTTP log line.
+    /// The format, its dates read in `tz` where they write no zone.
+    pub fn in_zone(self, tz: TimeZone) -> Self {
+        HaproxyFormat { tz, ..self }
+    }
+
+    /// Parses one line; `None` if it is not an HAProxy HTTP log line in this layout.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<AccessRecord<'a>> {
         let line = strip_syslog(line);
+        match self.layout {
+            Layout::Http => self.parse_http(line),
+            Layout::Clf => parse_clf_layout(line),
+        }
+    }
+
+    /// The default layout, its syslog header taken off.
+    fn parse_http<'a>(&self, line: &'a [u8]) -> Option<AccessRecord<'a>> {
         let (client_port, rest) = word(line)?;
         let date = rest.strip_prefix(b"[")?;
         let close = memchr(b']', date)?;
@@ -84,6 +118,27 @@ impl HaproxyFormat {
     pub fn head(&self, line: &[u8]) -> Option<(Stamp, u16)> {
         self.parse(line).map(|r| (r.time, r.status))
     }
+}
+
+/// The CLF layout, its syslog header taken off: a CLF line (the referer and user agent always
+/// `""`), then the client port, the accept milliseconds, the frontend, backend and server
+/// quoted, the five timers and the termination state.
+fn parse_clf_layout(line: &[u8]) -> Option<AccessRecord<'_>> {
+    let (mut record, _) = parse_clf_line(line)?;
+    let request_end = memmem::find(line, b"] \"")?;
+    let tail = memmem::find(&line[request_end..], b"\"\" \"\" ")? + request_end + 6;
+    let mut fields = line[tail..].split(|&b| b == b' ');
+    let mut next = || fields.next();
+    let numbers = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_digit);
+    let quoted = |f: &[u8]| f.len() >= 2 && f.starts_with(b"\"") && f.ends_with(b"\"");
+    let shape = numbers(next()?) && numbers(next()?) && (0..3).all(|_| next().is_some_and(quoted));
+    let timers = (0..5).all(|_| next().is_some_and(|t| numbers(t.strip_prefix(b"-").unwrap_or(t))));
+    let state = next()?;
+    if !(shape && timers && state.len() == 4) {
+        return None;
+    }
+    record.reason = Some(Cow::Borrowed(state));
+    Some(record)
 }
 
 /// The line without the syslog header HAProxy may write before it: up to the first `]: ` that
@@ -192,6 +247,26 @@ mod tests {
         assert_eq!(parse(tagged).map(|r| r.status), Some(504));
         let aborted = b"10.0.0.1:5 [07/Dec/2026:10:00:01.002] fe be/<NOSRV> -1/-1/-1/-1/0 -1 0 - - CR-- 1/1/0/0/0 0/0 \"<BADREQ>\"";
         assert_eq!(parse(aborted).map(|r| r.status), Some(0));
+    }
+
+    #[test]
+    fn the_clf_layout() {
+        // Written by HAProxy 2.6 with `option httplog clf` and a captured Host header.
+        let line = b"127.0.0.1 - - [07/Dec/2026:13:10:32 +0000] \"GET /a?b=1 HTTP/1.1\" 503 217 \"\" \"\" 49324 492 \"fe\" \"down\" \"s1\" 0 0 -1 -1 3005 SC-- 1 1 0 0 3 0 0 \"\" \"\" \"127.0.0.1:18731\" ";
+        let clf = HaproxyFormat::new(Layout::Clf);
+        for header in [&b""[..], b"Dec  7 13:10:32 localhost haproxy[9]: "] {
+            let written = [header, line].concat();
+            let r = clf.parse(&written).unwrap();
+            assert_eq!(
+                (r.status, &*r.client, r.path(), r.reason.as_deref()),
+                (503, &b"127.0.0.1"[..], &b"/a"[..], Some(&b"SC--"[..]))
+            );
+            assert_eq!(r.time.rfc3339(), "2026-12-07T13:10:32+00:00");
+        }
+        let combined =
+            br#"1.2.3.4 - - [25/Nov/2026:14:00:03 +0000] "GET / HTTP/1.1" 200 1 "-" "x""#;
+        assert!(clf.parse(combined).is_none());
+        assert!(HaproxyFormat::default().parse(line).is_none());
     }
 
     #[test]

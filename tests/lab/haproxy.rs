@@ -1,5 +1,6 @@
 //! HAProxy from Debian (`haproxy`), run in the foreground (`haproxy -db -f CONF`) from a config
-//! written here: one frontend on 127.0.0.1, `option httplog`, and its log written to stdout
+//! written here: one frontend on 127.0.0.1, `option httplog` (or `httplog clf`), and its log
+//! written to stdout
 //! (`log stdout format FORMAT local0`), which goes to a file of the lab. Backends are the
 //! test's own.
 
@@ -17,10 +18,11 @@ pub struct Haproxy {
 impl Haproxy {
     /// Starts HAProxy with `defaults` (timeouts, retries) and `proxies` (the `backend`
     /// sections; the frontend routes `/NAME…` to backend `NAME`, each listed in `routes`),
-    /// logging in `format` (`raw`, or `rfc3164` for the syslog header).
+    /// logging as `option {httplog}` says, in `format` (`raw`, or `rfc3164` for the syslog
+    /// header).
     pub fn start(
         lab: &Lab,
-        format: &str,
+        (format, httplog): (&str, &str),
         defaults: &str,
         routes: &[&str],
         proxies: &str,
@@ -35,7 +37,7 @@ impl Haproxy {
             &format!("haproxy-{format}.cfg"),
             &format!(
                 "global\n  log stdout format {format} local0\n\
-                 defaults\n  mode http\n  log global\n  option httplog\n  option dontlognull\n{defaults}\n\
+                 defaults\n  mode http\n  log global\n  option {httplog}\n  option dontlognull\n{defaults}\n\
                  frontend fe\n  bind 127.0.0.1:{port}\n{rules}\n{proxies}\n"
             ),
         );
