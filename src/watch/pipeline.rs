@@ -1021,6 +1021,43 @@ mod tests {
         );
     }
 
+    /// HAProxy's lines say why they failed in watch as in diagnose: the termination state names
+    /// the cause, and the line is the evidence.
+    #[test]
+    fn haproxy_termination_states_name_the_causes_live() {
+        let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+        let date = t.strftime("%d/%b/%Y:%H:%M:%S%.3f");
+        let line = |state: &str, status: u16| {
+            format!(
+                "10.0.0.1:4000 [{date}] fe be/s1 0/0/0/-1/1000 {status} 198 - - {state} 1/1/0/0/0 0/0 \"GET /slow HTTP/1.1\"\n"
+            )
+        };
+        let text = line("sH--", 504) + &line("SC--", 503) + &line("SC--", 503) + &line("----", 200);
+        let mut p = pipeline();
+        p.ingest("k", "haproxy.log", text.as_bytes());
+        p.drain(jiff::Timestamp::now());
+        let batch = p.take_batch();
+        let mut live: Vec<(&str, u64, bool)> = batch
+            .incidents
+            .iter()
+            .map(|i| {
+                let own = i
+                    .evidence
+                    .first()
+                    .is_some_and(|e| text.contains(e.as_str()));
+                (i.cause.as_str(), i.count, own)
+            })
+            .collect();
+        live.sort();
+        assert_eq!(
+            live,
+            [
+                ("upstream_timeout", 1, true),
+                ("upstream_unavailable", 2, true)
+            ]
+        );
+    }
+
     /// A `combined` line with this status, 20 minutes ago (history: no alert is sent).
     fn access(status: &str) -> String {
         let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
