@@ -222,12 +222,12 @@ impl Rules {
 
     /// What an access line's own reason for failing says, where a row of its format reads it:
     /// the row with the longest `reason` that the text starts with (`sH` reads `sH--`).
-    pub fn classify_reason(&self, format: &str, reason: &str) -> Option<Verdict> {
+    pub fn classify_reason(&self, format: &str, reason: &str) -> Option<&Verdict> {
         self.reasons
             .iter()
             .filter(|(f, prefix, _)| f == format && reason.starts_with(prefix.as_str()))
             .max_by_key(|(_, prefix, _)| prefix.len())
-            .map(|(_, _, v)| v.clone())
+            .map(|(_, _, v)| v)
     }
 
     /// The cause's title and fix.

@@ -43,7 +43,7 @@ pub struct Request<'a> {
     /// What the access line itself says of why it failed (an `[[access_reason]]` row's
     /// verdict): evidence tied to the response by identity, which a record of higher weight
     /// about the same response overrides.
-    pub own: Option<Verdict>,
+    pub own: Option<&'a Verdict>,
 }
 
 /// What explains one response: the units used (anchor first) and the verdict, or, for a
@@ -64,7 +64,7 @@ impl Decision {
     /// The decision a response starts from: its own reason's verdict, if its line gives one.
     fn of(r: &Request) -> Decision {
         Decision {
-            verdict: r.own.clone(),
+            verdict: r.own.cloned(),
             own: r.own.is_some(),
             ..Decision::default()
         }
@@ -213,7 +213,7 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     let mut scripts: Vec<Option<Vec<&str>>> = vec![None; units.len()];
     for (ri, r) in requests.iter().enumerate() {
         // Its own line says it never reached the application: no record can be about it.
-        if r.own.as_ref().is_some_and(|v| v.unreached) {
+        if r.own.is_some_and(|v| v.unreached) {
             continue;
         }
         let window = ctx.window(r);
