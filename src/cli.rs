@@ -13,7 +13,7 @@ use crate::diagnose::{self, rules::Rules};
 use crate::doctor;
 use crate::explain;
 use crate::formats::Kind;
-use crate::formats::access::NginxFormat;
+use crate::formats::access::CustomFormat;
 use crate::probe;
 use crate::read;
 use crate::render;
@@ -150,8 +150,10 @@ struct InputArgs {
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
 
-    /// A custom nginx log_format for access logs, e.g.
-    /// '$remote_addr [$time_local] "$request" $status $request_time'.
+    /// A custom access-log format: an nginx log_format, e.g.
+    /// '$remote_addr [$time_local] "$request" $status $request_time', or an Apache LogFormat,
+    /// e.g. '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D' (told apart by their
+    /// $variables and % directives; Apache's \" escapes may stay as copied).
     #[arg(long, value_name = "FORMAT")]
     access_format: Option<String>,
 
@@ -269,7 +271,7 @@ struct WatchArgs {
     #[arg(long, value_name = "DIR", requires = "journal")]
     journal_directory: Option<PathBuf>,
 
-    /// A custom nginx log_format for access logs.
+    /// A custom access-log format: an nginx log_format or an Apache LogFormat string.
     #[arg(long, value_name = "FORMAT")]
     access_format: Option<String>,
 }
@@ -866,7 +868,7 @@ fn scan_options(
     let access_format = args
         .access_format
         .as_deref()
-        .map(NginxFormat::compile)
+        .map(CustomFormat::compile)
         .transpose()
         .context("--access-format")?;
     let mut opts = ScanOptions {

@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::engine::stream::ErrorInput;
-use crate::formats::access::{AccessFormat, NginxFormat};
+use crate::formats::access::{AccessFormat, CustomFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::envelope::{Enveloped, Origins};
 use crate::formats::time::ClfClock;
@@ -27,7 +27,7 @@ use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
 pub struct ScanOptions {
     pub tz: TimeZone,
     pub window: Window,
-    pub access_format: Option<NginxFormat>,
+    pub access_format: Option<CustomFormat>,
     pub progress: ProgressBar,
     /// Parser threads for access logs.
     pub threads: usize,
@@ -193,6 +193,16 @@ pub struct Response {
     /// queries would make nearly every 5xx a string of its own).
     pub path: Sym,
     pub vhost: Option<Sym>,
+    /// Where the line says itself why it failed (HAProxy's termination state).
+    pub reason: Option<OwnReason>,
+}
+
+/// A response's own reason for failing, as its format wrote it, and its whole line: the
+/// evidence shown for the cause the reason names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnReason {
+    pub reason: Sym,
+    pub line: Sym,
 }
 
 /// Who sent a request: an address in 16 bytes (most clients of a 5xx burst are distinct, so
@@ -221,7 +231,7 @@ impl Client {
 
 impl Response {
     fn from_record(
-        r: &AccessRecord<'_>,
+        (r, line): (&AccessRecord<'_>, &[u8]),
         input: usize,
         place: u64,
         strings: &Mutex<Strings>,
@@ -242,6 +252,10 @@ impl Response {
             client: Client::new(&client, &mut strings),
             path: strings.intern(&path),
             vhost: vhost.map(|v| strings.intern(&v)),
+            reason: r.reason.as_deref().map(|reason| OwnReason {
+                reason: strings.intern(&clean_text(reason)),
+                line: strings.intern(&clean_text(line)),
+            }),
         }
     }
 }
@@ -427,7 +441,7 @@ pub fn scan_with<O: BlockObserver>(
     opts.progress.set_length(total.unwrap_or(0));
     opts.progress.reset();
     let observed = std::thread::scope(|scope| {
-        let pool = ParserPool::start(scope, opts.threads, opts.window, observer);
+        let pool = ParserPool::start(scope, opts, observer);
         let read = read_all(sources, opts, &pool, &mut out);
         let (tallies, strings, observed) = pool.finish();
         for (input, tally) in tallies {
@@ -536,14 +550,15 @@ fn scan_one<O: BlockObserver>(
     let detected = detect(
         read::lines(&first).take(SAMPLE_LINES),
         opts.access_format.as_ref(),
-    );
+    )
+    .in_zone(&opts.tz);
     // Stdin cannot be read twice: it is read as what most of it is.
     let mixed = source
         .path
         .as_ref()
         .and_then(|_| mixed(&first, &detected, opts.access_format.as_ref()));
     let (detected, skip) = match mixed {
-        Some((access, error)) => (Detected::Access(access), Some(error)),
+        Some((access, error)) => (Detected::Access(access.in_zone(&opts.tz)), Some(error)),
         None => (detected, None),
     };
     // A file with no line (or only blank ones) is unknown too, but says why.
@@ -593,7 +608,7 @@ fn scan_one<O: BlockObserver>(
 fn mixed(
     first: &[u8],
     detected: &Detected,
-    custom: Option<&NginxFormat>,
+    custom: Option<&CustomFormat>,
 ) -> Option<(AccessFormat, ErrorFormat)> {
     let mut clock = ClfClock::default();
     let sample = read::lines(first).take(MIXED_SAMPLE);
@@ -708,7 +723,7 @@ fn tally_block(
                     && let Some(r) = format.parse(line)
                 {
                     let place = block_no << 32 | line_no as u64;
-                    responses.push(Response::from_record(&r, index, place, strings));
+                    responses.push(Response::from_record((&r, line), index, place, strings));
                 }
             }
             Some(_) => {}
@@ -746,6 +761,7 @@ fn tally_block_any(
     block: &[u8],
     job: &JobFormat,
     place: (usize, u64, Window),
+    tz: &TimeZone,
     strings: &Mutex<Strings>,
 ) -> (AccessTally, Option<AccessFormat>) {
     let (format, skip) = (&job.format, job.skip);
@@ -762,6 +778,7 @@ fn tally_block_any(
     let unread = read::lines(block).filter(|l| format.head(l, &mut clock).is_none());
     match detect(unread, custom) {
         Detected::Access(own) if own != *format => {
+            let own = own.in_zone(tz);
             let t = tally_block(block, &[format, &own], skip, place, strings);
             (t, Some(own))
         }
@@ -803,11 +820,11 @@ struct ParserPool<'scope, O: BlockObserver> {
 impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
     fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
-        threads: usize,
-        window: Window,
+        opts: &'env ScanOptions,
         observer: &'env O,
     ) -> Self {
-        let threads = threads.max(1);
+        let (window, tz) = (opts.window, &opts.tz);
+        let threads = opts.threads.max(1);
         let (work, queue) = mpsc::sync_channel::<Job>(threads);
         let queue = Arc::new(Mutex::new(queue));
         let (give_back, returned) = mpsc::channel::<Block>();
@@ -822,7 +839,8 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                     while let Some(job) = next_job(&queue) {
                         let (block, format) = (&job.block, &job.format.format);
                         let place = (job.input, job.block_no, window);
-                        let (t, also) = tally_block_any(block, &job.format, place, &strings);
+                        let (t, also) =
+                            tally_block_any(block, &job.format, place, tz, &strings);
                         tallies.entry(job.input).or_default().merge(t);
                         let at = BlockAt {
                             format,
@@ -1012,7 +1030,7 @@ mod tests {
         };
         let opts = opts();
         std::thread::scope(|scope| {
-            let pool = ParserPool::start(scope, opts.threads, opts.window, &());
+            let pool = ParserPool::start(scope, &opts, &());
             let reader = Box::new(std::io::Cursor::new(text.to_vec()));
             scan_one(&src, 0, reader, &opts, &pool, &mut out).unwrap();
             let (tallies, strings, ()) = pool.finish();

@@ -13,10 +13,11 @@ use std::io::{self, Read};
 use std::sync::LazyLock;
 
 use fivehundred::formats::access::{
-    AccessFormat, ClfVariant, JSON_CLIENT, JSON_HOST, JSON_METHOD, JSON_PATH, JSON_REQUEST,
-    JSON_STATUS, JSON_TIME, JSON_UA, NginxFormat, parse_clf_line, parse_json_line, parse_status,
+    AccessFormat, ClfVariant, CustomFormat, JSON_CLIENT, JSON_HOST, JSON_METHOD, JSON_PATH,
+    JSON_REQUEST, JSON_STATUS, JSON_TIME, JSON_UA, parse_clf_line, parse_json_line, parse_status,
 };
 use fivehundred::formats::detect::{Detected, ErrorFormat, detect};
+use fivehundred::formats::haproxy::{HaproxyFormat, Layout};
 use fivehundred::formats::time::{
     ClfClock, Stamp, month_abbrev, parse_apache_error, parse_clf, parse_epoch, parse_iso8601,
     parse_nginx_error, parse_offset, parse_php,
@@ -126,8 +127,8 @@ fn check_event(e: &ErrorEvent) {
     }
 }
 
-fn custom_formats() -> &'static [NginxFormat] {
-    static FORMATS: LazyLock<Vec<NginxFormat>> = LazyLock::new(|| {
+fn custom_formats() -> &'static [CustomFormat] {
+    static FORMATS: LazyLock<Vec<CustomFormat>> = LazyLock::new(|| {
         [
         r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#,
         r#"$time_iso8601 ${host} $status "$request_method $request_uri" $request_time"#,
@@ -135,7 +136,7 @@ fn custom_formats() -> &'static [NginxFormat] {
         "$status $msec",
     ]
     .iter()
-    .map(|f| NginxFormat::compile(f).unwrap())
+    .map(|f| CustomFormat::compile(f).unwrap())
     .collect()
     });
     &FORMATS
@@ -154,7 +155,11 @@ fn exercise(b: &[u8]) {
         .iter()
         .cloned()
         .map(AccessFormat::Custom)
-        .chain([AccessFormat::Json, AccessFormat::Clf(ClfVariant::Combined)]);
+        .chain([
+            AccessFormat::Json,
+            AccessFormat::Clf(ClfVariant::Combined),
+            AccessFormat::Haproxy(HaproxyFormat::default().in_zone(zones()[2].clone())),
+        ]);
     for f in formats {
         let full = f.parse(b);
         if let Some(r) = &full {
@@ -165,7 +170,7 @@ fn exercise(b: &[u8]) {
     }
     let _ = AccessFormat::Json.parse(b);
     let _ = AccessFormat::Clf(ClfVariant::Common).parse(b);
-    if let Ok(f) = NginxFormat::compile(&String::from_utf8_lossy(b))
+    if let Ok(f) = CustomFormat::compile(&String::from_utf8_lossy(b))
         && let Some(r) = f.parse(b)
     {
         check_record(&r);
@@ -587,6 +592,109 @@ fn clf_line() -> impl Strategy<Value = ClfLine> {
 }
 
 #[derive(Clone, Debug)]
+struct HaproxyLine {
+    line: String,
+    /// In the CLF layout (`option httplog clf`), whose time has its offset.
+    clf: bool,
+    client: String,
+    request: String,
+    status: u16,
+    state: String,
+    when: When,
+}
+
+/// A number HAProxy logs, or `-1` where it has none (a timer never reached).
+fn counter() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("-1".to_owned()),
+        (0u32..200_000).prop_map(|n| n.to_string())
+    ]
+}
+
+fn counters(n: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(counter(), n).prop_map(|v| v.join("/"))
+}
+
+/// An `option httplog` line, or one in its CLF layout (HAProxy's configuration manual, 8.2.3),
+/// with random field values, captured headers or not, and no syslog header, the classic one,
+/// or `format rfc3164`'s.
+fn haproxy_line() -> impl Strategy<Value = HaproxyLine> {
+    (
+        (
+            "[0-9a-f.:]{1,39}",
+            1u32..65536,
+            when(),
+            "[A-Za-z0-9_.-]{1,12}~?",
+            "[a-z0-9_.-]{1,12}/([a-z0-9_.-]{1,12}|<NOSRV>)",
+            counters(5),
+            prop_oneof![(100u16..=999).prop_map(|s| (s.to_string(), s)), Just(("-1".to_owned(), 0))],
+        ),
+        (
+            "[0-9]{1,9}",
+            "-|[A-Za-z0-9=]{1,10}",
+            "[CcSsPLRIDUK-][RQCHDLT-][NIDVEOU-][NIUPRD-]",
+            counters(5),
+            counters(2),
+            prop::collection::vec("[^}\n]{0,20}", 0..3),
+            "[^\"\\\\\n]{0,40}",
+            select(vec![
+                "",
+                "Feb  6 12:14:14 localhost haproxy[14389]: ",
+                "<134>Dec  7 10:00:01 haproxy[7]: ",
+            ]),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (client, port, when, frontend, backend, timers, (status_text, status)),
+                (bytes, cookie, state, conns, queues, captures, request, header, clf),
+            )| {
+                // The CLF layout's status is read as CLF's: three digits.
+                let (status_text, status) = match (clf, status) {
+                    (true, 0) => ("502".to_owned(), 502),
+                    _ => (status_text, status),
+                };
+                let captured: String = captures.iter().map(|c| format!("{{{c}}} ")).collect();
+                let date = format!(
+                    "{:02}/{}/{:04}:{}.{:03}",
+                    when.d,
+                    when.mon(),
+                    when.y,
+                    when.hms(),
+                    when.millis()
+                );
+                let line = if clf {
+                    let (be, srv) = backend.split_once('/').expect("backend/server");
+                    let spaced = |s: &str| s.replace('/', " ");
+                    format!(
+                        "{header}{client} - - [{}] \"{request}\" {status_text} {bytes} \"\" \"\" {port} {:03} \"{frontend}\" \"{be}\" \"{srv}\" {} {state} {} {} \"{cookie}\" \"\" \"{}\" \"\"",
+                        when.clf(),
+                        when.millis(),
+                        spaced(&timers),
+                        spaced(&conns),
+                        spaced(&queues),
+                        captures.join("|"),
+                    )
+                } else {
+                    format!(
+                        "{header}{client}:{port} [{date}] {frontend} {backend} {timers} {status_text} {bytes} {cookie} - {state} {conns} {queues} {captured}\"{request}\""
+                    )
+                };
+                HaproxyLine {
+                    line,
+                    clf,
+                    client,
+                    request,
+                    status,
+                    state,
+                    when,
+                }
+            },
+        )
+}
+
+#[derive(Clone, Debug)]
 struct JsonLine {
     line: String,
     client: String,
@@ -753,6 +861,24 @@ impl Var {
             Var::Upstream => "upstream_addr",
         }
     }
+
+    /// The Apache `LogFormat` directive that writes the same.
+    fn apache(self) -> &'static str {
+        match self {
+            Var::Addr => "%a",
+            Var::TimeLocal => "%{%d/%b/%Y:%H:%M:%S %z}t",
+            Var::TimeIso => "%{%Y-%m-%dT%H:%M:%S%z}t",
+            Var::Msec => "%{sec}t",
+            Var::Request => "%r",
+            Var::Method => "%m",
+            Var::Uri => "%U",
+            Var::Status => "%>s",
+            Var::Host => "%{Host}i",
+            Var::Ua => "%{User-Agent}i",
+            Var::RequestTime => "%D",
+            Var::Upstream => "%{X-Upstream}o",
+        }
+    }
 }
 
 /// Literals between variables; generated values never hold `|`, `~`, `;` or a tab.
@@ -761,6 +887,8 @@ const SEPARATORS: &[&str] = &[" | ", "\t", " ~ ", ";", "|", " ;; ", "~"];
 #[derive(Clone, Debug)]
 struct CustomLine {
     format: String,
+    /// The same format as an Apache `LogFormat` string.
+    apache: String,
     line: String,
     client: String,
     host: Option<String>,
@@ -822,13 +950,16 @@ fn custom_line() -> impl Strategy<Value = CustomLine> {
         .prop_map(|(vars, seps, (lead, trail), w, epoch_ms, values)| {
             let (addr, request, method, uri, status, host, port, ua) = values;
             let mut format = lead.to_string();
+            let mut apache = lead.to_string();
             let mut line = lead.to_string();
             let (mut ms, mut offset) = (0, 0);
             for (i, v) in vars.iter().enumerate() {
                 if i > 0 {
                     format += seps[i].0;
+                    apache += seps[i].0;
                     line += seps[i].0;
                 }
+                apache += v.apache();
                 format += &if seps[i].1 {
                     format!("${{{}}}", v.name())
                 } else {
@@ -863,6 +994,7 @@ fn custom_line() -> impl Strategy<Value = CustomLine> {
                 };
             }
             format += trail;
+            apache += trail;
             line += trail;
             let has = |v: Var| vars.contains(&v);
             let expected_request = if has(Var::Request) {
@@ -874,6 +1006,7 @@ fn custom_line() -> impl Strategy<Value = CustomLine> {
             };
             CustomLine {
                 format,
+                apache,
                 line,
                 client: if has(Var::Addr) { addr } else { String::new() },
                 host: has(Var::Host).then_some(host),
@@ -1170,6 +1303,13 @@ fn any_line() -> impl Strategy<Value = (String, Detected)> {
     prop_oneof![
         clf_line().prop_map(|l| (l.line, Detected::Access(AccessFormat::Clf(l.variant)))),
         json_line().prop_map(|l| (l.line, Detected::Access(AccessFormat::Json))),
+        haproxy_line().prop_map(|l| {
+            let layout = if l.clf { Layout::Clf } else { Layout::Http };
+            (
+                l.line,
+                Detected::Access(AccessFormat::Haproxy(HaproxyFormat::new(layout))),
+            )
+        }),
         nginx_record().prop_map(|r| (r.record, Detected::Error(ErrorFormat::Nginx))),
         apache_record().prop_map(|r| (r.record, Detected::Error(ErrorFormat::Apache))),
         fpm_record().prop_map(|r| (r.record, Detected::Error(ErrorFormat::PhpFpm))),
@@ -1248,7 +1388,7 @@ proptest! {
 
     #[test]
     fn arbitrary_custom_formats_never_panic(spec in "(?s).{0,60}", line in soup()) {
-        if let Ok(f) = NginxFormat::compile(&spec)
+        if let Ok(f) = CustomFormat::compile(&spec)
             && let Some(r) = f.parse(&line)
         {
             check_record(&r);
@@ -1272,6 +1412,28 @@ proptest! {
     }
 
     #[test]
+    fn haproxy_round_trip(l in haproxy_line(), zone in 0usize..6) {
+        let tz = &zones()[zone];
+        let (layout, (ms, offset)) = if l.clf {
+            (Layout::Clf, l.when.stamp_at_offset(false, 0))
+        } else {
+            let Some((ms, offset, _)) = in_zone(&l.when, tz, l.when.millis()) else {
+                return Ok(());
+            };
+            (Layout::Http, (ms, offset))
+        };
+        let f = AccessFormat::Haproxy(HaproxyFormat::new(layout).in_zone(tz.clone()));
+        let r = f.parse(l.line.as_bytes()).unwrap_or_else(|| panic!("{}", l.line));
+        prop_assert_eq!(&*r.client, l.client.as_bytes());
+        prop_assert_eq!(&*r.request, l.request.as_bytes());
+        prop_assert_eq!(r.status, l.status);
+        prop_assert_eq!(r.reason.as_deref(), Some(l.state.as_bytes()));
+        assert_stamp(r.time, ms, offset);
+        check_record(&r);
+        prop_assert_eq!(f.head(l.line.as_bytes(), &mut ClfClock::default()), Some((r.time, r.status)));
+    }
+
+    #[test]
     fn json_round_trip(l in json_line()) {
         let r = parse_json_line(l.line.as_bytes()).expect(&l.line);
         prop_assert_eq!(&*r.client, l.client.as_bytes());
@@ -1288,7 +1450,7 @@ proptest! {
 
     #[test]
     fn custom_nginx_format_round_trip(l in custom_line()) {
-        let f = NginxFormat::compile(&l.format).expect(&l.format);
+        let f = CustomFormat::compile(&l.format).expect(&l.format);
         let r = f.parse(l.line.as_bytes()).unwrap_or_else(|| panic!("{:?} does not read {:?}", l.format, l.line));
         prop_assert_eq!(&*r.client, l.client.as_bytes());
         prop_assert_eq!(r.vhost.as_deref(), l.host.as_deref().map(str::as_bytes));
@@ -1297,7 +1459,7 @@ proptest! {
         prop_assert_eq!(&*r.user_agent, l.ua.as_bytes());
         assert_stamp(r.time, l.ms, l.offset);
         // Quoted the way nginx.conf writes it, too.
-        let quoted = NginxFormat::compile(&format!("'{}'", l.format)).unwrap();
+        let quoted = CustomFormat::compile(&format!("'{}'", l.format)).unwrap();
         prop_assert_eq!(quoted.parse(l.line.as_bytes()), Some(r));
     }
 
@@ -1498,8 +1660,17 @@ proptest! {
     }
 
     #[test]
+    fn apache_logformat_compiles_to_the_nginx_formats_parts(l in custom_line()) {
+        let apache = CustomFormat::compile(&l.apache).expect(&l.apache);
+        prop_assert_eq!(&apache, &CustomFormat::compile(&l.format).unwrap(), "{}", l.apache);
+        let r = apache.parse(l.line.as_bytes()).unwrap_or_else(|| panic!("{:?} does not read {:?}", l.apache, l.line));
+        prop_assert_eq!(r.status, l.status);
+        assert_stamp(r.time, l.ms, l.offset);
+    }
+
+    #[test]
     fn detection_with_custom_format(ls in prop::collection::vec(custom_line(), 1..6)) {
-        let f = NginxFormat::compile(&ls[0].format).unwrap();
+        let f = CustomFormat::compile(&ls[0].format).unwrap();
         let text = ls.iter().filter_map(|l| f.parse(l.line.as_bytes()).is_some().then_some(l.line.as_str())).collect::<Vec<_>>();
         prop_assume!(!text.is_empty());
         let got = detect(text.iter().map(|l| l.as_bytes()), Some(&f));

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::engine::assign::Request;
 use crate::engine::identity::{self, Asked, Sites};
-use crate::engine::unit::{self, Keep, LineAt, Unit};
+use crate::engine::unit::{self, Keep, LineAt};
 use crate::engine::{Engine, Finding, Sink, stream};
 use crate::formats::Stamp;
 use crate::scan::{InputReport, Scan};
@@ -200,6 +200,10 @@ fn explain_with(
                 path: scan.strings.get(r.path),
                 host: hosts[i].as_deref(),
             },
+            own: r.reason.and_then(|own| {
+                let format = scan.inputs.get(r.input as usize)?.format;
+                rules.classify_reason(format, scan.strings.get(own.reason))
+            }),
         })
         .collect();
     let sink = Incidents {
@@ -257,7 +261,11 @@ impl Sink for Incidents<'_> {
             host: host.as_deref(),
             at: Some(at),
         };
-        self.answered.add(&finding, &seen);
+        let own = r
+            .reason
+            .filter(|_| finding.own)
+            .map(|own| (self.scan.strings.get(own.line), at));
+        self.answered.add(&finding, &seen, own);
     }
 
     fn leftover(&mut self, finding: Finding<'_>) {
@@ -271,7 +279,7 @@ impl Sink for Incidents<'_> {
             host: finding.units.iter().find_map(|u| u.host.as_deref()),
             at: None,
         };
-        self.unanswered.add(&finding, &seen);
+        self.unanswered.add(&finding, &seen, None);
     }
 }
 
@@ -339,7 +347,9 @@ impl Groups {
         }
     }
 
-    fn add(&mut self, finding: &Finding, seen: &Seen) {
+    /// Counts one decision in its incident; `own`: the access line that is its evidence (where
+    /// the verdict is the line's own reason) and where it is.
+    fn add(&mut self, finding: &Finding, seen: &Seen, own: Option<(&str, LineAt)>) {
         let key: GroupKey = match finding.verdict {
             Some(v) => (
                 seen.host.map(str::to_owned),
@@ -400,8 +410,15 @@ impl Groups {
         {
             list.push(at);
         }
+        if let Some((line, at)) = own {
+            add_texts(incident, [line], [at]);
+        }
         for u in &finding.units {
-            add_evidence(incident, u);
+            add_texts(
+                incident,
+                u.texts.iter().map(|t| &**t),
+                u.records.iter().copied(),
+            );
         }
         group.span = (group.span.0.min(seen.time), group.span.1.max(seen.time));
     }
@@ -449,18 +466,20 @@ impl Groups {
 const MAX_EVIDENCE: usize = 5;
 const MAX_PATHS: usize = 20;
 
-/// Adds a unit's records to an incident's evidence: their text (the first few, once each)
-/// and, with `--trace`, where each stands.
-fn add_evidence(incident: &mut Incident, u: &Unit) {
-    for text in &u.texts {
-        if incident.evidence.len() < MAX_EVIDENCE
-            && !incident.evidence.iter().any(|e| **e == **text)
-        {
-            incident.evidence.push(text.to_string());
+/// Adds records (a unit's, or a response's own line) to an incident's evidence: their text
+/// (the first few, once each) and, with `--trace`, where each stands.
+fn add_texts<'t>(
+    incident: &mut Incident,
+    texts: impl IntoIterator<Item = &'t str>,
+    at: impl IntoIterator<Item = LineAt>,
+) {
+    for text in texts {
+        if incident.evidence.len() < MAX_EVIDENCE && !incident.evidence.iter().any(|e| e == text) {
+            incident.evidence.push(text.to_owned());
         }
     }
     if let Some(list) = &mut incident.evidence_at {
-        list.extend(u.records.iter().copied());
+        list.extend(at);
     }
 }
 

@@ -19,7 +19,23 @@ pub const UNKNOWN: &str = "unknown";
 struct RawTable {
     causes: BTreeMap<String, CauseText>,
     rule: Vec<RawRule>,
+    #[serde(default)]
+    access_reason: Vec<RawReason>,
     locator: Vec<RawLocator>,
+}
+
+/// An `[[access_reason]]` row: what an access format's own reason for a failed request
+/// (HAProxy's termination state) says the cause is.
+#[derive(Deserialize)]
+struct RawReason {
+    format: String,
+    reason: String,
+    cause: String,
+    weight: u16,
+    #[serde(default)]
+    refined_by: Vec<String>,
+    #[serde(default)]
+    unreached: bool,
 }
 
 /// A cause in words and its fix.
@@ -81,6 +97,9 @@ struct Rule {
 pub struct Rules {
     causes: BTreeMap<String, CauseText>,
     rules: Vec<Rule>,
+    /// The `[[access_reason]]` rows, each as the verdict it gives: (format, reason prefix,
+    /// verdict).
+    reasons: Vec<(String, String, Verdict)>,
     literals: AhoCorasick,
     /// For each kind of error log, the literals of the rules that read it, in lower case,
     /// searched case-sensitively in lower-cased text: the same matches, with the SIMD search a
@@ -156,6 +175,11 @@ impl Rules {
                 anchored: r.regex.as_deref().is_some_and(is_anchored),
             });
         }
+        let reasons = raw
+            .access_reason
+            .iter()
+            .map(|r| reason_row(r, &raw.causes))
+            .collect::<Result<_, _>>()?;
         let literals = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -188,11 +212,22 @@ impl Rules {
         Ok(Rules {
             causes: raw.causes,
             rules,
+            reasons,
             literals,
             folded,
             longest: raw.rule.iter().map(|r| r.literal.len()).max().unwrap_or(0),
             locators,
         })
+    }
+
+    /// What an access line's own reason for failing says, where a row of its format reads it:
+    /// the row with the longest `reason` that the text starts with (`sH` reads `sH--`).
+    pub fn classify_reason(&self, format: &str, reason: &str) -> Option<&Verdict> {
+        self.reasons
+            .iter()
+            .filter(|(f, prefix, _)| f == format && reason.starts_with(prefix.as_str()))
+            .max_by_key(|(_, prefix, _)| prefix.len())
+            .map(|(_, _, v)| v)
     }
 
     /// The cause's title and fix.
@@ -399,6 +434,37 @@ fn is_anchored(pattern: &str) -> bool {
     caret || pattern.contains('$') || pattern.contains("\\A") || pattern.contains("\\z")
 }
 
+/// The verdict an `[[access_reason]]` row gives, its cause checked against the table's.
+fn reason_row(
+    r: &RawReason,
+    causes: &BTreeMap<String, CauseText>,
+) -> Result<(String, String, Verdict), String> {
+    let cause = causes.get(&r.cause).ok_or_else(|| {
+        format!(
+            "access_reason `{}` `{}` names `{}`, which has no [causes.{2}] entry",
+            r.format, r.reason, r.cause
+        )
+    })?;
+    if r.reason.is_empty() {
+        return Err(format!(
+            "access_reason for `{}` has an empty reason",
+            r.format
+        ));
+    }
+    let verdict = Verdict {
+        cause: leak(&r.cause),
+        weight: r.weight,
+        refined_by: leak_slice(r.refined_by.iter().map(|c| leak(c)).collect()),
+        reach_ms: i64::from(DEFAULT_REACH_S) * 1000,
+        statuses: Box::leak(cause.statuses.clone().into_boxed_slice()),
+        unreached: r.unreached,
+        episode: false,
+        file: None,
+        line: None,
+    };
+    Ok((r.format.clone(), r.reason.clone(), verdict))
+}
+
 /// The table lives as long as the program (it is compiled once); its names are borrowed for
 /// that long so verdicts can be copied freely.
 fn leak(s: &str) -> &'static str {
@@ -530,6 +596,54 @@ mod tests {
         assert_eq!(
             distinctive_tail("SQLSTATE[HY000] [2002]"),
             "sqlstate[hy000] [2002]"
+        );
+    }
+
+    #[test]
+    fn an_access_lines_own_reason_is_read_by_its_format_and_longest_prefix() {
+        let rules = Rules::builtin();
+        let cause =
+            |format: &str, reason: &str| rules.classify_reason(format, reason).map(|v| v.cause);
+        assert_eq!(cause("haproxy", "sH--"), Some("upstream_timeout"));
+        assert_eq!(cause("haproxy", "SC--"), Some("upstream_unavailable"));
+        assert_eq!(cause("haproxy", "sQ--"), Some("worker_pool_exhausted"));
+        assert_eq!(cause("haproxy", "----"), None);
+        assert_eq!(cause("combined", "sH--"), None);
+        let table = r#"
+            [causes.a]
+            title = "a"
+            fix = "a"
+            [causes.b]
+            title = "b"
+            fix = "b"
+            [[rule]]
+            cause = "a"
+            match = "x"
+            weight = 1
+            [[access_reason]]
+            format = "f"
+            reason = "s"
+            cause = "a"
+            weight = 1
+            [[access_reason]]
+            format = "f"
+            reason = "sH"
+            cause = "b"
+            weight = 1
+            [[locator]]
+            regex = "x"
+        "#;
+        let rules = Rules::compile(table).unwrap();
+        assert_eq!(rules.classify_reason("f", "sH--").unwrap().cause, "b");
+        assert_eq!(rules.classify_reason("f", "sD--").unwrap().cause, "a");
+        let unknown = table.replace(
+            "cause = \"b\"\n            weight",
+            "cause = \"c\"\n            weight",
+        );
+        assert!(
+            Rules::compile(&unknown)
+                .err()
+                .is_some_and(|e| e.contains("[causes.c]"))
         );
     }
 

@@ -40,6 +40,10 @@ pub struct Request<'a> {
     pub ms: i64,
     pub status: u16,
     pub asked: Asked<'a>,
+    /// What the access line itself says of why it failed (an `[[access_reason]]` row's
+    /// verdict): evidence tied to the response by identity, which a record of higher weight
+    /// about the same response overrides.
+    pub own: Option<&'a Verdict>,
 }
 
 /// What explains one response: the units used (anchor first) and the verdict, or, for a
@@ -52,6 +56,27 @@ pub struct Decision {
     /// Its first unit fitted another response, of another path or status, just as well but
     /// for the exact time: the logs cannot tell which of the two it belongs to.
     pub ambiguous: bool,
+    /// Whether the verdict is the response's own (its access line's reason).
+    pub own: bool,
+}
+
+impl Decision {
+    /// The decision a response starts from: its own reason's verdict, if its line gives one.
+    fn of(r: &Request) -> Decision {
+        Decision {
+            verdict: r.own.cloned(),
+            own: r.own.is_some(),
+            ..Decision::default()
+        }
+    }
+
+    /// Takes `v` as the verdict where it is more specific than the one held.
+    fn weigh(&mut self, v: &Verdict) {
+        if self.verdict.as_ref().is_none_or(|b| v.weight > b.weight) {
+            self.verdict = Some(v.clone());
+            self.own = false;
+        }
+    }
 }
 
 /// The context every decision needs.
@@ -187,6 +212,10 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
     // every 5xx, meet none).
     let mut scripts: Vec<Option<Vec<&str>>> = vec![None; units.len()];
     for (ri, r) in requests.iter().enumerate() {
+        // Its own line says it never reached the application: no record can be about it.
+        if r.own.is_some_and(|v| v.unreached) {
+            continue;
+        }
         let window = ctx.window(r);
         let named = index
             .by_target
@@ -223,7 +252,7 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
         }
     }
     pairs.sort_unstable();
-    let mut decisions = vec![Decision::default(); requests.len()];
+    let mut decisions: Vec<Decision> = requests.iter().map(Decision::of).collect();
     let mut used = vec![false; units.len()];
     for p in &pairs {
         if used[p.unit] || !takes(&decisions[p.request], p, units) {
@@ -232,16 +261,14 @@ pub fn solve(ctx: &Context, requests: &[Request], units: &[Unit]) -> Solution {
         used[p.unit] = true;
         let d = &mut decisions[p.request];
         d.units.push(p.unit);
-        if let Some(v) = &units[p.unit].verdict
-            && d.verdict.as_ref().is_none_or(|b| v.weight > b.weight)
-        {
-            d.verdict = Some(v.clone());
+        if let Some(v) = &units[p.unit].verdict {
+            d.weigh(v);
         }
     }
     mark_ambiguous(requests, &pairs, &mut decisions);
     refine_all(ctx, requests, &index, &mut decisions, &mut used);
     for (r, d) in requests.iter().zip(&mut decisions) {
-        if d.units.is_empty() {
+        if d.units.is_empty() && !d.own {
             d.shown = nearest_shown(ctx, r, &index);
         }
     }
@@ -361,6 +388,7 @@ fn refine_all(
                 .expect("process units are classified");
             episodes.entry(i).or_insert(Episode { last: r.ms }).last = r.ms;
             d.verdict = Some(v);
+            d.own = false;
             d.units.push(i);
             used[i] = true;
         }
@@ -524,16 +552,18 @@ mod tests {
     use jiff::tz::TimeZone;
 
     /// The lab's inputs: where each log is, as `Sites` reads it.
-    const INPUTS: [(&str, &str); 6] = [
+    const INPUTS: [(&str, &str); 7] = [
         ("/l/nginx/access.log", "vhost_combined"),
         ("/l/nginx/error.log", "nginx_error"),
         ("/l/apache2/access.log", "vhost_combined"),
         ("/l/apache2/error.log", "apache_error"),
         ("/l/php/blog-error.log", "php_error"),
         ("/l/php8.2-fpm.log", "php_fpm"),
+        ("/l/haproxy/access.log", "haproxy"),
     ];
     const NGINX: usize = 0;
     const APACHE: usize = 2;
+    const HAPROXY: usize = 6;
 
     fn sites() -> Sites {
         let reports: Vec<InputReport> = INPUTS
@@ -597,6 +627,7 @@ mod tests {
                 path,
                 host: Some(host),
             },
+            own: None,
         }
     }
 
@@ -765,5 +796,53 @@ mod tests {
         let got = decide(&requests, &units);
         assert_eq!(got[0], (Some("fpm_pool_exhausted"), vec![1]));
         assert_eq!(got[1], (Some("file_permissions"), vec![2, 3]));
+    }
+
+    #[test]
+    fn an_access_lines_own_reason_stands_unless_a_weightier_record_explains_it() {
+        // HAProxy stamps the accept date: PHP's fatal error a second later is the slow
+        // request's, and says more than HAProxy's "timeout server" (`sH`).
+        let fatal = "[07-Dec-2026 04:45:03 UTC] PHP Fatal error:  Maximum execution time of 1 second exceeded in /srv/lab/www/blog/slow.php on line 3";
+        let units = units(&[(4, fatal)]);
+        let with = |mut r: Request<'static>, reason: &str| {
+            r.own = Rules::builtin().classify_reason("haproxy", reason);
+            r
+        };
+        let requests = [
+            with(
+                request(HAPROXY, "04:45:02", 504, "/slow.php", "blog.test"),
+                "sH--",
+            ),
+            with(
+                request(HAPROXY, "04:45:02", 504, "/other.php", "blog.test"),
+                "sH--",
+            ),
+            // Refused at connect: never reached PHP, so PHP's record is not its.
+            with(
+                request(HAPROXY, "04:45:02", 503, "/slow.php", "blog.test"),
+                "SC--",
+            ),
+            with(
+                request(HAPROXY, "04:45:02", 500, "/slow.php", "blog.test"),
+                "----",
+            ),
+        ];
+        let got = decide(&requests, &units);
+        assert_eq!(got[0], (Some("php_timeout"), vec![1]));
+        assert_eq!(got[1], (Some("upstream_timeout"), vec![]));
+        assert_eq!(got[2], (Some("upstream_unavailable"), vec![]));
+        assert_eq!(got[3], (None, vec![]));
+        let (sites, roots) = (sites(), Docroots::default());
+        let ctx = Context {
+            rules: Rules::builtin(),
+            sites: &sites,
+            roots: &roots,
+        };
+        let own: Vec<bool> = solve(&ctx, &requests, &units)
+            .decisions
+            .iter()
+            .map(|d| d.own)
+            .collect();
+        assert_eq!(own, [false, true, true, false]);
     }
 }

@@ -22,6 +22,7 @@ use rustc_hash::FxHashSet;
 
 use super::unit::{Scope, Unit};
 use crate::formats::Kind;
+use crate::formats::access::AccessFormat;
 use crate::scan::InputReport;
 
 /// How surely a unit is about a response; lower is surer.
@@ -140,9 +141,10 @@ impl Sites {
                 }
             });
             sites.server.push(server);
+            let apache = known.map_or(only_apache, |(_, apache)| *apache);
             sites
                 .stamps_start
-                .push(known.map_or(only_apache, |(_, apache)| *apache));
+                .push(apache || AccessFormat::stamps_start(i.format));
         }
         sites
     }

@@ -42,6 +42,9 @@ pub struct Finding<'u> {
     /// Whether the logs cannot tell this response's record from another's (see
     /// [`Decision::ambiguous`](assign::Decision)).
     pub ambiguous: bool,
+    /// Whether the verdict is the response's own: its access line says why it failed, and is
+    /// the evidence.
+    pub own: bool,
 }
 
 /// Where decisions go as segments are decided.
@@ -183,6 +186,7 @@ fn finding<'u>(d: &'u Decision, units: &'u [Unit]) -> Finding<'u> {
         units: list.iter().map(|&i| &units[i]).collect(),
         shown_only,
         ambiguous: d.ambiguous,
+        own: d.own,
     }
 }
 

@@ -1,12 +1,14 @@
 //! Access logs: the Common Log Format family (`common`, `combined`, `vhost_combined`, each
-//! also with extra fields appended), JSON lines, and custom nginx `log_format` strings.
+//! also with extra fields appended), JSON lines, HAProxy's HTTP log, and custom formats given
+//! as an nginx `log_format` or an Apache `LogFormat` string.
 
 use std::borrow::Cow;
 
 use memchr::memchr;
 use serde_json::Value;
 
-use super::time::{ClfClock, parse_clf, parse_epoch, parse_iso8601};
+use super::haproxy::HaproxyFormat;
+use super::time::{ClfClock, parse_clf, parse_epoch, parse_epoch_units, parse_iso8601};
 use super::{AccessRecord, Stamp};
 
 /// How the lines of one access log are laid out.
@@ -17,7 +19,9 @@ pub enum AccessFormat {
     /// One JSON object per line.
     Json,
     /// A custom nginx `log_format`, given with `--access-format`.
-    Custom(NginxFormat),
+    Custom(CustomFormat),
+    /// HAProxy's HTTP log (`option httplog`).
+    Haproxy(HaproxyFormat),
 }
 
 /// Which member of the CLF family a file is, for the `format` field of `inputs`.
@@ -37,7 +41,23 @@ impl AccessFormat {
             AccessFormat::Clf(ClfVariant::VhostCombined) => "vhost_combined",
             AccessFormat::Json => "json",
             AccessFormat::Custom(_) => "custom",
+            AccessFormat::Haproxy(_) => "haproxy",
         }
+    }
+
+    /// The format with its times read in `tz` where its lines write no zone (HAProxy's);
+    /// detection reads them in UTC, which decides nothing but the time.
+    pub fn in_zone(self, tz: &jiff::tz::TimeZone) -> AccessFormat {
+        match self {
+            AccessFormat::Haproxy(f) => AccessFormat::Haproxy(f.in_zone(tz.clone())),
+            other => other,
+        }
+    }
+
+    /// Whether lines of the format named `name` are stamped when the request arrived, not
+    /// when it was answered, whichever server wrote them (HAProxy's accept date).
+    pub fn stamps_start(name: &str) -> bool {
+        name == "haproxy"
     }
 
     /// The time and status of one line (without its newline); `None` if it is not of this
@@ -45,6 +65,7 @@ impl AccessFormat {
     pub fn head(&self, line: &[u8], clock: &mut ClfClock) -> Option<(Stamp, u16)> {
         match self {
             AccessFormat::Clf(_) => clf_head(line, clock),
+            AccessFormat::Haproxy(f) => f.head(line),
             _ => self.parse(line).map(|r| (r.time, r.status)),
         }
     }
@@ -55,6 +76,7 @@ impl AccessFormat {
             AccessFormat::Clf(_) => parse_clf_line(line).map(|(r, _)| r),
             AccessFormat::Json => parse_json_line(line),
             AccessFormat::Custom(f) => f.parse(line),
+            AccessFormat::Haproxy(f) => f.parse(line),
         }
     }
 }
@@ -151,6 +173,7 @@ pub fn parse_clf_line(line: &[u8]) -> Option<(AccessRecord<'_>, ClfVariant)> {
         request: Cow::Borrowed(parts.request),
         status: parts.status,
         user_agent: Cow::Borrowed(user_agent),
+        reason: None,
     };
     Some((record, variant))
 }
@@ -284,6 +307,7 @@ pub fn parse_json_line(line: &[u8]) -> Option<AccessRecord<'static>> {
         request: Cow::Owned(request),
         status,
         user_agent: Cow::Owned(text(JSON_UA).unwrap_or_default()),
+        reason: None,
     })
 }
 
@@ -305,9 +329,11 @@ fn json_time(v: &Value) -> Option<Stamp> {
     }
 }
 
-/// A compiled nginx `log_format`: literal text and `$variables`, in order.
+/// A compiled custom format, given with `--access-format` as an nginx `log_format` or an Apache
+/// `LogFormat` string: literal text and fields, in order. Both syntaxes compile into the same
+/// parts, read by one parser.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NginxFormat {
+pub struct CustomFormat {
     parts: Vec<Part>,
 }
 
@@ -317,13 +343,17 @@ enum Part {
     Var(Field),
 }
 
-/// What an nginx variable means to us; variables we do not need are skipped over.
+/// What a variable or directive means to us; those we do not need are skipped over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     Client,
     TimeLocal,
     TimeIso,
-    Msec,
+    /// Seconds since the epoch, with a fraction or not (`$msec`, `%{sec}t`).
+    Epoch,
+    /// Milliseconds or microseconds since the epoch, as an integer (`%{msec}t`, `%{usec}t`):
+    /// the number of sub-second digits.
+    EpochUnits(usize),
     Request,
     Method,
     Uri,
@@ -336,68 +366,112 @@ enum Field {
 /// Error from compiling a `--access-format` string.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
-    #[error(
-        "access format has no {0} (needs $status and one of $time_local, $time_iso8601, $msec)"
-    )]
+    #[error("access format has no {0}")]
     Missing(&'static str),
-    #[error("access format has two variables with nothing between them: ${0}")]
+    #[error("access format has two fields with nothing between them: {0}")]
     Adjacent(String),
-    #[error("access format has `${{{0}` without its closing `}}`")]
+    #[error("access format has `{0}` without its closing `}}`")]
     Unclosed(String),
+    #[error("access format has `{0}`, which is not an Apache LogFormat directive")]
+    Directive(String),
+    #[error(
+        "access format has `%{{{0}}}t`: the time formats read are %t, %{{sec}}t, %{{msec}}t, %{{usec}}t, %{{%d/%b/%Y:%H:%M:%S %z}}t and %{{%Y-%m-%dT%H:%M:%S%z}}t"
+    )]
+    TimeFormat(String),
 }
 
-impl NginxFormat {
-    /// Compiles an nginx `log_format` string such as
-    /// `'$remote_addr [$time_local] "$request" $status $request_time'`.
-    pub fn compile(spec: &str) -> Result<NginxFormat, FormatError> {
-        let spec = spec.trim().trim_matches('\'');
-        let mut parts = Vec::new();
-        let b = spec.as_bytes();
-        let mut i = 0;
-        let mut literal = Vec::new();
-        while i < b.len() {
-            if b[i] == b'$' {
-                let braced = b.get(i + 1) == Some(&b'{');
-                let start = i + 1 + usize::from(braced);
-                let len = b[start..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                    .count();
-                if len > 0 {
-                    if !literal.is_empty() {
-                        parts.push(Part::Literal(std::mem::take(&mut literal)));
-                    }
-                    let name = &spec[start..start + len];
-                    // `${host` would swallow the character after the name.
-                    if braced && b.get(start + len) != Some(&b'}') {
-                        return Err(FormatError::Unclosed(name.to_owned()));
-                    }
-                    if let Some(Part::Var(_)) = parts.last() {
-                        return Err(FormatError::Adjacent(name.to_owned()));
-                    }
-                    parts.push(Part::Var(field_of(name)));
-                    i = start + len + usize::from(braced);
-                    continue;
-                }
-            }
-            literal.push(b[i]);
-            i += 1;
+/// The parts of a format as they are compiled: text is gathered into literals, and a field
+/// must follow a literal (two fields in a row could not be told apart).
+#[derive(Default)]
+struct PartsBuilder {
+    parts: Vec<Part>,
+    literal: Vec<u8>,
+}
+
+impl PartsBuilder {
+    fn text(&mut self, b: &[u8]) {
+        self.literal.extend_from_slice(b);
+    }
+
+    /// Adds a field; `name` is how the format spelled it, for the error.
+    fn field(&mut self, field: Field, name: &str) -> Result<(), FormatError> {
+        if !self.literal.is_empty() {
+            self.parts
+                .push(Part::Literal(std::mem::take(&mut self.literal)));
         }
-        if !literal.is_empty() {
-            parts.push(Part::Literal(literal));
+        if let Some(Part::Var(_)) = self.parts.last() {
+            return Err(FormatError::Adjacent(name.to_owned()));
         }
-        let has = |f: &[Field]| {
-            parts
+        self.parts.push(Part::Var(field));
+        Ok(())
+    }
+
+    /// The format, if it has a status and a time; `syntax` says how to spell them.
+    fn finish(mut self, syntax: Syntax) -> Result<CustomFormat, FormatError> {
+        if !self.literal.is_empty() {
+            self.parts.push(Part::Literal(self.literal));
+        }
+        let has = |f: &dyn Fn(Field) -> bool| {
+            self.parts
                 .iter()
-                .any(|p| matches!(p, Part::Var(v) if f.contains(v)))
+                .any(|p| matches!(p, Part::Var(v) if f(*v)))
         };
-        if !has(&[Field::Status]) {
-            return Err(FormatError::Missing("$status"));
+        let (status, time) = match syntax {
+            Syntax::Nginx => (
+                "$status",
+                "time variable (needs $status and one of $time_local, $time_iso8601, $msec)",
+            ),
+            Syntax::Apache => ("%>s", "time directive (needs %>s and %t or %{…}t)"),
+        };
+        if !has(&|f| f == Field::Status) {
+            return Err(FormatError::Missing(status));
         }
-        if !has(&[Field::TimeLocal, Field::TimeIso, Field::Msec]) {
-            return Err(FormatError::Missing("time variable"));
+        let is_time = |f| {
+            matches!(
+                f,
+                Field::TimeLocal | Field::TimeIso | Field::Epoch | Field::EpochUnits(_)
+            )
+        };
+        if !has(&is_time) {
+            return Err(FormatError::Missing(time));
         }
-        Ok(NginxFormat { parts })
+        Ok(CustomFormat { parts: self.parts })
+    }
+}
+
+/// Which syntax a custom format string is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Syntax {
+    Nginx,
+    Apache,
+}
+
+impl Syntax {
+    /// nginx's if the string has a `$variable`, else Apache's if it has a `%` directive.
+    fn of(spec: &str) -> Syntax {
+        let b = spec.as_bytes();
+        let nginx = memchr::memchr_iter(b'$', b).any(|i| {
+            b.get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b'{')
+        });
+        if !nginx && memchr(b'%', b).is_some() {
+            Syntax::Apache
+        } else {
+            Syntax::Nginx
+        }
+    }
+}
+
+impl CustomFormat {
+    /// Compiles an nginx `log_format` string such as
+    /// `'$remote_addr [$time_local] "$request" $status $request_time'`, or an Apache
+    /// `LogFormat` string such as `%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"`
+    /// (told apart by their `$variables` and `%` directives).
+    pub fn compile(spec: &str) -> Result<CustomFormat, FormatError> {
+        match Syntax::of(spec) {
+            Syntax::Nginx => compile_nginx(spec),
+            Syntax::Apache => compile_apache(spec),
+        }
     }
 
     /// Parses one line; `None` if the literals do not line up or a needed field is bad.
@@ -410,6 +484,7 @@ impl NginxFormat {
             request: Cow::Borrowed(b""),
             status: 0,
             user_agent: Cow::Borrowed(b""),
+            reason: None,
         };
         let (mut method, mut uri) = (None, None);
         let mut have_time = false;
@@ -429,7 +504,8 @@ impl NginxFormat {
                         Field::Client => rec.client = Cow::Borrowed(value),
                         Field::TimeLocal => rec.time = parse_clf(value)?,
                         Field::TimeIso => rec.time = parse_iso8601(value)?,
-                        Field::Msec => rec.time = parse_epoch(value)?,
+                        Field::Epoch => rec.time = parse_epoch(value)?,
+                        Field::EpochUnits(digits) => rec.time = parse_epoch_units(value, *digits)?,
                         Field::Request => rec.request = Cow::Borrowed(value),
                         Field::Method => method = Some(value),
                         Field::Uri => uri = Some(value),
@@ -438,7 +514,10 @@ impl NginxFormat {
                         Field::UserAgent => rec.user_agent = Cow::Borrowed(value),
                         Field::Other => {}
                     }
-                    have_time |= matches!(field, Field::TimeLocal | Field::TimeIso | Field::Msec);
+                    have_time |= matches!(
+                        field,
+                        Field::TimeLocal | Field::TimeIso | Field::Epoch | Field::EpochUnits(_)
+                    );
                 }
             }
         }
@@ -455,14 +534,45 @@ impl NginxFormat {
     }
 }
 
-fn field_of(name: &str) -> Field {
+/// Compiles an nginx `log_format` string: `$name` and `${name}` variables.
+fn compile_nginx(spec: &str) -> Result<CustomFormat, FormatError> {
+    let spec = spec.trim().trim_matches('\'');
+    let mut parts = PartsBuilder::default();
+    let b = spec.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let braced = b.get(i + 1) == Some(&b'{');
+            let start = i + 1 + usize::from(braced);
+            let len = b[start..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            if len > 0 {
+                let name = &spec[start..start + len];
+                // `${host` would swallow the character after the name.
+                if braced && b.get(start + len) != Some(&b'}') {
+                    return Err(FormatError::Unclosed(format!("${{{name}")));
+                }
+                parts.field(nginx_field(name), &format!("${name}"))?;
+                i = start + len + usize::from(braced);
+                continue;
+            }
+        }
+        parts.text(&b[i..=i]);
+        i += 1;
+    }
+    parts.finish(Syntax::Nginx)
+}
+
+fn nginx_field(name: &str) -> Field {
     match name {
         "remote_addr" | "realip_remote_addr" | "http_x_forwarded_for" | "binary_remote_addr" => {
             Field::Client
         }
         "time_local" => Field::TimeLocal,
         "time_iso8601" => Field::TimeIso,
-        "msec" => Field::Msec,
+        "msec" => Field::Epoch,
         "request" => Field::Request,
         "request_method" => Field::Method,
         "request_uri" | "uri" | "document_uri" => Field::Uri,
@@ -470,6 +580,138 @@ fn field_of(name: &str) -> Field {
         "host" | "http_host" | "server_name" => Field::Host,
         "http_user_agent" => Field::UserAgent,
         _ => Field::Other,
+    }
+}
+
+/// Compiles an Apache `LogFormat` string (mod_log_config): `%` directives, with their
+/// conditions (`%!200,304{…}i`), `<`/`>` (`%>s`) and `{argument}`; `%%` is a `%`, and the
+/// backslash escapes of Apache's quoted strings (`\"`, `\\`, `\t`, `\n`) are read as such, so
+/// the string can be copied from the configuration as it stands. `%t` is `[` the CLF time `]`.
+fn compile_apache(spec: &str) -> Result<CustomFormat, FormatError> {
+    let spec = spec.trim();
+    let spec = spec
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(spec);
+    let b = spec.as_bytes();
+    let mut parts = PartsBuilder::default();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 < b.len() => {
+                let c = match b[i + 1] {
+                    b't' => b'\t',
+                    b'n' => b'\n',
+                    c => c,
+                };
+                parts.text(&[c]);
+                i += 2;
+            }
+            b'%' => {
+                let (directive, next) = apache_directive(spec, i)?;
+                add_apache(&mut parts, &directive)?;
+                i = next;
+            }
+            _ => {
+                parts.text(&b[i..=i]);
+                i += 1;
+            }
+        }
+    }
+    parts.finish(Syntax::Apache)
+}
+
+/// One Apache directive as written (`%>s`, `%{User-Agent}i`): its letter and argument.
+struct Directive<'s> {
+    written: &'s str,
+    arg: Option<&'s str>,
+    letter: u8,
+}
+
+/// The directive starting at the `%` at `at`, and where the text after it starts.
+fn apache_directive(spec: &str, at: usize) -> Result<(Directive<'_>, usize), FormatError> {
+    let b = spec.as_bytes();
+    let mut i = at + 1;
+    // Conditions (`!200,304`) and which request of an internal redirect (`<`, `>`).
+    while b
+        .get(i)
+        .is_some_and(|c| matches!(c, b'!' | b',' | b'<' | b'>') || c.is_ascii_digit())
+    {
+        i += 1;
+    }
+    let mut arg = None;
+    if b.get(i) == Some(&b'{') {
+        let close = spec[i..]
+            .find('}')
+            .ok_or_else(|| FormatError::Unclosed(spec[at..].to_owned()))?;
+        arg = Some(&spec[i + 1..i + close]);
+        i += close + 1;
+    }
+    match b.get(i) {
+        Some(&letter) if letter.is_ascii_alphabetic() || letter == b'%' => Ok((
+            Directive {
+                written: &spec[at..=i],
+                arg,
+                letter,
+            },
+            i + 1,
+        )),
+        // What was written up to the character that is no directive (which may be any).
+        _ => {
+            let end = spec[i..].chars().next().map_or(i, |c| i + c.len_utf8());
+            Err(FormatError::Directive(spec[at..end].to_owned()))
+        }
+    }
+}
+
+/// Adds what one directive stands for.
+fn add_apache(parts: &mut PartsBuilder, d: &Directive) -> Result<(), FormatError> {
+    let field = match (d.letter, d.arg) {
+        (b'%', _) => {
+            parts.text(b"%");
+            return Ok(());
+        }
+        (b't', None) => {
+            parts.text(b"[");
+            parts.field(Field::TimeLocal, d.written)?;
+            parts.text(b"]");
+            return Ok(());
+        }
+        (b't', Some(arg)) => apache_time(arg)?,
+        // `%U%q`: the path's value reads on through the query string, which is cut off later.
+        (b'q', _)
+            if parts.literal.is_empty() && parts.parts.last() == Some(&Part::Var(Field::Uri)) =>
+        {
+            return Ok(());
+        }
+        (b'h' | b'a', _) => Field::Client,
+        (b'r', _) => Field::Request,
+        (b'm', _) => Field::Method,
+        (b'U', _) => Field::Uri,
+        (b's', _) => Field::Status,
+        (b'v' | b'V', _) => Field::Host,
+        (b'i', Some(h)) if h.eq_ignore_ascii_case("user-agent") => Field::UserAgent,
+        (b'i', Some(h)) if h.eq_ignore_ascii_case("host") => Field::Host,
+        (b'i', Some(h)) if h.eq_ignore_ascii_case("x-forwarded-for") => Field::Client,
+        _ => Field::Other,
+    };
+    parts.field(field, d.written)
+}
+
+/// The field of a `%{format}t` time: epoch counts, or the strftime formats that write the
+/// CLF time or ISO 8601 (`begin:`/`end:` prefixes say which end of the request; either reads).
+fn apache_time(arg: &str) -> Result<Field, FormatError> {
+    let format = arg
+        .strip_prefix("begin:")
+        .or_else(|| arg.strip_prefix("end:"))
+        .unwrap_or(arg);
+    match format {
+        "sec" => Ok(Field::Epoch),
+        "msec" => Ok(Field::EpochUnits(3)),
+        "usec" => Ok(Field::EpochUnits(6)),
+        "%d/%b/%Y:%H:%M:%S %z" => Ok(Field::TimeLocal),
+        "%Y-%m-%dT%H:%M:%S%z" | "%Y-%m-%d %H:%M:%S%z" | "%FT%T%z" => Ok(Field::TimeIso),
+        _ => Err(FormatError::TimeFormat(arg.to_owned())),
     }
 }
 
@@ -552,7 +794,7 @@ mod tests {
 
     #[test]
     fn custom_nginx_format() {
-        let f = NginxFormat::compile(
+        let f = CustomFormat::compile(
             r#"$remote_addr [$time_local] "$request" $status $request_time ${host}"#,
         )
         .unwrap();
@@ -565,19 +807,88 @@ mod tests {
             (r.status, r.vhost.as_deref()),
             (504, Some(&b"example.org"[..]))
         );
-        assert!(NginxFormat::compile("$remote_addr $request").is_err());
-        assert!(NginxFormat::compile("$status$time_local").is_err());
+        assert!(CustomFormat::compile("$remote_addr $request").is_err());
+        assert!(CustomFormat::compile("$status$time_local").is_err());
     }
 
     #[test]
     fn unclosed_brace_is_an_error() {
         // Used to eat the space after `status` and report two adjacent variables.
-        let e = NginxFormat::compile("${status $time_local").unwrap_err();
+        let e = CustomFormat::compile("${status $time_local").unwrap_err();
         assert_eq!(
             e.to_string(),
             "access format has `${status` without its closing `}`"
         );
-        assert!(NginxFormat::compile("$time_local ${status").is_err());
-        assert!(NginxFormat::compile("$time_local ${status} ${}").is_ok());
+        assert!(CustomFormat::compile("$time_local ${status").is_err());
+        assert!(CustomFormat::compile("$time_local ${status} ${}").is_ok());
+    }
+
+    #[test]
+    fn apache_logformat_strings_compile_into_the_same_parts() {
+        let combined = CustomFormat::compile(
+            r#"%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\""#,
+        )
+        .unwrap();
+        let r = combined.parse(COMBINED).unwrap();
+        assert_eq!(parse_clf_line(COMBINED).unwrap().0, r);
+        // Copied with its quotes from the configuration, or written unescaped: the same.
+        let quoted = CustomFormat::compile(
+            r#""%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"""#,
+        )
+        .unwrap();
+        assert_eq!(quoted, combined);
+        let plain =
+            CustomFormat::compile(r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#);
+        assert_eq!(plain.unwrap(), combined);
+    }
+
+    #[test]
+    fn apache_directives_hosts_times_and_conditions() {
+        let f = CustomFormat::compile(
+            r#"%v:%p %a %{%Y-%m-%dT%H:%M:%S%z}t "%m %U%q %H" %>s %D %T %!200,304{Host}i 100%%"#,
+        )
+        .unwrap();
+        let r = f
+            .parse(br#"shop.test:80 10.0.0.1 2026-12-07T10:00:01+0100 "GET /a.php?x=1 HTTP/1.1" 503 1200 0 shop.test:80 100%"#)
+            .unwrap();
+        assert_eq!(
+            (r.status, &*r.client, r.vhost.as_deref(), r.path()),
+            (
+                503,
+                &b"10.0.0.1"[..],
+                Some(&b"shop.test"[..]),
+                &b"/a.php"[..]
+            )
+        );
+        assert_eq!(r.time.rfc3339(), "2026-12-07T10:00:01+01:00");
+        let ms = CustomFormat::compile("%{msec}t %s %r").unwrap();
+        let r = ms.parse(b"1796637601123 500 GET / HTTP/1.1").unwrap();
+        assert_eq!(r.time.ms, 1_796_637_601_123);
+        let us = CustomFormat::compile("%{end:usec}t %s %r").unwrap();
+        assert_eq!(
+            us.parse(b"1796637601123456 500 GET / HTTP/1.1")
+                .unwrap()
+                .time
+                .ms,
+            1_796_637_601_123
+        );
+        let sec = CustomFormat::compile("%{begin:sec}t %>s").unwrap();
+        assert_eq!(
+            sec.parse(b"1796637601 502").unwrap().time.ms,
+            1_796_637_601_000
+        );
+    }
+
+    #[test]
+    fn apache_format_errors_say_what_is_wrong() {
+        let err = |spec: &str| CustomFormat::compile(spec).unwrap_err().to_string();
+        assert_eq!(err("%h %t %b"), "access format has no %>s");
+        assert!(err("%h %>s").contains("time directive"));
+        assert!(err("%t %>s%b").contains("%b"));
+        assert!(err("%t %>s %{Referer").contains("closing"));
+        assert!(err("%t %>s %{%H:%M}t").contains("%{%H:%M}t"));
+        assert!(err("%t %>s %").contains("not an Apache LogFormat directive"));
+        // A `$` variable makes it nginx's, whatever `%` it holds.
+        assert!(CustomFormat::compile("$time_local 100% $status").is_ok());
     }
 }

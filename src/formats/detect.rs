@@ -2,7 +2,8 @@
 
 use jiff::tz::TimeZone;
 
-use super::access::{AccessFormat, NginxFormat, parse_clf_line, parse_json_line};
+use super::access::{AccessFormat, CustomFormat, parse_clf_line, parse_json_line};
+use super::haproxy::{HaproxyFormat, Layout};
 use super::{ErrorEvent, Kind, apache_error, nginx_error, php};
 
 /// The error-log formats, each read record by record.
@@ -117,6 +118,14 @@ impl Detected {
         }
     }
 
+    /// The detected format, its times read in `tz` where its lines write no zone.
+    pub fn in_zone(self, tz: &TimeZone) -> Detected {
+        match self {
+            Detected::Access(f) => Detected::Access(f.in_zone(tz)),
+            other => other,
+        }
+    }
+
     pub fn format_name(&self) -> &'static str {
         match self {
             Detected::Access(f) => f.name(),
@@ -133,11 +142,17 @@ const UNANIMOUS: usize = 512;
 /// of them wins, if it reads at least a third (junk lines at the head of a file should not
 /// hide its format), or, for error logs, whose records can run over many lines (stack
 /// traces), if it reads the first line. A custom access format, when given, is tried first.
-pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFormat>) -> Detected {
+pub fn detect<'a>(
+    lines: impl Iterator<Item = &'a [u8]>,
+    custom: Option<&CustomFormat>,
+) -> Detected {
     let mut total = 0usize;
     let mut custom_hits = 0usize;
     let mut clf = [0usize; 3];
     let mut json = 0usize;
+    // HAProxy's two layouts, `option httplog` and `option httplog clf`.
+    let mut haproxy = [0usize; 2];
+    let haproxy_formats = [Layout::Http, Layout::Clf].map(HaproxyFormat::new);
     let mut errors = [0usize; 4];
     let mut first_error = None;
     for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
@@ -147,6 +162,8 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
                 custom_hits,
                 clf.iter().sum(),
                 json,
+                haproxy[0],
+                haproxy[1],
                 errors.iter().copied().max().unwrap_or(0),
             ]
             .contains(&total)
@@ -161,9 +178,16 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
             custom_hits += 1;
         }
         if let Some((_, v)) = parse_clf_line(line) {
-            clf[v as usize] += 1;
+            // HAProxy's CLF layout is a CLF line with its own fields after it.
+            match haproxy_formats[1].parse(line) {
+                Some(_) => haproxy[1] += 1,
+                None => clf[v as usize] += 1,
+            }
         } else if line.first() == Some(&b'{') && parse_json_line(line).is_some() {
             json += 1;
+        } else if let Some(i) = haproxy_formats.iter().position(|f| f.parse(line).is_some()) {
+            // With their syslog header, HAProxy's lines are no CLF lines in either layout.
+            haproxy[i] += 1;
         }
         for (i, f) in ErrorFormat::ALL.iter().enumerate() {
             errors[i] += usize::from(f.is_header(line));
@@ -189,8 +213,13 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>, custom: Option<&NginxFo
             Detected::Error(ErrorFormat::ALL[best_error]),
         ),
     ];
+    let haproxy = haproxy_formats
+        .into_iter()
+        .zip(haproxy)
+        .map(|(f, n)| (n, enough(n), Detected::Access(AccessFormat::Haproxy(f))));
     candidates
         .into_iter()
+        .chain(haproxy)
         .filter(|(_, ok, _)| *ok)
         .map(|(n, _, d)| (n, d))
         .max_by_key(|(n, _)| *n)
@@ -238,6 +267,16 @@ mod tests {
         );
         let php = "[25-Nov-2026 14:00:03 UTC] PHP Fatal error:  x\nStack trace:\n#0 {main}\n#1 a\n#2 b\n#3 c\n";
         assert_eq!(d(php).kind(), Kind::PhpError);
+        let haproxy = "Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 503 212 - - SC-- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"";
+        assert_eq!(d(haproxy).format_name(), "haproxy");
+        let clf = "127.0.0.1 - - [07/Dec/2026:13:10:32 +0000] \"GET / HTTP/1.1\" 503 217 \"\" \"\" 49324 492 \"fe\" \"down\" \"s1\" 0 0 -1 -1 3005 SC-- 1 1 0 0 3 0 0 \"\" \"\" \"\" \"\"";
+        let Detected::Access(f) = d(clf) else {
+            panic!("{clf}")
+        };
+        assert_eq!(
+            f.parse(clf.as_bytes()).unwrap().reason.as_deref(),
+            Some(&b"SC--"[..])
+        );
         assert_eq!(d("hello\nworld\n"), Detected::Unknown);
         assert_eq!(d(""), Detected::Unknown);
     }

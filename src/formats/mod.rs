@@ -6,6 +6,7 @@ pub mod access;
 pub mod apache_error;
 pub mod detect;
 pub mod envelope;
+pub mod haproxy;
 pub mod nginx_error;
 pub mod php;
 pub mod time;
@@ -39,6 +40,10 @@ pub struct AccessRecord<'a> {
     pub request: Cow<'a, [u8]>,
     pub status: u16,
     pub user_agent: Cow<'a, [u8]>,
+    /// Why the line's own format says the request failed, where it says (HAProxy's
+    /// termination state `sH--`); the rule table's `[[access_reason]]` rows name a cause
+    /// for it. `None` for the formats that say nothing of the kind.
+    pub reason: Option<Cow<'a, [u8]>>,
 }
 
 impl AccessRecord<'_> {

@@ -212,6 +212,20 @@ pub fn parse_clf(b: &[u8]) -> Option<Stamp> {
     Some(c.at_offset(parse_offset(&b[21..26])?))
 }
 
+/// HAProxy's accept date, without brackets: `06/Feb/2009:12:14:14.655` (local time, no zone;
+/// the milliseconds may be missing in custom formats that use `%t`).
+pub fn parse_haproxy(b: &[u8]) -> Option<Civil> {
+    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
+        return None;
+    }
+    let millis = match b.get(20..) {
+        None | Some([]) => 0,
+        Some([b'.', frac @ ..]) if frac.len() <= 6 => millis_of(frac)?,
+        Some(_) => return None,
+    };
+    day_month_year(b, millis)
+}
+
 /// Parses CLF times, remembering the last date and offset: consecutive lines of a log share
 /// them, and working a date out is most of the cost of a time.
 #[derive(Clone, Debug, Default)]
@@ -380,6 +394,16 @@ pub fn parse_epoch(b: &[u8]) -> Option<Stamp> {
         ms: secs * 1000 + ms,
         offset: 0,
     })
+}
+
+/// Epoch time as a whole number of units with `digits` decimals of a second (Apache's
+/// `%{msec}t` has 3, `%{usec}t` 6).
+pub fn parse_epoch_units(b: &[u8], digits: usize) -> Option<Stamp> {
+    let split = b.len().checked_sub(digits).filter(|&n| n > 0)?;
+    let (int, frac) = b.split_at(split);
+    let mut stamp = parse_epoch(int).filter(|_| memchr::memchr(b'.', b).is_none())?;
+    stamp.ms += i64::from(millis_of(frac)?);
+    Some(stamp)
 }
 
 #[cfg(test)]

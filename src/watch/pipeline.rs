@@ -27,14 +27,14 @@ use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
 use super::live::{Counters, IncidentState, LiveIncident, Notification, TimelinePoint};
 use crate::diagnose::rules::Rules;
 use crate::diagnose::{self, Incident};
-use crate::formats::access::{AccessFormat, NginxFormat};
+use crate::formats::access::{AccessFormat, CustomFormat};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::envelope::{Envelope, Unwrapper};
 use crate::formats::time::ClfClock;
 use crate::formats::{ErrorEvent, Kind, Stamp, clean_text};
 use crate::read;
 use crate::scan::{
-    Client, ErrorRecords, InputReport, LineFate, Response, Responses, Scan, Strings,
+    Client, ErrorRecords, InputReport, LineFate, OwnReason, Response, Responses, Scan, Strings,
 };
 
 /// How long a 5xx waits before it is explained: the error-log lines about a request may be
@@ -67,7 +67,7 @@ const SAMPLE_LINES: usize = 64;
 pub struct PipelineConfig {
     /// The zone of logs that write none.
     pub tz: TimeZone,
-    pub access_format: Option<NginxFormat>,
+    pub access_format: Option<CustomFormat>,
     pub detect: DetectConfig,
 }
 
@@ -191,6 +191,8 @@ struct Waiting {
     client: String,
     path: String,
     vhost: Option<String>,
+    /// The line's own reason for failing and the line, where its format writes one.
+    reason: Option<(String, String)>,
 }
 
 /// A live incident and what merging needs.
@@ -461,7 +463,8 @@ impl Pipeline {
         let detected = match detect(std::iter::once(first).chain(after), access_format) {
             Detected::Unknown => self.format_of(first),
             d => d,
-        };
+        }
+        .in_zone(&self.config.tz);
         self.flush_record(index);
         let input = &mut self.inputs[index];
         input.kind = detected.kind();
@@ -578,6 +581,10 @@ impl Pipeline {
                 client: clean_text(&r.client),
                 path: clean_text(r.path()),
                 vhost: r.vhost.as_deref().map(clean_text),
+                reason: r
+                    .reason
+                    .as_deref()
+                    .map(|reason| (clean_text(reason), clean_text(line))),
             });
         }
     }
@@ -749,6 +756,10 @@ impl Pipeline {
                 client: Client::new(&w.client, &mut strings),
                 path: strings.intern(&w.path),
                 vhost: w.vhost.as_deref().map(|v| strings.intern(v)),
+                reason: w.reason.as_ref().map(|(reason, line)| OwnReason {
+                    reason: strings.intern(reason),
+                    line: strings.intern(line),
+                }),
             })
             .collect();
         let mut errors: Vec<ErrorEvent> = self.errors.iter().cloned().collect();
@@ -1058,6 +1069,43 @@ mod tests {
                 .incidents
                 .iter()
                 .all(|i| i.state == IncidentState::Resolved)
+        );
+    }
+
+    /// HAProxy's lines say why they failed in watch as in diagnose: the termination state names
+    /// the cause, and the line is the evidence.
+    #[test]
+    fn haproxy_termination_states_name_the_causes_live() {
+        let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+        let date = t.strftime("%d/%b/%Y:%H:%M:%S%.3f");
+        let line = |state: &str, status: u16| {
+            format!(
+                "10.0.0.1:4000 [{date}] fe be/s1 0/0/0/-1/1000 {status} 198 - - {state} 1/1/0/0/0 0/0 \"GET /slow HTTP/1.1\"\n"
+            )
+        };
+        let text = line("sH--", 504) + &line("SC--", 503) + &line("SC--", 503) + &line("----", 200);
+        let mut p = pipeline();
+        p.ingest("k", "haproxy.log", text.as_bytes());
+        p.drain(jiff::Timestamp::now());
+        let batch = p.take_batch();
+        let mut live: Vec<(&str, u64, bool)> = batch
+            .incidents
+            .iter()
+            .map(|i| {
+                let own = i
+                    .evidence
+                    .first()
+                    .is_some_and(|e| text.contains(e.as_str()));
+                (i.cause.as_str(), i.count, own)
+            })
+            .collect();
+        live.sort();
+        assert_eq!(
+            live,
+            [
+                ("upstream_timeout", 1, true),
+                ("upstream_unavailable", 2, true)
+            ]
         );
     }
 

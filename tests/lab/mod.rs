@@ -9,6 +9,7 @@
 
 pub mod apache;
 pub mod faults;
+pub mod haproxy;
 pub mod monitoring;
 pub mod nginx;
 pub mod php_fpm;
@@ -671,7 +672,12 @@ pub fn count_5xx(statuses: &[u16]) -> u64 {
 /// spec (1 when any 5xx was found, else 0) and that every 5xx belongs to exactly one
 /// incident, and returns the parsed report.
 pub fn diagnose(paths: &[&Path]) -> Value {
-    let (report, exit, stderr) = run_diagnose(paths);
+    diagnose_with(&[], paths)
+}
+
+/// [`diagnose`] with more flags (`--access-format …`).
+pub fn diagnose_with(flags: &[&str], paths: &[&Path]) -> Value {
+    let (report, exit, stderr) = run_diagnose(flags, paths);
     let errors = report["summary"]["server_errors"]
         .as_u64()
         .unwrap_or_else(|| panic!("no summary.server_errors in:\n{}", pretty(&report)));
@@ -699,7 +705,7 @@ pub fn diagnose(paths: &[&Path]) -> Value {
 /// from error events (spec: `count` is the number of events, `status` is `{}`). Checks that
 /// shape and the exit code (1 when any incident was found, else 0); returns the report.
 pub fn diagnose_errors_only(paths: &[&Path]) -> Value {
-    let (report, exit, stderr) = run_diagnose(paths);
+    let (report, exit, stderr) = run_diagnose(&[], paths);
     let found = !incidents(&report).is_empty();
     assert_eq!(
         exit,
@@ -713,11 +719,12 @@ pub fn diagnose_errors_only(paths: &[&Path]) -> Value {
     report
 }
 
-/// Runs the built binary `diagnose --format json PATHS`; returns the parsed report, the exit
-/// code and what it wrote to stderr. Panics when stdout is not JSON.
-fn run_diagnose(paths: &[&Path]) -> (Value, Option<i32>, String) {
+/// Runs the built binary `diagnose --format json FLAGS PATHS`; returns the parsed report, the
+/// exit code and what it wrote to stderr. Panics when stdout is not JSON.
+fn run_diagnose(flags: &[&str], paths: &[&Path]) -> (Value, Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
         .args(["diagnose", "--format", "json"])
+        .args(flags)
         .args(paths)
         .output()
         .expect("run fivehundred");
