@@ -13,7 +13,7 @@ use indicatif::ProgressBar;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use crate::formats::access::{AccessFormat, CustomFormat};
+use crate::formats::access::{AccessFormat, CustomFormat, FormatDirective};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
@@ -76,12 +76,22 @@ pub struct BlockAt<'a> {
     /// The block's number in its input: with a line's offset in the block, its place.
     pub block_no: u64,
     pub window: Window,
+    /// Where directives in the block change the file's format (W3C's `#Fields:`): from each
+    /// offset on, the lines are in its format.
+    pub changes: &'a [(usize, AccessFormat)],
 }
 
 impl BlockAt<'_> {
-    /// A line of the block, in the file's format or else the block's own.
-    pub fn parse<'l>(&self, line: &'l [u8]) -> Option<AccessRecord<'l>> {
-        self.format
+    /// The line of the block at `offset`, in the file's format as the directives before it
+    /// left it, or else the block's own.
+    pub fn parse<'l>(&self, line: &'l [u8], offset: usize) -> Option<AccessRecord<'l>> {
+        let format = self
+            .changes
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= offset)
+            .map_or(self.format, |(_, f)| f);
+        format
             .parse(line)
             .or_else(|| self.also.and_then(|f| f.parse(line)))
     }
@@ -605,14 +615,17 @@ impl AccessTally {
     }
 }
 
-/// Parses one block; statuses are counted in a flat array first because a map lookup per
-/// line would dominate the parse.
+/// Parses one block in `format`, and lines it does not read in `also` where given (see
+/// [`tally_block_any`]); statuses are counted in a flat array first because a map lookup per
+/// line would dominate the parse. A directive line (W3C's `#Fields:`) changes `format` for the
+/// lines after it, and is neither a request nor unparsed.
 fn tally_block(
     block: &[u8],
-    formats: &[&AccessFormat],
+    (format, also): (&AccessFormat, Option<&AccessFormat>),
     (index, block_no, window): (usize, u64, Window),
     strings: &Mutex<Strings>,
 ) -> AccessTally {
+    let mut format = Cow::Borrowed(format);
     let mut t = AccessTally::default();
     let mut counts = [0u64; 1000];
     let mut newest: Option<Stamp> = None;
@@ -620,9 +633,10 @@ fn tally_block(
     let mut responses = Vec::new();
     for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
-        let head = formats
-            .iter()
-            .find_map(|f| f.head(line, &mut clock).map(|head| (f, head)));
+        let head = match format.head(line, &mut clock) {
+            Some(head) => Some((&*format, head)),
+            None => also.and_then(|f| f.head(line, &mut clock).map(|head| (f, head))),
+        };
         match head {
             Some((format, (time, status))) if window.contains(time) => {
                 newest = newest.max(Some(time));
@@ -636,7 +650,11 @@ fn tally_block(
             }
             Some(_) => {}
             None if line.trim_ascii().is_empty() => {}
-            None => t.unparsed += 1,
+            None => match format.directive(line) {
+                Some(FormatDirective::Format(next)) => format = Cow::Owned(next),
+                Some(FormatDirective::Other) => {}
+                None => t.unparsed += 1,
+            },
         }
     }
     t.newest = newest;
@@ -664,7 +682,7 @@ fn tally_block_any(
     tz: &TimeZone,
     strings: &Mutex<Strings>,
 ) -> (AccessTally, Option<AccessFormat>) {
-    let t = tally_block(block, &[format], place, strings);
+    let t = tally_block(block, (format, None), place, strings);
     if t.unparsed * 2 <= t.lines {
         return (t, None);
     }
@@ -678,7 +696,7 @@ fn tally_block_any(
     match detect(unread, custom) {
         Detected::Access(own) if own != *format => {
             let own = own.in_zone(tz);
-            let t = tally_block(block, &[format, &own], place, strings);
+            let t = tally_block(block, (format, Some(&own)), place, strings);
             (t, Some(own))
         }
         _ => (t, None),
@@ -733,12 +751,14 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                         let place = (job.input, job.block_no, window);
                         let (t, also) = tally_block_any(block, format, place, tz, &strings);
                         tallies.entry(job.input).or_default().merge(t);
+                        let changes = format.changes(block);
                         let at = BlockAt {
                             format,
                             also: also.as_ref(),
                             input: job.input,
                             block_no: job.block_no,
                             window,
+                            changes: &changes,
                         };
                         observer.observe(block, &at, &mut observed);
                         let _ = give_back.send(job.block);
@@ -767,17 +787,23 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
     ) -> std::io::Result<()> {
         let mut next = Some(first);
         let mut block_no = 0u64;
+        let mut format = format;
         while let Some(block) = next {
             // A mapped file is not read through the progress bar's counting reader.
             if let Block::Mapped(..) = block {
                 opts.progress.inc(block.len() as u64);
             }
+            // The format this block ends in is the one the next starts in (W3C's `#Fields:`).
+            let after = format.after(&block).map(Arc::new);
             let job = Job {
                 input,
                 block_no,
                 format: Arc::clone(&format),
                 block,
             };
+            if let Some(after) = after {
+                format = after;
+            }
             if self.work.send(job).is_err() {
                 break;
             }
