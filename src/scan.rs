@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::engine::stream::ErrorInput;
-use crate::formats::access::{AccessFormat, CustomFormat};
+use crate::formats::access::{AccessFormat, CustomFormat, FormatDirective};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::envelope::{Enveloped, Origins};
 use crate::formats::time::ClfClock;
@@ -78,12 +78,22 @@ pub struct BlockAt<'a> {
     /// The block's number in its input: with a line's offset in the block, its place.
     pub block_no: u64,
     pub window: Window,
+    /// Where directives in the block change the file's format (W3C's `#Fields:`): from each
+    /// offset on, the lines are in its format.
+    pub changes: &'a [(usize, AccessFormat)],
 }
 
 impl BlockAt<'_> {
-    /// A line of the block, in the file's format or else the block's own.
-    pub fn parse<'l>(&self, line: &'l [u8]) -> Option<AccessRecord<'l>> {
-        self.format
+    /// The line of the block at `offset`, in the file's format as the directives before it
+    /// left it, or else the block's own.
+    pub fn parse<'l>(&self, line: &'l [u8], offset: usize) -> Option<AccessRecord<'l>> {
+        let format = self
+            .changes
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= offset)
+            .map_or(self.format, |(_, f)| f);
+        format
             .parse(line)
             .or_else(|| self.also.and_then(|f| f.parse(line)))
     }
@@ -696,15 +706,18 @@ impl AccessTally {
     }
 }
 
-/// Parses one block; statuses are counted in a flat array first because a map lookup per
-/// line would dominate the parse.
+/// Parses one block in `format`, and lines it does not read in `also` where given (see
+/// [`tally_block_any`]); statuses are counted in a flat array first because a map lookup per
+/// line would dominate the parse. A directive line (W3C's `#Fields:`) changes `format` for the
+/// lines after it, and is neither a request nor unparsed.
 fn tally_block(
     block: &[u8],
-    formats: &[&AccessFormat],
+    (format, also): (&AccessFormat, Option<&AccessFormat>),
     skip: Option<ErrorFormat>,
     (index, block_no, window): (usize, u64, Window),
     strings: &Mutex<Strings>,
 ) -> AccessTally {
+    let mut format = Cow::Borrowed(format);
     let mut t = AccessTally::default();
     let mut counts = [0u64; 1000];
     let mut newest: Option<Stamp> = None;
@@ -712,9 +725,10 @@ fn tally_block(
     let mut responses = Vec::new();
     for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
-        let head = formats
-            .iter()
-            .find_map(|f| f.head(line, &mut clock).map(|head| (f, head)));
+        let head = match format.head(line, &mut clock) {
+            Some(head) => Some((&*format, head)),
+            None => also.and_then(|f| f.head(line, &mut clock).map(|head| (f, head))),
+        };
         match head {
             Some((format, (time, status))) if window.contains(time) => {
                 newest = newest.max(Some(time));
@@ -730,7 +744,11 @@ fn tally_block(
             None if line.trim_ascii().is_empty() => {}
             // A mixed file's error lines, read as its error log.
             None if skip.is_some_and(|f| f.is_header(line)) => {}
-            None => t.unparsed += 1,
+            None => match format.directive(line) {
+                Some(FormatDirective::Format(next)) => format = Cow::Owned(next),
+                Some(FormatDirective::Other) => {}
+                None => t.unparsed += 1,
+            },
         }
     }
     t.newest = newest;
@@ -765,7 +783,7 @@ fn tally_block_any(
     strings: &Mutex<Strings>,
 ) -> (AccessTally, Option<AccessFormat>) {
     let (format, skip) = (&job.format, job.skip);
-    let t = tally_block(block, &[format], skip, place, strings);
+    let t = tally_block(block, (format, None), skip, place, strings);
     if t.unparsed < FOREIGN_LINES && t.unparsed * 2 <= t.lines {
         return (t, None);
     }
@@ -779,7 +797,7 @@ fn tally_block_any(
     match detect(unread, custom) {
         Detected::Access(own) if own != *format => {
             let own = own.in_zone(tz);
-            let t = tally_block(block, &[format, &own], skip, place, strings);
+            let t = tally_block(block, (format, Some(&own)), skip, place, strings);
             (t, Some(own))
         }
         _ => (t, None),
@@ -842,12 +860,14 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                         let (t, also) =
                             tally_block_any(block, &job.format, place, tz, &strings);
                         tallies.entry(job.input).or_default().merge(t);
+                        let changes = format.changes(block);
                         let at = BlockAt {
                             format,
                             also: also.as_ref(),
                             input: job.input,
                             block_no: job.block_no,
                             window,
+                            changes: &changes,
                         };
                         observer.observe(block, &at, &mut observed);
                         let _ = give_back.send(job.block);
@@ -876,17 +896,28 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
     ) -> std::io::Result<()> {
         let mut next = Some(first);
         let mut block_no = 0u64;
+        let mut format = format;
         while let Some(block) = next {
             // A mapped file is not read through the progress bar's counting reader.
             if let Block::Mapped(..) = block {
                 opts.progress.inc(block.len() as u64);
             }
+            // The format this block ends in is the one the next starts in (W3C's `#Fields:`).
+            let after = format.format.after(&block).map(|f| {
+                Arc::new(JobFormat {
+                    format: f,
+                    skip: format.skip,
+                })
+            });
             let job = Job {
                 input,
                 block_no,
                 format: Arc::clone(&format),
                 block,
             };
+            if let Some(after) = after {
+                format = after;
+            }
             if self.work.send(job).is_err() {
                 break;
             }

@@ -1,15 +1,20 @@
 //! Access logs: the Common Log Format family (`common`, `combined`, `vhost_combined`, each
-//! also with extra fields appended), JSON lines, HAProxy's HTTP log, and custom formats given
-//! as an nginx `log_format` or an Apache `LogFormat` string.
+//! also with extra fields appended), JSON lines (among them Cloudflare Logpush and Google
+//! Cloud load balancer exports), HAProxy's HTTP log, custom formats given as an nginx
+//! `log_format` or an Apache `LogFormat` string, W3C extended logs (IIS, CloudFront, in
+//! [`super::w3c`]) and AWS load balancer logs (in [`super::aws`]).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use memchr::memchr;
 use serde_json::Value;
 
+use super::aws::AwsLb;
 use super::haproxy::HaproxyFormat;
 use super::time::{ClfClock, parse_clf, parse_epoch, parse_epoch_units, parse_iso8601};
-use super::{AccessRecord, Stamp};
+use super::w3c::{self, Layout};
+use super::{AccessRecord, Stamp, split_url};
 
 /// How the lines of one access log are laid out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +27,24 @@ pub enum AccessFormat {
     Custom(CustomFormat),
     /// HAProxy's HTTP log (`option httplog`).
     Haproxy(HaproxyFormat),
+    /// JSON lines from Cloudflare Logpush (HTTP requests dataset): read like [`Json`](Self::Json).
+    Cloudflare,
+    /// JSON lines of Google Cloud HTTP(S) load balancer requests exported from Cloud Logging:
+    /// read like [`Json`](Self::Json).
+    GcpLb,
+    /// W3C extended (IIS, CloudFront), in the column layout of the `#Fields:` line in effect.
+    W3c(Arc<Layout>),
+    /// An AWS load balancer's access log.
+    Aws(AwsLb),
+}
+
+/// A line of an access log that is not a request but says how to read the lines after it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FormatDirective {
+    /// The lines after it are in this format (a W3C `#Fields:` line).
+    Format(AccessFormat),
+    /// Nothing to read (another W3C directive).
+    Other,
 }
 
 /// Which member of the CLF family a file is, for the `format` field of `inputs`.
@@ -42,6 +65,10 @@ impl AccessFormat {
             AccessFormat::Json => "json",
             AccessFormat::Custom(_) => "custom",
             AccessFormat::Haproxy(_) => "haproxy",
+            AccessFormat::Cloudflare => "cloudflare",
+            AccessFormat::GcpLb => "gcp_lb",
+            AccessFormat::W3c(layout) => layout.name(),
+            AccessFormat::Aws(lb) => lb.name(),
         }
     }
 
@@ -55,9 +82,10 @@ impl AccessFormat {
     }
 
     /// Whether lines of the format named `name` are stamped when the request arrived, not
-    /// when it was answered, whichever server wrote them (HAProxy's accept date).
+    /// when it was answered, whichever server wrote them (HAProxy's accept date, classic
+    /// ELB's `timestamp`, Cloudflare's `EdgeStartTimestamp`).
     pub fn stamps_start(name: &str) -> bool {
-        name == "haproxy"
+        matches!(name, "haproxy" | "elb" | "cloudflare")
     }
 
     /// The time and status of one line (without its newline); `None` if it is not of this
@@ -66,6 +94,8 @@ impl AccessFormat {
         match self {
             AccessFormat::Clf(_) => clf_head(line, clock),
             AccessFormat::Haproxy(f) => f.head(line),
+            AccessFormat::W3c(layout) => layout.head(line),
+            AccessFormat::Aws(lb) => lb.head(line),
             _ => self.parse(line).map(|r| (r.time, r.status)),
         }
     }
@@ -74,9 +104,49 @@ impl AccessFormat {
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<AccessRecord<'a>> {
         match self {
             AccessFormat::Clf(_) => parse_clf_line(line).map(|(r, _)| r),
-            AccessFormat::Json => parse_json_line(line),
+            AccessFormat::Json | AccessFormat::Cloudflare | AccessFormat::GcpLb => {
+                parse_json_line(line)
+            }
             AccessFormat::Custom(f) => f.parse(line),
             AccessFormat::Haproxy(f) => f.parse(line),
+            AccessFormat::W3c(layout) => layout.parse(line),
+            AccessFormat::Aws(lb) => lb.parse(line),
+        }
+    }
+
+    /// What a line this format does not read as a request says, if it is a directive of it
+    /// (only W3C logs have them). Asked only of lines [`head`](Self::head) did not read, so
+    /// the other formats' lines never get here.
+    pub fn directive(&self, line: &[u8]) -> Option<FormatDirective> {
+        match self {
+            AccessFormat::W3c(_) => Some(match w3c::directive(line)? {
+                w3c::Directive::Fields(layout) => {
+                    FormatDirective::Format(AccessFormat::W3c(layout))
+                }
+                w3c::Directive::Other => FormatDirective::Other,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Where directives in `block` change the format, and to what: the offset of the line
+    /// after each (empty for the formats without directives, at no cost).
+    pub fn changes(&self, block: &[u8]) -> Vec<(usize, AccessFormat)> {
+        match self {
+            AccessFormat::W3c(_) => w3c::layouts(block)
+                .into_iter()
+                .map(|(at, layout)| (at, AccessFormat::W3c(layout)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The format the lines after `block` are in, where a directive in it changed it: the
+    /// state a block hands to the next one, which another thread may parse.
+    pub fn after(&self, block: &[u8]) -> Option<AccessFormat> {
+        match self {
+            AccessFormat::W3c(_) => w3c::last_layout(block).map(AccessFormat::W3c),
+            _ => None,
         }
     }
 }
@@ -179,7 +249,7 @@ pub fn parse_clf_line(line: &[u8]) -> Option<(AccessRecord<'_>, ClfVariant)> {
 }
 
 /// A `host:port` without the port (IPv6 in brackets keeps its colons).
-fn strip_port(v: &[u8]) -> &[u8] {
+pub(crate) fn strip_port(v: &[u8]) -> &[u8] {
     match memchr::memrchr(b':', v) {
         Some(i) if v[i + 1..].iter().all(u8::is_ascii_digit) && !v.starts_with(b"[") => &v[..i],
         _ => v,
@@ -189,7 +259,7 @@ fn strip_port(v: &[u8]) -> &[u8] {
 /// The content of a quoted field whose opening quote is already consumed, and what follows
 /// the closing quote. Backslash escapes (`\"`) are skipped over; an unterminated field runs
 /// to the end of the line (real logs have those: a user agent cut off by a length limit).
-fn quoted(b: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn quoted(b: &[u8]) -> (&[u8], &[u8]) {
     let mut i = 0;
     while let Some(j) = memchr::memchr2(b'"', b'\\', &b[i..]) {
         let at = i + j;
@@ -261,8 +331,27 @@ pub const JSON_UA: &[&str] = &[
     "useragent",
     "request_User-Agent",
 ];
+/// Field names of cloud services' JSON exports (Cloudflare Logpush's HTTP requests, Cloud
+/// Logging's `httpRequest`), tried after the usual ones: they cost nothing until those are
+/// missing.
+pub const CLOUD_TIME: &[&str] = &["EdgeStartTimestamp"];
+pub const CLOUD_STATUS: &[&str] = &["EdgeResponseStatus"];
+pub const CLOUD_CLIENT: &[&str] = &["ClientIP", "remoteIp"];
+pub const CLOUD_METHOD: &[&str] = &["ClientRequestMethod", "requestMethod"];
+pub const CLOUD_PATH: &[&str] = &["ClientRequestURI", "requestUrl"];
+pub const CLOUD_HOST: &[&str] = &["ClientRequestHost"];
+pub const CLOUD_UA: &[&str] = &["ClientRequestUserAgent", "userAgent"];
 
-/// Parses a JSON-lines access record. Nested `request` objects (Caddy) are looked into.
+/// The names of one field: the usual ones, then the cloud exports'.
+type Names = (&'static [&'static str], &'static [&'static str]);
+
+/// Objects a record's request fields may be nested in: Caddy's `request`, Cloud Logging's
+/// `httpRequest`.
+const JSON_NESTED: &[&str] = &["request", "httpRequest"];
+
+/// Parses a JSON-lines access record. Nested request objects (Caddy's `request`, Cloud
+/// Logging's `httpRequest`) are looked into; an absolute URL as the path (`requestUrl`) gives
+/// the host too.
 pub fn parse_json_line(line: &[u8]) -> Option<AccessRecord<'static>> {
     let trimmed = line.trim_ascii();
     if !trimmed.starts_with(b"{") {
@@ -270,45 +359,82 @@ pub fn parse_json_line(line: &[u8]) -> Option<AccessRecord<'static>> {
     }
     let v: Value = serde_json::from_slice(trimmed).ok()?;
     let obj = v.as_object()?;
-    let nested = obj.get("request").and_then(Value::as_object);
-    let get = |names: &[&str]| -> Option<&Value> {
-        names
+    let nested = JSON_NESTED
+        .iter()
+        .find_map(|n| obj.get(*n).and_then(Value::as_object));
+    let get = |(usual, cloud): Names| -> Option<&Value> {
+        usual
             .iter()
+            .chain(cloud)
             .find_map(|n| obj.get(*n).or_else(|| nested.and_then(|o| o.get(*n))))
             .filter(|v| !v.is_object())
     };
-    let text = |names: &[&str]| -> Option<Vec<u8>> {
+    let text = |names: Names| -> Option<Vec<u8>> {
         get(names).map(|v| match v {
             Value::String(s) => s.as_bytes().to_vec(),
             other => other.to_string().into_bytes(),
         })
     };
-    let status = match get(JSON_STATUS)? {
+    let status = match get((JSON_STATUS, CLOUD_STATUS))? {
         Value::Number(n) => u16::try_from(n.as_u64()?)
             .ok()
             .filter(|s| *s == 0 || (100..1000).contains(s))?,
         Value::String(s) => parse_status(s.as_bytes())?,
         _ => return None,
     };
-    let time = json_time(get(JSON_TIME)?)?;
-    let request = match text(JSON_REQUEST) {
+    let time = json_time(get((JSON_TIME, CLOUD_TIME))?)?;
+    let mut url_host = None;
+    let request = match text((JSON_REQUEST, &[])) {
         Some(r) => r,
         None => {
-            let mut r = text(JSON_METHOD).unwrap_or_else(|| b"-".to_vec());
+            let mut r = text((JSON_METHOD, CLOUD_METHOD)).unwrap_or_else(|| b"-".to_vec());
             r.push(b' ');
-            r.extend(text(JSON_PATH).unwrap_or_else(|| b"-".to_vec()));
+            let path = text((JSON_PATH, CLOUD_PATH)).unwrap_or_else(|| b"-".to_vec());
+            match split_url(&path) {
+                Some((host, p)) => {
+                    url_host = Some(strip_port(host).to_vec());
+                    r.extend_from_slice(p);
+                }
+                None => r.extend(path),
+            }
             r
         }
     };
     Some(AccessRecord {
         time,
-        client: Cow::Owned(text(JSON_CLIENT).unwrap_or_default()),
-        vhost: text(JSON_HOST).map(Cow::Owned),
+        client: Cow::Owned(text((JSON_CLIENT, CLOUD_CLIENT)).unwrap_or_default()),
+        vhost: text((JSON_HOST, CLOUD_HOST)).or(url_host).map(Cow::Owned),
         request: Cow::Owned(request),
         status,
-        user_agent: Cow::Owned(text(JSON_UA).unwrap_or_default()),
-        reason: None,
+        user_agent: Cow::Owned(text((JSON_UA, CLOUD_UA)).unwrap_or_default()),
+        reason: (status >= 500)
+            .then(|| json_reason(obj, status))
+            .flatten()
+            .map(Cow::Owned),
     })
+}
+
+/// Why a JSON record says its request failed, where its format says: Google Cloud's
+/// `jsonPayload.statusDetails` (`statusDetails=failed_to_connect_to_backend`), or Cloudflare's
+/// edge status with the origin's where logged (`EdgeResponseStatus=522
+/// OriginResponseStatus=0`: Cloudflare's own 52x codes say what went wrong with the origin),
+/// in the format's own field names.
+fn json_reason(obj: &serde_json::Map<String, Value>, status: u16) -> Option<Vec<u8>> {
+    let details = obj
+        .get("jsonPayload")
+        .and_then(|p| p.get("statusDetails"))
+        .and_then(Value::as_str);
+    if let Some(d) = details {
+        return Some(format!("statusDetails={d}").into_bytes());
+    }
+    if !obj.contains_key("EdgeResponseStatus") {
+        return None;
+    }
+    let mut reason = format!("EdgeResponseStatus={status}");
+    if let Some(origin) = obj.get("OriginResponseStatus").and_then(Value::as_u64) {
+        reason.push_str(&format!(" OriginResponseStatus={origin}"));
+    }
+    Some(reason.into_bytes())
 }
 
 /// A JSON time value: RFC 3339, CLF (`$time_local`), or epoch seconds as number or string.
@@ -321,8 +447,14 @@ fn json_time(v: &Value) -> Option<Stamp> {
                 .or_else(|| parse_epoch(b))
         }
         Value::Number(n) => {
+            // Seconds, or milli-, micro- or nanoseconds (Cloudflare's `unixnano`), told apart by
+            // size: in seconds, 1e11 is the year 5138.
             let f = n.as_f64()?;
-            let secs = if f > 1e11 { f / 1000.0 } else { f };
+            let divisor = [1e9, 1e6, 1e3]
+                .into_iter()
+                .find(|d| f > 1e8 * d)
+                .unwrap_or(1.0);
+            let secs = f / divisor;
             parse_epoch(format!("{secs:.3}").as_bytes())
         }
         _ => None,
@@ -790,6 +922,42 @@ mod tests {
         let caddy = br#"{"ts":1764079203.5,"request":{"remote_ip":"1.2.3.4","method":"GET","uri":"/b"},"status":500}"#;
         assert_eq!(parse_json_line(caddy).unwrap().path(), b"/b");
         assert!(parse_json_line(b"{not json").is_none());
+    }
+
+    #[test]
+    fn cloud_json_exports() {
+        let cloudflare = br#"{"ClientIP":"192.0.2.1","ClientRequestHost":"ex.org","ClientRequestMethod":"GET","ClientRequestURI":"/a?b=1","EdgeResponseStatus":522,"OriginResponseStatus":0,"EdgeStartTimestamp":1764079203500000000,"ClientRequestUserAgent":"curl/8"}"#;
+        let r = parse_json_line(cloudflare).unwrap();
+        assert_eq!(
+            (r.status, &*r.client, r.vhost.as_deref(), r.path()),
+            (522, &b"192.0.2.1"[..], Some(&b"ex.org"[..]), &b"/a"[..])
+        );
+        assert_eq!(r.time.ms, 1_764_079_203_500);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some(&b"EdgeResponseStatus=522 OriginResponseStatus=0"[..])
+        );
+        let gcp = br#"{"httpRequest":{"requestMethod":"POST","requestUrl":"https://ex.org:443/r?x","status":504,"userAgent":"ua","remoteIp":"2001:db8::7"},"jsonPayload":{"statusDetails":"backend_timeout"},"timestamp":"2020-06-08T23:42:01.5Z"}"#;
+        let r = parse_json_line(gcp).unwrap();
+        assert_eq!(
+            (r.status, &*r.request, r.vhost.as_deref(), &*r.client),
+            (
+                504,
+                &b"POST /r?x"[..],
+                Some(&b"ex.org"[..]),
+                &b"2001:db8::7"[..]
+            )
+        );
+        assert_eq!(
+            r.reason.as_deref(),
+            Some(&b"statusDetails=backend_timeout"[..])
+        );
+        // Only 5xx lines carry a reason; plain JSON lines never do.
+        let ok = br#"{"httpRequest":{"status":200},"jsonPayload":{"statusDetails":"response_sent_by_backend"},"timestamp":"2020-06-08T23:42:01Z"}"#;
+        assert_eq!(parse_json_line(ok).unwrap().reason, None);
+        let plain =
+            br#"{"time":"2026-11-25T14:00:03+00:00","request":"GET / HTTP/1.1","status":502}"#;
+        assert_eq!(parse_json_line(plain).unwrap().reason, None);
     }
 
     #[test]

@@ -2,8 +2,12 @@
 
 use jiff::tz::TimeZone;
 
+use std::sync::Arc;
+
 use super::access::{AccessFormat, CustomFormat, parse_clf_line, parse_json_line};
+use super::aws::AwsLb;
 use super::haproxy::{HaproxyFormat, Layout};
+use super::w3c;
 use super::{ErrorEvent, Kind, apache_error, nginx_error, php};
 
 /// The error-log formats, each read record by record.
@@ -149,7 +153,8 @@ pub fn detect<'a>(
     let mut total = 0usize;
     let mut custom_hits = 0usize;
     let mut clf = [0usize; 3];
-    let mut json = 0usize;
+    let mut json = JsonCounts::default();
+    let mut cloud = CloudCounts::default();
     // HAProxy's two layouts, `option httplog` and `option httplog clf`.
     let mut haproxy = [0usize; 2];
     let haproxy_formats = [Layout::Http, Layout::Clf].map(HaproxyFormat::new);
@@ -161,7 +166,9 @@ pub fn detect<'a>(
             && [
                 custom_hits,
                 clf.iter().sum(),
-                json,
+                json.all,
+                cloud.w3c,
+                cloud.aws.iter().sum(),
                 haproxy[0],
                 haproxy[1],
                 errors.iter().copied().max().unwrap_or(0),
@@ -184,10 +191,12 @@ pub fn detect<'a>(
                 None => clf[v as usize] += 1,
             }
         } else if line.first() == Some(&b'{') && parse_json_line(line).is_some() {
-            json += 1;
+            json.count(line);
         } else if let Some(i) = haproxy_formats.iter().position(|f| f.parse(line).is_some()) {
             // With their syslog header, HAProxy's lines are no CLF lines in either layout.
             haproxy[i] += 1;
+        } else {
+            cloud.count(line);
         }
         for (i, f) in ErrorFormat::ALL.iter().enumerate() {
             errors[i] += usize::from(f.is_header(line));
@@ -206,7 +215,17 @@ pub fn detect<'a>(
             enough(clf_total),
             Detected::Access(AccessFormat::Clf(clf_variant(clf))),
         ),
-        (json, enough(json), Detected::Access(AccessFormat::Json)),
+        (json.all, enough(json.all), Detected::Access(json.format())),
+        (
+            cloud.w3c,
+            enough(cloud.w3c),
+            Detected::Access(AccessFormat::W3c(cloud.layout())),
+        ),
+        (
+            cloud.aws.iter().sum(),
+            enough(cloud.aws.iter().sum()),
+            Detected::Access(AccessFormat::Aws(cloud.lb())),
+        ),
         (
             errors[best_error],
             error_ok,
@@ -224,6 +243,84 @@ pub fn detect<'a>(
         .map(|(n, _, d)| (n, d))
         .max_by_key(|(n, _)| *n)
         .map_or(Detected::Unknown, |(_, d)| d)
+}
+
+/// JSON lines read, and how many of them are in the shape of a cloud service's export.
+#[derive(Default)]
+struct JsonCounts {
+    all: usize,
+    cloudflare: usize,
+    gcp: usize,
+}
+
+impl JsonCounts {
+    /// Counts a line [`parse_json_line`] reads; its keys say whose it is.
+    fn count(&mut self, line: &[u8]) {
+        let has = |key: &[u8]| memchr::memmem::find(line, key).is_some();
+        self.all += 1;
+        self.cloudflare += usize::from(has(b"\"EdgeResponseStatus\""));
+        self.gcp += usize::from(has(b"\"httpRequest\""));
+    }
+
+    /// The JSON format most of the lines are in.
+    fn format(&self) -> AccessFormat {
+        if self.cloudflare * 2 > self.all {
+            AccessFormat::Cloudflare
+        } else if self.gcp * 2 > self.all {
+            AccessFormat::GcpLb
+        } else {
+            AccessFormat::Json
+        }
+    }
+}
+
+/// Lines of the text formats cloud services write: W3C extended (with the layout of its first
+/// `#Fields:` line) and AWS load balancers'.
+#[derive(Default)]
+struct CloudCounts {
+    w3c: usize,
+    /// The first `#Fields:` layout, and the one in effect.
+    first: Option<Arc<w3c::Layout>>,
+    current: Option<Arc<w3c::Layout>>,
+    /// ALB, ELB.
+    aws: [usize; 2],
+}
+
+impl CloudCounts {
+    /// Counts a line no other access parser read. W3C data lines are read in the layout the
+    /// last `#Fields:` gave, or IIS's default before any.
+    fn count(&mut self, line: &[u8]) {
+        if let Some(d) = w3c::directive(line) {
+            // Only a `#Fields:` line W3C data can follow says W3C: other `#` lines are what
+            // banners and comments of any log look like too.
+            if let w3c::Directive::Fields(layout) = d {
+                self.first.get_or_insert_with(|| Arc::clone(&layout));
+                self.current = Some(layout);
+                self.w3c += 1;
+            }
+        } else if let Some(lb) = [AwsLb::Alb, AwsLb::Elb]
+            .into_iter()
+            .find(|lb| lb.head(line).is_some())
+        {
+            self.aws[lb as usize] += 1;
+        } else {
+            let current = self.current.get_or_insert_with(w3c::Layout::iis_default);
+            self.w3c += usize::from(current.head(line).is_some());
+        }
+    }
+
+    /// The layout a W3C file starts in.
+    fn layout(&self) -> Arc<w3c::Layout> {
+        self.first.clone().unwrap_or_else(w3c::Layout::iis_default)
+    }
+
+    fn lb(&self) -> AwsLb {
+        if self.aws[AwsLb::Elb as usize] > self.aws[AwsLb::Alb as usize] {
+            AwsLb::Elb
+        } else {
+            AwsLb::Alb
+        }
+    }
 }
 
 /// The CLF variant most lines have; a file with some `combined` lines among `common` ones
@@ -278,6 +375,27 @@ mod tests {
             Some(&b"SC--"[..])
         );
         assert_eq!(d("hello\nworld\n"), Detected::Unknown);
+    }
+
+    #[test]
+    fn detects_the_cloud_formats() {
+        let iis = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n\
+                   #Date: 2026-11-25 14:00:00\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n\
+                   2026-11-25 14:00:03 1.2.3.4 GET / 500\n";
+        assert_eq!(d(iis).format_name(), "w3c");
+        let headerless = "2026-11-25 14:00:03 10.0.0.5 GET / - 443 - 1.2.3.4 ua - 500 0 0 15\n";
+        assert_eq!(d(headerless).format_name(), "w3c");
+        let cloudfront = "#Version: 1.0\n#Fields: date time x-edge-location c-ip sc-status x-edge-result-type\n\
+                          2019-12-13\t22:36:27\tSEA19-C1\t192.0.2.200\t502\tError\n";
+        assert_eq!(d(cloudfront).format_name(), "cloudfront");
+        let alb = r#"http 2018-07-02T22:23:00.186641Z app/lb/50dc 1.2.3.4:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://ex.org:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:x "Root=1" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-""#;
+        assert_eq!(d(alb).format_name(), "alb");
+        let elb = r#"2015-05-13T23:39:43.945958Z lb 1.2.3.4:2817 10.0.0.1:80 0.1 0.1 0.1 200 200 0 29 "GET http://ex.org:80/ HTTP/1.1" "curl/7.38.0" - -"#;
+        assert_eq!(d(elb).format_name(), "elb");
+        let cloudflare = r#"{"ClientIP":"1.2.3.4","EdgeResponseStatus":200,"EdgeStartTimestamp":"2020-10-13T19:49:36Z"}"#;
+        assert_eq!(d(cloudflare).format_name(), "cloudflare");
+        let gcp = r#"{"httpRequest":{"status":200},"timestamp":"2020-06-08T23:41:30Z"}"#;
+        assert_eq!(d(gcp).format_name(), "gcp_lb");
         assert_eq!(d(""), Detected::Unknown);
     }
 }

@@ -4,12 +4,14 @@
 
 pub mod access;
 pub mod apache_error;
+pub mod aws;
 pub mod detect;
 pub mod envelope;
 pub mod haproxy;
 pub mod nginx_error;
 pub mod php;
 pub mod time;
+pub mod w3c;
 
 use std::borrow::Cow;
 
@@ -41,8 +43,11 @@ pub struct AccessRecord<'a> {
     pub status: u16,
     pub user_agent: Cow<'a, [u8]>,
     /// Why the line's own format says the request failed, where it says (HAProxy's
-    /// termination state `sH--`); the rule table's `[[access_reason]]` rows name a cause
-    /// for it. `None` for the formats that say nothing of the kind.
+    /// termination state `sH--`, an ALB `-` target status, CloudFront's `OriginConnectError`,
+    /// GCP's `statusDetails`…), in the format's own words (the W3C, AWS and JSON formats write
+    /// `name=value` pairs of their field names); the rule table's `[[access_reason]]` rows name
+    /// a cause for it. `None` for the formats that say nothing of the kind, and for lines that
+    /// are not 5xx.
     pub reason: Option<Cow<'a, [u8]>>,
 }
 
@@ -65,6 +70,23 @@ pub fn request_path(request: &[u8]) -> &[u8] {
     };
     let end = memchr::memchr2(b'?', b'#', target).unwrap_or(target.len());
     &target[..end]
+}
+
+/// An absolute URL (`https://example.com:443/a?b`, as load balancers log the target) split
+/// into its host (with any port) and its path with the query (`/` when it has none); `None`
+/// if `target` is not an absolute URL.
+pub fn split_url(target: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = memchr::memmem::find(target, b"://")?;
+    if at == 0 || !target[..at].iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let rest = &target[at + 3..];
+    let slash = memchr::memchr2(b'/', b'?', rest).unwrap_or(rest.len());
+    let path = match &rest[slash..] {
+        [] => &b"/"[..],
+        p => p,
+    };
+    Some((&rest[..slash], path))
 }
 
 /// The method of a request line (`GET`), if it has one.
@@ -362,6 +384,15 @@ mod tests {
         assert_eq!(request_path(b"/x.php"), b"/x.php");
         assert_eq!(request_path(b"-"), b"-");
         assert_eq!(request_method(b"POST /up HTTP/1.1"), Some(&b"POST"[..]));
+        assert_eq!(
+            split_url(b"http://www.example.com:80/a?b"),
+            Some((&b"www.example.com:80"[..], &b"/a?b"[..]))
+        );
+        assert_eq!(
+            split_url(b"https://ex.org"),
+            Some((&b"ex.org"[..], &b"/"[..]))
+        );
+        assert_eq!(split_url(b"/a"), None);
     }
 
     #[test]

@@ -370,6 +370,22 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Stamp> {
     Some(c.at_offset(offset))
 }
 
+/// A W3C extended log's `date` and `time` fields (`2026-11-25`, `14:00:03` or `14:00:03.123`),
+/// which IIS and CloudFront write in UTC.
+pub fn parse_w3c(date: &[u8], time: &[u8]) -> Option<Stamp> {
+    if date.len() != 10 || date[4] != b'-' || date[7] != b'-' || time.len() < 8 {
+        return None;
+    }
+    let mut joined = [b' '; 19];
+    joined[..10].copy_from_slice(date);
+    joined[11..].copy_from_slice(&time[..8]);
+    let (millis, rest) = fraction(&time[8..])?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(year_month_day(&joined, millis)?.at_offset(0))
+}
+
 /// The last second of year 9999: later times have no four-digit year to print.
 const MAX_EPOCH_SECS: i64 = 253_402_300_799;
 

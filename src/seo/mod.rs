@@ -68,7 +68,7 @@ impl SeoObserver<'_> {
     /// scan reads only the time and status of most lines).
     fn line(&self, line: &[u8], at: &BlockAt<'_>, offset: usize, tally: &mut SeoTally) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(r) = at.parse(line) else {
+        let Some(r) = at.parse(line, offset) else {
             return;
         };
         if !at.window.contains(r.time) {

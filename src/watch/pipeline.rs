@@ -27,7 +27,7 @@ use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
 use super::live::{Counters, IncidentState, LiveIncident, Notification, TimelinePoint};
 use crate::diagnose::rules::Rules;
 use crate::diagnose::{self, Incident};
-use crate::formats::access::{AccessFormat, CustomFormat};
+use crate::formats::access::{AccessFormat, CustomFormat, FormatDirective};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::envelope::{Envelope, Unwrapper};
 use crate::formats::time::ClfClock;
@@ -533,7 +533,15 @@ impl Pipeline {
                     Some(true)
                 }
                 None if line.trim_ascii().is_empty() => None,
-                None => Some(false),
+                // A directive (W3C's `#Fields:`) is no request, and may change the format.
+                None => match format.directive(line) {
+                    Some(FormatDirective::Format(next)) => {
+                        *format = next;
+                        None
+                    }
+                    Some(FormatDirective::Other) => None,
+                    None => Some(false),
+                },
             },
             Reader::Error(records, pending_since) => {
                 let mut done = None;
@@ -1174,6 +1182,30 @@ mod tests {
         let (responses, counted) = feed(&[&access("000"), &access("502")]);
         assert_eq!(responses, BTreeMap::from([(0, 1), (502, 1)]));
         assert_eq!(counted, lines(&[("access", "parsed", 2)]));
+    }
+
+    /// IIS restarted with its fields in another order: each line is read in the layout of the
+    /// `#Fields:` line before it, and the directives are no lines of any kind once the log is
+    /// known (before, nothing says what they are: unknown, unparsed).
+    #[test]
+    fn a_w3c_fields_line_changes_the_layout_watch_reads() {
+        let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+        let (date, time) = (t.strftime("%Y-%m-%d"), t.strftime("%H:%M:%S"));
+        let header = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n";
+        let first = format!(
+            "#Fields: date time c-ip cs-method cs-uri-stem sc-status\n\
+             {date} {time} 10.0.0.1 GET /a 500\n{date} {time} 10.0.0.1 GET /b 200\n"
+        );
+        let restarted = format!(
+            "#Software: Microsoft Internet Information Services 10.0\n\
+             #Fields: sc-status date time cs-uri-stem c-ip\n502 {date} {time} /c 10.0.0.1\n"
+        );
+        let (responses, counted) = feed(&[header, &first, &restarted]);
+        assert_eq!(responses, BTreeMap::from([(200, 1), (500, 1), (502, 1)]));
+        assert_eq!(
+            counted,
+            lines(&[("unknown", "unparsed", 2), ("access", "parsed", 3)])
+        );
     }
 
     #[test]
