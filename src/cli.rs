@@ -13,7 +13,7 @@ use crate::diagnose::{self, rules::Rules};
 use crate::doctor;
 use crate::explain;
 use crate::formats::Kind;
-use crate::formats::access::CustomFormat;
+use crate::formats::access::AccessFormat;
 use crate::probe;
 use crate::read;
 use crate::render;
@@ -153,7 +153,9 @@ struct InputArgs {
     /// A custom access-log format: an nginx log_format, e.g.
     /// '$remote_addr [$time_local] "$request" $status $request_time', or an Apache LogFormat,
     /// e.g. '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D' (told apart by their
-    /// $variables and % directives; Apache's \" escapes may stay as copied).
+    /// $variables and % directives; Apache's \" escapes may stay as copied). Or a format's
+    /// name, for logs detection cannot tell: combined, common, vhost_combined, json, haproxy,
+    /// haproxy_clf, w3c, alb, elb, cloudflare, gcp_lb. Tried before the others.
     #[arg(long, value_name = "FORMAT")]
     access_format: Option<String>,
 
@@ -271,7 +273,8 @@ struct WatchArgs {
     #[arg(long, value_name = "DIR", requires = "journal")]
     journal_directory: Option<PathBuf>,
 
-    /// A custom access-log format: an nginx log_format or an Apache LogFormat string.
+    /// A custom access-log format: an nginx log_format or an Apache LogFormat string, or a
+    /// format's name (as `diagnose --help` lists them).
     #[arg(long, value_name = "FORMAT")]
     access_format: Option<String>,
 }
@@ -868,7 +871,7 @@ fn scan_options(
     let access_format = args
         .access_format
         .as_deref()
-        .map(CustomFormat::compile)
+        .map(AccessFormat::from_flag)
         .transpose()
         .context("--access-format")?;
     let mut opts = ScanOptions {

@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::engine::stream::ErrorInput;
-use crate::formats::access::{AccessFormat, CustomFormat, FormatDirective};
+use crate::formats::access::{AccessFormat, FormatDirective};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::envelope::{Enveloped, Origins};
 use crate::formats::time::ClfClock;
@@ -27,7 +27,7 @@ use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
 pub struct ScanOptions {
     pub tz: TimeZone,
     pub window: Window,
-    pub access_format: Option<CustomFormat>,
+    pub access_format: Option<AccessFormat>,
     pub progress: ProgressBar,
     /// Parser threads for access logs.
     pub threads: usize,
@@ -618,7 +618,7 @@ fn scan_one<O: BlockObserver>(
 fn mixed(
     first: &[u8],
     detected: &Detected,
-    custom: Option<&CustomFormat>,
+    custom: Option<&AccessFormat>,
 ) -> Option<(AccessFormat, ErrorFormat)> {
     let mut clock = ClfClock::default();
     let sample = read::lines(first).take(MIXED_SAMPLE);
@@ -787,10 +787,7 @@ fn tally_block_any(
     if t.unparsed < FOREIGN_LINES && t.unparsed * 2 <= t.lines {
         return (t, None);
     }
-    let custom = match format {
-        AccessFormat::Custom(c) => Some(c),
-        _ => None,
-    };
+    let custom = matches!(format, AccessFormat::Custom(_)).then_some(format);
     // What the lines the file's format does not read are in.
     let mut clock = ClfClock::default();
     let unread = read::lines(block).filter(|l| format.head(l, &mut clock).is_none());
@@ -857,8 +854,7 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                     while let Some(job) = next_job(&queue) {
                         let (block, format) = (&job.block, &job.format.format);
                         let place = (job.input, job.block_no, window);
-                        let (t, also) =
-                            tally_block_any(block, &job.format, place, tz, &strings);
+                        let (t, also) = tally_block_any(block, &job.format, place, tz, &strings);
                         tallies.entry(job.input).or_default().merge(t);
                         let changes = format.changes(block);
                         let at = BlockAt {

@@ -221,7 +221,10 @@ fn exercise(b: &[u8]) {
         let _ = month_abbrev(t);
     }
     let _ = detect(lines(b), None);
-    let _ = detect(lines(b), Some(&custom_formats()[0]));
+    let _ = detect(
+        lines(b),
+        Some(&AccessFormat::Custom(custom_formats()[0].clone())),
+    );
     let cleaned = clean_text(b);
     no_controls("clean_text", &cleaned);
     assert_eq!(
@@ -1670,11 +1673,11 @@ proptest! {
 
     #[test]
     fn detection_with_custom_format(ls in prop::collection::vec(custom_line(), 1..6)) {
-        let f = CustomFormat::compile(&ls[0].format).unwrap();
+        let f = AccessFormat::Custom(CustomFormat::compile(&ls[0].format).unwrap());
         let text = ls.iter().filter_map(|l| f.parse(l.line.as_bytes()).is_some().then_some(l.line.as_str())).collect::<Vec<_>>();
         prop_assume!(!text.is_empty());
         let got = detect(text.iter().map(|l| l.as_bytes()), Some(&f));
-        prop_assert_eq!(got, Detected::Access(AccessFormat::Custom(f)));
+        prop_assert_eq!(got, Detected::Access(f));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use memchr::memchr;
 use serde_json::Value;
 
 use super::aws::AwsLb;
-use super::haproxy::HaproxyFormat;
+use super::haproxy::{HaproxyFormat, Layout as HaproxyLayout};
 use super::time::{ClfClock, parse_clf, parse_epoch, parse_epoch_units, parse_iso8601};
 use super::w3c::{self, Layout};
 use super::{AccessRecord, Stamp, split_url};
@@ -504,6 +504,11 @@ pub enum FormatError {
     Adjacent(String),
     #[error("access format has `{0}` without its closing `}}`")]
     Unclosed(String),
+    #[error(
+        "`{0}` is neither a format's name ({names}) nor an nginx log_format or Apache LogFormat string",
+        names = names()
+    )]
+    Unknown(String),
     #[error("access format has `{0}`, which is not an Apache LogFormat directive")]
     Directive(String),
     #[error(
@@ -590,6 +595,49 @@ impl Syntax {
             Syntax::Apache
         } else {
             Syntax::Nginx
+        }
+    }
+}
+
+/// The formats `--access-format` takes by name: their `inputs[].format` names (HAProxy's CLF
+/// layout, reported as `haproxy` too, is `haproxy_clf` here; W3C in IIS's default columns).
+const NAMED: [(&str, MakeFormat); 11] = [
+    ("combined", || AccessFormat::Clf(ClfVariant::Combined)),
+    ("common", || AccessFormat::Clf(ClfVariant::Common)),
+    ("vhost_combined", || {
+        AccessFormat::Clf(ClfVariant::VhostCombined)
+    }),
+    ("json", || AccessFormat::Json),
+    ("haproxy", || {
+        AccessFormat::Haproxy(HaproxyFormat::new(HaproxyLayout::Http))
+    }),
+    ("haproxy_clf", || {
+        AccessFormat::Haproxy(HaproxyFormat::new(HaproxyLayout::Clf))
+    }),
+    ("w3c", || AccessFormat::W3c(Layout::iis_default())),
+    ("alb", || AccessFormat::Aws(AwsLb::Alb)),
+    ("elb", || AccessFormat::Aws(AwsLb::Elb)),
+    ("cloudflare", || AccessFormat::Cloudflare),
+    ("gcp_lb", || AccessFormat::GcpLb),
+];
+
+type MakeFormat = fn() -> AccessFormat;
+
+/// The names `--access-format` takes, for its error message.
+fn names() -> String {
+    NAMED.map(|(name, _)| name).join(", ")
+}
+
+impl AccessFormat {
+    /// What `--access-format` names: a built-in format by its `inputs[].format` name, for a log
+    /// detection cannot tell (a few lines, or lines more than one format reads), else an nginx
+    /// `log_format` or Apache `LogFormat` string ([`CustomFormat::compile`]).
+    pub fn from_flag(spec: &str) -> Result<AccessFormat, FormatError> {
+        let name = spec.trim();
+        match NAMED.iter().find(|(n, _)| *n == name) {
+            Some((_, format)) => Ok(format()),
+            None if !name.contains(['$', '%']) => Err(FormatError::Unknown(name.to_owned())),
+            None => CustomFormat::compile(spec).map(AccessFormat::Custom),
         }
     }
 }
@@ -958,6 +1006,33 @@ mod tests {
         let plain =
             br#"{"time":"2026-11-25T14:00:03+00:00","request":"GET / HTTP/1.1","status":502}"#;
         assert_eq!(parse_json_line(plain).unwrap().reason, None);
+    }
+
+    #[test]
+    fn formats_by_name() {
+        for (name, _) in NAMED {
+            let f = AccessFormat::from_flag(name).unwrap();
+            // Each is the format detection names so (HAProxy's CLF layout is `haproxy` too).
+            assert_eq!(f.name(), name.trim_end_matches("_clf"));
+        }
+        let line = br#"10.0.0.1 - - [25/Nov/2026:14:00:03 +0000] "GET /a HTTP/1.1" 502 0 "-" "x""#;
+        assert_eq!(
+            AccessFormat::from_flag("combined")
+                .unwrap()
+                .parse(line)
+                .unwrap()
+                .status,
+            502
+        );
+        let e = AccessFormat::from_flag("nginx").unwrap_err().to_string();
+        assert!(
+            e.contains("`nginx` is neither") && e.contains("gcp_lb"),
+            "{e}"
+        );
+        assert!(matches!(
+            AccessFormat::from_flag("$remote_addr [$time_local] \"$request\" $status"),
+            Ok(AccessFormat::Custom(_))
+        ));
     }
 
     #[test]

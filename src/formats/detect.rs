@@ -4,7 +4,7 @@ use jiff::tz::TimeZone;
 
 use std::sync::Arc;
 
-use super::access::{AccessFormat, CustomFormat, parse_clf_line, parse_json_line};
+use super::access::{AccessFormat, parse_clf_line, parse_json_line};
 use super::aws::AwsLb;
 use super::haproxy::{HaproxyFormat, Layout};
 use super::w3c;
@@ -145,10 +145,11 @@ const UNANIMOUS: usize = 512;
 /// Decides a file's format from a sample of its first lines: the format that reads the most
 /// of them wins, if it reads at least a third (junk lines at the head of a file should not
 /// hide its format), or, for error logs, whose records can run over many lines (stack
-/// traces), if it reads the first line. A custom access format, when given, is tried first.
+/// traces), if it reads the first line. The access format `--access-format` names, when given,
+/// is tried first.
 pub fn detect<'a>(
     lines: impl Iterator<Item = &'a [u8]>,
-    custom: Option<&CustomFormat>,
+    custom: Option<&AccessFormat>,
 ) -> Detected {
     let mut total = 0usize;
     let mut custom_hits = 0usize;
@@ -204,7 +205,7 @@ pub fn detect<'a>(
     }
     let enough = |n: usize| n > 0 && n * 3 >= total;
     if let Some(c) = custom.filter(|_| enough(custom_hits)) {
-        return Detected::Access(AccessFormat::Custom(c.clone()));
+        return Detected::Access(c.clone());
     }
     let clf_total: usize = clf.iter().sum();
     let best_error = (0..4).max_by_key(|&i| errors[i]).unwrap_or(0);

@@ -27,7 +27,7 @@ use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
 use super::live::{Counters, IncidentState, LiveIncident, Notification, TimelinePoint};
 use crate::diagnose::rules::Rules;
 use crate::diagnose::{self, Incident};
-use crate::formats::access::{AccessFormat, CustomFormat, FormatDirective};
+use crate::formats::access::{AccessFormat, FormatDirective};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::envelope::{Envelope, Unwrapper};
 use crate::formats::time::ClfClock;
@@ -67,7 +67,7 @@ const SAMPLE_LINES: usize = 64;
 pub struct PipelineConfig {
     /// The zone of logs that write none.
     pub tz: TimeZone,
-    pub access_format: Option<CustomFormat>,
+    pub access_format: Option<AccessFormat>,
     pub detect: DetectConfig,
 }
 

@@ -19,7 +19,7 @@ use super::pipeline::{Batch, FiringState, Pipeline, PipelineConfig};
 use super::sinks::{Sink, SinkError, SinkOptions, Sinks};
 use super::store::{self, Store, StoreError, Writer, Written};
 use super::tail::{Mark, TailConfig, TailError, Tailer};
-use crate::formats::access::{CustomFormat, FormatError};
+use crate::formats::access::{AccessFormat, FormatError};
 
 /// How long the loop rests when the files have nothing new.
 const IDLE: Duration = Duration::from_millis(200);
@@ -139,7 +139,7 @@ impl WatchConfig {
             access_format: self
                 .access_format
                 .as_deref()
-                .map(CustomFormat::compile)
+                .map(AccessFormat::from_flag)
                 .transpose()?,
             detect: DetectConfig { slo: self.slo },
         })
