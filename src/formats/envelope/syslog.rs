@@ -70,6 +70,17 @@ fn is_host(b: &[u8]) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':'))
 }
 
+/// Whether `b` can be the program a tag names (`nginx`, `php-fpm8.2`, `/usr/sbin/cron`): it
+/// starts with a letter or `/`. An AWS ELB line (`2015-05-13T23:39:43.945958Z my-lb
+/// 192.168.131.39:2817 …`) has a time and a name where syslog has them, then a client
+/// address where syslog has the tag.
+fn is_program(b: &[u8]) -> bool {
+    b.first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/')
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'/'))
+}
+
 /// An RFC 3164 line: host, then a tag (`nginx:`, `nginx[123]:`, or without the colon as
 /// rsyslog writes the tag of a message that came in RFC 5424).
 pub fn rfc3164(line: &[u8]) -> Option<Unwrapped<'_>> {
@@ -77,10 +88,10 @@ pub fn rfc3164(line: &[u8]) -> Option<Unwrapped<'_>> {
     let (host, rest) = word(after_time(line)?)?;
     let (tag, message) = word(rest).unwrap_or((rest, b""));
     let tag = tag.strip_suffix(b":").unwrap_or(tag);
-    if tag.is_empty() || tag.len() > 64 || !is_host(host) {
+    let program = &tag[..memchr::memchr(b'[', tag).unwrap_or(tag.len())];
+    if tag.len() > 64 || !is_program(program) || !is_host(host) {
         return None;
     }
-    let program = &tag[..memchr::memchr(b'[', tag).unwrap_or(tag.len())];
     Some(Unwrapped::whole(
         named(host),
         named(program),

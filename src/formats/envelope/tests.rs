@@ -25,6 +25,14 @@ fn rfc3164_lines_as_rsyslog_writes_them_lose_their_prefix_and_keep_host_and_prog
 }
 
 #[test]
+fn an_aws_elb_log_is_no_syslog() {
+    // Time, then a name, where RFC 3164 with an RFC 3339 time has them: then a client address
+    // where it has the tag (AWS's documented example).
+    let elb = b"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 \"GET http://www.example.com:80/ HTTP/1.1\" \"curl/7.38.0\" - -\n";
+    assert_eq!(unwrap_all(&elb.repeat(4)).0, None);
+}
+
+#[test]
 fn rfc3164_with_a_priority_or_an_rfc3339_time_is_read_too() {
     let u = Envelope::Rfc3164
         .unwrap_line(b"<190>Dec 17 12:14:14 h nginx: msg: x")
