@@ -540,7 +540,15 @@ impl Pipeline {
                         None
                     }
                     Some(FormatDirective::Other) => None,
-                    None => Some(false),
+                    // A web server's own error line in its access log's stream (the official
+                    // nginx image writes both to one): a record of its error log.
+                    None => match mixed_error(line) {
+                        Some(f) => {
+                            self.error_record(index, f, line);
+                            Some(true)
+                        }
+                        None => Some(false),
+                    },
                 },
             },
             Reader::Error(records, pending_since) => {
@@ -970,6 +978,16 @@ fn grow(o: &mut Open, i: &Incident, first_ms: i64, last_ms: i64) {
     }
 }
 
+/// The web server error log a line of an access log's stream is a record of, if any: one
+/// server's access and error lines mixed in one stream (`docker logs`, a journal) are read
+/// each as what it is. (PHP's notices in an access log are no such line: they stay unparsed,
+/// as `diagnose` reads them.)
+fn mixed_error(line: &[u8]) -> Option<ErrorFormat> {
+    [ErrorFormat::Nginx, ErrorFormat::Apache]
+        .into_iter()
+        .find(|f| f.is_header(line))
+}
+
 pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Access => "access",
@@ -1115,6 +1133,34 @@ mod tests {
                 ("upstream_unavailable", 2, true)
             ]
         );
+    }
+
+    /// One stream with nginx's access and error lines (its official image's output): the
+    /// error lines are read as its error log's records, not counted unparsed, and explain
+    /// the 5xx beside them.
+    #[test]
+    fn a_mixed_stream_is_read_line_by_line() {
+        let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+        let error = format!(
+            "{} [error] 29#29: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: _, request: \"GET /x HTTP/1.1\", upstream: \"http://127.0.0.1:9/x\", host: \"localhost\"\n",
+            t.strftime("%Y/%m/%d %H:%M:%S")
+        );
+        let text = access("200") + &error + &access("502") + &error + &access("502");
+        let mut p = pipeline();
+        p.ingest("k", "mixed.log", text.as_bytes());
+        p.drain(jiff::Timestamp::now());
+        let batch = p.take_batch();
+        assert_eq!(
+            batch.counters.lines,
+            lines(&[("access", "parsed", 5)]),
+            "error lines are read, not unparsed"
+        );
+        let live: Vec<(&str, u64)> = batch
+            .incidents
+            .iter()
+            .map(|i| (i.cause.as_str(), i.count))
+            .collect();
+        assert_eq!(live, [("upstream_unavailable", 2)]);
     }
 
     /// A `combined` line with this status, 20 minutes ago (history: no alert is sent).
@@ -1271,7 +1317,7 @@ mod tests {
     }
 
     /// nginx writing its errors and its requests to one file: a burst of error lines in an
-    /// access log is counted unparsed, and the access lines after it are read.
+    /// access log is read as its error log's records, and the access lines after it are read.
     #[test]
     fn error_lines_in_an_access_log_do_not_swallow_the_access_lines_after_them() {
         let error =
@@ -1280,10 +1326,7 @@ mod tests {
         let (responses, counted) = feed(&[&access("200"), &burst, &access("502")]);
         assert_eq!(responses, BTreeMap::from([(200, 1), (502, 1)]));
         let errors = 2 * SAMPLE_LINES as u64;
-        assert_eq!(
-            counted,
-            lines(&[("access", "parsed", 2), ("access", "unparsed", errors)])
-        );
+        assert_eq!(counted, lines(&[("access", "parsed", 2 + errors)]));
     }
 
     /// Truncated in place and written anew in another format (the tailer says so by handing
