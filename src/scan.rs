@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::engine::stream::ErrorInput;
 use crate::formats::access::{AccessFormat, FormatDirective};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
-use crate::formats::envelope::{Enveloped, Origins};
+use crate::formats::envelope::{Enveloped, Origin, Origins};
 use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
 use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
@@ -416,10 +416,11 @@ impl Scan {
         }
     }
 
-    /// The machine a response's line came from, as its envelope said.
-    pub fn envelope_host(&self, r: &Response) -> Option<Box<str>> {
+    /// Where a response's line came from, as its envelope said: the machine and the program
+    /// or container.
+    pub fn envelope_origin(&self, r: &Response) -> Option<Origin> {
         let origins = self.origins.get(&(r.input as usize))?;
-        origins.at(self.response_line(r))?.host
+        origins.at(self.response_line(r))
     }
 
     /// Whether any access log was read (else incidents come from error events alone).

@@ -272,6 +272,8 @@ fn syslog_files_written_by_rsyslog_give_the_answer_the_plain_logs_give() {
                 "the envelope's host: {}",
                 pretty(&report)
             );
+            // nginx's syslog tag is its name.
+            assert_eq!(i["source"], "nginx", "{}", pretty(&report));
         }
     }
 }
@@ -469,6 +471,7 @@ fn journal_files_read_back_as_json_and_export_give_the_answer_the_plain_logs_giv
         assert_same(&plain, &report, envelope, run.server_errors);
         for i in incidents(&report) {
             assert_eq!(i["host"], "web-journal", "{}", pretty(&report));
+            assert_eq!(i["source"], "nginx", "{}", pretty(&report));
         }
     }
 }

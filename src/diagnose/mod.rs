@@ -62,6 +62,10 @@ pub struct Incident {
     /// The virtual host, where the logs name one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The program or container that wrote its access lines, where an envelope (syslog,
+    /// journald, Docker, CRI) names one: two containers failing alike are two incidents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// With `--trace`: every access-log line the incident accounts for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responses: Option<Vec<LineAt>>,
@@ -246,9 +250,10 @@ impl Sink for Incidents<'_> {
     fn response(&mut self, index: usize, finding: Finding<'_>) {
         let r = self.responses[index];
         // The HTTP host, else the machine the line's envelope names.
+        let origin = self.scan.envelope_origin(r).unwrap_or_default();
         let host = match r.vhost {
             Some(v) => Some(identity::host_key(self.scan.strings.get(v))),
-            None => self.scan.envelope_host(r),
+            None => origin.host,
         };
         let at = LineAt {
             input: r.input as usize,
@@ -259,6 +264,7 @@ impl Sink for Incidents<'_> {
             status: Some(r.status),
             path: Some(self.scan.strings.get(r.path)),
             host: host.as_deref(),
+            source: origin.source.as_deref(),
             at: Some(at),
         };
         let own = r
@@ -277,6 +283,7 @@ impl Sink for Incidents<'_> {
             status: None,
             path: None,
             host: finding.units.iter().find_map(|u| u.host.as_deref()),
+            source: None,
             at: None,
         };
         self.unanswered.add(&finding, &seen, None);
@@ -289,6 +296,8 @@ struct Seen<'a> {
     status: Option<u16>,
     path: Option<&'a str>,
     host: Option<&'a str>,
+    /// The program or container its envelope names.
+    source: Option<&'a str>,
     at: Option<LineAt>,
 }
 
@@ -321,8 +330,11 @@ fn has_run(b: &[u8], keep: fn(&u8) -> bool, len: usize, digits: usize) -> bool {
         .any(|run| run.len() >= len && run.iter().filter(|c| c.is_ascii_digit()).count() >= digits)
 }
 
-/// What makes an incident one: its host, its cause and the place the evidence names.
-type GroupKey = (Option<String>, &'static str, Option<String>, Option<u64>);
+/// What makes an incident one: its host and source, its cause and the place the evidence names.
+type GroupKey = (Where, &'static str, Option<String>, Option<u64>);
+
+/// The host and the source (program or container) an incident was seen on.
+type Where = (Option<String>, Option<String>);
 
 /// An incident being built, with what it still needs counted.
 struct Group {
@@ -350,14 +362,15 @@ impl Groups {
     /// Counts one decision in its incident; `own`: the access line that is its evidence (where
     /// the verdict is the line's own reason) and where it is.
     fn add(&mut self, finding: &Finding, seen: &Seen, own: Option<(&str, LineAt)>) {
+        let at = (seen.host.map(str::to_owned), seen.source.map(str::to_owned));
         let key: GroupKey = match finding.verdict {
             Some(v) => (
-                seen.host.map(str::to_owned),
+                at,
                 v.cause,
                 v.file.as_deref().map(|f| place_of(f, v.line)),
                 v.line,
             ),
-            None => (seen.host.map(str::to_owned), UNKNOWN, None, None),
+            None => (at, UNKNOWN, None, None),
         };
         let trace = self.trace;
         let group = self.map.entry(key.clone()).or_insert_with(|| {
@@ -375,7 +388,8 @@ impl Groups {
                     evidence: Vec::new(),
                     fix: String::new(),
                     title: String::new(),
-                    host: key.0.clone(),
+                    host: key.0.0.clone(),
+                    source: key.0.1.clone(),
                     responses: trace.then(Vec::new),
                     evidence_at: trace.then(Vec::new),
                     ambiguous: trace.then(Vec::new),
