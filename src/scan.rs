@@ -404,6 +404,7 @@ impl Scan {
                 window: opts.window,
                 threads: opts.threads,
                 progress: opts.progress.clone(),
+                origins: Default::default(),
             })
     }
 
@@ -419,8 +420,13 @@ impl Scan {
     /// Where a response's line came from, as its envelope said: the machine and the program
     /// or container.
     pub fn envelope_origin(&self, r: &Response) -> Option<Origin> {
-        let origins = self.origins.get(&(r.input as usize))?;
-        origins.at(self.response_line(r))
+        self.origin_at(r.input as usize, self.response_line(r))
+    }
+
+    /// Where the 1-based `line` of an input came from, as its envelope said (as far as the
+    /// scan read it).
+    pub fn origin_at(&self, input: usize, line: u64) -> Option<Origin> {
+        self.origins.get(&input)?.at(line)
     }
 
     /// Whether any access log was read (else incidents come from error events alone).
@@ -1091,7 +1097,7 @@ mod tests {
         let mut pending = s.pending_errors.expect("an error log waits to be streamed");
         assert_eq!(pending.inputs.len(), 1);
         // Stdin cannot be read again: what was read to detect it is kept.
-        let (first, _) = pending.inputs.remove(0).open().unwrap();
+        let (first, _, _) = pending.inputs.remove(0).open().unwrap();
         assert_eq!(first, log);
         assert_eq!(s.inputs[0].kind, Kind::PhpError);
     }

@@ -167,7 +167,7 @@ fn in_memory(paths: &[PathBuf]) -> serde_json::Value {
                 scanned.errors.push(e);
             }
         };
-        let (first, mut blocks) = input.open().unwrap();
+        let (first, mut blocks, _) = input.open().unwrap();
         let mut block = Some(read::Block::Owned(first));
         while let Some(b) = block {
             for line in read::lines(&b) {

@@ -278,6 +278,43 @@ fn syslog_files_written_by_rsyslog_give_the_answer_the_plain_logs_give() {
     }
 }
 
+/// nginx's error lines alone, as rsyslog wrote them (their program renamed, after 24 MB of
+/// another's): the incidents made of error records carry the program their envelope names (and the HTTP host nginx's records name, which outranks
+/// the machine), from every line however far into the file (the engine reads error logs again
+/// after the scan has looked at their head).
+#[test]
+fn error_records_read_through_syslog_keep_their_machine_and_program() {
+    let run = traffic(false);
+    for (file, envelope) in &run.syslog {
+        let text = std::fs::read_to_string(file).unwrap();
+        let errors: String = text
+            .lines()
+            .filter(|l| l.contains(" [error] ") || l.contains(" [crit] "))
+            // Written by another program than the lines ahead of them: the origin of a line
+            // far into the file is its own, not the head's.
+            .map(|l| format!("{}\n", l.replacen(" nginx", " edge", 1)))
+            .collect();
+        assert!(!errors.is_empty(), "{envelope}: no error line in\n{text}");
+        // Past the head the scan reads (its first block): 24 MB of notices ahead of them.
+        let first = text.lines().find(|l| l.contains(" [error] ")).unwrap();
+        let level = first.find(" [error] ").unwrap();
+        let notice = format!("{} [notice] 1#1: signal process started\n", &first[..level]);
+        let errors = notice.repeat((24 << 20) / notice.len()) + &errors;
+        let path = run.lab.write(&format!("errors-{envelope}.log"), &errors);
+        let report = diagnose_errors_only(&[&path]);
+        let found = incidents(&report);
+        assert!(!found.is_empty(), "{envelope}: {}", pretty(&report));
+        for i in found {
+            assert_eq!(
+                (&i["host"], &i["source"]),
+                (&json!("localhost"), &json!("edge")),
+                "{envelope}: {}",
+                pretty(&report)
+            );
+        }
+    }
+}
+
 #[test]
 fn the_mixed_stream_gives_the_diagnosis_the_two_files_give() {
     let run = traffic(false);

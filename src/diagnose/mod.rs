@@ -215,6 +215,10 @@ fn explain_with(
         unanswered: Groups::new(trace),
         responses: &responses,
         scan,
+        error_origins: pending
+            .as_ref()
+            .map(|p| p.origins.clone())
+            .unwrap_or_default(),
     };
     // With no response to explain, a line that names no cause is no one's own (and with no
     // error log, there is nothing to keep).
@@ -244,6 +248,8 @@ struct Incidents<'s> {
     unanswered: Groups,
     responses: &'s [&'s crate::scan::Response],
     scan: &'s Scan,
+    /// Where the error logs read through an envelope came from, as they are read.
+    error_origins: stream::ErrorOrigins,
 }
 
 impl Sink for Incidents<'_> {
@@ -278,12 +284,17 @@ impl Sink for Incidents<'_> {
         let Some(first) = finding.units.first() else {
             return;
         };
+        // The HTTP host a record names, else the machine its envelope names.
+        let at = first.at();
+        let origin = (self.error_origins.at(at))
+            .or_else(|| self.scan.origin_at(at.input, at.line))
+            .unwrap_or_default();
         let seen = Seen {
             time: first.time,
             status: None,
             path: None,
-            host: finding.units.iter().find_map(|u| u.host.as_deref()),
-            source: None,
+            host: (finding.units.iter().find_map(|u| u.host.as_deref())).or(origin.host.as_deref()),
+            source: origin.source.as_deref(),
             at: None,
         };
         self.unanswered.add(&finding, &seen, None);

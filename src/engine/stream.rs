@@ -14,18 +14,19 @@
 //!   and only the logs that overlap in time are open at once. Within an input, units up to
 //!   [`REORDER_MS`] out of order are put back in order; one older than that is counted.
 
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, mpsc};
 
 use jiff::tz::TimeZone;
 
-use super::unit::{Grouper, Keep, Unit};
+use super::unit::{Grouper, Keep, LineAt, Unit};
 use crate::diagnose::rules::Rules;
 use crate::formats::Stamp;
 use crate::formats::access::AccessFormat;
 use crate::formats::detect::ErrorFormat;
+use crate::formats::envelope::{Origin, Origins};
 use crate::formats::time::ClfClock;
 use crate::read::{self, Block, BlockSource, Blocks, Source};
 use crate::scan::{ErrorRecords, Window};
@@ -100,16 +101,18 @@ impl ErrorInput {
         }
     }
 
-    /// Its first block and the rest, opening the file again where it was closed.
-    pub fn open(self) -> io::Result<(Vec<u8>, BlockSource)> {
+    /// Its first block and the rest, opening the file again where it was closed; and, for a
+    /// file in an envelope, where its lines come from as they are read again (stdin's are the
+    /// scan's, which went on reading it).
+    pub fn open(self) -> io::Result<(Vec<u8>, BlockSource, Option<Origins>)> {
         match self.source {
-            Waiting::Held(first, blocks) => Ok((first, BlockSource::Read(blocks))),
+            Waiting::Held(first, blocks) => Ok((first, BlockSource::Read(blocks), None)),
             Waiting::Reopen(source) => {
-                let (reader, _) = read::open(&source).map_err(io::Error::other)?;
+                let (reader, enveloped) = read::open(&source).map_err(io::Error::other)?;
                 let mut blocks = Blocks::new(reader);
                 let first = blocks.next_block()?.unwrap_or_default();
                 let rest = BlockSource::after(&first, blocks, source.path.as_deref());
-                Ok((first, rest))
+                Ok((first, rest, enveloped.map(|e| e.origins)))
             }
         }
     }
@@ -136,6 +139,31 @@ pub struct Pending {
     pub threads: usize,
     /// The scan's progress bar (its readers count what is read), cleared when all is read.
     pub progress: indicatif::ProgressBar,
+    /// Filled as enveloped inputs are read again.
+    pub origins: ErrorOrigins,
+}
+
+/// Where the lines of error logs read through an envelope come from, by input, as the stream
+/// reads them again (the scan's origins cover only the head it read to detect them): what an
+/// incident built from error records alone names as its machine and program.
+#[derive(Clone, Debug, Default)]
+pub struct ErrorOrigins(Arc<Mutex<HashMap<usize, Origins>>>);
+
+impl ErrorOrigins {
+    fn insert(&self, input: usize, origins: Origins) {
+        self.lock().insert(input, origins);
+    }
+
+    /// The origin of a line, if its input was read again through an envelope.
+    pub fn at(&self, at: LineAt) -> Option<Origin> {
+        self.lock().get(&at.input)?.at(at.line)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Origins>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// What reading one error input came to.
@@ -204,6 +232,7 @@ pub fn stream(
         window,
         threads,
         progress,
+        origins,
     } = pending;
     progress.set_message("error logs, merged by time");
     let opts = &Options {
@@ -254,8 +283,8 @@ pub fn stream(
                 next += 1;
                 let input = waiting[slot].take().expect("each input opened once");
                 let credit = merge.open(slot);
-                let (jobs, reports) = (job_tx.clone(), report_tx.clone());
-                scope.spawn(move || read_input(input, slot, credit, jobs, reports));
+                let (jobs, reports, origins) = (job_tx.clone(), report_tx.clone(), &origins);
+                scope.spawn(move || read_input(input, origins, slot, credit, jobs, reports));
                 continue;
             }
             let Some((_, slot)) = head else { break };
@@ -270,6 +299,7 @@ pub fn stream(
 /// Reads one input's blocks and queues them for the parsers, [`CREDIT`] at a time.
 fn read_input(
     input: ErrorInput,
+    error_origins: &ErrorOrigins,
     slot: usize,
     credit: mpsc::Receiver<()>,
     jobs: mpsc::SyncSender<Job>,
@@ -278,7 +308,12 @@ fn read_input(
     let (format, index) = (input.format, input.index);
     let skip = input.skip.clone().map(Arc::new);
     let (first, mut blocks) = match input.open() {
-        Ok(opened) => opened,
+        Ok((first, blocks, origins)) => {
+            if let Some(o) = origins {
+                error_origins.insert(index, o);
+            }
+            (first, blocks)
+        }
         Err(error) => {
             let _ = reports.send(Report::Done {
                 slot,
@@ -742,6 +777,7 @@ mod tests {
             window: Window::default(),
             threads: 2,
             progress: indicatif::ProgressBar::hidden(),
+            origins: ErrorOrigins::default(),
         }
     }
 
