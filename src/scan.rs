@@ -794,11 +794,11 @@ fn tally_block_any(
     if t.unparsed < FOREIGN_LINES && t.unparsed * 2 <= t.lines {
         return (t, None);
     }
-    let custom = matches!(format, AccessFormat::Custom(_)).then_some(format);
-    // What the lines the file's format does not read are in.
+    // What the lines the file's format does not read are in (among the built-in formats: a
+    // custom format is the file's, which reads none of them).
     let mut clock = ClfClock::default();
     let unread = read::lines(block).filter(|l| format.head(l, &mut clock).is_none());
-    match detect(unread, custom) {
+    match detect(unread, None) {
         Detected::Access(own) if own != *format => {
             let own = own.in_zone(tz);
             let t = tally_block(block, (format, Some(&own)), skip, place, strings);

@@ -68,25 +68,11 @@ fn redirecting_webhook() -> (u16, Arc<Mutex<Seen>>) {
 fn answer_redirecting(stream: TcpStream, port: u16, seen: &Mutex<Seen>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    loop {
-        let mut head = Vec::new();
-        loop {
-            let mut l = String::new();
-            match reader.read_line(&mut l) {
-                Ok(0) | Err(_) => return,
-                Ok(_) if l.trim_end().is_empty() => break,
-                Ok(_) => head.push(l.to_ascii_lowercase()),
-            }
-        }
-        let length: usize = head
-            .iter()
-            .find_map(|h| h.strip_prefix("content-length:")?.trim().parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let answer = if head.first().is_some_and(|l| l.starts_with("post ")) {
+    while let Some((head, _)) = support::read_request(&mut reader) {
+        let post = head
+            .first()
+            .is_some_and(|l| l.to_ascii_lowercase().starts_with("post "));
+        let answer = if post {
             seen.lock().unwrap().posts += 1;
             format!(
                 "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/landing\r\n\

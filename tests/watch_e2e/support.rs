@@ -459,6 +459,31 @@ impl Drop for Receiver {
     }
 }
 
+/// Reads one HTTP/1.1 request: its head's lines (request line first, each as sent) and its
+/// body (by `Content-Length`); `None` once the connection closes or breaks.
+pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+    let mut head = Vec::new();
+    loop {
+        let mut l = String::new();
+        match reader.read_line(&mut l) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) if l.trim_end().is_empty() => break,
+            Ok(_) => head.push(l),
+        }
+    }
+    let length: usize = head
+        .iter()
+        .find_map(|h| {
+            let (name, value) = h.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
 /// Answers the requests of one connection (keep-alive or not) until it closes.
 fn serve(stream: TcpStream, got: &Mutex<Vec<(Instant, Value)>>) {
     stream.set_nonblocking(false).unwrap();
@@ -467,28 +492,7 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<(Instant, Value)>>) {
         .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    loop {
-        let mut head = Vec::new();
-        loop {
-            let mut l = String::new();
-            match reader.read_line(&mut l) {
-                Ok(0) | Err(_) => return,
-                Ok(_) if l == "\r\n" || l == "\n" => break,
-                Ok(_) => head.push(l),
-            }
-        }
-        let length: usize = head
-            .iter()
-            .find_map(|h| {
-                let (name, value) = h.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some((head, body)) = read_request(&mut reader) {
         if head.first().is_some_and(|l| l.starts_with("POST ")) {
             let text = String::from_utf8_lossy(&body).into_owned();
             let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
