@@ -20,6 +20,7 @@ use crate::engine::identity::{self, Asked, Sites};
 use crate::engine::unit::{self, Keep, LineAt};
 use crate::engine::{Engine, Finding, Sink, stream};
 use crate::formats::Stamp;
+use crate::formats::app::Language;
 use crate::scan::{InputReport, Scan};
 use rules::{Rules, UNKNOWN};
 
@@ -55,6 +56,13 @@ pub struct Incident {
     pub paths: Vec<String>,
     pub file: Option<String>,
     pub line: Option<u64>,
+    /// The language of the application whose log explains it (`python`, `ruby`…), for
+    /// causes read from an application server's log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+    /// The exception class the application's stack trace ends with (`KeyError`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
     pub evidence: Vec<String>,
     pub fix: String,
     /// The cause in words, for people reading the JSON.
@@ -396,6 +404,8 @@ impl Groups {
                     paths: Vec::new(),
                     file: key.2.clone(),
                     line: key.3,
+                    language: finding.verdict.as_ref().and_then(|v| v.language),
+                    exception: finding.verdict.as_ref().and_then(|v| v.exception.clone()),
                     evidence: Vec::new(),
                     fix: String::new(),
                     title: String::new(),
@@ -685,6 +695,37 @@ mod tests {
         assert!(
             r.other_errors.is_empty(),
             "the fatal error is part of the same failure"
+        );
+    }
+
+    #[test]
+    fn a_django_traceback_in_gunicorns_log_explains_its_500_with_the_app_frame() {
+        let log = access(&[
+            ("1.1.1.1", "10:00:00", "/boom", 500),
+            ("1.1.1.1", "10:00:05", "/slow", 502),
+        ]);
+        let gunicorn = "[2026-11-25 10:00:00 +0000] [9] [INFO] Booting worker with pid: 10\n\
+2026-11-25 10:00:00,063 ERROR django.request Internal Server Error: /boom\n\
+Traceback (most recent call last):\n  \
+File \"/usr/lib/python3/dist-packages/django/core/handlers/base.py\", line 181, in _get_response\n    \
+response = wrapped_callback(request)\n  \
+File \"/srv/app/views.py\", line 15, in boom\n    \
+return HttpResponse(order[\"customer\"])\n\
+KeyError: 'customer'\n\
+[2026-11-25 10:00:05 +0000] [9] [CRITICAL] WORKER TIMEOUT (pid:10)\n";
+        let r = run(&[&log, gunicorn]);
+        assert_eq!(r.inputs[1].format, "gunicorn");
+        assert_eq!(causes(&r), [("app_exception", 1), ("worker_timeout", 1)]);
+        let boom = &r.incidents[0];
+        assert_eq!(
+            (boom.file.as_deref(), boom.line, boom.exception.as_deref()),
+            (Some("/srv/app/views.py"), Some(15), Some("KeyError"))
+        );
+        assert_eq!(boom.language, Some(Language::Python));
+        let json = serde_json::to_value(boom).unwrap();
+        assert_eq!(
+            (json["language"].as_str(), json["exception"].as_str()),
+            (Some("python"), Some("KeyError"))
         );
     }
 

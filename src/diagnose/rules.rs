@@ -8,6 +8,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::formats::app::{Language, trace};
 use crate::formats::{ErrorEvent, Kind};
 
 const TABLE: &str = include_str!("rules.toml");
@@ -104,7 +105,7 @@ pub struct Rules {
     /// For each kind of error log, the literals of the rules that read it, in lower case,
     /// searched case-sensitively in lower-cased text: the same matches, with the SIMD search a
     /// case-insensitive one cannot have (the fewer literals, the faster).
-    folded: [(Kind, AhoCorasick); 3],
+    folded: [(Kind, AhoCorasick); 4],
     /// The longest literal's length.
     longest: usize,
     locators: Vec<Regex>,
@@ -130,6 +131,10 @@ pub struct Verdict {
     pub episode: bool,
     pub file: Option<String>,
     pub line: Option<u64>,
+    /// The language of the application that wrote the record, for an application server's.
+    pub language: Option<Language>,
+    /// The exception its stack trace ends with (`KeyError`), where it has one.
+    pub exception: Option<String>,
 }
 
 /// How far back a process-level record explains failures when its rule says nothing.
@@ -203,6 +208,7 @@ impl Rules {
             folded(Kind::Error)?,
             folded(Kind::PhpFpm)?,
             folded(Kind::PhpError)?,
+            folded(Kind::App)?,
         ];
         let locators = raw
             .locator
@@ -345,7 +351,12 @@ impl Rules {
             }
         }
         let (rule, at) = best?;
-        let (file, line) = self.locate(rule, msg, at);
+        let (mut file, mut line) = self.locate(rule, msg, at);
+        // An application's stack trace names where its own code failed: that is the place.
+        let trace = event.language.map(|l| trace::read(l, event.text()));
+        if let Some(t) = trace.as_ref().filter(|t| t.file.is_some()) {
+            (file, line) = (t.file.clone(), t.line);
+        }
         Some(Verdict {
             cause: rule.cause,
             weight: rule.weight,
@@ -356,6 +367,8 @@ impl Rules {
             episode: rule.episode,
             file,
             line,
+            language: event.language,
+            exception: trace.and_then(|t| t.exception),
         })
     }
 
@@ -461,6 +474,8 @@ fn reason_row(
         episode: false,
         file: None,
         line: None,
+        language: None,
+        exception: None,
     };
     Ok((r.format.clone(), r.reason.clone(), verdict))
 }
@@ -533,10 +548,64 @@ mod tests {
             "db_pool_exhausted",
             "disk_full",
             "rewrite_loop",
+            "app_exception",
+            "worker_timeout",
+            "worker_crash",
+            "worker_pool_exhausted",
+            "out_of_memory",
             "unknown",
         ] {
             assert!(ids.contains(&id), "{id} missing");
         }
+    }
+
+    /// A Python record as gunicorn's error log holds it, classified.
+    fn classify_python(record: &str) -> Verdict {
+        let e = crate::formats::app::python::parse(record.as_bytes(), &jiff::tz::TimeZone::UTC)
+            .expect("a python record");
+        Rules::builtin().classify(&e).expect("a rule reads it")
+    }
+
+    #[test]
+    fn a_python_traceback_names_the_exception_and_the_app_frame() {
+        let head = "2026-12-07 09:24:00,452 ERROR django.request Internal Server Error: /x\n\
+                    Traceback (most recent call last):\n  \
+                    File \"/usr/lib/python3/dist-packages/django/core/handlers/base.py\", line 181, in _get_response\n    \
+                    response = wrapped_callback(request)\n  \
+                    File \"/srv/app/views.py\", line 9, in x\n    y()\n";
+        let v = classify_python(&format!("{head}KeyError: 'customer'"));
+        assert_eq!(
+            (v.cause, v.file.as_deref(), v.line, v.exception.as_deref()),
+            (
+                "app_exception",
+                Some("/srv/app/views.py"),
+                Some(9),
+                Some("KeyError")
+            )
+        );
+        assert_eq!(v.language, Some(Language::Python));
+        let db = classify_python(&format!(
+            "{head}psycopg2.OperationalError: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"app\""
+        ));
+        assert_eq!((db.cause, db.line), ("db_auth", Some(9)));
+        let disk = classify_python(&format!(
+            "{head}OSError: [Errno 28] No space left on device: '/srv/up/a'"
+        ));
+        assert_eq!(
+            (disk.cause, disk.file.as_deref()),
+            ("disk_full", Some("/srv/app/views.py"))
+        );
+        assert_eq!(
+            classify_python(&format!("{head}MemoryError")).cause,
+            "out_of_memory"
+        );
+        let timeout =
+            classify_python("[2026-12-07 15:24:00 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:2)");
+        assert_eq!((timeout.cause, timeout.exception), ("worker_timeout", None));
+        let killed = classify_python(
+            "[2026-12-07 15:24:00 +0000] [1] [ERROR] Worker (pid:2) was sent SIGKILL! Perhaps out of memory?",
+        );
+        assert_eq!(killed.cause, "worker_crash");
     }
 
     #[test]

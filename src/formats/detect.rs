@@ -5,6 +5,7 @@ use jiff::tz::TimeZone;
 use std::sync::Arc;
 
 use super::access::{AccessFormat, parse_clf_line, parse_json_line};
+use super::app::AppLog;
 use super::aws::AwsLb;
 use super::haproxy::{HaproxyFormat, Layout};
 use super::w3c;
@@ -17,10 +18,20 @@ pub enum ErrorFormat {
     Apache,
     PhpFpm,
     Php,
+    /// An application server's own log, in one of its dialects.
+    App(AppLog),
 }
 
 impl ErrorFormat {
-    const ALL: [ErrorFormat; 4] = [Self::Nginx, Self::Apache, Self::PhpFpm, Self::Php];
+    const ALL: [ErrorFormat; 7] = [
+        Self::Nginx,
+        Self::Apache,
+        Self::PhpFpm,
+        Self::Php,
+        Self::App(AppLog::ALL[0]),
+        Self::App(AppLog::ALL[1]),
+        Self::App(AppLog::ALL[2]),
+    ];
 
     /// The name reported in `inputs[].format`.
     pub fn name(self) -> &'static str {
@@ -29,6 +40,7 @@ impl ErrorFormat {
             Self::Apache => "apache_error",
             Self::PhpFpm => "php_fpm",
             Self::Php => "php_error",
+            Self::App(a) => a.name(),
         }
     }
 
@@ -37,6 +49,7 @@ impl ErrorFormat {
             Self::Nginx | Self::Apache => Kind::Error,
             Self::PhpFpm => Kind::PhpFpm,
             Self::Php => Kind::PhpError,
+            Self::App(_) => Kind::App,
         }
     }
 
@@ -47,6 +60,17 @@ impl ErrorFormat {
             Self::Apache => apache_error::is_header(line),
             Self::PhpFpm => php::is_fpm_header(line),
             Self::Php => php::is_php_header(line),
+            Self::App(a) => a.is_header(line),
+        }
+    }
+
+    /// Whether `line` tells this format from the others: a header, or, for application
+    /// servers, whose logs hold each other's records (a gunicorn error log holds `logging`
+    /// records too), a line only this dialect writes.
+    pub fn sniff(self, line: &[u8]) -> bool {
+        match self {
+            Self::App(a) => a.sniff(line),
+            other => other.is_header(line),
         }
     }
 
@@ -57,7 +81,7 @@ impl ErrorFormat {
         match self {
             Self::Nginx => line.get(..21),
             Self::Php => memchr::memchr(b']', line).map(|at| &line[..=at]),
-            Self::Apache | Self::PhpFpm => None,
+            Self::Apache | Self::PhpFpm | Self::App(_) => None,
         }
     }
 
@@ -76,6 +100,7 @@ impl ErrorFormat {
                 .and_then(|at| record.get(at + 2..))
                 .and_then(|r| r.split(|&b| b == b':').next()),
             Self::Php => None,
+            Self::App(a) => a.level(record),
         };
         level.is_some_and(is_error_word)
     }
@@ -87,11 +112,12 @@ impl ErrorFormat {
             Self::Apache => apache_error::parse(record, tz),
             Self::PhpFpm => php::parse_fpm(record, tz),
             Self::Php => php::parse_php_error(record, tz),
+            Self::App(a) => a.parse(record, tz),
         }
     }
 }
 
-/// Error level or worse, in nginx's, Apache's and PHP-FPM's words.
+/// Error level or worse, in nginx's, Apache's, PHP-FPM's and Python's words.
 pub fn is_error_word(level: &[u8]) -> bool {
     [
         &b"error"[..],
@@ -100,6 +126,7 @@ pub fn is_error_word(level: &[u8]) -> bool {
         b"emerg",
         b"fatal error",
         b"parse error",
+        b"critical",
     ]
     .iter()
     .any(|w| level.eq_ignore_ascii_case(w))
@@ -159,7 +186,7 @@ pub fn detect<'a>(
     // HAProxy's two layouts, `option httplog` and `option httplog clf`.
     let mut haproxy = [0usize; 2];
     let haproxy_formats = [Layout::Http, Layout::Clf].map(HaproxyFormat::new);
-    let mut errors = [0usize; 4];
+    let mut errors = [0usize; ErrorFormat::ALL.len()];
     let mut first_error = None;
     for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
         // Every line so far read alike, and enough of them: the rest would only agree.
@@ -180,7 +207,7 @@ pub fn detect<'a>(
         }
         total += 1;
         if total == 1 {
-            first_error = ErrorFormat::ALL.iter().position(|f| f.is_header(line));
+            first_error = ErrorFormat::ALL.iter().position(|f| f.sniff(line));
         }
         if custom.is_some_and(|c| c.parse(line).is_some()) {
             custom_hits += 1;
@@ -200,7 +227,7 @@ pub fn detect<'a>(
             cloud.count(line);
         }
         for (i, f) in ErrorFormat::ALL.iter().enumerate() {
-            errors[i] += usize::from(f.is_header(line));
+            errors[i] += usize::from(f.sniff(line));
         }
     }
     let enough = |n: usize| n > 0 && n * 3 >= total;
@@ -208,7 +235,7 @@ pub fn detect<'a>(
         return Detected::Access(c.clone());
     }
     let clf_total: usize = clf.iter().sum();
-    let best_error = (0..4).max_by_key(|&i| errors[i]).unwrap_or(0);
+    let best_error = (0..errors.len()).max_by_key(|&i| errors[i]).unwrap_or(0);
     let error_ok = enough(errors[best_error]) || first_error == Some(best_error);
     let candidates = [
         (
@@ -376,6 +403,26 @@ mod tests {
             Some(&b"SC--"[..])
         );
         assert_eq!(d("hello\nworld\n"), Detected::Unknown);
+    }
+
+    #[test]
+    fn detects_the_python_application_servers() {
+        let gunicorn = "[2026-12-07 15:23:56 +0000] [21310] [INFO] Starting gunicorn 20.1.0\n\
+                        2026-12-07 09:23:58,063 ERROR django.request Internal Server Error: /boom\n\
+                        Traceback (most recent call last):\n\
+                        KeyError: 'customer'\n\
+                        [2026-12-07 15:24:00 +0000] [21310] [CRITICAL] WORKER TIMEOUT (pid:21311)\n";
+        assert_eq!(d(gunicorn).format_name(), "gunicorn");
+        assert_eq!(d(gunicorn).kind(), Kind::App);
+        let uwsgi = "Mon Dec  7 15:23:31 2026 - spawned uWSGI worker 1 (pid: 18665, cores: 1)\n\
+                     [2026-12-07 15:23:33,790] ERROR in app: Exception on /boom [GET]\n\
+                     Traceback (most recent call last):\n\
+                     ValueError: boom\n\
+                     [pid: 18665|app: 0|req: 1/1] 127.0.0.1 () {24 vars in 254 bytes} [Mon Dec  7 15:23:33 2026] GET /boom => generated 265 bytes in 7 msecs (HTTP/1.1 500) 2 headers in 99 bytes (1 switches on core 0)\n";
+        assert_eq!(d(uwsgi).format_name(), "uwsgi");
+        let python = "2026-12-07 09:23:58,063 ERROR django.request Internal Server Error: /boom\n\
+                      Traceback (most recent call last):\n";
+        assert_eq!(d(python).format_name(), "python");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod apache_error;
+pub mod app;
 pub mod aws;
 pub mod detect;
 pub mod envelope;
@@ -27,6 +28,8 @@ pub enum Kind {
     Error,
     PhpFpm,
     PhpError,
+    /// An application server's own log (gunicorn, uWSGI, Python's `logging`, Rails, Tomcat…).
+    App,
     Unknown,
 }
 
@@ -111,6 +114,9 @@ pub struct ErrorEvent {
     pub input: usize,
     /// The 1-based line of its input the record starts on (0 where not counted).
     pub line: u64,
+    /// The language of the application that wrote it, for an application server's log: how
+    /// its stack traces are read.
+    pub language: Option<app::Language>,
     /// The record's text, then any field text that is not a part of it.
     buf: Box<str>,
     /// Where the record's text ends in `buf`.

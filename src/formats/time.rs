@@ -292,6 +292,27 @@ pub fn parse_nginx_error(b: &[u8]) -> Option<Civil> {
     year_month_day(b, 0)
 }
 
+/// `2026-11-25 14:00:00` with an optional `,123` or `.123` fraction, as Python's `logging`
+/// (`%(asctime)s`) and gunicorn write it: the time and what follows it (a zone, if any, is the
+/// caller's to read).
+pub fn parse_python(b: &[u8]) -> Option<(Civil, &[u8])> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' {
+        return None;
+    }
+    let rest = &b[19..];
+    let (millis, rest) = match rest.first() {
+        Some(b',') => {
+            let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            (
+                millis_of(rest.get(1..1 + n).filter(|d| !d.is_empty())?)?,
+                &rest[1 + n..],
+            )
+        }
+        _ => fraction(rest)?,
+    };
+    Some((year_month_day(b, millis)?, rest))
+}
+
 /// Apache 2.4 error log time, inside the brackets: `Wed Nov 25 14:00:00.123456 2026`
 /// (the fraction is present with the default `ErrorLogFormat`, absent in 2.2 style logs).
 pub fn parse_apache_error(b: &[u8]) -> Option<Civil> {

@@ -241,11 +241,12 @@ struct LineTally {
 }
 
 /// The input kinds, in the order [`LineTally`] counts them.
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 6] = [
     Kind::Access,
     Kind::Error,
     Kind::PhpFpm,
     Kind::PhpError,
+    Kind::App,
     Kind::Unknown,
 ];
 
@@ -994,6 +995,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::Error => "error",
         Kind::PhpFpm => "php_fpm",
         Kind::PhpError => "php_error",
+        Kind::App => "app",
         Kind::Unknown => "unknown",
     }
 }

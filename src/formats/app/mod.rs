@@ -1,0 +1,78 @@
+//! Application servers' own logs: what the application behind the proxy wrote when it failed
+//! (gunicorn's error log, uWSGI's log, Python's `logging`…). Each dialect lives in a file of
+//! its own with the same three functions, all byte scanning:
+//! - `sniff(line)`: whether a line is one only this dialect writes (detection counts these);
+//! - `is_header(line)`: whether a line starts a record in a file of this dialect, which may
+//!   hold other dialects' records too (gunicorn's `--capture-output` puts the application's
+//!   `logging` records in its error log); every other line continues the record before it,
+//!   so a traceback is one record with its header;
+//! - `parse(record, tz)`: the record as an [`ErrorEvent`] of [`Kind::App`] whose `language`
+//!   says how [`trace`] reads its stack trace.
+
+pub mod python;
+pub mod trace;
+
+use jiff::tz::TimeZone;
+
+pub use trace::Language;
+
+use super::ErrorEvent;
+
+/// The application-server log dialects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppLog {
+    /// gunicorn's error log: `[2026-12-07 15:30:00 +0000] [123] [ERROR] …`.
+    Gunicorn,
+    /// uWSGI's log: its own lines, request lines `[pid: …] … (HTTP/1.1 500)`, and what the
+    /// application wrote on stderr.
+    Uwsgi,
+    /// Python's `logging` (Django, Flask/werkzeug): `2026-12-07 15:30:00,123 ERROR …`.
+    Python,
+}
+
+impl AppLog {
+    /// Every dialect, in the order detection breaks ties.
+    pub const ALL: [AppLog; 3] = [Self::Gunicorn, Self::Uwsgi, Self::Python];
+
+    /// The name reported in `inputs[].format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gunicorn => "gunicorn",
+            Self::Uwsgi => "uwsgi",
+            Self::Python => "python",
+        }
+    }
+
+    /// Whether `line` is one only this dialect writes.
+    pub fn sniff(self, line: &[u8]) -> bool {
+        match self {
+            Self::Gunicorn => python::gunicorn_sniff(line),
+            Self::Uwsgi => python::uwsgi_sniff(line),
+            Self::Python => python::logging_sniff(line),
+        }
+    }
+
+    /// Whether `line` starts a record in a log of this dialect.
+    pub fn is_header(self, line: &[u8]) -> bool {
+        match self {
+            Self::Gunicorn | Self::Python => python::is_header(line),
+            Self::Uwsgi => python::uwsgi_is_header(line),
+        }
+    }
+
+    /// Parses a whole record (lines joined with `\n`).
+    pub fn parse(self, record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
+        match self {
+            Self::Gunicorn | Self::Python => python::parse(record, tz),
+            Self::Uwsgi => python::uwsgi_parse(record, tz),
+        }
+    }
+
+    /// The record's level, read without parsing the rest, where its header names one.
+    pub fn level(self, record: &[u8]) -> Option<&[u8]> {
+        match self {
+            Self::Gunicorn | Self::Python => python::level(record),
+            Self::Uwsgi => python::uwsgi_level(record),
+        }
+    }
+}

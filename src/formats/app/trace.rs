@@ -1,0 +1,43 @@
+//! Stack traces: which language wrote one, the first frame of the application's own code in
+//! it (not the framework's, not the standard library's, not a dependency's), and the exception
+//! it tells of. Each language's reader lives in that language's file; [`read`] is the one
+//! place that picks it.
+
+use serde::{Deserialize, Serialize};
+
+/// The language of the application behind a log, as reported in an incident's `language`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Python,
+    Ruby,
+    Java,
+    Go,
+    Javascript,
+    Csharp,
+    Php,
+}
+
+/// What a stack trace says: where in the application's code it failed, and what it raised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// The first frame of the application's own code, nearest to where it failed.
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    /// The exception's class (`KeyError`, `psycopg2.OperationalError`).
+    pub exception: Option<String>,
+}
+
+/// Reads the stack trace in a record's text, in the way its language writes them. Languages
+/// whose dialects are not read yet give an empty [`Trace`].
+pub fn read(language: Language, text: &str) -> Trace {
+    match language {
+        Language::Python => super::python::trace(text),
+        Language::Ruby
+        | Language::Java
+        | Language::Go
+        | Language::Javascript
+        | Language::Csharp
+        | Language::Php => Trace::default(),
+    }
+}
