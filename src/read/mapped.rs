@@ -145,6 +145,11 @@ impl MappedBlocks {
                     .map_or(rest.len(), |nl| MAX_LINE + nl + 1);
                 continue;
             };
+            // Its pages mapped in one call, here on the reading thread, rather than a fault at
+            // a time on the thread that parses it (kernels before 5.14 decline: no matter).
+            let _ = self
+                .map
+                .advise_range(memmap2::Advice::PopulateRead, self.at, len);
             let block = Block::Mapped(Arc::clone(&self.map), self.at..self.at + len);
             self.at += len;
             self.release_trail();
