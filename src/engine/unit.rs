@@ -253,22 +253,50 @@ pub struct Keep {
 #[derive(Clone, Debug, Default)]
 struct Clients {
     v6: FxHashSet<std::net::Ipv6Addr>,
+    /// The last 16 bits of each of `v6`: an address whose last group is none of them is not
+    /// among them, however it is spelled, and is turned away without being read whole.
+    v6_last: FxHashSet<u16>,
     names: FxHashSet<Box<str>>,
+    /// Whether a name has a `:` (an address `v6` could not read): then every spelling with
+    /// one is looked up as written too.
+    names_with_colon: bool,
 }
 
 impl Clients {
     fn insert(&mut self, client: &str) {
         match v6(client) {
-            Some(ip) => self.v6.insert(ip),
-            None => self.names.insert(client.into()),
-        };
+            Some(ip) => {
+                self.v6_last.insert(ip.segments()[7]);
+                self.v6.insert(ip);
+            }
+            None => {
+                self.names_with_colon |= client.contains(':');
+                self.names.insert(client.into());
+            }
+        }
     }
 
     fn contains(&self, client: &str) -> bool {
+        if !self.names_with_colon
+            && last_group(client).is_some_and(|last| !self.v6_last.contains(&last))
+        {
+            return false;
+        }
         match v6(client) {
             Some(ip) => self.v6.contains(&ip),
             None => self.names.contains(client),
         }
+    }
+}
+
+/// The last group of an IPv6 address as written (`0` for one ending in `::`), where it is
+/// plain hex: `None` for no `:` or an IPv4 tail (`::ffff:192.0.2.1`), which are read whole.
+fn last_group(client: &str) -> Option<u16> {
+    let (_, last) = client.rsplit_once(':')?;
+    match last {
+        "" => Some(0),
+        _ if last.len() <= 4 => u16::from_str_radix(last, 16).ok(),
+        _ => None,
     }
 }
 
@@ -590,6 +618,36 @@ mod tests {
         // An access log without clients: any client may be a 5xx's.
         let any = Keep::own_lines_of(["/cart"], ["-"]);
         assert!(any.client_got_5xx("198.51.100.7"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_found_in_any_spelling_and_others_are_turned_away() {
+        let keep = Keep::own_lines_of(["/"], ["2001:db8::1", "2001:db8::", "::ffff:192.0.2.1"]);
+        for spelled in [
+            "2001:db8::1",
+            "2001:DB8:0:0:0:0:0:0001",
+            "2001:db8::0:0",
+            "2001:db8::",
+        ] {
+            assert!(keep.client_got_5xx(spelled), "{spelled}");
+        }
+        assert!(
+            keep.client_got_5xx("::ffff:c000:201"),
+            "the IPv4 tail in hex"
+        );
+        for other in [
+            "2001:db8::2",
+            "2001:db8::1:0",
+            "2001:db8::+1",
+            "fe80::1%eth0",
+            "x:",
+        ] {
+            assert!(!keep.client_got_5xx(other), "{other}");
+        }
+        // A client the access log wrote with a `:` that is no address is looked up as written.
+        let odd = Keep::own_lines_of(["/"], ["unix:"]);
+        assert!(odd.client_got_5xx("unix:"));
+        assert!(!odd.client_got_5xx("unix:x"));
     }
 
     #[test]
