@@ -292,12 +292,15 @@ impl Clients {
 /// The last group of an IPv6 address as written (`0` for one ending in `::`), where it is
 /// plain hex: `None` for no `:` or an IPv4 tail (`::ffff:192.0.2.1`), which are read whole.
 fn last_group(client: &str) -> Option<u16> {
-    let (_, last) = client.rsplit_once(':')?;
-    match last {
-        "" => Some(0),
-        _ if last.len() <= 4 => u16::from_str_radix(last, 16).ok(),
-        _ => None,
+    let last = &client.as_bytes()[memchr::memrchr(b':', client.as_bytes())? + 1..];
+    if last.len() > 4 {
+        return None;
     }
+    // Plain hex digits only (`from_str_radix` would take a sign too).
+    last.iter().try_fold(0u16, |n, &c| {
+        let digit = (c as char).to_digit(16)?;
+        Some(n << 4 | digit as u16)
+    })
 }
 
 /// An address with a `:` in it, read as one (see [`identity::client_key`]).
