@@ -1,0 +1,211 @@
+//! Python behind a real nginx: Django under gunicorn and Flask under uWSGI (Debian's
+//! packages), one nginx in front of both (`/dj/…` proxied to gunicorn, `/fl/…` passed to
+//! uWSGI), each fault provoked for real:
+//! - an uncaught exception in a view (`KeyError`): Django logs `Internal Server Error: /dj/boom`
+//!   and Flask `Exception on /fl/boom [GET]`, each with the traceback → `app_exception`, at the
+//!   view's own line, not Django's or Flask's;
+//! - a view that allocates more than the machine can give (`MemoryError`) → `out_of_memory`;
+//! - a view that writes into a full filesystem (a tmpfs, `[Errno 28]`) → `disk_full`;
+//! - a view whose database refuses the password (PostgreSQL from tests/lab/db.rs, psycopg2)
+//!   → `db_auth`;
+//! - a view that runs past gunicorn's `--timeout` (`WORKER TIMEOUT`) or uWSGI's `harakiri`
+//!   → `worker_timeout`: nginx answers 502 and says only that the upstream closed the
+//!   connection; the application server's record says why;
+//! - a worker killed with SIGKILL mid-request → `worker_crash`, the same way.
+//!
+//! `fivehundred diagnose` reads nginx's logs with gunicorn's and uWSGI's as written and must
+//! count each client request once (uWSGI's own request lines are the same requests' other hop),
+//! naming the cause, `language: python`, the exception and the first frame of the app's code.
+#[path = "lab/db.rs"]
+mod db;
+mod lab;
+#[path = "lab/python.rs"]
+mod python;
+
+use db::{APP_USER, DB_NAME, DbOptions, WRONG_PASSWORD};
+use lab::nginx::NginxOptions;
+use lab::*;
+use python::{AppServer, app_dir};
+use serde_json::Value;
+use std::thread;
+
+/// The 1-based line of `file` (under the lab's app dir) that holds `needle`: where the
+/// traceback must point.
+fn line_of(file: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(app_dir().join(file)).expect("read app source");
+    let at = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {file}"));
+    at as u64 + 1
+}
+
+/// The one incident of `cause` whose paths are exactly `paths`.
+fn incident<'r>(report: &'r Value, cause: &str, paths: &[&str]) -> &'r Value {
+    let all = report["incidents"].as_array().expect("incidents");
+    let mine: Vec<&Value> = all
+        .iter()
+        .filter(|i| i["cause"] == cause && i["paths"] == serde_json::json!(paths))
+        .collect();
+    assert_eq!(
+        mine.len(),
+        1,
+        "one {cause} incident for {paths:?}; report:\n{}",
+        pretty(report)
+    );
+    mine[0]
+}
+
+/// Asserts an incident's count, language, place (file under the app dir, line) and exception.
+fn assert_app_incident(
+    report: &Value,
+    (cause, paths, count): (&str, &[&str], u64),
+    place: Option<(&str, &str)>,
+    exception: Option<&str>,
+) {
+    let i = incident(report, cause, paths);
+    let ctx = || format!("{cause} {paths:?}; report:\n{}", pretty(report));
+    assert_eq!(i["count"].as_u64(), Some(count), "count; {}", ctx());
+    assert_eq!(
+        i["language"].as_str(),
+        Some("python"),
+        "language; {}",
+        ctx()
+    );
+    if let Some((file, needle)) = place {
+        let want = app_dir().join(file).display().to_string();
+        assert_eq!(i["file"].as_str(), Some(want.as_str()), "file; {}", ctx());
+        assert_eq!(
+            i["line"].as_u64(),
+            Some(line_of(file, needle)),
+            "line; {}",
+            ctx()
+        );
+    }
+    assert_eq!(i["exception"].as_str(), exception, "exception; {}", ctx());
+}
+
+/// Sends a GET for a slow view in the background, waits until the view has started, kills
+/// the worker serving it with SIGKILL, and returns the status the client got.
+fn killed_mid_request(nginx_port: u16, app: &AppServer, path: &'static str) -> u16 {
+    app.forget_started();
+    let client = thread::spawn(move || get(nginx_port, path));
+    let pid = app.wait_started();
+    app.kill_worker(pid);
+    client.join().expect("client thread")
+}
+
+#[test]
+fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_counted_once() {
+    if skip_unless_root("lab_python") {
+        return;
+    }
+    let lab = Lab::new();
+    let pg = db::Db::start(&lab, DbOptions::postgres());
+    let upload = lab.mount_tmpfs("upload", "64k");
+    let mut env = vec![
+        ("LAB_PG_PORT", pg.port.to_string()),
+        ("LAB_PG_DB", DB_NAME.to_string()),
+        ("LAB_PG_USER", APP_USER.to_string()),
+        ("LAB_PG_PASSWORD", WRONG_PASSWORD.to_string()),
+    ];
+    if let Some(dir) = &upload {
+        env.push(("LAB_UPLOAD", dir.display().to_string()));
+    }
+    let gunicorn = AppServer::gunicorn(&lab, 2, &env);
+    let uwsgi = AppServer::uwsgi(&lab, 2);
+    let nginx = NginxOptions::new()
+        .server(&format!(
+            "location /dj/ {{ proxy_pass http://127.0.0.1:{}; }}",
+            gunicorn.port
+        ))
+        .server(&format!(
+            "location /fl/ {{ include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:{}; }}",
+            uwsgi.port
+        ))
+        .start(&lab);
+    let port = nginx.port;
+
+    let mut statuses = vec![get(port, "/dj/ok"), get(port, "/fl/ok")];
+    assert_eq!(statuses, [200, 200], "the apps answer");
+    let mut expect = |path: &str, got: Vec<u16>, want: u16| {
+        assert!(
+            got.iter().all(|&s| s == want),
+            "{path}: {got:?}, want {want}"
+        );
+        statuses.extend(got);
+    };
+    expect("/dj/boom", gets(port, "/dj/boom", 2), 500);
+    expect("/dj/memory", vec![get(port, "/dj/memory")], 500);
+    expect("/dj/db", vec![get(port, "/dj/db")], 500);
+    if upload.is_some() {
+        expect("/dj/disk", vec![get(port, "/dj/disk")], 500);
+    }
+    expect("/dj/slow", vec![get(port, "/dj/slow")], 502);
+    gunicorn.wait_logged("Booting worker", 2);
+    let killed = killed_mid_request(port, &gunicorn, "/dj/stuck");
+    expect("/dj/stuck", vec![killed], 502);
+    gunicorn.wait_logged("Booting worker", 3);
+    expect("/fl/boom", vec![get(port, "/fl/boom")], 500);
+    expect("/fl/slow", vec![get(port, "/fl/slow")], 502);
+    uwsgi.wait_logged("Respawned uWSGI worker", 1);
+    let killed = killed_mid_request(port, &uwsgi, "/fl/stuck");
+    expect("/fl/stuck", vec![killed], 502);
+    uwsgi.wait_logged("Respawned uWSGI worker", 2);
+    nginx.wait_access_lines(statuses.len());
+
+    let report = diagnose(&[
+        &nginx.access_log,
+        &nginx.error_log,
+        &gunicorn.log,
+        &uwsgi.log,
+    ]);
+    let formats: Vec<&str> = report["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["format"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(formats[2..], ["gunicorn", "uwsgi"], "{}", pretty(&report));
+    // Every client request once: uWSGI's request lines are no second 5xx.
+    assert_server_errors(&report, count_5xx(&statuses), &[]);
+
+    let views = "djapp/views.py";
+    assert_app_incident(
+        &report,
+        ("app_exception", &["/dj/boom"], 2),
+        Some((views, "order[\"customer\"]")),
+        Some("KeyError"),
+    );
+    assert_app_incident(
+        &report,
+        ("out_of_memory", &["/dj/memory"], 1),
+        Some((views, "bytearray(")),
+        Some("MemoryError"),
+    );
+    assert_app_incident(
+        &report,
+        ("db_auth", &["/dj/db"], 1),
+        Some((views, "connection.cursor()")),
+        Some("django.db.utils.OperationalError"),
+    );
+    if upload.is_some() {
+        assert_app_incident(
+            &report,
+            ("disk_full", &["/dj/disk"], 1),
+            Some((views, "f.write(")),
+            Some("OSError"),
+        );
+    }
+    assert_app_incident(
+        &report,
+        ("app_exception", &["/fl/boom"], 1),
+        Some(("flaskapp.py", "prices[\"coffee\"]")),
+        Some("KeyError"),
+    );
+    // gunicorn's timeout and uWSGI's harakiri are one cause in one place: one incident.
+    let slow = ("worker_timeout", &["/dj/slow", "/fl/slow"][..], 2);
+    assert_app_incident(&report, slow, None, None);
+    let killed = ("worker_crash", &["/dj/stuck", "/fl/stuck"][..], 2);
+    assert_app_incident(&report, killed, None, None);
+}
