@@ -64,7 +64,8 @@ impl AppServer {
     }
 
     /// uWSGI serving the Flask app over the uwsgi protocol with one worker, `--harakiri
-    /// harakiri`, and its log (`--log-date`, as packaged configs set it) at `log/uwsgi.log`.
+    /// harakiri`, and its log (`--log-date`, as packaged configs set it) at `log/uwsgi.log`;
+    /// `--die-on-term`, or the lab's SIGTERM would make it reload, not stop.
     pub fn uwsgi(lab: &Lab, harakiri: u32) -> AppServer {
         let port = free_port();
         lab.mkdir("run");
@@ -75,7 +76,12 @@ impl AppServer {
             .arg("--wsgi-file")
             .arg(app_dir().join("flaskapp.py"))
             .args(["--callable", "app"])
-            .args(["--harakiri", &harakiri.to_string(), "--log-date"])
+            .args([
+                "--harakiri",
+                &harakiri.to_string(),
+                "--log-date",
+                "--die-on-term",
+            ])
             .arg("--logto")
             .arg(&log);
         AppServer::started(lab, "uwsgi", Daemon::spawn("uwsgi", &mut cmd), port, log)
