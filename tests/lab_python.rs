@@ -11,7 +11,9 @@
 //! - a view that runs past gunicorn's `--timeout` (`WORKER TIMEOUT`) or uWSGI's `harakiri`
 //!   → `worker_timeout`: nginx answers 502 and says only that the upstream closed the
 //!   connection; the application server's record says why;
-//! - a worker killed with SIGKILL mid-request → `worker_crash`, the same way.
+//! - a worker killed with SIGKILL mid-request → `worker_crash`, the same way;
+//! - uWSGI's listen queue full behind its one busy worker, nginx giving up on the waiting
+//!   requests (504, `upstream timed out`) → `worker_pool_exhausted`.
 //!
 //! `fivehundred diagnose` reads nginx's logs with gunicorn's and uWSGI's as written and must
 //! count each client request once (uWSGI's own request lines are the same requests' other hop),
@@ -40,12 +42,19 @@ fn line_of(file: &str, needle: &str) -> u64 {
     at as u64 + 1
 }
 
-/// The one incident of `cause` whose paths are exactly `paths`.
+/// The one incident of `cause` whose paths are exactly `paths` (in any order).
 fn incident<'r>(report: &'r Value, cause: &str, paths: &[&str]) -> &'r Value {
     let all = report["incidents"].as_array().expect("incidents");
+    let sorted = |v: &Value| {
+        let mut p: Vec<String> = serde_json::from_value(v.clone()).unwrap_or_default();
+        p.sort();
+        p
+    };
+    let mut want: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+    want.sort();
     let mine: Vec<&Value> = all
         .iter()
-        .filter(|i| i["cause"] == cause && i["paths"] == serde_json::json!(paths))
+        .filter(|i| i["cause"] == cause && sorted(&i["paths"]) == want)
         .collect();
     assert_eq!(
         mine.len(),
@@ -95,6 +104,11 @@ fn killed_mid_request(nginx_port: u16, app: &AppServer, path: &'static str) -> u
     client.join().expect("client thread")
 }
 
+/// What uWSGI's master writes when a socket's listen queue is full.
+const QUEUE_FULL: &str = "listen queue of socket";
+/// Requests sent at once behind a held worker: more than its listen queue (2) holds.
+const QUEUED: u64 = 6;
+
 #[test]
 fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_counted_once() {
     if skip_unless_root("lab_python") {
@@ -121,6 +135,12 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
         ))
         .server(&format!(
             "location /fl/ {{ include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:{}; }}",
+            uwsgi.port
+        ))
+        // Where nginx waits for uWSGI only a second: requests queued behind a busy worker.
+        .server(&format!(
+            "location /fl/queued {{ include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:{}; \
+             uwsgi_connect_timeout 1s; uwsgi_read_timeout 1s; }}",
             uwsgi.port
         ))
         .start(&lab);
@@ -152,6 +172,24 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
     let killed = killed_mid_request(port, &uwsgi, "/fl/stuck");
     expect("/fl/stuck", vec![killed], 502);
     uwsgi.wait_logged("Respawned uWSGI worker", 2);
+    // The listen queue full: the one worker held by a slow request (until harakiri ends it),
+    // more requests than the queue holds behind it, which nginx gives up on after a second.
+    // uWSGI's master looks at the queue once a second: again until it has seen it full.
+    let mut rounds: u64 = 0;
+    while rounds == 0 || (rounds < 3 && count_in_file(&uwsgi.log, QUEUE_FULL) == 0) {
+        uwsgi.forget_started();
+        let hold = thread::spawn(move || get(port, "/fl/hold"));
+        uwsgi.wait_started();
+        expect(
+            "/fl/queued",
+            get_concurrent(port, "/fl/queued", QUEUED as usize),
+            504,
+        );
+        expect("/fl/hold", vec![hold.join().expect("client thread")], 502);
+        rounds += 1;
+        uwsgi.wait_logged("Respawned uWSGI worker", 2 + rounds as usize);
+    }
+    uwsgi.wait_logged(QUEUE_FULL, 1);
     nginx.wait_access_lines(statuses.len());
 
     let report = diagnose(&[
@@ -204,8 +242,18 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
         Some("KeyError"),
     );
     // gunicorn's timeout and uWSGI's harakiri are one cause in one place: one incident.
-    let slow = ("worker_timeout", &["/dj/slow", "/fl/slow"][..], 2);
+    let slow = (
+        "worker_timeout",
+        &["/dj/slow", "/fl/slow", "/fl/hold"][..],
+        2 + rounds,
+    );
     assert_app_incident(&report, slow, None, None);
     let killed = ("worker_crash", &["/dj/stuck", "/fl/stuck"][..], 2);
     assert_app_incident(&report, killed, None, None);
+    let queued = (
+        "worker_pool_exhausted",
+        &["/fl/queued"][..],
+        QUEUED * rounds,
+    );
+    assert_app_incident(&report, queued, None, None);
 }

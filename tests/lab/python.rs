@@ -41,14 +41,17 @@ fn app_command(program: &str, lab: &Lab, name: &str, extra: &[(&str, String)]) -
 }
 
 impl AppServer {
-    /// gunicorn serving the Django app with one sync worker and `--timeout timeout`, its
-    /// error log (`--capture-output`: Django's own log too) at `log/gunicorn.log`.
+    /// gunicorn serving the Django app with one sync worker, `--timeout timeout` and 4 GiB of
+    /// address space, its error log (`--capture-output`: Django's own log too) at `log/gunicorn.log`.
     pub fn gunicorn(lab: &Lab, timeout: u32, env: &[(&str, String)]) -> AppServer {
         let port = free_port();
         lab.mkdir("run");
         let log = lab.mkdir("log").join("gunicorn.log");
-        let mut cmd = app_command("/usr/bin/gunicorn", lab, "gunicorn", env);
-        cmd.args(["--bind", &format!("127.0.0.1:{port}")])
+        // An address-space limit, as a container's memory limit is: the memory fault's
+        // allocation fails whatever the machine's overcommit policy.
+        let mut cmd = app_command("/usr/bin/prlimit", lab, "gunicorn", env);
+        cmd.args(["--as=4294967296", "--", "/usr/bin/gunicorn"])
+            .args(["--bind", &format!("127.0.0.1:{port}")])
             .args(["--workers", "1", "--timeout", &timeout.to_string()])
             .arg("--capture-output")
             .arg("--error-logfile")
@@ -63,8 +66,8 @@ impl AppServer {
         )
     }
 
-    /// uWSGI serving the Flask app over the uwsgi protocol with one worker, `--harakiri
-    /// harakiri`, and its log (`--log-date`, as packaged configs set it) at `log/uwsgi.log`;
+    /// uWSGI serving the Flask app over the uwsgi protocol with one worker, a listen queue of
+    /// two connections (a third waiting is the queue full), `--harakiri harakiri`, and its log (`--log-date`, as packaged configs set it) at `log/uwsgi.log`;
     /// `--die-on-term`, or the lab's SIGTERM would make it reload, not stop.
     pub fn uwsgi(lab: &Lab, harakiri: u32) -> AppServer {
         let port = free_port();
@@ -72,7 +75,7 @@ impl AppServer {
         let log = lab.mkdir("log").join("uwsgi.log");
         let mut cmd = app_command("/usr/bin/uwsgi", lab, "uwsgi", &[]);
         cmd.args(["--plugin", "python3", "--master", "--processes", "1"])
-            .args(["--socket", &format!("127.0.0.1:{port}")])
+            .args(["--socket", &format!("127.0.0.1:{port}"), "--listen", "2"])
             .arg("--wsgi-file")
             .arg(app_dir().join("flaskapp.py"))
             .args(["--callable", "app"])

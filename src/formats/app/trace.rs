@@ -3,11 +3,8 @@
 //! it tells of. Each language's reader lives in that language's file; [`read`] is the one
 //! place that picks it.
 
-use serde::{Deserialize, Serialize};
-
 /// The language of the application behind a log, as reported in an incident's `language`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Language {
     Python,
     Ruby,
@@ -16,6 +13,27 @@ pub enum Language {
     Javascript,
     Csharp,
     Php,
+}
+
+impl Language {
+    /// The name reported in an incident's `language`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Python => "python",
+            Self::Ruby => "ruby",
+            Self::Java => "java",
+            Self::Go => "go",
+            Self::Javascript => "javascript",
+            Self::Csharp => "csharp",
+            Self::Php => "php",
+        }
+    }
+}
+
+impl serde::Serialize for Language {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// What a stack trace says: where in the application's code it failed, and what it raised.

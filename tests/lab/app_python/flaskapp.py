@@ -10,6 +10,7 @@ app = Flask(__name__)
 
 
 @app.route("/fl/ok")
+@app.route("/fl/queued")
 def ok():
     return "ok"
 
@@ -22,6 +23,7 @@ def boom():
 
 @app.route("/fl/slow")
 @app.route("/fl/stuck")
+@app.route("/fl/hold")
 def slow():
     """Says it started (its pid in LAB_MARK, for the test that kills it), then works too long."""
     with open(os.environ["LAB_MARK"], "w") as mark:
