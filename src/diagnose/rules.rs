@@ -736,7 +736,10 @@ mod tests {
         );
         assert!(classify(Kind::PhpError, "upstream timed out").is_none());
         let v = classify(Kind::Error, "upstream timed out (110: Connection timed out) while reading response header from upstream").unwrap();
-        assert_eq!(v.refined_by, ["fpm_pool_exhausted"]);
+        assert_eq!(
+            v.refined_by,
+            ["fpm_pool_exhausted", "worker_pool_exhausted"]
+        );
         assert!(classify(Kind::Error, "PHP Warning:  Undefined variable $x").is_none());
     }
 }
