@@ -16,11 +16,12 @@ use fivehundred::formats::access::{
     AccessFormat, ClfVariant, CustomFormat, JSON_CLIENT, JSON_HOST, JSON_METHOD, JSON_PATH,
     JSON_REQUEST, JSON_STATUS, JSON_TIME, JSON_UA, parse_clf_line, parse_json_line, parse_status,
 };
+use fivehundred::formats::app::{AppLog, Language};
 use fivehundred::formats::detect::{Detected, ErrorFormat, detect};
 use fivehundred::formats::haproxy::{HaproxyFormat, Layout};
 use fivehundred::formats::time::{
     ClfClock, Stamp, month_abbrev, parse_apache_error, parse_clf, parse_epoch, parse_iso8601,
-    parse_nginx_error, parse_offset, parse_php,
+    parse_nginx_error, parse_offset, parse_php, parse_python,
 };
 use fivehundred::formats::{
     AccessRecord, ErrorEvent, Kind, apache_error, clean_text, nginx_error, php, request_method,
@@ -194,6 +195,13 @@ fn exercise(b: &[u8]) {
         {
             check_event(&e);
         }
+        for app in AppLog::ALL {
+            let _ = (app.sniff(b), app.is_header(b), app.level(b));
+            if let Some(e) = app.parse(b, &tz) {
+                check_event(&e);
+                let _ = fivehundred::formats::app::trace::read(Language::Python, e.text());
+            }
+        }
     }
     // The time parsers at every start position of the first bytes, as the line parsers call them.
     for i in 0..b.len().min(24) {
@@ -208,6 +216,7 @@ fn exercise(b: &[u8]) {
             parse_nginx_error(t),
             parse_apache_error(t),
             parse_php(t).map(|(c, _)| c),
+            parse_python(t).map(|(c, _)| c),
         ]
         .into_iter()
         .flatten()
@@ -1320,6 +1329,15 @@ fn any_line() -> impl Strategy<Value = (String, Detected)> {
     ]
 }
 
+/// Records gunicorn, uWSGI and Python's `logging` wrote in tests/lab_python.rs.
+const APP_RECORDS: [&str; 5] = [
+    "[2026-12-07 15:44:22 +0000] [25074] [CRITICAL] WORKER TIMEOUT (pid:25134)",
+    "2026-12-07 15:44:19,751 ERROR django.request Internal Server Error: /dj/boom\nTraceback (most recent call last):\n  File \"/srv/djapp/views.py\", line 15, in boom\n    return HttpResponse(order[\"customer\"])\nKeyError: 'customer'",
+    "[2026-12-07 15:44:23,588] ERROR in app: Exception on /fl/boom [GET]\nTraceback (most recent call last):\n  File \"/srv/flaskapp.py\", line 20, in boom\nKeyError: 'coffee'",
+    "Mon Dec  7 15:44:26 2026 - *** HARAKIRI ON WORKER 1 (pid: 25161, try: 1) ***\nMon Dec  7 15:44:26 2026 - HARAKIRI [core 0] 127.0.0.1 - GET /fl/slow since 1796658263",
+    "[pid: 25161|app: 0|req: 2/2] 127.0.0.1 () {32 vars in 384 bytes} [Mon Dec  7 15:44:23 2026] GET /fl/boom => generated 265 bytes in 17 msecs (HTTP/1.1 500) 2 headers in 99 bytes (1 switches on core 0)",
+];
+
 /// One edit to a real line.
 #[derive(Clone, Debug)]
 enum Mutation {
@@ -1387,6 +1405,14 @@ proptest! {
         };
         exercise(&b[..cut]);
         exercise(&mutate(b, &edits));
+    }
+
+    #[test]
+    fn mutated_application_server_records_never_panic(
+        record in select(APP_RECORDS.to_vec()),
+        edits in prop::collection::vec(mutation(), 1..6),
+    ) {
+        exercise(&mutate(record.as_bytes().to_vec(), &edits));
     }
 
     #[test]
