@@ -292,11 +292,11 @@ pub fn parse_nginx_error(b: &[u8]) -> Option<Civil> {
     year_month_day(b, 0)
 }
 
-/// `2026-11-25 14:00:00` with an optional `,123` or `.123` fraction, as Python's `logging`
-/// (`%(asctime)s`) and gunicorn write it: the time and what follows it (a zone, if any, is the
-/// caller's to read).
+/// `2026-11-25 14:00:00` (or `2026-11-25T14:00:00`) with an optional `,123` or `.123`
+/// fraction, as Python's `logging` (`%(asctime)s`, or a `datefmt`) and gunicorn write it: the
+/// time and what follows it (a zone, if any, is the caller's to read).
 pub fn parse_python(b: &[u8]) -> Option<(Civil, &[u8])> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
         return None;
     }
     let rest = &b[19..];

@@ -68,6 +68,8 @@ fn is_level(word: &[u8]) -> bool {
 /// The parts of a `logging` header line.
 struct Logging<'a> {
     time: Civil,
+    /// The zone, where a `datefmt` with `%z` wrote one after the time.
+    offset: Option<i32>,
     level: &'a [u8],
     message: &'a [u8],
 }
@@ -77,6 +79,7 @@ struct Logging<'a> {
 fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
     let bracket = line.first() == Some(&b'[');
     let (time, mut rest) = parse_python(&line[usize::from(bracket)..])?;
+    let offset = zone_after(&mut rest);
     if bracket {
         rest = rest.strip_prefix(b"]")?;
     }
@@ -94,9 +97,12 @@ fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
         let bare = bare.strip_suffix(b"]").unwrap_or(bare);
         if is_level(bare) {
             let message = rest[end..].trim_ascii_start();
-            let message = message.strip_prefix(b"- ").unwrap_or(message);
+            let message = (message.strip_prefix(b"- "))
+                .or_else(|| message.strip_prefix(b"| "))
+                .unwrap_or(message);
             return Some(Logging {
                 time,
+                offset,
                 level: bare,
                 message,
             });
@@ -107,6 +113,26 @@ fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
         rest = &rest[end..];
     }
     None
+}
+
+/// A `+0100` right after the time (or after a space), taken off the front of `rest`.
+fn zone_after(rest: &mut &[u8]) -> Option<i32> {
+    let word = rest.strip_prefix(b" ").unwrap_or(rest);
+    let end = word
+        .iter()
+        .position(|&c| c == b' ' || c == b']')
+        .unwrap_or(word.len());
+    let offset = parse_offset(&word[..end])?;
+    *rest = &word[end..];
+    Some(offset)
+}
+
+/// The instant of a header's time: at the offset it wrote, else in `tz`.
+fn stamp(time: Civil, offset: Option<i32>, tz: &TimeZone) -> Option<crate::formats::Stamp> {
+    match offset {
+        Some(offset) => Some(time.at_offset(offset)),
+        None => time.in_zone(tz),
+    }
 }
 
 /// Whether a line is gunicorn's own.
@@ -136,17 +162,13 @@ pub fn level(record: &[u8]) -> Option<&[u8]> {
 /// Parses a gunicorn or `logging` record (its traceback included).
 pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     if let Some(g) = gunicorn_header(record) {
-        let time = match g.offset {
-            Some(offset) => Some(g.time.at_offset(offset)),
-            None => g.time.in_zone(tz),
-        };
-        let mut event = builder(record, time);
+        let mut event = builder(record, stamp(g.time, g.offset, tz));
         event.event.pid = std::str::from_utf8(g.pid).ok().and_then(|p| p.parse().ok());
         event.level(g.level);
         finish(event, g.message)
     } else {
         let l = logging_header(record)?;
-        let mut event = builder(record, l.time.in_zone(tz));
+        let mut event = builder(record, stamp(l.time, l.offset, tz));
         event.level(l.level);
         finish(event, l.message)
     }
@@ -388,6 +410,20 @@ KeyError: 'customer'";
             (t.file.as_deref(), t.line, t.exception.as_deref()),
             (Some("/srv/app/djapp/views.py"), Some(15), Some("KeyError"))
         );
+    }
+
+    #[test]
+    fn logging_times_with_a_t_or_a_zone_are_read() {
+        let l = b"2026-12-07T15:24:00+0100 ERROR app.views Payment failed";
+        let e = parse(l, &TimeZone::UTC).unwrap();
+        assert_eq!(e.time.unwrap().rfc3339(), "2026-12-07T15:24:00+01:00");
+        let l = b"2026-12-07 15:24:00 -0500 | ERROR | app.views | Payment failed";
+        let e = parse(l, &TimeZone::UTC).unwrap();
+        assert_eq!(
+            (e.level(), e.message()),
+            ("ERROR", "app.views | Payment failed")
+        );
+        assert_eq!(e.time.unwrap().rfc3339(), "2026-12-07T15:24:00-05:00");
     }
 
     #[test]
