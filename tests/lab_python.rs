@@ -16,7 +16,8 @@
 //!   requests (504, `upstream timed out`) → `worker_pool_exhausted`.
 //!
 //! `fivehundred diagnose` reads nginx's logs with gunicorn's and uWSGI's as written and must
-//! count each client request once (uWSGI's own request lines are the same requests' other hop),
+//! count each client request once (uWSGI's own request lines are the same requests' other hop;
+//! read alone, they are the count),
 //! naming the cause, `language: python`, the exception and the first frame of the app's code.
 #[path = "lab/db.rs"]
 mod db;
@@ -204,9 +205,17 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
         .iter()
         .map(|i| i["format"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(formats[2..], ["gunicorn", "uwsgi"], "{}", pretty(&report));
-    // Every client request once: uWSGI's request lines are no second 5xx.
+    // uWSGI's log is read twice: its request lines as an access log, the rest as its own.
+    let want = ["gunicorn", "uwsgi_requests", "uwsgi"];
+    assert_eq!(formats[2..], want, "{}", pretty(&report));
+    // Every client request once: uWSGI's request lines are the same requests' second hop.
     assert_server_errors(&report, count_5xx(&statuses), &[]);
+    assert_eq!(
+        report["summary"]["requests"].as_u64(),
+        Some(statuses.len() as u64),
+        "{}",
+        pretty(&report)
+    );
 
     let views = "djapp/views.py";
     assert_app_incident(
@@ -256,4 +265,29 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
         QUEUED * rounds,
     );
     assert_app_incident(&report, queued, None, None);
+
+    // uWSGI's log alone: its request lines are the count. It answered 5xx itself only for
+    // the exception (the workers it killed answered nothing, and it served the queued
+    // requests after nginx had given up on them): what it did not answer is in other_errors.
+    let alone = diagnose(&[&uwsgi.log]);
+    assert_server_errors(&alone, 1, &[(500, 1)]);
+    assert_app_incident(
+        &alone,
+        ("app_exception", &["/fl/boom"], 1),
+        Some(("flaskapp.py", "prices[\"coffee\"]")),
+        Some("KeyError"),
+    );
+    let others: Vec<&str> = alone["other_errors"]
+        .as_array()
+        .expect("other_errors")
+        .iter()
+        .map(|i| i["cause"].as_str().unwrap_or_default())
+        .collect();
+    for cause in ["worker_timeout", "worker_crash", "worker_pool_exhausted"] {
+        assert!(
+            others.contains(&cause),
+            "{cause} in other_errors: {}",
+            pretty(&alone)
+        );
+    }
 }

@@ -730,6 +730,26 @@ KeyError: 'customer'\n\
     }
 
     #[test]
+    fn uwsgis_request_lines_are_counted_only_without_a_proxys_access_log() {
+        let log = access(&[("127.0.0.1", "10:00:00", "/fl/boom", 500)]);
+        let uwsgi = "Wed Nov 25 10:00:00 2026 - spawned uWSGI worker 1 (pid: 7, cores: 1)\n\
+[2026-11-25 10:00:00,100] ERROR in app: Exception on /fl/boom [GET]\n\
+Traceback (most recent call last):\n  \
+File \"/srv/flaskapp.py\", line 20, in boom\n    \
+return str(prices[\"coffee\"] * 2)\n\
+KeyError: 'coffee'\n\
+[pid: 7|app: 0|req: 2/2] 127.0.0.1 () {32 vars in 384 bytes} [Wed Nov 25 10:00:00 2026] GET /fl/boom => generated 265 bytes in 17 msecs (HTTP/1.1 500) 2 headers in 99 bytes (1 switches on core 0)\n";
+        for files in [vec![log.as_str(), uwsgi], vec![uwsgi]] {
+            let r = run(&files);
+            let formats: Vec<&str> = r.inputs.iter().map(|i| i.format).collect();
+            assert_eq!(formats[files.len() - 1..], ["uwsgi_requests", "uwsgi"]);
+            assert_eq!((r.summary.requests, r.summary.server_errors), (1, 1));
+            assert_eq!(causes(&r), [("app_exception", 1)]);
+            assert_eq!(r.incidents[0].line, Some(20));
+        }
+    }
+
+    #[test]
     fn error_logs_alone_count_events() {
         let errors = nginx(
             "10:00:00",
