@@ -30,6 +30,7 @@ use lab::nginx::NginxOptions;
 use lab::*;
 use python::{AppServer, app_dir};
 use serde_json::Value;
+use std::process::Command;
 use std::thread;
 
 /// The 1-based line of `file` (under the lab's app dir) that holds `needle`: where the
@@ -265,6 +266,41 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
         QUEUED * rounds,
     );
     assert_app_incident(&report, queued, None, None);
+
+    // doctor, with the servers running: nginx waits 60 s for both apps, longer than their own
+    // timeouts (ok), but only 1 s for uWSGI at /fl/queued, less than its harakiri (warning).
+    let doctor = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["doctor", "--format", "json", "--nginx-conf"])
+        .arg(&nginx.conf)
+        .output()
+        .expect("run fivehundred doctor");
+    let doctor: Value = serde_json::from_slice(&doctor.stdout).expect("doctor's JSON");
+    let mut timeouts: Vec<(String, String)> = doctor["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["check"] == "app_timeout")
+        .map(|c| {
+            (
+                c["subject"].as_str().unwrap_or_default().to_owned(),
+                c["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    timeouts.sort();
+    let subject = |kind: &str, port: u16, location: &str| {
+        format!("{kind} 127.0.0.1:{port} (location {location})")
+    };
+    let mut want = vec![
+        (subject("gunicorn", gunicorn.port, "/dj/"), "ok".to_owned()),
+        (subject("uwsgi", uwsgi.port, "/fl/"), "ok".to_owned()),
+        (
+            subject("uwsgi", uwsgi.port, "/fl/queued"),
+            "warning".to_owned(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(timeouts, want, "{}", pretty(&doctor));
 
     // uWSGI's log alone: its request lines are the count. It answered 5xx itself only for
     // the exception (the workers it killed answered nothing, and it served the queued
