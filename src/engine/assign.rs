@@ -165,15 +165,15 @@ impl<'u> Index<'u> {
     /// Units of a time-ordered `list` within `[from, to]`, at most `max`, nearest to `t` first.
     fn nearest(&self, list: &[usize], t: i64, (from, to): (i64, i64), max: usize) -> Vec<usize> {
         let ms = |i: usize| self.units[i].ms();
-        let mid = list.partition_point(|&i| ms(i) < t);
+        // The window's part of the list, so the answer is allocated once, at its size.
+        let lo = list.partition_point(|&i| ms(i) < from);
+        let hi = lo + list[lo..].partition_point(|&i| ms(i) <= to);
+        let mid = lo + list[lo..hi].partition_point(|&i| ms(i) < t);
         let (mut before, mut after) = (mid, mid);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(max.min(hi - lo));
         while out.len() < max {
-            let left = before
-                .checked_sub(1)
-                .map(|b| list[b])
-                .filter(|&i| ms(i) >= from);
-            let right = list.get(after).copied().filter(|&i| ms(i) <= to);
+            let left = before.checked_sub(1).filter(|&b| b >= lo).map(|b| list[b]);
+            let right = (after < hi).then(|| list[after]);
             match (left, right) {
                 (Some(l), Some(r)) if t - ms(l) <= ms(r) - t => {
                     out.push(l);

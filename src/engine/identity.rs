@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::Ipv6Addr;
 use std::path::Path;
 
 use rustc_hash::FxHashSet;
@@ -36,9 +36,10 @@ pub enum Tier {
     Unnamed = 2,
 }
 
-/// A client address in one spelling (IPv6 can be written several ways).
+/// A client address in one spelling (IPv6 can be written several ways). Only IPv6 is read:
+/// an address with a `:` is never IPv4, and trying IPv4 first would cost every record.
 pub fn client_key(client: &str) -> Cow<'_, str> {
-    match client.contains(':').then(|| client.parse::<IpAddr>()) {
+    match client.contains(':').then(|| client.parse::<Ipv6Addr>()) {
         Some(Ok(ip)) => Cow::Owned(ip.to_string()),
         _ => Cow::Borrowed(client),
     }

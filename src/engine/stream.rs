@@ -264,8 +264,9 @@ pub fn stream(
         for _ in 0..opts.threads.max(1) {
             let (job_rx, report_tx) = (Arc::clone(&job_rx), report_tx.clone());
             scope.spawn(move || {
+                let mut scratch = Scratch::default();
                 while let Some(job) = job_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
-                    let _ = report_tx.send(parse_guarded(&job, opts));
+                    let _ = report_tx.send(parse_guarded(&job, opts, &mut scratch));
                 }
             });
         }
@@ -382,8 +383,8 @@ fn continuation_len(block: &[u8], format: ErrorFormat) -> usize {
 /// [`parse_block`], where a panic (a bug, on some input no test had) costs that block,
 /// counted unparsed and said on stderr, not the run: the merge waits for every block, so a
 /// parser thread that died would leave it waiting for good.
-fn parse_guarded(job: &Job, opts: &Options) -> Report {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_block(job, opts)))
+fn parse_guarded(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_block(job, opts, scratch)))
         .unwrap_or_else(|_| {
             let lines = read::lines(&job.block).count() as u64;
             eprintln!(
@@ -400,15 +401,33 @@ fn parse_guarded(job: &Job, opts: &Options) -> Report {
         })
 }
 
+/// A parser thread's buffers, kept from block to block: grown once to a block's needs
+/// instead of allocated (and, being large, mapped and faulted in afresh) for every block.
+#[derive(Default)]
+struct Scratch {
+    spots: Vec<Spot>,
+    text: Vec<u8>,
+    read: Vec<Option<Range<usize>>>,
+    near: Vec<usize>,
+    joined: Vec<u8>,
+}
+
 /// Parses one block: every record, built only where it may matter. Lines are numbered
 /// from the block's start (the merge adds where the block starts).
-fn parse_block(job: &Job, opts: &Options) -> Report {
-    let (spots, lines, orphans) = records_of(&job.block, job.format, job.skip.as_deref());
-    let (text, read) = rule_texts(&job.block, &spots, job.format, opts.keep);
-    let hits = opts.rules.candidates(&text, job.format.kind());
-    let (mut next_hit, mut near) = (0, Vec::new());
-    let (mut units, mut unparsed, mut joined) = (Vec::new(), 0u64, Vec::new());
-    for (spot, read) in spots.iter().zip(read) {
+fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
+    let Scratch {
+        spots,
+        text,
+        read,
+        near,
+        joined,
+    } = scratch;
+    let (lines, orphans) = records_of(&job.block, job.format, job.skip.as_deref(), spots);
+    rule_texts(&job.block, spots, job.format, opts.keep, text, read);
+    let hits = opts.rules.candidates(text, job.format.kind());
+    let mut next_hit = 0;
+    let (mut units, mut unparsed) = (Vec::new(), 0u64);
+    for (spot, read) in spots.iter().zip(read.iter()) {
         let Some(read) = read else { continue };
         // The matches in this record's part, from its start.
         near.clear();
@@ -416,7 +435,7 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
             near.extend(at.checked_sub(read.start));
             next_hit += 1;
         }
-        let record = spot.bytes(&job.block, &mut joined);
+        let record = spot.bytes(&job.block, joined);
         // The part searched, in the record as joined (where it was not, search it again).
         let part = match spot.plain {
             true => &record[..read.len() - 1],
@@ -450,29 +469,30 @@ fn parse_block(job: &Job, opts: &Options) -> Report {
 /// The part of each record rules read ([`Keep::rule_text`]), one after another, each ended by
 /// a newline, for one search over them all (a deprecation, or an nginx record's request
 /// fields, are most of the bytes, and none of them is read); and where each one's is in it
-/// (`None`: the record is never kept).
+/// (`None`: the record is never kept). Both are written into the buffers given.
 fn rule_texts(
     block: &[u8],
     spots: &[Spot],
     format: ErrorFormat,
     keep: &Keep,
-) -> (Vec<u8>, Vec<Option<Range<usize>>>) {
-    let mut text = Vec::with_capacity(block.len() / 2);
-    let read = spots
-        .iter()
-        .map(|spot| {
-            keep.rule_text(&block[spot.span.clone()], format)
-                .map(|part| {
-                    let at = text.len();
-                    text.extend_from_slice(part);
-                    // In lower case for the prefilter, while it is in the cache.
-                    text[at..].make_ascii_lowercase();
-                    text.push(b'\n');
-                    at..text.len()
-                })
-        })
-        .collect();
-    (text, read)
+    text: &mut Vec<u8>,
+    read: &mut Vec<Option<Range<usize>>>,
+) {
+    text.clear();
+    // The parts are at most the block, and a newline each.
+    text.reserve(block.len() + spots.len());
+    read.clear();
+    read.extend(spots.iter().map(|spot| {
+        keep.rule_text(&block[spot.span.clone()], format)
+            .map(|part| {
+                let at = text.len();
+                text.extend_from_slice(part);
+                // In lower case for the prefilter, while it is in the cache.
+                text[at..].make_ascii_lowercase();
+                text.push(b'\n');
+                at..text.len()
+            })
+    }));
 }
 
 /// Where a record lies in its block, as [`records_of`] finds it.
@@ -506,17 +526,18 @@ impl Spot {
 }
 
 /// Finds every record of a block, exactly as [`ErrorRecords`] puts them together, without
-/// copying any. Returns them, the lines read, and the orphans among them (lines that belong
-/// to no record).
+/// copying any, into `spots`. Returns the lines read and the orphans among them (lines that
+/// belong to no record).
 fn records_of<'b>(
     block: &'b [u8],
     format: ErrorFormat,
     skip: Option<&AccessFormat>,
-) -> (Vec<Spot>, u64, u64) {
+    spots: &mut Vec<Spot>,
+) -> (u64, u64) {
     let mut clock = ClfClock::default();
     let mut skipped = |line: &[u8]| skip.is_some_and(|a| a.head(line, &mut clock).is_some());
     let (mut lines, mut orphans) = (0u64, 0u64);
-    let mut spots: Vec<Spot> = Vec::new();
+    spots.clear();
     // The open record's length as joined, and whether a blank line came since its last line.
     let (mut len, mut gap) = (0usize, false);
     let mut last_key: &[u8] = &[];
@@ -556,7 +577,7 @@ fn records_of<'b>(
             orphans += 1;
         }
     }
-    (spots, lines, orphans)
+    (lines, orphans)
 }
 
 /// One input being merged.

@@ -252,7 +252,7 @@ pub struct Keep {
 /// Client addresses: IPv6 ones as addresses (they have many spellings), others as written.
 #[derive(Clone, Debug, Default)]
 struct Clients {
-    v6: FxHashSet<std::net::IpAddr>,
+    v6: FxHashSet<std::net::Ipv6Addr>,
     names: FxHashSet<Box<str>>,
 }
 
@@ -273,7 +273,7 @@ impl Clients {
 }
 
 /// An address with a `:` in it, read as one (see [`identity::client_key`]).
-fn v6(client: &str) -> Option<std::net::IpAddr> {
+fn v6(client: &str) -> Option<std::net::Ipv6Addr> {
     client.contains(':').then(|| client.parse().ok()).flatten()
 }
 
