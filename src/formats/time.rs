@@ -391,6 +391,17 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Stamp> {
     Some(c.at_offset(offset))
 }
 
+/// A local ISO 8601 date and time without a zone, as Ruby's `Logger` writes it
+/// (`2026-12-07T15:25:08.418077`) and Puma's error lines (`2026-12-07 15:25:08 +0000`): the
+/// time and what follows it (a zone, or the rest of the line).
+pub fn parse_iso_local(b: &[u8]) -> Option<(Civil, &[u8])> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    let (millis, rest) = fraction(&b[19..])?;
+    Some((year_month_day(b, millis)?, rest))
+}
+
 /// A W3C extended log's `date` and `time` fields (`2026-11-25`, `14:00:03` or `14:00:03.123`),
 /// which IIS and CloudFront write in UTC.
 pub fn parse_w3c(date: &[u8], time: &[u8]) -> Option<Stamp> {

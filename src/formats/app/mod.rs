@@ -9,7 +9,9 @@
 //! - `parse(record, tz)`: the record as an [`ErrorEvent`] of [`Kind::App`] whose `language`
 //!   says how [`trace`] reads its stack trace.
 
+pub mod node;
 pub mod python;
+pub mod ruby;
 pub mod trace;
 
 use jiff::tz::TimeZone;
