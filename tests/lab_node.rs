@@ -15,24 +15,22 @@ mod db;
 mod lab;
 #[path = "lab/node.rs"]
 mod node;
-#[path = "lab/records.rs"]
-mod records;
+#[path = "lab/stack.rs"]
+mod stack;
 
 use fivehundred::formats::app::node::{self as parse, NodeLine};
 use lab::nginx::NginxOptions;
 use lab::*;
 use node::Node;
-use records::records;
+use stack::{line_of, records};
 
 const OK_N: usize = 3;
 const EXCEPTION_N: usize = 2;
 
-/// The 1-based line of the app's `file` that contains `needle`, and the file's path.
-fn line_of(file: &str, needle: &str) -> (String, u32) {
+/// The path of the app's `file` and its 1-based line that contains `needle`.
+fn place(file: &str, needle: &str) -> (String, u32) {
     let path = node::app_dir().join(file);
-    let text = std::fs::read_to_string(&path).expect("read the app's source");
-    let at = text.lines().position(|l| l.contains(needle));
-    let line = at.unwrap_or_else(|| panic!("{needle:?} not in {file}")) as u32 + 1;
+    let line = line_of(&path, needle) as u32;
     (path.display().to_string(), line)
 }
 
@@ -94,12 +92,15 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
         app.log.as_path(),
     ];
     let report = diagnose(&logs);
+    assert_eq!(report["inputs"][2]["format"], "node", "{}", pretty(&report));
+    // Every client request once. Node writes no time on its stderr, so its records are read
+    // but tied to no response: the 502s are what nginx's own lines say.
     assert_server_errors(&report, count_5xx(&statuses), &[(500, 3), (502, 3)]);
 }
 
 /// Both `TypeError`s, at `cart.js`'s `toFixed` line (not Express's `node_modules` frames).
 fn handled_exception_names_class_and_app_line(records: &[Vec<u8>]) {
-    let (file, line) = line_of("cart.js", "toFixed");
+    let (file, line) = place("cart.js", "toFixed");
     let handled: Vec<_> = records
         .iter()
         .filter(|r| parse::exception(r) == Some(b"TypeError"))
@@ -127,7 +128,7 @@ fn refused_password_is_pg_s_error(records: &[Vec<u8>]) {
 /// Where the `RangeError` was thrown (`server.js`'s `throw` line), the error with the same
 /// first app frame, and Node's exit line, in that order.
 fn uncaught_exception_names_where_it_was_thrown_and_the_exit(records: &[Vec<u8>]) {
-    let (file, line) = line_of("server.js", "throw new RangeError");
+    let (file, line) = place("server.js", "throw new RangeError");
     let thrown = records
         .iter()
         .position(|r| {

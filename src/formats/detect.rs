@@ -23,7 +23,7 @@ pub enum ErrorFormat {
 }
 
 impl ErrorFormat {
-    const ALL: [ErrorFormat; 7] = [
+    const ALL: [ErrorFormat; 10] = [
         Self::Nginx,
         Self::Apache,
         Self::PhpFpm,
@@ -31,6 +31,9 @@ impl ErrorFormat {
         Self::App(AppLog::ALL[0]),
         Self::App(AppLog::ALL[1]),
         Self::App(AppLog::ALL[2]),
+        Self::App(AppLog::ALL[3]),
+        Self::App(AppLog::ALL[4]),
+        Self::App(AppLog::ALL[5]),
     ];
 
     /// The name reported in `inputs[].format`.
@@ -143,6 +146,7 @@ pub fn is_error_word(level: &[u8]) -> bool {
         b"fatal error",
         b"parse error",
         b"critical",
+        b"fatal",
     ]
     .iter()
     .any(|w| level.eq_ignore_ascii_case(w))

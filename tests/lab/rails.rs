@@ -92,7 +92,9 @@ pub fn app_source() -> PathBuf {
 }
 
 /// `config/puma.rb` as a deployment writes it: cluster mode, one thread per worker (so a
-/// request holding it holds the worker), logs redirected to a file.
+/// request holding it holds the worker), logs redirected to a file and dated the way Puma
+/// dates its own error lines (`Time#to_s`: Puma writes its events undated, so a file of them
+/// says nothing of when a worker was killed).
 fn config(root: &Path, port: u16, log: &Path, worker_timeout: u32) -> String {
     format!(
         "directory \"{root}\"\n\
@@ -103,7 +105,8 @@ fn config(root: &Path, port: u16, log: &Path, worker_timeout: u32) -> String {
          threads 1, 1\n\
          worker_check_interval 1\n\
          worker_timeout {worker_timeout}\n\
-         stdout_redirect \"{log}\", \"{log}\", true\n",
+         stdout_redirect \"{log}\", \"{log}\", true\n\
+         log_formatter {{ |line| \"#{{Time.now}} #{{line}}\" }}\n",
         root = root.display(),
         log = log.display(),
     )

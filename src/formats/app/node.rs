@@ -35,6 +35,10 @@
 
 use memchr::memmem;
 
+use super::Language;
+use super::trace::Trace;
+use crate::formats::{ErrorEvent, EventBuilder, Kind};
+
 /// What a Node stderr line starts, by its shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeLine<'a> {
@@ -71,6 +75,36 @@ pub fn node_line(line: &[u8]) -> Option<NodeLine<'_>> {
 /// Whether a line starts a Node record.
 pub fn is_header(line: &[u8]) -> bool {
     node_line(line).is_some()
+}
+
+/// Whether a line is one only Node writes: its exit line, an uncaught exception's place, V8's
+/// banners (an error's first line alone could be any language's).
+pub fn sniff(line: &[u8]) -> bool {
+    matches!(
+        node_line(line),
+        Some(NodeLine::Exit | NodeLine::Thrown { .. } | NodeLine::Fatal { .. })
+    ) || line.starts_with(b"    at ")
+}
+
+/// Parses a Node record. Node writes no time: the record is read (its cause, its trace) but
+/// tied to no response unless something in front of it gives one.
+pub fn parse(record: &[u8]) -> Option<ErrorEvent> {
+    let head = &record[..memchr::memchr(b'\n', record).unwrap_or(record.len())];
+    let level: &[u8] = match node_line(head)? {
+        NodeLine::Error { .. } | NodeLine::Thrown { .. } => b"error",
+        NodeLine::Exit | NodeLine::Fatal { .. } => b"fatal",
+    };
+    let mut event = EventBuilder::new(record, None, Kind::App);
+    event.event.language = Some(Language::Javascript);
+    event.level(level);
+    event.message(record);
+    Some(event.finish())
+}
+
+/// What a Node record's stack says: the error's class and the first app frame.
+pub fn trace(text: &str) -> Trace {
+    let b = text.as_bytes();
+    Trace::from_bytes(first_app_frame(b), exception(b))
 }
 
 /// `TypeError: msg`, `Error [ERR_HTTP_HEADERS_SENT]: msg`, pg's `error: msg`, a bare

@@ -25,9 +25,13 @@
 //! 15:35:33 +0000 ===`), and errors the Rack app raised past every handler with the time first
 //! (`2026-12-07 15:25:08 +0000 Rack app ("GET /x" - (127.0.0.1)): #<RuntimeError: boom>`).
 
+use jiff::tz::TimeZone;
 use memchr::memmem;
 
+use super::Language;
+use super::trace::Trace;
 use crate::formats::time::{Civil, parse_iso_local, parse_offset};
+use crate::formats::{ErrorEvent, EventBuilder, Kind, Stamp};
 
 /// Ruby `Logger::Formatter`'s severity letters (`DEBUG`..`UNKNOWN`, `ANY` as `A`).
 const SEVERITY_LETTERS: &[u8] = b"DIWEFAU";
@@ -78,6 +82,27 @@ pub fn rails_header(line: &[u8]) -> Option<RailsHeader<'_>> {
 /// Whether a line starts a Rails record.
 pub fn is_rails_header(line: &[u8]) -> bool {
     rails_header(line).is_some()
+}
+
+/// Parses a Rails record: its time (in `tz`: `Logger` writes local time without a zone), the
+/// worker's pid, the level, and, for `Started GET "/path" for IP`, the path and the client.
+pub fn parse_rails(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
+    let h = rails_header(record)?;
+    let mut event = builder(record, h.time.in_zone(tz));
+    event.event.pid = Some(h.pid);
+    event.level(h.level);
+    if let Some((_, target, client)) = started(h.message) {
+        event.request(target);
+        event.client(client);
+    }
+    event.message(h.message);
+    Some(event.finish())
+}
+
+fn builder(record: &[u8], time: Option<Stamp>) -> EventBuilder<'_> {
+    let mut event = EventBuilder::new(record, time, Kind::App);
+    event.event.language = Some(Language::Ruby);
+    event
 }
 
 /// `[tag] rest` to the tag and the rest; a tag is one word (a request id, a subdomain), so
@@ -144,6 +169,12 @@ pub fn exception(record: &[u8]) -> Option<&[u8]> {
         .map(trim_start)
         .find(|l| !l.is_empty())
         .and_then(exception_class)
+}
+
+/// What a Ruby record's backtrace says: its exception class and its first app frame.
+pub fn trace(text: &str) -> Trace {
+    let b = text.as_bytes();
+    Trace::from_bytes(first_app_frame(b), exception(b))
 }
 
 /// `KeyError (key not found: :price):` gives `KeyError`; `ActiveRecord::NotFound (…` gives
@@ -237,6 +268,48 @@ pub fn is_puma_header(line: &[u8]) -> bool {
     puma_line(line).is_some()
 }
 
+/// What Puma's master and workers start their own `[pid]` lines with.
+const PUMA_MARKS: [&[u8]; 5] = [b"* ", b"- ", b"! ", b"Puma starting", b"Use Ctrl-C"];
+
+/// Whether a line is one only Puma writes: its dated lines, and `[pid]` lines with its marks
+/// (a bracketed number alone is too common to tell a file by).
+pub fn puma_sniff(line: &[u8]) -> bool {
+    match puma_line(line) {
+        Some(PumaLine::Event { message, .. }) => PUMA_MARKS.iter().any(|m| message.starts_with(m)),
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// Parses a Puma record. The master's and workers' `[pid]` lines carry no time unless a
+/// `log_formatter` dates them: undated, they are read but tied to no response. The pid of a
+/// timed-out worker's line is the worker's.
+pub fn parse_puma(record: &[u8]) -> Option<ErrorEvent> {
+    let (time, message, pid) = match puma_line(record)? {
+        PumaLine::Event { pid, message } => {
+            (None, message, timed_out_worker(message).or(Some(pid)))
+        }
+        PumaLine::Startup { time, offset } => (Some(time.at_offset(offset)), record, None),
+        PumaLine::Error {
+            time,
+            offset,
+            message,
+        } => (
+            Some(time.at_offset(offset)),
+            message,
+            dated_event_pid(message),
+        ),
+    };
+    let mut event = builder(record, time);
+    event.event.pid = pid;
+    if let Some((request, client)) = puma_error_request(message) {
+        event.request(request);
+        event.client(client);
+    }
+    event.message(message);
+    Some(event.finish())
+}
+
 /// `2026-12-07 15:35:33 +0000 rest` (Ruby's `Time#to_s`): the time, its offset and the rest.
 fn zoned_time(b: &[u8]) -> Option<(Civil, i32, &[u8])> {
     let (time, rest) = parse_iso_local(b)?;
@@ -246,12 +319,22 @@ fn zoned_time(b: &[u8]) -> Option<(Civil, i32, &[u8])> {
     Some((time, offset, zone.get(end + 1..).unwrap_or_default()))
 }
 
+/// The pid a dated event names (a `log_formatter` that puts the time in front, as Puma's own
+/// error lines have it, with or without Puma's `[pid]`: `2026-12-07 15:58:02 +0000 ! Terminating
+/// timed out worker …: 23224`): the timed-out worker's, else the writer's.
+fn dated_event_pid(message: &[u8]) -> Option<u32> {
+    match puma_line(message) {
+        Some(PumaLine::Event { pid, message }) => timed_out_worker(message).or(Some(pid)),
+        _ => timed_out_worker(message),
+    }
+}
+
 /// The pid of the worker Puma's master killed for not checking in:
 /// `! Terminating timed out worker (worker failed to check in within 3 seconds): 9684`.
 pub fn timed_out_worker(message: &[u8]) -> Option<u32> {
     let rest = message.strip_prefix(b"! Terminating timed out worker")?;
     let colon = memchr::memrchr(b':', rest)?;
-    u32::try_from(ascii_number(trim_start(&rest[colon + 1..]))?).ok()
+    u32::try_from(ascii_number(trim_start(trim_end(&rest[colon + 1..])))?).ok()
 }
 
 /// The request of Puma's error line, `Rack app ("GET /x" - (127.0.0.1)): …`: the method and
@@ -415,6 +498,51 @@ mod tests {
     }
 
     #[test]
+    fn a_fatal_record_parses_to_a_ruby_event_whose_trace_names_the_model_line() {
+        let e = parse_rails(FATAL, &TimeZone::UTC).unwrap();
+        assert_eq!(
+            (e.kind, e.language),
+            (Some(Kind::App), Some(Language::Ruby))
+        );
+        assert_eq!((e.pid, e.level()), (Some(24905), "FATAL"));
+        assert_eq!(e.time.unwrap().rfc3339(), "2026-12-07T15:25:08+00:00");
+        let t = trace(e.text());
+        assert_eq!(
+            (t.file.as_deref(), t.line, t.exception.as_deref()),
+            (Some("app/models/cart.rb"), Some(8), Some("KeyError"))
+        );
+        let s = parse_rails(STARTED, &TimeZone::UTC).unwrap();
+        assert_eq!(
+            (s.request(), s.client()),
+            (Some("/checkout?x=1"), Some("127.0.0.1"))
+        );
+    }
+
+    #[test]
+    fn puma_events_have_no_time_and_the_timed_out_worker_s_pid() {
+        let e = parse_puma(b"[9660] ! Terminating timed out worker (worker failed to check in within 3 seconds): 9684").unwrap();
+        assert_eq!((e.time, e.pid), (None, Some(9684)));
+        assert!(puma_sniff(
+            b"[9660] - Worker 1 (PID: 10046) booted in 2.67s, phase: 0"
+        ));
+        assert!(!puma_sniff(b"[42] hello"));
+        let r = parse_puma(
+            b"2026-12-07 15:25:08 +0000 Rack app (\"GET /x\" - (127.0.0.1)): #<RuntimeError: boom>",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.request(), r.client()),
+            (Some("GET /x"), Some("127.0.0.1"))
+        );
+        assert!(r.time.is_some());
+        let dated = parse_puma(b"2026-12-07 15:35:41 +0000 [9660] ! Terminating timed out worker (worker failed to check in within 3 seconds): 9684").unwrap();
+        assert_eq!((dated.time.is_some(), dated.pid), (true, Some(9684)));
+        // Written by the lab's Puma, whose `log_formatter` replaces the `[pid]` with the time.
+        let formatted = parse_puma(b"2026-12-07 15:58:02 +0000 ! Terminating timed out worker (worker failed to check in within 3 seconds): 23224").unwrap();
+        assert_eq!(formatted.pid, Some(23224));
+    }
+
+    #[test]
     fn hostile_lines_never_panic() {
         let samples: [&[u8]; 8] = [
             b"",
@@ -434,6 +562,8 @@ mod tests {
             let _ = started(s);
             let _ = timed_out_worker(s);
             let _ = puma_error_request(s);
+            let _ = parse_rails(s, &TimeZone::UTC);
+            let _ = parse_puma(s);
         }
     }
 }
