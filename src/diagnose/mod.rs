@@ -749,6 +749,33 @@ KeyError: 'coffee'\n\
         }
     }
 
+    /// Rails' `Started`/`Completed 500` lines are its hop of the proxy's requests: read, never
+    /// counted; its FATAL record explains the 500 at the same moment, at the app's own frame.
+    #[test]
+    fn a_rails_exception_explains_its_500_once_with_the_app_frame() {
+        let log = access(&[
+            ("1.1.1.1", "10:00:00", "/ok", 200),
+            ("1.1.1.1", "10:00:05", "/checkout", 500),
+        ]);
+        let rails = "I, [2026-11-25T10:00:00.100000 #7]  INFO -- : [a1] Started GET \"/ok\" for 1.1.1.1 at 2026-11-25 10:00:00 +0000\n\
+I, [2026-11-25T10:00:00.110000 #7]  INFO -- : [a1] Completed 200 OK in 1ms (Views: 0.8ms | Allocations: 731)\n\
+I, [2026-11-25T10:00:05.100000 #7]  INFO -- : [b2] Started GET \"/checkout\" for 1.1.1.1 at 2026-11-25 10:00:05 +0000\n\
+I, [2026-11-25T10:00:05.120000 #7]  INFO -- : [b2] Completed 500 Internal Server Error in 13ms (Allocations: 193)\n\
+F, [2026-11-25T10:00:05.130000 #7] FATAL -- : [b2]   \n\
+[b2] KeyError (key not found: :price):\n\
+[b2]   \n\
+[b2] app/models/cart.rb:8:in `fetch'\n";
+        let r = run(&[&log, rails]);
+        assert_eq!(r.inputs[1].format, "rails");
+        assert_eq!(causes(&r), [("app_exception", 1)]);
+        let boom = &r.incidents[0];
+        assert_eq!(
+            (boom.file.as_deref(), boom.line, boom.exception.as_deref()),
+            (Some("app/models/cart.rb"), Some(8), Some("KeyError"))
+        );
+        assert_eq!(boom.language, Some(Language::Ruby));
+    }
+
     #[test]
     fn error_logs_alone_count_events() {
         let errors = nginx(
