@@ -9,6 +9,8 @@
 //! - a request past Puma's worker timeout (PBKDF2 with far too many rounds holds Ruby's
 //!   interpreter lock, so the worker cannot check in and the master kills it: nginx 502) →
 //!   `worker_timeout`;
+//! - an exception raised in a Rack middleware in front of Rails' own handler: Puma answers
+//!   500 and logs `Rack app ("GET /throttled" - (…)): #<ArgumentError: …>` → `app_exception`;
 //! - a worker killed mid-request (SIGKILL: Puma says nothing of it, nginx 502) → what nginx's
 //!   own line says.
 //!
@@ -70,6 +72,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     let mut statuses = nginx.gets("/ok", OK_N);
     statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
     statuses.push(get(nginx.port, "/orders"));
+    statuses.push(get(nginx.port, "/throttled"));
     // The kill before the timeout: Puma's timeout line explains the proxy's 502s of the few
     // seconds after it too (its reach), and the kill leaves no line of its own.
     statuses.push(killed_mid_request(&mut puma, nginx.port));
@@ -80,7 +83,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         [
             [200; OK_N].as_slice(),
             &[500; EXCEPTION_N],
-            &[500, 502, 502]
+            &[500, 500, 502, 502]
         ]
         .concat(),
         "puma said:\n{}",
@@ -100,7 +103,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     let formats: Vec<&str> = incidents_inputs(&report);
     assert_eq!(formats[2..], ["rails", "puma"], "{}", pretty(&report));
     // Every client request once: Rails' `Completed 500` lines are no second 5xx.
-    assert_server_errors(&report, count_5xx(&statuses), &[(500, 3), (502, 2)]);
+    assert_server_errors(&report, count_5xx(&statuses), &[(500, 4), (502, 2)]);
     let ruby = |cause, paths, count, place, exception| Expect {
         cause,
         paths,
@@ -135,6 +138,15 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         ),
     );
     assert_app_incident(&report, &ruby("worker_timeout", &["/login"], 1, None, None));
+    // Raised in a middleware before Rails' handler: Puma's own line, without a backtrace.
+    let throttled = ruby(
+        "app_exception",
+        &["/throttled"],
+        1,
+        None,
+        Some("ArgumentError"),
+    );
+    assert_app_incident(&report, &throttled);
     // Puma writes nothing when a worker dies of a signal: nginx's own line is all there is.
     let killed = stack::incident(&report, "fpm_crash", &["/slow"]);
     assert_eq!(killed["count"], 1, "{}", pretty(&report));

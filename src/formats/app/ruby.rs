@@ -174,7 +174,21 @@ pub fn exception(record: &[u8]) -> Option<&[u8]> {
 /// What a Ruby record's backtrace says: its exception class and its first app frame.
 pub fn trace(text: &str) -> Trace {
     let b = text.as_bytes();
-    Trace::from_bytes(first_app_frame(b), exception(b))
+    Trace::from_bytes(
+        first_app_frame(b),
+        exception(b).or_else(|| inspected_class(b)),
+    )
+}
+
+/// The class of the error Puma's error line shows as Ruby inspects it: `…: #<ArgumentError:
+/// no throttle rule>` gives `ArgumentError`.
+fn inspected_class(record: &[u8]) -> Option<&[u8]> {
+    let at = memmem::find(record, b": #<")?;
+    let rest = &record[at + 4..];
+    let end = crate::formats::find_pair(rest, b':', b' ')
+        .or_else(|| memchr::memchr(b'>', rest))
+        .unwrap_or(rest.len());
+    exception_class(&rest[..end])
 }
 
 /// `KeyError (key not found: :price):` gives `KeyError`; `ActiveRecord::NotFound (…` gives
@@ -535,6 +549,14 @@ mod tests {
             (Some("GET /x"), Some("127.0.0.1"))
         );
         assert!(r.time.is_some());
+        // Written by the lab's Puma: a Rack middleware in front of Rails raised.
+        let rack = b"2026-12-07 16:19:50 +0000 Rack app (\"GET /throttled\" - (127.0.0.1)): #<ArgumentError: no throttle rule for /throttled>";
+        let e = parse_puma(rack).unwrap();
+        assert_eq!(
+            (e.request(), e.client()),
+            (Some("GET /throttled"), Some("127.0.0.1"))
+        );
+        assert_eq!(trace(e.text()).exception.as_deref(), Some("ArgumentError"));
         let dated = parse_puma(b"2026-12-07 15:35:41 +0000 [9660] ! Terminating timed out worker (worker failed to check in within 3 seconds): 9684").unwrap();
         assert_eq!((dated.time.is_some(), dated.pid), (true, Some(9684)));
         // Written by the lab's Puma, whose `log_formatter` replaces the `[pid]` with the time.

@@ -4,6 +4,20 @@ require "rails"
 require "active_record/railtie"
 require "action_controller/railtie"
 
+# A Rack middleware in front of Rails' own error handling, where throttling and request-logging
+# gems sit: what it raises never reaches Rails' handler, so Puma answers 500 and logs it itself.
+class Throttle
+  def initialize(app)
+    @app = app
+  end
+
+  def call(env)
+    raise ArgumentError, "no throttle rule for #{env["PATH_INFO"]}" if env["PATH_INFO"] == "/throttled"
+
+    @app.call(env)
+  end
+end
+
 class Shop < Rails::Application
   config.load_defaults 6.1
   config.eager_load = true
@@ -14,4 +28,5 @@ class Shop < Rails::Application
   config.log_tags = [:request_id]
   config.log_formatter = ::Logger::Formatter.new
   config.active_record.dump_schema_after_migration = false
+  config.middleware.insert_before 0, Throttle
 end
