@@ -6,6 +6,8 @@
 //!   `app_exception` at that line;
 //! - the database refusing the password (`ActiveRecord::ConnectionNotEstablished`) → `db_auth`
 //!   at the controller's query line;
+//! - the database stopped (`… Connection refused / Is the server running on that host …`) →
+//!   `db_unreachable`;
 //! - a request past Puma's worker timeout (PBKDF2 with far too many rounds holds Ruby's
 //!   interpreter lock, so the worker cannot check in and the master kills it: nginx 502) →
 //!   `worker_timeout`;
@@ -58,7 +60,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         return;
     }
     let lab = Lab::new();
-    let pg = db::DbOptions::postgres().start(&lab);
+    let mut pg = db::DbOptions::postgres().start(&lab);
     let url = format!(
         "postgres://{}:{}@127.0.0.1:{}/{}",
         db::APP_USER,
@@ -72,6 +74,8 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     let mut statuses = nginx.gets("/ok", OK_N);
     statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
     statuses.push(get(nginx.port, "/orders"));
+    pg.stop();
+    statuses.push(get(nginx.port, "/orders"));
     statuses.push(get(nginx.port, "/throttled"));
     // The kill before the timeout: Puma's timeout line explains the proxy's 502s of the few
     // seconds after it too (its reach), and the kill leaves no line of its own.
@@ -83,7 +87,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         [
             [200; OK_N].as_slice(),
             &[500; EXCEPTION_N],
-            &[500, 500, 502, 502]
+            &[500, 500, 500, 502, 502]
         ]
         .concat(),
         "puma said:\n{}",
@@ -103,7 +107,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     let formats: Vec<&str> = incidents_inputs(&report);
     assert_eq!(formats[2..], ["rails", "puma"], "{}", pretty(&report));
     // Every client request once: Rails' `Completed 500` lines are no second 5xx.
-    assert_server_errors(&report, count_5xx(&statuses), &[(500, 4), (502, 2)]);
+    assert_server_errors(&report, count_5xx(&statuses), &[(500, 5), (502, 2)]);
     let ruby = |cause, paths, count, place, exception| Expect {
         cause,
         paths,
@@ -124,19 +128,14 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
             Some("KeyError"),
         ),
     );
-    assert_app_incident(
-        &report,
-        &ruby(
-            "db_auth",
-            &["/orders"],
-            1,
-            Some((
-                controller,
-                line_of(&puma.root.join(controller), "select_value"),
-            )),
-            Some("ActiveRecord::ConnectionNotEstablished"),
-        ),
-    );
+    let query = Some((
+        controller,
+        line_of(&puma.root.join(controller), "select_value"),
+    ));
+    let exception = Some("ActiveRecord::ConnectionNotEstablished");
+    assert_app_incident(&report, &ruby("db_auth", &["/orders"], 1, query, exception));
+    let unreachable = ruby("db_unreachable", &["/orders"], 1, query, exception);
+    assert_app_incident(&report, &unreachable);
     assert_app_incident(&report, &ruby("worker_timeout", &["/login"], 1, None, None));
     // Raised in a middleware before Rails' handler: Puma's own line, without a backtrace.
     let throttled = ruby(
@@ -179,7 +178,7 @@ fn killed_mid_request(puma: &mut Puma, port: u16) -> u16 {
     status
 }
 
-/// Each exception record is tagged with the request id nginx logged on that request's 500
+/// Each exception record (the two `KeyError`s and the two database failures) is tagged with the request id nginx logged on that request's 500
 /// line (`diagnose` ties them by time today; the id is there for when it ties by id).
 fn exceptions_carry_the_request_id_nginx_logged(puma: &Puma, nginx: &Nginx) {
     let access = std::fs::read_to_string(&nginx.access_log).unwrap();
@@ -191,7 +190,7 @@ fn exceptions_carry_the_request_id_nginx_logged(puma: &Puma, nginx: &Nginx) {
                 .map(|h| String::from_utf8_lossy(h.request_id.unwrap_or_default()).into_owned())
         })
         .collect();
-    assert_eq!(fatal.len(), EXCEPTION_N + 1);
+    assert_eq!(fatal.len(), EXCEPTION_N + 2);
     for id in fatal {
         let tied = access.lines().find(|l| l.ends_with(&id));
         assert!(
