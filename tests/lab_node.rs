@@ -91,6 +91,12 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
         nginx.error_log.as_path(),
         app.log.as_path(),
     ];
+    let named: Vec<NamedLog> = logs
+        .iter()
+        .zip(["access.log", "error.log", "node.log"])
+        .map(|(p, name)| (p.to_path_buf(), name))
+        .collect();
+    save_fixtures(&lab, "nginx-node", "mixed", "express", &named);
     let report = diagnose(&logs);
     assert_eq!(report["inputs"][2]["format"], "node", "{}", pretty(&report));
     // Every client request once. Node writes no time on its stderr, so its records are read

@@ -103,6 +103,12 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         puma.production_log.as_path(),
         puma.puma_log.as_path(),
     ];
+    let named: Vec<NamedLog> = logs
+        .iter()
+        .zip(["access.log", "error.log", "production.log", "puma.log"])
+        .map(|(p, name)| (p.to_path_buf(), name))
+        .collect();
+    save_fixtures(&lab, "nginx-puma", "mixed", "rails", &named);
     let report = diagnose(&logs);
     let formats: Vec<&str> = incidents_inputs(&report);
     assert_eq!(formats[2..], ["rails", "puma"], "{}", pretty(&report));
