@@ -461,8 +461,18 @@ pub fn scan_with<O: BlockObserver>(
         let pool = ParserPool::start(scope, opts, observer);
         let read = read_all(sources, opts, &pool, &mut out);
         let (tallies, strings, observed) = pool.finish();
+        let proxied = out
+            .inputs
+            .iter()
+            .any(|i| i.kind == Kind::Access && !AccessFormat::is_hop(i.format));
         for (input, tally) in tallies {
-            tally.add_to(&mut out, input);
+            // An application server's requests, with a proxy's access log read: the same
+            // requests' second hop, read but not counted twice.
+            let hop = out
+                .inputs
+                .get(input)
+                .is_some_and(|i| AccessFormat::is_hop(i.format));
+            tally.add_to(&mut out, input, !(proxied && hop));
         }
         out.strings = strings;
         read.map(|()| observed)
@@ -633,17 +643,26 @@ fn mixed(
         Detected::Access(a) => {
             let unread = sample.filter(|l| a.head(l, &mut clock).is_none());
             match detect(unread, None) {
-                Detected::Error(e) if e.kind() == Kind::Error => Some((a.clone(), e)),
+                Detected::Error(e) if e.mixes_with_access() => Some((a.clone(), e)),
                 _ => None,
             }
         }
-        Detected::Error(e) if e.kind() == Kind::Error => {
-            let unread = sample.filter(|l| !e.is_header(l));
-            match detect(unread, custom) {
-                Detected::Access(a) => Some((a, *e)),
-                _ => None,
+        Detected::Error(e) if e.mixes_with_access() => match e.own_access() {
+            // An application server's own request lines, however few among its tracebacks.
+            Some(a) => {
+                let mut sample = sample;
+                sample
+                    .any(|l| a.head(l, &mut clock).is_some())
+                    .then_some((a, *e))
             }
-        }
+            None => {
+                let unread = sample.filter(|l| !e.is_header(l));
+                match detect(unread, custom) {
+                    Detected::Access(a) => Some((a, *e)),
+                    _ => None,
+                }
+            }
+        },
         Detected::Error(_) | Detected::Unknown => None,
     }
 }
@@ -672,18 +691,21 @@ struct AccessTally {
 }
 
 impl AccessTally {
-    /// Adds one input's tally to the scan (its report is `out.inputs[input]`).
-    fn add_to(self, out: &mut Scan, input: usize) {
+    /// Adds one input's tally to the scan (its report is `out.inputs[input]`); its requests
+    /// and responses only if `counted`.
+    fn add_to(self, out: &mut Scan, input: usize, counted: bool) {
         if let Some(report) = out.inputs.get_mut(input) {
             report.lines += self.lines;
             report.unparsed += self.unparsed;
         }
-        out.requests += self.requests;
-        for (s, n) in self.by_status {
-            *out.by_status.entry(s).or_default() += n;
-        }
-        for chunk in self.responses {
-            out.responses.push_chunk(chunk);
+        if counted {
+            out.requests += self.requests;
+            for (s, n) in self.by_status {
+                *out.by_status.entry(s).or_default() += n;
+            }
+            for chunk in self.responses {
+                out.responses.push_chunk(chunk);
+            }
         }
         out.newest_access = out.newest_access.max(self.newest);
         let mut blocks = self.block_lines;
@@ -749,8 +771,9 @@ fn tally_block(
             }
             Some(_) => {}
             None if line.trim_ascii().is_empty() => {}
-            // A mixed file's error lines, read as its error log.
-            None if skip.is_some_and(|f| f.is_header(line)) => {}
+            // A mixed file's error lines, read as its error log (an application's, all its
+            // lines but its requests: a traceback's lines are no header).
+            None if skip.is_some_and(|f| f.kind() == Kind::App || f.is_header(line)) => {}
             None => match format.directive(line) {
                 Some(FormatDirective::Format(next)) => format = Cow::Owned(next),
                 Some(FormatDirective::Other) => {}
@@ -1069,7 +1092,7 @@ mod tests {
             scan_one(&src, 0, reader, &opts, &pool, &mut out).unwrap();
             let (tallies, strings, ()) = pool.finish();
             for (input, tally) in tallies {
-                tally.add_to(&mut out, input);
+                tally.add_to(&mut out, input, true);
             }
             out.strings = strings;
         });

@@ -16,11 +16,12 @@ use fivehundred::formats::access::{
     AccessFormat, ClfVariant, CustomFormat, JSON_CLIENT, JSON_HOST, JSON_METHOD, JSON_PATH,
     JSON_REQUEST, JSON_STATUS, JSON_TIME, JSON_UA, parse_clf_line, parse_json_line, parse_status,
 };
+use fivehundred::formats::app::{AppLog, Language};
 use fivehundred::formats::detect::{Detected, ErrorFormat, detect};
 use fivehundred::formats::haproxy::{HaproxyFormat, Layout};
 use fivehundred::formats::time::{
     ClfClock, Stamp, month_abbrev, parse_apache_error, parse_clf, parse_epoch, parse_iso8601,
-    parse_nginx_error, parse_offset, parse_php,
+    parse_nginx_error, parse_offset, parse_php, parse_python,
 };
 use fivehundred::formats::{
     AccessRecord, ErrorEvent, Kind, apache_error, clean_text, nginx_error, php, request_method,
@@ -194,6 +195,14 @@ fn exercise(b: &[u8]) {
         {
             check_event(&e);
         }
+        for app in AppLog::ALL {
+            let _ = (app.sniff(b), app.is_header(b), app.level(b));
+            if let Some(e) = app.parse(b, &tz) {
+                check_event(&e);
+                let language = e.language.unwrap_or(Language::Python);
+                let _ = fivehundred::formats::app::trace::read(language, e.text());
+            }
+        }
     }
     // The time parsers at every start position of the first bytes, as the line parsers call them.
     for i in 0..b.len().min(24) {
@@ -208,6 +217,7 @@ fn exercise(b: &[u8]) {
             parse_nginx_error(t),
             parse_apache_error(t),
             parse_php(t).map(|(c, _)| c),
+            parse_python(t).map(|(c, _)| c),
         ]
         .into_iter()
         .flatten()
@@ -1320,6 +1330,21 @@ fn any_line() -> impl Strategy<Value = (String, Detected)> {
     ]
 }
 
+/// Records gunicorn, uWSGI and Python's `logging` wrote in tests/lab_python.rs, Rails, Puma and
+/// Node in tests/lab_ruby.rs and tests/lab_node.rs.
+const APP_RECORDS: [&str; 10] = [
+    "[2026-12-07 15:44:22 +0000] [25074] [CRITICAL] WORKER TIMEOUT (pid:25134)",
+    "2026-12-07 15:44:19,751 ERROR django.request Internal Server Error: /dj/boom\nTraceback (most recent call last):\n  File \"/srv/djapp/views.py\", line 15, in boom\n    return HttpResponse(order[\"customer\"])\nKeyError: 'customer'",
+    "[2026-12-07 15:44:23,588] ERROR in app: Exception on /fl/boom [GET]\nTraceback (most recent call last):\n  File \"/srv/flaskapp.py\", line 20, in boom\nKeyError: 'coffee'",
+    "Mon Dec  7 15:44:26 2026 - *** HARAKIRI ON WORKER 1 (pid: 25161, try: 1) ***\nMon Dec  7 15:44:26 2026 - HARAKIRI [core 0] 127.0.0.1 - GET /fl/slow since 1796658263",
+    "[pid: 25161|app: 0|req: 2/2] 127.0.0.1 () {32 vars in 384 bytes} [Mon Dec  7 15:44:23 2026] GET /fl/boom => generated 265 bytes in 17 msecs (HTTP/1.1 500) 2 headers in 99 bytes (1 switches on core 0)",
+    "F, [2026-12-07T16:09:52.149942 #25502] FATAL -- : [0abeda1355a24eec8cc124f2e9a2cd83]   \n[0abeda1355a24eec8cc124f2e9a2cd83] KeyError (key not found: :price):\n[0abeda1355a24eec8cc124f2e9a2cd83]   \n[0abeda1355a24eec8cc124f2e9a2cd83] app/models/cart.rb:8:in `fetch'",
+    "I, [2026-12-07T15:25:08.391849 #24905]  INFO -- : [abc-123] Started GET \"/checkout\" for 127.0.0.1 at 2026-12-07 15:25:08 +0000",
+    "2026-12-07 16:09:56 +0000 ! Terminating timed out worker (worker failed to check in within 3 seconds): 25503",
+    "TypeError: Cannot read properties of undefined (reading 'toFixed')\n    at /srv/app_node/cart.js:5:55\n    at Layer.handleRequest (/srv/node_modules/router/lib/layer.js:169:33)",
+    "/srv/app_node/server.js:26\n    throw new RangeError(`export batch too large: ${req.query.n || 0}`);\n    ^\n",
+];
+
 /// One edit to a real line.
 #[derive(Clone, Debug)]
 enum Mutation {
@@ -1387,6 +1412,14 @@ proptest! {
         };
         exercise(&b[..cut]);
         exercise(&mutate(b, &edits));
+    }
+
+    #[test]
+    fn mutated_application_server_records_never_panic(
+        record in select(APP_RECORDS.to_vec()),
+        edits in prop::collection::vec(mutation(), 1..6),
+    ) {
+        exercise(&mutate(record.as_bytes().to_vec(), &edits));
     }
 
     #[test]

@@ -730,6 +730,53 @@ KeyError: 'customer'\n\
     }
 
     #[test]
+    fn uwsgis_request_lines_are_counted_only_without_a_proxys_access_log() {
+        let log = access(&[("127.0.0.1", "10:00:00", "/fl/boom", 500)]);
+        let uwsgi = "Wed Nov 25 10:00:00 2026 - spawned uWSGI worker 1 (pid: 7, cores: 1)\n\
+[2026-11-25 10:00:00,100] ERROR in app: Exception on /fl/boom [GET]\n\
+Traceback (most recent call last):\n  \
+File \"/srv/flaskapp.py\", line 20, in boom\n    \
+return str(prices[\"coffee\"] * 2)\n\
+KeyError: 'coffee'\n\
+[pid: 7|app: 0|req: 2/2] 127.0.0.1 () {32 vars in 384 bytes} [Wed Nov 25 10:00:00 2026] GET /fl/boom => generated 265 bytes in 17 msecs (HTTP/1.1 500) 2 headers in 99 bytes (1 switches on core 0)\n";
+        for files in [vec![log.as_str(), uwsgi], vec![uwsgi]] {
+            let r = run(&files);
+            let formats: Vec<&str> = r.inputs.iter().map(|i| i.format).collect();
+            assert_eq!(formats[files.len() - 1..], ["uwsgi_requests", "uwsgi"]);
+            assert_eq!((r.summary.requests, r.summary.server_errors), (1, 1));
+            assert_eq!(causes(&r), [("app_exception", 1)]);
+            assert_eq!(r.incidents[0].line, Some(20));
+        }
+    }
+
+    /// Rails' `Started`/`Completed 500` lines are its hop of the proxy's requests: read, never
+    /// counted; its FATAL record explains the 500 at the same moment, at the app's own frame.
+    #[test]
+    fn a_rails_exception_explains_its_500_once_with_the_app_frame() {
+        let log = access(&[
+            ("1.1.1.1", "10:00:00", "/ok", 200),
+            ("1.1.1.1", "10:00:05", "/checkout", 500),
+        ]);
+        let rails = "I, [2026-11-25T10:00:00.100000 #7]  INFO -- : [a1] Started GET \"/ok\" for 1.1.1.1 at 2026-11-25 10:00:00 +0000\n\
+I, [2026-11-25T10:00:00.110000 #7]  INFO -- : [a1] Completed 200 OK in 1ms (Views: 0.8ms | Allocations: 731)\n\
+I, [2026-11-25T10:00:05.100000 #7]  INFO -- : [b2] Started GET \"/checkout\" for 1.1.1.1 at 2026-11-25 10:00:05 +0000\n\
+I, [2026-11-25T10:00:05.120000 #7]  INFO -- : [b2] Completed 500 Internal Server Error in 13ms (Allocations: 193)\n\
+F, [2026-11-25T10:00:05.130000 #7] FATAL -- : [b2]   \n\
+[b2] KeyError (key not found: :price):\n\
+[b2]   \n\
+[b2] app/models/cart.rb:8:in `fetch'\n";
+        let r = run(&[&log, rails]);
+        assert_eq!(r.inputs[1].format, "rails");
+        assert_eq!(causes(&r), [("app_exception", 1)]);
+        let boom = &r.incidents[0];
+        assert_eq!(
+            (boom.file.as_deref(), boom.line, boom.exception.as_deref()),
+            (Some("app/models/cart.rb"), Some(8), Some("KeyError"))
+        );
+        assert_eq!(boom.language, Some(Language::Ruby));
+    }
+
+    #[test]
     fn error_logs_alone_count_events() {
         let errors = nginx(
             "10:00:00",

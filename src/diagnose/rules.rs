@@ -608,6 +608,69 @@ mod tests {
         assert_eq!(killed.cause, "worker_crash");
     }
 
+    /// Records the Ruby and Node labs' servers wrote (tests/lab_ruby.rs, tests/lab_node.rs).
+    #[test]
+    fn ruby_and_node_records_name_cause_exception_and_app_frame() {
+        use crate::formats::app::{node, ruby};
+        let utc = &jiff::tz::TimeZone::UTC;
+        let verdict = |e: Option<ErrorEvent>| Rules::builtin().classify(&e.unwrap()).unwrap();
+        let rails = verdict(ruby::parse_rails(
+            b"F, [2026-12-07T15:25:08.418077 #24905] FATAL -- : [abc]   \n[abc] KeyError (key not found: :price):\n[abc]   \n[abc] app/models/cart.rb:8:in `fetch'",
+            utc,
+        ));
+        assert_eq!(
+            (
+                rails.cause,
+                rails.file.as_deref(),
+                rails.line,
+                rails.exception.as_deref()
+            ),
+            (
+                "app_exception",
+                Some("app/models/cart.rb"),
+                Some(8),
+                Some("KeyError")
+            )
+        );
+        assert_eq!(rails.language, Some(Language::Ruby));
+        let refused = verdict(ruby::parse_rails(
+            b"F, [2026-12-07T15:25:08.5 #1] FATAL -- : [a]   \n[a] ActiveRecord::ConnectionNotEstablished (connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"app\"\n):\n[a] app/controllers/orders_controller.rb:27:in `index'",
+            utc,
+        ));
+        assert_eq!((refused.cause, refused.line), ("db_auth", Some(27)));
+        let puma = verdict(ruby::parse_puma(
+            b"[9660] ! Terminating timed out worker (worker failed to check in within 3 seconds): 9684",
+        ));
+        assert_eq!(puma.cause, "worker_timeout");
+        let express = verdict(node::parse(
+            b"TypeError: Cannot read properties of undefined (reading 'toFixed')\n    at /srv/shop/cart.js:5:55\n    at Layer.handleRequest (/srv/shop/node_modules/router/lib/layer.js:169:33)",
+        ));
+        assert_eq!(
+            (
+                express.cause,
+                express.file.as_deref(),
+                express.exception.as_deref()
+            ),
+            (
+                "app_exception",
+                Some("/srv/shop/cart.js"),
+                Some("TypeError")
+            )
+        );
+        assert_eq!(express.language, Some(Language::Javascript));
+        assert_eq!(
+            verdict(node::parse(b"Node.js v20.20.2")).cause,
+            "worker_crash"
+        );
+        let heap =
+            b"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory";
+        assert_eq!(verdict(node::parse(heap)).cause, "out_of_memory");
+        let pg = verdict(node::parse(
+            b"error: password authentication failed for user \"app\"\n    at /srv/shop/node_modules/pg/lib/client.js:545:17",
+        ));
+        assert_eq!((pg.cause, pg.file), ("db_auth", None));
+    }
+
     #[test]
     fn most_specific_rule_wins_and_says_where() {
         let v = classify(Kind::PhpError, "PHP Fatal error:  Uncaught PDOException: SQLSTATE[HY000] [1045] Access denied for user 'app'@'localhost' (using password: YES) in /srv/www/db.php:5\nStack trace:\n#0 {main}").unwrap();
@@ -736,7 +799,10 @@ mod tests {
         );
         assert!(classify(Kind::PhpError, "upstream timed out").is_none());
         let v = classify(Kind::Error, "upstream timed out (110: Connection timed out) while reading response header from upstream").unwrap();
-        assert_eq!(v.refined_by, ["fpm_pool_exhausted"]);
+        assert_eq!(
+            v.refined_by,
+            ["fpm_pool_exhausted", "worker_pool_exhausted"]
+        );
         assert!(classify(Kind::Error, "PHP Warning:  Undefined variable $x").is_none());
     }
 }

@@ -10,6 +10,7 @@
 //! [`layout`] learns what the servers are configured to do; each check module turns that
 //! layout into [`Finding`]s.
 
+pub mod app;
 pub mod db;
 pub mod disk;
 pub mod fpm;
@@ -130,6 +131,10 @@ pub fn report(layout: &Layout, servers: Vec<Server>) -> Report {
         checks.extend(fpm::check(fpm, &layout.php, &host));
     }
     checks.extend(db::check(&databases(layout)));
+    // The processes are looked for only where nginx passes requests on.
+    if let Some(nginx) = layout.nginx.as_ref().filter(|n| !n.proxied.is_empty()) {
+        checks.extend(app::check(&nginx.proxied, &app::running()));
+    }
     let not_run = seen::not_run(&checks, layout, &servers);
     checks.extend(not_run);
     // Worst first; within a status, the order the checks ran in.

@@ -10,7 +10,7 @@ use super::layout::{Layout, command};
 use super::{Finding, Status};
 
 /// Every check id, in the order the checks run: each one is in the report, run or not.
-pub const CHECKS: [&str; 10] = [
+pub const CHECKS: [&str; 11] = [
     "server_config_syntax",
     "disk_space",
     "disk_inodes",
@@ -21,6 +21,7 @@ pub const CHECKS: [&str; 10] = [
     "php_memory_limit",
     "fpm_max_children",
     "db_reachable",
+    "app_timeout",
 ];
 
 /// Whether a server was found.
@@ -208,6 +209,14 @@ fn why_not_run(check: &str, l: &Layout, servers: &[Server]) -> (&'static str, St
         "fpm_max_children" => (
             "PHP-FPM",
             "No pool, or the host's memory could not be read (/proc/meminfo).".to_owned(),
+        ),
+        "app_timeout" if l.nginx.is_none() => (
+            "gunicorn, uWSGI",
+            format!("nginx {}: nothing says where requests are passed.", absent(servers, Server::NGINX)),
+        ),
+        "app_timeout" => (
+            "gunicorn, uWSGI",
+            "No gunicorn or uWSGI process listens where nginx's proxy_pass or uwsgi_pass sends requests.".to_owned(),
         ),
         _ if check.starts_with("php_") && l.fpm.is_none() && l.apache.is_none() => (
             "PHP",

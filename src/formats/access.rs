@@ -36,6 +36,8 @@ pub enum AccessFormat {
     W3c(Arc<Layout>),
     /// An AWS load balancer's access log.
     Aws(AwsLb),
+    /// uWSGI's request lines, in its own log (times read in the zone given).
+    Uwsgi(jiff::tz::TimeZone),
 }
 
 /// A line of an access log that is not a request but says how to read the lines after it.
@@ -69,6 +71,7 @@ impl AccessFormat {
             AccessFormat::GcpLb => "gcp_lb",
             AccessFormat::W3c(layout) => layout.name(),
             AccessFormat::Aws(lb) => lb.name(),
+            AccessFormat::Uwsgi(_) => "uwsgi_requests",
         }
     }
 
@@ -77,6 +80,7 @@ impl AccessFormat {
     pub fn in_zone(self, tz: &jiff::tz::TimeZone) -> AccessFormat {
         match self {
             AccessFormat::Haproxy(f) => AccessFormat::Haproxy(f.in_zone(tz.clone())),
+            AccessFormat::Uwsgi(_) => AccessFormat::Uwsgi(tz.clone()),
             other => other,
         }
     }
@@ -85,7 +89,14 @@ impl AccessFormat {
     /// when it was answered, whichever server wrote them (HAProxy's accept date, classic
     /// ELB's `timestamp`, Cloudflare's `EdgeStartTimestamp`).
     pub fn stamps_start(name: &str) -> bool {
-        matches!(name, "haproxy" | "elb" | "cloudflare")
+        matches!(name, "haproxy" | "elb" | "cloudflare" | "uwsgi_requests")
+    }
+
+    /// Whether lines of the format named `name` are an application server's own record of the
+    /// requests a proxy passed it: the same requests' second hop, counted only where no other
+    /// access log is read.
+    pub fn is_hop(name: &str) -> bool {
+        name == "uwsgi_requests"
     }
 
     /// The time and status of one line (without its newline); `None` if it is not of this
@@ -111,6 +122,7 @@ impl AccessFormat {
             AccessFormat::Haproxy(f) => f.parse(line),
             AccessFormat::W3c(layout) => layout.parse(line),
             AccessFormat::Aws(lb) => lb.parse(line),
+            AccessFormat::Uwsgi(tz) => super::app::python::request_record(line, tz),
         }
     }
 

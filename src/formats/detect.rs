@@ -23,7 +23,7 @@ pub enum ErrorFormat {
 }
 
 impl ErrorFormat {
-    const ALL: [ErrorFormat; 7] = [
+    const ALL: [ErrorFormat; 10] = [
         Self::Nginx,
         Self::Apache,
         Self::PhpFpm,
@@ -31,6 +31,9 @@ impl ErrorFormat {
         Self::App(AppLog::ALL[0]),
         Self::App(AppLog::ALL[1]),
         Self::App(AppLog::ALL[2]),
+        Self::App(AppLog::ALL[3]),
+        Self::App(AppLog::ALL[4]),
+        Self::App(AppLog::ALL[5]),
     ];
 
     /// The name reported in `inputs[].format`.
@@ -85,6 +88,22 @@ impl ErrorFormat {
         }
     }
 
+    /// Whether a file of this error format may hold an access log's lines too, each read as
+    /// what it is: a web server's (its error and access lines in one container's stream), and
+    /// uWSGI's log (its request lines).
+    pub fn mixes_with_access(self) -> bool {
+        matches!(self, Self::Nginx | Self::Apache | Self::App(AppLog::Uwsgi))
+    }
+
+    /// The access format of the request lines an application server writes into its own
+    /// log (uWSGI's), where it writes them.
+    pub fn own_access(self) -> Option<AccessFormat> {
+        match self {
+            Self::App(AppLog::Uwsgi) => Some(AccessFormat::Uwsgi(TimeZone::UTC)),
+            _ => None,
+        }
+    }
+
     /// Whether a raw record was written at error level or worse, read from its level field
     /// without parsing the rest (PHP's own log says it in words the rule table reads).
     pub fn is_error_level(self, record: &[u8]) -> bool {
@@ -127,6 +146,7 @@ pub fn is_error_word(level: &[u8]) -> bool {
         b"fatal error",
         b"parse error",
         b"critical",
+        b"fatal",
     ]
     .iter()
     .any(|w| level.eq_ignore_ascii_case(w))
@@ -185,6 +205,7 @@ pub fn detect<'a>(
     let mut cloud = CloudCounts::default();
     // HAProxy's two layouts, `option httplog` and `option httplog clf`.
     let mut haproxy = [0usize; 2];
+    let mut uwsgi_requests = 0usize;
     let haproxy_formats = [Layout::Http, Layout::Clf].map(HaproxyFormat::new);
     let mut errors = [0usize; ErrorFormat::ALL.len()];
     let mut first_error = None;
@@ -199,6 +220,7 @@ pub fn detect<'a>(
                 cloud.aws.iter().sum(),
                 haproxy[0],
                 haproxy[1],
+                uwsgi_requests,
                 errors.iter().copied().max().unwrap_or(0),
             ]
             .contains(&total)
@@ -223,6 +245,8 @@ pub fn detect<'a>(
         } else if let Some(i) = haproxy_formats.iter().position(|f| f.parse(line).is_some()) {
             // With their syslog header, HAProxy's lines are no CLF lines in either layout.
             haproxy[i] += 1;
+        } else if super::app::python::is_request_line(line) {
+            uwsgi_requests += 1;
         } else {
             cloud.count(line);
         }
@@ -253,6 +277,11 @@ pub fn detect<'a>(
             cloud.aws.iter().sum(),
             enough(cloud.aws.iter().sum()),
             Detected::Access(AccessFormat::Aws(cloud.lb())),
+        ),
+        (
+            uwsgi_requests,
+            enough(uwsgi_requests),
+            Detected::Access(AccessFormat::Uwsgi(TimeZone::UTC)),
         ),
         (
             errors[best_error],

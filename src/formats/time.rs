@@ -292,11 +292,11 @@ pub fn parse_nginx_error(b: &[u8]) -> Option<Civil> {
     year_month_day(b, 0)
 }
 
-/// `2026-11-25 14:00:00` with an optional `,123` or `.123` fraction, as Python's `logging`
-/// (`%(asctime)s`) and gunicorn write it: the time and what follows it (a zone, if any, is the
-/// caller's to read).
+/// `2026-11-25 14:00:00` (or `2026-11-25T14:00:00`) with an optional `,123` or `.123`
+/// fraction, as Python's `logging` (`%(asctime)s`, or a `datefmt`) and gunicorn write it: the
+/// time and what follows it (a zone, if any, is the caller's to read).
 pub fn parse_python(b: &[u8]) -> Option<(Civil, &[u8])> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
         return None;
     }
     let rest = &b[19..];
@@ -389,6 +389,17 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Stamp> {
         _ => parse_offset(rest)?,
     };
     Some(c.at_offset(offset))
+}
+
+/// A local ISO 8601 date and time without a zone, as Ruby's `Logger` writes it
+/// (`2026-12-07T15:25:08.418077`) and Puma's error lines (`2026-12-07 15:25:08 +0000`): the
+/// time and what follows it (a zone, or the rest of the line).
+pub fn parse_iso_local(b: &[u8]) -> Option<(Civil, &[u8])> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    let (millis, rest) = fraction(&b[19..])?;
+    Some((year_month_day(b, millis)?, rest))
 }
 
 /// A W3C extended log's `date` and `time` fields (`2026-11-25`, `14:00:03` or `14:00:03.123`),

@@ -119,6 +119,10 @@ fn write_incident(out: &mut impl Write, n: usize, i: &Incident, st: &Style) -> i
         };
         writeln!(out, "   where:    {}", st.bold(&place))?;
     }
+    if let Some(exception) = &i.exception {
+        let language = i.language.map_or("", |l| l.name());
+        writeln!(out, "   raised:   {} ({language})", st.bold(exception))?;
+    }
     if !i.paths.is_empty() {
         writeln!(out, "   requests: {}", i.paths.join(" "))?;
     }

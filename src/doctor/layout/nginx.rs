@@ -22,7 +22,32 @@ pub struct NginxLayout {
     /// `fastcgi_pass` targets (`unix:/run/php/fpm.sock`, `127.0.0.1:9000`), with the servers
     /// of any `upstream` block they name.
     pub fastcgi: Vec<String>,
+    /// Each `proxy_pass` and `uwsgi_pass`, with how long nginx waits for its answer.
+    pub proxied: Vec<Proxied>,
 }
+
+/// An application server nginx passes requests to, and how long it waits for the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proxied {
+    /// The address as written, without scheme or path (`127.0.0.1:8000`, `unix:/run/app.sock`).
+    pub target: String,
+    /// The block it is in (`location /app/`).
+    pub location: String,
+    /// The read timeout in effect there (`proxy_read_timeout`, `uwsgi_read_timeout`), in
+    /// seconds; nginx's default is 60.
+    pub read_timeout_s: u64,
+    /// The directive that sets it.
+    pub timeout_directive: &'static str,
+}
+
+/// The pass directives doctor follows, with the timeout directive of each module.
+const PASSES: [(&str, &str); 2] = [
+    ("proxy_pass", "proxy_read_timeout"),
+    ("uwsgi_pass", "uwsgi_read_timeout"),
+];
+
+/// nginx's default for the `*_read_timeout` directives.
+const DEFAULT_READ_TIMEOUT_S: u64 = 60;
 
 /// One directive: its name, arguments, and the names of the blocks it sits in.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,6 +55,9 @@ struct Directive {
     name: String,
     args: Vec<String>,
     blocks: Vec<String>,
+    /// The blocks it sits in, each by its own number: two `location` blocks of one name are
+    /// two scopes.
+    scopes: Vec<usize>,
 }
 
 /// What `nginx -V` says was compiled in: the prefix relative paths hang from, and the
@@ -105,6 +133,7 @@ pub fn parse(dump: &str, build: &Build) -> NginxLayout {
             push_new(&mut l.temp_dirs, dir.clone());
         }
     }
+    l.proxied = proxied(&directives);
     let named: Vec<String> = l.fastcgi.clone();
     for name in named {
         for (_, server) in upstreams.iter().filter(|(u, _)| *u == name) {
@@ -112,6 +141,57 @@ pub fn parse(dump: &str, build: &Build) -> NginxLayout {
         }
     }
     l
+}
+
+/// Each pass directive with the read timeout in effect where it is: the one set in the
+/// innermost block around it (nginx inherits a directive into the blocks inside the one that
+/// sets it, wherever in the block it stands).
+fn proxied(directives: &[Directive]) -> Vec<Proxied> {
+    let mut out = Vec::new();
+    for d in directives {
+        let Some(&(_, timeout)) = PASSES.iter().find(|(pass, _)| *pass == d.name) else {
+            continue;
+        };
+        let Some(target) = d.args.first().map(|t| pass_target(t)) else {
+            continue;
+        };
+        let set = directives
+            .iter()
+            .filter(|t| t.name == timeout && d.scopes.starts_with(&t.scopes))
+            .max_by_key(|t| t.scopes.len())
+            .and_then(|t| t.args.first().and_then(|a| seconds(a)));
+        out.push(Proxied {
+            target,
+            location: d.blocks.last().cloned().unwrap_or_default(),
+            read_timeout_s: set.unwrap_or(DEFAULT_READ_TIMEOUT_S),
+            timeout_directive: timeout,
+        });
+    }
+    out
+}
+
+/// A pass target's address: `http://127.0.0.1:8000/app` gives `127.0.0.1:8000`,
+/// `uwsgi://unix:/run/a.sock` gives `unix:/run/a.sock`.
+fn pass_target(arg: &str) -> String {
+    let bare = arg.split_once("://").map_or(arg, |(_, rest)| rest);
+    if bare.starts_with("unix:") {
+        return bare.to_owned();
+    }
+    bare.split('/').next().unwrap_or(bare).to_owned()
+}
+
+/// An nginx time (`90`, `90s`, `2m`, `1h`, `1500ms`) in whole seconds, rounded up.
+fn seconds(value: &str) -> Option<u64> {
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    let n: u64 = value[..digits].parse().ok()?;
+    match &value[digits..] {
+        "" | "s" => Some(n),
+        "ms" => Some(n.div_ceil(1000)),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    }
 }
 
 fn is_log_file(arg: &str) -> bool {
@@ -134,6 +214,8 @@ fn push_new<T: PartialEq>(v: &mut Vec<T>, x: T) {
 fn tokenize(text: &str) -> Vec<Directive> {
     let mut out = Vec::new();
     let mut blocks: Vec<String> = Vec::new();
+    let mut scopes: Vec<usize> = Vec::new();
+    let mut opened = 0;
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
     let mut chars = text.chars().peekable();
@@ -174,16 +256,20 @@ fn tokenize(text: &str) -> Vec<Directive> {
                                 .join(" "),
                         );
                         words.clear();
+                        opened += 1;
+                        scopes.push(opened);
                         continue;
                     }
                     out.push(Directive {
                         name,
                         args: std::mem::take(&mut words),
                         blocks: blocks.clone(),
+                        scopes: scopes.clone(),
                     });
                 }
                 if c == '}' {
                     blocks.pop();
+                    scopes.pop();
                 }
             }
             c if c.is_whitespace() => flush(&mut word, &mut words),
@@ -262,6 +348,34 @@ http {
             ]
         );
         assert_eq!(l.fastcgi, ["php", "unix:/run/php/php8.2-fpm.sock"]);
+    }
+
+    #[test]
+    fn each_pass_gets_the_read_timeout_of_its_innermost_block() {
+        let dump = "http { proxy_read_timeout 2m;\n\
+            server { location /a/ { proxy_pass http://127.0.0.1:8000/x; }\n\
+                     location /b/ { uwsgi_pass 127.0.0.1:3031; uwsgi_read_timeout 1500ms; }\n\
+                     location /c/ { proxy_pass http://unix:/run/app.sock; proxy_read_timeout 5; } }\n\
+            server { location /a/ { uwsgi_pass uwsgi://127.0.0.1:3032; } } }";
+        let l = parse(dump, &Build::default());
+        let got: Vec<(&str, &str, u64)> = l
+            .proxied
+            .iter()
+            .map(|p| (p.target.as_str(), p.location.as_str(), p.read_timeout_s))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("127.0.0.1:8000", "location /a/", 120),
+                ("127.0.0.1:3031", "location /b/", 2),
+                ("unix:/run/app.sock", "location /c/", 5),
+                ("127.0.0.1:3032", "location /a/", 60),
+            ]
+        );
+        assert_eq!(
+            (seconds("1h"), seconds("x"), seconds("")),
+            (Some(3600), None, None)
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! - `parse(record, tz)`: the record as an [`ErrorEvent`] of [`Kind::App`] whose `language`
 //!   says how [`trace`] reads its stack trace.
 
+pub mod node;
 pub mod python;
+pub mod ruby;
 pub mod trace;
 
 use jiff::tz::TimeZone;
@@ -28,11 +30,26 @@ pub enum AppLog {
     Uwsgi,
     /// Python's `logging` (Django, Flask/werkzeug): `2026-12-07 15:30:00,123 ERROR …`.
     Python,
+    /// Rails' `production.log` (Ruby's `Logger`): `F, [2026-12-07T15:25:08.418077 #24905] FATAL
+    /// -- : [request-id] …`, the exception and backtrace on the lines after.
+    Rails,
+    /// Puma's stdout/stderr: `[pid] ! Terminating timed out worker …`, dated error lines.
+    Puma,
+    /// A Node server's stderr: an error's stack (Express's default handler), an uncaught
+    /// exception's exit, V8's `FATAL ERROR`.
+    Node,
 }
 
 impl AppLog {
     /// Every dialect, in the order detection breaks ties.
-    pub const ALL: [AppLog; 3] = [Self::Gunicorn, Self::Uwsgi, Self::Python];
+    pub const ALL: [AppLog; 6] = [
+        Self::Gunicorn,
+        Self::Uwsgi,
+        Self::Python,
+        Self::Rails,
+        Self::Puma,
+        Self::Node,
+    ];
 
     /// The name reported in `inputs[].format`.
     pub fn name(self) -> &'static str {
@@ -40,6 +57,9 @@ impl AppLog {
             Self::Gunicorn => "gunicorn",
             Self::Uwsgi => "uwsgi",
             Self::Python => "python",
+            Self::Rails => "rails",
+            Self::Puma => "puma",
+            Self::Node => "node",
         }
     }
 
@@ -49,6 +69,9 @@ impl AppLog {
             Self::Gunicorn => python::gunicorn_sniff(line),
             Self::Uwsgi => python::uwsgi_sniff(line),
             Self::Python => python::logging_sniff(line),
+            Self::Rails => ruby::is_rails_header(line),
+            Self::Puma => ruby::puma_sniff(line),
+            Self::Node => node::sniff(line),
         }
     }
 
@@ -57,6 +80,9 @@ impl AppLog {
         match self {
             Self::Gunicorn | Self::Python => python::is_header(line),
             Self::Uwsgi => python::uwsgi_is_header(line),
+            Self::Rails => ruby::is_rails_header(line),
+            Self::Puma => ruby::is_puma_header(line),
+            Self::Node => node::is_header(line),
         }
     }
 
@@ -65,6 +91,9 @@ impl AppLog {
         match self {
             Self::Gunicorn | Self::Python => python::parse(record, tz),
             Self::Uwsgi => python::uwsgi_parse(record, tz),
+            Self::Rails => ruby::parse_rails(record, tz),
+            Self::Puma => ruby::parse_puma(record),
+            Self::Node => node::parse(record),
         }
     }
 
@@ -73,6 +102,8 @@ impl AppLog {
         match self {
             Self::Gunicorn | Self::Python => python::level(record),
             Self::Uwsgi => python::uwsgi_level(record),
+            Self::Rails => ruby::rails_header(record).map(|h| h.level),
+            Self::Puma | Self::Node => None,
         }
     }
 }

@@ -16,8 +16,10 @@ use jiff::tz::TimeZone;
 
 use super::Language;
 use super::trace::Trace;
+use crate::formats::access::parse_status;
 use crate::formats::time::{Civil, parse_apache_error, parse_offset, parse_python};
-use crate::formats::{ErrorEvent, EventBuilder, Kind};
+use crate::formats::{AccessRecord, ErrorEvent, EventBuilder, Kind};
+use std::borrow::Cow;
 
 /// The levels Python's `logging` (and gunicorn) write.
 const LEVELS: [&[u8]; 5] = [b"DEBUG", b"INFO", b"WARNING", b"ERROR", b"CRITICAL"];
@@ -68,6 +70,8 @@ fn is_level(word: &[u8]) -> bool {
 /// The parts of a `logging` header line.
 struct Logging<'a> {
     time: Civil,
+    /// The zone, where a `datefmt` with `%z` wrote one after the time.
+    offset: Option<i32>,
     level: &'a [u8],
     message: &'a [u8],
 }
@@ -77,6 +81,7 @@ struct Logging<'a> {
 fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
     let bracket = line.first() == Some(&b'[');
     let (time, mut rest) = parse_python(&line[usize::from(bracket)..])?;
+    let offset = zone_after(&mut rest);
     if bracket {
         rest = rest.strip_prefix(b"]")?;
     }
@@ -94,9 +99,12 @@ fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
         let bare = bare.strip_suffix(b"]").unwrap_or(bare);
         if is_level(bare) {
             let message = rest[end..].trim_ascii_start();
-            let message = message.strip_prefix(b"- ").unwrap_or(message);
+            let message = (message.strip_prefix(b"- "))
+                .or_else(|| message.strip_prefix(b"| "))
+                .unwrap_or(message);
             return Some(Logging {
                 time,
+                offset,
                 level: bare,
                 message,
             });
@@ -107,6 +115,26 @@ fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
         rest = &rest[end..];
     }
     None
+}
+
+/// A `+0100` right after the time (or after a space), taken off the front of `rest`.
+fn zone_after(rest: &mut &[u8]) -> Option<i32> {
+    let word = rest.strip_prefix(b" ").unwrap_or(rest);
+    let end = word
+        .iter()
+        .position(|&c| c == b' ' || c == b']')
+        .unwrap_or(word.len());
+    let offset = parse_offset(&word[..end])?;
+    *rest = &word[end..];
+    Some(offset)
+}
+
+/// The instant of a header's time: at the offset it wrote, else in `tz`.
+fn stamp(time: Civil, offset: Option<i32>, tz: &TimeZone) -> Option<crate::formats::Stamp> {
+    match offset {
+        Some(offset) => Some(time.at_offset(offset)),
+        None => time.in_zone(tz),
+    }
 }
 
 /// Whether a line is gunicorn's own.
@@ -136,17 +164,13 @@ pub fn level(record: &[u8]) -> Option<&[u8]> {
 /// Parses a gunicorn or `logging` record (its traceback included).
 pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     if let Some(g) = gunicorn_header(record) {
-        let time = match g.offset {
-            Some(offset) => Some(g.time.at_offset(offset)),
-            None => g.time.in_zone(tz),
-        };
-        let mut event = builder(record, time);
+        let mut event = builder(record, stamp(g.time, g.offset, tz));
         event.event.pid = std::str::from_utf8(g.pid).ok().and_then(|p| p.parse().ok());
         event.level(g.level);
         finish(event, g.message)
     } else {
         let l = logging_header(record)?;
-        let mut event = builder(record, l.time.in_zone(tz));
+        let mut event = builder(record, stamp(l.time, l.offset, tz));
         event.level(l.level);
         finish(event, l.message)
     }
@@ -208,7 +232,7 @@ const UWSGI_OWN: [&[u8]; 5] = [
 
 /// uWSGI's request line: `[pid: 18665|app: 0|req: 1/1] 127.0.0.1 () {…} [date] GET /boom
 /// => generated …`.
-fn is_request_line(line: &[u8]) -> bool {
+pub fn is_request_line(line: &[u8]) -> bool {
     line.starts_with(b"[pid: ") && memchr::memchr(b'|', line).is_some()
 }
 
@@ -220,12 +244,12 @@ pub fn uwsgi_sniff(line: &[u8]) -> bool {
 }
 
 /// Whether a line starts a record in uWSGI's log: its own lines (but the lines of a worker's
-/// status that follow `*** HARAKIRI ON WORKER` and name the request it was serving), its
-/// request lines, and the application's `logging` records.
+/// status that follow `*** HARAKIRI ON WORKER` and name the request it was serving) and the
+/// application's `logging` records. Its request lines are its access log, read as such.
 pub fn uwsgi_is_header(line: &[u8]) -> bool {
     match uwsgi_dated(line) {
         Some((_, message)) => !message.starts_with(b"HARAKIRI "),
-        None => uwsgi_sniff(line) || is_header(line),
+        None => UWSGI_OWN.iter().any(|p| line.starts_with(p)) || is_header(line),
     }
 }
 
@@ -243,9 +267,6 @@ pub fn uwsgi_parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         event.event.pid = worker_pid(message);
         event.message(message);
         return Some(event.finish());
-    }
-    if is_request_line(record) {
-        return request_line(record, tz);
     }
     if UWSGI_OWN.iter().any(|p| record.starts_with(p)) {
         let mut event = builder(record, None);
@@ -284,24 +305,33 @@ fn worker_pid(message: &[u8]) -> Option<u32> {
     std::str::from_utf8(&digits[..n]).ok()?.parse().ok()
 }
 
-/// A request line as a record naming its client, request and time (its status is in the
-/// message, `(HTTP/1.1 500)`).
-fn request_line(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
-    let head = memchr::memchr(b']', record)?;
-    let pid = &record[6..memchr::memchr(b'|', record)?.min(head)];
-    let rest = record[head + 1..].trim_ascii_start();
+/// uWSGI's request line as an access record: its client, request, status and time (when the
+/// request started, in `tz`). The same request's other hop behind a proxy (see
+/// [`AccessFormat::is_hop`](crate::formats::access::AccessFormat::is_hop)).
+pub fn request_record<'a>(line: &'a [u8], tz: &TimeZone) -> Option<AccessRecord<'a>> {
+    if !is_request_line(line) {
+        return None;
+    }
+    let rest = line[memchr::memchr(b']', line)? + 1..].trim_ascii_start();
     let client = &rest[..memchr::memchr(b' ', rest)?];
     let open = memchr::memchr(b'[', rest)?;
     let close = open + memchr::memchr(b']', &rest[open..])?;
-    let time = parse_apache_error(&rest[open + 1..close])?;
+    let time = parse_apache_error(&rest[open + 1..close])?.in_zone(tz)?;
     let after = rest[close + 1..].trim_ascii_start();
-    let request = &after[..memchr::memmem::find(after, b" => ").unwrap_or(after.len())];
-    let mut event = builder(record, time.in_zone(tz));
-    event.event.pid = std::str::from_utf8(pid).ok().and_then(|p| p.parse().ok());
-    event.client(client);
-    event.request(request);
-    event.message(after);
-    Some(event.finish())
+    let arrow = memchr::memmem::find(after, b" => ")?;
+    // `… (HTTP/1.1 500) 2 headers …`: the status after the protocol.
+    let proto = memchr::memmem::find(&after[arrow..], b" (HTTP/")? + arrow + 2;
+    let status = after[proto..].split(|&b| b == b' ').nth(1)?;
+    let status = parse_status(status.strip_suffix(b")")?)?;
+    Some(AccessRecord {
+        time,
+        client: Cow::Borrowed(client),
+        vhost: None,
+        request: Cow::Borrowed(&after[..arrow]),
+        status,
+        user_agent: Cow::Borrowed(b""),
+        reason: None,
+    })
 }
 
 /// Reads a Python traceback: the exception of its last part (the one raised last, after
@@ -391,6 +421,20 @@ KeyError: 'customer'";
     }
 
     #[test]
+    fn logging_times_with_a_t_or_a_zone_are_read() {
+        let l = b"2026-12-07T15:24:00+0100 ERROR app.views Payment failed";
+        let e = parse(l, &TimeZone::UTC).unwrap();
+        assert_eq!(e.time.unwrap().rfc3339(), "2026-12-07T15:24:00+01:00");
+        let l = b"2026-12-07 15:24:00 -0500 | ERROR | app.views | Payment failed";
+        let e = parse(l, &TimeZone::UTC).unwrap();
+        assert_eq!(
+            (e.level(), e.message()),
+            ("ERROR", "app.views | Payment failed")
+        );
+        assert_eq!(e.time.unwrap().rfc3339(), "2026-12-07T15:24:00-05:00");
+    }
+
+    #[test]
     fn gunicorn_lines_carry_their_offset_pid_and_level() {
         let l = b"[2026-12-07 15:24:00 +0100] [21310] [CRITICAL] WORKER TIMEOUT (pid:21311)";
         assert!(gunicorn_sniff(l) && !logging_sniff(l) && is_header(l));
@@ -435,14 +479,17 @@ Mon Dec  7 15:23:36 2026 - HARAKIRI [core 0] 127.0.0.1 - GET /slow since 1796657
     }
 
     #[test]
-    fn uwsgi_request_lines_name_client_and_request() {
+    fn uwsgi_request_lines_are_its_access_log() {
         let l = b"[pid: 18665|app: 0|req: 1/1] 127.0.0.1 () {24 vars in 254 bytes} [Mon Dec  7 15:23:33 2026] GET /boom => generated 265 bytes in 7 msecs (HTTP/1.1 500) 2 headers in 99 bytes (1 switches on core 0)";
-        assert!(uwsgi_sniff(l) && uwsgi_is_header(l));
-        let e = uwsgi_parse(l, &TimeZone::UTC).unwrap();
+        assert!(uwsgi_sniff(l) && !uwsgi_is_header(l));
+        let r = request_record(l, &TimeZone::UTC).unwrap();
         assert_eq!(
-            (e.pid, e.client(), e.request()),
-            (Some(18665), Some("127.0.0.1"), Some("GET /boom"))
+            (&*r.client, &*r.request, r.status),
+            (&b"127.0.0.1"[..], &b"GET /boom"[..], 500)
         );
+        assert_eq!(r.time.rfc3339(), "2026-12-07T15:23:33+00:00");
+        let cut = b"[pid: 1|app: 0] 127.0.0.1 () {} [Mon Dec  7 15:23:33 2026] GET /x => generated";
+        assert!(request_record(cut, &TimeZone::UTC).is_none());
         let damn = b"DAMN ! worker 1 (pid: 18665) died, killed by signal 9 :( trying respawn ...";
         assert!(uwsgi_is_header(damn));
         assert_eq!(uwsgi_parse(damn, &TimeZone::UTC).unwrap().time, None);

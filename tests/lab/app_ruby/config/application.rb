@@ -1,0 +1,32 @@
+# A Rails app as `rails new --minimal` would configure its production environment, written by
+# hand: Debian's Rails gems are installed system-wide, so it needs no Bundler and no network.
+require "rails"
+require "active_record/railtie"
+require "action_controller/railtie"
+
+# A Rack middleware in front of Rails' own error handling, where throttling and request-logging
+# gems sit: what it raises never reaches Rails' handler, so Puma answers 500 and logs it itself.
+class Throttle
+  def initialize(app)
+    @app = app
+  end
+
+  def call(env)
+    raise ArgumentError, "no throttle rule for #{env["PATH_INFO"]}" if env["PATH_INFO"] == "/throttled"
+
+    @app.call(env)
+  end
+end
+
+class Shop < Rails::Application
+  config.load_defaults 6.1
+  config.eager_load = true
+  config.consider_all_requests_local = false
+  config.secret_key_base = "lab-only-secret"
+  # What `rails new` puts in config/environments/production.rb.
+  config.log_level = :info
+  config.log_tags = [:request_id]
+  config.log_formatter = ::Logger::Formatter.new
+  config.active_record.dump_schema_after_migration = false
+  config.middleware.insert_before 0, Throttle
+end

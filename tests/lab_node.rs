@@ -1,0 +1,161 @@
+//! Node: an Express app (Express 5 and pg from npm, pinned) behind a real nginx, with
+//! PostgreSQL refusing the app's password, and each fault injected for real in one run:
+//!
+//! - an exception in the app's own code that Express's default error handler answers 500;
+//! - the database refusing the password (pg's `error: password authentication failed`);
+//! - an exception nothing catches (thrown in a timer): Node prints it and exits, nginx answers
+//!   502 for that request and for the next one while nothing listens;
+//! - V8 running out of heap in a route that keeps what it builds: Node aborts, 502.
+//!
+//! The logs are nginx's and Node's stdout/stderr; the test reads Node's with the Node parser
+//! and checks what it says against what was done, and that `diagnose` counts each client
+//! request once.
+#[path = "lab/db.rs"]
+mod db;
+mod lab;
+#[path = "lab/node.rs"]
+mod node;
+#[path = "lab/stack.rs"]
+mod stack;
+
+use fivehundred::formats::app::node::{self as parse, NodeLine};
+use lab::nginx::NginxOptions;
+use lab::*;
+use node::Node;
+use stack::{line_of, records};
+
+const OK_N: usize = 3;
+const EXCEPTION_N: usize = 2;
+
+/// The path of the app's `file` and its 1-based line that contains `needle`.
+fn place(file: &str, needle: &str) -> (String, u32) {
+    let path = node::app_dir().join(file);
+    let line = line_of(&path, needle) as u32;
+    (path.display().to_string(), line)
+}
+
+/// A record's header line (what [`parse::node_line`] reads).
+fn first_line(record: &[u8]) -> &[u8] {
+    record.split(|&b| b == b'\n').next().unwrap_or_default()
+}
+
+#[test]
+fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
+    if lab::skip_unless_root("express_under_node_behind_nginx_logs_each_fault_in_its_own_words") {
+        return;
+    }
+    let lab = Lab::new();
+    let pg = db::DbOptions::postgres().start(&lab);
+    let url = format!(
+        "postgres://{}:{}@127.0.0.1:{}/{}",
+        db::APP_USER,
+        db::WRONG_PASSWORD,
+        pg.port,
+        db::DB_NAME
+    );
+    let mut app = Node::start(&lab, &url);
+    let nginx = NginxOptions::new()
+        .default_location(&node::proxy_location(app.port))
+        .start(&lab);
+
+    let mut statuses = nginx.gets("/ok", OK_N);
+    statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
+    statuses.push(get(nginx.port, "/orders"));
+    statuses.push(get(nginx.port, "/export?n=7"));
+    app.wait_exited();
+    statuses.push(get(nginx.port, "/ok"));
+    app.restart();
+    statuses.push(get(nginx.port, "/report"));
+    app.wait_exited();
+    assert_eq!(
+        statuses,
+        [
+            [200; OK_N].as_slice(),
+            &[500; EXCEPTION_N],
+            &[500, 502, 502, 502]
+        ]
+        .concat(),
+        "node said:\n{}",
+        std::fs::read_to_string(&app.log).unwrap_or_default()
+    );
+    nginx.wait_access_lines(statuses.len());
+
+    let records = records(&app.log, parse::is_header);
+    handled_exception_names_class_and_app_line(&records);
+    refused_password_is_pg_s_error(&records);
+    uncaught_exception_names_where_it_was_thrown_and_the_exit(&records);
+    heap_exhaustion_is_v8_s_fatal_error(&records);
+
+    let logs = [
+        nginx.access_log.as_path(),
+        nginx.error_log.as_path(),
+        app.log.as_path(),
+    ];
+    let named: Vec<NamedLog> = logs
+        .iter()
+        .zip(["access.log", "error.log", "node.log"])
+        .map(|(p, name)| (p.to_path_buf(), name))
+        .collect();
+    save_fixtures(&lab, "nginx-node", "mixed", "express", &named);
+    let report = diagnose(&logs);
+    assert_eq!(report["inputs"][2]["format"], "node", "{}", pretty(&report));
+    // Every client request once. Node writes no time on its stderr, so its records are read
+    // but tied to no response: the 502s are what nginx's own lines say.
+    assert_server_errors(&report, count_5xx(&statuses), &[(500, 3), (502, 3)]);
+}
+
+/// Both `TypeError`s, at `cart.js`'s `toFixed` line (not Express's `node_modules` frames).
+fn handled_exception_names_class_and_app_line(records: &[Vec<u8>]) {
+    let (file, line) = place("cart.js", "toFixed");
+    let handled: Vec<_> = records
+        .iter()
+        .filter(|r| parse::exception(r) == Some(b"TypeError"))
+        .collect();
+    assert_eq!(handled.len(), EXCEPTION_N);
+    for r in handled {
+        assert_eq!(parse::first_app_frame(r), Some((file.as_bytes(), line)));
+    }
+}
+
+/// pg's `error:` record: the password was refused; every frame is pg's own.
+fn refused_password_is_pg_s_error(records: &[Vec<u8>]) {
+    let refused = records
+        .iter()
+        .find(|r| parse::exception(r) == Some(b"error"))
+        .expect("pg's error record");
+    let text = String::from_utf8_lossy(refused);
+    assert!(
+        text.contains("password authentication failed for user \"app\""),
+        "{text}"
+    );
+    assert!(text.contains("node_modules/pg"), "{text}");
+}
+
+/// Where the `RangeError` was thrown (`server.js`'s `throw` line), the error with the same
+/// first app frame, and Node's exit line, in that order.
+fn uncaught_exception_names_where_it_was_thrown_and_the_exit(records: &[Vec<u8>]) {
+    let (file, line) = place("server.js", "throw new RangeError");
+    let thrown = records
+        .iter()
+        .position(|r| {
+            matches!(parse::node_line(first_line(r)), Some(NodeLine::Thrown { file: f, line: l })
+                if f == file.as_bytes() && l == line)
+        })
+        .expect("the thrown-at record");
+    let error = &records[thrown + 1];
+    assert_eq!(parse::exception(error), Some(&b"RangeError"[..]));
+    assert_eq!(parse::first_app_frame(error), Some((file.as_bytes(), line)));
+    assert_eq!(
+        parse::node_line(first_line(&records[thrown + 2])),
+        Some(NodeLine::Exit)
+    );
+}
+
+/// V8's `FATAL ERROR: … JavaScript heap out of memory`.
+fn heap_exhaustion_is_v8_s_fatal_error(records: &[Vec<u8>]) {
+    let oom = records.iter().any(|r| {
+        matches!(parse::node_line(first_line(r)), Some(NodeLine::Fatal { message })
+            if message.ends_with(b"JavaScript heap out of memory"))
+    });
+    assert!(oom, "no heap-exhaustion record");
+}

@@ -1,0 +1,217 @@
+//! Ruby: Rails 6.1 under Puma 5.6 (Debian's packages) behind a real nginx, with PostgreSQL
+//! refusing the app's password, and each fault injected for real in one run (one Puma, one
+//! nginx, one database, as the CI budget asks):
+//!
+//! - an uncaught exception in the app's own code (`KeyError` from `app/models/cart.rb`) →
+//!   `app_exception` at that line;
+//! - the database refusing the password (`ActiveRecord::ConnectionNotEstablished`) → `db_auth`
+//!   at the controller's query line;
+//! - the database stopped (`… Connection refused / Is the server running on that host …`) →
+//!   `db_unreachable`;
+//! - a request past Puma's worker timeout (PBKDF2 with far too many rounds holds Ruby's
+//!   interpreter lock, so the worker cannot check in and the master kills it: nginx 502) →
+//!   `worker_timeout`;
+//! - an exception raised in a Rack middleware in front of Rails' own handler: Puma answers
+//!   500 and logs `Rack app ("GET /throttled" - (…)): #<ArgumentError: …>` → `app_exception`;
+//! - a worker killed mid-request (SIGKILL: Puma says nothing of it, nginx 502) → what nginx's
+//!   own line says.
+//!
+//! The logs are nginx's (its access log with `$request_id` appended, the id Rails tags its
+//! lines with), Rails' `production.log` and Puma's stdout/stderr. Rails' own `Started` and
+//! `Completed 500` lines are the same requests' other hop: each client request is counted
+//! once, from nginx's access log.
+#[path = "lab/db.rs"]
+mod db;
+mod lab;
+#[path = "lab/rails.rs"]
+mod rails;
+#[path = "lab/stack.rs"]
+mod stack;
+
+use fivehundred::formats::app::ruby;
+use lab::nginx::{Nginx, NginxOptions};
+use lab::*;
+use rails::Puma;
+use stack::{Expect, assert_app_incident, line_of, records};
+use std::thread;
+
+/// How many times each request is made.
+const OK_N: usize = 3;
+const EXCEPTION_N: usize = 2;
+
+/// nginx's `combined` with the request id appended (an extra field `diagnose` reads past).
+const LOG_FORMAT: &str = "log_format with_id '$remote_addr - $remote_user [$time_local] \
+     \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_id';";
+
+fn nginx_in_front(lab: &Lab, puma: &Puma) -> Nginx {
+    let access = lab.path("log/nginx-access.log");
+    NginxOptions::new()
+        .http(LOG_FORMAT)
+        .server(&format!("access_log {} with_id;", access.display()))
+        .default_location(&rails::proxy_location(puma.port))
+        .start(lab)
+}
+
+#[test]
+fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
+    if lab::skip_unless_root(
+        "rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once",
+    ) {
+        return;
+    }
+    let lab = Lab::new();
+    let mut pg = db::DbOptions::postgres().start(&lab);
+    let url = format!(
+        "postgres://{}:{}@127.0.0.1:{}/{}",
+        db::APP_USER,
+        db::WRONG_PASSWORD,
+        pg.port,
+        db::DB_NAME
+    );
+    let mut puma = Puma::start(&lab, &url, 3);
+    let nginx = nginx_in_front(&lab, &puma);
+
+    let mut statuses = nginx.gets("/ok", OK_N);
+    statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
+    statuses.push(get(nginx.port, "/orders"));
+    pg.stop();
+    statuses.push(get(nginx.port, "/orders"));
+    statuses.push(get(nginx.port, "/throttled"));
+    // The kill before the timeout: Puma's timeout line explains the proxy's 502s of the few
+    // seconds after it too (its reach), and the kill leaves no line of its own.
+    statuses.push(killed_mid_request(&mut puma, nginx.port));
+    statuses.push(get(nginx.port, "/login"));
+    wait_for_log(&puma.puma_log, "Terminating timed out worker");
+    assert_eq!(
+        statuses,
+        [
+            [200; OK_N].as_slice(),
+            &[500; EXCEPTION_N],
+            &[500, 500, 500, 502, 502]
+        ]
+        .concat(),
+        "puma said:\n{}",
+        std::fs::read_to_string(&puma.puma_log).unwrap_or_default()
+    );
+    nginx.wait_access_lines(statuses.len());
+    exceptions_carry_the_request_id_nginx_logged(&puma, &nginx);
+    timed_out_worker_is_the_one_serving_the_request(&puma);
+
+    let logs = [
+        nginx.access_log.as_path(),
+        nginx.error_log.as_path(),
+        puma.production_log.as_path(),
+        puma.puma_log.as_path(),
+    ];
+    let named: Vec<NamedLog> = logs
+        .iter()
+        .zip(["access.log", "error.log", "production.log", "puma.log"])
+        .map(|(p, name)| (p.to_path_buf(), name))
+        .collect();
+    save_fixtures(&lab, "nginx-puma", "mixed", "rails", &named);
+    let report = diagnose(&logs);
+    let formats: Vec<&str> = incidents_inputs(&report);
+    assert_eq!(formats[2..], ["rails", "puma"], "{}", pretty(&report));
+    // Every client request once: Rails' `Completed 500` lines are no second 5xx.
+    assert_server_errors(&report, count_5xx(&statuses), &[(500, 5), (502, 2)]);
+    let ruby = |cause, paths, count, place, exception| Expect {
+        cause,
+        paths,
+        count,
+        language: "ruby",
+        place,
+        exception,
+    };
+    let cart = "app/models/cart.rb";
+    let controller = "app/controllers/orders_controller.rb";
+    assert_app_incident(
+        &report,
+        &ruby(
+            "app_exception",
+            &["/checkout"],
+            EXCEPTION_N as u64,
+            Some((cart, line_of(&puma.root.join(cart), "fetch(:price)"))),
+            Some("KeyError"),
+        ),
+    );
+    let query = Some((
+        controller,
+        line_of(&puma.root.join(controller), "select_value"),
+    ));
+    let exception = Some("ActiveRecord::ConnectionNotEstablished");
+    assert_app_incident(&report, &ruby("db_auth", &["/orders"], 1, query, exception));
+    let unreachable = ruby("db_unreachable", &["/orders"], 1, query, exception);
+    assert_app_incident(&report, &unreachable);
+    assert_app_incident(&report, &ruby("worker_timeout", &["/login"], 1, None, None));
+    // Raised in a middleware before Rails' handler: Puma's own line, without a backtrace.
+    let throttled = ruby(
+        "app_exception",
+        &["/throttled"],
+        1,
+        None,
+        Some("ArgumentError"),
+    );
+    assert_app_incident(&report, &throttled);
+    // Puma writes nothing when a worker dies of a signal: nginx's own line is all there is.
+    let killed = stack::incident(&report, "fpm_crash", &["/slow"]);
+    assert_eq!(killed["count"], 1, "{}", pretty(&report));
+}
+
+/// The `format` of each input, in order.
+fn incidents_inputs(report: &serde_json::Value) -> Vec<&str> {
+    report["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["format"].as_str().unwrap_or_default())
+        .collect()
+}
+
+/// `GET /slow` holds a worker; SIGKILL it while it does: nginx answers 502.
+fn killed_mid_request(puma: &mut Puma, port: u16) -> u16 {
+    let pending = thread::spawn(move || get(port, "/slow"));
+    wait_for("a worker to start /slow", || {
+        puma.worker_serving("/slow") != 0
+    });
+    let pid = puma.worker_serving("/slow");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill the worker");
+    assert!(killed.success(), "kill -KILL {pid}");
+    let status = pending.join().expect("the /slow request");
+    puma.wait_booted(rails::WORKERS + 1);
+    status
+}
+
+/// Each exception record (the two `KeyError`s and the two database failures) is tagged with the request id nginx logged on that request's 500
+/// line (`diagnose` ties them by time today; the id is there for when it ties by id).
+fn exceptions_carry_the_request_id_nginx_logged(puma: &Puma, nginx: &Nginx) {
+    let access = std::fs::read_to_string(&nginx.access_log).unwrap();
+    let fatal: Vec<_> = records(&puma.production_log, ruby::is_rails_header)
+        .into_iter()
+        .filter_map(|r| {
+            ruby::rails_header(&r)
+                .filter(|h| h.level == b"FATAL")
+                .map(|h| String::from_utf8_lossy(h.request_id.unwrap_or_default()).into_owned())
+        })
+        .collect();
+    assert_eq!(fatal.len(), EXCEPTION_N + 2);
+    for id in fatal {
+        let tied = access.lines().find(|l| l.ends_with(&id));
+        assert!(
+            tied.is_some_and(|l| l.contains("\" 500 ")),
+            "{id} not on a 500 line:\n{access}"
+        );
+    }
+}
+
+/// Puma's master names the worker it killed: the one Rails' `Started GET "/login"` came from.
+fn timed_out_worker_is_the_one_serving_the_request(puma: &Puma) {
+    let killed: Vec<u32> = records(&puma.puma_log, ruby::is_puma_header)
+        .iter()
+        .filter(|r| r.windows(12).any(|w| w == b"timed out wo"))
+        .filter_map(|r| ruby::parse_puma(r).and_then(|e| e.pid))
+        .collect();
+    assert_eq!(killed, [puma.worker_serving("/login")]);
+}
