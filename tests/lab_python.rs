@@ -7,7 +7,7 @@
 //! - a view that allocates more than the machine can give (`MemoryError`) → `out_of_memory`;
 //! - a view that writes into a full filesystem (a tmpfs, `[Errno 28]`) → `disk_full`;
 //! - a view whose database refuses the password (PostgreSQL from tests/lab/db.rs, psycopg2)
-//!   → `db_auth`;
+//!   → `db_auth`; the same view once the database is stopped → `db_unreachable`;
 //! - a view that runs past gunicorn's `--timeout` (`WORKER TIMEOUT`) or uWSGI's `harakiri`
 //!   → `worker_timeout`: nginx answers 502 and says only that the upstream closed the
 //!   connection; the application server's record says why;
@@ -117,7 +117,7 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
         return;
     }
     let lab = Lab::new();
-    let pg = db::Db::start(&lab, DbOptions::postgres());
+    let mut pg = db::Db::start(&lab, DbOptions::postgres());
     let upload = lab.mount_tmpfs("upload", "64k");
     let mut env = vec![
         ("LAB_PG_PORT", pg.port.to_string()),
@@ -160,6 +160,8 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
     expect("/dj/boom", gets(port, "/dj/boom", 2), 500);
     expect("/dj/memory", vec![get(port, "/dj/memory")], 500);
     expect("/dj/db", vec![get(port, "/dj/db")], 500);
+    pg.stop();
+    expect("/dj/db-down", vec![get(port, "/dj/db-down")], 500);
     if upload.is_some() {
         expect("/dj/disk", vec![get(port, "/dj/disk")], 500);
     }
@@ -234,6 +236,12 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
     assert_app_incident(
         &report,
         ("db_auth", &["/dj/db"], 1),
+        Some((views, "connection.cursor()")),
+        Some("django.db.utils.OperationalError"),
+    );
+    assert_app_incident(
+        &report,
+        ("db_unreachable", &["/dj/db-down"], 1),
         Some((views, "connection.cursor()")),
         Some("django.db.utils.OperationalError"),
     );

@@ -8,6 +8,7 @@ urlpatterns = [
     path("dj/slow", views.slow),
     path("dj/stuck", views.slow),
     path("dj/db", views.db),
+    path("dj/db-down", views.db),
     path("dj/disk", views.disk),
     path("dj/memory", views.memory),
 ]
