@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::tz::TimeZone;
 
@@ -14,6 +14,7 @@ use crate::doctor;
 use crate::explain;
 use crate::formats::Kind;
 use crate::formats::access::AccessFormat;
+use crate::manual;
 use crate::probe;
 use crate::read;
 use crate::render;
@@ -23,7 +24,7 @@ use crate::watch;
 
 /// Why a site answers 5xx, from the logs its servers already write.
 #[derive(Parser, Debug)]
-#[command(name = "fivehundred", version, about, long_about = None)]
+#[command(name = "fivehundred", version, long_about = None, after_help = MAIN_EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +36,7 @@ enum Command {
     /// say the cause, the failing file and line, and the fix.
     ///
     /// Exit status: 0 if no 5xx was found, 1 if any was, 2 on a usage or input error.
+    #[command(after_help = DIAGNOSE_EXAMPLES)]
     Diagnose(DiagnoseArgs),
     /// What crawlers saw: 5xx answers to Googlebot and Bingbot, impostors, and above all
     /// robots.txt answering 5xx, which makes Google pause crawling the whole site.
@@ -96,7 +98,42 @@ enum Command {
     /// error.
     #[command(after_help = DOCTOR_EXAMPLES)]
     Doctor(DoctorArgs),
+    /// Print the shell completion script for SHELL, to be sourced by the shell or saved where
+    /// it looks for completions.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of fivehundred, or with --dir write it and one page per
+    /// command (fivehundred-diagnose.1, …) into a directory.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
 }
+
+const MAIN_EXAMPLES: &str = "Examples:
+  fivehundred diagnose /var/log/nginx /var/log/php8.2-fpm.log
+  fivehundred seo /var/log/nginx
+  fivehundred watch --config /etc/fivehundred/watch.toml
+  fivehundred diagnose --help
+
+Documentation: man fivehundred-diagnose (and each command's page), docs/ in the source.";
+
+const DIAGNOSE_EXAMPLES: &str = "Examples:
+  fivehundred diagnose /var/log/nginx /var/log/php8.2-fpm.log
+  fivehundred diagnose --since 2h
+  fivehundred diagnose --format json /var/log/apache2 > report.json
+  fivehundred diagnose --format html -o report.html /var/log/nginx
+  zcat old.log.gz | fivehundred diagnose -";
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  fivehundred completions bash > ~/.local/share/bash-completion/completions/fivehundred
+  fivehundred completions zsh > ~/.zfunc/_fivehundred
+  fivehundred completions fish > ~/.config/fish/completions/fivehundred.fish
+  fivehundred completions powershell >> $PROFILE
+  eval (fivehundred completions elvish | slurp)";
+
+const MAN_EXAMPLES: &str = "Examples:
+  fivehundred man | man -l -
+  fivehundred man --dir ~/.local/share/man/man1
+  man fivehundred-diagnose";
 
 const DOCTOR_EXAMPLES: &str = "Examples:
   sudo fivehundred doctor
@@ -307,6 +344,20 @@ struct DoctorArgs {
 }
 
 #[derive(Args, Debug)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+struct ManArgs {
+    /// Write every page into DIR (created if missing) instead of printing the main one.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 struct ExplainArgs {
     /// The status code, e.g. 502.
     #[arg(value_name = "CODE")]
@@ -414,6 +465,8 @@ pub fn run() -> i32 {
         Command::Probe(args) => run_probe(args),
         Command::Explain(args) => run_explain(args),
         Command::Doctor(args) => run_doctor(args),
+        Command::Completions(args) => run_completions(args),
+        Command::Man(args) => run_man(args),
     };
     match result {
         Ok(code) => code,
@@ -444,16 +497,26 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The first line of clap's message, without its `error: ` prefix.
+/// The first line of clap's message, without its `error: ` prefix, and its "did you mean"
+/// tips (`tip: a similar subcommand exists: 'diagnose'`), which are worth the longer line.
 fn usage_error_line(e: &clap::Error) -> String {
     if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         return "a command is needed, e.g. `fivehundred diagnose /var/log/nginx`".to_owned();
     }
     let text = e.render().to_string();
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let tips = lines.clone().filter(|l| l.starts_with("tip: "));
+    std::iter::once(usage_error_head(lines))
+        .chain(tips.map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What went wrong, from the first of clap's `lines`; "the following required arguments were
+/// not provided:" gets the ones it names on the next lines.
+fn usage_error_head<'a>(mut lines: impl Iterator<Item = &'a str>) -> String {
     let first = lines.next().unwrap_or("bad usage");
     let first = first.trim_start_matches("error: ");
-    // "the following required arguments were not provided:" names them on the next lines.
     match first.strip_suffix(':') {
         Some(head) => {
             let named: Vec<&str> = lines
@@ -625,6 +688,26 @@ fn run_explain(args: ExplainArgs) -> Result<i32> {
         ProbeFormat::Json => write_json(out, &explain::report(explanation)),
         ProbeFormat::Text => Ok(explain::write_text(out, explanation)?),
     })?;
+    Ok(0)
+}
+
+/// The completion script, for the name the binary is installed under.
+fn run_completions(args: CompletionsArgs) -> Result<i32> {
+    let script = manual::completions(Cli::command(), args.shell, "fivehundred");
+    write_output(None, |out| Ok(out.write_all(&script)?))?;
+    Ok(0)
+}
+
+/// The main man page on stdout, or every page written into `--dir`.
+fn run_man(args: ManArgs) -> Result<i32> {
+    match args.dir {
+        Some(dir) => manual::write_man_pages(Cli::command(), &dir)
+            .with_context(|| format!("writing man pages into {}", read::display_name(&dir)))?,
+        None => {
+            let page = manual::man_page(Cli::command())?;
+            write_output(None, |out| Ok(out.write_all(page.as_bytes())?))?;
+        }
+    }
     Ok(0)
 }
 
@@ -1031,7 +1114,6 @@ mod tests {
 
     #[test]
     fn cli_is_well_formed() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 }

@@ -5,7 +5,8 @@
 //! records that explain them (identity first, over a bounded window), [`diagnose`] names and
 //! groups its decisions into incidents, [`seo`] counts what crawlers got from the same scan, and
 //! [`render`] prints the result. [`watch`] follows logs live. [`probe`] asks a live site
-//! for errors and reports what its answers leak. [`explain`] says what a 5xx status means.
+//! for errors and reports what its answers leak. [`explain`] says what a 5xx status means. [`manual`] renders completions and man pages
+//! from the command line's definition; [`tls`] builds the HTTP clients.
 
 pub mod cli;
 pub mod diagnose;
@@ -13,9 +14,11 @@ pub mod doctor;
 pub mod engine;
 pub mod explain;
 pub mod formats;
+pub mod manual;
 pub mod probe;
 pub mod read;
 pub mod render;
 pub mod scan;
 pub mod seo;
+pub mod tls;
 pub mod watch;

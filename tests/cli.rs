@@ -1154,3 +1154,157 @@ fn help_and_version() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.starts_with("fivehundred "), "{}", r.stdout);
 }
+
+const SUBCOMMANDS: [&str; 8] = [
+    "diagnose",
+    "seo",
+    "watch",
+    "probe",
+    "explain",
+    "doctor",
+    "completions",
+    "man",
+];
+
+#[test]
+fn every_subcommand_help_ends_with_examples() {
+    for sub in SUBCOMMANDS {
+        let r = run([sub, "--help"]);
+        assert_eq!(r.code, 0, "{sub}: {}", r.stderr);
+        let examples = r.stdout.split("Examples:\n").nth(1);
+        let first = examples.and_then(|e| e.lines().next()).unwrap_or_default();
+        assert!(
+            first.trim_start().starts_with("fivehundred ") || first.contains(" fivehundred "),
+            "{sub} --help has no example after `Examples:`: {}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn a_mistyped_command_or_flag_keeps_clap_s_suggestion_on_its_one_line() {
+    for (args, suggestion) in [
+        (vec!["diagnos", "demo"], "'diagnose'"),
+        (vec!["diagnose", "--formt", "json", "demo"], "'--format'"),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("tip: ") && r.stderr.contains(suggestion),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn completions_are_printed_for_every_shell_clap_knows() {
+    for (shell, registers) in [
+        ("bash", "complete -F _fivehundred"),
+        ("zsh", "#compdef fivehundred"),
+        ("fish", "complete -c fivehundred"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[fivehundred]"),
+    ] {
+        let r = run(["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains(registers), "{shell}: {}", r.stdout);
+        for sub in SUBCOMMANDS {
+            assert!(r.stdout.contains(sub), "{shell} does not offer {sub}");
+        }
+    }
+    let r = run(["completions", "tcsh"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}
+
+/// What bash offers for `fivehundred WORDS…<TAB>` once the generated script is sourced.
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(
+        dir.path(),
+        "fivehundred.bash",
+        run(["completions", "bash"]).stdout,
+    );
+    let line = words.join(" ");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(
+            r#"source "$1"; shift
+            func=$(complete -p fivehundred | sed -n 's/.*-F \([^ ]*\).*/\1/p')
+            COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+            "$func" fivehundred "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+            printf '%s\n' "${COMPREPLY[@]}""#,
+        )
+        .arg("_")
+        .arg(&script)
+        .args(words)
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offered = String::from_utf8(out.stdout).unwrap();
+    offered
+        .lines()
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_a_subcommand_and_its_flags() {
+    assert_eq!(bash_completes(&["fivehundred", "dia"]), ["diagnose"]);
+    assert_eq!(
+        bash_completes(&["fivehundred", "diagnose", "--form"]),
+        ["--format"]
+    );
+    assert_eq!(
+        bash_completes(&["fivehundred", "completions", "fi"]),
+        ["fish"]
+    );
+}
+
+#[test]
+fn man_prints_the_main_page_and_writes_one_per_subcommand() {
+    let r = run(["man"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(".TH fivehundred 1"), "{}", r.stdout);
+    // The main page sends the reader on to each command's own page.
+    assert!(
+        r.stdout.contains("fivehundred\\-diagnose(1)"),
+        "{}",
+        r.stdout
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let man1 = dir.path().join("man1");
+    let r = run([OsStr::new("man"), OsStr::new("--dir"), man1.as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut pages: Vec<String> = std::fs::read_dir(&man1)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    let mut expected: Vec<String> = SUBCOMMANDS
+        .iter()
+        .map(|s| format!("fivehundred-{s}.1"))
+        .chain(["fivehundred.1".to_owned()])
+        .collect();
+    expected.sort();
+    assert_eq!(pages, expected);
+    let diagnose = std::fs::read_to_string(man1.join("fivehundred-diagnose.1")).unwrap();
+    assert!(
+        diagnose.contains(".TH fivehundred-diagnose 1"),
+        "{diagnose}"
+    );
+    assert!(diagnose.contains("\\-\\-access\\-format"), "{diagnose}");
+    let examples = diagnose.split(".SH EXAMPLES\n").nth(1).unwrap_or_default();
+    assert!(
+        examples.starts_with("  fivehundred diagnose "),
+        "{diagnose}"
+    );
+}

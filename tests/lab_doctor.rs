@@ -5,7 +5,7 @@
 //! where a request can show it), and doctor must flag exactly those; the clean setup must
 //! give no warning at all.
 //!
-//! `FIVEHUNDRED_DOCTOR_SHOW=1` prints doctor's text output (the README's examples).
+//! `FIVEHUNDRED_DOCTOR_SHOW=1` prints doctor's text output (docs/doctor.md's examples).
 #[path = "lab/db.rs"]
 mod db;
 mod lab;

@@ -356,3 +356,85 @@ fn text_output_carries_no_control_sequences() {
         "{text:?}"
     );
 }
+
+/// Python's http.server behind its ssl module, with the certificate in `dir`; prints its port
+/// once it listens.
+const TLS_SERVER: &str = r#"
+import http.server, ssl
+srv = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("cert.pem", "key.pem")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+/// A real TLS server on 127.0.0.1 (Python's ssl module, OpenSSL's self-signed certificate for
+/// 127.0.0.1): probe's https runs on rustls with ring (reqwest carries no provider of its own,
+/// and panics without one). Unknown to the system's trust store the certificate is refused;
+/// trusted through SSL_CERT_FILE the page is fetched and read.
+#[test]
+fn https_runs_on_rustls_with_ring_and_verifies_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-keyout", "key.pem", "-out", "cert.pem"])
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut server = Command::new("python3")
+        .args(["-c", TLS_SERVER])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let url = format!("https://127.0.0.1:{}/", port.trim());
+
+    let untrusted = probe(&["--format", "json", &url]);
+    let trusted = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .env("SSL_CERT_FILE", dir.path().join("cert.pem"))
+        .args(["probe", "--format", "json", &url])
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    assert_eq!(untrusted.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+    assert_eq!(
+        trusted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let report = json(&trusted);
+    assert_eq!(report["targets"][0]["status"], 200, "{report:#}");
+    // Python's `Server: SimpleHTTP/0.6 Python/3.x`, read from the decrypted answer.
+    assert!(
+        findings(&report["targets"][0])
+            .iter()
+            .any(|(category, _, severity)| category == "version_disclosure" && severity == "low"),
+        "{report:#}"
+    );
+}

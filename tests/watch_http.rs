@@ -113,7 +113,7 @@ async fn start(shared: Shared) -> SocketAddr {
 
 /// A client that never goes through a proxy from the environment.
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    fivehundred::tls::client_builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()

@@ -54,7 +54,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(limits: Limits) -> Result<Fetcher, FetchError> {
-        let client = Client::builder()
+        let client = crate::tls::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
             .connect_timeout(limits.timeout)

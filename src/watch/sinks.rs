@@ -227,7 +227,7 @@ impl Sinks {
                 "fivehundred: warning: dropped {dropped} queued alerts for sinks no longer configured"
             );
         }
-        let client = reqwest::Client::builder()
+        let client = crate::tls::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
