@@ -9,11 +9,13 @@
 
 pub mod apache;
 pub mod faults;
+pub mod go;
 pub mod haproxy;
 pub mod monitoring;
 pub mod nginx;
 pub mod php_fpm;
 pub mod seo;
+pub mod tomcat;
 
 use serde_json::Value;
 use std::fs;
@@ -900,4 +902,42 @@ pub fn save_fixtures(lab: &Lab, family: &str, cause: &str, variant: &str, files:
 /// Root of the saved real-log fixtures.
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real")
+}
+
+/// The 1-based line of the source `file` that holds the marker comment `lab: MARK`, so a test
+/// names the line an app's frame must point at without hard-coding it.
+pub fn marked_line(file: &Path, mark: &str) -> u64 {
+    let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+    let needle = format!("lab: {mark}");
+    let at = text.lines().position(|l| l.ends_with(&needle));
+    at.map(|i| i as u64 + 1)
+        .unwrap_or_else(|| panic!("no line marked {needle:?} in {}", file.display()))
+}
+
+/// Asserts the report holds exactly `n` responses of `status` attributed to `cause`, each
+/// incident of it naming the application's `language`, `exception` and first frame
+/// (`file`, `line`), where given.
+pub fn assert_app_incident(
+    report: &Value,
+    (cause, status, n): (&str, u16, u64),
+    language: &str,
+    exception: Option<&str>,
+    frame: Option<(&str, u64)>,
+) {
+    assert_incident(report, cause, status, n, None, None);
+    for inc in incidents(report).iter().filter(|i| i["cause"] == cause) {
+        let got = (
+            inc["language"].as_str(),
+            inc["exception"].as_str(),
+            inc["file"].as_str(),
+            inc["line"].as_u64(),
+        );
+        let want = (
+            Some(language),
+            exception,
+            frame.map(|f| f.0),
+            frame.map(|f| f.1),
+        );
+        assert_eq!(got, want, "{cause}: report:\n{}", pretty(report));
+    }
 }
