@@ -6,10 +6,13 @@
 //! 5xx, count each request once, and say `go`, the panic's kind and the app's own frame: the
 //! real path of `main.go` and the line marked in it.
 mod lab;
+#[path = "lab/stack.rs"]
+mod stack;
 
-use lab::go::{GoApp, marked_line, source};
+use lab::go::{GoApp, source};
 use lab::nginx::NginxOptions;
 use lab::*;
+use stack::{Expect, assert_app_incident_status, line_of};
 
 /// The Go app behind nginx (`proxy_pass` of every path).
 fn stack(lab: &Lab) -> (GoApp, nginx::Nginx) {
@@ -54,13 +57,15 @@ fn a_handlers_panic_is_an_app_exception_at_the_handlers_line() {
     let report = diagnose_stack(&lab, &app, &nginx, "handler_panic");
     assert_server_errors(&report, 2, &[(502, 2)]);
     let main_go = source().to_string_lossy().into_owned();
-    assert_app_incident(
-        &report,
-        ("app_exception", 502, 2),
-        "go",
-        Some("runtime.Error"),
-        Some((&main_go, marked_line("cart"))),
-    );
+    let want = Expect {
+        cause: "app_exception",
+        paths: &["/cart"],
+        count: 2,
+        language: "go",
+        place: Some((&main_go, line_of(&source(), "// lab: cart"))),
+        exception: Some("runtime.Error"),
+    };
+    assert_app_incident_status(&report, &want, 502);
 }
 
 /// The runtime writes a crash with no time on any line, so nothing ties it to the request it

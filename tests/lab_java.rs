@@ -19,14 +19,38 @@
 #[path = "lab/db.rs"]
 mod db;
 mod lab;
+#[path = "lab/stack.rs"]
+mod stack;
 
-use lab::tomcat::{Tomcat, TomcatOptions, app_dir, marked_line};
+use lab::tomcat::{Tomcat, TomcatOptions, app_dir};
 use lab::*;
+use stack::{Expect, assert_app_incident_status, line_of};
 
-/// The frame the app's `file` (under its source root) has on the line marked `mark`.
+/// The frame the app's `file` (under its source root) has on the line marked `// lab: MARK`.
 fn frame<'a>(file: &'a str, mark: &str) -> Option<(&'a str, u64)> {
-    assert!(app_dir().join(file).exists(), "{file} is the app's");
-    Some((file, marked_line(file, mark)))
+    Some((
+        file,
+        line_of(&app_dir().join(file), &format!("// lab: {mark}")),
+    ))
+}
+
+/// Asserts one incident of `cause` for `path`: `count` responses answered `status`, said to be
+/// Java's, with `exception` at `place`.
+fn assert_java(
+    report: &serde_json::Value,
+    (cause, path, status, count): (&str, &str, u16, u64),
+    exception: &str,
+    place: Option<(&str, u64)>,
+) {
+    let want = Expect {
+        cause,
+        paths: &[path],
+        count,
+        language: "java",
+        place,
+        exception: Some(exception),
+    };
+    assert_app_incident_status(report, &want, status);
 }
 
 /// diagnose on nginx's access and error logs and Tomcat's.
@@ -66,25 +90,22 @@ fn servlet_exceptions_a_full_disk_and_a_heap_out_of_memory_behind_nginx() {
 
     let report = diagnose_stack(&tomcat, &nginx);
     assert_server_errors(&report, 6, &[(500, 4), (502, 2)]);
-    assert_app_incident(
+    assert_java(
         &report,
-        ("app_exception", 500, 2),
-        "java",
-        Some("java.lang.NumberFormatException"),
+        ("app_exception", "/checkout", 500, 2),
+        "java.lang.NumberFormatException",
         frame("lab/Orders.java", "checkout"),
     );
-    assert_app_incident(
+    assert_java(
         &report,
-        ("disk_full", 500, 2),
-        "java",
-        Some("java.io.IOException"),
+        ("disk_full", "/export", 500, 2),
+        "java.io.IOException",
         frame("lab/Export.java", "export"),
     );
-    assert_app_incident(
+    assert_java(
         &report,
-        ("out_of_memory", 502, 2),
-        "java",
-        Some("java.lang.OutOfMemoryError"),
+        ("out_of_memory", "/report", 502, 2),
+        "java.lang.OutOfMemoryError",
         frame("lab/Reports.java", "report"),
     );
     save(&lab, &tomcat, &nginx, "servlet_faults");
@@ -110,11 +131,10 @@ fn a_full_thread_pool_rejects_sockets_and_nginx_answers_502() {
 
     let report = diagnose_stack(&tomcat, &nginx);
     assert_server_errors(&report, failed, &[(502, failed)]);
-    assert_app_incident(
+    assert_java(
         &report,
-        ("worker_pool_exhausted", 502, failed),
-        "java",
-        Some("java.util.concurrent.RejectedExecutionException"),
+        ("worker_pool_exhausted", "/slow", 502, failed),
+        "java.util.concurrent.RejectedExecutionException",
         None,
     );
     save(&lab, &tomcat, &nginx, "pool_full");
@@ -164,13 +184,8 @@ fn a_database_refusing_the_password_then_stopped_behind_a_servlet() {
         ("db_auth", "org.postgresql.util.PSQLException"),
         ("db_unreachable", "java.net.ConnectException"),
     ] {
-        assert_app_incident(
-            &report,
-            (cause, 500, 2),
-            "java",
-            Some(exception),
-            frame("lab/OrdersDb.java", "db"),
-        );
+        let place = frame("lab/OrdersDb.java", "db");
+        assert_java(&report, (cause, "/orders", 500, 2), exception, place);
     }
     save(&lab, &tomcat, &nginx, "database");
 }

@@ -13,11 +13,6 @@ pub fn source() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/app_go/main.go")
 }
 
-/// The 1-based line of `main.go` marked `// lab: MARK`.
-pub fn marked_line(mark: &str) -> u64 {
-    super::marked_line(&source(), mark)
-}
-
 /// The app's binary, built once per test process.
 fn binary() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();

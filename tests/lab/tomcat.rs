@@ -158,11 +158,6 @@ pub fn app_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/app_java")
 }
 
-/// The 1-based line of the app source `file` (under `app_dir()`) marked `// lab: MARK`.
-pub fn marked_line(file: &str, mark: &str) -> u64 {
-    super::marked_line(&app_dir().join(file), mark)
-}
-
 /// `javac` of every source of the app into `classes`.
 fn compile(classes: &Path) {
     let sources: Vec<PathBuf> = fs::read_dir(app_dir().join("lab"))
