@@ -671,6 +671,82 @@ mod tests {
         assert_eq!((pg.cause, pg.file), ("db_auth", None));
     }
 
+    /// A record of an application server's log in `dialect`, classified.
+    fn classify_app(dialect: crate::formats::app::AppLog, record: &str) -> Verdict {
+        let e = dialect
+            .parse(record.as_bytes(), &jiff::tz::TimeZone::UTC)
+            .expect("a record of the dialect");
+        Rules::builtin().classify(&e).expect("a rule reads it")
+    }
+
+    #[test]
+    fn java_go_and_dotnet_records_name_their_cause_exception_and_app_frame() {
+        use crate::formats::app::AppLog::{AspNet, GoHttp, Tomcat};
+        let servlet = "07-Dec-2026 15:31:53.746 SEVERE [http-nio-8080-exec-7] org.apache.catalina.core.StandardWrapperValve.invoke Servlet.service() for servlet [faults] in context with path [] threw exception\n\tjava.lang.IllegalStateException: x\n\t\tat java.base/java.util.Objects.a(Objects.java:1)\n\t\tat lab.Orders.total(Orders.java:11)";
+        let v = classify_app(Tomcat, servlet);
+        assert_eq!(
+            (v.cause, v.file.as_deref(), v.line, v.exception.as_deref()),
+            (
+                "app_exception",
+                Some("lab/Orders.java"),
+                Some(11),
+                Some("java.lang.IllegalStateException")
+            )
+        );
+        assert_eq!(v.language, Some(Language::Java));
+        let full = servlet.replace(
+            "IllegalStateException: x",
+            "IOException: No space left on device",
+        );
+        assert_eq!(classify_app(Tomcat, &full).cause, "disk_full");
+        let oom = servlet.replace(
+            "IllegalStateException: x",
+            "OutOfMemoryError: Java heap space",
+        );
+        assert_eq!(classify_app(Tomcat, &oom).cause, "out_of_memory");
+        let refused = servlet.replace(
+            "java.lang.IllegalStateException: x",
+            "java.net.ConnectException: Connection refused",
+        );
+        assert_eq!(classify_app(Tomcat, &refused).cause, "app_exception");
+        let by_driver = refused.replace(
+            "java.base/java.util.Objects.a(Objects",
+            "org.postgresql.core.PGStream.a(PGStream",
+        );
+        assert_eq!(classify_app(Tomcat, &by_driver).cause, "db_unreachable");
+        let rejected = "07-Dec-2026 15:40:34.001 WARNING [http-nio-8080-Poller] org.apache.tomcat.util.net.AbstractEndpoint.processSocket Executor rejected socket [x] for processing\n\tjava.util.concurrent.RejectedExecutionException: Queue capacity is full";
+        assert_eq!(
+            classify_app(Tomcat, rejected).cause,
+            "worker_pool_exhausted"
+        );
+        let handler = "2026/12/07 15:32:09 http: panic serving 127.0.0.1:38390: boom\ngoroutine 7 [running]:\nmain.cart()\n\t/srv/app/main.go:29 +0x3b";
+        let v = classify_app(GoHttp, handler);
+        assert_eq!(
+            (v.cause, v.line, v.language),
+            ("app_exception", Some(29), Some(Language::Go))
+        );
+        let crash =
+            "panic: boom\n\ngoroutine 23 [running]:\nmain.reload()\n\t/srv/app/main.go:41 +0x27";
+        assert_eq!(
+            (
+                classify_app(GoHttp, crash).cause,
+                classify_app(GoHttp, crash).line
+            ),
+            ("worker_crash", Some(41))
+        );
+        let aspnet = "fail: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware[1]\n      An unhandled exception has occurred while executing the request.\n      System.Exception: boom\n         at Shop.Pages.IndexModel.OnGet() in /src/Shop/Pages/Index.cshtml.cs:line 17";
+        let v = classify_app(AspNet, aspnet);
+        assert_eq!(
+            (v.cause, v.line, v.exception.as_deref(), v.language),
+            (
+                "app_exception",
+                Some(17),
+                Some("System.Exception"),
+                Some(Language::Csharp)
+            )
+        );
+    }
+
     #[test]
     fn most_specific_rule_wins_and_says_where() {
         let v = classify(Kind::PhpError, "PHP Fatal error:  Uncaught PDOException: SQLSTATE[HY000] [1045] Access denied for user 'app'@'localhost' (using password: YES) in /srv/www/db.php:5\nStack trace:\n#0 {main}").unwrap();

@@ -23,7 +23,7 @@ pub enum ErrorFormat {
 }
 
 impl ErrorFormat {
-    const ALL: [ErrorFormat; 10] = [
+    const ALL: [ErrorFormat; 14] = [
         Self::Nginx,
         Self::Apache,
         Self::PhpFpm,
@@ -34,6 +34,10 @@ impl ErrorFormat {
         Self::App(AppLog::ALL[3]),
         Self::App(AppLog::ALL[4]),
         Self::App(AppLog::ALL[5]),
+        Self::App(AppLog::ALL[6]),
+        Self::App(AppLog::ALL[7]),
+        Self::App(AppLog::ALL[8]),
+        Self::App(AppLog::ALL[9]),
     ];
 
     /// The name reported in `inputs[].format`.
@@ -147,6 +151,9 @@ pub fn is_error_word(level: &[u8]) -> bool {
         b"parse error",
         b"critical",
         b"fatal",
+        b"severe",
+        b"fail",
+        b"panic",
     ]
     .iter()
     .any(|w| level.eq_ignore_ascii_case(w))
@@ -452,6 +459,32 @@ mod tests {
         let python = "2026-12-07 09:23:58,063 ERROR django.request Internal Server Error: /boom\n\
                       Traceback (most recent call last):\n";
         assert_eq!(d(python).format_name(), "python");
+    }
+
+    #[test]
+    fn detects_tomcat_spring_go_and_aspnet_logs() {
+        let tomcat = "07-Dec-2026 15:31:53.410 SEVERE [http-nio-8080-exec-3] org.apache.catalina.core.StandardWrapperValve.invoke Servlet.service() for servlet [faults] in context with path [] threw exception\n\
+                      \tjava.lang.IllegalStateException: order 42 has a bad quantity\n\
+                      \t\tat lab.Orders.total(Orders.java:11)\n\
+                      \t\tat jakarta.servlet.http.HttpServlet.service(HttpServlet.java:564)\n";
+        assert_eq!(d(tomcat).format_name(), "tomcat");
+        assert_eq!(d(tomcat).kind(), Kind::App);
+        let spring = "2026-02-19T12:22:37.451Z  INFO 128443 --- [myapp] [           main] o.s.b.d.f.logexample.MyApplication       : Starting MyApplication\n\
+                      2026-02-19T12:22:38.451Z ERROR 128443 --- [myapp] [nio-8080-exec-1] o.a.c.c.C.[.[.[/].[dispatcherServlet]    : Servlet.service() threw exception\n\
+                      java.lang.IllegalStateException: boom\n\
+                      \tat com.example.Shop.buy(Shop.java:12) ~[classes/:na]\n";
+        assert_eq!(d(spring).format_name(), "spring");
+        let go = "2026/12/07 15:32:09 listening on 127.0.0.1:37221\n\
+                  2026/12/07 15:32:09 http: panic serving 127.0.0.1:38390: boom\n\
+                  goroutine 7 [running]:\n\
+                  net/http.(*conn).serve.func1()\n\
+                  \t/usr/lib/go-1.19/src/net/http/server.go:1850 +0xbf\n\
+                  main.cart(...)\n\
+                  \t/srv/app/main.go:29 +0x3b\n";
+        assert_eq!(d(go).format_name(), "go");
+        let aspnet = "info: Microsoft.Hosting.Lifetime[14]\n      Now listening on: http://localhost:5000\n\
+                      fail: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware[1]\n      An unhandled exception has occurred while executing the request.\n      System.Exception: boom\n         at Shop.Pages.IndexModel.OnGet() in /src/Shop/Pages/Index.cshtml.cs:line 17\n";
+        assert_eq!(d(aspnet).format_name(), "aspnet");
     }
 
     #[test]

@@ -9,11 +9,13 @@
 
 pub mod apache;
 pub mod faults;
+pub mod go;
 pub mod haproxy;
 pub mod monitoring;
 pub mod nginx;
 pub mod php_fpm;
 pub mod seo;
+pub mod tomcat;
 
 use serde_json::Value;
 use std::fs;

@@ -96,3 +96,18 @@ pub fn assert_app_incident(report: &Value, want: &Expect) {
         ctx()
     );
 }
+
+/// [`assert_app_incident`], and that every response of the incident was answered `status`.
+pub fn assert_app_incident_status(report: &Value, want: &Expect, status: u16) {
+    assert_app_incident(report, want);
+    let i = incident(report, want.cause, want.paths);
+    let mut statuses = serde_json::Map::new();
+    statuses.insert(status.to_string(), want.count.into());
+    assert_eq!(
+        i["status"],
+        Value::Object(statuses),
+        "statuses of {}; report:\n{}",
+        want.cause,
+        pretty(report)
+    );
+}

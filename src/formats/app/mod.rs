@@ -9,6 +9,9 @@
 //! - `parse(record, tz)`: the record as an [`ErrorEvent`] of [`Kind::App`] whose `language`
 //!   says how [`trace`] reads its stack trace.
 
+pub mod dotnet;
+pub mod go;
+pub mod java;
 pub mod node;
 pub mod python;
 pub mod ruby;
@@ -38,17 +41,31 @@ pub enum AppLog {
     /// A Node server's stderr: an error's stack (Express's default handler), an uncaught
     /// exception's exit, V8's `FATAL ERROR`.
     Node,
+    /// Tomcat's `OneLineFormatter` (`catalina.out`, `catalina.DATE.log`, `localhost.DATE.log`):
+    /// `07-Dec-2026 15:31:53.410 SEVERE [thread] logger.method message` and a Java stack trace.
+    Tomcat,
+    /// Spring Boot's default console pattern: `2026-02-19T12:22:37.451Z  INFO 1 --- [app]
+    /// [thread] logger : message`.
+    Spring,
+    /// A Go `net/http` service's stderr: `log` lines, `http: panic serving …` and crashes.
+    GoHttp,
+    /// ASP.NET Core's console logger: `fail: Category[1]` and indented lines.
+    AspNet,
 }
 
 impl AppLog {
     /// Every dialect, in the order detection breaks ties.
-    pub const ALL: [AppLog; 6] = [
+    pub const ALL: [AppLog; 10] = [
         Self::Gunicorn,
         Self::Uwsgi,
         Self::Python,
         Self::Rails,
         Self::Puma,
         Self::Node,
+        Self::Tomcat,
+        Self::Spring,
+        Self::GoHttp,
+        Self::AspNet,
     ];
 
     /// The name reported in `inputs[].format`.
@@ -60,6 +77,10 @@ impl AppLog {
             Self::Rails => "rails",
             Self::Puma => "puma",
             Self::Node => "node",
+            Self::Tomcat => "tomcat",
+            Self::Spring => "spring",
+            Self::GoHttp => "go",
+            Self::AspNet => "aspnet",
         }
     }
 
@@ -72,6 +93,10 @@ impl AppLog {
             Self::Rails => ruby::is_rails_header(line),
             Self::Puma => ruby::puma_sniff(line),
             Self::Node => node::sniff(line),
+            Self::Tomcat => java::is_tomcat_header(line) || java::is_frame_line(line),
+            Self::Spring => java::is_spring_header(line) || java::is_frame_line(line),
+            Self::GoHttp => go::sniff(line),
+            Self::AspNet => dotnet::sniff(line),
         }
     }
 
@@ -83,6 +108,10 @@ impl AppLog {
             Self::Rails => ruby::is_rails_header(line),
             Self::Puma => ruby::is_puma_header(line),
             Self::Node => node::is_header(line),
+            Self::Tomcat => java::is_tomcat_header(line),
+            Self::Spring => java::is_spring_header(line),
+            Self::GoHttp => go::is_header(line),
+            Self::AspNet => dotnet::is_header(line),
         }
     }
 
@@ -94,6 +123,10 @@ impl AppLog {
             Self::Rails => ruby::parse_rails(record, tz),
             Self::Puma => ruby::parse_puma(record),
             Self::Node => node::parse(record),
+            Self::Tomcat => java::parse_tomcat(record, tz),
+            Self::Spring => java::parse_spring(record, tz),
+            Self::GoHttp => go::parse(record, tz),
+            Self::AspNet => dotnet::parse(record, tz),
         }
     }
 
@@ -103,6 +136,10 @@ impl AppLog {
             Self::Gunicorn | Self::Python => python::level(record),
             Self::Uwsgi => python::uwsgi_level(record),
             Self::Rails => ruby::rails_header(record).map(|h| h.level),
+            Self::Tomcat => java::tomcat_level(record),
+            Self::Spring => java::spring_level(record),
+            Self::GoHttp => go::level(record),
+            Self::AspNet => dotnet::level(record),
             Self::Puma | Self::Node => None,
         }
     }

@@ -66,6 +66,9 @@ pub fn read(language: Language, text: &str) -> Trace {
         Language::Python => super::python::trace(text),
         Language::Ruby => super::ruby::trace(text),
         Language::Javascript => super::node::trace(text),
-        Language::Java | Language::Go | Language::Csharp | Language::Php => Trace::default(),
+        Language::Java => super::java::trace(text),
+        Language::Go => super::go::trace(text),
+        Language::Csharp => super::dotnet::trace(text),
+        Language::Php => Trace::default(),
     }
 }

@@ -1,0 +1,42 @@
+// The Go lab's app (tests/lab/go.rs): a net/http server on the address in its first argument,
+// one path per fault, each failing the way real Go services do, so the standard library logs
+// (to stderr) what it really logs for it.
+package main
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"strconv"
+)
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok", r.URL.Path)
+	})
+	http.HandleFunc("/cart", cart)
+	http.HandleFunc("/refresh", refresh)
+	log.Printf("listening on %s", os.Args[1])
+	log.Fatal(http.ListenAndServe(os.Args[1], nil))
+}
+
+// cart indexes past the end of a slice: a runtime error panic, which net/http recovers from,
+// logging it and dropping the connection.
+func cart(w http.ResponseWriter, r *http.Request) {
+	items := []int{}
+	n, _ := strconv.Atoi(r.URL.Query().Get("item"))
+	fmt.Fprintln(w, items[n]) // lab: cart
+}
+
+// refresh panics on a goroutine of its own, outside the handler's recover: the whole process
+// dies with the panic and a goroutine dump, and the request in flight with it.
+func refresh(w http.ResponseWriter, r *http.Request) {
+	done := make(chan struct{})
+	go reload(done)
+	<-done
+}
+
+func reload(done chan struct{}) {
+	panic("cache reload failed: no upstream") // lab: refresh
+}

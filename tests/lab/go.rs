@@ -1,0 +1,74 @@
+//! A Go `net/http` server (Debian's `golang-go`, the standard library only): the app in
+//! `tests/lab/app_go/`, built by `go build` with its caches under the target dir (no network),
+//! run on a free 127.0.0.1 port with its stderr (where the standard `log` package and the
+//! runtime's panics write) sent to `log/go-app.log`, as a unit file or a shell redirect would.
+
+use super::{Daemon, Lab, NamedLog, free_port};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The app's source file.
+pub fn source() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/app_go/main.go")
+}
+
+/// The app's binary, built once per test process.
+fn binary() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-lab");
+        let bin = dir.join("app");
+        let out = Command::new("go")
+            .arg("build")
+            .arg("-o")
+            .arg(&bin)
+            .arg(source())
+            .env("GOCACHE", dir.join("cache"))
+            .env("GOPATH", dir.join("gopath"))
+            .env("GO111MODULE", "off")
+            .env("GOFLAGS", "")
+            .env("GOPROXY", "off")
+            .output()
+            .expect("run go build");
+        assert!(
+            out.status.success(),
+            "go build failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        bin
+    })
+}
+
+/// A running Go app.
+pub struct GoApp {
+    pub port: u16,
+    pub log: PathBuf,
+    pub daemon: Daemon,
+}
+
+impl GoApp {
+    /// Starts the app and waits until its port accepts.
+    pub fn start(lab: &Lab) -> GoApp {
+        let port = free_port();
+        let log = lab.mkdir("log").join("go-app.log");
+        // The shell only sends stderr to the log; `exec` keeps the pid the app's.
+        let mut daemon = Daemon::spawn(
+            "go-app",
+            Command::new("sh").args([
+                "-c",
+                "exec \"$1\" \"$2\" 2> \"$3\"",
+                "sh",
+                &binary().to_string_lossy(),
+                &format!("127.0.0.1:{port}"),
+                &log.to_string_lossy(),
+            ]),
+        );
+        daemon.wait_until("go app port", || super::port_open(port));
+        GoApp { port, log, daemon }
+    }
+
+    pub fn logs(&self) -> Vec<NamedLog> {
+        vec![(self.log.clone(), "go-app.log")]
+    }
+}

@@ -1,0 +1,91 @@
+//! A Go `net/http` service (Debian's `golang-go`, tests/lab/app_go/) behind a real nginx: a
+//! handler that indexes past a slice's end (net/http recovers, logs `http: panic serving` with
+//! the goroutine's stack and drops the connection: nginx's 502), and a panic on a goroutine of
+//! its own that kills the process (the request in flight and every one after it: 502).
+//! `fivehundred diagnose` on nginx's logs and the service's stderr must name the cause of each
+//! 5xx, count each request once, and say `go`, the panic's kind and the app's own frame: the
+//! real path of `main.go` and the line marked in it.
+mod lab;
+#[path = "lab/stack.rs"]
+mod stack;
+
+use lab::go::{GoApp, source};
+use lab::nginx::NginxOptions;
+use lab::*;
+use stack::{Expect, assert_app_incident_status, line_of};
+
+/// The Go app behind nginx (`proxy_pass` of every path).
+fn stack(lab: &Lab) -> (GoApp, nginx::Nginx) {
+    let app = GoApp::start(lab);
+    let nginx = NginxOptions::new()
+        .default_location(&format!(
+            "location / {{ proxy_pass http://127.0.0.1:{}; }}",
+            app.port
+        ))
+        .start(lab);
+    (app, nginx)
+}
+
+/// diagnose on nginx's logs and the app's stderr, which must read as Go's.
+fn diagnose_stack(
+    lab: &Lab,
+    app: &GoApp,
+    nginx: &nginx::Nginx,
+    variant: &str,
+) -> serde_json::Value {
+    let mut logs = nginx.logs();
+    logs.extend(app.logs());
+    let report = diagnose(&log_paths(&logs));
+    assert_eq!(report["inputs"][2]["format"], "go", "{}", pretty(&report));
+    save_fixtures(lab, "go", variant, "nginx", &logs);
+    report
+}
+
+#[test]
+fn a_handlers_panic_is_an_app_exception_at_the_handlers_line() {
+    let lab = Lab::new();
+    let (app, nginx) = stack(&lab);
+    let mut statuses = nginx.gets("/ok", 1);
+    statuses.extend(nginx.gets("/cart?item=3", 2));
+    statuses.extend(nginx.gets("/ok", 1));
+    assert_eq!(statuses, [200, 502, 502, 200]);
+    nginx.wait_access_lines(statuses.len());
+    wait_for("both panics logged", || {
+        count_in_file(&app.log, "http: panic serving") == 2
+    });
+
+    let report = diagnose_stack(&lab, &app, &nginx, "handler_panic");
+    assert_server_errors(&report, 2, &[(502, 2)]);
+    let main_go = source().to_string_lossy().into_owned();
+    let want = Expect {
+        cause: "app_exception",
+        paths: &["/cart"],
+        count: 2,
+        language: "go",
+        place: Some((&main_go, line_of(&source(), "// lab: cart"))),
+        exception: Some("runtime.Error"),
+    };
+    assert_app_incident_status(&report, &want, 502);
+}
+
+/// The runtime writes a crash with no time on any line, so nothing ties it to the request it
+/// ended: nginx's own record is the evidence of that 502 (`fpm_crash`, "upstream prematurely
+/// closed"), and of those after it (`upstream_unavailable`). Read alone, the crash is a
+/// `worker_crash` at the panicking goroutine's line (the rule table's unit tests).
+#[test]
+fn a_crashed_process_leaves_nginx_its_502s_as_its_dump_has_no_time() {
+    let lab = Lab::new();
+    let (app, nginx) = stack(&lab);
+    let mut statuses = nginx.gets("/ok", 1);
+    statuses.extend(nginx.gets("/refresh", 1));
+    wait_for("the crash", || log_contains(&app.log, "goroutine"));
+    wait_for("the app to exit", || !port_open(app.port));
+    statuses.extend(nginx.gets("/ok", 2));
+    assert_eq!(statuses, [200, 502, 502, 502]);
+    nginx.wait_access_lines(statuses.len());
+
+    let report = diagnose_stack(&lab, &app, &nginx, "crash");
+    assert_server_errors(&report, 3, &[(502, 3)]);
+    assert_incident(&report, "fpm_crash", 502, 1, None, None);
+    assert_incident(&report, "upstream_unavailable", 502, 2, None, None);
+}
