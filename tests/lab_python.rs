@@ -24,6 +24,8 @@ mod db;
 mod lab;
 #[path = "lab/python.rs"]
 mod python;
+#[path = "lab/stack.rs"]
+mod stack;
 
 use db::{APP_USER, DB_NAME, DbOptions, WRONG_PASSWORD};
 use lab::nginx::NginxOptions;
@@ -33,67 +35,29 @@ use serde_json::Value;
 use std::process::Command;
 use std::thread;
 
-/// The 1-based line of `file` (under the lab's app dir) that holds `needle`: where the
-/// traceback must point.
-fn line_of(file: &str, needle: &str) -> u64 {
-    let text = std::fs::read_to_string(app_dir().join(file)).expect("read app source");
-    let at = text
-        .lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("{needle:?} not in {file}"));
-    at as u64 + 1
-}
-
-/// The one incident of `cause` whose paths are exactly `paths` (in any order).
-fn incident<'r>(report: &'r Value, cause: &str, paths: &[&str]) -> &'r Value {
-    let all = report["incidents"].as_array().expect("incidents");
-    let sorted = |v: &Value| {
-        let mut p: Vec<String> = serde_json::from_value(v.clone()).unwrap_or_default();
-        p.sort();
-        p
-    };
-    let mut want: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-    want.sort();
-    let mine: Vec<&Value> = all
-        .iter()
-        .filter(|i| i["cause"] == cause && sorted(&i["paths"]) == want)
-        .collect();
-    assert_eq!(
-        mine.len(),
-        1,
-        "one {cause} incident for {paths:?}; report:\n{}",
-        pretty(report)
-    );
-    mine[0]
-}
-
-/// Asserts an incident's count, language, place (file under the app dir, line) and exception.
+/// Asserts an incident's count, language, place (file under the app dir, and the line that
+/// holds a needle) and exception.
 fn assert_app_incident(
     report: &Value,
     (cause, paths, count): (&str, &[&str], u64),
     place: Option<(&str, &str)>,
     exception: Option<&str>,
 ) {
-    let i = incident(report, cause, paths);
-    let ctx = || format!("{cause} {paths:?}; report:\n{}", pretty(report));
-    assert_eq!(i["count"].as_u64(), Some(count), "count; {}", ctx());
-    assert_eq!(
-        i["language"].as_str(),
-        Some("python"),
-        "language; {}",
-        ctx()
+    let place = place.map(|(file, needle)| {
+        let path = app_dir().join(file);
+        (path.display().to_string(), stack::line_of(&path, needle))
+    });
+    stack::assert_app_incident(
+        report,
+        &stack::Expect {
+            cause,
+            paths,
+            count,
+            language: "python",
+            place: place.as_ref().map(|(file, line)| (file.as_str(), *line)),
+            exception,
+        },
     );
-    if let Some((file, needle)) = place {
-        let want = app_dir().join(file).display().to_string();
-        assert_eq!(i["file"].as_str(), Some(want.as_str()), "file; {}", ctx());
-        assert_eq!(
-            i["line"].as_u64(),
-            Some(line_of(file, needle)),
-            "line; {}",
-            ctx()
-        );
-    }
-    assert_eq!(i["exception"].as_str(), exception, "exception; {}", ctx());
 }
 
 /// Sends a GET for a slow view in the background, waits until the view has started, kills

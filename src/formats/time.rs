@@ -127,8 +127,8 @@ pub fn month_abbrev(b: &[u8]) -> Option<u8> {
         .map(|i| i as u8 + 1)
 }
 
-/// Fixed-width decimal digits.
-fn digits(b: &[u8]) -> Option<u64> {
+/// Decimal digits, at least one, at most a `u64`'s worth (18).
+pub(crate) fn digits(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 18 {
         return None;
     }

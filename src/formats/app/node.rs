@@ -37,6 +37,7 @@ use memchr::memmem;
 
 use super::Language;
 use super::trace::Trace;
+use crate::formats::time::digits;
 use crate::formats::{ErrorEvent, EventBuilder, Kind};
 
 /// What a Node stderr line starts, by its shape.
@@ -134,7 +135,7 @@ fn error_head(line: &[u8]) -> Option<(&[u8], &[u8])> {
 /// `/srv/shop/server.js:26`, `node:internal/process/promises:289`, `file:///srv/app.mjs:3`).
 fn location(line: &[u8]) -> Option<(&[u8], u32)> {
     let colon = memchr::memrchr(b':', line)?;
-    let number = line_number(&line[colon + 1..])?;
+    let number = u32::try_from(digits(&line[colon + 1..])?).ok()?;
     let file = &line[..colon];
     let pathlike =
         file.starts_with(b"/") || file.starts_with(b"node:") || file.starts_with(b"file:");
@@ -147,14 +148,14 @@ pub fn exception(record: &[u8]) -> Option<&[u8]> {
     record
         .split(|&b| b == b'\n')
         .take(6)
-        .find_map(|l| error_head(trim_end(l)).map(|(class, _)| class))
+        .find_map(|l| error_head(l.trim_ascii_end()).map(|(class, _)| class))
 }
 
 /// The first frame of the application's own code in a record: the `file:line` an uncaught
 /// exception's record starts with, else the first stack frame (`    at f (/srv/x.js:5:9)`,
 /// `    at /srv/x.js:5:9`) outside `node_modules`, Node's internals and native code.
 pub fn first_app_frame(record: &[u8]) -> Option<(&[u8], u32)> {
-    let mut lines = record.split(|&b| b == b'\n').map(trim_end);
+    let mut lines = record.split(|&b| b == b'\n').map(<[u8]>::trim_ascii_end);
     if let Some((file, line)) = lines.next().and_then(location)
         && is_app_file(file)
     {
@@ -165,7 +166,7 @@ pub fn first_app_frame(record: &[u8]) -> Option<(&[u8], u32)> {
 
 /// `    at name (file:line:column)` or `    at file:line:column` to the file and line.
 fn frame(line: &[u8]) -> Option<(&[u8], u32)> {
-    let at = trim_start(line).strip_prefix(b"at ")?;
+    let at = line.trim_ascii_start().strip_prefix(b"at ")?;
     // The last frame of an error with properties runs into their `{`.
     let at = at.strip_suffix(b" {").unwrap_or(at);
     let place = match at.strip_suffix(b")") {
@@ -175,7 +176,7 @@ fn frame(line: &[u8]) -> Option<(&[u8], u32)> {
     let column = memchr::memrchr(b':', place)?;
     let head = &place[..column];
     let colon = memchr::memrchr(b':', head)?;
-    let number = line_number(&head[colon + 1..])?;
+    let number = u32::try_from(digits(&head[colon + 1..])?).ok()?;
     Some((strip_scheme(&head[..colon]), number))
 }
 
@@ -194,28 +195,6 @@ fn is_app_file(file: &[u8]) -> bool {
 /// `file:///srv/app.mjs` to `/srv/app.mjs`.
 fn strip_scheme(file: &[u8]) -> &[u8] {
     file.strip_prefix(b"file://").unwrap_or(file)
-}
-
-/// A 1-based line number: digits, at most nine of them.
-fn line_number(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(b.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0')))
-}
-
-fn trim_start(b: &[u8]) -> &[u8] {
-    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    &b[n..]
-}
-
-fn trim_end(b: &[u8]) -> &[u8] {
-    let n = b
-        .iter()
-        .rev()
-        .take_while(|c| c.is_ascii_whitespace())
-        .count();
-    &b[..b.len() - n]
 }
 
 #[cfg(test)]

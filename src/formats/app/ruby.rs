@@ -30,7 +30,7 @@ use memchr::memmem;
 
 use super::Language;
 use super::trace::Trace;
-use crate::formats::time::{Civil, parse_iso_local, parse_offset};
+use crate::formats::time::{Civil, digits, parse_iso_local, parse_offset};
 use crate::formats::{ErrorEvent, EventBuilder, Kind, Stamp};
 
 /// Ruby `Logger::Formatter`'s severity letters (`DEBUG`..`UNKNOWN`, `ANY` as `A`).
@@ -60,8 +60,8 @@ pub fn rails_header(line: &[u8]) -> Option<RailsHeader<'_>> {
     let (time, rest) = parse_iso_local(rest)?;
     let rest = rest.strip_prefix(b" #")?;
     let close = memchr::memchr(b']', rest)?;
-    let pid = u32::try_from(ascii_number(&rest[..close])?).ok()?;
-    let rest = trim_start(&rest[close + 1..]);
+    let pid = u32::try_from(digits(&rest[..close])?).ok()?;
+    let rest = rest[close + 1..].trim_ascii_start();
     let dashes = memmem::find(rest, b" -- ")?;
     let level = &rest[..dashes];
     // The program name (empty in Rails) ends at the first `: `.
@@ -139,7 +139,7 @@ pub fn started(message: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 /// The status of Rails' `Completed 500 Internal Server Error in 13ms …`.
 pub fn completed_status(message: &[u8]) -> Option<u16> {
     let rest = message.strip_prefix(b"Completed ")?;
-    let status = ascii_number(rest.get(..3)?)?;
+    let status = digits(rest.get(..3)?)?;
     u16::try_from(status)
         .ok()
         .filter(|s| (100..600).contains(s))
@@ -150,7 +150,7 @@ fn body_lines(record: &[u8]) -> impl Iterator<Item = &[u8]> {
     record
         .split(|&b| b == b'\n')
         .skip(1)
-        .map(|line| strip_tags(trim_end(line)))
+        .map(|line| strip_tags(line.trim_ascii_end()))
 }
 
 /// A continuation line without its `[tag] ` prefixes.
@@ -166,7 +166,7 @@ fn strip_tags(mut line: &[u8]) -> &[u8] {
 /// (Class::Name)`.
 pub fn exception(record: &[u8]) -> Option<&[u8]> {
     body_lines(record)
-        .map(trim_start)
+        .map(<[u8]>::trim_ascii_start)
         .find(|l| !l.is_empty())
         .and_then(exception_class)
 }
@@ -214,12 +214,12 @@ pub fn first_app_frame(record: &[u8]) -> Option<(&[u8], u32)> {
 
 /// `path:line:in …` (optionally behind `from `) to the path and the line.
 fn frame(line: &[u8]) -> Option<(&[u8], u32)> {
-    let line = trim_start(line);
+    let line = line.trim_ascii_start();
     let line = line.strip_prefix(b"from ").unwrap_or(line);
     let at = memmem::find(line, b":in ")?;
     let head = &line[..at];
     let colon = memchr::memrchr(b':', head)?;
-    let number = u32::try_from(ascii_number(&head[colon + 1..])?).ok()?;
+    let number = u32::try_from(digits(&head[colon + 1..])?).ok()?;
     let file = &head[..colon];
     (!file.is_empty() && !file.contains(&b' ')).then_some((file, number))
 }
@@ -265,7 +265,7 @@ pub fn puma_line(line: &[u8]) -> Option<PumaLine<'_>> {
     }
     if let Some(inner) = line.strip_prefix(b"[") {
         let close = memchr::memchr(b']', inner)?;
-        let pid = u32::try_from(ascii_number(&inner[..close])?).ok()?;
+        let pid = u32::try_from(digits(&inner[..close])?).ok()?;
         let message = inner[close + 1..].strip_prefix(b" ")?;
         return Some(PumaLine::Event { pid, message });
     }
@@ -348,7 +348,7 @@ fn dated_event_pid(message: &[u8]) -> Option<u32> {
 pub fn timed_out_worker(message: &[u8]) -> Option<u32> {
     let rest = message.strip_prefix(b"! Terminating timed out worker")?;
     let colon = memchr::memrchr(b':', rest)?;
-    u32::try_from(ascii_number(trim_start(trim_end(&rest[colon + 1..])))?).ok()
+    u32::try_from(digits(rest[colon + 1..].trim_ascii())?).ok()
 }
 
 /// The request of Puma's error line, `Rack app ("GET /x" - (127.0.0.1)): …`: the method and
@@ -361,28 +361,6 @@ pub fn puma_error_request(message: &[u8]) -> Option<(&[u8], &[u8])> {
     let client = rest[quote..].strip_prefix(b"\" - (")?;
     let close = memchr::memchr(b')', client)?;
     Some((request, &client[..close]))
-}
-
-/// Decimal digits, at least one, at most a `u64`'s worth.
-fn ascii_number(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 18 || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(b.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
-}
-
-fn trim_start(b: &[u8]) -> &[u8] {
-    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    &b[n..]
-}
-
-fn trim_end(b: &[u8]) -> &[u8] {
-    let n = b
-        .iter()
-        .rev()
-        .take_while(|c| c.is_ascii_whitespace())
-        .count();
-    &b[..b.len() - n]
 }
 
 #[cfg(test)]
