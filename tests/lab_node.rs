@@ -46,13 +46,7 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
     }
     let lab = Lab::new();
     let pg = db::DbOptions::postgres().start(&lab);
-    let url = format!(
-        "postgres://{}:{}@127.0.0.1:{}/{}",
-        db::APP_USER,
-        db::WRONG_PASSWORD,
-        pg.port,
-        db::DB_NAME
-    );
+    let url = pg.wrong_password_url();
     let mut app = Node::start(&lab, &url);
     let nginx = NginxOptions::new()
         .default_location(&node::proxy_location(app.port))

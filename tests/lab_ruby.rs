@@ -61,13 +61,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     }
     let lab = Lab::new();
     let mut pg = db::DbOptions::postgres().start(&lab);
-    let url = format!(
-        "postgres://{}:{}@127.0.0.1:{}/{}",
-        db::APP_USER,
-        db::WRONG_PASSWORD,
-        pg.port,
-        db::DB_NAME
-    );
+    let url = pg.wrong_password_url();
     let mut puma = Puma::start(&lab, &url, 3);
     let nginx = nginx_in_front(&lab, &puma);
 

@@ -133,6 +133,15 @@ pub struct Db {
 }
 
 impl Db {
+    /// A `postgres://` URL for the app user with the wrong password: what an app configured
+    /// with it is refused with (`db_auth`).
+    pub fn wrong_password_url(&self) -> String {
+        format!(
+            "postgres://{APP_USER}:{WRONG_PASSWORD}@127.0.0.1:{}/{DB_NAME}",
+            self.port
+        )
+    }
+
     pub fn start(lab: &Lab, opts: DbOptions) -> Db {
         let t0 = std::time::Instant::now();
         let engine = opts.engine;

@@ -93,9 +93,7 @@ fn request_path(body: &[u8]) -> Option<&[u8]> {
 
 /// Reads a .NET stack trace: its exception and the application's first frame.
 pub fn trace(text: &str) -> Trace {
-    let frame = app_frame(text);
-    let frame = frame.as_ref().map(|(file, line)| (file.as_bytes(), *line));
-    Trace::from_bytes(frame, exception(text).map(str::as_bytes))
+    Trace::from_text(app_frame(text), exception(text))
 }
 
 /// The exception of a record: the innermost (` ---> Inner: …`), else the first line that

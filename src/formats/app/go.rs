@@ -109,9 +109,7 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
 
 /// Reads a goroutine dump: the panic's kind and the application's first frame.
 pub fn trace(text: &str) -> Trace {
-    let frame = app_frame(text);
-    let frame = frame.as_ref().map(|(file, line)| (file.as_bytes(), *line));
-    Trace::from_bytes(frame, exception(text).map(str::as_bytes))
+    Trace::from_text(app_frame(text), exception(text))
 }
 
 /// The exception of a panic: `runtime.Error` for the runtime's own (`runtime error: index out

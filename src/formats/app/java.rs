@@ -203,9 +203,7 @@ pub fn parse_spring(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
 
 /// Reads a Java stack trace: its exception and the application's first frame.
 pub fn trace(text: &str) -> Trace {
-    let frame = app_frame(text);
-    let frame = frame.as_ref().map(|(file, line)| (file.as_bytes(), *line));
-    Trace::from_bytes(frame, exception(text).map(str::as_bytes))
+    Trace::from_text(app_frame(text), exception(text))
 }
 
 /// The exception a Java stack trace is about: its root cause (the last `Caused by:`), else

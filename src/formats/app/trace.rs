@@ -57,6 +57,16 @@ impl Trace {
             exception: exception.map(text),
         }
     }
+
+    /// A trace from what a text reader found: the first app frame (file, line) and the
+    /// exception's class.
+    pub fn from_text(frame: Option<(String, u32)>, exception: Option<&str>) -> Trace {
+        Trace {
+            line: frame.as_ref().map(|&(_, line)| u64::from(line)),
+            file: frame.map(|(file, _)| file),
+            exception: exception.map(str::to_owned),
+        }
+    }
 }
 
 /// Reads the stack trace in a record's text, in the way its language writes them. Languages
