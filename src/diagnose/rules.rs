@@ -137,6 +137,88 @@ pub struct Verdict {
     pub exception: Option<String>,
 }
 
+/// What the rules said of messages seen lately, so that a message repeated is read by them
+/// once: a busy log says the same few things over and over (one warning from one line of
+/// code, one outage's error for every request), and the same message always reads the same.
+/// Direct-mapped, so bounded: a slot holds the last message that hashed to it.
+pub struct Memo<V> {
+    /// The rules the answers are theirs (their address): another table starts afresh.
+    rules: usize,
+    slots: Box<[Option<Memory<V>>]>,
+}
+
+struct Memory<V> {
+    hash: u64,
+    kind: Option<Kind>,
+    message: Box<[u8]>,
+    answer: V,
+}
+
+/// Slots in a [`Memo`]: more than the distinct messages of a busy log's hour, as a rule.
+const MEMO_SLOTS: usize = 1024;
+/// Longer messages are not remembered (a stack trace is seldom repeated whole).
+const MEMO_MESSAGE_MAX: usize = 4096;
+
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo {
+            rules: 0,
+            slots: std::iter::repeat_with(|| None).take(MEMO_SLOTS).collect(),
+        }
+    }
+}
+
+impl<V: Clone> Memo<V> {
+    /// The answer for `message` of a `kind` of log, remembered or found by `read`.
+    fn answer(
+        &mut self,
+        rules: &Rules,
+        kind: Option<Kind>,
+        message: &[u8],
+        read: impl FnOnce() -> V,
+    ) -> V {
+        if message.len() > MEMO_MESSAGE_MAX {
+            return read();
+        }
+        let owner = std::ptr::from_ref(rules) as usize;
+        if self.rules != owner {
+            self.slots.iter_mut().for_each(|s| *s = None);
+            self.rules = owner;
+        }
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = rustc_hash::FxHasher::default();
+            message.hash(&mut h);
+            h.finish()
+        };
+        let slot = &mut self.slots[(hash % MEMO_SLOTS as u64) as usize];
+        if let Some(m) = slot.as_ref()
+            && m.hash == hash
+            && m.kind == kind
+            && *m.message == *message
+        {
+            return m.answer.clone();
+        }
+        let answer = read();
+        *slot = Some(Memory {
+            hash,
+            kind,
+            message: message.into(),
+            answer: answer.clone(),
+        });
+        answer
+    }
+}
+
+/// A reader's memories of the rules' answers (see [`Memo`]), kept by each thread that reads.
+#[derive(Default)]
+pub struct Memos {
+    verdicts: Memo<Option<Verdict>>,
+    candidates: Memo<bool>,
+    /// Where the prefilter's matches are in a message, reused from record to record.
+    near: Vec<usize>,
+}
+
 /// How far back a process-level record explains failures when its rule says nothing.
 const DEFAULT_REACH_S: u32 = 5;
 
@@ -325,6 +407,50 @@ impl Rules {
     /// The most specific rule that matches the record, with where it points.
     pub fn classify(&self, event: &ErrorEvent) -> Option<Verdict> {
         self.classify_near(event, None)
+    }
+
+    /// [`Rules::classify_near`], remembered in `memos` by the message: the same message gets
+    /// the same verdict, unless a stack trace beyond it names the place.
+    pub fn classify_memo(
+        &self,
+        event: &ErrorEvent,
+        near: Option<&[usize]>,
+        memos: &mut Memos,
+    ) -> Option<Verdict> {
+        if event.language.is_some() {
+            return self.classify_near(event, near);
+        }
+        let read = || self.classify_near(event, near);
+        memos
+            .verdicts
+            .answer(self, event.kind, event.message().as_bytes(), read)
+    }
+
+    /// [`Rules::may_classify`] for a raw record whose message starts `at` into `raw`,
+    /// remembered in `memos` by the message. Only the message is read: [`Rules::classify`]
+    /// reads no more.
+    pub fn may_classify_message(
+        &self,
+        raw: &[u8],
+        at: usize,
+        kind: Kind,
+        near: Option<&[usize]>,
+        memos: &mut Memos,
+    ) -> bool {
+        let Memos {
+            candidates,
+            near: shifted,
+            ..
+        } = memos;
+        let message = &raw[at.min(raw.len())..];
+        let near = near.map(|near| {
+            // A match in the header before the message may hide one that starts in it.
+            shifted.clear();
+            shifted.extend(near.iter().map(|n| n.saturating_sub(at)));
+            shifted.as_slice()
+        });
+        let read = || self.may_classify(message, kind, near);
+        candidates.answer(self, Some(kind), message, read)
     }
 
     /// [`Rules::classify`], looking for literals only around `near`: where the prefilter found
@@ -526,6 +652,49 @@ mod tests {
         let mut e = EventBuilder::new(msg.as_bytes(), None, kind);
         e.message(msg.as_bytes());
         Rules::builtin().classify(&e.finish())
+    }
+
+    #[test]
+    fn a_remembered_answer_is_the_answer() {
+        let rules = Rules::builtin();
+        let mut memos = Memos::default();
+        let records = [
+            (
+                Kind::PhpError,
+                "PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted (tried to allocate 4096 bytes) in /srv/www/a.php on line 3",
+            ),
+            (
+                Kind::PhpError,
+                "PHP Warning:  Undefined variable $x in /srv/www/a.php on line 9",
+            ),
+            // The same words from another kind of log, which other rules read.
+            (
+                Kind::Error,
+                "PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted (tried to allocate 4096 bytes) in /srv/www/a.php on line 3",
+            ),
+            (
+                Kind::Error,
+                "connect() to unix:/run/php/www.sock failed (11: Resource temporarily unavailable) while connecting to upstream",
+            ),
+        ];
+        // Twice over, so that the second round is answered from memory.
+        for (kind, msg) in records.iter().chain(&records) {
+            let mut e = EventBuilder::new(msg.as_bytes(), None, *kind);
+            e.message(msg.as_bytes());
+            let e = e.finish();
+            assert_eq!(
+                rules.classify_memo(&e, None, &mut memos),
+                rules.classify(&e),
+                "{msg}"
+            );
+            let raw = msg.as_bytes();
+            let near = rules.candidates(&raw.to_ascii_lowercase(), *kind);
+            assert_eq!(
+                rules.may_classify_message(raw, 0, *kind, Some(&near), &mut memos),
+                rules.may_classify(raw, *kind, None),
+                "{msg}"
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use jiff::tz::TimeZone;
 
 use super::unit::{Grouper, Keep, LineAt, Unit};
-use crate::diagnose::rules::Rules;
+use crate::diagnose::rules::{Memos, Rules};
 use crate::formats::Stamp;
 use crate::formats::access::AccessFormat;
 use crate::formats::detect::ErrorFormat;
@@ -410,6 +410,7 @@ struct Scratch {
     read: Vec<Option<Range<usize>>>,
     near: Vec<usize>,
     joined: Vec<u8>,
+    memos: Memos,
 }
 
 /// Parses one block: every record, built only where it may matter. Lines are numbered
@@ -421,6 +422,7 @@ fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
         read,
         near,
         joined,
+        memos,
     } = scratch;
     let (lines, orphans) = records_of(&job.block, job.format, job.skip.as_deref(), spots);
     rule_texts(&job.block, spots, job.format, opts.keep, text, read);
@@ -444,14 +446,17 @@ fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
         // Where the rules may look in the record as built: nowhere if the prefilter found
         // nothing, around its matches if the record is the block's bytes, else anywhere.
         let found = (near.is_empty() || spot.plain).then_some(near.as_slice());
-        if !opts.keep.raw(record, part, job.format, opts.rules, found) {
+        if !opts
+            .keep
+            .raw(record, part, job.format, opts.rules, found, memos)
+        {
             continue;
         }
         match job.format.parse(record, opts.tz) {
             Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
                 e.input = job.input;
                 e.line = spot.line;
-                units.extend(Unit::of(&e, opts.rules, opts.keep, found));
+                units.extend(Unit::of(&e, opts.rules, opts.keep, found, memos));
             }
             Some(_) => {}
             None => unparsed += 1,

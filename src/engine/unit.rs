@@ -12,7 +12,7 @@ use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use super::identity;
-use crate::diagnose::rules::{Rules, Verdict};
+use crate::diagnose::rules::{Memos, Rules, Verdict};
 use crate::formats::detect::ErrorFormat;
 use crate::formats::{ErrorEvent, Kind, Stamp, nginx_error, request_path};
 
@@ -98,9 +98,15 @@ impl Unit {
     ///
     /// `near`: where the rule prefilter found literals in the record's bytes, if they are its
     /// text (see [`Rules::classify_near`]).
-    pub fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep, near: Option<&[usize]>) -> Option<Unit> {
+    pub fn of(
+        e: &ErrorEvent,
+        rules: &Rules,
+        keep: &Keep,
+        near: Option<&[usize]>,
+        memos: &mut Memos,
+    ) -> Option<Unit> {
         let time = e.time?;
-        let verdict = rules.classify_near(e, near);
+        let verdict = rules.classify_memo(e, near, memos);
         if !keep.event(e, verdict.is_some()) {
             return None;
         }
@@ -392,8 +398,15 @@ impl Keep {
         format: ErrorFormat,
         rules: &Rules,
         near: Option<&[usize]>,
+        memos: &mut Memos,
     ) -> bool {
-        if rules.may_classify(part, format.kind(), near) {
+        // No literal found: no rule reads it (the common case, decided before anything else).
+        let may_classify = !near.is_some_and(<[usize]>::is_empty)
+            && match format.message_start(part) {
+                Some(at) => rules.may_classify_message(part, at, format.kind(), near, memos),
+                None => rules.may_classify(part, format.kind(), near),
+            };
+        if may_classify {
             return true;
         }
         // The cheap tests first: the level, then the path and client, then a search for
@@ -493,13 +506,15 @@ fn is_error_level(e: &ErrorEvent) -> bool {
 #[derive(Default)]
 pub struct Grouper {
     open: Option<Unit>,
+    memos: Memos,
 }
 
 impl Grouper {
     /// Takes the next record of the input; returns the unit it completes, if any. Records not
     /// worth keeping are passed over: they neither join a unit nor end one.
     pub fn push(&mut self, e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
-        self.push_unit(Unit::of(e, rules, keep, None)?)
+        let unit = Unit::of(e, rules, keep, None, &mut self.memos)?;
+        self.push_unit(unit)
     }
 
     /// [`Grouper::push`] for a record already made a unit (by a parser thread).
@@ -599,7 +614,14 @@ mod tests {
             let e = nginx.parse(raw, &TimeZone::UTC).unwrap();
             let event = keep.event(&e, false);
             assert!(
-                keep.raw(raw, part, nginx, Rules::builtin(), Some(&[])) || !event,
+                keep.raw(
+                    raw,
+                    part,
+                    nginx,
+                    Rules::builtin(),
+                    Some(&[]),
+                    &mut Memos::default()
+                ) || !event,
                 "the raw test keeps what the parsed one keeps: {record}"
             );
             event
