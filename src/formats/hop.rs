@@ -1,0 +1,197 @@
+//! Which access logs are another's upstream hop: an application server behind a proxy
+//! (gunicorn's `--access-logfile`, Tomcat's access valve, uWSGI's request lines) logging the
+//! requests the proxy passed it. Read beside the proxy's access log, its lines are the same
+//! client requests a second time: evidence, never counted again. Read alone, they are the
+//! count.
+//!
+//! Told from content only, on a sample of each access log's head (a file's name says nothing
+//! a rotation or a container keeps): a log is the hop of another when
+//! - every request it logs came from one address (the proxy connecting to it) while the
+//!   other's came from more than that one (the proxy's clients), or its format is one only
+//!   an application server writes, behind whatever proxy ([`AccessFormat::is_hop`]); two
+//!   peers behind a load balancer, or two servers tested from one address, see the same
+//!   client(s) and are never taken for each other's hop;
+//! - and most of its requests (method and path) match one of the other's each, within a few
+//!   seconds (the hop logs when it started or ended, the proxy after it; a request the proxy
+//!   gave up on has another status in each).
+
+use std::hash::BuildHasher;
+
+use rustc_hash::FxBuildHasher;
+
+use super::access::AccessFormat;
+use super::{request_method, request_path};
+use crate::read;
+
+/// Requests of an access log's head looked at.
+const SAMPLE: usize = 2048;
+
+/// How far apart the two hops of one request may be logged: a request's duration (the hop
+/// may stamp its start, the proxy its end) and both clocks' rounding to the second.
+const WINDOW_MS: i64 = 3_000;
+
+/// Of the hop's requests in the other's sampled span, the share (in fifths) that must match
+/// one of the other's: all but the few the proxy gave up on or the hop never finished.
+const MATCHED_FIFTHS: usize = 4;
+
+/// What the head of one access log says about who sent its requests and which they were.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HopSample {
+    /// The first two distinct client addresses (two tell "one" from "more").
+    clients: Vec<Box<[u8]>>,
+    /// Whether its format is an application server's own behind a proxy (uWSGI's).
+    named: bool,
+    /// (time in ms, hash of its method and path) of each sampled request, in time order: 16
+    /// bytes each, as every access input of a run keeps its sample until all are read.
+    requests: Vec<(i64, u64)>,
+}
+
+impl HopSample {
+    /// The sample of a block (a file's first) of an access log in `format`.
+    pub fn of(format: &AccessFormat, block: &[u8]) -> HopSample {
+        let mut s = HopSample {
+            named: AccessFormat::is_hop(format.name()),
+            ..HopSample::default()
+        };
+        for r in read::lines(block)
+            .filter_map(|l| format.parse(l))
+            .take(SAMPLE)
+        {
+            if s.clients.len() < 2 && !s.clients.iter().any(|c| **c == *r.client) {
+                s.clients.push(r.client.as_ref().into());
+            }
+            s.requests.push((r.time.ms, request_key(&r.request)));
+        }
+        s.requests.sort_unstable();
+        s
+    }
+
+    /// Whether its requests may be another log's hop: all from one peer, or in a format only
+    /// an application server writes.
+    fn may_be_hop(&self) -> bool {
+        self.named || self.clients.len() == 1
+    }
+
+    /// Whether it may be `hop`'s proxy: another kind of log than an application server's, whose
+    /// clients are not only the hop's one peer.
+    fn may_proxy(&self, hop: &HopSample) -> bool {
+        !self.named && (hop.named || self.clients.iter().any(|c| *c != hop.clients[0]))
+    }
+
+    /// Whether most of `hop`'s requests within this sample's span match one of this sample's
+    /// each (each of these matched once).
+    fn covers(&self, hop: &HopSample) -> bool {
+        let (Some(first), Some(last)) = (self.requests.first(), self.requests.last()) else {
+            return false;
+        };
+        let span = first.0 - WINDOW_MS..=last.0 + WINDOW_MS;
+        let mut used = vec![false; self.requests.len()];
+        let (mut seen, mut matched) = (0usize, 0usize);
+        for (t, key) in hop.requests.iter().filter(|(t, _)| span.contains(t)) {
+            seen += 1;
+            let from = self.requests.partition_point(|(u, _)| *u < t - WINDOW_MS);
+            let hit = self.requests[from..]
+                .iter()
+                .take_while(|(u, _)| *u <= t + WINDOW_MS)
+                .zip(from..)
+                .find(|((_, k), i)| k == key && !used[*i]);
+            if let Some((_, i)) = hit {
+                used[i] = true;
+                matched += 1;
+            }
+        }
+        seen > 0 && matched * 5 >= seen * MATCHED_FIFTHS
+    }
+}
+
+/// The method and path of a request line (`GET /a`, the query left out as everywhere), hashed.
+fn request_key(request: &[u8]) -> u64 {
+    let method = request_method(request).unwrap_or_default();
+    FxBuildHasher.hash_one((method, request_path(request)))
+}
+
+/// For each sample (by its place in `samples`), the place of the log it is the hop of, if any:
+/// the first that covers it.
+pub fn hops(samples: &[&HopSample]) -> Vec<Option<usize>> {
+    samples
+        .iter()
+        .enumerate()
+        .map(|(h, hop)| {
+            if !hop.may_be_hop() {
+                return None;
+            }
+            samples
+                .iter()
+                .enumerate()
+                .find(|(p, proxy)| *p != h && proxy.may_proxy(hop) && proxy.covers(hop))
+                .map(|(p, _)| p)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::access::ClfVariant;
+
+    fn combined(lines: &[(&str, &str, &str, u16)]) -> HopSample {
+        let text: String = lines
+            .iter()
+            .map(|(client, time, path, status)| {
+                format!(
+                    "{client} - - [25/Nov/2026:{time} +0000] \"GET {path} HTTP/1.1\" {status} 5 \"-\" \"x\"\n"
+                )
+            })
+            .collect();
+        HopSample::of(&AccessFormat::Clf(ClfVariant::Combined), text.as_bytes())
+    }
+
+    /// nginx's log of clients, and gunicorn's of the same requests from nginx's address: the
+    /// second is the first's hop, whatever the order they are given in; the 504 nginx gave
+    /// up on is the request gunicorn finished later, with its own status.
+    #[test]
+    fn an_app_servers_log_of_the_proxys_requests_is_its_hop() {
+        let nginx = combined(&[
+            ("203.0.113.7", "10:00:00", "/a", 200),
+            ("198.51.100.2", "10:00:01", "/b?x=1", 500),
+            ("203.0.113.7", "10:00:05", "/slow", 504),
+            ("203.0.113.7", "10:00:06", "/static.css", 200),
+        ]);
+        let app = combined(&[
+            ("127.0.0.2", "10:00:00", "/a", 200),
+            ("127.0.0.2", "10:00:01", "/b?x=2", 500),
+            ("127.0.0.2", "10:00:07", "/slow", 200),
+        ]);
+        assert_eq!(hops(&[&nginx, &app]), [None, Some(0)]);
+        assert_eq!(hops(&[&app, &nginx]), [Some(1), None]);
+        assert_eq!(hops(&[&app]), [None]);
+    }
+
+    /// Two servers tested from one address (or two peers behind one balancer) see the same
+    /// client: neither is the other's hop, however alike their requests.
+    #[test]
+    fn peers_with_the_same_clients_are_both_counted() {
+        let one = combined(&[("127.0.0.1", "10:00:00", "/a", 200)]);
+        let other = combined(&[("127.0.0.1", "10:00:00", "/a", 200)]);
+        assert_eq!(hops(&[&one, &other]), [None, None]);
+    }
+
+    /// One peer's log whose requests are not the other's (other paths, other times, or
+    /// only a few of them) is a log of its own.
+    #[test]
+    fn other_requests_from_one_peer_are_not_a_hop() {
+        let nginx = combined(&[
+            ("203.0.113.7", "10:00:00", "/a", 200),
+            ("198.51.100.2", "10:00:01", "/b", 200),
+        ]);
+        let elsewhere = combined(&[("10.0.0.9", "10:00:00", "/c", 200)]);
+        let later = combined(&[("10.0.0.9", "11:00:00", "/a", 200)]);
+        let twice = combined(&[
+            ("10.0.0.9", "10:00:00", "/a", 200),
+            ("10.0.0.9", "10:00:00", "/a", 200),
+        ]);
+        for log in [&elsewhere, &later, &twice] {
+            assert_eq!(hops(&[&nginx, log]), [None, None], "{log:?}");
+        }
+    }
+}
