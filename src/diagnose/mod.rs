@@ -749,6 +749,22 @@ KeyError: 'coffee'\n\
         }
     }
 
+    /// nginx's "upstream prematurely closed" is a PHP worker's crash behind FastCGI and an
+    /// application worker's behind HTTP (Tomcat killed mid-request writes nothing itself).
+    #[test]
+    fn an_upstream_closed_mid_request_is_a_crash_of_what_the_upstream_is() {
+        let log = access(&[("1.1.1.1", "10:00:00", "/hang", 502)]);
+        for (upstream, cause) in [
+            ("fastcgi://unix:/run/php/fpm.sock:", "fpm_crash"),
+            ("http://127.0.0.1:8080/hang", "worker_crash"),
+        ] {
+            let error = format!(
+                "2026/11/25 10:00:00 [error] 7#7: *1 upstream prematurely closed connection while reading response header from upstream, client: 1.1.1.1, server: _, request: \"GET /hang HTTP/1.1\", upstream: \"{upstream}\", host: \"x\"\n"
+            );
+            assert_eq!(causes(&run(&[&log, &error])), [(cause, 1)], "{upstream}");
+        }
+    }
+
     /// gunicorn's `--access-logfile` (nginx's requests again, from nginx's address, in the
     /// same `combined` shape) beside nginx's: read, said to be nginx's hop, never counted; its
     /// error log explains nginx's 500. Alone, it is the count.

@@ -14,6 +14,10 @@
 //! - and most of its requests (method and path) match one of the other's each, within a few
 //!   seconds (the hop logs when it started or ended, the proxy after it; a request the proxy
 //!   gave up on has another status in each).
+//!
+//! Where each of two logs could be the other's hop (a lab's clients on one address, its proxy
+//! on another), the one whose requests the other has more of is the hop (the proxy also
+//! logged what it answered itself: the upstream down, or too slow).
 
 use std::hash::BuildHasher;
 
@@ -78,30 +82,57 @@ impl HopSample {
         !self.named && (hop.named || self.clients.iter().any(|c| *c != hop.clients[0]))
     }
 
-    /// Whether most of `hop`'s requests within this sample's span match one of this sample's
-    /// each (each of these matched once).
-    fn covers(&self, hop: &HopSample) -> bool {
-        let (Some(first), Some(last)) = (self.requests.first(), self.requests.last()) else {
-            return false;
-        };
+    /// How this log has `hop`'s requests, where it has most of those within its sample's span
+    /// (each of its own matched once).
+    fn cover(&self, hop: &HopSample) -> Option<Cover> {
+        let (first, last) = (self.requests.first()?, self.requests.last()?);
         let span = first.0 - WINDOW_MS..=last.0 + WINDOW_MS;
         let mut used = vec![false; self.requests.len()];
-        let (mut seen, mut matched) = (0usize, 0usize);
+        let mut c = Cover::default();
         for (t, key) in hop.requests.iter().filter(|(t, _)| span.contains(t)) {
-            seen += 1;
+            c.seen += 1;
             let from = self.requests.partition_point(|(u, _)| *u < t - WINDOW_MS);
             let hit = self.requests[from..]
                 .iter()
                 .take_while(|(u, _)| *u <= t + WINDOW_MS)
                 .zip(from..)
                 .find(|((_, k), i)| k == key && !used[*i]);
-            if let Some((_, i)) = hit {
+            if let Some(((u, _), i)) = hit {
                 used[i] = true;
-                matched += 1;
+                c.matched += 1;
+                c.lag_ms += u - t;
             }
         }
-        seen > 0 && matched * 5 >= seen * MATCHED_FIFTHS
+        (c.seen > 0 && c.matched * 5 >= c.seen * MATCHED_FIFTHS).then_some(c)
     }
+}
+
+/// How much of one log's sample another has.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cover {
+    /// Its requests within the other's span, and those matched.
+    seen: usize,
+    matched: usize,
+    /// How much later the other logged the matched requests, in all.
+    lag_ms: i64,
+}
+
+/// The log `hop` (at `h`) covered by `proxy` (at `p`, `by` how), if it is `proxy`'s hop: unless
+/// `proxy` could as well be its hop (two logs of one address each, as a lab's clients and its
+/// proxy are, covering each other), it is; else the hop is the one more of whose requests the
+/// other has, then the one with fewer requests, then the one logging earlier (an upstream is
+/// done before its proxy), then the one given later.
+fn is_hop_of((h, hop): (usize, &HopSample), (p, proxy): (usize, &HopSample), by: Cover) -> bool {
+    let back = (proxy.may_be_hop() && hop.may_proxy(proxy)).then(|| hop.cover(proxy));
+    let Some(back) = back.flatten() else {
+        return true;
+    };
+    let share = (by.matched * back.seen).cmp(&(back.matched * by.seen));
+    share
+        .then(proxy.requests.len().cmp(&hop.requests.len()))
+        .then(by.lag_ms.cmp(&back.lag_ms))
+        .then(h.cmp(&p))
+        .is_gt()
 }
 
 /// The method and path of a request line (`GET /a`, the query left out as everywhere), hashed.
@@ -120,11 +151,10 @@ pub fn hops(samples: &[&HopSample]) -> Vec<Option<usize>> {
             if !hop.may_be_hop() {
                 return None;
             }
-            samples
-                .iter()
-                .enumerate()
-                .find(|(p, proxy)| *p != h && proxy.may_proxy(hop) && proxy.covers(hop))
-                .map(|(p, _)| p)
+            samples.iter().enumerate().find_map(|(p, proxy)| {
+                let by = (p != h && proxy.may_proxy(hop)).then(|| proxy.cover(hop))??;
+                is_hop_of((h, hop), (p, proxy), by).then_some(p)
+            })
         })
         .collect()
 }
@@ -165,6 +195,30 @@ mod tests {
         assert_eq!(hops(&[&nginx, &app]), [None, Some(0)]);
         assert_eq!(hops(&[&app, &nginx]), [Some(1), None]);
         assert_eq!(hops(&[&app]), [None]);
+    }
+
+    /// A lab's nginx, its clients on 127.0.0.1, and Tomcat's access valve, nginx connecting
+    /// from 127.0.0.2: each could be the other's hop. Tomcat's is, for nginx also answered a
+    /// request Tomcat never logged; with the same requests in both, the one given later.
+    #[test]
+    fn of_two_single_address_logs_the_one_with_less_is_the_hop() {
+        let nginx = combined(&[
+            ("127.0.0.1", "10:00:00", "/a", 200),
+            ("127.0.0.1", "10:00:01", "/b", 500),
+            ("127.0.0.1", "10:00:02", "/hang", 502),
+        ]);
+        let tomcat = combined(&[
+            ("127.0.0.2", "10:00:00", "/a", 200),
+            ("127.0.0.2", "10:00:01", "/b", 500),
+        ]);
+        assert_eq!(hops(&[&nginx, &tomcat]), [None, Some(0)]);
+        assert_eq!(hops(&[&tomcat, &nginx]), [Some(1), None]);
+        let same = combined(&[
+            ("127.0.0.1", "10:00:00", "/a", 200),
+            ("127.0.0.1", "10:00:01", "/b", 500),
+        ]);
+        assert_eq!(hops(&[&same, &tomcat]), [None, Some(0)]);
+        assert_eq!(hops(&[&tomcat, &same]), [None, Some(0)]);
     }
 
     /// Two servers tested from one address (or two peers behind one balancer) see the same
