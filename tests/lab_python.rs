@@ -15,7 +15,9 @@
 //!   connection; the application server's record says why;
 //! - a worker killed with SIGKILL mid-request → `worker_crash`, the same way;
 //! - uWSGI's listen queue full behind its one busy worker, nginx giving up on the waiting
-//!   requests (504, `upstream timed out`) → `worker_pool_exhausted`.
+//!   requests (504, `upstream timed out`) → `worker_pool_exhausted`;
+//! - gunicorn's backlog behind its one busy worker: gunicorn writes nothing for the requests
+//!   waiting there, nginx gives up on them (504) → `upstream_timeout`, nginx's word.
 //!
 //! `fivehundred diagnose` reads nginx's logs with gunicorn's (its error log and its
 //! `--access-logfile`) and uWSGI's as written and must count each client request once:
@@ -104,6 +106,12 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
             "location /dj/ {{ proxy_pass http://127.0.0.1:{}; proxy_bind 127.0.0.2; }}",
             gunicorn.port
         ))
+        // Where nginx waits for gunicorn only a second: requests in its backlog.
+        .server(&format!(
+            "location /dj/queued {{ proxy_pass http://127.0.0.1:{}; proxy_bind 127.0.0.2; \
+             proxy_read_timeout 1s; }}",
+            gunicorn.port
+        ))
         .server(&format!(
             "location /fl/ {{ include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:{}; }}",
             uwsgi.port
@@ -143,6 +151,15 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
     let killed = killed_mid_request(port, &gunicorn, "/dj/stuck");
     expect("/dj/stuck", vec![killed], 502);
     gunicorn.wait_logged("Booting worker", 3);
+    // gunicorn's backlog: its one worker held, requests wait in the kernel's listen queue,
+    // which gunicorn neither sees nor logs; nginx gives up on them after a second (504) and
+    // says only that the upstream timed out: `upstream_timeout`, nginx's word.
+    gunicorn.forget_started();
+    let hold = thread::spawn(move || get(port, "/dj/hold"));
+    gunicorn.wait_started();
+    expect("/dj/queued", get_concurrent(port, "/dj/queued", 2), 504);
+    expect("/dj/hold", vec![hold.join().expect("client thread")], 502);
+    gunicorn.wait_logged("Booting worker", 4);
     expect("/fl/boom", vec![get(port, "/fl/boom")], 500);
     expect("/fl/slow", vec![get(port, "/fl/slow")], 502);
     uwsgi.wait_logged("Respawned uWSGI worker", 1);
@@ -277,8 +294,8 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
     // gunicorn's timeout and uWSGI's harakiri are one cause in one place: one incident.
     let slow = (
         "worker_timeout",
-        &["/dj/slow", "/fl/slow", "/fl/hold"][..],
-        2 + rounds,
+        &["/dj/slow", "/dj/hold", "/fl/slow", "/fl/hold"][..],
+        3 + rounds,
     );
     assert_app_incident(&report, slow, None, None);
     let killed = ("worker_crash", &["/dj/stuck", "/fl/stuck"][..], 2);
@@ -289,9 +306,12 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
         QUEUED * rounds,
     );
     assert_app_incident(&report, queued, None, None);
+    let backlog = stack::incident(&report, "upstream_timeout", &["/dj/queued"]);
+    assert_eq!(backlog["count"], 2, "{}", pretty(&report));
 
     // doctor, with the servers running: nginx waits 60 s for both apps, longer than their own
-    // timeouts (ok), but only 1 s for uWSGI at /fl/queued, less than its harakiri (warning).
+    // timeouts (ok), but only 1 s at /fl/queued and /dj/queued, less than uWSGI's harakiri and
+    // gunicorn's timeout (warnings).
     let doctor = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
         .args(["doctor", "--format", "json", "--nginx-conf"])
         .arg(&nginx.conf)
@@ -316,6 +336,10 @@ fn django_under_gunicorn_and_flask_under_uwsgi_fail_for_named_reasons_each_count
     };
     let mut want = vec![
         (subject("gunicorn", gunicorn.port, "/dj/"), "ok".to_owned()),
+        (
+            subject("gunicorn", gunicorn.port, "/dj/queued"),
+            "warning".to_owned(),
+        ),
         (subject("uwsgi", uwsgi.port, "/fl/"), "ok".to_owned()),
         (
             subject("uwsgi", uwsgi.port, "/fl/queued"),
