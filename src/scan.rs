@@ -381,7 +381,7 @@ pub struct Scan {
     pub block_starts: HashMap<usize, Vec<u64>>,
     /// Per enveloped input, where each of its lines came from.
     pub origins: HashMap<usize, Origins>,
-    /// Per access input, its head's sample: which is another's hop.
+    /// Per access input, its head's sample, until the scan has told which is another's hop.
     pub hop_samples: Vec<(usize, HopSample)>,
 }
 
@@ -444,11 +444,13 @@ impl Scan {
     /// Finds the access inputs that are another's upstream hop, says so in their reports, and
     /// returns them.
     fn note_hops(&mut self) -> Vec<usize> {
-        let samples: Vec<&HopSample> = self.hop_samples.iter().map(|(_, s)| s).collect();
+        // Needed no more once told.
+        let taken = std::mem::take(&mut self.hop_samples);
+        let samples: Vec<&HopSample> = taken.iter().map(|(_, s)| s).collect();
         let found: Vec<(usize, usize)> = hop::hops(&samples)
             .into_iter()
-            .zip(&self.hop_samples)
-            .filter_map(|(proxy, (input, _))| Some((*input, self.hop_samples[proxy?].0)))
+            .zip(&taken)
+            .filter_map(|(proxy, (input, _))| Some((*input, taken[proxy?].0)))
             .collect();
         for &(input, proxy) in &found {
             let path = self.inputs.get(proxy).map(|p| p.path.clone());

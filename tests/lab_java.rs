@@ -1,9 +1,10 @@
 //! Java on Tomcat 10 (Debian's `tomcat10`) behind a real nginx: a servlet compiled by `javac`
 //! (tests/lab/app_java/) fails for real, and `fivehundred diagnose` on nginx's logs and
-//! Tomcat's own (`catalina.DATE.log`, `localhost.DATE.log`, `OneLineFormatter`) must name the
-//! cause of each 5xx, count each client request once, and say `java`, the exception (a wrapped
-//! one's root cause) and the application's own frame: the source path under the app's source
-//! root and the line its marker comment is on.
+//! Tomcat's own (`catalina.DATE.log`, `localhost.DATE.log`, `OneLineFormatter`, and its access
+//! valve's `localhost_access_log.DATE.txt`, nginx's hop: nginx connects from 127.0.0.2) must
+//! name the cause of each 5xx, count each client request once, and say `java`, the exception
+//! (a wrapped one's root cause) and the application's own frame: the source path under the
+//! app's source root and the line its marker comment is on.
 //!
 //! - an uncaught exception (`IllegalStateException` caused by a `NumberFormatException`):
 //!   Tomcat's 500, `app_exception`;
@@ -15,7 +16,11 @@
 //! - a JDBC connection refused the password, then refused by a stopped server: 500s,
 //!   `db_auth` and `db_unreachable`;
 //! - a thread pool of one thread and a queue of one, and bursts of slow requests until some are
-//!   refused: "Executor rejected socket", nginx's 502, `worker_pool_exhausted`.
+//!   refused: "Executor rejected socket", nginx's 502, `worker_pool_exhausted`;
+//! - a servlet slower than nginx's `proxy_read_timeout` (Tomcat has no timeout of its own):
+//!   nginx's 504, `upstream_timeout`;
+//! - the JVM killed with SIGKILL mid-request: Tomcat writes nothing, nginx's 502 (its HTTP
+//!   upstream closed), `worker_crash`.
 #[path = "lab/db.rs"]
 mod db;
 mod lab;

@@ -7,7 +7,7 @@
 //! Told from content only, on a sample of each access log's head (a file's name says nothing
 //! a rotation or a container keeps): a log is the hop of another when
 //! - every request it logs came from one address (the proxy connecting to it) while the
-//!   other's came from more than that one (the proxy's clients), or its format is one only
+//!   other's came from another (the proxy's clients), or its format is one only
 //!   an application server writes, behind whatever proxy ([`AccessFormat::is_hop`]); two
 //!   peers behind a load balancer, or two servers tested from one address, see the same
 //!   client(s) and are never taken for each other's hop;
@@ -79,7 +79,7 @@ impl HopSample {
     /// Whether it may be `hop`'s proxy: another kind of log than an application server's, whose
     /// clients are not only the hop's one peer.
     fn may_proxy(&self, hop: &HopSample) -> bool {
-        !self.named && (hop.named || self.clients.iter().any(|c| *c != hop.clients[0]))
+        !self.named && (hop.named || self.clients.iter().any(|c| Some(c) != hop.clients.first()))
     }
 
     /// How this log has `hop`'s requests, where it has most of those within its sample's span
