@@ -146,8 +146,9 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         Some("ArgumentError"),
     );
     assert_app_incident(&report, &throttled);
-    // Puma writes nothing when a worker dies of a signal: nginx's own line is all there is.
-    let killed = stack::incident(&report, "fpm_crash", &["/slow"]);
+    // Puma writes nothing when a worker dies of a signal: nginx's own line is all there is
+    // (an HTTP upstream closed mid-request: `worker_crash`).
+    let killed = stack::incident(&report, "worker_crash", &["/slow"]);
     assert_eq!(killed["count"], 1, "{}", pretty(&report));
 }
 

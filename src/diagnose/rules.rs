@@ -57,6 +57,7 @@ struct RawRule {
     literal: String,
     regex: Option<String>,
     locate: Option<String>,
+    upstream: Option<String>,
     logs: Option<Vec<Kind>>,
     weight: u16,
     #[serde(default)]
@@ -82,6 +83,8 @@ struct Rule {
     cause: &'static str,
     regex: Option<Regex>,
     locate: Option<Regex>,
+    /// Must match the upstream the record names (nginx's `upstream: "…"`), where given.
+    upstream: Option<Regex>,
     logs: Option<Vec<Kind>>,
     weight: u16,
     refined_by: &'static [&'static str],
@@ -247,6 +250,7 @@ impl Rules {
                 cause: leak(&r.cause),
                 regex: compile(&r.regex)?,
                 locate: compile(&r.locate)?,
+                upstream: compile(&r.upstream)?,
                 logs: r.logs.clone(),
                 weight: r.weight,
                 refined_by: leak_slice(r.refined_by.iter().map(|c| leak(c)).collect()),
@@ -472,6 +476,10 @@ impl Rules {
             }
             if reads(rule.logs.as_deref(), event.kind)
                 && rule.regex.as_ref().is_none_or(|re| re.is_match(msg))
+                && rule
+                    .upstream
+                    .as_ref()
+                    .is_none_or(|re| event.upstream().is_some_and(|u| re.is_match(u)))
             {
                 best = Some((rule, m.start()));
             }

@@ -576,6 +576,7 @@ mod tests {
                 unparsed: 0,
                 error: None,
                 envelope: None,
+                hop_of: None,
             })
             .collect();
         Sites::new(&reports)

@@ -396,6 +396,7 @@ mod tests {
             unparsed: 0,
             error: None,
             envelope: None,
+            hop_of: None,
         }
     }
 

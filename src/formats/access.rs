@@ -92,9 +92,10 @@ impl AccessFormat {
         matches!(name, "haproxy" | "elb" | "cloudflare" | "uwsgi_requests")
     }
 
-    /// Whether lines of the format named `name` are an application server's own record of the
-    /// requests a proxy passed it: the same requests' second hop, counted only where no other
-    /// access log is read.
+    /// Whether lines of the format named `name` are only ever an application server's own
+    /// record of the requests a proxy passed it, whose clients are the proxy's (uWSGI writes
+    /// the `REMOTE_ADDR` the proxy sends): the same requests' second hop wherever another
+    /// access log has them too ([`super::hop`]).
     pub fn is_hop(name: &str) -> bool {
         name == "uwsgi_requests"
     }

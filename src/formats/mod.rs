@@ -9,6 +9,7 @@ pub mod aws;
 pub mod detect;
 pub mod envelope;
 pub mod haproxy;
+pub mod hop;
 pub mod nginx_error;
 pub mod php;
 pub mod time;

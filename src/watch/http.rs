@@ -553,6 +553,7 @@ mod tests {
             unparsed: 1,
             error: None,
             envelope: None,
+            hop_of: None,
         };
         let f = FollowedFile::new(&input, 4096);
         assert_eq!((f.kind.as_str(), f.format.as_str()), ("php_fpm", "php_fpm"));

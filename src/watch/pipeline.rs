@@ -360,6 +360,7 @@ impl Pipeline {
                     Wrapping::Wrapped(u) => Some(u.envelope().name()),
                     _ => None,
                 },
+                hop_of: None,
             })
             .collect()
     }
