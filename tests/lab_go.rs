@@ -69,8 +69,8 @@ fn a_handlers_panic_is_an_app_exception_at_the_handlers_line() {
 }
 
 /// The runtime writes a crash with no time on any line, so nothing ties it to the request it
-/// ended: nginx's own record is the evidence of that 502 (`fpm_crash`, "upstream prematurely
-/// closed"), and of those after it (`upstream_unavailable`). Read alone, the crash is a
+/// ended: nginx's own record is the evidence of that 502 (`worker_crash`: "upstream prematurely
+/// closed" from an `http://` upstream), and of those after it (`upstream_unavailable`). Read alone, the crash is a
 /// `worker_crash` at the panicking goroutine's line (the rule table's unit tests).
 #[test]
 fn a_crashed_process_leaves_nginx_its_502s_as_its_dump_has_no_time() {
@@ -86,6 +86,6 @@ fn a_crashed_process_leaves_nginx_its_502s_as_its_dump_has_no_time() {
 
     let report = diagnose_stack(&lab, &app, &nginx, "crash");
     assert_server_errors(&report, 3, &[(502, 3)]);
-    assert_incident(&report, "fpm_crash", 502, 1, None, None);
+    assert_incident(&report, "worker_crash", 502, 1, None, None);
     assert_incident(&report, "upstream_unavailable", 502, 2, None, None);
 }

@@ -6,6 +6,12 @@
 //!   `app_exception` at that line;
 //! - the database refusing the password (`ActiveRecord::ConnectionNotEstablished`) → `db_auth`
 //!   at the controller's query line;
+//! - that exception and the database's at once on the two workers, logged by nginx in the same
+//!   second: each response gets its own cause, tied by the request id nginx logs
+//!   (`$request_id`, read through `--access-format`) and Rails tags its records with;
+//! - an export written into a full filesystem (`Errno::ENOSPC`) → `disk_full` at the write;
+//! - a report bigger than memory (`NoMemoryError`, which Ruby raises without a backtrace) →
+//!   `out_of_memory`;
 //! - the database stopped (`… Connection refused / Is the server running on that host …`) →
 //!   `db_unreachable`;
 //! - a request past Puma's worker timeout (PBKDF2 with far too many rounds holds Ruby's
@@ -13,8 +19,8 @@
 //!   `worker_timeout`;
 //! - an exception raised in a Rack middleware in front of Rails' own handler: Puma answers
 //!   500 and logs `Rack app ("GET /throttled" - (…)): #<ArgumentError: …>` → `app_exception`;
-//! - a worker killed mid-request (SIGKILL: Puma says nothing of it, nginx 502) → what nginx's
-//!   own line says.
+//! - a worker killed mid-request (SIGKILL: Puma says nothing of it, nginx 502) → nginx's own
+//!   line, `upstream prematurely closed` from an `http://` upstream → `worker_crash`.
 //!
 //! The logs are nginx's (its access log with `$request_id` appended, the id Rails tags its
 //! lines with), Rails' `production.log` and Puma's stdout/stderr. Rails' own `Started` and
@@ -39,14 +45,14 @@ use std::thread;
 const OK_N: usize = 3;
 const EXCEPTION_N: usize = 2;
 
-/// nginx's `combined` with the request id appended (an extra field `diagnose` reads past).
-const LOG_FORMAT: &str = "log_format with_id '$remote_addr - $remote_user [$time_local] \
-     \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_id';";
+/// nginx's `combined` with the request id appended, as `diagnose --access-format` reads it.
+const ACCESS_FORMAT: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
+     $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_id";
 
 fn nginx_in_front(lab: &Lab, puma: &Puma) -> Nginx {
     let access = lab.path("log/nginx-access.log");
     NginxOptions::new()
-        .http(LOG_FORMAT)
+        .http(&format!("log_format with_id '{ACCESS_FORMAT}';"))
         .server(&format!("access_log {} with_id;", access.display()))
         .default_location(&rails::proxy_location(puma.port))
         .start(lab)
@@ -68,6 +74,10 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     let mut statuses = nginx.gets("/ok", OK_N);
     statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
     statuses.push(get(nginx.port, "/orders"));
+    let pairs = overlapping_failures(&nginx);
+    statuses.extend([500; 2].repeat(pairs));
+    statuses.push(get(nginx.port, "/export"));
+    statuses.push(get(nginx.port, "/report"));
     pg.stop();
     statuses.push(get(nginx.port, "/orders"));
     statuses.push(get(nginx.port, "/throttled"));
@@ -81,14 +91,16 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         [
             [200; OK_N].as_slice(),
             &[500; EXCEPTION_N],
-            &[500, 500, 500, 502, 502]
+            &[500],
+            &[500; 2].repeat(pairs),
+            &[500, 500, 500, 500, 502, 502]
         ]
         .concat(),
         "puma said:\n{}",
         std::fs::read_to_string(&puma.puma_log).unwrap_or_default()
     );
     nginx.wait_access_lines(statuses.len());
-    exceptions_carry_the_request_id_nginx_logged(&puma, &nginx);
+    exceptions_carry_the_request_id_nginx_logged(&puma, &nginx, EXCEPTION_N + 4 + 2 * pairs);
     timed_out_worker_is_the_one_serving_the_request(&puma);
 
     let logs = [
@@ -103,11 +115,17 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         .map(|(p, name)| (p.to_path_buf(), name))
         .collect();
     save_fixtures(&lab, "nginx-puma", "mixed", "rails", &named);
-    let report = diagnose(&logs);
+    // Read with the request ids: each Rails exception is tied to its own request by its id.
+    let report = diagnose_with(&["--access-format", ACCESS_FORMAT], &logs);
     let formats: Vec<&str> = incidents_inputs(&report);
     assert_eq!(formats[2..], ["rails", "puma"], "{}", pretty(&report));
     // Every client request once: Rails' `Completed 500` lines are no second 5xx.
-    assert_server_errors(&report, count_5xx(&statuses), &[(500, 5), (502, 2)]);
+    let rails_500s = EXCEPTION_N as u64 + 5 + 2 * pairs as u64;
+    assert_server_errors(
+        &report,
+        count_5xx(&statuses),
+        &[(500, rails_500s), (502, 2)],
+    );
     let ruby = |cause, paths, count, place, exception| Expect {
         cause,
         paths,
@@ -123,7 +141,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         &ruby(
             "app_exception",
             &["/checkout"],
-            EXCEPTION_N as u64,
+            (EXCEPTION_N + pairs) as u64,
             Some((cart, line_of(&puma.root.join(cart), "fetch(:price)"))),
             Some("KeyError"),
         ),
@@ -133,7 +151,25 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         line_of(&puma.root.join(controller), "select_value"),
     ));
     let exception = Some("ActiveRecord::ConnectionNotEstablished");
-    assert_app_incident(&report, &ruby("db_auth", &["/orders"], 1, query, exception));
+    let auth = ruby("db_auth", &["/orders"], 1 + pairs as u64, query, exception);
+    assert_app_incident(&report, &auth);
+    let export = "app/controllers/orders_controller.rb";
+    let write = Some((export, line_of(&puma.root.join(export), "File.write")));
+    let disk = ruby("disk_full", &["/export"], 1, write, Some("Errno::ENOSPC"));
+    assert_app_incident(&report, &disk);
+    // Ruby raises its one preallocated NoMemoryError without a backtrace; the one Rails logs
+    // starts where a frame first re-raised it (the lab's Rack middleware), not at the
+    // allocation: that is the place the record gives.
+    let app = "config/application.rb";
+    let reraised = Some((app, line_of(&puma.root.join(app), "@app.call(env)")));
+    let memory = ruby(
+        "out_of_memory",
+        &["/report"],
+        1,
+        reraised,
+        Some("NoMemoryError"),
+    );
+    assert_app_incident(&report, &memory);
     let unreachable = ruby("db_unreachable", &["/orders"], 1, query, exception);
     assert_app_incident(&report, &unreachable);
     assert_app_incident(&report, &ruby("worker_timeout", &["/login"], 1, None, None));
@@ -146,9 +182,15 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         Some("ArgumentError"),
     );
     assert_app_incident(&report, &throttled);
-    // Puma writes nothing when a worker dies of a signal: nginx's own line is all there is.
-    let killed = stack::incident(&report, "fpm_crash", &["/slow"]);
+    // Puma writes nothing when a worker dies of a signal: nginx's own line is all there is,
+    // and its upstream (`http://…`, not PHP-FPM's `fastcgi://`) says whose worker died.
+    let killed = stack::incident(&report, "worker_crash", &["/slow"]);
     assert_eq!(killed["count"], 1, "{}", pretty(&report));
+    assert!(
+        !pretty(&report).contains("\"fpm_crash\""),
+        "no PHP behind this nginx: {}",
+        pretty(&report)
+    );
 }
 
 /// The `format` of each input, in order.
@@ -159,6 +201,37 @@ fn incidents_inputs(report: &serde_json::Value) -> Vec<&str> {
         .iter()
         .map(|i| i["format"].as_str().unwrap_or_default())
         .collect()
+}
+
+/// `/checkout` (a `KeyError`) and `/orders` (the database refusing the password) at once, on
+/// the two workers, again until nginx logs both in the same second: Rails' exception records
+/// name no path, so only the request id tells which is whose. Returns how many pairs it took.
+fn overlapping_failures(nginx: &Nginx) -> usize {
+    let port = nginx.port;
+    let mut lines = line_count(&nginx.access_log);
+    for pairs in 1..=10 {
+        let both = [
+            thread::spawn(move || get(port, "/checkout")),
+            thread::spawn(move || get(port, "/orders")),
+        ];
+        for request in both {
+            assert_eq!(request.join().expect("a request of the pair"), 500);
+        }
+        lines += 2;
+        nginx.wait_access_lines(lines);
+        let access = std::fs::read_to_string(&nginx.access_log).unwrap();
+        let second = |l: &str| {
+            l.split('[')
+                .nth(1)
+                .and_then(|t| t.split(']').next())
+                .map(str::to_owned)
+        };
+        let last: Vec<_> = access.lines().rev().take(2).map(second).collect();
+        if last[0] == last[1] {
+            return pairs;
+        }
+    }
+    panic!("ten pairs of requests and never two in the same second");
 }
 
 /// `GET /slow` holds a worker; SIGKILL it while it does: nginx answers 502.
@@ -178,9 +251,9 @@ fn killed_mid_request(puma: &mut Puma, port: u16) -> u16 {
     status
 }
 
-/// Each exception record (the two `KeyError`s and the two database failures) is tagged with the request id nginx logged on that request's 500
-/// line (`diagnose` ties them by time today; the id is there for when it ties by id).
-fn exceptions_carry_the_request_id_nginx_logged(puma: &Puma, nginx: &Nginx) {
+/// Each of the `n` exception records is tagged with the request id nginx logged on that
+/// request's 500 line: what `diagnose` ties them by.
+fn exceptions_carry_the_request_id_nginx_logged(puma: &Puma, nginx: &Nginx, n: usize) {
     let access = std::fs::read_to_string(&nginx.access_log).unwrap();
     let fatal: Vec<_> = records(&puma.production_log, ruby::is_rails_header)
         .into_iter()
@@ -190,7 +263,7 @@ fn exceptions_carry_the_request_id_nginx_logged(puma: &Puma, nginx: &Nginx) {
                 .map(|h| String::from_utf8_lossy(h.request_id.unwrap_or_default()).into_owned())
         })
         .collect();
-    assert_eq!(fatal.len(), EXCEPTION_N + 2);
+    assert_eq!(fatal.len(), n);
     for id in fatal {
         let tied = access.lines().find(|l| l.ends_with(&id));
         assert!(

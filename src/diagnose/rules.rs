@@ -69,6 +69,10 @@ struct RawRule {
     unreached: bool,
     #[serde(default)]
     episode: bool,
+    /// What the record's upstream (nginx's `upstream: "…"`) must start with, where the
+    /// upstream's protocol tells whose failure it is.
+    #[serde(default)]
+    upstreams: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +96,8 @@ struct Rule {
     /// Whether `regex` is tied to the start or end of the message, so only the message as
     /// parsed can tell.
     anchored: bool,
+    /// Prefixes of the upstream the record must name (empty: any record).
+    upstreams: &'static [&'static str],
 }
 
 /// The compiled table.
@@ -178,6 +184,7 @@ impl Rules {
                 unreached: r.unreached,
                 episode: r.episode,
                 anchored: r.regex.as_deref().is_some_and(is_anchored),
+                upstreams: leak_slice(r.upstreams.iter().map(|u| leak(u)).collect()),
             });
         }
         let reasons = raw
@@ -345,6 +352,7 @@ impl Rules {
                 continue;
             }
             if reads(rule.logs.as_deref(), event.kind)
+                && names_upstream(rule.upstreams, event.upstream())
                 && rule.regex.as_ref().is_none_or(|re| re.is_match(msg))
             {
                 best = Some((rule, m.start()));
@@ -488,6 +496,13 @@ fn leak(s: &str) -> &'static str {
 
 fn leak_slice(v: Vec<&'static str>) -> &'static [&'static str] {
     Box::leak(v.into_boxed_slice())
+}
+
+/// Whether `upstream` starts with one of `prefixes` (none: any record fits): a connection
+/// closed early by a FastCGI upstream is PHP-FPM's child dying, by an HTTP one the
+/// application server's worker.
+fn names_upstream(prefixes: &[&str], upstream: Option<&str>) -> bool {
+    prefixes.is_empty() || upstream.is_some_and(|u| prefixes.iter().any(|p| u.starts_with(p)))
 }
 
 /// Whether a rule that reads the `logs` it names (all, if none) reads a record of `kind` (any
@@ -880,5 +895,27 @@ mod tests {
             ["fpm_pool_exhausted", "worker_pool_exhausted"]
         );
         assert!(classify(Kind::Error, "PHP Warning:  Undefined variable $x").is_none());
+    }
+
+    #[test]
+    fn an_upstream_closing_early_is_the_crash_of_whatever_the_upstream_is() {
+        let closed = |upstream: &str| {
+            let line = format!(
+                "2026/12/07 16:09:55 [error] 9#9: *7 upstream prematurely closed connection while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET /slow HTTP/1.1\", upstream: \"{upstream}\", host: \"127.0.0.1\""
+            );
+            let tz = jiff::tz::TimeZone::UTC;
+            let e = crate::formats::nginx_error::parse(line.as_bytes(), &tz).unwrap();
+            Rules::builtin().classify(&e).unwrap().cause
+        };
+        assert_eq!(closed("fastcgi://unix:/run/php/www.sock:"), "fpm_crash");
+        assert_eq!(closed("http://127.0.0.1:3000/slow"), "worker_crash");
+        assert_eq!(closed("uwsgi://127.0.0.1:3031"), "worker_crash");
+        // Apache's and other lines that name no upstream stay PHP-FPM's.
+        assert_eq!(
+            classify(Kind::Error, "upstream prematurely closed connection")
+                .unwrap()
+                .cause,
+            "fpm_crash"
+        );
     }
 }

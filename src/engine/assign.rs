@@ -486,6 +486,7 @@ fn leftovers(ctx: &Context, index: &Index, used: &mut [bool]) -> Vec<Decision> {
                 client: u.client.as_deref().unwrap_or_default(),
                 path: u.target.as_deref().unwrap_or_default(),
                 host: u.host.as_deref(),
+                request_id: u.request_id.as_deref(),
             };
             if wants_process(&d)
                 && let Some(p) = refine(
@@ -626,6 +627,7 @@ mod tests {
                 client: "127.0.0.1",
                 path,
                 host: Some(host),
+                request_id: None,
             },
             own: None,
         }

@@ -193,6 +193,8 @@ struct Waiting {
     vhost: Option<String>,
     /// The line's own reason for failing and the line, where its format writes one.
     reason: Option<(String, String)>,
+    /// The request's id, where the format logs one.
+    request_id: Option<String>,
 }
 
 /// A live incident and what merging needs.
@@ -602,6 +604,7 @@ impl Pipeline {
                     .reason
                     .as_deref()
                     .map(|reason| (clean_text(reason), clean_text(line))),
+                request_id: r.request_id.as_deref().map(clean_text),
             });
         }
     }
@@ -777,6 +780,7 @@ impl Pipeline {
                     reason: strings.intern(reason),
                     line: strings.intern(line),
                 }),
+                request_id: w.request_id.as_deref().map(|id| strings.intern(id)),
             })
             .collect();
         let mut errors: Vec<ErrorEvent> = self.errors.iter().cloned().collect();

@@ -26,8 +26,12 @@ pub struct Puma {
     pub puma_log: PathBuf,
 }
 
+/// Where the app's `/export` writes (`EXPORT_DIR`): a 64 KiB tmpfs, too small for the export.
+const EXPORT_DIR: &str = "export";
+
 impl Puma {
-    /// Starts the app with `database_url` and waits until every worker has booted.
+    /// Starts the app with `database_url` and waits until every worker has booted. Its
+    /// `/export` writes into a filesystem too small for it (a tmpfs the lab mounts: root only).
     /// `worker_timeout` is Puma's (seconds; its minimum is one more than the check interval,
     /// which is set to 1 so that a hung worker is found within seconds).
     pub fn start(lab: &Lab, database_url: &str, worker_timeout: u32) -> Puma {
@@ -45,10 +49,14 @@ impl Puma {
             "conf/puma.rb",
             &config(&root, port, &puma_log, worker_timeout),
         );
+        let export = lab
+            .mount_tmpfs(EXPORT_DIR, "64k")
+            .expect("a tmpfs for the app's exports");
         let mut cmd = Command::new("puma");
         cmd.arg("-C")
             .arg(&conf)
             .current_dir(&root)
+            .env("EXPORT_DIR", export)
             .env("DATABASE_URL", database_url)
             .env("RAILS_ENV", "production");
         let mut daemon = Daemon::spawn("puma", &mut cmd);
