@@ -35,7 +35,7 @@ mod rails;
 mod stack;
 
 use fivehundred::formats::app::ruby;
-use lab::nginx::{Nginx, NginxOptions};
+use lab::nginx::Nginx;
 use lab::*;
 use rails::Puma;
 use stack::{Expect, assert_app_incident, line_of, records};
@@ -44,19 +44,6 @@ use std::thread;
 /// How many times each request is made.
 const OK_N: usize = 3;
 const EXCEPTION_N: usize = 2;
-
-/// nginx's `combined` with the request id appended, as `diagnose --access-format` reads it.
-const ACCESS_FORMAT: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
-     $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_id";
-
-fn nginx_in_front(lab: &Lab, puma: &Puma) -> Nginx {
-    let access = lab.path("log/nginx-access.log");
-    NginxOptions::new()
-        .http(&format!("log_format with_id '{ACCESS_FORMAT}';"))
-        .server(&format!("access_log {} with_id;", access.display()))
-        .default_location(&rails::proxy_location(puma.port))
-        .start(lab)
-}
 
 #[test]
 fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
@@ -69,7 +56,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     let mut pg = db::DbOptions::postgres().start(&lab);
     let url = pg.wrong_password_url();
     let mut puma = Puma::start(&lab, &url, 3);
-    let nginx = nginx_in_front(&lab, &puma);
+    let nginx = rails::nginx_in_front(&lab, &puma);
 
     let mut statuses = nginx.gets("/ok", OK_N);
     statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
@@ -83,7 +70,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     statuses.push(get(nginx.port, "/throttled"));
     // The kill before the timeout: Puma's timeout line explains the proxy's 502s of the few
     // seconds after it too (its reach), and the kill leaves no line of its own.
-    statuses.push(killed_mid_request(&mut puma, nginx.port));
+    statuses.push(puma.killed_mid_request(nginx.port));
     statuses.push(get(nginx.port, "/login"));
     wait_for_log(&puma.puma_log, "Terminating timed out worker");
     assert_eq!(
@@ -116,7 +103,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
         .collect();
     save_fixtures(&lab, "nginx-puma", "mixed", "rails", &named);
     // Read with the request ids: each Rails exception is tied to its own request by its id.
-    let report = diagnose_with(&["--access-format", ACCESS_FORMAT], &logs);
+    let report = diagnose_with(&["--access-format", rails::ACCESS_FORMAT], &logs);
     let formats: Vec<&str> = incidents_inputs(&report);
     assert_eq!(formats[2..], ["rails", "puma"], "{}", pretty(&report));
     // Every client request once: Rails' `Completed 500` lines are no second 5xx.
@@ -232,23 +219,6 @@ fn overlapping_failures(nginx: &Nginx) -> usize {
         }
     }
     panic!("ten pairs of requests and never two in the same second");
-}
-
-/// `GET /slow` holds a worker; SIGKILL it while it does: nginx answers 502.
-fn killed_mid_request(puma: &mut Puma, port: u16) -> u16 {
-    let pending = thread::spawn(move || get(port, "/slow"));
-    wait_for("a worker to start /slow", || {
-        puma.worker_serving("/slow") != 0
-    });
-    let pid = puma.worker_serving("/slow");
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .expect("kill the worker");
-    assert!(killed.success(), "kill -KILL {pid}");
-    let status = pending.join().expect("the /slow request");
-    puma.wait_booted(rails::WORKERS + 1);
-    status
 }
 
 /// Each of the `n` exception records is tagged with the request id nginx logged on that

@@ -830,6 +830,8 @@ impl Pipeline {
                 paths: Vec::new(),
                 file: i.file.clone(),
                 line: i.line,
+                language: i.language.map(|l| l.name().to_owned()),
+                exception: i.exception.clone(),
                 evidence: Vec::new(),
                 fix: i.fix.clone(),
                 title: i.title.clone(),

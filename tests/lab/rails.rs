@@ -7,7 +7,8 @@
 //! Include it with `#[path = "lab/rails.rs"] mod rails;` next to `mod lab;`.
 #![allow(dead_code)]
 
-use crate::lab::{Daemon, Lab, count_in_file, free_port, port_open};
+use crate::lab::nginx::{Nginx, NginxOptions};
+use crate::lab::{Daemon, Lab, count_in_file, free_port, get, port_open, wait_for};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -84,6 +85,26 @@ impl Puma {
             .unwrap_or(0)
     }
 
+    /// `GET /slow` through the proxy at `port` holds a worker; SIGKILLs that worker while it
+    /// does (Puma writes nothing of it) and waits for its replacement. Gives the status the
+    /// proxy answered (nginx: 502).
+    pub fn killed_mid_request(&mut self, port: u16) -> u16 {
+        let pending = std::thread::spawn(move || get(port, "/slow"));
+        wait_for("a worker to start /slow", || {
+            self.worker_serving("/slow") != 0
+        });
+        let pid = self.worker_serving("/slow");
+        let booted = count_in_file(&self.puma_log, ") booted in ");
+        let killed = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill the worker");
+        assert!(killed.success(), "kill -KILL {pid}");
+        let status = pending.join().expect("the /slow request");
+        self.wait_booted(booted + 1);
+        status
+    }
+
     /// Waits until Puma has booted `n` workers in all (replacements included).
     pub fn wait_booted(&mut self, n: usize) {
         let log = self.puma_log.clone();
@@ -118,6 +139,20 @@ fn config(root: &Path, port: u16, log: &Path, worker_timeout: u32) -> String {
         root = root.display(),
         log = log.display(),
     )
+}
+
+/// nginx's `combined` with the request id appended, as `--access-format` reads it.
+pub const ACCESS_FORMAT: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
+     $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_id";
+
+/// nginx in front of `puma`, logging [`ACCESS_FORMAT`] to `log/nginx-access.log`.
+pub fn nginx_in_front(lab: &Lab, puma: &Puma) -> Nginx {
+    let access = lab.path("log/nginx-access.log");
+    NginxOptions::new()
+        .http(&format!("log_format with_id '{ACCESS_FORMAT}';"))
+        .server(&format!("access_log {} with_id;", access.display()))
+        .default_location(&proxy_location(puma.port))
+        .start(lab)
 }
 
 /// nginx's `location /` passing every request to Puma, with nginx's `$request_id` as the
