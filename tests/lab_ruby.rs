@@ -61,7 +61,7 @@ fn rails_under_puma_behind_nginx_fails_for_named_reasons_each_counted_once() {
     let mut statuses = nginx.gets("/ok", OK_N);
     statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
     statuses.push(get(nginx.port, "/orders"));
-    let pairs = overlapping_failures(&nginx);
+    let pairs = overlapping_failures(&puma, &nginx);
     statuses.extend([500; 2].repeat(pairs));
     statuses.push(get(nginx.port, "/export"));
     statuses.push(get(nginx.port, "/report"));
@@ -190,20 +190,24 @@ fn incidents_inputs(report: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
-/// `/checkout` (a `KeyError`) and `/orders` (the database refusing the password) at once, on
-/// the two workers, again until nginx logs both in the same second: Rails' exception records
-/// name no path, so only the request id tells which is whose. Returns how many pairs it took.
-fn overlapping_failures(nginx: &Nginx) -> usize {
+/// `/checkout` (a `KeyError`) and `/orders` (the database refusing the password) on the two
+/// workers, the first held until the second is answered: Rails logs the `KeyError` first, nginx
+/// the `/orders` 500 first. Again until nginx logs both in the same second: Rails' exception
+/// records name no path, and time pairs them the wrong way round; only the request id tells
+/// which is whose. Returns how many pairs it took.
+fn overlapping_failures(puma: &Puma, nginx: &Nginx) -> usize {
     let port = nginx.port;
     let mut lines = line_count(&nginx.access_log);
     for pairs in 1..=10 {
-        let both = [
-            thread::spawn(move || get(port, "/checkout")),
-            thread::spawn(move || get(port, "/orders")),
-        ];
-        for request in both {
-            assert_eq!(request.join().expect("a request of the pair"), 500);
-        }
+        let _ = std::fs::remove_file(&puma.hold_file);
+        let logged = count_in_file(&puma.production_log, "KeyError (");
+        let held = thread::spawn(move || get(port, "/checkout?hold"));
+        wait_for("the held request's KeyError", || {
+            count_in_file(&puma.production_log, "KeyError (") > logged
+        });
+        assert_eq!(get(port, "/orders"), 500);
+        std::fs::write(&puma.hold_file, "").expect("release the held request");
+        assert_eq!(held.join().expect("the held request"), 500);
         lines += 2;
         nginx.wait_access_lines(lines);
         let access = std::fs::read_to_string(&nginx.access_log).unwrap();

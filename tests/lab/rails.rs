@@ -25,6 +25,8 @@ pub struct Puma {
     pub production_log: PathBuf,
     /// Puma's stdout and stderr.
     pub puma_log: PathBuf,
+    /// What the app waits for before it answers a request with the query `hold`.
+    pub hold_file: PathBuf,
 }
 
 /// Where the app's `/export` writes (`EXPORT_DIR`): a 64 KiB tmpfs, too small for the export.
@@ -53,11 +55,13 @@ impl Puma {
         let export = lab
             .mount_tmpfs(EXPORT_DIR, "64k")
             .expect("a tmpfs for the app's exports");
+        let hold_file = lab.path("hold");
         let mut cmd = Command::new("puma");
         cmd.arg("-C")
             .arg(&conf)
             .current_dir(&root)
             .env("EXPORT_DIR", export)
+            .env("HOLD_FILE", &hold_file)
             .env("DATABASE_URL", database_url)
             .env("RAILS_ENV", "production");
         let mut daemon = Daemon::spawn("puma", &mut cmd);
@@ -70,6 +74,7 @@ impl Puma {
             production_log: root.join("log/production.log"),
             root,
             puma_log,
+            hold_file,
         }
     }
 
