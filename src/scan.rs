@@ -215,6 +215,8 @@ pub struct Response {
     pub vhost: Option<Sym>,
     /// Where the line says itself why it failed (HAProxy's termination state).
     pub reason: Option<OwnReason>,
+    /// The request's id, where the access format logs one (nginx's `$request_id`).
+    pub request_id: Option<Sym>,
 }
 
 /// A response's own reason for failing, as its format wrote it, and its whole line: the
@@ -276,6 +278,10 @@ impl Response {
                 reason: strings.intern(&clean_text(reason)),
                 line: strings.intern(&clean_text(line)),
             }),
+            request_id: r
+                .request_id
+                .as_deref()
+                .map(|id| strings.intern(&clean_text(id))),
         }
     }
 }

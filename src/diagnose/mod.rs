@@ -211,6 +211,7 @@ fn explain_with(
                 client: &spellings[clients[i]],
                 path: scan.strings.get(r.path),
                 host: hosts[i].as_deref(),
+                request_id: r.request_id.map(|id| scan.strings.get(id)),
             },
             own: r.reason.and_then(|own| {
                 let format = scan.inputs.get(r.input as usize)?.format;

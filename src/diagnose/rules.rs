@@ -153,14 +153,16 @@ pub struct Memo<V> {
 struct Memory<V> {
     hash: u64,
     kind: Option<Kind>,
-    message: Box<[u8]>,
+    /// The message, and what else the rules read beside it (the upstream it names), each
+    /// ended by a NUL (which no cleaned text holds).
+    key: Box<[u8]>,
     answer: V,
 }
 
 /// Slots in a [`Memo`]: more than the distinct messages of a busy log's hour, as a rule.
 const MEMO_SLOTS: usize = 1024;
 /// Longer messages are not remembered (a stack trace is seldom repeated whole).
-const MEMO_MESSAGE_MAX: usize = 4096;
+const MEMO_KEY_MAX: usize = 4096;
 
 impl<V> Default for Memo<V> {
     fn default() -> Self {
@@ -172,15 +174,17 @@ impl<V> Default for Memo<V> {
 }
 
 impl<V: Clone> Memo<V> {
-    /// The answer for `message` of a `kind` of log, remembered or found by `read`.
+    /// The answer for a message of a `kind` of log (`parts`: the message and what else the
+    /// rules read beside it), remembered or found by `read`.
     fn answer(
         &mut self,
         rules: &Rules,
         kind: Option<Kind>,
-        message: &[u8],
+        parts: &[&[u8]],
         read: impl FnOnce() -> V,
     ) -> V {
-        if message.len() > MEMO_MESSAGE_MAX {
+        let len: usize = parts.iter().map(|p| p.len() + 1).sum();
+        if len > MEMO_KEY_MAX {
             return read();
         }
         let owner = std::ptr::from_ref(rules) as usize;
@@ -191,22 +195,34 @@ impl<V: Clone> Memo<V> {
         let hash = {
             use std::hash::{Hash, Hasher};
             let mut h = rustc_hash::FxHasher::default();
-            message.hash(&mut h);
+            parts.hash(&mut h);
             h.finish()
+        };
+        let is_key = |key: &[u8]| {
+            key.len() == len
+                && parts
+                    .iter()
+                    .try_fold(key, |rest, p| rest.strip_prefix(*p)?.strip_prefix(b"\0"))
+                    .is_some()
         };
         let slot = &mut self.slots[(hash % MEMO_SLOTS as u64) as usize];
         if let Some(m) = slot.as_ref()
             && m.hash == hash
             && m.kind == kind
-            && *m.message == *message
+            && is_key(&m.key)
         {
             return m.answer.clone();
         }
         let answer = read();
+        let mut key = Vec::with_capacity(len);
+        for p in parts {
+            key.extend_from_slice(p);
+            key.push(0);
+        }
         *slot = Some(Memory {
             hash,
             kind,
-            message: message.into(),
+            key: key.into(),
             answer: answer.clone(),
         });
         answer
@@ -413,8 +429,9 @@ impl Rules {
         self.classify_near(event, None)
     }
 
-    /// [`Rules::classify_near`], remembered in `memos` by the message: the same message gets
-    /// the same verdict, unless a stack trace beyond it names the place.
+    /// [`Rules::classify_near`], remembered in `memos` by the message and the upstream it
+    /// names: the same message gets the same verdict, unless a stack trace beyond it names the
+    /// place.
     pub fn classify_memo(
         &self,
         event: &ErrorEvent,
@@ -425,9 +442,9 @@ impl Rules {
             return self.classify_near(event, near);
         }
         let read = || self.classify_near(event, near);
-        memos
-            .verdicts
-            .answer(self, event.kind, event.message().as_bytes(), read)
+        let upstream = event.upstream().unwrap_or_default().as_bytes();
+        let parts = [event.message().as_bytes(), upstream];
+        memos.verdicts.answer(self, event.kind, &parts, read)
     }
 
     /// [`Rules::may_classify`] for a raw record whose message starts `at` into `raw`,
@@ -454,7 +471,7 @@ impl Rules {
             shifted.as_slice()
         });
         let read = || self.may_classify(message, kind, near);
-        candidates.answer(self, Some(kind), message, read)
+        candidates.answer(self, Some(kind), &[message], read)
     }
 
     /// [`Rules::classify`], looking for literals only around `near`: where the prefilter found
@@ -1057,5 +1074,27 @@ mod tests {
             ["fpm_pool_exhausted", "worker_pool_exhausted"]
         );
         assert!(classify(Kind::Error, "PHP Warning:  Undefined variable $x").is_none());
+    }
+
+    #[test]
+    fn an_upstream_closing_early_is_the_crash_of_whatever_the_upstream_is() {
+        let closed = |upstream: &str| {
+            let line = format!(
+                "2026/12/07 16:09:55 [error] 9#9: *7 upstream prematurely closed connection while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET /slow HTTP/1.1\", upstream: \"{upstream}\", host: \"127.0.0.1\""
+            );
+            let tz = jiff::tz::TimeZone::UTC;
+            let e = crate::formats::nginx_error::parse(line.as_bytes(), &tz).unwrap();
+            Rules::builtin().classify(&e).unwrap().cause
+        };
+        assert_eq!(closed("fastcgi://unix:/run/php/www.sock:"), "fpm_crash");
+        assert_eq!(closed("http://127.0.0.1:3000/slow"), "worker_crash");
+        assert_eq!(closed("uwsgi://127.0.0.1:3031"), "worker_crash");
+        // Apache's and other lines that name no upstream stay PHP-FPM's.
+        assert_eq!(
+            classify(Kind::Error, "upstream prematurely closed connection")
+                .unwrap()
+                .cause,
+            "fpm_crash"
+        );
     }
 }

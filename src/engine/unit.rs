@@ -28,7 +28,7 @@ pub struct LineAt {
 pub enum Scope {
     /// Names the request it belongs to (nginx's `request: "GET /x"`, FPM's `(request: …)`).
     Request,
-    /// Written for one request, but names at most its client and its scripts.
+    /// Written for one request, but names at most its client, its id and its scripts.
     Script,
     /// About a process or a pool, not one request (a child killed, the pool full).
     Process,
@@ -65,6 +65,8 @@ pub struct Unit {
     pub pool: Option<Box<str>>,
     /// The upstream the proxy sent the request to (`fastcgi://unix:/run/php/www.sock:`).
     pub upstream: Option<Box<str>>,
+    /// The id of the request it was written for (Rails' `[request-id]` tag).
+    pub request_id: Option<Box<str>>,
     /// Who wrote it, as the log says: nginx's connection (`*7`), Apache's `pid N:tid M`, the
     /// PHP-FPM child's pid. Records of one failure come from one writer.
     writer: Option<Box<str>>,
@@ -131,6 +133,7 @@ impl Unit {
             files: identity::files_named(text),
             pool: identity::pool_named(text).map(Into::into),
             upstream: e.upstream().map(Into::into),
+            request_id: e.request_id().map(Into::into),
             writer: writer_of(e),
             origin: origin_of(msg).map(Into::into),
             closed: is_fatal(msg),
@@ -218,6 +221,7 @@ fn scope_of(e: &ErrorEvent) -> Scope {
     if e.request().is_some() {
         Scope::Request
     } else if e.client().is_some()
+        || e.request_id().is_some()
         || e.kind == Some(Kind::PhpError)
         || e.message().contains("said into stderr")
     {

@@ -512,6 +512,8 @@ mod tests {
             paths: vec!["/".into()],
             file: None,
             line: None,
+            language: None,
+            exception: None,
             evidence: Vec::new(),
             fix: "start php-fpm".into(),
             title: "PHP-FPM is down".into(),

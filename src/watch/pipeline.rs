@@ -193,6 +193,8 @@ struct Waiting {
     vhost: Option<String>,
     /// The line's own reason for failing and the line, where its format writes one.
     reason: Option<(String, String)>,
+    /// The request's id, where the format logs one.
+    request_id: Option<String>,
 }
 
 /// A live incident and what merging needs.
@@ -603,6 +605,7 @@ impl Pipeline {
                     .reason
                     .as_deref()
                     .map(|reason| (clean_text(reason), clean_text(line))),
+                request_id: r.request_id.as_deref().map(clean_text),
             });
         }
     }
@@ -778,6 +781,7 @@ impl Pipeline {
                     reason: strings.intern(reason),
                     line: strings.intern(line),
                 }),
+                request_id: w.request_id.as_deref().map(|id| strings.intern(id)),
             })
             .collect();
         let mut errors: Vec<ErrorEvent> = self.errors.iter().cloned().collect();
@@ -827,6 +831,8 @@ impl Pipeline {
                 paths: Vec::new(),
                 file: i.file.clone(),
                 line: i.line,
+                language: i.language.map(|l| l.name().to_owned()),
+                exception: i.exception.clone(),
                 evidence: Vec::new(),
                 fix: i.fix.clone(),
                 title: i.title.clone(),
