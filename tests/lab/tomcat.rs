@@ -197,15 +197,20 @@ impl Tomcat {
     /// The file of `logs/` whose name starts with `prefix` (`catalina.`, `localhost.`: the
     /// date Tomcat puts in the name is its own).
     pub fn log(&self, prefix: &str) -> PathBuf {
+        self.logs_file(prefix, ".log")
+    }
+
+    /// The file of `logs/` named `prefix…suffix`, or where it would be when not yet written.
+    fn logs_file(&self, prefix: &str, suffix: &str) -> PathBuf {
         let dir = self.base.join("logs");
         fs::read_dir(&dir)
             .expect("tomcat logs")
             .filter_map(|e| e.ok().map(|e| e.path()))
             .find(|p| {
                 let name = p.file_name().unwrap_or_default().to_string_lossy();
-                name.starts_with(prefix) && name.ends_with(".log")
+                name.starts_with(prefix) && name.ends_with(suffix)
             })
-            .unwrap_or_else(|| dir.join(format!("{prefix}missing.log")))
+            .unwrap_or_else(|| dir.join(format!("{prefix}missing{suffix}")))
     }
 
     pub fn catalina_out(&self) -> PathBuf {
@@ -225,15 +230,7 @@ impl Tomcat {
 
     /// The access valve's daily file, `localhost_access_log.DATE.txt`.
     pub fn access_log(&self) -> PathBuf {
-        let dir = self.base.join("logs");
-        fs::read_dir(&dir)
-            .expect("tomcat logs")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| {
-                let name = p.file_name().unwrap_or_default().to_string_lossy();
-                name.starts_with("localhost_access_log.")
-            })
-            .unwrap_or_else(|| dir.join("localhost_access_log.missing.txt"))
+        self.logs_file("localhost_access_log.", ".txt")
     }
 
     /// The daily files (`catalina.DATE.log`, `localhost.DATE.log`, the access valve's)
