@@ -115,6 +115,10 @@ pub struct InputReport {
     pub format: &'static str,
     pub lines: u64,
     pub unparsed: u64,
+    /// Error records read that have no time of their own, no envelope's and no timed record
+    /// before them in the file: nothing places them in time, so nothing ties them to a
+    /// response. Reported only when some were.
+    pub untimed: u64,
     /// Why reading stopped before the end (a `.gz` cut off in the middle); what was read
     /// before it is counted. For an input not read at all, why it could not be.
     pub error: Option<String>,
@@ -134,6 +138,7 @@ impl InputReport {
             format,
             lines: 0,
             unparsed: 0,
+            untimed: 0,
             error: None,
             envelope: None,
         }
@@ -168,12 +173,16 @@ impl InputReport {
 impl Serialize for InputReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut m = s.serialize_struct("InputReport", 8)?;
+        let mut m = s.serialize_struct("InputReport", 9)?;
         m.serialize_field("path", &self.path)?;
         m.serialize_field("kind", &self.kind)?;
         m.serialize_field("format", self.format)?;
         m.serialize_field("lines", &self.lines)?;
         m.serialize_field("unparsed", &self.unparsed)?;
+        match self.untimed {
+            0 => m.skip_field("untimed")?,
+            n => m.serialize_field("untimed", &n)?,
+        }
         // For an input not read at all, its error is its reason, said once.
         match (self.reason(), &self.error) {
             (Some(r), _) => m.serialize_field("reason", r)?,

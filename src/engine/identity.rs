@@ -394,6 +394,7 @@ mod tests {
             format,
             lines: 0,
             unparsed: 0,
+            untimed: 0,
             error: None,
             envelope: None,
         }

@@ -355,6 +355,7 @@ impl Pipeline {
                 format: i.format,
                 lines: i.lines,
                 unparsed: i.unparsed,
+                untimed: 0,
                 error: None,
                 envelope: match &i.wrapping {
                     Wrapping::Wrapped(u) => Some(u.envelope().name()),
