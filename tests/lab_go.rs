@@ -1,7 +1,8 @@
 //! A Go `net/http` service (Debian's `golang-go`, tests/lab/app_go/) behind a real nginx: a
 //! handler that indexes past a slice's end (net/http recovers, logs `http: panic serving` with
-//! the goroutine's stack and drops the connection: nginx's 502), and a panic on a goroutine of
-//! its own that kills the process (the request in flight and every one after it: 502).
+//! the goroutine's stack and drops the connection: nginx's 502), a panic on a goroutine of its
+//! own that kills the process (the request in flight and every one after it: 502), and a route
+//! that runs the runtime out of memory under `ulimit -v` (502).
 //! `fivehundred diagnose` on nginx's logs and the service's stderr must name the cause of each
 //! 5xx, count each request once, and say `go`, the panic's kind and the app's own frame: the
 //! real path of `main.go` and the line marked in it.
@@ -56,24 +57,23 @@ fn a_handlers_panic_is_an_app_exception_at_the_handlers_line() {
 
     let report = diagnose_stack(&lab, &app, &nginx, "handler_panic");
     assert_server_errors(&report, 2, &[(502, 2)]);
-    let main_go = source().to_string_lossy().into_owned();
     let want = Expect {
         cause: "app_exception",
         paths: &["/cart"],
         count: 2,
         language: "go",
-        place: Some((&main_go, line_of(&source(), "// lab: cart"))),
+        place: Some((&source_path(), line_of(&source(), "// lab: cart"))),
         exception: Some("runtime.Error"),
     };
     assert_app_incident_status(&report, &want, 502);
 }
 
-/// The runtime writes a crash with no time on any line, so nothing ties it to the request it
-/// ended: nginx's own record is the evidence of that 502 (`fpm_crash`, "upstream prematurely
-/// closed"), and of those after it (`upstream_unavailable`). Read alone, the crash is a
-/// `worker_crash` at the panicking goroutine's line (the rule table's unit tests).
+/// A panic on a goroutine of its own kills the process; the runtime writes it with no time on
+/// any line, so it is placed by the `log` line before it (the app's start). The request in
+/// flight is a `worker_crash` at the panicking goroutine's line; those after it, refused while
+/// nothing listens, are nginx's `upstream_unavailable`.
 #[test]
-fn a_crashed_process_leaves_nginx_its_502s_as_its_dump_has_no_time() {
+fn a_crashed_process_is_a_worker_crash_at_the_panicking_goroutines_line() {
     let lab = Lab::new();
     let (app, nginx) = stack(&lab);
     let mut statuses = nginx.gets("/ok", 1);
@@ -86,6 +86,52 @@ fn a_crashed_process_leaves_nginx_its_502s_as_its_dump_has_no_time() {
 
     let report = diagnose_stack(&lab, &app, &nginx, "crash");
     assert_server_errors(&report, 3, &[(502, 3)]);
-    assert_incident(&report, "fpm_crash", 502, 1, None, None);
+    let want = Expect {
+        cause: "worker_crash",
+        paths: &["/refresh"],
+        count: 1,
+        language: "go",
+        place: Some((&source_path(), line_of(&source(), "// lab: refresh"))),
+        exception: Some("panic"),
+    };
+    assert_app_incident_status(&report, &want, 502);
     assert_incident(&report, "upstream_unavailable", 502, 2, None, None);
+    assert!(
+        report["inputs"][2].get("untimed").is_none(),
+        "{}",
+        pretty(&report)
+    );
+}
+
+/// `/report` keeps what it allocates until the runtime, under the lab's `ulimit -v`, cannot
+/// map more: `fatal error: out of memory` with no time, placed by the app's start line, is the
+/// request's `out_of_memory` at the allocating line. (Its own stack: two deaths of one process
+/// in one logged second, each with only a time to go by, could be told apart by nothing.)
+#[test]
+fn a_process_out_of_address_space_is_out_of_memory_at_the_allocating_line() {
+    let lab = Lab::new();
+    let (app, nginx) = stack(&lab);
+    let statuses = nginx.gets("/report", 1);
+    wait_for("the runtime to run out of memory", || {
+        log_contains(&app.log, "fatal error: out of memory")
+    });
+    assert_eq!(statuses, [502]);
+    nginx.wait_access_lines(statuses.len());
+
+    let report = diagnose_stack(&lab, &app, &nginx, "out_of_memory");
+    assert_server_errors(&report, 1, &[(502, 1)]);
+    let want = Expect {
+        cause: "out_of_memory",
+        paths: &["/report"],
+        count: 1,
+        language: "go",
+        place: Some((&source_path(), line_of(&source(), "// lab: report"))),
+        exception: None,
+    };
+    assert_app_incident_status(&report, &want, 502);
+}
+
+/// The app's source file as a report names it.
+fn source_path() -> String {
+    source().to_string_lossy().into_owned()
 }

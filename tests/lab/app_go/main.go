@@ -17,6 +17,7 @@ func main() {
 	})
 	http.HandleFunc("/cart", cart)
 	http.HandleFunc("/refresh", refresh)
+	http.HandleFunc("/report", report)
 	log.Printf("listening on %s", os.Args[1])
 	log.Fatal(http.ListenAndServe(os.Args[1], nil))
 }
@@ -39,4 +40,15 @@ func refresh(w http.ResponseWriter, r *http.Request) {
 
 func reload(done chan struct{}) {
 	panic("cache reload failed: no upstream") // lab: refresh
+}
+
+// kept holds everything report builds.
+var kept [][]byte
+
+// report keeps what it builds: under the lab's address-space limit (ulimit -v) the runtime
+// cannot map more and dies with `fatal error: out of memory` and a goroutine dump.
+func report(w http.ResponseWriter, r *http.Request) {
+	for {
+		kept = append(kept, make([]byte, 64<<20)) // lab: report
+	}
 }
