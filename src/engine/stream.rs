@@ -116,6 +116,10 @@ impl ErrorInput {
             Waiting::Held(first, blocks) => Ok((first, BlockSource::Read(blocks), None)),
             Waiting::Reopen(source) => {
                 let (reader, enveloped) = read::open(&source).map_err(io::Error::other)?;
+                // Before a line is read: what places a record that has no time of its own.
+                if let Some(e) = &enveloped {
+                    e.origins.keep_times();
+                }
                 let mut blocks = Blocks::new(reader);
                 let first = blocks.next_block()?.unwrap_or_default();
                 let rest = BlockSource::after(&first, blocks, source.path.as_deref());
@@ -169,6 +173,13 @@ impl ErrorOrigins {
     /// The envelope's time of a line, if its input was read again through one that has times.
     fn time_at(&self, at: LineAt) -> Option<Stamp> {
         self.lock().get(&at.input)?.time_at(at.line)
+    }
+
+    /// Forgets the envelope's times of an input's lines before `at`: they have been merged.
+    fn forget_times_before(&self, at: LineAt) {
+        if let Some(o) = self.lock().get(&at.input) {
+            o.forget_times_before(at.line);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Origins>> {
@@ -809,6 +820,10 @@ impl Merge<'_> {
                 }
             }
             s.last_time = parsed.last.or(s.last_time);
+            self.origins.forget_times_before(LineAt {
+                input: t.index,
+                line: s.lines_before + 1,
+            });
             s.release(false);
             return;
         }

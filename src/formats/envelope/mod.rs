@@ -177,18 +177,20 @@ impl Origin {
 }
 
 /// The origin of each line an [`Unwrap`] handed out: runs of lines, each from the (1-based)
-/// line it starts on; and their envelope's times, likewise. Shared between the reader, which
-/// adds to it, and whoever reads the lines.
+/// line it starts on; and, where asked for ([`Origins::keep_times`]), their envelope's times,
+/// likewise. Shared between the reader, which adds to it, and whoever reads the lines.
 #[derive(Clone, Debug, Default)]
 pub struct Origins(Arc<Mutex<Runs>>);
 
-/// [`Origins`]' runs. A time run starts where the envelope's time moves to another second
-/// (or has none): a record placed by it is placed to the second, as logs stamp, and a busy
-/// log costs a run per second, not per line.
+/// [`Origins`]' runs. A time run starts wherever the envelope's time changes, nearly every
+/// line of a busy log: they are kept only for an error log being read by the engine, which
+/// forgets them once the lines are read ([`Origins::forget_times_before`]), so they cost the
+/// lines in flight, not the file.
 #[derive(Debug, Default)]
 struct Runs {
     origins: Vec<(u64, Origin)>,
-    times: Vec<(u64, Option<Stamp>)>,
+    times: std::collections::VecDeque<(u64, Option<Stamp>)>,
+    keep_times: bool,
 }
 
 impl Origins {
@@ -205,27 +207,35 @@ impl Origins {
         after.checked_sub(1).map(|i| runs[i].1.clone())
     }
 
-    /// The envelope's time of the 1-based `line` (the first of its second's run), if it
-    /// wrote one.
+    /// The envelope's time of the 1-based `line`, if it wrote one and times are kept.
     pub fn time_at(&self, line: u64) -> Option<Stamp> {
         let runs = &self.runs().times;
         let after = runs.partition_point(|(start, _)| *start <= line);
         after.checked_sub(1).and_then(|i| runs[i].1)
     }
 
+    /// Keeps the times of the lines handed out from now on.
+    pub fn keep_times(&self) {
+        self.runs().keep_times = true;
+    }
+
+    /// Forgets the times of the lines before `line`: they have been read.
+    pub fn forget_times_before(&self, line: u64) {
+        let times = &mut self.runs().times;
+        while times.get(1).is_some_and(|&(start, _)| start <= line) {
+            times.pop_front();
+        }
+    }
+
     fn push(&self, line: u64, origin: Origin) {
         self.runs().origins.push((line, origin));
     }
 
-    /// Notes the time of the lines from `line` on, if it starts another run.
+    /// Notes the time of the lines from `line` on, if times are kept and it changed.
     fn push_time(&self, line: u64, time: Option<Stamp>) {
-        let times = &mut self.runs().times;
-        let second = |t: Option<Stamp>| t.map(Stamp::secs);
-        if times
-            .last()
-            .is_none_or(|&(_, last)| second(last) != second(time))
-        {
-            times.push((line, time));
+        let runs = &mut *self.runs();
+        if runs.keep_times && runs.times.back().is_none_or(|&(_, last)| last != time) {
+            runs.times.push_back((line, time));
         }
     }
 }

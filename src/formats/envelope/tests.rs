@@ -2,6 +2,9 @@ use super::*;
 
 fn unwrap_all(input: &[u8]) -> (Option<Envelope>, String, Origins) {
     let (mut reader, env) = sniff(Box::new(io::Cursor::new(input.to_vec())));
+    if let Some(e) = &env {
+        e.origins.keep_times();
+    }
     let mut out = Vec::new();
     reader.read_to_end(&mut out).unwrap();
     let out = String::from_utf8_lossy(&out).into_owned();
@@ -174,8 +177,11 @@ fn syslog_lines_keep_their_indentation_and_their_time() {
     let (env, out, origins) = unwrap_all(p23);
     assert_eq!(env, Some(Envelope::Rfc5424));
     assert_eq!(out, "TypeError: x\n    at /srv/a.js:5:55\n");
-    // One run for the second both lines were written in.
+    // One run for the millisecond both lines were written in; the runs before a line read are
+    // forgotten.
     assert_eq!(origins.time_at(2), origins.time_at(1));
+    origins.forget_times_before(2);
+    assert!(origins.time_at(2).is_some());
     // RFC 3164's own time has no year: no time.
     let (_, _, origins) = unwrap_all(b"Dec  7 12:14:14 web1 nginx: x\n");
     assert_eq!(origins.time_at(1), None);
