@@ -3,6 +3,8 @@
 //!
 //! - an exception in the app's own code that Express's default error handler answers 500;
 //! - the database refusing the password (pg's `error: password authentication failed`);
+//! - a write to a full 64 KiB tmpfs (`Error: ENOSPC: no space left on device`), 500;
+//! - the database stopped (`Error: connect ECONNREFUSED`, from node:net), 500;
 //! - an exception nothing catches (thrown in a timer): Node prints it and exits, nginx answers
 //!   502 for that request and for the next one while nothing listens;
 //! - V8 running out of heap in a route that keeps what it builds: Node aborts, 502.
@@ -48,7 +50,7 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
         return;
     }
     let lab = Lab::new();
-    let pg = db::DbOptions::postgres().start(&lab);
+    let mut pg = db::DbOptions::postgres().start(&lab);
     let url = pg.wrong_password_url();
     let mut app = Node::start(&lab, &url);
     let nginx = NginxOptions::new()
@@ -57,6 +59,9 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
 
     let mut statuses = nginx.gets("/ok", OK_N);
     statuses.extend(nginx.gets("/checkout", EXCEPTION_N));
+    statuses.push(get(nginx.port, "/orders"));
+    statuses.push(get(nginx.port, "/upload"));
+    pg.stop();
     statuses.push(get(nginx.port, "/orders"));
     statuses.push(get(nginx.port, "/export?n=7"));
     app.wait_exited();
@@ -69,7 +74,7 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
         [
             [200; OK_N].as_slice(),
             &[500; EXCEPTION_N],
-            &[500, 502, 502, 502]
+            &[500, 500, 500, 502, 502, 502]
         ]
         .concat(),
         "node said:\n{}",
@@ -84,9 +89,9 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
     heap_exhaustion_is_v8_s_fatal_error(&records);
 
     app.wait_syslog();
-    // The records a rule names a cause in: both `TypeError`s, pg's refusal, the `RangeError`
-    // and the exit after it, V8's `FATAL ERROR`.
-    untimed_records_are_counted_not_tied(&nginx, &app, &statuses, EXCEPTION_N + 4);
+    // The records a rule names a cause in: both `TypeError`s, pg's refusal, the full disk, pg
+    // finding no server, the `RangeError` and the exit after it, V8's `FATAL ERROR`.
+    untimed_records_are_counted_not_tied(&nginx, &app, &statuses, EXCEPTION_N + 6);
     let logs = [
         nginx.access_log.as_path(),
         nginx.error_log.as_path(),
@@ -103,7 +108,7 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
     assert_eq!(report["inputs"][2]["envelope"], "syslog_rfc3164");
     // Every client request once, each explained by the record Node wrote for it, placed by
     // the time rsyslogd wrote its lines.
-    assert_server_errors(&report, count_5xx(&statuses), &[(500, 3), (502, 3)]);
+    assert_server_errors(&report, count_5xx(&statuses), &[(500, 5), (502, 3)]);
     let (cart, line) = place("cart.js", "toFixed");
     let incident = |cause, paths, count, place, exception| Expect {
         cause,
@@ -124,6 +129,20 @@ fn express_under_node_behind_nginx_logs_each_fault_in_its_own_words() {
     // pg's frames are all in node_modules: no app frame to name.
     let refused = incident("db_auth", &["/orders"], 1, None, Some("error"));
     assert_app_incident_status(&report, &refused, 500);
+    let (server, line) = place("server.js", "// lab: upload");
+    let full = incident(
+        "disk_full",
+        &["/upload"],
+        1,
+        Some((&server, u64::from(line))),
+        Some("Error"),
+    );
+    assert_app_incident_status(&report, &full, 500);
+    // With the database stopped, pg hands on node:net's own error, `Error: connect
+    // ECONNREFUSED 127.0.0.1:PORT`, whose stack and properties name no database: read as
+    // what it says, an exception the app did not handle.
+    let unreachable = incident("app_exception", &["/orders"], 1, None, Some("Error"));
+    assert_app_incident_status(&report, &unreachable, 500);
     // The request in flight when Node exited; the one after, refused, is nginx's own.
     let exited = incident("worker_crash", &["/export"], 1, None, None);
     assert_app_incident_status(&report, &exited, 502);
@@ -149,7 +168,7 @@ fn untimed_records_are_counted_not_tied(
         "{}",
         pretty(&report)
     );
-    assert_server_errors(&report, count_5xx(statuses), &[(500, 3), (502, 3)]);
+    assert_server_errors(&report, count_5xx(statuses), &[(500, 5), (502, 3)]);
     let causes = causes(&report);
     assert!(
         causes

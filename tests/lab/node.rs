@@ -29,6 +29,8 @@ pub struct Node {
     pub syslog: PathBuf,
     rsyslog: Rsyslog,
     database_url: String,
+    /// Where `/upload` writes: a 64 KiB tmpfs, too small for what it writes.
+    export_dir: PathBuf,
     starts: usize,
 }
 
@@ -38,7 +40,10 @@ impl Node {
         let port = free_port();
         let log = lab.mkdir("log").join("node.log");
         let rsyslog = Rsyslog::start(lab, false, &[("node-syslog.log", "RSYSLOG_FileFormat")]);
-        let daemon = spawn(port, &log, &rsyslog, database_url);
+        let export_dir = lab
+            .mount_tmpfs("export", "64k")
+            .expect("a tmpfs for the export");
+        let daemon = spawn(port, &log, &rsyslog, database_url, &export_dir);
         let mut node = Node {
             daemon,
             port,
@@ -46,6 +51,7 @@ impl Node {
             syslog: rsyslog.files[0].clone(),
             rsyslog,
             database_url: database_url.into(),
+            export_dir,
             starts: 0,
         };
         node.wait_listening();
@@ -55,7 +61,13 @@ impl Node {
     /// Starts the app again after it exited, on the same port.
     pub fn restart(&mut self) {
         self.daemon.stop();
-        self.daemon = spawn(self.port, &self.log, &self.rsyslog, &self.database_url);
+        self.daemon = spawn(
+            self.port,
+            &self.log,
+            &self.rsyslog,
+            &self.database_url,
+            &self.export_dir,
+        );
         self.wait_listening();
     }
 
@@ -102,7 +114,13 @@ fn node_modules() -> PathBuf {
 
 /// `node server.js PORT 2>&1 | tee -a log | logger`, in production mode, with no core dump
 /// when V8 aborts.
-fn spawn(port: u16, log: &Path, rsyslog: &Rsyslog, database_url: &str) -> Daemon {
+fn spawn(
+    port: u16,
+    log: &Path,
+    rsyslog: &Rsyslog,
+    database_url: &str,
+    export_dir: &Path,
+) -> Daemon {
     let script = format!(
         "ulimit -c 0; node --max-old-space-size={HEAP_MB} server.js {port} 2>&1 | tee -a '{}' | logger --socket '{}' -t {TAG}",
         log.display(),
@@ -113,7 +131,8 @@ fn spawn(port: u16, log: &Path, rsyslog: &Rsyslog, database_url: &str) -> Daemon
         .current_dir(app_dir())
         .env("NODE_ENV", "production")
         .env("NODE_PATH", node_modules())
-        .env("DATABASE_URL", database_url);
+        .env("DATABASE_URL", database_url)
+        .env("EXPORT_DIR", export_dir);
     Daemon::spawn("node", &mut cmd)
 }
 
