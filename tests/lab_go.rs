@@ -6,6 +6,8 @@
 //! `fivehundred diagnose` on nginx's logs and the service's stderr must name the cause of each
 //! 5xx, count each request once, and say `go`, the panic's kind and the app's own frame: the
 //! real path of `main.go` and the line marked in it.
+#[path = "lab/db.rs"]
+mod db;
 mod lab;
 #[path = "lab/stack.rs"]
 mod stack;
@@ -15,9 +17,10 @@ use lab::nginx::NginxOptions;
 use lab::*;
 use stack::{Expect, assert_app_incident_status, line_of};
 
-/// The Go app behind nginx (`proxy_pass` of every path).
-fn stack(lab: &Lab) -> (GoApp, nginx::Nginx) {
-    let app = GoApp::start(lab);
+/// The Go app behind nginx (`proxy_pass` of every path), its `/orders` querying the database
+/// at `database_url`.
+fn stack(lab: &Lab, database_url: &str) -> (GoApp, nginx::Nginx) {
+    let app = GoApp::start(lab, database_url);
     let nginx = NginxOptions::new()
         .default_location(&format!(
             "location / {{ proxy_pass http://127.0.0.1:{}; }}",
@@ -42,21 +45,38 @@ fn diagnose_stack(
     report
 }
 
+/// A handler's panic, which net/http recovers from; and `/orders`, whose database (PostgreSQL,
+/// through database/sql and lib/pq) refuses the password the deploy gave: the handler logs
+/// lib/pq's `pq: password authentication failed for user "app"` and answers 500.
 #[test]
-fn a_handlers_panic_is_an_app_exception_at_the_handlers_line() {
+fn a_handlers_panic_is_an_app_exception_and_a_refused_password_db_auth() {
     let lab = Lab::new();
-    let (app, nginx) = stack(&lab);
+    let pg = db::DbOptions::postgres().start(&lab);
+    // lib/pq asks for TLS unless told not to; the lab's server has none.
+    let url = format!("{}?sslmode=disable", pg.wrong_password_url());
+    let (app, nginx) = stack(&lab, &url);
     let mut statuses = nginx.gets("/ok", 1);
     statuses.extend(nginx.gets("/cart?item=3", 2));
     statuses.extend(nginx.gets("/ok", 1));
-    assert_eq!(statuses, [200, 502, 502, 200]);
+    statuses.extend(nginx.gets("/orders", 1));
+    assert_eq!(statuses, [200, 502, 502, 200, 500]);
     nginx.wait_access_lines(statuses.len());
     wait_for("both panics logged", || {
         count_in_file(&app.log, "http: panic serving") == 2
     });
 
     let report = diagnose_stack(&lab, &app, &nginx, "handler_panic");
-    assert_server_errors(&report, 2, &[(502, 2)]);
+    assert_server_errors(&report, 3, &[(502, 2), (500, 1)]);
+    // A `log` line names no frame and no exception.
+    let refused = Expect {
+        cause: "db_auth",
+        paths: &["/orders"],
+        count: 1,
+        language: "go",
+        place: None,
+        exception: None,
+    };
+    assert_app_incident_status(&report, &refused, 500);
     let want = Expect {
         cause: "app_exception",
         paths: &["/cart"],
@@ -75,7 +95,7 @@ fn a_handlers_panic_is_an_app_exception_at_the_handlers_line() {
 #[test]
 fn a_crashed_process_is_a_worker_crash_at_the_panicking_goroutines_line() {
     let lab = Lab::new();
-    let (app, nginx) = stack(&lab);
+    let (app, nginx) = stack(&lab, "");
     let mut statuses = nginx.gets("/ok", 1);
     statuses.extend(nginx.gets("/refresh", 1));
     wait_for("the crash", || log_contains(&app.log, "goroutine"));
@@ -110,7 +130,7 @@ fn a_crashed_process_is_a_worker_crash_at_the_panicking_goroutines_line() {
 #[test]
 fn a_process_out_of_address_space_is_out_of_memory_at_the_allocating_line() {
     let lab = Lab::new();
-    let (app, nginx) = stack(&lab);
+    let (app, nginx) = stack(&lab, "");
     let statuses = nginx.gets("/report", 1);
     wait_for("the runtime to run out of memory", || {
         log_contains(&app.log, "fatal error: out of memory")
