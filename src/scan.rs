@@ -17,6 +17,7 @@ use crate::engine::stream::ErrorInput;
 use crate::formats::access::{AccessFormat, FormatDirective};
 use crate::formats::detect::{Detected, ErrorFormat, detect};
 use crate::formats::envelope::{Enveloped, Origin, Origins};
+use crate::formats::hop::{self, HopSample};
 use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
 use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
@@ -124,6 +125,10 @@ pub struct InputReport {
     pub error: Option<String>,
     /// The envelope its lines were unwrapped from (`syslog_rfc3164`, `docker_json`…), if any.
     pub envelope: Option<&'static str>,
+    /// For an application server's access log read beside its proxy's: the proxy's log (its
+    /// path), which counts the requests; this one's lines are read, never counted again (see
+    /// [`crate::formats::hop`]).
+    pub hop_of: Option<String>,
 }
 
 /// The `format` of an input with no line in it.
@@ -141,6 +146,7 @@ impl InputReport {
             untimed: 0,
             error: None,
             envelope: None,
+            hop_of: None,
         }
     }
 
@@ -193,6 +199,10 @@ impl Serialize for InputReport {
             Some(e) => m.serialize_field("envelope", e)?,
             None => m.skip_field("envelope")?,
         }
+        match &self.hop_of {
+            Some(proxy) => m.serialize_field("hop_of", proxy)?,
+            None => m.skip_field("hop_of")?,
+        }
         m.end()
     }
 }
@@ -214,6 +224,8 @@ pub struct Response {
     pub vhost: Option<Sym>,
     /// Where the line says itself why it failed (HAProxy's termination state).
     pub reason: Option<OwnReason>,
+    /// The request's id, where the access format logs one (nginx's `$request_id`).
+    pub request_id: Option<Sym>,
 }
 
 /// A response's own reason for failing, as its format wrote it, and its whole line: the
@@ -275,6 +287,10 @@ impl Response {
                 reason: strings.intern(&clean_text(reason)),
                 line: strings.intern(&clean_text(line)),
             }),
+            request_id: r
+                .request_id
+                .as_deref()
+                .map(|id| strings.intern(&clean_text(id))),
         }
     }
 }
@@ -380,6 +396,8 @@ pub struct Scan {
     pub block_starts: HashMap<usize, Vec<u64>>,
     /// Per enveloped input, where each of its lines came from.
     pub origins: HashMap<usize, Origins>,
+    /// Per access input, its head's sample, until the scan has told which is another's hop.
+    pub hop_samples: Vec<(usize, HopSample)>,
 }
 
 impl Scan {
@@ -438,6 +456,26 @@ impl Scan {
         self.origins.get(&input)?.at(line)
     }
 
+    /// Finds the access inputs that are another's upstream hop, says so in their reports, and
+    /// returns them.
+    fn note_hops(&mut self) -> Vec<usize> {
+        // Needed no more once told.
+        let taken = std::mem::take(&mut self.hop_samples);
+        let samples: Vec<&HopSample> = taken.iter().map(|(_, s)| s).collect();
+        let found: Vec<(usize, usize)> = hop::hops(&samples)
+            .into_iter()
+            .zip(&taken)
+            .filter_map(|(proxy, (input, _))| Some((*input, taken[proxy?].0)))
+            .collect();
+        for &(input, proxy) in &found {
+            let path = self.inputs.get(proxy).map(|p| p.path.clone());
+            if let Some(report) = self.inputs.get_mut(input) {
+                report.hop_of = path;
+            }
+        }
+        found.into_iter().map(|(input, _)| input).collect()
+    }
+
     /// Whether any access log was read (else incidents come from error events alone).
     pub fn has_access_logs(&self) -> bool {
         self.inputs.iter().any(|i| i.kind == Kind::Access)
@@ -470,18 +508,11 @@ pub fn scan_with<O: BlockObserver>(
         let pool = ParserPool::start(scope, opts, observer);
         let read = read_all(sources, opts, &pool, &mut out);
         let (tallies, strings, observed) = pool.finish();
-        let proxied = out
-            .inputs
-            .iter()
-            .any(|i| i.kind == Kind::Access && !AccessFormat::is_hop(i.format));
+        let hops = out.note_hops();
         for (input, tally) in tallies {
-            // An application server's requests, with a proxy's access log read: the same
+            // An application server's requests, with its proxy's access log read: the same
             // requests' second hop, read but not counted twice.
-            let hop = out
-                .inputs
-                .get(input)
-                .is_some_and(|i| AccessFormat::is_hop(i.format));
-            tally.add_to(&mut out, input, !(proxied && hop));
+            tally.add_to(&mut out, input, !hops.contains(&input));
         }
         out.strings = strings;
         read.map(|()| observed)
@@ -607,6 +638,7 @@ fn scan_one<O: BlockObserver>(
     let (result, oversized) = match (&detected, failed) {
         (_, Some(e)) => (Err(e), blocks.oversized),
         (Detected::Access(format), None) => {
+            out.hop_samples.push((index, HopSample::of(format, &first)));
             let mut rest = BlockSource::after(&first, blocks, source.path.as_deref());
             let job = Arc::new(JobFormat {
                 format: format.clone(),

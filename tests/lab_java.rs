@@ -1,9 +1,10 @@
 //! Java on Tomcat 10 (Debian's `tomcat10`) behind a real nginx: a servlet compiled by `javac`
 //! (tests/lab/app_java/) fails for real, and `fivehundred diagnose` on nginx's logs and
-//! Tomcat's own (`catalina.DATE.log`, `localhost.DATE.log`, `OneLineFormatter`) must name the
-//! cause of each 5xx, count each client request once, and say `java`, the exception (a wrapped
-//! one's root cause) and the application's own frame: the source path under the app's source
-//! root and the line its marker comment is on.
+//! Tomcat's own (`catalina.DATE.log`, `localhost.DATE.log`, `OneLineFormatter`, and its access
+//! valve's `localhost_access_log.DATE.txt`, nginx's hop: nginx connects from 127.0.0.2) must
+//! name the cause of each 5xx, count each client request once, and say `java`, the exception
+//! (a wrapped one's root cause) and the application's own frame: the source path under the
+//! app's source root and the line its marker comment is on.
 //!
 //! - an uncaught exception (`IllegalStateException` caused by a `NumberFormatException`):
 //!   Tomcat's 500, `app_exception`;
@@ -15,7 +16,11 @@
 //! - a JDBC connection refused the password, then refused by a stopped server: 500s,
 //!   `db_auth` and `db_unreachable`;
 //! - a thread pool of one thread and a queue of one, and bursts of slow requests until some are
-//!   refused: "Executor rejected socket", nginx's 502, `worker_pool_exhausted`.
+//!   refused: "Executor rejected socket", nginx's 502, `worker_pool_exhausted`;
+//! - a servlet slower than nginx's `proxy_read_timeout` (Tomcat has no timeout of its own):
+//!   nginx's 504, `upstream_timeout`;
+//! - the JVM killed with SIGKILL mid-request: Tomcat writes nothing, nginx's 502 (its HTTP
+//!   upstream closed), `worker_crash`.
 #[path = "lab/db.rs"]
 mod db;
 mod lab;
@@ -53,15 +58,32 @@ fn assert_java(
     assert_app_incident_status(report, &want, status);
 }
 
-/// diagnose on nginx's access and error logs and Tomcat's.
+/// diagnose on nginx's access and error logs and Tomcat's: its own logs read as `tomcat`, its
+/// access valve's (the requests nginx passed it, from nginx's address) as nginx's hop, read
+/// and never counted again.
 fn diagnose_stack(tomcat: &Tomcat, nginx: &nginx::Nginx) -> serde_json::Value {
     let mut logs = nginx.logs();
     logs.extend(tomcat.logs());
     let report = diagnose(&log_paths(&logs));
+    let proxy = nginx.access_log.display().to_string();
     for input in report["inputs"].as_array().into_iter().flatten().skip(2) {
-        assert_eq!(input["format"], "tomcat", "{}", pretty(&report));
+        match input["format"].as_str() {
+            Some("common") => assert_eq!(input["hop_of"], proxy, "{}", pretty(&report)),
+            format => assert_eq!(format, Some("tomcat"), "{}", pretty(&report)),
+        }
     }
+    assert_eq!(
+        report["summary"]["requests"].as_u64(),
+        Some(count_lines(&nginx.access_log)),
+        "each request counted once: {}",
+        pretty(&report)
+    );
     report
+}
+
+/// The lines of a file.
+fn count_lines(path: &std::path::Path) -> u64 {
+    std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64)
 }
 
 #[test]
@@ -73,9 +95,14 @@ fn servlet_exceptions_a_full_disk_and_a_heap_out_of_memory_behind_nginx() {
     let export = lab
         .mount_tmpfs("export", "64k")
         .expect("tmpfs for the export");
+    let mark = lab.path("tomcat/temp/hang.started");
     let mut tomcat = TomcatOptions::new()
         .heap("48m")
         .prop("lab.export.dir", &export.to_string_lossy())
+        // Longer than a process-level record's reach (5 s): the heap's OutOfMemoryError
+        // before it explains none of what follows the slow request.
+        .prop("lab.slow.ms", "6000")
+        .prop("lab.mark", &mark.to_string_lossy())
         .start(&lab);
     let nginx = tomcat.behind_nginx(&lab);
     let mut statuses = nginx.gets("/ok", 1);
@@ -83,13 +110,39 @@ fn servlet_exceptions_a_full_disk_and_a_heap_out_of_memory_behind_nginx() {
         statuses.extend(nginx.gets(path, 2));
     }
     statuses.extend(nginx.gets("/ok", 1));
-    assert_eq!(statuses, [200, 500, 500, 502, 502, 500, 500, 200]);
-    nginx.wait_access_lines(statuses.len());
+    // Its logs written before it is killed (their handlers write from a thread of their own).
     tomcat.wait_logged("localhost.", "threw exception", 4);
     tomcat.wait_logged("catalina.", "Failed to complete processing", 2);
+    // Tomcat has no timeout of its own: nginx gives up on a slow servlet after a second.
+    statuses.extend(nginx.gets("/late", 1));
+    wait_for("Tomcat's access line for /late", || {
+        log_contains(&tomcat.access_log(), "/late")
+    });
+    // Tomcat killed mid-request (the OOM killer's SIGKILL): it writes nothing, nginx's
+    // upstream closed.
+    let port = nginx.port;
+    let client = std::thread::spawn(move || get(port, "/hang"));
+    wait_for("the /hang servlet to start", || mark.exists());
+    tomcat.kill();
+    statuses.push(client.join().expect("client thread"));
+    assert_eq!(statuses, [200, 500, 500, 502, 502, 500, 500, 200, 504, 502]);
+    nginx.wait_access_lines(statuses.len());
 
     let report = diagnose_stack(&tomcat, &nginx);
-    assert_server_errors(&report, 6, &[(500, 4), (502, 2)]);
+    assert_server_errors(&report, 8, &[(500, 4), (502, 3), (504, 1)]);
+    for (cause, path, status) in [
+        ("upstream_timeout", "/late", 504),
+        ("worker_crash", "/hang", 502),
+    ] {
+        let i = stack::incident(&report, cause, &[path]);
+        assert_eq!(i["count"], 1, "{cause}: {}", pretty(&report));
+        assert_eq!(
+            i["status"][status.to_string()],
+            1,
+            "{cause}: {}",
+            pretty(&report)
+        );
+    }
     assert_java(
         &report,
         ("app_exception", "/checkout", 500, 2),

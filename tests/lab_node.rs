@@ -177,12 +177,21 @@ fn untimed_records_are_counted_not_tied(
         pretty(&report)
     );
     assert_server_errors(&report, count_5xx(statuses), &[(500, 5), (502, 3)]);
+    // nginx's own lines: the upstream closed (an HTTP upstream's `worker_crash`), refused;
+    // the 500s nginx writes nothing for are `unknown`. No incident is Node's.
     let causes = causes(&report);
     assert!(
         causes
             .iter()
-            .all(|c| ["unknown", "fpm_crash", "upstream_unavailable"].contains(&c.as_str())),
+            .all(|c| ["unknown", "worker_crash", "upstream_unavailable"].contains(&c.as_str())),
         "{causes:?}"
+    );
+    assert!(
+        incidents(&report)
+            .iter()
+            .all(|i| i.get("language").is_none()),
+        "{}",
+        pretty(&report)
     );
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fivehundred::diagnose::rules::Rules;
+use fivehundred::diagnose::rules::{Memos, Rules};
 use fivehundred::engine::unit::Keep;
 use fivehundred::formats::detect::{Detected, detect};
 use fivehundred::formats::plain_text;
@@ -35,6 +35,7 @@ fn no_record_a_rule_reads_is_passed_over_in_any_real_error_log() {
         &mut files,
     );
     let (mut classified, mut passed_over) = (0usize, 0usize);
+    let mut memos = Memos::default();
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         let Detected::Error(format) = detect(read::lines(&bytes).take(64), None) else {
@@ -49,7 +50,7 @@ fn no_record_a_rule_reads_is_passed_over_in_any_real_error_log() {
             let part = keep.rule_text(record, format);
             let near = part.map(|part| rules.candidates(&part.to_ascii_lowercase(), format.kind()));
             let found = part.zip(near.as_deref()).is_some_and(|(part, near)| {
-                !near.is_empty() && keep.raw(record, part, format, rules, Some(near))
+                !near.is_empty() && keep.raw(record, part, format, rules, Some(near), &mut memos)
             });
             // Where the record's bytes are its text, the rules look only around the matches.
             if let (Some(near), Some(_)) = (&near, plain_text(record)) {

@@ -56,6 +56,8 @@ fn incident(id: i64, state: IncidentState, cause: &str) -> LiveIncident {
         paths: vec![format!("/search{SCRIPT}"), format!("/p{IMG}")],
         file: Some(format!("/var/www/{IMG}/index.php")),
         line: Some(42),
+        language: None,
+        exception: None,
         evidence: vec![format!(
             "PHP Fatal error:  Uncaught Error: {SCRIPT} in /var/www/{IMG}/index.php:42"
         )],

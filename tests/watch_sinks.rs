@@ -41,6 +41,8 @@ fn incident(id: i64, cause: &str, state: IncidentState, count: u64) -> LiveIncid
         paths: vec!["/checkout.php".to_owned()],
         file: Some("/srv/www/checkout.php".to_owned()),
         line: Some(42),
+        language: None,
+        exception: None,
         evidence: vec!["PHP Fatal error:  Allowed memory size exhausted".to_owned()],
         fix: "raise memory_limit or fix the leak".to_owned(),
         title: "PHP ran out of memory".to_owned(),

@@ -218,6 +218,7 @@ fn explain_with(
                 client: &spellings[clients[i]],
                 path: scan.strings.get(r.path),
                 host: hosts[i].as_deref(),
+                request_id: r.request_id.map(|id| scan.strings.get(id)),
             },
             own: r.reason.and_then(|own| {
                 let format = scan.inputs.get(r.input as usize)?.format;
@@ -754,6 +755,53 @@ KeyError: 'coffee'\n\
             assert_eq!(causes(&r), [("app_exception", 1)]);
             assert_eq!(r.incidents[0].line, Some(20));
         }
+    }
+
+    /// nginx's "upstream prematurely closed" is a PHP worker's crash behind FastCGI and an
+    /// application worker's behind HTTP (Tomcat killed mid-request writes nothing itself).
+    #[test]
+    fn an_upstream_closed_mid_request_is_a_crash_of_what_the_upstream_is() {
+        let log = access(&[("1.1.1.1", "10:00:00", "/hang", 502)]);
+        for (upstream, cause) in [
+            ("fastcgi://unix:/run/php/fpm.sock:", "fpm_crash"),
+            ("http://127.0.0.1:8080/hang", "worker_crash"),
+        ] {
+            let error = format!(
+                "2026/11/25 10:00:00 [error] 7#7: *1 upstream prematurely closed connection while reading response header from upstream, client: 1.1.1.1, server: _, request: \"GET /hang HTTP/1.1\", upstream: \"{upstream}\", host: \"x\"\n"
+            );
+            assert_eq!(causes(&run(&[&log, &error])), [(cause, 1)], "{upstream}");
+        }
+    }
+
+    /// gunicorn's `--access-logfile` (nginx's requests again, from nginx's address, in the
+    /// same `combined` shape) beside nginx's: read, said to be nginx's hop, never counted; its
+    /// error log explains nginx's 500. Alone, it is the count.
+    #[test]
+    fn an_app_servers_access_log_beside_the_proxys_is_counted_once() {
+        let nginx = access(&[
+            ("203.0.113.7", "10:00:00", "/dj/ok", 200),
+            ("198.51.100.2", "10:00:01", "/dj/boom", 500),
+        ]);
+        let gunicorn = access(&[
+            ("127.0.0.1", "10:00:00", "/dj/ok", 200),
+            ("127.0.0.1", "10:00:01", "/dj/boom", 500),
+        ]);
+        let errors = "2026-11-25 10:00:01,100 ERROR django.request Internal Server Error: /dj/boom\n\
+Traceback (most recent call last):\n  \
+File \"/srv/app/views.py\", line 15, in boom\n    \
+return order[\"customer\"]\n\
+KeyError: 'customer'\n";
+        let r = run(&[&nginx, &gunicorn, errors]);
+        assert_eq!(
+            r.inputs[1].hop_of.as_deref(),
+            Some(r.inputs[0].path.as_str())
+        );
+        assert_eq!((r.summary.requests, r.summary.server_errors), (2, 1));
+        assert_eq!(causes(&r), [("app_exception", 1)]);
+        let r = run(&[&gunicorn, errors]);
+        assert_eq!(r.inputs[0].hop_of, None);
+        assert_eq!((r.summary.requests, r.summary.server_errors), (2, 1));
+        assert_eq!(causes(&r), [("app_exception", 1)]);
     }
 
     /// Rails' `Started`/`Completed 500` lines are its hop of the proxy's requests: read, never

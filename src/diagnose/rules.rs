@@ -57,6 +57,7 @@ struct RawRule {
     literal: String,
     regex: Option<String>,
     locate: Option<String>,
+    upstream: Option<String>,
     logs: Option<Vec<Kind>>,
     weight: u16,
     #[serde(default)]
@@ -82,6 +83,8 @@ struct Rule {
     cause: &'static str,
     regex: Option<Regex>,
     locate: Option<Regex>,
+    /// Must match the upstream the record names (nginx's `upstream: "…"`), where given.
+    upstream: Option<Regex>,
     logs: Option<Vec<Kind>>,
     weight: u16,
     refined_by: &'static [&'static str],
@@ -137,6 +140,104 @@ pub struct Verdict {
     pub exception: Option<String>,
 }
 
+/// What the rules said of messages seen lately, so that a message repeated is read by them
+/// once: a busy log says the same few things over and over (one warning from one line of
+/// code, one outage's error for every request), and the same message always reads the same.
+/// Direct-mapped, so bounded: a slot holds the last message that hashed to it.
+pub struct Memo<V> {
+    /// The rules the answers are theirs (their address): another table starts afresh.
+    rules: usize,
+    slots: Box<[Option<Memory<V>>]>,
+}
+
+struct Memory<V> {
+    hash: u64,
+    kind: Option<Kind>,
+    /// The message, and what else the rules read beside it (the upstream it names), each
+    /// ended by a NUL (which no cleaned text holds).
+    key: Box<[u8]>,
+    answer: V,
+}
+
+/// Slots in a [`Memo`]: more than the distinct messages of a busy log's hour, as a rule.
+const MEMO_SLOTS: usize = 1024;
+/// Longer messages are not remembered (a stack trace is seldom repeated whole).
+const MEMO_KEY_MAX: usize = 4096;
+
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo {
+            rules: 0,
+            slots: std::iter::repeat_with(|| None).take(MEMO_SLOTS).collect(),
+        }
+    }
+}
+
+impl<V: Clone> Memo<V> {
+    /// The answer for a message of a `kind` of log (`parts`: the message and what else the
+    /// rules read beside it), remembered or found by `read`.
+    fn answer(
+        &mut self,
+        rules: &Rules,
+        kind: Option<Kind>,
+        parts: &[&[u8]],
+        read: impl FnOnce() -> V,
+    ) -> V {
+        let len: usize = parts.iter().map(|p| p.len() + 1).sum();
+        if len > MEMO_KEY_MAX {
+            return read();
+        }
+        let owner = std::ptr::from_ref(rules) as usize;
+        if self.rules != owner {
+            self.slots.iter_mut().for_each(|s| *s = None);
+            self.rules = owner;
+        }
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = rustc_hash::FxHasher::default();
+            parts.hash(&mut h);
+            h.finish()
+        };
+        let is_key = |key: &[u8]| {
+            key.len() == len
+                && parts
+                    .iter()
+                    .try_fold(key, |rest, p| rest.strip_prefix(*p)?.strip_prefix(b"\0"))
+                    .is_some()
+        };
+        let slot = &mut self.slots[(hash % MEMO_SLOTS as u64) as usize];
+        if let Some(m) = slot.as_ref()
+            && m.hash == hash
+            && m.kind == kind
+            && is_key(&m.key)
+        {
+            return m.answer.clone();
+        }
+        let answer = read();
+        let mut key = Vec::with_capacity(len);
+        for p in parts {
+            key.extend_from_slice(p);
+            key.push(0);
+        }
+        *slot = Some(Memory {
+            hash,
+            kind,
+            key: key.into(),
+            answer: answer.clone(),
+        });
+        answer
+    }
+}
+
+/// A reader's memories of the rules' answers (see [`Memo`]), kept by each thread that reads.
+#[derive(Default)]
+pub struct Memos {
+    verdicts: Memo<Option<Verdict>>,
+    candidates: Memo<bool>,
+    /// Where the prefilter's matches are in a message, reused from record to record.
+    near: Vec<usize>,
+}
+
 /// How far back a process-level record explains failures when its rule says nothing.
 const DEFAULT_REACH_S: u32 = 5;
 
@@ -165,6 +266,7 @@ impl Rules {
                 cause: leak(&r.cause),
                 regex: compile(&r.regex)?,
                 locate: compile(&r.locate)?,
+                upstream: compile(&r.upstream)?,
                 logs: r.logs.clone(),
                 weight: r.weight,
                 refined_by: leak_slice(r.refined_by.iter().map(|c| leak(c)).collect()),
@@ -327,6 +429,51 @@ impl Rules {
         self.classify_near(event, None)
     }
 
+    /// [`Rules::classify_near`], remembered in `memos` by the message and the upstream it
+    /// names: the same message gets the same verdict, unless a stack trace beyond it names the
+    /// place.
+    pub fn classify_memo(
+        &self,
+        event: &ErrorEvent,
+        near: Option<&[usize]>,
+        memos: &mut Memos,
+    ) -> Option<Verdict> {
+        if event.language.is_some() {
+            return self.classify_near(event, near);
+        }
+        let read = || self.classify_near(event, near);
+        let upstream = event.upstream().unwrap_or_default().as_bytes();
+        let parts = [event.message().as_bytes(), upstream];
+        memos.verdicts.answer(self, event.kind, &parts, read)
+    }
+
+    /// [`Rules::may_classify`] for a raw record whose message starts `at` into `raw`,
+    /// remembered in `memos` by the message. Only the message is read: [`Rules::classify`]
+    /// reads no more.
+    pub fn may_classify_message(
+        &self,
+        raw: &[u8],
+        at: usize,
+        kind: Kind,
+        near: Option<&[usize]>,
+        memos: &mut Memos,
+    ) -> bool {
+        let Memos {
+            candidates,
+            near: shifted,
+            ..
+        } = memos;
+        let message = &raw[at.min(raw.len())..];
+        let near = near.map(|near| {
+            // A match in the header before the message may hide one that starts in it.
+            shifted.clear();
+            shifted.extend(near.iter().map(|n| n.saturating_sub(at)));
+            shifted.as_slice()
+        });
+        let read = || self.may_classify(message, kind, near);
+        candidates.answer(self, Some(kind), &[message], read)
+    }
+
     /// [`Rules::classify`], looking for literals only around `near`: where the prefilter found
     /// them in the record's bytes, when those are the record's text (see
     /// [`Rules::may_classify`]).
@@ -346,6 +493,10 @@ impl Rules {
             }
             if reads(rule.logs.as_deref(), event.kind)
                 && rule.regex.as_ref().is_none_or(|re| re.is_match(msg))
+                && rule
+                    .upstream
+                    .as_ref()
+                    .is_none_or(|re| event.upstream().is_some_and(|u| re.is_match(u)))
             {
                 best = Some((rule, m.start()));
             }
@@ -526,6 +677,49 @@ mod tests {
         let mut e = EventBuilder::new(msg.as_bytes(), None, kind);
         e.message(msg.as_bytes());
         Rules::builtin().classify(&e.finish())
+    }
+
+    #[test]
+    fn a_remembered_answer_is_the_answer() {
+        let rules = Rules::builtin();
+        let mut memos = Memos::default();
+        let records = [
+            (
+                Kind::PhpError,
+                "PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted (tried to allocate 4096 bytes) in /srv/www/a.php on line 3",
+            ),
+            (
+                Kind::PhpError,
+                "PHP Warning:  Undefined variable $x in /srv/www/a.php on line 9",
+            ),
+            // The same words from another kind of log, which other rules read.
+            (
+                Kind::Error,
+                "PHP Fatal error:  Allowed memory size of 2097152 bytes exhausted (tried to allocate 4096 bytes) in /srv/www/a.php on line 3",
+            ),
+            (
+                Kind::Error,
+                "connect() to unix:/run/php/www.sock failed (11: Resource temporarily unavailable) while connecting to upstream",
+            ),
+        ];
+        // Twice over, so that the second round is answered from memory.
+        for (kind, msg) in records.iter().chain(&records) {
+            let mut e = EventBuilder::new(msg.as_bytes(), None, *kind);
+            e.message(msg.as_bytes());
+            let e = e.finish();
+            assert_eq!(
+                rules.classify_memo(&e, None, &mut memos),
+                rules.classify(&e),
+                "{msg}"
+            );
+            let raw = msg.as_bytes();
+            let near = rules.candidates(&raw.to_ascii_lowercase(), *kind);
+            assert_eq!(
+                rules.may_classify_message(raw, 0, *kind, Some(&near), &mut memos),
+                rules.may_classify(raw, *kind, None),
+                "{msg}"
+            );
+        }
     }
 
     #[test]
@@ -884,5 +1078,27 @@ mod tests {
             ["fpm_pool_exhausted", "worker_pool_exhausted"]
         );
         assert!(classify(Kind::Error, "PHP Warning:  Undefined variable $x").is_none());
+    }
+
+    #[test]
+    fn an_upstream_closing_early_is_the_crash_of_whatever_the_upstream_is() {
+        let closed = |upstream: &str| {
+            let line = format!(
+                "2026/12/07 16:09:55 [error] 9#9: *7 upstream prematurely closed connection while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET /slow HTTP/1.1\", upstream: \"{upstream}\", host: \"127.0.0.1\""
+            );
+            let tz = jiff::tz::TimeZone::UTC;
+            let e = crate::formats::nginx_error::parse(line.as_bytes(), &tz).unwrap();
+            Rules::builtin().classify(&e).unwrap().cause
+        };
+        assert_eq!(closed("fastcgi://unix:/run/php/www.sock:"), "fpm_crash");
+        assert_eq!(closed("http://127.0.0.1:3000/slow"), "worker_crash");
+        assert_eq!(closed("uwsgi://127.0.0.1:3031"), "worker_crash");
+        // Apache's and other lines that name no upstream stay PHP-FPM's.
+        assert_eq!(
+            classify(Kind::Error, "upstream prematurely closed connection")
+                .unwrap()
+                .cause,
+            "fpm_crash"
+        );
     }
 }

@@ -486,6 +486,7 @@ fn leftovers(ctx: &Context, index: &Index, used: &mut [bool]) -> Vec<Decision> {
                 client: u.client.as_deref().unwrap_or_default(),
                 path: u.target.as_deref().unwrap_or_default(),
                 host: u.host.as_deref(),
+                request_id: u.request_id.as_deref(),
             };
             if wants_process(&d)
                 && let Some(p) = refine(
@@ -577,6 +578,7 @@ mod tests {
                 untimed: 0,
                 error: None,
                 envelope: None,
+                hop_of: None,
             })
             .collect();
         Sites::new(&reports)
@@ -627,6 +629,7 @@ mod tests {
                 client: "127.0.0.1",
                 path,
                 host: Some(host),
+                request_id: None,
             },
             own: None,
         }
@@ -682,6 +685,39 @@ mod tests {
         let got = decide(&requests, &units);
         assert_eq!(got[0].0, None);
         assert_eq!(got[1], (Some("php_memory_limit"), vec![1]));
+    }
+
+    /// Rails' exception records of two requests on the two workers, in the same second: they
+    /// name no path, only the request id.
+    const RAILS_KEY_ERROR: &str = "F, [2026-12-07T04:45:00.120000 #7] FATAL -- : [aaa1]\n[aaa1] KeyError (key not found: :price):\n[aaa1] app/models/cart.rb:8:in `fetch'";
+    const RAILS_DB_AUTH: &str = "F, [2026-12-07T04:45:00.130000 #8] FATAL -- : [bbb2]\n[bbb2] ActiveRecord::ConnectionNotEstablished (connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"app\"\n):\n[bbb2] app/controllers/orders_controller.rb:28:in `index'";
+
+    #[test]
+    fn an_application_record_goes_to_the_response_with_its_request_id() {
+        let rails = ErrorFormat::App(crate::formats::app::AppLog::Rails);
+        let events: Vec<_> = [RAILS_KEY_ERROR, RAILS_DB_AUTH]
+            .iter()
+            .enumerate()
+            .map(|(n, text)| {
+                let mut e = rails.parse(text.as_bytes(), &TimeZone::UTC).unwrap();
+                e.line = n as u64 + 1;
+                e
+            })
+            .collect();
+        let units = units_of(&events, Rules::builtin(), &crate::engine::unit::Keep::all());
+        // Logged by nginx in the order that time alone would pair the other way round.
+        let mut requests = [
+            request(NGINX, "04:45:00", 500, "/orders", "shop.test"),
+            request(NGINX, "04:45:00", 500, "/checkout", "shop.test"),
+        ];
+        requests[0].asked.request_id = Some("bbb2");
+        requests[1].asked.request_id = Some("aaa1");
+        let got = decide(&requests, &units);
+        assert_eq!(got[0], (Some("db_auth"), vec![2]));
+        assert_eq!(got[1], (Some("app_exception"), vec![1]));
+        // Another id is another request's, however near in time.
+        requests[1].asked.request_id = Some("ccc3");
+        assert_eq!(decide(&requests[1..], &units)[0], (None, vec![]));
     }
 
     const TIMEOUT_0265: &str = "[Mon Dec 07 04:45:02.653627 2026] [proxy_fcgi:error] [pid 32178:tid 32182] (70007)The timeout specified has expired: [client 127.0.0.1:44412] AH01075: Error dispatching request to : (polling)";

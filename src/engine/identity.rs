@@ -251,6 +251,8 @@ pub struct Asked<'a> {
     pub path: &'a str,
     /// The virtual host, in [`host_key`]'s spelling.
     pub host: Option<&'a str>,
+    /// The request's id, where the access log carries it.
+    pub request_id: Option<&'a str>,
 }
 
 /// How surely `u` is about the response `r`, or `None` if it names something that rules it
@@ -262,6 +264,12 @@ pub fn fit(r: &Asked, u: &Unit, sites: &Sites, roots: &Docroots, scripts: &[&str
     }
     if u.kind == Kind::Error && !sites.same_server(r.input, u.input) {
         return None;
+    }
+    // The same request id on both sides (nginx's `$request_id`, passed on as `X-Request-ID`
+    // and tagged on Rails' records) is this request, whatever else the record names or when;
+    // another id is another request's, however close in time.
+    if let (Some(mine), Some(asked)) = (u.request_id.as_deref(), r.request_id) {
+        return (mine == asked).then_some(Tier::Named);
     }
     if let Some(c) = &u.client
         && !same_client(c, r.client)
@@ -397,6 +405,7 @@ mod tests {
             untimed: 0,
             error: None,
             envelope: None,
+            hop_of: None,
         }
     }
 

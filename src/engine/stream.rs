@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use jiff::tz::TimeZone;
 
 use super::unit::{Grouper, Keep, LineAt, Unit};
-use crate::diagnose::rules::Rules;
+use crate::diagnose::rules::{Memos, Rules};
 use crate::formats::Stamp;
 use crate::formats::access::AccessFormat;
 use crate::formats::detect::ErrorFormat;
@@ -452,6 +452,7 @@ struct Scratch {
     read: Vec<Option<Range<usize>>>,
     near: Vec<usize>,
     joined: Vec<u8>,
+    memos: Memos,
 }
 
 /// Parses one block: every record, built only where it may matter. Lines are numbered
@@ -463,6 +464,7 @@ fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
         read,
         near,
         joined,
+        memos,
     } = scratch;
     let (lines, orphans) = records_of(&job.block, job.format, job.skip.as_deref(), spots);
     rule_texts(&job.block, spots, job.format, opts.keep, text, read);
@@ -488,7 +490,10 @@ fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
         // Where the rules may look in the record as built: nowhere if the prefilter found
         // nothing, around its matches if the record is the block's bytes, else anywhere.
         let found = (near.is_empty() || spot.plain).then_some(near.as_slice());
-        if !opts.keep.raw(record, part, job.format, opts.rules, found) {
+        if !opts
+            .keep
+            .raw(record, part, job.format, opts.rules, found, memos)
+        {
             continue;
         }
         let Some(mut e) = job.format.parse(record, opts.tz) else {
@@ -511,7 +516,7 @@ fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
         e.time = e.time.or(before.flatten()).or(Some(placeholder));
         e.input = job.input;
         e.line = spot.line;
-        if let Some(mut u) = Unit::of(&e, opts.rules, opts.keep, found) {
+        if let Some(mut u) = Unit::of(&e, opts.rules, opts.keep, found, memos) {
             if let Some(before) = before {
                 u.own_time = false;
                 leading += usize::from(before.is_none());

@@ -12,7 +12,7 @@ use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use super::identity;
-use crate::diagnose::rules::{Rules, Verdict};
+use crate::diagnose::rules::{Memos, Rules, Verdict};
 use crate::formats::detect::ErrorFormat;
 use crate::formats::{ErrorEvent, Kind, Stamp, nginx_error, request_path};
 
@@ -28,7 +28,7 @@ pub struct LineAt {
 pub enum Scope {
     /// Names the request it belongs to (nginx's `request: "GET /x"`, FPM's `(request: …)`).
     Request,
-    /// Written for one request, but names at most its client and its scripts.
+    /// Written for one request, but names at most its client, its id and its scripts.
     Script,
     /// About a process or a pool, not one request (a child killed, the pool full).
     Process,
@@ -69,6 +69,8 @@ pub struct Unit {
     pub pool: Option<Box<str>>,
     /// The upstream the proxy sent the request to (`fastcgi://unix:/run/php/www.sock:`).
     pub upstream: Option<Box<str>>,
+    /// The id of the request it was written for (Rails' `[request-id]` tag).
+    pub request_id: Option<Box<str>>,
     /// Who wrote it, as the log says: nginx's connection (`*7`), Apache's `pid N:tid M`, the
     /// PHP-FPM child's pid. Records of one failure come from one writer.
     writer: Option<Box<str>>,
@@ -102,9 +104,15 @@ impl Unit {
     ///
     /// `near`: where the rule prefilter found literals in the record's bytes, if they are its
     /// text (see [`Rules::classify_near`]).
-    pub fn of(e: &ErrorEvent, rules: &Rules, keep: &Keep, near: Option<&[usize]>) -> Option<Unit> {
+    pub fn of(
+        e: &ErrorEvent,
+        rules: &Rules,
+        keep: &Keep,
+        near: Option<&[usize]>,
+        memos: &mut Memos,
+    ) -> Option<Unit> {
         let time = e.time?;
-        let verdict = rules.classify_near(e, near);
+        let verdict = rules.classify_memo(e, near, memos);
         if !keep.event(e, verdict.is_some()) {
             return None;
         }
@@ -130,6 +138,7 @@ impl Unit {
             files: identity::files_named(text),
             pool: identity::pool_named(text).map(Into::into),
             upstream: e.upstream().map(Into::into),
+            request_id: e.request_id().map(Into::into),
             writer: writer_of(e),
             origin: origin_of(msg).map(Into::into),
             closed: is_fatal(msg),
@@ -217,6 +226,7 @@ fn scope_of(e: &ErrorEvent) -> Scope {
     if e.request().is_some() {
         Scope::Request
     } else if e.client().is_some()
+        || e.request_id().is_some()
         || e.kind == Some(Kind::PhpError)
         || e.message().contains("said into stderr")
     {
@@ -397,8 +407,15 @@ impl Keep {
         format: ErrorFormat,
         rules: &Rules,
         near: Option<&[usize]>,
+        memos: &mut Memos,
     ) -> bool {
-        if rules.may_classify(part, format.kind(), near) {
+        // No literal found: no rule reads it (the common case, decided before anything else).
+        let may_classify = !near.is_some_and(<[usize]>::is_empty)
+            && match format.message_start(part) {
+                Some(at) => rules.may_classify_message(part, at, format.kind(), near, memos),
+                None => rules.may_classify(part, format.kind(), near),
+            };
+        if may_classify {
             return true;
         }
         // The cheap tests first: the level, then the path and client, then a search for
@@ -498,13 +515,15 @@ fn is_error_level(e: &ErrorEvent) -> bool {
 #[derive(Default)]
 pub struct Grouper {
     open: Option<Unit>,
+    memos: Memos,
 }
 
 impl Grouper {
     /// Takes the next record of the input; returns the unit it completes, if any. Records not
     /// worth keeping are passed over: they neither join a unit nor end one.
     pub fn push(&mut self, e: &ErrorEvent, rules: &Rules, keep: &Keep) -> Option<Unit> {
-        self.push_unit(Unit::of(e, rules, keep, None)?)
+        let unit = Unit::of(e, rules, keep, None, &mut self.memos)?;
+        self.push_unit(unit)
     }
 
     /// [`Grouper::push`] for a record already made a unit (by a parser thread).
@@ -604,7 +623,14 @@ mod tests {
             let e = nginx.parse(raw, &TimeZone::UTC).unwrap();
             let event = keep.event(&e, false);
             assert!(
-                keep.raw(raw, part, nginx, Rules::builtin(), Some(&[])) || !event,
+                keep.raw(
+                    raw,
+                    part,
+                    nginx,
+                    Rules::builtin(),
+                    Some(&[]),
+                    &mut Memos::default()
+                ) || !event,
                 "the raw test keeps what the parsed one keeps: {record}"
             );
             event

@@ -92,9 +92,10 @@ impl AccessFormat {
         matches!(name, "haproxy" | "elb" | "cloudflare" | "uwsgi_requests")
     }
 
-    /// Whether lines of the format named `name` are an application server's own record of the
-    /// requests a proxy passed it: the same requests' second hop, counted only where no other
-    /// access log is read.
+    /// Whether lines of the format named `name` are only ever an application server's own
+    /// record of the requests a proxy passed it, whose clients are the proxy's (uWSGI writes
+    /// the `REMOTE_ADDR` the proxy sends): the same requests' second hop wherever another
+    /// access log has them too ([`super::hop`]).
     pub fn is_hop(name: &str) -> bool {
         name == "uwsgi_requests"
     }
@@ -256,6 +257,7 @@ pub fn parse_clf_line(line: &[u8]) -> Option<(AccessRecord<'_>, ClfVariant)> {
         status: parts.status,
         user_agent: Cow::Borrowed(user_agent),
         reason: None,
+        request_id: None,
     };
     Some((record, variant))
 }
@@ -423,6 +425,7 @@ pub fn parse_json_line(line: &[u8]) -> Option<AccessRecord<'static>> {
             .then(|| json_reason(obj, status))
             .flatten()
             .map(Cow::Owned),
+        request_id: None,
     })
 }
 
@@ -504,6 +507,9 @@ enum Field {
     Status,
     Host,
     UserAgent,
+    /// The request's id (`$request_id`, the `X-Request-ID` header): what ties it to the
+    /// application's records of it.
+    RequestId,
     Other,
 }
 
@@ -677,6 +683,7 @@ impl CustomFormat {
             status: 0,
             user_agent: Cow::Borrowed(b""),
             reason: None,
+            request_id: None,
         };
         let (mut method, mut uri) = (None, None);
         let mut have_time = false;
@@ -704,6 +711,9 @@ impl CustomFormat {
                         Field::Status => rec.status = parse_status(value)?,
                         Field::Host => rec.vhost = Some(Cow::Borrowed(strip_port(value))),
                         Field::UserAgent => rec.user_agent = Cow::Borrowed(value),
+                        Field::RequestId => {
+                            rec.request_id = (value != b"-").then_some(Cow::Borrowed(value));
+                        }
                         Field::Other => {}
                     }
                     have_time |= matches!(
@@ -771,6 +781,7 @@ fn nginx_field(name: &str) -> Field {
         "status" => Field::Status,
         "host" | "http_host" | "server_name" => Field::Host,
         "http_user_agent" => Field::UserAgent,
+        "request_id" | "http_x_request_id" => Field::RequestId,
         _ => Field::Other,
     }
 }
@@ -885,6 +896,7 @@ fn add_apache(parts: &mut PartsBuilder, d: &Directive) -> Result<(), FormatError
         (b'i', Some(h)) if h.eq_ignore_ascii_case("user-agent") => Field::UserAgent,
         (b'i', Some(h)) if h.eq_ignore_ascii_case("host") => Field::Host,
         (b'i', Some(h)) if h.eq_ignore_ascii_case("x-forwarded-for") => Field::Client,
+        (b'i', Some(h)) if h.eq_ignore_ascii_case("x-request-id") => Field::RequestId,
         _ => Field::Other,
     };
     parts.field(field, d.written)
@@ -1064,6 +1076,27 @@ mod tests {
         );
         assert!(CustomFormat::compile("$remote_addr $request").is_err());
         assert!(CustomFormat::compile("$status$time_local").is_err());
+    }
+
+    #[test]
+    fn a_request_id_is_read_where_the_format_logs_one() {
+        let nginx =
+            CustomFormat::compile(r#"$remote_addr [$time_local] "$request" $status $request_id"#)
+                .unwrap();
+        let line = br#"1.2.3.4 [25/Nov/2026:14:00:03 +0000] "GET /x HTTP/1.1" 500 0abeda1355a24eec8cc124f2e9a2cd83"#;
+        let id = nginx.parse(line).unwrap().request_id;
+        assert_eq!(
+            id.as_deref(),
+            Some(&b"0abeda1355a24eec8cc124f2e9a2cd83"[..])
+        );
+        let unset = br#"1.2.3.4 [25/Nov/2026:14:00:03 +0000] "GET /x HTTP/1.1" 500 -"#;
+        assert_eq!(nginx.parse(unset).unwrap().request_id, None);
+        let apache = CustomFormat::compile(r#"%h %t \"%r\" %>s %{X-Request-ID}i"#).unwrap();
+        let line = br#"1.2.3.4 [25/Nov/2026:14:00:03 +0000] "GET /x HTTP/1.1" 500 abc-1"#;
+        assert_eq!(
+            apache.parse(line).unwrap().request_id.as_deref(),
+            Some(&b"abc-1"[..])
+        );
     }
 
     #[test]

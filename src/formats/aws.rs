@@ -113,6 +113,7 @@ impl AwsLb {
             status,
             user_agent: Cow::Borrowed(v[USER_AGENT]),
             reason,
+            request_id: None,
         })
     }
 

@@ -60,6 +60,17 @@ impl ErrorFormat {
         }
     }
 
+    /// Where a raw record's message starts, for the logs whose header holds all that varies
+    /// between records telling the same thing (the time, the process, the connection);
+    /// `None` for the others.
+    pub fn message_start(self, record: &[u8]) -> Option<usize> {
+        match self {
+            Self::Nginx => nginx_error::message_start(record),
+            Self::Php => php::message_start(record),
+            Self::Apache | Self::PhpFpm | Self::App(_) => None,
+        }
+    }
+
     /// Whether `line` starts a new record; other lines continue the previous one.
     pub fn is_header(self, line: &[u8]) -> bool {
         match self {

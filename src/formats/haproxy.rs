@@ -111,6 +111,7 @@ impl HaproxyFormat {
             status: status_of(status)?,
             user_agent: Cow::Borrowed(b""),
             reason: Some(Cow::Borrowed(state)),
+            request_id: None,
         })
     }
 

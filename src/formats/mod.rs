@@ -9,6 +9,7 @@ pub mod aws;
 pub mod detect;
 pub mod envelope;
 pub mod haproxy;
+pub mod hop;
 pub mod nginx_error;
 pub mod php;
 pub mod time;
@@ -52,6 +53,10 @@ pub struct AccessRecord<'a> {
     /// a cause for it. `None` for the formats that say nothing of the kind, and for lines that
     /// are not 5xx.
     pub reason: Option<Cow<'a, [u8]>>,
+    /// The request's id, where the format logs one (nginx's `$request_id`, passed on to the
+    /// application as `X-Request-ID`): the application's records that carry it are this
+    /// request's, whatever their time.
+    pub request_id: Option<Cow<'a, [u8]>>,
 }
 
 impl AccessRecord<'_> {
@@ -128,6 +133,7 @@ pub struct ErrorEvent {
     request: Option<Span>,
     host: Option<Span>,
     upstream: Option<Span>,
+    request_id: Option<Span>,
 }
 
 /// A byte range of [`ErrorEvent`]'s text; `u32` keeps the record small, and a record (one line
@@ -186,6 +192,12 @@ impl ErrorEvent {
     /// The upstream nginx passed the request to (`fastcgi://unix:/run/php/fpm.sock:`).
     pub fn upstream(&self) -> Option<&str> {
         self.upstream.map(|s| self.get(s))
+    }
+
+    /// The id of the request it was written for (Rails' `[request-id]` tag), as the proxy's
+    /// access log may carry it.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.map(|s| self.get(s))
     }
 
     /// Whether the event names the request it belongs to (or the client who sent it), so it
@@ -281,6 +293,10 @@ impl<'r> EventBuilder<'r> {
 
     pub(crate) fn upstream(&mut self, part: &[u8]) {
         self.event.upstream = Some(self.part(part));
+    }
+
+    pub(crate) fn request_id(&mut self, part: &[u8]) {
+        self.event.request_id = Some(self.part(part));
     }
 
     /// The host without its port: the cleaned value up to its first `:`.

@@ -17,13 +17,36 @@ pub fn is_header(line: &[u8]) -> bool {
 /// Parses one record (header line plus continuation lines, joined by `\n`).
 pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     let time = parse_nginx_error(record)?.in_zone(tz);
+    let head = head(record)?;
+    let rest = &record[head.message_at..];
+    let mut event = EventBuilder::new(record, time, Kind::Error);
+    event.event.pid = head.pid;
+    event.level(head.level);
+    let (message, fields) = rest.split_at(message_end(rest));
+    if !fields.is_empty() {
+        read_context(&fields[2..], &mut event);
+    }
+    event.message(message);
+    Some(event.finish())
+}
+
+/// What a record's header says, after its time.
+struct Head<'r> {
+    level: &'r [u8],
+    pid: Option<u32>,
+    /// Where the message starts in the record.
+    message_at: usize,
+}
+
+/// Reads the header after the time: `[level] pid#tid: ` and an optional `*5 ` connection
+/// number.
+fn head(record: &[u8]) -> Option<Head<'_>> {
     let rest = record.get(19..)?.strip_prefix(b" [")?;
     let close = memchr::memchr(b']', rest)?;
     let level = &rest[..close];
     let mut rest = rest[close + 1..]
         .strip_prefix(b" ")
         .unwrap_or(&rest[close + 1..]);
-    // `812#812: ` is pid#tid, then an optional `*5 ` connection number.
     let mut pid = None;
     if let Some(hash) = memchr::memchr(b'#', rest).filter(|&h| h < 12) {
         pid = std::str::from_utf8(&rest[..hash])
@@ -38,15 +61,17 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         let sp = memchr::memchr(b' ', rest).unwrap_or(rest.len());
         rest = rest.get(sp + 1..).unwrap_or_default();
     }
-    let mut event = EventBuilder::new(record, time, Kind::Error);
-    event.event.pid = pid;
-    event.level(level);
-    let (message, fields) = rest.split_at(message_end(rest));
-    if !fields.is_empty() {
-        read_context(&fields[2..], &mut event);
-    }
-    event.message(message);
-    Some(event.finish())
+    Some(Head {
+        level,
+        pid,
+        message_at: record.len() - rest.len(),
+    })
+}
+
+/// Where a raw record's message starts (what [`parse`] reads as its message, and its
+/// fields), if it has a header: the part that repeats from record to record.
+pub fn message_start(record: &[u8]) -> Option<usize> {
+    head(record).map(|h| h.message_at)
 }
 
 /// Where a raw record's message ends: before its request fields (`, client: …`, the last

@@ -26,6 +26,12 @@ fn header(line: &[u8]) -> Option<(super::time::Civil, &[u8], &[u8])> {
     Some((civil, zone, rest.strip_prefix(b" ").unwrap_or(rest)))
 }
 
+/// Where a raw `error_log` record's message starts (what [`parse_php_error`] reads as its
+/// message), if it has a header.
+pub fn message_start(record: &[u8]) -> Option<usize> {
+    header(record).map(|(_, _, rest)| record.len() - rest.len())
+}
+
 /// Whether a line starts a PHP-FPM record.
 pub fn is_fpm_header(line: &[u8]) -> bool {
     header(line).is_some_and(|(_, zone, rest)| zone.is_empty() && fpm_level(rest).is_some())

@@ -165,6 +165,7 @@ impl Layout {
                 .then(|| self.reason(&v))
                 .flatten()
                 .map(Cow::Owned),
+            request_id: None,
         })
     }
 

@@ -512,6 +512,8 @@ mod tests {
             paths: vec!["/".into()],
             file: None,
             line: None,
+            language: None,
+            exception: None,
             evidence: Vec::new(),
             fix: "start php-fpm".into(),
             title: "PHP-FPM is down".into(),
@@ -554,6 +556,7 @@ mod tests {
             untimed: 0,
             error: None,
             envelope: None,
+            hop_of: None,
         };
         let f = FollowedFile::new(&input, 4096);
         assert_eq!((f.kind.as_str(), f.format.as_str()), ("php_fpm", "php_fpm"));

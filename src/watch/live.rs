@@ -58,6 +58,12 @@ pub struct LiveIncident {
     pub paths: Vec<String>,
     pub file: Option<String>,
     pub line: Option<u64>,
+    /// As `diagnose`'s: the application's language and the exception class, for causes
+    /// read from an application server's log (absent from incidents stored before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
     pub evidence: Vec<String>,
     pub fix: String,
     pub title: String,

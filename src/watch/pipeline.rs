@@ -198,6 +198,8 @@ struct Waiting {
     vhost: Option<String>,
     /// The line's own reason for failing and the line, where its format writes one.
     reason: Option<(String, String)>,
+    /// The request's id, where the format logs one.
+    request_id: Option<String>,
 }
 
 /// A live incident and what merging needs.
@@ -369,6 +371,7 @@ impl Pipeline {
                     Wrapping::Wrapped(u) => Some(u.envelope().name()),
                     _ => None,
                 },
+                hop_of: None,
             })
             .collect()
     }
@@ -613,6 +616,7 @@ impl Pipeline {
                     .reason
                     .as_deref()
                     .map(|reason| (clean_text(reason), clean_text(line))),
+                request_id: r.request_id.as_deref().map(clean_text),
             });
         }
     }
@@ -813,6 +817,7 @@ impl Pipeline {
                     reason: strings.intern(reason),
                     line: strings.intern(line),
                 }),
+                request_id: w.request_id.as_deref().map(|id| strings.intern(id)),
             })
             .collect();
         let mut errors: Vec<ErrorEvent> = self.errors.iter().cloned().collect();
@@ -862,6 +867,8 @@ impl Pipeline {
                 paths: Vec::new(),
                 file: i.file.clone(),
                 line: i.line,
+                language: i.language.map(|l| l.name().to_owned()),
+                exception: i.exception.clone(),
                 evidence: Vec::new(),
                 fix: i.fix.clone(),
                 title: i.title.clone(),

@@ -824,6 +824,8 @@ mod tests {
             paths: vec!["/report.php".to_owned()],
             file: None,
             line: None,
+            language: None,
+            exception: None,
             evidence: vec![],
             fix: "raise memory_limit".to_owned(),
             title: "PHP memory limit exhausted".to_owned(),

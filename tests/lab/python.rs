@@ -23,6 +23,8 @@ pub struct AppServer {
     pub port: u16,
     /// Its own log: gunicorn's error log (with the app's stderr), uWSGI's `--logto` file.
     pub log: PathBuf,
+    /// gunicorn's `--access-logfile` (the proxy's requests again, in `combined`'s shape).
+    pub access_log: Option<PathBuf>,
     /// Where a slow view writes its pid when it starts.
     pub mark: PathBuf,
 }
@@ -42,11 +44,13 @@ fn app_command(program: &str, lab: &Lab, name: &str, extra: &[(&str, String)]) -
 
 impl AppServer {
     /// gunicorn serving the Django app with one sync worker, `--timeout timeout` and 4 GiB of
-    /// address space, its error log (`--capture-output`: Django's own log too) at `log/gunicorn.log`.
+    /// address space, its error log (`--capture-output`: Django's own log too) at `log/gunicorn.log`
+    /// and its access log at `log/gunicorn-access.log`.
     pub fn gunicorn(lab: &Lab, timeout: u32, env: &[(&str, String)]) -> AppServer {
         let port = free_port();
         lab.mkdir("run");
         let log = lab.mkdir("log").join("gunicorn.log");
+        let access_log = lab.path("log/gunicorn-access.log");
         // An address-space limit, as a container's memory limit is: the memory fault's
         // allocation fails whatever the machine's overcommit policy.
         let mut cmd = app_command("/usr/bin/prlimit", lab, "gunicorn", env);
@@ -56,24 +60,30 @@ impl AppServer {
             .arg("--capture-output")
             .arg("--error-logfile")
             .arg(&log)
+            .arg("--access-logfile")
+            .arg(&access_log)
             .arg("djapp.wsgi:application");
-        AppServer::started(
-            lab,
-            "gunicorn",
-            Daemon::spawn("gunicorn", &mut cmd),
-            port,
-            log,
-        )
+        AppServer {
+            access_log: Some(access_log),
+            ..AppServer::started(
+                lab,
+                "gunicorn",
+                Daemon::spawn("gunicorn", &mut cmd),
+                port,
+                log,
+            )
+        }
     }
 
     /// uWSGI serving the Flask app over the uwsgi protocol with one worker, a listen queue of
     /// two connections (a third waiting is the queue full), `--harakiri harakiri`, and its log (`--log-date`, as packaged configs set it) at `log/uwsgi.log`;
-    /// `--die-on-term`, or the lab's SIGTERM would make it reload, not stop.
-    pub fn uwsgi(lab: &Lab, harakiri: u32) -> AppServer {
+    /// `--die-on-term`, or the lab's SIGTERM would make it reload, not stop; `env` as for
+    /// [`AppServer::gunicorn`].
+    pub fn uwsgi(lab: &Lab, harakiri: u32, env: &[(&str, String)]) -> AppServer {
         let port = free_port();
         lab.mkdir("run");
         let log = lab.mkdir("log").join("uwsgi.log");
-        let mut cmd = app_command("/usr/bin/uwsgi", lab, "uwsgi", &[]);
+        let mut cmd = app_command("/usr/bin/uwsgi", lab, "uwsgi", env);
         cmd.args(["--plugin", "python3", "--master", "--processes", "1"])
             .args(["--socket", &format!("127.0.0.1:{port}"), "--listen", "2"])
             .arg("--wsgi-file")
@@ -96,6 +106,7 @@ impl AppServer {
             daemon,
             port,
             log,
+            access_log: None,
             mark: lab.path(&format!("run/{name}.started")),
         }
     }

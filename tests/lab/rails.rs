@@ -7,7 +7,8 @@
 //! Include it with `#[path = "lab/rails.rs"] mod rails;` next to `mod lab;`.
 #![allow(dead_code)]
 
-use crate::lab::{Daemon, Lab, count_in_file, free_port, port_open};
+use crate::lab::nginx::{Nginx, NginxOptions};
+use crate::lab::{Daemon, Lab, count_in_file, free_port, get, port_open, wait_for};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,10 +25,16 @@ pub struct Puma {
     pub production_log: PathBuf,
     /// Puma's stdout and stderr.
     pub puma_log: PathBuf,
+    /// What the app waits for before it answers a request with the query `hold`.
+    pub hold_file: PathBuf,
 }
 
+/// Where the app's `/export` writes (`EXPORT_DIR`): a 64 KiB tmpfs, too small for the export.
+const EXPORT_DIR: &str = "export";
+
 impl Puma {
-    /// Starts the app with `database_url` and waits until every worker has booted.
+    /// Starts the app with `database_url` and waits until every worker has booted. Its
+    /// `/export` writes into a filesystem too small for it (a tmpfs the lab mounts: root only).
     /// `worker_timeout` is Puma's (seconds; its minimum is one more than the check interval,
     /// which is set to 1 so that a hung worker is found within seconds).
     pub fn start(lab: &Lab, database_url: &str, worker_timeout: u32) -> Puma {
@@ -45,10 +52,16 @@ impl Puma {
             "conf/puma.rb",
             &config(&root, port, &puma_log, worker_timeout),
         );
+        let export = lab
+            .mount_tmpfs(EXPORT_DIR, "64k")
+            .expect("a tmpfs for the app's exports");
+        let hold_file = lab.path("hold");
         let mut cmd = Command::new("puma");
         cmd.arg("-C")
             .arg(&conf)
             .current_dir(&root)
+            .env("EXPORT_DIR", export)
+            .env("HOLD_FILE", &hold_file)
             .env("DATABASE_URL", database_url)
             .env("RAILS_ENV", "production");
         let mut daemon = Daemon::spawn("puma", &mut cmd);
@@ -61,6 +74,7 @@ impl Puma {
             production_log: root.join("log/production.log"),
             root,
             puma_log,
+            hold_file,
         }
     }
 
@@ -74,6 +88,26 @@ impl Puma {
             .and_then(|rest| rest.split(']').next())
             .and_then(|pid| pid.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// `GET /slow` through the proxy at `port` holds a worker; SIGKILLs that worker while it
+    /// does (Puma writes nothing of it) and waits for its replacement. Gives the status the
+    /// proxy answered (nginx: 502).
+    pub fn killed_mid_request(&mut self, port: u16) -> u16 {
+        let pending = std::thread::spawn(move || get(port, "/slow"));
+        wait_for("a worker to start /slow", || {
+            self.worker_serving("/slow") != 0
+        });
+        let pid = self.worker_serving("/slow");
+        let booted = count_in_file(&self.puma_log, ") booted in ");
+        let killed = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill the worker");
+        assert!(killed.success(), "kill -KILL {pid}");
+        let status = pending.join().expect("the /slow request");
+        self.wait_booted(booted + 1);
+        status
     }
 
     /// Waits until Puma has booted `n` workers in all (replacements included).
@@ -110,6 +144,20 @@ fn config(root: &Path, port: u16, log: &Path, worker_timeout: u32) -> String {
         root = root.display(),
         log = log.display(),
     )
+}
+
+/// nginx's `combined` with the request id appended, as `--access-format` reads it.
+pub const ACCESS_FORMAT: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
+     $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_id";
+
+/// nginx in front of `puma`, logging [`ACCESS_FORMAT`] to `log/nginx-access.log`.
+pub fn nginx_in_front(lab: &Lab, puma: &Puma) -> Nginx {
+    let access = lab.path("log/nginx-access.log");
+    NginxOptions::new()
+        .http(&format!("log_format with_id '{ACCESS_FORMAT}';"))
+        .server(&format!("access_log {} with_id;", access.display()))
+        .default_location(&proxy_location(puma.port))
+        .start(lab)
 }
 
 /// nginx's `location /` passing every request to Puma, with nginx's `$request_id` as the

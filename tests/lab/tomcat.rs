@@ -32,6 +32,12 @@ org.apache.catalina.core.ContainerBase.[Catalina].[localhost].level = INFO
 org.apache.catalina.core.ContainerBase.[Catalina].[localhost].handlers = 2localhost.org.apache.juli.AsyncFileHandler
 ";
 
+/// The access valve of Debian's `server.xml` (`localhost_access_log.DATE.txt`, the common
+/// format), writing each line as the request ends (unbuffered: the test reads it at once).
+const ACCESS_VALVE: &str = "<Valve className=\"org.apache.catalina.valves.AccessLogValve\" \
+     directory=\"logs\" prefix=\"localhost_access_log\" suffix=\".txt\" buffered=\"false\" \
+     pattern=\"%h %l %u %t &quot;%r&quot; %s %b\"/>";
+
 /// How Tomcat is set up, builder style: `TomcatOptions::new().heap("48m").start(&lab)`.
 #[derive(Debug, Clone)]
 pub struct TomcatOptions {
@@ -147,7 +153,8 @@ impl TomcatOptions {
              <Connector {uses}address=\"127.0.0.1\" port=\"{port}\" protocol=\"HTTP/1.1\" \
              connectionTimeout=\"20000\"/>\n    \
              <Engine name=\"Catalina\" defaultHost=\"localhost\">\n      \
-             <Host name=\"localhost\" appBase=\"webapps\" unpackWARs=\"false\" autoDeploy=\"false\"/>\n    \
+             <Host name=\"localhost\" appBase=\"webapps\" unpackWARs=\"false\" autoDeploy=\"false\">\n        \
+             {ACCESS_VALVE}\n      </Host>\n    \
              </Engine>\n  </Service>\n</Server>\n"
         )
     }
@@ -216,25 +223,57 @@ impl Tomcat {
         });
     }
 
-    /// The daily files (`catalina.DATE.log`, `localhost.DATE.log`) Tomcat has written, as
-    /// diagnose takes them (`localhost.` only exists once an application logged an error).
+    /// The access valve's daily file, `localhost_access_log.DATE.txt`.
+    pub fn access_log(&self) -> PathBuf {
+        let dir = self.base.join("logs");
+        fs::read_dir(&dir)
+            .expect("tomcat logs")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                name.starts_with("localhost_access_log.")
+            })
+            .unwrap_or_else(|| dir.join("localhost_access_log.missing.txt"))
+    }
+
+    /// The daily files (`catalina.DATE.log`, `localhost.DATE.log`, the access valve's)
+    /// Tomcat has written, as diagnose takes them (`localhost.` only exists once an
+    /// application logged an error).
     pub fn logs(&self) -> Vec<NamedLog> {
         [
             (self.log("catalina."), "catalina.log"),
             (self.log("localhost."), "localhost.log"),
+            (self.access_log(), "localhost_access_log.txt"),
         ]
         .into_iter()
         .filter(|(p, _)| p.exists())
         .collect()
     }
 
-    /// nginx in front of this Tomcat (`proxy_pass` of every path).
+    /// nginx in front of this Tomcat (`proxy_pass` of every path), connecting from an address
+    /// of its own as a proxy in front of clients does (Tomcat's access log then names nginx,
+    /// not the clients), and waiting only a second for `/late`.
     pub fn behind_nginx(&self, lab: &Lab) -> super::nginx::Nginx {
+        let pass = format!(
+            "proxy_pass http://127.0.0.1:{}; proxy_bind 127.0.0.2;",
+            self.port
+        );
         super::nginx::NginxOptions::new()
-            .default_location(&format!(
-                "location / {{ proxy_pass http://127.0.0.1:{}; }}",
-                self.port
+            .default_location(&format!("location / {{ {pass} }}"))
+            .server(&format!(
+                "location = /late {{ {pass} proxy_read_timeout 1s; }}"
             ))
             .start(lab)
+    }
+
+    /// Kills the JVM with SIGKILL, as the kernel's OOM killer does (`catalina.sh run` execs
+    /// it: the daemon's pid is the JVM's).
+    pub fn kill(&self) {
+        let pid = self.daemon.pid().to_string();
+        let ok = Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -KILL {pid}");
     }
 }

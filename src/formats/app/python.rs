@@ -331,6 +331,7 @@ pub fn request_record<'a>(line: &'a [u8], tz: &TimeZone) -> Option<AccessRecord<
         status,
         user_agent: Cow::Borrowed(b""),
         reason: None,
+        request_id: None,
     })
 }
 

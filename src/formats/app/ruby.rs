@@ -91,6 +91,9 @@ pub fn parse_rails(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
     let mut event = builder(record, h.time.in_zone(tz));
     event.event.pid = Some(h.pid);
     event.level(h.level);
+    if let Some(id) = h.request_id {
+        event.request_id(id);
+    }
     if let Some((_, target, client)) = started(h.message) {
         event.request(target);
         event.client(client);

@@ -150,6 +150,8 @@ mod tests {
             paths: vec![format!("/x{SCRIPT}"), format!("/y{IMG}")],
             file: Some(format!("/var/www/{IMG}.php")),
             line: Some(7),
+            language: None,
+            exception: None,
             evidence: vec![format!("PHP Fatal error: {SCRIPT}")],
             fix: format!("fix{SCRIPT}"),
             title: format!("title{IMG}"),

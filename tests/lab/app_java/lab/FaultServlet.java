@@ -29,7 +29,8 @@ public class FaultServlet extends HttpServlet {
             case "/checkout" -> resp.getWriter().println(Orders.total("x"));
             case "/report" -> resp.getWriter().println(Reports.build(Integer.getInteger("lab.report.mb", 512)));
             case "/export" -> Export.write(System.getProperty("lab.export.dir"), 1 << 20);
-            case "/slow" -> Slow.hold(Long.getLong("lab.slow.ms", 2000L));
+            case "/slow", "/late" -> Slow.hold(Long.getLong("lab.slow.ms", 2000L));
+            case "/hang" -> Slow.holdMarked(System.getProperty("lab.mark"), 60_000L);
             case "/orders" -> resp.getWriter().println(orders());
             default -> resp.getWriter().println("ok " + path);
         }

@@ -18,6 +18,23 @@ class Throttle
   end
 end
 
+# Holds the response to a request with the query `hold` until the file `HOLD_FILE` exists (at
+# most 30 s): the lab makes a request whose exception Rails logged first reach nginx last.
+class Hold
+  def initialize(app)
+    @app = app
+  end
+
+  def call(env)
+    response = @app.call(env)
+    if env["QUERY_STRING"] == "hold"
+      deadline = Time.now + 30
+      sleep 0.01 until File.exist?(ENV.fetch("HOLD_FILE")) || Time.now > deadline
+    end
+    response
+  end
+end
+
 class Shop < Rails::Application
   config.load_defaults 6.1
   config.eager_load = true
@@ -29,4 +46,5 @@ class Shop < Rails::Application
   config.log_formatter = ::Logger::Formatter.new
   config.active_record.dump_schema_after_migration = false
   config.middleware.insert_before 0, Throttle
+  config.middleware.insert_before 0, Hold
 end

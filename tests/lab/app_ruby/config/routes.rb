@@ -4,4 +4,6 @@ Rails.application.routes.draw do
   get "/slow", to: "orders#slow"
   get "/login", to: "orders#login"
   get "/orders", to: "orders#index"
+  get "/export", to: "orders#export"
+  get "/report", to: "orders#report"
 end

@@ -27,4 +27,15 @@ class OrdersController < ApplicationController
   def index
     render plain: ActiveRecord::Base.connection.select_value("SELECT count(*) FROM pg_tables").to_s
   end
+
+  # Writes an export where the lab mounted a filesystem too small for it: Errno::ENOSPC.
+  def export
+    File.write(File.join(ENV.fetch("EXPORT_DIR"), "orders.csv"), "order,total\n" * 100_000)
+    render plain: "exported"
+  end
+
+  # Builds a report far bigger than memory: Ruby's allocation fails with NoMemoryError.
+  def report
+    render plain: "order," * (1 << 40)
+  end
 end
