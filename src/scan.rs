@@ -116,6 +116,10 @@ pub struct InputReport {
     pub format: &'static str,
     pub lines: u64,
     pub unparsed: u64,
+    /// Error records read that have no time of their own, no envelope's and no timed record
+    /// before them in the file: nothing places them in time, so nothing ties them to a
+    /// response. Reported only when some were.
+    pub untimed: u64,
     /// Why reading stopped before the end (a `.gz` cut off in the middle); what was read
     /// before it is counted. For an input not read at all, why it could not be.
     pub error: Option<String>,
@@ -139,6 +143,7 @@ impl InputReport {
             format,
             lines: 0,
             unparsed: 0,
+            untimed: 0,
             error: None,
             envelope: None,
             hop_of: None,
@@ -180,6 +185,10 @@ impl Serialize for InputReport {
         m.serialize_field("format", self.format)?;
         m.serialize_field("lines", &self.lines)?;
         m.serialize_field("unparsed", &self.unparsed)?;
+        match self.untimed {
+            0 => m.skip_field("untimed")?,
+            n => m.serialize_field("untimed", &n)?,
+        }
         // For an input not read at all, its error is its reason, said once.
         match (self.reason(), &self.error) {
             (Some(r), _) => m.serialize_field("reason", r)?,

@@ -15,97 +15,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use lab::nginx::NginxOptions;
+use lab::rsyslog::{Rsyslog, logger};
 use lab::*;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-/// A real rsyslogd on its own UDP port and socket, writing every message in three formats.
-struct Rsyslog {
-    _daemon: Daemon,
-    port: u16,
-    socket: PathBuf,
-    /// (file, the envelope its lines are in).
-    files: Vec<(PathBuf, &'static str)>,
-}
-
-fn start_rsyslog(lab: &Lab) -> Rsyslog {
-    let port = free_port();
-    let dir = lab.mkdir("rsyslog");
-    let socket = dir.join("log.sock");
-    let files = vec![
-        (
-            dir.join("rfc3164.log"),
-            "RSYSLOG_TraditionalFileFormat",
-            "syslog_rfc3164",
-        ),
-        (
-            dir.join("rfc5424.log"),
-            "RSYSLOG_SyslogProtocol23Format",
-            "syslog_rfc5424",
-        ),
-        (
-            dir.join("default.log"),
-            "RSYSLOG_FileFormat",
-            "syslog_rfc3164",
-        ),
-    ];
-    let mut conf = format!(
-        "global(workDirectory=\"{d}\")\n\
-         module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"{port}\")\n\
-         module(load=\"imuxsock\" SysSock.Use=\"off\")\n\
-         input(type=\"imuxsock\" Socket=\"{s}\" CreatePath=\"on\")\n",
-        d = dir.display(),
-        s = socket.display()
-    );
-    for (file, template, _) in &files {
-        conf += &format!(
-            "action(type=\"omfile\" file=\"{}\" template=\"{template}\")\n",
-            file.display()
-        );
-    }
-    let conf_path = lab.write("rsyslog/rsyslog.conf", &conf);
-    let mut daemon = Daemon::spawn(
-        "rsyslogd",
-        Command::new("rsyslogd")
-            .arg("-n")
-            .arg("-f")
-            .arg(&conf_path)
-            .arg("-i")
-            .arg(dir.join("rsyslogd.pid")),
-    );
-    daemon.wait_until("rsyslogd's socket", || socket.exists());
-    let first = files[0].0.clone();
-    // UDP cannot be probed: a line sent until one is written says the port is read.
-    daemon.wait_until("rsyslogd's UDP input", || {
-        logger(
-            &[
-                "--server",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--udp",
-            ],
-            "ready",
-        );
-        log_contains(&first, "ready")
-    });
-    Rsyslog {
-        _daemon: daemon,
-        port,
-        socket,
-        files: files.into_iter().map(|(f, _, e)| (f, e)).collect(),
-    }
-}
-
-/// Sends one message with `logger`, tagged as another program on the same machine.
-fn logger(how: &[&str], message: &str) {
-    let status = Command::new("logger")
-        .args(how)
-        .args(["-t", "CRON", message])
-        .status()
-        .expect("run logger");
-    assert!(status.success(), "logger {how:?} failed");
-}
+/// rsyslogd's three ways to write a file, each with the envelope its lines are in.
+const SYSLOG_FILES: [(&str, &str, &str); 3] = [
+    (
+        "rfc3164.log",
+        "RSYSLOG_TraditionalFileFormat",
+        "syslog_rfc3164",
+    ),
+    (
+        "rfc5424.log",
+        "RSYSLOG_SyslogProtocol23Format",
+        "syslog_rfc5424",
+    ),
+    ("default.log", "RSYSLOG_FileFormat", "syslog_rfc3164"),
+];
 
 /// What one run of traffic left behind.
 struct Run {
@@ -123,14 +51,16 @@ struct Run {
 /// whose relays cut messages at a few KiB, so only the container tests send it).
 fn traffic(long: bool) -> Run {
     let lab = Lab::new();
-    let rsyslog = start_rsyslog(&lab);
+    let templates = SYSLOG_FILES.map(|(name, template, _)| (name, template));
+    let rsyslog = Rsyslog::start(&lab, true, &templates);
     logger(
         &["--socket", &rsyslog.socket.display().to_string()],
         "pam_unix(cron:session): session opened for user root",
     );
     let dead = free_port();
     let (mixed, error) = (lab.path("log/mixed.log"), lab.path("log/edge-error.log"));
-    let to_syslog = format!("syslog:server=127.0.0.1:{},tag=nginx", rsyslog.port);
+    let port = rsyslog.port.expect("a UDP port");
+    let to_syslog = format!("syslog:server=127.0.0.1:{port},tag=nginx");
     let nginx = NginxOptions::new()
         .name("edge")
         .http("large_client_header_buffers 4 64k;")
@@ -177,7 +107,7 @@ fn traffic(long: bool) -> Run {
             && count_in_file(&mixed, "[error]") == errors()
     });
     if !long {
-        for (file, _) in &rsyslog.files {
+        for file in &rsyslog.files {
             wait_for(&format!("{}", file.display()), || {
                 count_in_file(file, "HTTP/1.1\" ") == requests
                     && count_in_file(file, "[error]") == errors()
@@ -188,7 +118,12 @@ fn traffic(long: bool) -> Run {
         access: nginx.access_log.clone(),
         error,
         mixed,
-        syslog: rsyslog.files.clone(),
+        syslog: rsyslog
+            .files
+            .iter()
+            .cloned()
+            .zip(SYSLOG_FILES.map(|(_, _, envelope)| envelope))
+            .collect(),
         server_errors,
         lab,
     }

@@ -153,6 +153,7 @@ fn note_tally(scan: &mut Scan, t: stream::Tally) {
     };
     report.lines += t.lines;
     report.unparsed += t.unparsed;
+    report.untimed += t.untimed;
     if let Some(e) = t.error {
         let e = crate::read::ReadError::Io {
             path: report.path.clone(),
@@ -167,6 +168,12 @@ fn note_tally(scan: &mut Scan, t: stream::Tally) {
             report.path,
             t.out_of_order,
             stream::REORDER_MS / 1000
+        );
+    }
+    if t.untimed > 0 {
+        eprintln!(
+            "fivehundred: warning: {}: {} record(s) with no time of their own, no envelope's and no timed line before them were read but tied to nothing",
+            report.path, t.untimed
         );
     }
 }

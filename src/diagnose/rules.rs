@@ -852,9 +852,13 @@ mod tests {
             )
         );
         assert_eq!(express.language, Some(Language::Javascript));
+        // An uncaught exception's record ends with the exit line: the process died of it.
+        let exited = verdict(node::parse(
+            b"RangeError: export batch too large: 7\n    at Timeout._onTimeout (/srv/shop/server.js:26:11)\n    at listOnTimeout (node:internal/timers:581:17)\n\nNode.js v20.20.2",
+        ));
         assert_eq!(
-            verdict(node::parse(b"Node.js v20.20.2")).cause,
-            "worker_crash"
+            (exited.cause, exited.file.as_deref(), exited.line),
+            ("worker_crash", Some("/srv/shop/server.js"), Some(26))
         );
         let heap =
             b"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory";

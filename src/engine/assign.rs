@@ -575,6 +575,7 @@ mod tests {
                 format,
                 lines: 0,
                 unparsed: 0,
+                untimed: 0,
                 error: None,
                 envelope: None,
                 hop_of: None,

@@ -402,6 +402,7 @@ mod tests {
             format,
             lines: 0,
             unparsed: 0,
+            untimed: 0,
             error: None,
             envelope: None,
             hop_of: None,

@@ -13,6 +13,13 @@
 //!   rotation set given in any order (an old `.gz` after the live file) is read oldest first
 //!   and only the logs that overlap in time are open at once. Within an input, units up to
 //!   [`REORDER_MS`] out of order are put back in order; one older than that is counted.
+//! - A record with no time of its own (a Node stack, a Go crash dump, Puma's undated lines) is
+//!   placed by its envelope's time where it came in one (journald, Docker, CRI, syslog), else
+//!   by the nearest timed record before it in its log ([`Clock`]): its parser thread scans
+//!   back from it in its block, and each block reports its last record's time, found the
+//!   same way from its end, for a record its block has no time before (the merge gives it the
+//!   last time of the blocks before). Only such records, and one record per block, pay for
+//!   it. A record with neither is counted ([`Tally::untimed`]), never placed.
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::io::{self, Read};
@@ -109,6 +116,10 @@ impl ErrorInput {
             Waiting::Held(first, blocks) => Ok((first, BlockSource::Read(blocks), None)),
             Waiting::Reopen(source) => {
                 let (reader, enveloped) = read::open(&source).map_err(io::Error::other)?;
+                // Before a line is read: what places a record that has no time of its own.
+                if let Some(e) = &enveloped {
+                    e.origins.keep_times();
+                }
                 let mut blocks = Blocks::new(reader);
                 let first = blocks.next_block()?.unwrap_or_default();
                 let rest = BlockSource::after(&first, blocks, source.path.as_deref());
@@ -159,6 +170,18 @@ impl ErrorOrigins {
         self.lock().get(&at.input)?.at(at.line)
     }
 
+    /// The envelope's time of a line, if its input was read again through one that has times.
+    fn time_at(&self, at: LineAt) -> Option<Stamp> {
+        self.lock().get(&at.input)?.time_at(at.line)
+    }
+
+    /// Forgets the envelope's times of an input's lines before `at`: they have been merged.
+    fn forget_times_before(&self, at: LineAt) {
+        if let Some(o) = self.lock().get(&at.input) {
+            o.forget_times_before(at.line);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Origins>> {
         self.0
             .lock()
@@ -176,6 +199,9 @@ pub struct Tally {
     pub newest: Option<Stamp>,
     /// Units more than [`REORDER_MS`] older than one before them in the same log.
     pub out_of_order: u64,
+    /// Records kept that have no time of their own, no envelope's, and no timed record before
+    /// them in their log: read, but placed nowhere.
+    pub untimed: u64,
     /// Why reading stopped before the end, if it did.
     pub error: Option<io::Error>,
 }
@@ -201,14 +227,24 @@ struct Job {
     block: Block,
 }
 
+/// What a parser thread made of one block.
+struct Parsed {
+    units: Vec<Unit>,
+    lines: u64,
+    unparsed: u64,
+    /// How many of `units`, at their head, have no time of their own nor a timed record before
+    /// them in the block: the merge places them by the blocks before.
+    leading: usize,
+    /// The time of the block's last timed record.
+    last: Option<Stamp>,
+}
+
 /// What a reader or parser thread reports.
 enum Report {
     Parsed {
         slot: usize,
         seq: u64,
-        units: Vec<Unit>,
-        lines: u64,
-        unparsed: u64,
+        parsed: Parsed,
     },
     /// The input's reader is done: `blocks` blocks, and why it stopped early, if it did.
     Done {
@@ -273,6 +309,8 @@ pub fn stream(
         let mut merge = Merge {
             slots: (0..waiting.len()).map(|_| None).collect(),
             reports: report_rx,
+            window: opts.window,
+            origins: &origins,
         };
         let mut next = 0;
         loop {
@@ -394,9 +432,13 @@ fn parse_guarded(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
             Report::Parsed {
                 slot: job.slot,
                 seq: job.seq,
-                units: Vec::new(),
-                lines,
-                unparsed: lines,
+                parsed: Parsed {
+                    units: Vec::new(),
+                    lines,
+                    unparsed: lines,
+                    leading: 0,
+                    last: None,
+                },
             }
         })
 }
@@ -428,8 +470,10 @@ fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
     rule_texts(&job.block, spots, job.format, opts.keep, text, read);
     let hits = opts.rules.candidates(text, job.format.kind());
     let mut next_hit = 0;
-    let (mut units, mut unparsed) = (Vec::new(), 0u64);
-    for (spot, read) in spots.iter().zip(read.iter()) {
+    let (mut units, mut unparsed, mut leading) = (Vec::new(), 0u64, 0usize);
+    let mut clock = Clock::default();
+    let (block, format, tz) = (&job.block[..], job.format, opts.tz);
+    for (i, (spot, read)) in spots.iter().zip(read.iter()).enumerate() {
         let Some(read) = read else { continue };
         // The matches in this record's part, from its start.
         near.clear();
@@ -452,22 +496,82 @@ fn parse_block(job: &Job, opts: &Options, scratch: &mut Scratch) -> Report {
         {
             continue;
         }
-        match job.format.parse(record, opts.tz) {
-            Some(mut e) if e.time.is_none_or(|t| opts.window.contains(t)) => {
-                e.input = job.input;
-                e.line = spot.line;
-                units.extend(Unit::of(&e, opts.rules, opts.keep, found, memos));
+        let Some(mut e) = job.format.parse(record, opts.tz) else {
+            unparsed += 1;
+            continue;
+        };
+        // The window is the merge's to apply to a borrowed time (an envelope's may replace it).
+        let before = match e.time {
+            Some(t) => {
+                clock.saw(i, t);
+                if !opts.window.contains(t) {
+                    continue;
+                }
+                None
             }
-            Some(_) => {}
-            None => unparsed += 1,
+            None => Some(clock.before(i, |j| record_time(&spots[j], block, joined, format, tz))),
+        };
+        // A record no time is known before yet is placed by the merge; this one stands in.
+        let placeholder = Stamp { ms: 0, offset: 0 };
+        e.time = e.time.or(before.flatten()).or(Some(placeholder));
+        e.input = job.input;
+        e.line = spot.line;
+        if let Some(mut u) = Unit::of(&e, opts.rules, opts.keep, found, memos) {
+            if let Some(before) = before {
+                u.own_time = false;
+                leading += usize::from(before.is_none());
+            }
+            units.push(u);
         }
     }
+    let last = clock.before(spots.len(), |j| {
+        record_time(&spots[j], block, joined, format, tz)
+    });
     Report::Parsed {
         slot: job.slot,
         seq: job.seq,
-        units,
-        lines,
-        unparsed: unparsed + orphans,
+        parsed: Parsed {
+            units,
+            lines,
+            unparsed: unparsed + orphans,
+            leading,
+            last,
+        },
+    }
+}
+
+/// The time of a record of a block, parsed for nothing else.
+fn record_time(
+    spot: &Spot,
+    block: &[u8],
+    joined: &mut Vec<u8>,
+    format: ErrorFormat,
+    tz: &TimeZone,
+) -> Option<Stamp> {
+    format.parse(spot.bytes(block, joined), tz)?.time
+}
+
+/// The nearest timed record before a place in a block (by record index), found by scanning
+/// back from it no further than the place asked before: each record's time is parsed at most
+/// once, and only where a record without one is kept (and once at the block's end).
+#[derive(Default)]
+struct Clock {
+    /// The time of the nearest timed record before `upto`.
+    known: Option<Stamp>,
+    upto: usize,
+}
+
+impl Clock {
+    /// Record `i` has time `t`.
+    fn saw(&mut self, i: usize, t: Stamp) {
+        (self.known, self.upto) = (Some(t), i + 1);
+    }
+
+    /// The time of the nearest timed record before record `i` (`time_of` reads one's).
+    fn before(&mut self, i: usize, time_of: impl FnMut(usize) -> Option<Stamp>) -> Option<Stamp> {
+        let found = (self.upto..i).rev().find_map(time_of).or(self.known);
+        (self.known, self.upto) = (found, i.max(self.upto));
+        found
     }
 }
 
@@ -589,7 +693,7 @@ fn records_of<'b>(
 struct Slot {
     credit: mpsc::SyncSender<()>,
     /// Parsed blocks that came before their turn, by number.
-    early: BTreeMap<u64, (Vec<Unit>, u64, u64)>,
+    early: BTreeMap<u64, Parsed>,
     next_seq: u64,
     /// The lines of the blocks taken so far: where the next one starts.
     lines_before: u64,
@@ -604,6 +708,8 @@ struct Slot {
     ready: VecDeque<Unit>,
     newest_seen: i64,
     last_released: i64,
+    /// The time of the last timed record of the blocks taken.
+    last_time: Option<Stamp>,
 }
 
 /// A unit in a slot's reorder heap, ordered by time, then place.
@@ -627,12 +733,15 @@ impl Ord for Queued {
 }
 
 /// The merge of the open inputs.
-struct Merge {
+struct Merge<'a> {
     slots: Vec<Option<Slot>>,
     reports: mpsc::Receiver<Report>,
+    window: Window,
+    /// The envelopes' times of the inputs read through one.
+    origins: &'a ErrorOrigins,
 }
 
-impl Merge {
+impl Merge<'_> {
     /// Opens a slot; returns the credit its reader draws on.
     fn open(&mut self, slot: usize) -> mpsc::Receiver<()> {
         let (credit, draw) = mpsc::sync_channel(CREDIT);
@@ -651,6 +760,7 @@ impl Merge {
             ready: VecDeque::new(),
             newest_seen: i64::MIN,
             last_released: i64::MIN,
+            last_time: None,
         });
         draw
     }
@@ -684,21 +794,41 @@ impl Merge {
     /// Moves a slot on: its next block if it has come, else waits for a report.
     fn advance(&mut self, slot: usize, tallies: &mut [Tally]) {
         let s = self.slots[slot].as_mut().expect("open slot");
-        if let Some((units, lines, unparsed)) = s.early.remove(&s.next_seq) {
+        if let Some(parsed) = s.early.remove(&s.next_seq) {
             s.next_seq += 1;
             let _ = s.credit.try_send(());
             let t = &mut tallies[slot];
-            t.lines += lines;
-            t.unparsed += unparsed;
+            t.lines += parsed.lines;
+            t.unparsed += parsed.unparsed;
             let offset = s.lines_before;
-            s.lines_before += lines;
-            for mut u in units {
+            s.lines_before += parsed.lines;
+            for (k, mut u) in parsed.units.into_iter().enumerate() {
                 u.shift_lines(offset);
+                if !u.own_time {
+                    let before = if k < parsed.leading {
+                        s.last_time
+                    } else {
+                        Some(u.time)
+                    };
+                    match self.origins.time_at(u.at()).or(before) {
+                        Some(time) if self.window.contains(time) => u.time = time,
+                        Some(_) => continue,
+                        None => {
+                            t.untimed += 1;
+                            continue;
+                        }
+                    }
+                }
                 t.newest = t.newest.max(Some(u.time));
                 if let Some(u) = s.grouper.push_unit(u) {
                     s.queue(u, &mut t.out_of_order);
                 }
             }
+            s.last_time = parsed.last.or(s.last_time);
+            self.origins.forget_times_before(LineAt {
+                input: t.index,
+                line: s.lines_before + 1,
+            });
             s.release(false);
             return;
         }
@@ -714,12 +844,10 @@ impl Merge {
             Ok(Report::Parsed {
                 slot: from,
                 seq,
-                units,
-                lines,
-                unparsed,
+                parsed,
             }) => {
                 if let Some(s) = self.slots[from].as_mut() {
-                    s.early.insert(seq, (units, lines, unparsed));
+                    s.early.insert(seq, parsed);
                 }
             }
             Ok(Report::Done {
@@ -870,6 +998,111 @@ mod tests {
             |u| order.push(u.input),
         );
         assert_eq!(order, [1, 0]);
+    }
+
+    const GO: ErrorFormat = ErrorFormat::App(crate::formats::app::AppLog::GoHttp);
+    /// A Go service's stderr (tests/lab/app_go): a `log` line, then a crash with no time.
+    const GO_LOG: &str = "2026/12/07 15:32:09 listening on 127.0.0.1:37221\n";
+    const CRASH: &str = "panic: cache reload failed: no upstream\n\n\
+                         goroutine 23 [running]:\nmain.reload(0xc00007d050?)\n\
+                         \t/srv/app/main.go:41 +0x27\n";
+
+    /// The units of one Go log whose first block is `first` and whose later bytes are `rest`
+    /// (read as blocks of their own), and its tally.
+    fn go_units(first: &str, rest: &str) -> (Vec<Unit>, Tally) {
+        let mut p = pending(&[(first, GO)]);
+        let rest = Box::new(io::Cursor::new(rest.as_bytes().to_vec())) as Box<dyn Read + Send>;
+        p.inputs[0] = ErrorInput::new(
+            0,
+            GO,
+            &Source {
+                name: "-".into(),
+                path: None,
+            },
+            first.as_bytes().to_vec(),
+            Blocks::new(rest),
+            &TimeZone::UTC,
+        );
+        let mut units = Vec::new();
+        let mut tallies = stream(p, Rules::builtin(), &Keep::all(), |u| units.push(u));
+        (units, tallies.remove(0))
+    }
+
+    #[test]
+    fn a_record_without_a_time_takes_the_time_of_the_record_before_it() {
+        let (units, tally) = go_units(&format!("{GO_LOG}{CRASH}"), "");
+        assert_eq!(units.len(), 1, "{units:#?}");
+        let crash = &units[0];
+        assert_eq!(crash.verdict.as_ref().unwrap().cause, "worker_crash");
+        assert_eq!(crash.time.rfc3339(), "2026-12-07T15:32:09+00:00");
+        assert!(!crash.own_time);
+        assert_eq!((crash.at().line, tally.untimed), (2, 0));
+    }
+
+    #[test]
+    fn a_record_at_the_head_of_a_block_takes_the_last_time_of_the_block_before() {
+        let (units, tally) = go_units(GO_LOG, CRASH);
+        assert_eq!(units.len(), 1, "{units:#?}");
+        assert_eq!(units[0].time.rfc3339(), "2026-12-07T15:32:09+00:00");
+        assert_eq!((units[0].at().line, tally.lines, tally.untimed), (2, 6, 0));
+    }
+
+    #[test]
+    fn a_record_with_no_time_before_it_is_counted_not_placed() {
+        let (units, tally) = go_units(CRASH, "");
+        assert!(units.is_empty(), "{units:#?}");
+        assert_eq!(tally.untimed, 1);
+        // Nor placed by a later one.
+        let (units, tally) = go_units(CRASH, GO_LOG);
+        assert!(units.is_empty(), "{units:#?}");
+        assert_eq!(tally.untimed, 1);
+    }
+
+    #[test]
+    fn a_record_without_a_time_takes_its_envelopes() {
+        // Docker's json-file, as the runtime writes a container's stderr: its own times.
+        let docker: String = format!("{GO_LOG}{CRASH}")
+            .lines()
+            .enumerate()
+            .map(|(n, l)| {
+                let log = serde_json::to_string(&format!("{l}\n")).unwrap();
+                format!(
+                    "{{\"log\":{log},\"stream\":\"stderr\",\"time\":\"2026-12-07T15:40:0{n}.5Z\"}}\n"
+                )
+            })
+            .collect();
+        let dir = std::env::temp_dir().join(format!("fivehundred-stamp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.log");
+        std::fs::write(&path, docker).unwrap();
+        let source = Source {
+            name: path.display().to_string(),
+            path: Some(path.clone()),
+        };
+        let mut p = pending(&[]);
+        p.inputs = vec![ErrorInput::reopened(0, GO, &source, &TimeZone::UTC)];
+        let mut units = Vec::new();
+        stream(p, Rules::builtin(), &Keep::all(), |u| units.push(u));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(units.len(), 1, "{units:#?}");
+        // The crash's first line is the envelope's second.
+        assert_eq!(units[0].time.rfc3339(), "2026-12-07T15:40:01+00:00");
+        assert_eq!(units[0].time.ms % 1000, 500);
+    }
+
+    #[test]
+    fn the_clock_parses_each_record_at_most_once() {
+        let mut clock = Clock::default();
+        let mut asked = Vec::new();
+        let times = [Some(1), None, None, None];
+        let mut time_of = |j: usize| {
+            asked.push(j);
+            times[j].map(|ms| Stamp { ms, offset: 0 })
+        };
+        assert_eq!(clock.before(2, &mut time_of).map(|t| t.ms), Some(1));
+        assert_eq!(clock.before(3, &mut time_of).map(|t| t.ms), Some(1));
+        assert_eq!(clock.before(4, &mut time_of).map(|t| t.ms), Some(1));
+        assert_eq!(asked, [1, 0, 2, 3]);
     }
 
     #[test]

@@ -43,6 +43,10 @@ const MAX_RECORDS: usize = 16;
 #[derive(Clone, Debug)]
 pub struct Unit {
     pub time: Stamp,
+    /// Whether `time` is its first record's own. A record that has none (a Node stack, a Go
+    /// crash dump) is placed by its envelope's time or the nearest timed record before it in
+    /// its log ([`super::stream`]).
+    pub own_time: bool,
     /// The input the records come from.
     pub input: usize,
     pub kind: Kind,
@@ -116,6 +120,7 @@ impl Unit {
         let text = e.text();
         Some(Unit {
             time,
+            own_time: true,
             input: e.input,
             kind: e.kind.unwrap_or(Kind::Error),
             scope: scope_of(e),

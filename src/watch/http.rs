@@ -553,6 +553,7 @@ mod tests {
             format: "php_fpm",
             lines: 12,
             unparsed: 1,
+            untimed: 0,
             error: None,
             envelope: None,
             hop_of: None,

@@ -179,6 +179,11 @@ struct Input {
     /// Lines read (also placing a 5xx among the responses logged in the same second).
     lines: u64,
     unparsed: u64,
+    /// The time of its last timed error record: what a record with no time of its own read
+    /// from history is placed by.
+    last_time: Option<Stamp>,
+    /// Records read from history with no time of their own and none before them.
+    untimed: u64,
 }
 
 /// A 5xx waiting to be explained.
@@ -230,6 +235,8 @@ pub struct Pipeline {
     /// Explained 5xx by minute and cause, for the last [`TIMELINE_MS`] (the dashboard's
     /// chart): the minute's start and offset, the cause, the count.
     timeline: BTreeMap<(i64, &'static str), (i32, u64)>,
+    /// Whether the logs were read up to now at the last step: lines read since are live.
+    live: bool,
 }
 
 /// How far back the dashboard's chart goes.
@@ -344,6 +351,7 @@ impl Pipeline {
             unsent: HashSet::new(),
             tally: LineTally::default(),
             timeline: BTreeMap::new(),
+            live: false,
         }
     }
 
@@ -357,6 +365,7 @@ impl Pipeline {
                 format: i.format,
                 lines: i.lines,
                 unparsed: i.unparsed,
+                untimed: i.untimed,
                 error: None,
                 envelope: match &i.wrapping {
                     Wrapping::Wrapped(u) => Some(u.envelope().name()),
@@ -450,6 +459,8 @@ impl Pipeline {
             reader: Reader::Detecting,
             lines: 0,
             unparsed: 0,
+            last_time: None,
+            untimed: 0,
         });
         self.by_key.insert(key.to_owned(), self.inputs.len() - 1);
         self.inputs.len() - 1
@@ -615,19 +626,43 @@ impl Pipeline {
             return;
         };
         e.input = input;
-        if let Some(t) = e.time {
-            self.newest = self.newest.max(Some(t));
+        match e.time {
+            Some(t) => self.inputs[input].last_time = Some(t),
+            None => match self.time_of_untimed(input) {
+                Some(t) => e.time = Some(t),
+                None => {
+                    self.inputs[input].untimed += 1;
+                    return;
+                }
+            },
         }
+        self.newest = self.newest.max(e.time);
         self.errors.push_back(e);
         if self.errors.len() > MAX_ERRORS {
             self.errors.pop_front();
         }
     }
 
+    /// The time of a record of `input` that has none of its own (a Node stack, a Go crash
+    /// dump): live, when it was read, as no timed line may come near it; from history, that of
+    /// the nearest timed record before it in its log, as `diagnose` places it.
+    fn time_of_untimed(&self, input: usize) -> Option<Stamp> {
+        if !self.live {
+            return self.inputs[input].last_time;
+        }
+        let now = jiff::Timestamp::now();
+        let offset = self.config.tz.to_offset(now).seconds();
+        Some(Stamp {
+            ms: now.as_millisecond(),
+            offset,
+        })
+    }
+
     /// Moves time on: completes error records the log has gone quiet on, explains the 5xx
     /// that have settled, resolves quiet incidents and lets the clock move the alert windows.
     /// `now` is the wall clock.
     pub fn tick(&mut self, now: jiff::Timestamp) {
+        self.live = true;
         self.flush_idle_records();
         self.explain_settled(false);
         self.move_clock(now);
@@ -653,6 +688,7 @@ impl Pipeline {
     /// as the newest line. The clock must not move them past lines not read yet: those would
     /// land in seconds already judged, and a spike among them would never be seen.
     pub fn catch_up(&mut self) {
+        self.live = false;
         self.flush_idle_records();
         self.explain_settled(false);
         if let Some(t) = self
@@ -1018,6 +1054,38 @@ mod tests {
             detect: DetectConfig::default(),
         };
         Pipeline::new(config, 1, &[], Vec::new())
+    }
+
+    /// A Go service's crash (tests/lab/app_go): `panic:` and the goroutine dump, no time.
+    const CRASH: &str = "panic: cache reload failed\n\ngoroutine 23 [running]:\n\
+                         main.reload(0xc00007d050?)\n\t/srv/app/main.go:41 +0x27\n";
+
+    #[test]
+    fn a_record_without_a_time_takes_the_one_before_it_or_live_when_it_was_read() {
+        let mut p = pipeline();
+        let log = format!("2026/12/07 15:32:09 listening on 127.0.0.1:37221\n{CRASH}");
+        p.ingest("go", "go.log", log.as_bytes());
+        p.flush_record(0);
+        assert_eq!(p.inputs[0].format, "go");
+        let crash = p.errors.back().expect("the crash is kept");
+        assert_eq!(crash.time.unwrap().rfc3339(), "2026-12-07T15:32:09+00:00");
+        // Once the log is read up to now, a crash is placed when it was read.
+        p.tick(jiff::Timestamp::now());
+        let before = jiff::Timestamp::now().as_millisecond();
+        p.ingest("go", "go.log", CRASH.as_bytes());
+        p.flush_record(0);
+        assert!(p.errors.back().unwrap().time.unwrap().ms >= before);
+        assert_eq!(p.inputs()[0].untimed, 0);
+    }
+
+    #[test]
+    fn a_record_from_history_with_no_time_before_it_is_counted_not_kept() {
+        let mut p = pipeline();
+        p.ingest("go", "go.log", CRASH.as_bytes());
+        p.flush_record(0);
+        assert_eq!(p.inputs[0].format, "go");
+        assert!(p.errors.is_empty());
+        assert_eq!(p.inputs()[0].untimed, 1);
     }
 
     /// Fed the demo logs in small pieces, the pipeline finds the incidents `diagnose` finds.

@@ -1,7 +1,10 @@
-//! A Go `net/http` server (Debian's `golang-go`, the standard library only): the app in
-//! `tests/lab/app_go/`, built by `go build` with its caches under the target dir (no network),
+//! A Go `net/http` server (Debian's `golang-go`, the standard library and lib/pq from Debian's
+//! `golang-github-lib-pq-dev`, found in `/usr/share/gocode`): the app in `tests/lab/app_go/`,
+//! built by `go build` with its caches under the target dir (no network),
 //! run on a free 127.0.0.1 port with its stderr (where the standard `log` package and the
-//! runtime's panics write) sent to `log/go-app.log`, as a unit file or a shell redirect would.
+//! runtime's panics write) sent to `log/go-app.log`, as a unit file or a shell redirect would,
+//! under an address-space limit (`ulimit -v`) so that a route that keeps what it allocates
+//! runs the runtime out of memory.
 
 use super::{Daemon, Lab, NamedLog, free_port};
 use std::path::{Path, PathBuf};
@@ -25,7 +28,10 @@ fn binary() -> &'static Path {
             .arg(&bin)
             .arg(source())
             .env("GOCACHE", dir.join("cache"))
-            .env("GOPATH", dir.join("gopath"))
+            .env(
+                "GOPATH",
+                format!("{}:{DEBIAN_GOCODE}", dir.join("gopath").display()),
+            )
             .env("GO111MODULE", "off")
             .env("GOFLAGS", "")
             .env("GOPROXY", "off")
@@ -40,6 +46,13 @@ fn binary() -> &'static Path {
     })
 }
 
+/// Where Debian's `golang-*-dev` packages put their sources (a GOPATH).
+const DEBIAN_GOCODE: &str = "/usr/share/gocode";
+
+/// The app's address-space limit (`ulimit -v`, KiB): room to serve, none to keep what
+/// `/report` builds.
+const ADDRESS_SPACE_KIB: u32 = 1_000_000;
+
 /// A running Go app.
 pub struct GoApp {
     pub port: u16,
@@ -48,27 +61,36 @@ pub struct GoApp {
 }
 
 impl GoApp {
-    /// Starts the app and waits until its port accepts.
-    pub fn start(lab: &Lab) -> GoApp {
+    /// Starts the app with `database_url` (its `/orders`' database) and waits until its port
+    /// accepts.
+    pub fn start(lab: &Lab, database_url: &str) -> GoApp {
         let port = free_port();
         let log = lab.mkdir("log").join("go-app.log");
-        // The shell only sends stderr to the log; `exec` keeps the pid the app's.
-        let mut daemon = Daemon::spawn(
-            "go-app",
-            Command::new("sh").args([
-                "-c",
-                "exec \"$1\" \"$2\" 2> \"$3\"",
-                "sh",
-                &binary().to_string_lossy(),
-                &format!("127.0.0.1:{port}"),
-                &log.to_string_lossy(),
-            ]),
-        );
-        daemon.wait_until("go app port", || super::port_open(port));
+        let daemon = spawn(port, &log, database_url);
         GoApp { port, log, daemon }
     }
 
     pub fn logs(&self) -> Vec<NamedLog> {
         vec![(self.log.clone(), "go-app.log")]
     }
+}
+
+/// The app on `port`, its stderr appended to `log`, and waits until its port accepts. The
+/// shell only limits its address space and sends stderr to the log; `exec` keeps the pid the
+/// app's.
+fn spawn(port: u16, log: &Path, database_url: &str) -> Daemon {
+    let mut daemon = Daemon::spawn(
+        "go-app",
+        Command::new("sh").env("DATABASE_URL", database_url).args([
+            "-c",
+            "ulimit -v \"$4\"; exec \"$1\" \"$2\" 2>> \"$3\"",
+            "sh",
+            &binary().to_string_lossy(),
+            &format!("127.0.0.1:{port}"),
+            &log.to_string_lossy(),
+            &ADDRESS_SPACE_KIB.to_string(),
+        ]),
+    );
+    daemon.wait_until("go app port", || super::port_open(port));
+    daemon
 }

@@ -14,6 +14,7 @@ pub mod haproxy;
 pub mod monitoring;
 pub mod nginx;
 pub mod php_fpm;
+pub mod rsyslog;
 pub mod seo;
 pub mod tomcat;
 

@@ -1,12 +1,16 @@
 //! An Express app under Node on a free 127.0.0.1 port, for the Node stack's faults. The app is
 //! `tests/lab/app_node` (run in place, so its stack frames name its real files); Express and
 //! pg come from `tests/probe_apps/express/node_modules` (npm, pinned; scripts/test installs
-//! them). Node's stdout and stderr are appended to `log/node.log`, as a process manager keeps
-//! them; a Node that exited is started again by the test, as one would.
+//! them). Node's stdout and stderr go through a pipe to `tee -a log/node.log` (the output as a
+//! process manager keeps it, with no time on any line) and on to `logger`, which hands each line
+//! to a real rsyslogd ([`crate::lab::rsyslog`]) that writes it with the time it came, in its
+//! default file format (`rsyslog/node-syslog.log`); a Node that exited is started again by the
+//! test, as one would.
 //!
 //! Include it with `#[path = "lab/node.rs"] mod node;` next to `mod lab;`.
 #![allow(dead_code)]
 
+use crate::lab::rsyslog::Rsyslog;
 use crate::lab::{Daemon, Lab, count_in_file, free_port, port_open};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,12 +19,18 @@ use std::process::Command;
 /// a second.
 pub const HEAP_MB: u32 = 32;
 
-/// A running (or exited) Node process and the log it appends to.
+/// A running (or exited) Node process and the logs it appends to.
 pub struct Node {
     pub daemon: Daemon,
     pub port: u16,
+    /// Its output as written, no time on any line.
     pub log: PathBuf,
+    /// Its output as rsyslogd wrote it: each line with the time it came.
+    pub syslog: PathBuf,
+    rsyslog: Rsyslog,
     database_url: String,
+    /// Where `/upload` writes: a 64 KiB tmpfs, too small for what it writes.
+    export_dir: PathBuf,
     starts: usize,
 }
 
@@ -29,12 +39,19 @@ impl Node {
     pub fn start(lab: &Lab, database_url: &str) -> Node {
         let port = free_port();
         let log = lab.mkdir("log").join("node.log");
-        let daemon = spawn(port, &log, database_url);
+        let rsyslog = Rsyslog::start(lab, false, &[("node-syslog.log", "RSYSLOG_FileFormat")]);
+        let export_dir = lab
+            .mount_tmpfs("export", "64k")
+            .expect("a tmpfs for the export");
+        let daemon = spawn(port, &log, &rsyslog, database_url, &export_dir);
         let mut node = Node {
             daemon,
             port,
             log,
+            syslog: rsyslog.files[0].clone(),
+            rsyslog,
             database_url: database_url.into(),
+            export_dir,
             starts: 0,
         };
         node.wait_listening();
@@ -44,7 +61,13 @@ impl Node {
     /// Starts the app again after it exited, on the same port.
     pub fn restart(&mut self) {
         self.daemon.stop();
-        self.daemon = spawn(self.port, &self.log, &self.database_url);
+        self.daemon = spawn(
+            self.port,
+            &self.log,
+            &self.rsyslog,
+            &self.database_url,
+            &self.export_dir,
+        );
         self.wait_listening();
     }
 
@@ -61,7 +84,18 @@ impl Node {
         let port = self.port;
         crate::lab::wait_for("node to exit", || !port_open(port));
     }
+
+    /// Waits until rsyslogd has written every line Node wrote.
+    pub fn wait_syslog(&self) {
+        let lines = crate::lab::line_count(&self.log);
+        crate::lab::wait_for("rsyslogd to write node's lines", || {
+            count_in_file(&self.syslog, &format!(" {TAG}: ")) >= lines
+        });
+    }
 }
+
+/// The syslog tag Node's lines are sent with.
+const TAG: &str = "shop";
 
 /// `tests/lab/app_node` in the source tree.
 pub fn app_dir() -> PathBuf {
@@ -78,18 +112,27 @@ fn node_modules() -> PathBuf {
     dir
 }
 
-/// `node server.js PORT >> log 2>&1`, in production mode, with no core dump when V8 aborts.
-fn spawn(port: u16, log: &Path, database_url: &str) -> Daemon {
+/// `node server.js PORT 2>&1 | tee -a log | logger`, in production mode, with no core dump
+/// when V8 aborts.
+fn spawn(
+    port: u16,
+    log: &Path,
+    rsyslog: &Rsyslog,
+    database_url: &str,
+    export_dir: &Path,
+) -> Daemon {
     let script = format!(
-        "ulimit -c 0; exec node --max-old-space-size={HEAP_MB} server.js {port} >> '{}' 2>&1",
-        log.display()
+        "ulimit -c 0; node --max-old-space-size={HEAP_MB} server.js {port} 2>&1 | tee -a '{}' | logger --socket '{}' -t {TAG}",
+        log.display(),
+        rsyslog.socket.display()
     );
     let mut cmd = Command::new("sh");
     cmd.args(["-c", &script])
         .current_dir(app_dir())
         .env("NODE_ENV", "production")
         .env("NODE_PATH", node_modules())
-        .env("DATABASE_URL", database_url);
+        .env("DATABASE_URL", database_url)
+        .env("EXPORT_DIR", export_dir);
     Daemon::spawn("node", &mut cmd)
 }
 

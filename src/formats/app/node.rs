@@ -28,10 +28,12 @@
 //! limit Allocation failed - JavaScript heap out of memory` and a native stack, then aborts.
 //!
 //! So a record starts at an error's first line (`Name: message`, `Name [CODE]: message`), at
-//! the `file:line` Node prints before an uncaught one, at `Node.js vX.Y.Z`, at V8's GC and
-//! `FATAL ERROR` banners; everything else (stack frames, an error's `{ code: … }` properties,
-//! the source line and its caret) continues the record before it. None of these lines carries
-//! a time: that comes from the envelope (journald, syslog) where there is one.
+//! the `file:line` Node prints before an uncaught one, at V8's GC and `FATAL ERROR` banners;
+//! everything else (stack frames, an error's `{ code: … }` properties, the source line and its
+//! caret) continues the record before it. So does `Node.js vX.Y.Z`: Node prints it only after
+//! the uncaught exception it exits on, which it ends, so the exit is read with the error's
+//! class and frames. None of these lines carries a time: that comes from the envelope
+//! (journald, Docker, syslog) where there is one.
 
 use memchr::memmem;
 
@@ -47,7 +49,8 @@ pub enum NodeLine<'a> {
     Error { class: &'a [u8], message: &'a [u8] },
     /// `/srv/shop/server.js:26`: where an uncaught exception was thrown.
     Thrown { file: &'a [u8], line: u32 },
-    /// `Node.js v20.20.2`: the process is exiting on an uncaught exception.
+    /// `Node.js v20.20.2`: the process is exiting on an uncaught exception (the end of its
+    /// record, not a record of its own).
     Exit,
     /// `FATAL ERROR: …` (V8, the heap) or `<--- Last few GCs --->`.
     Fatal { message: &'a [u8] },
@@ -75,7 +78,7 @@ pub fn node_line(line: &[u8]) -> Option<NodeLine<'_>> {
 
 /// Whether a line starts a Node record.
 pub fn is_header(line: &[u8]) -> bool {
-    node_line(line).is_some()
+    node_line(line).is_some_and(|l| l != NodeLine::Exit)
 }
 
 /// Whether a line is one only Node writes: its exit line, an uncaught exception's place, V8's
@@ -257,6 +260,7 @@ mod tests {
             Some((&b"/srv/shop/server.js"[..], 26))
         );
         assert_eq!(node_line(UNCAUGHT[2]), Some(NodeLine::Exit));
+        assert!(!is_header(UNCAUGHT[2]), "the exit ends the error's record");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn line(line: &[u8]) -> Option<Unwrapped<'_>> {
     };
     Some(Unwrapped {
         partial,
+        time: crate::formats::time::parse_iso8601(time),
         ..Unwrapped::whole(None, None, message)
     })
 }

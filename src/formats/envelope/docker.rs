@@ -17,6 +17,9 @@ struct Line<'a> {
     stream: Cow<'a, str>,
     #[serde(default, borrow)]
     attrs: Option<Attrs<'a>>,
+    /// When the runtime read the line (RFC 3339 with nanoseconds).
+    #[serde(default, borrow)]
+    time: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,9 @@ pub fn line(line: &[u8]) -> Option<Unwrapped<'_>> {
     Some(Unwrapped {
         host: None,
         source: parsed.attrs.and_then(|a| a.tag).map(bytes),
+        time: parsed
+            .time
+            .and_then(|t| crate::formats::time::parse_iso8601(t.as_bytes())),
         message: bytes(parsed.log),
         partial,
     })

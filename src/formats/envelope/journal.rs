@@ -51,6 +51,13 @@ struct JsonEntry<'a> {
     unit: Option<Value<'a>>,
     #[serde(rename = "__CURSOR", borrow)]
     cursor: Option<Value<'a>>,
+    #[serde(rename = "__REALTIME_TIMESTAMP", borrow)]
+    realtime: Option<Value<'a>>,
+}
+
+/// `__REALTIME_TIMESTAMP`: when journald received the entry, in microseconds since the epoch.
+fn realtime(micros: &[u8]) -> Option<crate::formats::Stamp> {
+    crate::formats::time::parse_epoch_units(micros, 6)
 }
 
 /// One `-o json` line; `None` if it is not a journal entry (it must have a cursor or a
@@ -72,6 +79,7 @@ pub fn json_line(line: &[u8]) -> Option<Unwrapped<'static>> {
     Some(Unwrapped {
         host: owned(&entry.hostname),
         source,
+        time: entry.realtime.as_ref().and_then(|v| realtime(&v.bytes()?)),
         message: owned(&entry.message).unwrap_or_default(),
         partial: false,
     })
@@ -115,13 +123,15 @@ impl ExportRecord {
         ]
         .iter()
         .find_map(|k| self.get(k));
-        Some(Unwrapped::whole(self.get(b"_HOSTNAME"), source, message))
+        let time = self.get(b"__REALTIME_TIMESTAMP").and_then(realtime);
+        Some(Unwrapped::whole(self.get(b"_HOSTNAME"), source, message).at(time))
     }
 }
 
 /// The fields an export record is read for (the others are skipped, never kept).
-const KEPT: [&[u8]; 5] = [
+const KEPT: [&[u8]; 6] = [
     b"MESSAGE",
+    b"__REALTIME_TIMESTAMP",
     b"_HOSTNAME",
     b"CONTAINER_NAME",
     b"SYSLOG_IDENTIFIER",

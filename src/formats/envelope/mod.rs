@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::{Arc, Mutex};
 
+use crate::formats::Stamp;
 use crate::read::MAX_LINE;
 
 /// The envelopes read, each from its own module.
@@ -45,12 +46,16 @@ pub enum Envelope {
     Cri,
 }
 
-/// One line unwrapped: where it came from, its message, and whether the message goes on in
-/// the next line (a partial line).
+/// One line unwrapped: where it came from, when the envelope says it was written, its
+/// message, and whether the message goes on in the next line (a partial line).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Unwrapped<'a> {
     pub host: Option<Cow<'a, [u8]>>,
     pub source: Option<Cow<'a, [u8]>>,
+    /// The envelope's time: what a record with no time of its own (a Node stack, a Go crash
+    /// dump) is placed by. `None` where the envelope writes none, or none with a year
+    /// (RFC 3164's `Feb  6 12:14:14`).
+    pub time: Option<Stamp>,
     pub message: Cow<'a, [u8]>,
     pub partial: bool,
 }
@@ -60,9 +65,15 @@ impl<'a> Unwrapped<'a> {
         Unwrapped {
             host: host.map(Cow::Borrowed),
             source: source.map(Cow::Borrowed),
+            time: None,
             message: Cow::Borrowed(message),
             partial: false,
         }
+    }
+
+    /// The same line, with the envelope's time.
+    fn at(self, time: Option<Stamp>) -> Self {
+        Unwrapped { time, ..self }
     }
 }
 
@@ -166,12 +177,24 @@ impl Origin {
 }
 
 /// The origin of each line an [`Unwrap`] handed out: runs of lines, each from the (1-based)
-/// line it starts on. Shared between the reader, which adds to it, and whoever reads the lines.
+/// line it starts on; and, where asked for ([`Origins::keep_times`]), their envelope's times,
+/// likewise. Shared between the reader, which adds to it, and whoever reads the lines.
 #[derive(Clone, Debug, Default)]
-pub struct Origins(Arc<Mutex<Vec<(u64, Origin)>>>);
+pub struct Origins(Arc<Mutex<Runs>>);
+
+/// [`Origins`]' runs. A time run starts wherever the envelope's time changes, nearly every
+/// line of a busy log: they are kept only for an error log being read by the engine, which
+/// forgets them once the lines are read ([`Origins::forget_times_before`]), so they cost the
+/// lines in flight, not the file.
+#[derive(Debug, Default)]
+struct Runs {
+    origins: Vec<(u64, Origin)>,
+    times: std::collections::VecDeque<(u64, Option<Stamp>)>,
+    keep_times: bool,
+}
 
 impl Origins {
-    fn runs(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Origin)>> {
+    fn runs(&self) -> std::sync::MutexGuard<'_, Runs> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -179,13 +202,41 @@ impl Origins {
 
     /// The origin of the 1-based `line`, if its envelope named one.
     pub fn at(&self, line: u64) -> Option<Origin> {
-        let runs = self.runs();
+        let runs = &self.runs().origins;
         let after = runs.partition_point(|(start, _)| *start <= line);
         after.checked_sub(1).map(|i| runs[i].1.clone())
     }
 
+    /// The envelope's time of the 1-based `line`, if it wrote one and times are kept.
+    pub fn time_at(&self, line: u64) -> Option<Stamp> {
+        let runs = &self.runs().times;
+        let after = runs.partition_point(|(start, _)| *start <= line);
+        after.checked_sub(1).and_then(|i| runs[i].1)
+    }
+
+    /// Keeps the times of the lines handed out from now on.
+    pub fn keep_times(&self) {
+        self.runs().keep_times = true;
+    }
+
+    /// Forgets the times of the lines before `line`: they have been read.
+    pub fn forget_times_before(&self, line: u64) {
+        let times = &mut self.runs().times;
+        while times.get(1).is_some_and(|&(start, _)| start <= line) {
+            times.pop_front();
+        }
+    }
+
     fn push(&self, line: u64, origin: Origin) {
-        self.runs().push((line, origin));
+        self.runs().origins.push((line, origin));
+    }
+
+    /// Notes the time of the lines from `line` on, if times are kept and it changed.
+    fn push_time(&self, line: u64, time: Option<Stamp>) {
+        let runs = &mut *self.runs();
+        if runs.keep_times && runs.times.back().is_none_or(|&(_, last)| last != time) {
+            runs.times.push_back((line, time));
+        }
     }
 }
 
@@ -232,6 +283,8 @@ impl Read for Failed {
 struct Partial {
     message: Vec<u8>,
     origin: Origin,
+    /// Its first piece's time.
+    time: Option<Stamp>,
 }
 
 /// Unwraps an envelope's lines one by one into plain lines: the state a stream of them
@@ -269,15 +322,19 @@ impl Unwrapper {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         match self.envelope.unwrap_line(line) {
             Some(u) => self.take(u, out),
-            None => self.emit(line, Some(Origin::default()), out),
+            None => self.emit(line, Some(Origin::default()), None, out),
         }
     }
 
     /// Hands out a partial line still waiting for its end (the input ended).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         if !self.partial.message.is_empty() {
-            let Partial { message, origin } = std::mem::take(&mut self.partial);
-            self.emit(&message, Some(origin), out);
+            let Partial {
+                message,
+                origin,
+                time,
+            } = std::mem::take(&mut self.partial);
+            self.emit(&message, Some(origin), time, out);
         }
     }
 
@@ -286,6 +343,7 @@ impl Unwrapper {
         if u.partial || !self.partial.message.is_empty() {
             if self.partial.message.is_empty() {
                 self.partial.origin = Origin::of(&u);
+                self.partial.time = u.time;
             }
             let room = MAX_LINE.saturating_sub(self.partial.message.len());
             self.partial
@@ -298,13 +356,22 @@ impl Unwrapper {
         }
         let same = self.last.as_ref().is_some_and(|o| o.same(&u));
         let change = (!same).then(|| Origin::of(&u));
-        self.emit(&u.message, change, out);
+        self.emit(&u.message, change, u.time, out);
     }
 
     /// Hands out a message, a line for each of its lines; `origin`, where it may differ from
-    /// the last line's, is noted if it does.
-    fn emit(&mut self, message: &[u8], origin: Option<Origin>, out: &mut Vec<u8>) {
+    /// the last line's, is noted if it does, and its time.
+    fn emit(
+        &mut self,
+        message: &[u8],
+        origin: Option<Origin>,
+        time: Option<Stamp>,
+        out: &mut Vec<u8>,
+    ) {
         let message = message.strip_suffix(b"\n").unwrap_or(message);
+        if let Some(origins) = &self.origins {
+            origins.push_time(self.lines + 1, time);
+        }
         if let Some(origin) = origin
             && self.last.as_ref() != Some(&origin)
         {

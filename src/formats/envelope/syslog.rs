@@ -3,6 +3,8 @@
 //! rsyslog's default file format) and RFC 5424 (`<PRI>1 TIME HOST APP PROCID MSGID SD MSG`).
 
 use super::{Unwrapped, named, word};
+use crate::formats::Stamp;
+use crate::formats::time::parse_iso8601;
 
 /// `<PRI>` at the head of a line, if it is there: the rest after it.
 fn strip_pri(line: &[u8]) -> Option<&[u8]> {
@@ -12,8 +14,9 @@ fn strip_pri(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// The rest of a line after its time and the space after it: `Mmm dd hh:mm:ss` (the day
-/// padded with a space) or an RFC 3339 time (`2026-11-25T14:00:03.123456+00:00`).
-fn after_time(line: &[u8]) -> Option<&[u8]> {
+/// padded with a space, no year: read as no time) or an RFC 3339 time
+/// (`2026-11-25T14:00:03.123456+00:00`); and the time.
+fn after_time(line: &[u8]) -> Option<(&[u8], Option<Stamp>)> {
     let classic = line.len() > 16
         && crate::formats::time::month_abbrev(&line[..3]).is_some()
         && line[3] == b' '
@@ -24,10 +27,10 @@ fn after_time(line: &[u8]) -> Option<&[u8]> {
         && line[12] == b':'
         && line[15] == b' ';
     if classic {
-        return Some(&line[16..]);
+        return Some((&line[16..], None));
     }
     let (time, rest) = word(line)?;
-    is_rfc3339(time).then_some(rest)
+    is_rfc3339(time).then(|| (rest, parse_iso8601(time)))
 }
 
 /// Whether `b` is an RFC 3339 time, whole: date, `T`, time, an optional fraction, and `Z` or
@@ -85,18 +88,17 @@ fn is_program(b: &[u8]) -> bool {
 /// rsyslog writes the tag of a message that came in RFC 5424).
 pub fn rfc3164(line: &[u8]) -> Option<Unwrapped<'_>> {
     let line = strip_pri(line).unwrap_or(line);
-    let (host, rest) = word(after_time(line)?)?;
+    let (rest, time) = after_time(line)?;
+    let (host, rest) = word(rest)?;
     let (tag, message) = word(rest).unwrap_or((rest, b""));
     let tag = tag.strip_suffix(b":").unwrap_or(tag);
     let program = &tag[..memchr::memchr(b'[', tag).unwrap_or(tag.len())];
     if tag.len() > 64 || !is_program(program) || !is_host(host) {
         return None;
     }
-    Some(Unwrapped::whole(
-        named(host),
-        named(program),
-        message.trim_ascii_start(),
-    ))
+    // The message as written after the one space that ends the tag: its own indentation (a
+    // stack frame's `    at …`) is part of it.
+    Some(Unwrapped::whole(named(host), named(program), message).at(time))
 }
 
 /// An RFC 5424 line, structured data skipped.
@@ -113,12 +115,15 @@ pub fn rfc5424(line: &[u8]) -> Option<Unwrapped<'_>> {
     let (app, rest) = word(rest)?;
     let (_procid, rest) = word(rest)?;
     let (_msgid, rest) = word(rest)?;
-    // rsyslog keeps the space an RFC 3164 message had after its tag.
-    let message = skip_structured_data(rest)?.trim_ascii_start();
+    // After the space that ends the structured data, rsyslog keeps the space an RFC 3164
+    // message had after its tag; any more are the message's own indentation.
+    let message = skip_structured_data(rest)?;
+    let message = message.strip_prefix(b" ").unwrap_or(message);
+    let message = message.strip_prefix(b" ").unwrap_or(message);
     let message = message
         .strip_prefix("\u{feff}".as_bytes())
         .unwrap_or(message);
-    Some(Unwrapped::whole(named(host), named(app), message))
+    Some(Unwrapped::whole(named(host), named(app), message).at(parse_iso8601(time)))
 }
 
 /// The rest of a line after its structured data: `-`, or `[id k="v" …]` elements, in whose

@@ -2,6 +2,9 @@ use super::*;
 
 fn unwrap_all(input: &[u8]) -> (Option<Envelope>, String, Origins) {
     let (mut reader, env) = sniff(Box::new(io::Cursor::new(input.to_vec())));
+    if let Some(e) = &env {
+        e.origins.keep_times();
+    }
     let mut out = Vec::new();
     reader.read_to_end(&mut out).unwrap();
     let out = String::from_utf8_lossy(&out).into_owned();
@@ -153,4 +156,48 @@ proptest::proptest! {
         let _ = Unwrap::new(io::Cursor::new(bytes.clone()), Envelope::JournalExport, Origins::default())
             .read_to_end(&mut Vec::new());
     }
+}
+
+/// A Node stack sent through `logger` to rsyslogd, as its default file format and RFC 5424
+/// template wrote it (`tests/lab_node.rs`): each line keeps its indentation and its time.
+#[test]
+fn syslog_lines_keep_their_indentation_and_their_time() {
+    let default = b"2026-12-07T18:17:50.547653+00:00 vm node: TypeError: x\n\
+                    2026-12-07T18:17:51.547771+00:00 vm node:     at /srv/a.js:5:55\n";
+    let (env, out, origins) = unwrap_all(default);
+    assert_eq!(env, Some(Envelope::Rfc3164));
+    assert_eq!(out, "TypeError: x\n    at /srv/a.js:5:55\n");
+    assert_eq!(origins.time_at(1).unwrap().ms % 1000, 547);
+    assert_eq!(
+        origins.time_at(2).unwrap().rfc3339(),
+        "2026-12-07T18:17:51+00:00"
+    );
+    let p23 = b"<13>1 2026-12-07T18:17:50.547653+00:00 vm node - - -  TypeError: x\n\
+                <13>1 2026-12-07T18:17:50.547771+00:00 vm node - - -      at /srv/a.js:5:55\n";
+    let (env, out, origins) = unwrap_all(p23);
+    assert_eq!(env, Some(Envelope::Rfc5424));
+    assert_eq!(out, "TypeError: x\n    at /srv/a.js:5:55\n");
+    // One run for the millisecond both lines were written in; the runs before a line read are
+    // forgotten.
+    assert_eq!(origins.time_at(2), origins.time_at(1));
+    origins.forget_times_before(2);
+    assert!(origins.time_at(2).is_some());
+    // RFC 3164's own time has no year: no time.
+    let (_, _, origins) = unwrap_all(b"Dec  7 12:14:14 web1 nginx: x\n");
+    assert_eq!(origins.time_at(1), None);
+}
+
+#[test]
+fn journal_docker_and_cri_lines_carry_their_time() {
+    let journal =
+        br#"{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1765121870547653","MESSAGE":"panic: x"}"#;
+    let u = Envelope::JournalJson.unwrap_line(journal).unwrap();
+    assert_eq!(u.time.unwrap().ms, 1_765_121_870_547);
+    let docker =
+        br#"{"log":"panic: x\n","stream":"stderr","time":"2026-12-07T18:17:50.547653123Z"}"#;
+    let u = Envelope::Docker.unwrap_line(docker).unwrap();
+    assert_eq!(u.time.unwrap().rfc3339(), "2026-12-07T18:17:50+00:00");
+    let cri = b"2026-12-07T18:17:50.547653123+00:00 stderr F panic: x";
+    let u = Envelope::Cri.unwrap_line(cri).unwrap();
+    assert_eq!(u.time.unwrap().ms % 1000, 547);
 }

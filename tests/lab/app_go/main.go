@@ -4,11 +4,14 @@
 package main
 
 import (
+	"database/sql"
 	"fmt"
 	"log"
 	"net/http"
 	"os"
 	"strconv"
+
+	_ "github.com/lib/pq"
 )
 
 func main() {
@@ -17,6 +20,8 @@ func main() {
 	})
 	http.HandleFunc("/cart", cart)
 	http.HandleFunc("/refresh", refresh)
+	http.HandleFunc("/report", report)
+	http.HandleFunc("/orders", orders)
 	log.Printf("listening on %s", os.Args[1])
 	log.Fatal(http.ListenAndServe(os.Args[1], nil))
 }
@@ -39,4 +44,32 @@ func refresh(w http.ResponseWriter, r *http.Request) {
 
 func reload(done chan struct{}) {
 	panic("cache reload failed: no upstream") // lab: refresh
+}
+
+// kept holds everything report builds.
+var kept [][]byte
+
+// report keeps what it builds: under the lab's address-space limit (ulimit -v) the runtime
+// cannot map more and dies with `fatal error: out of memory` and a goroutine dump.
+func report(w http.ResponseWriter, r *http.Request) {
+	for {
+		kept = append(kept, make([]byte, 64<<20)) // lab: report
+	}
+}
+
+// orders counts the orders in the database the deploy named (DATABASE_URL, through
+// database/sql and lib/pq): an error is logged, as handlers do, and answered 500.
+func orders(w http.ResponseWriter, r *http.Request) {
+	var n int
+	db, err := sql.Open("postgres", os.Getenv("DATABASE_URL"))
+	if err == nil {
+		defer db.Close()
+		err = db.QueryRow("SELECT count(*) FROM pg_tables").Scan(&n)
+	}
+	if err != nil {
+		log.Printf("orders: %v", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, n)
 }

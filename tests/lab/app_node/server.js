@@ -3,6 +3,8 @@
 // (NODE_PATH). Its stderr is the log the test reads, as a process manager would keep it.
 'use strict';
 
+const fs = require('fs');
+const path = require('path');
 const express = require('express');
 const { Client } = require('pg');
 const { cartTotal } = require('./cart');
@@ -33,6 +35,13 @@ app.get('/report', (req, res) => {
   for (;;) {
     cache.push(new Array(100000).fill(cache.length));
   }
+});
+
+// Writes an export where the deploy said (EXPORT_DIR): on a full disk, the write fails with
+// ENOSPC and Express's default error handler answers 500.
+app.get('/upload', (req, res) => {
+  fs.writeFileSync(path.join(process.env.EXPORT_DIR, 'export.csv'), Buffer.alloc(1 << 20)); // lab: upload
+  res.send('saved');
 });
 
 // A query with the credentials the deploy gave it.
