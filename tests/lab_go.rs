@@ -88,6 +88,34 @@ fn a_handlers_panic_is_an_app_exception_and_a_refused_password_db_auth() {
     assert_app_incident_status(&report, &want, 502);
 }
 
+/// `/export` writes into a full tmpfs: the handler logs Go's `write …: no space left on
+/// device` and answers 500. (A stack of its own: its `log` line names no request, and another
+/// such failure in the same logged second could be told apart by nothing.)
+#[test]
+fn a_write_to_a_full_disk_is_disk_full() {
+    let lab = Lab::new();
+    let (app, nginx) = stack(&lab, "");
+    let mut statuses = nginx.gets("/ok", 1);
+    statuses.extend(nginx.gets("/export", 1));
+    assert_eq!(statuses, [200, 500]);
+    nginx.wait_access_lines(statuses.len());
+    wait_for("the failed export logged", || {
+        log_contains(&app.log, "no space left on device")
+    });
+
+    let report = diagnose_stack(&lab, &app, &nginx, "disk_full");
+    assert_server_errors(&report, 1, &[(500, 1)]);
+    let want = Expect {
+        cause: "disk_full",
+        paths: &["/export"],
+        count: 1,
+        language: "go",
+        place: None,
+        exception: None,
+    };
+    assert_app_incident_status(&report, &want, 500);
+}
+
 /// A panic on a goroutine of its own kills the process; the runtime writes it with no time on
 /// any line, so it is placed by the `log` line before it (the app's start). The request in
 /// flight is a `worker_crash` at the panicking goroutine's line; those after it, refused while

@@ -66,7 +66,11 @@ impl GoApp {
     pub fn start(lab: &Lab, database_url: &str) -> GoApp {
         let port = free_port();
         let log = lab.mkdir("log").join("go-app.log");
-        let daemon = spawn(port, &log, database_url);
+        // Where `/export` writes: a 64 KiB tmpfs, too small for what it writes.
+        let export_dir = lab
+            .mount_tmpfs("export", "64k")
+            .expect("a tmpfs for the export");
+        let daemon = spawn(port, &log, database_url, &export_dir);
         GoApp { port, log, daemon }
     }
 
@@ -78,18 +82,21 @@ impl GoApp {
 /// The app on `port`, its stderr appended to `log`, and waits until its port accepts. The
 /// shell only limits its address space and sends stderr to the log; `exec` keeps the pid the
 /// app's.
-fn spawn(port: u16, log: &Path, database_url: &str) -> Daemon {
+fn spawn(port: u16, log: &Path, database_url: &str, export_dir: &Path) -> Daemon {
     let mut daemon = Daemon::spawn(
         "go-app",
-        Command::new("sh").env("DATABASE_URL", database_url).args([
-            "-c",
-            "ulimit -v \"$4\"; exec \"$1\" \"$2\" 2>> \"$3\"",
-            "sh",
-            &binary().to_string_lossy(),
-            &format!("127.0.0.1:{port}"),
-            &log.to_string_lossy(),
-            &ADDRESS_SPACE_KIB.to_string(),
-        ]),
+        Command::new("sh")
+            .env("DATABASE_URL", database_url)
+            .env("EXPORT_DIR", export_dir)
+            .args([
+                "-c",
+                "ulimit -v \"$4\"; exec \"$1\" \"$2\" 2>> \"$3\"",
+                "sh",
+                &binary().to_string_lossy(),
+                &format!("127.0.0.1:{port}"),
+                &log.to_string_lossy(),
+                &ADDRESS_SPACE_KIB.to_string(),
+            ]),
     );
     daemon.wait_until("go app port", || super::port_open(port));
     daemon
