@@ -210,6 +210,68 @@ mod tests {
         );
     }
 
+    /// Kestrel's record of an exception no middleware handled (event id 13), in the shape
+    /// quoted from real consoles in dotnet/aspnetcore#19476 and aspnet/KestrelHttpServer#1367,
+    /// for each failure the ASP.NET column of docs/stacks.md proves on documented lines: the
+    /// default message of `OutOfMemoryException` (learn.microsoft.com/dotnet/api/
+    /// system.outofmemoryexception), SQL Server's error 18456 (learn.microsoft.com/sql/
+    /// relational-databases/errors-events/mssqlserver-18456-database-engine-error), Npgsql's
+    /// `28P01` (PostgreSQL's own words), and `IOException` on a full disk (Linux's ENOSPC).
+    fn kestrel(exception: &str) -> String {
+        format!(
+            "fail: Microsoft.AspNetCore.Server.Kestrel[13]
+      Connection id \"0HNH30RGF5AKT\", Request id \"0HNH30RGF5AKT:00000001\": An unhandled exception was thrown by the application.
+      {exception}
+         at Shop.Data.Orders.Load(Int32 id) in /src/Shop/Data/Orders.cs:line 31
+         at Shop.Controllers.OrdersController.Get(Int32 id) in /src/Shop/Controllers/OrdersController.cs:line 18
+         at Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Http.HttpProtocol.ProcessRequests[TContext](IHttpApplication`1 application)"
+        )
+    }
+
+    #[test]
+    fn kestrels_unhandled_exceptions_name_their_cause_and_the_apps_frame() {
+        let rules = crate::diagnose::rules::Rules::builtin();
+        for (exception, cause, class) in [
+            (
+                "System.InvalidOperationException: Order 42 has no lines",
+                "app_exception",
+                "System.InvalidOperationException",
+            ),
+            (
+                "System.OutOfMemoryException: Exception of type 'System.OutOfMemoryException' was thrown.",
+                "out_of_memory",
+                "System.OutOfMemoryException",
+            ),
+            (
+                "Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'shop'.",
+                "db_auth",
+                "Microsoft.Data.SqlClient.SqlException",
+            ),
+            (
+                "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"shop\"",
+                "db_auth",
+                "Npgsql.PostgresException",
+            ),
+            (
+                "System.IO.IOException: No space left on device : '/var/exports/orders.csv'",
+                "disk_full",
+                "System.IO.IOException",
+            ),
+        ] {
+            let record = kestrel(exception);
+            let e = parse(record.as_bytes(), &TimeZone::UTC).unwrap();
+            let v = rules.classify(&e).unwrap_or_else(|| panic!("{record}"));
+            assert_eq!(v.cause, cause, "{record}");
+            assert_eq!(v.language, Some(Language::Csharp));
+            assert_eq!(v.exception.as_deref(), Some(class), "{record}");
+            assert_eq!(
+                (v.file.as_deref(), v.line),
+                (Some("/src/Shop/Data/Orders.cs"), Some(31)),
+                "{record}"
+            );
+        }
+    }
+
     #[test]
     fn hostile_records_do_not_panic() {
         for bad in [
