@@ -69,16 +69,41 @@ fn is_level(word: &[u8]) -> bool {
 
 /// The parts of a `logging` header line.
 struct Logging<'a> {
-    time: Civil,
+    /// None in `logging`'s default format, which writes none.
+    time: Option<Civil>,
     /// The zone, where a `datefmt` with `%z` wrote one after the time.
     offset: Option<i32>,
     level: &'a [u8],
     message: &'a [u8],
 }
 
-/// A `logging` record's first line: the time (`%(asctime)s`, bare or in brackets), then, among
-/// the next three words (`-` and `|` separators not counted), the level; the message follows.
+/// A `logging` record's first line, with a time or in the default format.
 fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
+    timed_header(line).or_else(|| default_header(line))
+}
+
+/// `logging`'s default format, `basicConfig()`'s `%(levelname)s:%(name)s:%(message)s`
+/// (`ERROR:django.request:Internal Server Error: /x`): no time, so the record takes its
+/// envelope's or that of the timed record before it.
+fn default_header(line: &[u8]) -> Option<Logging<'_>> {
+    let colon = memchr::memchr(b':', line)?;
+    let level = &line[..colon];
+    let rest = &line[colon + 1..];
+    let end = memchr::memchr(b':', rest)?;
+    let name = &rest[..end];
+    let is_name = !name.is_empty() && !name.iter().any(u8::is_ascii_whitespace);
+    (is_level(level) && is_name).then(|| Logging {
+        time: None,
+        offset: None,
+        level,
+        message: &rest[end + 1..],
+    })
+}
+
+/// A `logging` record's first line with a time (`%(asctime)s`, bare or in brackets), then,
+/// among the next three words (`-` and `|` separators not counted), the level; the message
+/// follows.
+fn timed_header(line: &[u8]) -> Option<Logging<'_>> {
     let bracket = line.first() == Some(&b'[');
     let (time, mut rest) = parse_python(&line[usize::from(bracket)..])?;
     let offset = zone_after(&mut rest);
@@ -103,7 +128,7 @@ fn logging_header(line: &[u8]) -> Option<Logging<'_>> {
                 .or_else(|| message.strip_prefix(b"| "))
                 .unwrap_or(message);
             return Some(Logging {
-                time,
+                time: Some(time),
                 offset,
                 level: bare,
                 message,
@@ -170,7 +195,8 @@ pub fn parse(record: &[u8], tz: &TimeZone) -> Option<ErrorEvent> {
         finish(event, g.message)
     } else {
         let l = logging_header(record)?;
-        let mut event = builder(record, stamp(l.time, l.offset, tz));
+        let time = l.time.and_then(|t| stamp(t, l.offset, tz));
+        let mut event = builder(record, time);
         event.level(l.level);
         finish(event, l.message)
     }
@@ -397,6 +423,45 @@ fn exception_of(part: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What Python 3.11's `logging.basicConfig()` writes for Django's request logger and the
+    /// root logger (run with `exc_info=True` on a `KeyError`).
+    const DEFAULT_FORMAT: &str = "ERROR:django.request:Internal Server Error: /dj/boom
+Traceback (most recent call last):
+  File \"/srv/app/djapp/views.py\", line 15, in boom
+    return {}[\"customer\"]
+KeyError: 'customer'
+WARNING:root:disk almost full";
+
+    #[test]
+    fn the_default_format_is_read_without_a_time() {
+        let lines: Vec<&str> = DEFAULT_FORMAT.lines().collect();
+        let headers: Vec<bool> = lines.iter().map(|l| is_header(l.as_bytes())).collect();
+        assert_eq!(headers, [true, false, false, false, false, true]);
+        assert!(logging_sniff(lines[0].as_bytes()));
+        for other in [
+            "Error: boom",
+            "ERROR: no name",
+            "ERROR:two words:x",
+            "Traceback (most recent call last):",
+        ] {
+            assert!(!is_header(other.as_bytes()), "{other}");
+        }
+        let record = lines[..5].join("\n");
+        let e = parse(record.as_bytes(), &TimeZone::UTC).unwrap();
+        assert_eq!((e.level(), e.time), ("ERROR", None));
+        assert_eq!(e.request(), Some("/dj/boom"));
+        assert!(e.message().starts_with("Internal Server Error: /dj/boom"));
+        let v = crate::diagnose::rules::Rules::builtin()
+            .classify(&e)
+            .unwrap();
+        assert_eq!(v.cause, "app_exception");
+        assert_eq!(v.exception.as_deref(), Some("KeyError"));
+        assert_eq!(
+            (v.file.as_deref(), v.line),
+            (Some("/srv/app/djapp/views.py"), Some(15))
+        );
+    }
 
     const DJANGO: &str = "2026-12-07 09:23:58,063 ERROR django.request Internal Server Error: /boom\n\
 Traceback (most recent call last):\n  \
