@@ -215,7 +215,9 @@ mod tests {
     /// for each failure the ASP.NET column of docs/stacks.md proves on documented lines: the
     /// default message of `OutOfMemoryException` (learn.microsoft.com/dotnet/api/
     /// system.outofmemoryexception), SQL Server's error 18456 (learn.microsoft.com/sql/
-    /// relational-databases/errors-events/mssqlserver-18456-database-engine-error), Npgsql's
+    /// relational-databases/errors-events/mssqlserver-18456-database-engine-error) and its
+    /// "network-related or instance-specific error" (learn.microsoft.com/troubleshoot/sql/
+    /// database-engine/connect/network-related-or-instance-specific-error-occurred), Npgsql's
     /// `28P01` (PostgreSQL's own words), and `IOException` on a full disk (Linux's ENOSPC).
     fn kestrel(exception: &str) -> String {
         format!(
@@ -251,6 +253,11 @@ mod tests {
                 "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"shop\"",
                 "db_auth",
                 "Npgsql.PostgresException",
+            ),
+            (
+                "Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error occurred while establishing a connection to SQL Server. The server was not found or was not accessible.",
+                "db_unreachable",
+                "Microsoft.Data.SqlClient.SqlException",
             ),
             (
                 "System.IO.IOException: No space left on device : '/var/exports/orders.csv'",
