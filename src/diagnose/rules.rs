@@ -192,12 +192,7 @@ impl<V: Clone> Memo<V> {
             self.slots.iter_mut().for_each(|s| *s = None);
             self.rules = owner;
         }
-        let hash = {
-            use std::hash::{Hash, Hasher};
-            let mut h = rustc_hash::FxHasher::default();
-            parts.hash(&mut h);
-            h.finish()
-        };
+        let hash = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, parts);
         let is_key = |key: &[u8]| {
             key.len() == len
                 && parts
