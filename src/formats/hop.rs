@@ -13,7 +13,8 @@
 //!   client(s) and are never taken for each other's hop;
 //! - and most of its requests (method and path) match one of the other's each, within a few
 //!   seconds (the hop logs when it started or ended, the proxy after it; a request the proxy
-//!   gave up on has another status in each).
+//!   gave up on has another status in each, and the hop may have begun it only later, from
+//!   its queue, once a worker was free).
 //!
 //! Where each of two logs could be the other's hop (a lab's clients on one address, its proxy
 //! on another), the one whose requests the other has more of is the hop (the proxy also
@@ -34,6 +35,11 @@ const SAMPLE: usize = 2048;
 /// may stamp its start, the proxy its end) and both clocks' rounding to the second.
 const WINDOW_MS: i64 = 3_000;
 
+/// How much later than the proxy the hop may log a request the proxy gave up on (a 499, 502,
+/// 503 or 504): one that waited in the application server's queue until a worker was free,
+/// which its own timeout bounds (gunicorn's 30 s by default, uWSGI's harakiri).
+const QUEUED_MS: i64 = 60_000;
+
 /// Of the hop's requests in the other's sampled span, the share (in fifths) that must match
 /// one of the other's: all but the few the proxy gave up on or the hop never finished.
 const MATCHED_FIFTHS: usize = 4;
@@ -45,9 +51,21 @@ pub struct HopSample {
     clients: Vec<Box<[u8]>>,
     /// Whether its format is an application server's own behind a proxy (uWSGI's).
     named: bool,
-    /// (time in ms, hash of its method and path) of each sampled request, in time order: 16
-    /// bytes each, as every access input of a run keeps its sample until all are read.
-    requests: Vec<(i64, u64)>,
+    /// Each sampled request, in time order: small, as every access input of a run keeps its
+    /// sample until all are read.
+    requests: Vec<Sampled>,
+}
+
+/// One request of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Sampled {
+    /// When it was logged, in ms.
+    ms: i64,
+    /// Its method and path, hashed.
+    key: u64,
+    /// Whether the server logging it gave up on it (499, 502, 503, 504): its upstream may
+    /// have begun it only later.
+    gave_up: bool,
 }
 
 impl HopSample {
@@ -64,7 +82,11 @@ impl HopSample {
             if s.clients.len() < 2 && !s.clients.iter().any(|c| **c == *r.client) {
                 s.clients.push(r.client.as_ref().into());
             }
-            s.requests.push((r.time.ms, request_key(&r.request)));
+            s.requests.push(Sampled {
+                ms: r.time.ms,
+                key: request_key(&r.request),
+                gave_up: matches!(r.status, 499 | 502..=504),
+            });
         }
         s.requests.sort_unstable();
         s
@@ -86,24 +108,35 @@ impl HopSample {
     /// (each of its own matched once).
     fn cover(&self, hop: &HopSample) -> Option<Cover> {
         let (first, last) = (self.requests.first()?, self.requests.last()?);
-        let span = first.0 - WINDOW_MS..=last.0 + WINDOW_MS;
+        let span = first.ms - WINDOW_MS..=last.ms + WINDOW_MS;
         let mut used = vec![false; self.requests.len()];
         let mut c = Cover::default();
-        for (t, key) in hop.requests.iter().filter(|(t, _)| span.contains(t)) {
+        for r in hop.requests.iter().filter(|r| span.contains(&r.ms)) {
             c.seen += 1;
-            let from = self.requests.partition_point(|(u, _)| *u < t - WINDOW_MS);
-            let hit = self.requests[from..]
-                .iter()
-                .take_while(|(u, _)| *u <= t + WINDOW_MS)
-                .zip(from..)
-                .find(|((_, k), i)| k == key && !used[*i]);
-            if let Some(((u, _), i)) = hit {
+            if let Some(i) = self.same_request(r, &used) {
                 used[i] = true;
                 c.matched += 1;
-                c.lag_ms += u - t;
+                c.lag_ms += self.requests[i].ms - r.ms;
             }
         }
         (c.seen > 0 && c.matched * 5 >= c.seen * MATCHED_FIFTHS).then_some(c)
+    }
+
+    /// The place of this log's request, not yet `used`, that is `hop`'s request: the first
+    /// with its method and path logged within [`WINDOW_MS`] of it, else the last one this log
+    /// gave up on within [`QUEUED_MS`] before it.
+    fn same_request(&self, hop: &Sampled, used: &[bool]) -> Option<usize> {
+        let at = |from: i64| self.requests.partition_point(|r| r.ms < from);
+        let (queued, near) = (at(hop.ms - QUEUED_MS), at(hop.ms - WINDOW_MS));
+        let fits = |i: &usize| self.requests[*i].key == hop.key && !used[*i];
+        (near..self.requests.len())
+            .take_while(|&i| self.requests[i].ms <= hop.ms + WINDOW_MS)
+            .find(fits)
+            .or_else(|| {
+                (queued..near)
+                    .rev()
+                    .find(|i| fits(i) && self.requests[*i].gave_up)
+            })
     }
 }
 
@@ -195,6 +228,28 @@ mod tests {
         assert_eq!(hops(&[&nginx, &app]), [None, Some(0)]);
         assert_eq!(hops(&[&app, &nginx]), [Some(1), None]);
         assert_eq!(hops(&[&app]), [None]);
+    }
+
+    /// uWSGI's request lines behind nginx: three requests nginx gave up on (504) after a
+    /// second, which uWSGI began seconds later, once its worker was free, are still the same
+    /// requests; a request nginx answered is not matched that late.
+    #[test]
+    fn requests_the_proxy_gave_up_on_may_be_begun_later_by_its_hop() {
+        let mut nginx = vec![
+            ("203.0.113.7", "10:00:00", "/a", 200),
+            ("203.0.113.7", "10:00:00", "/b", 500),
+        ];
+        nginx.extend([("198.51.100.2", "10:00:02", "/queued", 504); 3]);
+        let mut app = vec![
+            ("127.0.0.2", "10:00:00", "/a", 200),
+            ("127.0.0.2", "10:00:00", "/b", 500),
+        ];
+        app.extend([("127.0.0.2", "10:00:09", "/queued", 200); 3]);
+        nginx.push(("203.0.113.7", "10:00:10", "/c", 200));
+        app.push(("127.0.0.2", "10:00:10", "/c", 200));
+        assert_eq!(hops(&[&combined(&nginx), &combined(&app)]), [None, Some(0)]);
+        nginx.iter_mut().for_each(|r| r.3 = 200);
+        assert_eq!(hops(&[&combined(&nginx), &combined(&app)]), [None, None]);
     }
 
     /// A lab's nginx, its clients on 127.0.0.1, and Tomcat's access valve, nginx connecting
