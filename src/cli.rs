@@ -19,6 +19,8 @@ use crate::probe;
 use crate::read;
 use crate::render;
 use crate::scan::{self, ScanOptions, Window};
+use crate::scope::Scope;
+use crate::scope::when::{End, WhenSpec};
 use crate::seo;
 use crate::watch;
 
@@ -119,6 +121,8 @@ Documentation: man fivehundred-diagnose (and each command's page), docs/ in the 
 const DIAGNOSE_EXAMPLES: &str = "Examples:
   fivehundred diagnose /var/log/nginx /var/log/php8.2-fpm.log
   fivehundred diagnose --since 2h
+  fivehundred diagnose --since '2026-11-25 17:00' --until 1h30m /var/log/nginx
+  fivehundred diagnose --host '*.example.com' --path /api/ --status 502-504 /var/log/nginx
   fivehundred diagnose --format json /var/log/apache2 > report.json
   fivehundred diagnose --format html -o report.html /var/log/nginx
   zcat old.log.gz | fivehundred diagnose -";
@@ -161,7 +165,8 @@ alertmanager, slo, from-end, tz, access-format); flags given on the command line
 const SEO_EXAMPLES: &str = "Examples:
   fivehundred seo /var/log/nginx
   fivehundred seo --crawler-ranges googlebot.json --crawler-ranges bingbot.json access.log
-  fivehundred seo --crawler 'yandex=(?i)yandexbot' --format json access.log.*";
+  fivehundred seo --crawler 'yandex=(?i)yandexbot' --format json access.log.*
+  fivehundred seo --host shop.example.com --since 2026-11-25 /var/log/nginx";
 
 /// Options shared by every subcommand that reads logs.
 #[derive(Args, Debug)]
@@ -173,14 +178,31 @@ struct InputArgs {
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
 
-    /// Only lines at or after T: RFC 3339 (2026-11-20T10:00:00Z) or a duration back from the
-    /// newest line (90m, 2h, 7d).
+    /// Only lines at or after T: a duration back from the newest line (90m, 1h30m, 2d, 1w),
+    /// a date (2026-11-25: its start), a date-time (2026-11-25 17:14, 2026-11-25T17:14:05) in
+    /// the logs' zone (--tz), or one with its zone (2026-11-25T17:14:05+01:00, …Z).
     #[arg(long, value_name = "T")]
     since: Option<String>,
 
-    /// Only lines at or before T (same forms as --since).
+    /// Only lines at or before T (same forms as --since; a date means its end).
     #[arg(long, value_name = "T")]
     until: Option<String>,
+
+    /// Only responses of these virtual hosts: a name or glob (shop.example.com,
+    /// *.example.com; comma-separated for several), without case or port. Lines that name no
+    /// host are left out.
+    #[arg(long, value_name = "GLOB")]
+    host: Option<String>,
+
+    /// Only requests for these paths: a prefix (/api/), or a glob over the whole path when it
+    /// has * or ? (*.php, /shop/*/cart). The query string is not part of the path.
+    #[arg(long, value_name = "PREFIX_OR_GLOB")]
+    path: Option<String>,
+
+    /// Only responses with these statuses: codes, classes and ranges, comma-separated
+    /// (502,504; 5xx; 500,502-504). Requests, 5xx and incidents are all counted within it.
+    #[arg(long, value_name = "LIST")]
+    status: Option<String>,
 
     /// Time zone of logs that write none (nginx and Apache error logs, PHP-FPM); default: this
     /// machine's.
@@ -957,6 +979,20 @@ fn scan_options(
         .map(AccessFormat::from_flag)
         .transpose()
         .context("--access-format")?;
+    let mut scope = Scope::new(
+        args.host.as_deref(),
+        args.path.as_deref(),
+        args.status.as_deref(),
+    )?;
+    let ends = [(&args.since, End::Since), (&args.until, End::Until)];
+    let specs = ends
+        .iter()
+        .map(|(t, end)| {
+            t.as_deref()
+                .map(|t| WhenSpec::parse(t, &tz, *end))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut opts = ScanOptions {
         tz,
         window: Window::default(),
@@ -964,32 +1000,41 @@ fn scan_options(
         progress: progress_bar(),
         threads: args.threads.map_or_else(scan::default_threads, usize::from),
         error_logs,
+        scope: Default::default(),
     };
-    let relative = [&args.since, &args.until]
-        .into_iter()
-        .flatten()
-        .any(|t| parse_duration(t).is_some());
-    let newest = if relative {
+    let newest = if specs.iter().flatten().any(WhenSpec::is_relative) {
         if sources.iter().any(|s| s.path.is_none()) {
-            bail!("--since/--until with a duration need files, not stdin (use an RFC 3339 time)");
+            bail!("--since/--until with a duration need files, not stdin (use a date or a time)");
         }
         diagnose::newest(scan::scan(sources, &opts)?)
     } else {
         None
     };
-    opts.window = Window {
-        since: args
-            .since
-            .as_deref()
-            .map(|t| window_end(t, newest, "--since"))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|t| window_end(t, newest, "--until"))
-            .transpose()?,
+    let resolve = |i: usize| -> Result<Option<i64>> {
+        let (Some(spec), (value, end)) = (specs[i], ends[i]) else {
+            return Ok(None);
+        };
+        let ms = spec.resolve(newest.unwrap_or(0), &opts.tz, end);
+        let flag = end.flag();
+        let value = value.as_deref().unwrap_or_default();
+        Ok(Some(ms.with_context(|| {
+            format!("{flag} `{value}`: too far back")
+        })?))
     };
+    opts.window = Window {
+        since: resolve(0)?,
+        until: resolve(1)?,
+    };
+    scope.since = opts.window.since.map(|ms| shown_time(ms, &opts.tz));
+    scope.until = opts.window.until.map(|ms| shown_time(ms, &opts.tz));
+    opts.scope = std::sync::Arc::new(scope);
     Ok(opts)
+}
+
+/// A window end as reports show times: RFC 3339, in the logs' zone.
+fn shown_time(ms: i64, tz: &TimeZone) -> String {
+    let offset = jiff::Timestamp::from_millisecond(ms).map_or(0, |t| tz.to_offset(t).seconds());
+    crate::formats::Stamp { ms, offset }.rfc3339()
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI, pipes).
@@ -1007,60 +1052,9 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-/// A window end in ms: an RFC 3339 time, or a duration back from the newest line.
-fn window_end(t: &str, newest: Option<i64>, flag: &str) -> Result<i64> {
-    if let Some(ms) = parse_duration(t) {
-        return newest
-            .unwrap_or(0)
-            .checked_sub(ms)
-            .with_context(|| format!("{flag} `{t}`: too far back"));
-    }
-    let ts: jiff::Timestamp = t.parse().with_context(|| {
-        format!("{flag} `{t}`: expected an RFC 3339 time or a duration like 90m, 2h, 7d")
-    })?;
-    Ok(ts.as_millisecond())
-}
-
-/// `90s`, `90m`, `2h`, `7d`, `1w` in milliseconds (digits only: no sign).
-fn parse_duration(t: &str) -> Option<i64> {
-    let unit = t.chars().last()?;
-    let digits = &t[..t.len() - unit.len_utf8()];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: i64 = digits.parse().ok()?;
-    let secs = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'w' => 604_800,
-        _ => return None,
-    };
-    n.checked_mul(secs * 1000)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_and_times() {
-        assert_eq!(parse_duration("90m"), Some(5_400_000));
-        assert_eq!(parse_duration("7d"), Some(604_800_000));
-        assert_eq!(parse_duration("x"), None);
-        assert_eq!(parse_duration("-5m"), None);
-        assert!(window_end("9999999999999w", Some(0), "--since").is_err());
-        assert_eq!(
-            window_end("2h", Some(10_000_000), "--since").unwrap(),
-            2_800_000
-        );
-        assert_eq!(
-            window_end("1970-01-01T00:00:01Z", None, "--since").unwrap(),
-            1000
-        );
-        assert!(window_end("yesterday", None, "--since").is_err());
-    }
 
     #[test]
     fn causes_quoted_by_their_error_are_not_repeated() {

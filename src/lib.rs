@@ -19,6 +19,7 @@ pub mod probe;
 pub mod read;
 pub mod render;
 pub mod scan;
+pub mod scope;
 pub mod seo;
 pub mod tls;
 pub mod watch;

@@ -21,6 +21,7 @@ use crate::formats::hop::{self, HopSample};
 use crate::formats::time::ClfClock;
 use crate::formats::{AccessRecord, ErrorEvent, Kind, Stamp, clean_text};
 use crate::read::{self, Block, BlockSource, Blocks, ReadError, Source};
+use crate::scope::Scope;
 
 /// How to read: the zone for logs that write none, an optional time window, an optional
 /// custom access format, and where to show progress (hidden unless the caller shows it).
@@ -35,6 +36,8 @@ pub struct ScanOptions {
     /// Whether error logs are parsed; `seo` needs only access logs, and an error log is
     /// then listed (kind and format) without being read past its head.
     pub error_logs: bool,
+    /// Which responses count (`--host`, `--path`, `--status`).
+    pub scope: Arc<Scope>,
 }
 
 /// One parser thread per core.
@@ -79,6 +82,8 @@ pub struct BlockAt<'a> {
     /// The block's number in its input: with a line's offset in the block, its place.
     pub block_no: u64,
     pub window: Window,
+    /// Which lines count, beside the window.
+    pub scope: &'a Scope,
     /// Where directives in the block change the file's format (W3C's `#Fields:`): from each
     /// offset on, the lines are in its format.
     pub changes: &'a [(usize, AccessFormat)],
@@ -398,6 +403,8 @@ pub struct Scan {
     pub origins: HashMap<usize, Origins>,
     /// Per access input, its head's sample, until the scan has told which is another's hop.
     pub hop_samples: Vec<(usize, HopSample)>,
+    /// The filters it was read with: what error records' incidents must match too.
+    pub scope: Arc<Scope>,
 }
 
 impl Scan {
@@ -500,7 +507,10 @@ pub fn scan_with<O: BlockObserver>(
     opts: &ScanOptions,
     observer: &O,
 ) -> Result<(Scan, O::Tally), ReadError> {
-    let mut out = Scan::default();
+    let mut out = Scan {
+        scope: Arc::clone(&opts.scope),
+        ..Scan::default()
+    };
     let total: Option<u64> = sources.iter().map(read::size).sum();
     opts.progress.set_length(total.unwrap_or(0));
     opts.progress.reset();
@@ -779,12 +789,13 @@ impl AccessTally {
 /// Parses one block in `format`, and lines it does not read in `also` where given (see
 /// [`tally_block_any`]); statuses are counted in a flat array first because a map lookup per
 /// line would dominate the parse. A directive line (W3C's `#Fields:`) changes `format` for the
-/// lines after it, and is neither a request nor unparsed.
+/// lines after it, and is neither a request nor unparsed. Lines out of `scope` are read, not
+/// counted.
 fn tally_block(
     block: &[u8],
     (format, also): (&AccessFormat, Option<&AccessFormat>),
     skip: Option<ErrorFormat>,
-    (index, block_no, window): (usize, u64, Window),
+    (index, block_no, window, scope): Place<'_>,
     strings: &Mutex<Strings>,
 ) -> AccessTally {
     let mut format = Cow::Borrowed(format);
@@ -802,9 +813,12 @@ fn tally_block(
         match head {
             Some((format, (time, status))) if window.contains(time) => {
                 newest = newest.max(Some(time));
+                let Some(record) = scope.admit(format, line, status) else {
+                    continue;
+                };
                 counts[usize::from(status)] += 1;
                 if (500..600).contains(&status)
-                    && let Some(r) = format.parse(line)
+                    && let Some(r) = record
                 {
                     let place = block_no << 32 | line_no as u64;
                     responses.push(Response::from_record((&r, line), index, place, strings));
@@ -835,6 +849,9 @@ fn tally_block(
     t
 }
 
+/// Where a block stands and what of it counts: its input, its number, the window, the scope.
+type Place<'s> = (usize, u64, Window, &'s Scope);
+
 /// Lines of a block its file's format does not read from which on they are looked at for
 /// another access format, though they are fewer than its lines in that format: more than a
 /// crash's cut lines make (one in tens of thousands), as many as a log_format changed at a
@@ -849,7 +866,7 @@ const FOREIGN_LINES: u64 = 64;
 fn tally_block_any(
     block: &[u8],
     job: &JobFormat,
-    place: (usize, u64, Window),
+    place: Place<'_>,
     tz: &TimeZone,
     strings: &Mutex<Strings>,
 ) -> (AccessTally, Option<AccessFormat>) {
@@ -924,7 +941,7 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                     let mut observed = O::Tally::default();
                     while let Some(job) = next_job(&queue) {
                         let (block, format) = (&job.block, &job.format.format);
-                        let place = (job.input, job.block_no, window);
+                        let place = (job.input, job.block_no, window, &*opts.scope);
                         let (t, also) = tally_block_any(block, &job.format, place, tz, &strings);
                         tallies.entry(job.input).or_default().merge(t);
                         let changes = format.changes(block);
@@ -934,6 +951,7 @@ impl<'scope, O: BlockObserver> ParserPool<'scope, O> {
                             input: job.input,
                             block_no: job.block_no,
                             window,
+                            scope: &opts.scope,
                             changes: &changes,
                         };
                         observer.observe(block, &at, &mut observed);
@@ -1117,6 +1135,7 @@ mod tests {
             progress: ProgressBar::hidden(),
             threads: 2,
             error_logs: true,
+            scope: Arc::default(),
         }
     }
 

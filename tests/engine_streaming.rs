@@ -130,6 +130,7 @@ fn options(threads: usize) -> ScanOptions {
         progress: indicatif::ProgressBar::hidden(),
         threads,
         error_logs: true,
+        scope: Default::default(),
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Report {
     /// before the request was logged, an error the application recovered from). Empty when
     /// only error logs were read: they are the incidents then.
     pub other_errors: Vec<Incident>,
+    /// The filters every figure is within (`--host`, `--path`, `--status`, the window).
+    pub scope: crate::scope::Scope,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,6 +110,7 @@ pub fn diagnose(mut scan: Scan, rules: &Rules, trace: bool) -> Report {
                 .map(|(s, n)| (s.to_string(), *n))
                 .collect(),
         },
+        scope: crate::scope::Scope::clone(&scan.scope),
         inputs: scan.inputs,
         incidents,
         other_errors,
@@ -300,6 +303,12 @@ impl Sink for Incidents<'_> {
         let Some(first) = finding.units.first() else {
             return;
         };
+        // Filtered by the HTTP host and path its records name, not its envelope's machine.
+        let named = |f: fn(&unit::Unit) -> Option<&str>| finding.units.iter().find_map(|u| f(u));
+        let (host, path) = (named(|u| u.host.as_deref()), named(|u| u.target.as_deref()));
+        if !self.scan.scope.admits_event(host, path) {
+            return;
+        }
         // The HTTP host a record names, else the machine its envelope names.
         let at = first.at();
         let origin = (self.error_origins.at(at))
@@ -309,7 +318,7 @@ impl Sink for Incidents<'_> {
             time: first.time,
             status: None,
             path: None,
-            host: (finding.units.iter().find_map(|u| u.host.as_deref())).or(origin.host.as_deref()),
+            host: host.or(origin.host.as_deref()),
             source: origin.source.as_deref(),
             at: None,
         };
@@ -581,6 +590,7 @@ mod tests {
             progress: indicatif::ProgressBar::hidden(),
             threads: 2,
             error_logs: true,
+            scope: Default::default(),
         };
         diagnose(
             crate::scan::scan(&sources, &opts).unwrap(),

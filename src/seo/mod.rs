@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::formats::{AccessRecord, Stamp, clean_text};
 use crate::scan::{BlockAt, BlockObserver, InputReport, Scan};
+use crate::scope::Scope;
 
 pub use crawlers::Crawlers;
 
@@ -71,7 +72,10 @@ impl SeoObserver<'_> {
         let Some(r) = at.parse(line, offset) else {
             return;
         };
-        if !at.window.contains(r.time) {
+        if !at.window.contains(r.time) || !at.scope.admits_status(r.status) {
+            return;
+        }
+        if at.scope.needs_record() && !at.scope.admits_place(&r) {
             return;
         }
         let crawler = self.crawlers.identify(&r.user_agent);
@@ -286,6 +290,8 @@ pub struct SeoReport {
     pub at_risk: Vec<AtRisk>,
     /// Crawler 5xx per hour (hours with none left out).
     pub crawler_server_errors_by_hour: Vec<HourCount>,
+    /// The filters every figure is within (`--host`, `--path`, `--status`, the window).
+    pub scope: Scope,
 }
 
 #[derive(Debug, Serialize)]
@@ -460,6 +466,7 @@ pub fn report(scan: Scan, tally: SeoTally, crawlers: &Crawlers) -> SeoReport {
         robots_txt,
         at_risk,
         crawler_server_errors_by_hour,
+        scope: Scope::clone(&scan.scope),
     }
 }
 

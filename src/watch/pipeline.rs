@@ -1138,6 +1138,7 @@ mod tests {
             progress: indicatif::ProgressBar::hidden(),
             threads: 1,
             error_logs: true,
+            scope: Default::default(),
         };
         let report = diagnose::diagnose(
             crate::scan::scan(&sources, &opts).unwrap(),

@@ -1,0 +1,248 @@
+//! What a run looks at: `--host`, `--path` and `--status` narrow which access-log responses
+//! count, and (for the incidents error records make on their own) which error records do.
+//!
+//! 1. An access-log line counts when its status is in `--status`, its virtual host matches
+//!    `--host` and its path `--path` ([`Scope::admit`]); the status is read from every line
+//!    anyway, the rest only when a host or path filter asks for it.
+//! 2. An error record's incident counts when the host and the path it names match
+//!    ([`Scope::admits_event`]); one that names no host (a PHP-FPM or PHP record) is left out
+//!    under `--host`, one that names no request under `--path`: nothing places it there.
+//!    Error records carry no status: `--status` leaves them as they are.
+//! 3. The filters are asked before anything is counted, so every figure of a report
+//!    (requests, 5xx, by status, incidents) is within the scope, and every 5xx in it still
+//!    belongs to exactly one incident.
+
+mod glob;
+mod status;
+pub mod when;
+
+use serde::Serialize;
+
+use crate::formats::AccessRecord;
+use crate::formats::access::AccessFormat;
+pub use glob::{HostGlobs, PathPattern};
+pub use status::{BadStatus, StatusSet};
+
+/// The filters of one run, and how the report echoes them (its `scope` object).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    host: Option<(String, HostGlobs)>,
+    path: Option<(String, PathPattern)>,
+    status: Option<(String, StatusSet)>,
+    /// The window's ends as reports show them (RFC 3339), for the echo only.
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// A value of `--host`, `--path` or `--status` that is not one.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BadFilter {
+    #[error(
+        "--host `{0}`: no host in it; use a host name or glob, e.g. shop.example.com or *.example.com (comma-separated for several)"
+    )]
+    Host(String),
+    #[error("--path `{0}`: empty; use a path prefix (/api/) or a glob (*.php)")]
+    Path(String),
+    #[error(
+        "--status `{value}`: {why}; use codes, classes and ranges such as 502,504 or 5xx or 500,502-504"
+    )]
+    Status { value: String, why: BadStatus },
+}
+
+impl Scope {
+    /// The scope the three flags name (each optional).
+    pub fn new(
+        host: Option<&str>,
+        path: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Scope, BadFilter> {
+        let host = host
+            .map(|h| {
+                Ok((
+                    h.to_owned(),
+                    HostGlobs::parse(h).ok_or(BadFilter::Host(h.to_owned()))?,
+                ))
+            })
+            .transpose()?;
+        let path = path
+            .map(|p| {
+                Ok((
+                    p.to_owned(),
+                    PathPattern::parse(p).ok_or(BadFilter::Path(p.to_owned()))?,
+                ))
+            })
+            .transpose()?;
+        let status = status
+            .map(|s| {
+                StatusSet::parse(s)
+                    .map(|set| (s.to_owned(), set))
+                    .map_err(|why| BadFilter::Status {
+                        value: s.to_owned(),
+                        why,
+                    })
+            })
+            .transpose()?;
+        Ok(Scope {
+            host,
+            path,
+            status,
+            ..Scope::default()
+        })
+    }
+
+    /// Whether a response with this status can count (the cheap first test, on every line).
+    #[inline]
+    pub fn admits_status(&self, status: u16) -> bool {
+        self.status.as_ref().is_none_or(|(_, s)| s.contains(status))
+    }
+
+    /// Whether telling a line's host or path needs the line parsed.
+    #[inline]
+    pub fn needs_record(&self) -> bool {
+        self.host.is_some() || self.path.is_some()
+    }
+
+    /// Whether a parsed line's host and path are in the scope (its status is asked apart).
+    pub fn admits_place(&self, r: &AccessRecord<'_>) -> bool {
+        let host_ok = self
+            .host
+            .as_ref()
+            .is_none_or(|(_, h)| r.vhost.as_deref().is_some_and(|v| h.matches(v)));
+        host_ok && self.path.as_ref().is_none_or(|(_, p)| p.matches(r.path()))
+    }
+
+    /// Whether an access-log line of `status` counts: `None` if not; else its record where it
+    /// was parsed, to tell or because it is a 5xx (whose record the scan keeps).
+    pub fn admit<'l>(
+        &self,
+        format: &AccessFormat,
+        line: &'l [u8],
+        status: u16,
+    ) -> Option<Option<AccessRecord<'l>>> {
+        if !self.admits_status(status) {
+            return None;
+        }
+        if !self.needs_record() {
+            let server_error = (500..600).contains(&status);
+            return Some(server_error.then(|| format.parse(line)).flatten());
+        }
+        let record = format.parse(line)?;
+        self.admits_place(&record).then_some(Some(record))
+    }
+
+    /// Whether an error record's incident counts, by the host and request path it names.
+    pub fn admits_event(&self, host: Option<&str>, path: Option<&str>) -> bool {
+        let host_ok = self
+            .host
+            .as_ref()
+            .is_none_or(|(_, h)| host.is_some_and(|v| h.matches(v.as_bytes())));
+        host_ok
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|(_, p)| path.is_some_and(|v| p.matches(v.as_bytes())))
+    }
+}
+
+/// The `scope` object of a report: each filter as given and the window's ends, `null` where
+/// none was.
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Scope", 5)?;
+        m.serialize_field("host", &self.host.as_ref().map(|(t, _)| t))?;
+        m.serialize_field("path", &self.path.as_ref().map(|(t, _)| t))?;
+        m.serialize_field("status", &self.status.as_ref().map(|(t, _)| t))?;
+        m.serialize_field("since", &self.since)?;
+        m.serialize_field("until", &self.until)?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        vhost: Option<&'static str>,
+        request: &'static str,
+        status: u16,
+    ) -> AccessRecord<'static> {
+        AccessRecord {
+            time: crate::formats::Stamp { ms: 0, offset: 0 },
+            client: b"1.2.3.4".as_slice().into(),
+            vhost: vhost.map(|v| v.as_bytes().into()),
+            request: request.as_bytes().into(),
+            status,
+            user_agent: b"x".as_slice().into(),
+            reason: None,
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn no_filter_admits_everything_without_parsing() {
+        let s = Scope::default();
+        assert!(s.admits_status(200) && !s.needs_record());
+        assert!(s.admits_event(None, None));
+        assert!(s.admits_place(&record(None, "GET / HTTP/1.1", 500)));
+    }
+
+    #[test]
+    fn host_and_path_must_both_match_and_a_line_naming_no_host_is_out() {
+        let s = Scope::new(Some("*.example.com"), Some("/api/"), None).unwrap();
+        assert!(s.admits_place(&record(
+            Some("Shop.example.com:443"),
+            "GET /api/x?y HTTP/1.1",
+            502
+        )));
+        assert!(!s.admits_place(&record(Some("shop.example.com"), "GET /web HTTP/1.1", 502)));
+        assert!(!s.admits_place(&record(None, "GET /api/x HTTP/1.1", 502)));
+        assert!(s.admits_event(Some("a.example.com"), Some("/api/v1")));
+        assert!(!s.admits_event(None, Some("/api/v1")));
+        assert!(!s.admits_event(Some("a.example.com"), None));
+    }
+
+    #[test]
+    fn a_line_out_of_status_is_not_parsed_and_a_5xx_in_scope_is() {
+        let s = Scope::new(None, None, Some("502-504")).unwrap();
+        let f = AccessFormat::Clf(crate::formats::access::ClfVariant::Combined);
+        let line =
+            b"1.2.3.4 - - [25/Nov/2026:14:00:04 +0000] \"GET /b HTTP/1.1\" 502 1 \"-\" \"x\"";
+        assert!(s.admit(&f, line, 500).is_none());
+        assert!(s.admit(&f, line, 502).unwrap().is_some());
+        let all = Scope::default();
+        assert!(all.admit(&f, line, 200).unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        let e = Scope::new(None, None, Some("5o2")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--status `5o2`: `5o2` is not a status code"),
+            "{e}"
+        );
+        assert!(
+            Scope::new(Some(","), None, None)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--host `,`")
+        );
+        assert!(
+            Scope::new(None, Some(""), None)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--path ``")
+        );
+    }
+
+    #[test]
+    fn the_echo_has_every_field_null_where_no_filter_is() {
+        let s = Scope::new(Some("a.test"), None, Some("5xx")).unwrap();
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"host": "a.test", "path": null, "status": "5xx", "since": null, "until": null})
+        );
+    }
+}
