@@ -158,9 +158,11 @@ const WATCH_EXAMPLES: &str = "Examples:
   fivehundred watch --config /etc/fivehundred/watch.toml
   fivehundred watch demo/ --state /tmp/fivehundred-state --listen 127.0.0.1:9500
   curl -s 127.0.0.1:9500/metrics | grep fivehundred_responses_total
+  curl -s '127.0.0.1:9500/api/incidents?host=*.example.com&status=502-504'
 
 The config file takes the flags' names as keys (paths, listen, allow-host, state, webhook,
-alertmanager, slo, from-end, tz, access-format); flags given on the command line win.";
+alertmanager, slo, from-end, tz, access-format, host, path, status); flags given on the
+command line win.";
 
 const SEO_EXAMPLES: &str = "Examples:
   fivehundred seo /var/log/nginx
@@ -336,6 +338,21 @@ struct WatchArgs {
     /// format's name (as `diagnose --help` lists them).
     #[arg(long, value_name = "FORMAT")]
     access_format: Option<String>,
+
+    /// The dashboard and /api/incidents show incidents of these virtual hosts only (as
+    /// `diagnose --host`), unless a query's `?host=` says otherwise.
+    #[arg(long, value_name = "GLOB")]
+    host: Option<String>,
+
+    /// Only incidents with a path of these (as `diagnose --path`), unless `?path=` says
+    /// otherwise.
+    #[arg(long, value_name = "PREFIX_OR_GLOB")]
+    path: Option<String>,
+
+    /// Only incidents with a status in LIST (as `diagnose --status`), unless `?status=` says
+    /// otherwise.
+    #[arg(long, value_name = "LIST")]
+    status: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -682,6 +699,9 @@ fn run_watch(args: WatchArgs) -> Result<i32> {
         access_format: args.access_format,
         journal: args.journal,
         journal_directory: args.journal_directory,
+        host: args.host,
+        path: args.path,
+        status: args.status,
     });
     if config.paths.is_empty() && config.journal.is_empty() {
         config.paths = read::default_places();

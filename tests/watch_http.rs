@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fivehundred::formats::Stamp;
+use fivehundred::scope::Scope;
 use fivehundred::watch::http::{
     DEFAULT_MAX_AGE, FiringAlert, FollowedFile, HttpError, HttpOptions, Server, Shared, Snapshot,
     serve,
@@ -63,6 +64,7 @@ fn incident(id: i64, state: IncidentState, cause: &str) -> LiveIncident {
         )],
         fix: format!("Fix the code {SCRIPT}"),
         title: format!("Uncaught PHP error {IMG}"),
+        host: None,
     }
 }
 
@@ -405,6 +407,95 @@ async fn incidents_round_trip_newest_first_filtered_and_limited() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_generic(&body, "400 Bad Request");
     }
+}
+
+/// Incidents of two hosts, with paths and statuses to filter on, and one made of error
+/// records alone (no host, no path, no status).
+fn scoped_snapshot() -> Snapshot {
+    let mut s = Snapshot::new(jiff::Timestamp::from_millisecond(STARTED_MS).unwrap());
+    let of = |id, host: Option<&str>, status: &[(&str, u64)], paths: &[&str]| LiveIncident {
+        host: host.map(str::to_owned),
+        status: status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        count: status.iter().map(|(_, n)| n).sum(),
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+        ..incident(id, IncidentState::Open, "upstream_unavailable")
+    };
+    s.incidents = vec![
+        of(1, Some("shop.test"), &[("502", 3)], &["/api/orders"]),
+        of(2, Some("blog.test"), &[("500", 2)], &["/wp-login.php"]),
+        of(3, None, &[], &[]),
+        of(
+            4,
+            Some("api.shop.test"),
+            &[("504", 1), ("500", 1)],
+            &["/api/x", "/y"],
+        ),
+    ];
+    s
+}
+
+/// The ids `/api/incidents` answers `query` with.
+async fn incident_ids(addr: SocketAddr, query: &str) -> Vec<i64> {
+    let (status, _, body) = get_text(addr, &format!("/api/incidents{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    let got: Vec<LiveIncident> = serde_json::from_str(&body).expect(&body);
+    got.iter().map(|i| i.id).collect()
+}
+
+#[tokio::test]
+async fn incidents_are_filtered_by_host_path_and_status_and_a_bad_value_is_a_400() {
+    let addr = start(Shared::new(scoped_snapshot(), DEFAULT_MAX_AGE)).await;
+    for (query, ids) in [
+        ("", vec![4, 3, 2, 1]),
+        ("?host=shop.test", vec![1]),
+        ("?host=SHOP.test:443", vec![1]),
+        ("?host=*.shop.test,shop.test", vec![4, 1]),
+        // An incident of error records alone has no status for a list to leave out.
+        ("?status=502-504", vec![4, 3, 1]),
+        ("?status=5xx&host=blog.test", vec![2]),
+        ("?path=/api/", vec![4, 1]),
+        ("?path=*.php", vec![2]),
+        ("?host=*shop.test&state=open&limit=1", vec![4]),
+        ("?host=", vec![4, 3, 2, 1]),
+    ] {
+        assert_eq!(incident_ids(addr, query).await, ids, "{query}");
+    }
+    for bad in ["?status=5o2", "?status=600-500", "?host=,", "?status=2"] {
+        for page in ["/api/incidents", "/"] {
+            let (status, _, body) = get_text(addr, &format!("{page}{bad}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{page}{bad}");
+            assert_generic(&body, "400 Bad Request");
+        }
+    }
+    let (_, _, html) = get_text(addr, "/?host=blog.test").await;
+    assert!(html.contains("<code>/wp-login.php</code>"), "{html}");
+    assert!(!html.contains("/api/orders"), "{html}");
+}
+
+#[tokio::test]
+async fn watchs_own_scope_is_the_default_a_query_replaces() {
+    let options = HttpOptions {
+        scope: std::sync::Arc::new(Scope::new(Some("blog.test"), None, None).unwrap()),
+        ..HttpOptions::default()
+    };
+    let server = Server::bind_with(
+        "127.0.0.1:0".parse().unwrap(),
+        Shared::new(scoped_snapshot(), DEFAULT_MAX_AGE),
+        options,
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+    assert_eq!(incident_ids(addr, "").await, [2]);
+    assert_eq!(incident_ids(addr, "?host=shop.test").await, [1]);
+    assert_eq!(incident_ids(addr, "?host=").await, [4, 3, 2, 1]);
+    assert_eq!(incident_ids(addr, "?status=502").await, [] as [i64; 0]);
+    let (_, _, html) = get_text(addr, "/").await;
+    assert!(
+        html.contains("/wp-login.php") && !html.contains("/api/orders"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ fn incident(id: i64, cause: &str, state: IncidentState, count: u64) -> LiveIncid
         evidence: vec!["PHP Fatal error:  Allowed memory size exhausted".to_owned()],
         fix: "raise memory_limit or fix the leak".to_owned(),
         title: "PHP ran out of memory".to_owned(),
+        host: None,
     }
 }
 

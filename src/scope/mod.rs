@@ -130,6 +130,56 @@ impl Scope {
         self.admits_place(&record).then_some(Some(record))
     }
 
+    /// This scope with the filters given in place of its own (`watch`'s query over its
+    /// flags); an empty value takes a filter away.
+    pub fn with(
+        &self,
+        host: Option<&str>,
+        path: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Scope, BadFilter> {
+        /// The new filter where a value was given, else the own one.
+        fn pick<T: Clone>(given: Option<&str>, new: Option<T>, own: &Option<T>) -> Option<T> {
+            if given.is_some() { new } else { own.clone() }
+        }
+        fn given(v: Option<&str>) -> Option<&str> {
+            v.filter(|v| !v.is_empty())
+        }
+        let new = Scope::new(given(host), given(path), given(status))?;
+        Ok(Scope {
+            host: pick(host, new.host, &self.host),
+            path: pick(path, new.path, &self.path),
+            status: pick(status, new.status, &self.status),
+            ..self.clone()
+        })
+    }
+
+    /// Whether no filter is set (the window aside).
+    pub fn is_everything(&self) -> bool {
+        self.host.is_none() && self.path.is_none() && self.status.is_none()
+    }
+
+    /// Whether an incident as `watch` keeps it is in the scope: its host matches, one of its
+    /// paths does, one of its statuses is in the list. One with no status (made of error
+    /// records alone) is left as it is by a status list, as in `diagnose`.
+    pub fn admits_incident<'a>(
+        &self,
+        host: Option<&str>,
+        mut paths: impl Iterator<Item = &'a str>,
+        statuses: &[u16],
+    ) -> bool {
+        let host_ok = self
+            .host
+            .as_ref()
+            .is_none_or(|(_, h)| host.is_some_and(|v| h.matches(v.as_bytes())));
+        let path_ok = self
+            .path
+            .as_ref()
+            .is_none_or(|(_, p)| paths.any(|v| p.matches(v.as_bytes())));
+        let status_ok = statuses.is_empty() || statuses.iter().any(|&s| self.admits_status(s));
+        host_ok && path_ok && status_ok
+    }
+
     /// Whether an error record's incident counts, by the host and request path it names.
     pub fn admits_event(&self, host: Option<&str>, path: Option<&str>) -> bool {
         let host_ok = self
@@ -234,6 +284,27 @@ mod tests {
                 .to_string()
                 .starts_with("--path ``")
         );
+    }
+
+    #[test]
+    fn a_query_replaces_the_filters_it_names_and_an_empty_value_clears_one() {
+        let flags = Scope::new(Some("a.test"), Some("/api/"), None).unwrap();
+        let q = flags.with(Some("b.test"), Some(""), Some("502")).unwrap();
+        assert_eq!(q, Scope::new(Some("b.test"), None, Some("502")).unwrap());
+        assert_eq!(flags.with(None, None, None).unwrap(), flags);
+        assert!(flags.with(None, None, Some("5o2")).is_err());
+        assert!(Scope::default().is_everything() && !flags.is_everything());
+    }
+
+    #[test]
+    fn an_incident_is_in_when_its_host_one_path_and_one_status_are() {
+        let s = Scope::new(Some("a.test"), Some("/api/"), Some("502")).unwrap();
+        let paths = ["/web", "/api/x"];
+        assert!(s.admits_incident(Some("a.test"), paths.into_iter(), &[500, 502]));
+        assert!(!s.admits_incident(Some("a.test"), paths.into_iter(), &[500]));
+        assert!(s.admits_incident(Some("a.test"), paths.into_iter(), &[]));
+        assert!(!s.admits_incident(None, paths.into_iter(), &[502]));
+        assert!(!s.admits_incident(Some("a.test"), ["/web"].into_iter(), &[502]));
     }
 
     #[test]

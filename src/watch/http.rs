@@ -31,12 +31,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
@@ -45,6 +45,7 @@ use super::live::{Counters, IncidentState, LiveIncident, TimelinePoint};
 use super::pipeline::kind_name;
 use crate::formats::Stamp;
 use crate::scan::InputReport;
+use crate::scope::Scope;
 use guard::{GuardedListener, Limits};
 
 /// How long a snapshot stays fresh for `/healthz`: the pipeline is to publish at every tick
@@ -95,15 +96,35 @@ impl Snapshot {
         state: Option<IncidentState>,
         limit: Option<usize>,
     ) -> Vec<&LiveIncident> {
+        self.newest_incidents_in(state, &Scope::default(), limit)
+    }
+
+    /// [`Snapshot::newest_incidents`] of those in `scope`.
+    fn newest_incidents_in(
+        &self,
+        state: Option<IncidentState>,
+        scope: &Scope,
+        limit: Option<usize>,
+    ) -> Vec<&LiveIncident> {
         let mut out: Vec<&LiveIncident> = self
             .incidents
             .iter()
-            .filter(|i| state.is_none_or(|s| i.state == s))
+            .filter(|i| state.is_none_or(|s| i.state == s) && in_scope(i, scope))
             .collect();
         out.sort_by_key(|i| std::cmp::Reverse(i.id));
         out.truncate(limit.unwrap_or(usize::MAX));
         out
     }
+}
+
+/// Whether an incident is in `scope`, by its host, its paths and its statuses.
+fn in_scope(i: &LiveIncident, scope: &Scope) -> bool {
+    let statuses: Vec<u16> = i.status.keys().filter_map(|s| s.parse().ok()).collect();
+    scope.admits_incident(
+        i.host.as_deref(),
+        i.paths.iter().map(String::as_str),
+        &statuses,
+    )
 }
 
 /// An alert firing now, for the dashboard and `fivehundred_alert_firing`.
@@ -246,6 +267,9 @@ pub struct HttpOptions {
     pub allow_hosts: Vec<String>,
     /// Timeouts and the connection cap.
     pub limits: Limits,
+    /// The incidents the dashboard and `/api/incidents` show when the query names no
+    /// `host`, `path` or `status` (`watch --host/--path/--status`).
+    pub scope: Arc<Scope>,
 }
 
 /// A bound, not yet serving, server: binding first lets the caller report a taken port
@@ -295,7 +319,8 @@ impl Server {
         let addr = self.addr;
         let hosts = AllowedHosts::new(addr, &self.options.allow_hosts);
         let listener = GuardedListener::new(self.listener, self.options.limits);
-        axum::serve(listener, router(self.shared, hosts))
+        let scope = Arc::clone(&self.options.scope);
+        axum::serve(listener, router(self.shared, hosts, scope))
             .await
             .map_err(|source| HttpError::Serve { addr, source })
     }
@@ -307,8 +332,8 @@ pub async fn serve(listen: SocketAddr, shared: Shared) -> Result<(), HttpError> 
 }
 
 /// The routes, for requests naming one of `hosts`, with the security headers and generic
-/// error pages on every answer.
-pub fn router(shared: Shared, hosts: AllowedHosts) -> Router {
+/// error pages on every answer; `scope` is the incidents shown when a query names none.
+pub fn router(shared: Shared, hosts: AllowedHosts, scope: Arc<Scope>) -> Router {
     Router::new()
         .route("/", get(dashboard_page))
         .route("/metrics", get(metrics_text))
@@ -316,6 +341,7 @@ pub fn router(shared: Shared, hosts: AllowedHosts) -> Router {
         .route("/healthz", get(healthz))
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(shared)
+        .layer(Extension(scope))
         .layer(from_fn_with_state(hosts, check_host))
         .layer(map_response(harden))
 }
@@ -405,13 +431,24 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:;
 
 const HTML: &str = "text/html; charset=utf-8";
 
-/// `GET /`: the dashboard.
-async fn dashboard_page(State(shared): State<Shared>) -> Response {
-    (
-        [(header::CONTENT_TYPE, HTML)],
-        dashboard::page(&shared.snapshot()),
-    )
-        .into_response()
+/// `GET /[?host=…&path=…&status=…]`: the dashboard, its incidents those in the scope.
+async fn dashboard_page(
+    State(shared): State<Shared>,
+    Extension(default): Extension<Arc<Scope>>,
+    Query(q): Query<ScopeQuery>,
+) -> Response {
+    let Some(scope) = q.scope(&default) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let snapshot = shared.snapshot();
+    let page = if scope.is_everything() {
+        dashboard::page(&snapshot)
+    } else {
+        let mut shown = Snapshot::clone(&snapshot);
+        shown.incidents.retain(|i| in_scope(i, &scope));
+        dashboard::page(&shown)
+    };
+    ([(header::CONTENT_TYPE, HTML)], page).into_response()
 }
 
 /// `GET /metrics`: the Prometheus text exposition format, version 0.0.4.
@@ -430,10 +467,39 @@ struct IncidentQuery {
     limit: Option<usize>,
 }
 
-/// `GET /api/incidents[?state=open|resolved][&limit=N]`: newest first.
-async fn incidents_json(State(shared): State<Shared>, Query(q): Query<IncidentQuery>) -> Response {
+/// The scope of `/` and `/api/incidents`: `host`, `path` and `status` as `diagnose`'s flags
+/// take them, each in place of `watch`'s own (empty: none); a bad value is a 400.
+#[derive(Debug, Deserialize)]
+struct ScopeQuery {
+    host: Option<String>,
+    path: Option<String>,
+    status: Option<String>,
+}
+
+impl ScopeQuery {
+    /// The scope asked for over `default`; `None` for a bad value (whose answer says no more
+    /// than 400: the parser's words are for the command line).
+    fn scope(&self, default: &Scope) -> Option<Scope> {
+        let (host, path, status) = (&self.host, &self.path, &self.status);
+        default
+            .with(host.as_deref(), path.as_deref(), status.as_deref())
+            .ok()
+    }
+}
+
+/// `GET /api/incidents[?state=open|resolved][&limit=N][&host=…&path=…&status=…]`: newest
+/// first.
+async fn incidents_json(
+    State(shared): State<Shared>,
+    Extension(default): Extension<Arc<Scope>>,
+    Query(q): Query<IncidentQuery>,
+    Query(sq): Query<ScopeQuery>,
+) -> Response {
+    let Some(scope) = sq.scope(&default) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     let snapshot = shared.snapshot();
-    match serde_json::to_vec(&snapshot.newest_incidents(q.state, q.limit)) {
+    match serde_json::to_vec(&snapshot.newest_incidents_in(q.state, &scope, q.limit)) {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => {
             eprintln!("fivehundred watch: /api/incidents: cannot serialise incidents: {e}");
@@ -517,6 +583,7 @@ mod tests {
             evidence: Vec::new(),
             fix: "start php-fpm".into(),
             title: "PHP-FPM is down".into(),
+            host: None,
         }
     }
 

@@ -67,6 +67,10 @@ pub struct LiveIncident {
     pub evidence: Vec<String>,
     pub fix: String,
     pub title: String,
+    /// The virtual host, where the logs name one: as in `diagnose`, the same failure on two
+    /// hosts is two incidents (absent from incidents stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// 5xx responses of one cause in one minute, for the dashboard's chart.

@@ -202,6 +202,10 @@ struct Waiting {
     request_id: Option<String>,
 }
 
+/// What tells live incidents apart: cause, host, file and line (`diagnose`'s (host, cause,
+/// place)).
+type OpenKey = (String, Option<String>, Option<String>, Option<u64>);
+
 /// A live incident and what merging needs.
 struct Open {
     incident: LiveIncident,
@@ -219,8 +223,8 @@ pub struct Pipeline {
     detector: Detector,
     waiting: Vec<Waiting>,
     errors: VecDeque<ErrorEvent>,
-    /// Open incidents by cause, file and line.
-    open: HashMap<(String, Option<String>, Option<u64>), Open>,
+    /// Open incidents by cause, host, file and line.
+    open: HashMap<OpenKey, Open>,
     next_id: i64,
     batch: Batch,
     /// The newest log time seen (for the clock to move on from).
@@ -324,7 +328,7 @@ impl Pipeline {
             .filter(|i| i.state == IncidentState::Open)
             .map(|i| {
                 let (first_ms, last_ms) = (ms_of(&i.first_seen), ms_of(&i.last_seen));
-                let key = (i.cause.clone(), i.file.clone(), i.line);
+                let key = (i.cause.clone(), i.host.clone(), i.file.clone(), i.line);
                 let paths = i.paths.iter().map(|p| (p.clone(), 0)).collect();
                 let open = Open {
                     incident: i,
@@ -845,7 +849,7 @@ impl Pipeline {
     /// Adds a batch incident to the live one of its cause and place, opening one if needed.
     fn merge(&mut self, i: Incident) {
         let (first_ms, last_ms) = (ms_of(&i.first_seen), ms_of(&i.last_seen));
-        let key = (i.cause.to_owned(), i.file.clone(), i.line);
+        let key = (i.cause.to_owned(), i.host.clone(), i.file.clone(), i.line);
         let opened = !self.open.contains_key(&key);
         if opened {
             let id = self.next_id;
@@ -872,6 +876,7 @@ impl Pipeline {
                 evidence: Vec::new(),
                 fix: i.fix.clone(),
                 title: i.title.clone(),
+                host: i.host.clone(),
             };
             let open = Open {
                 incident: live,
@@ -1210,6 +1215,29 @@ mod tests {
                 ("upstream_timeout", 1, true),
                 ("upstream_unavailable", 2, true)
             ]
+        );
+    }
+
+    /// As in `diagnose`, the same failure on two virtual hosts is two incidents, each naming
+    /// its host (what `/api/incidents?host=` filters on).
+    #[test]
+    fn the_same_failure_on_two_hosts_is_two_live_incidents_each_with_its_host() {
+        let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+        let date = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+        let line = |host: &str| {
+            format!("{host}:80 10.0.0.1 - - [{date}] \"GET /a HTTP/1.1\" 502 1 \"-\" \"x\"\n")
+        };
+        let text = line("Shop.test") + &line("blog.test") + &line("blog.test");
+        let mut p = pipeline();
+        p.ingest("k", "access.log", text.as_bytes());
+        p.drain(jiff::Timestamp::now());
+        let mut live: Vec<(Option<String>, u64)> = (p.take_batch().incidents.iter())
+            .map(|i| (i.host.clone(), i.count))
+            .collect();
+        live.sort();
+        assert_eq!(
+            live,
+            [(Some("blog.test".into()), 2), (Some("shop.test".into()), 1)]
         );
     }
 

@@ -20,6 +20,7 @@ use super::sinks::{Sink, SinkError, SinkOptions, Sinks};
 use super::store::{self, Store, StoreError, Writer, Written};
 use super::tail::{Mark, TailConfig, TailError, Tailer};
 use crate::formats::access::{AccessFormat, FormatError};
+use crate::scope::{BadFilter, Scope};
 
 /// How long the loop rests when the files have nothing new.
 const IDLE: Duration = Duration::from_millis(200);
@@ -56,6 +57,11 @@ pub struct WatchConfig {
     pub journal: Vec<String>,
     /// Read the journal from this directory of journal files instead of the system's.
     pub journal_directory: Option<PathBuf>,
+    /// The incidents the dashboard and `/api/incidents` show unless a query says otherwise:
+    /// `diagnose`'s `--host`, `--path` and `--status`.
+    pub host: Option<String>,
+    pub path: Option<String>,
+    pub status: Option<String>,
 }
 
 /// Why `watch` could not start or had to stop.
@@ -81,6 +87,8 @@ pub enum WatchError {
     Checkpoint,
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Scope(#[from] BadFilter),
 }
 
 impl WatchConfig {
@@ -106,6 +114,9 @@ impl WatchConfig {
             self.journal = flags.journal;
         }
         self.journal_directory = flags.journal_directory.or(self.journal_directory.take());
+        self.host = flags.host.or(self.host.take());
+        self.path = flags.path.or(self.path.take());
+        self.status = flags.status.or(self.status.take());
     }
 
     /// The journal to follow, if units are named.
@@ -177,6 +188,11 @@ pub fn run(
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), WatchError> {
     let pipeline_config = config.pipeline()?;
+    let scope = Scope::new(
+        config.host.as_deref(),
+        config.path.as_deref(),
+        config.status.as_deref(),
+    )?;
     let sinks = config.sinks()?;
     let sink_ids: Vec<String> = sinks.iter().map(Sink::id).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -216,6 +232,7 @@ pub fn run(
     let shared = Shared::new(snapshot, http::DEFAULT_MAX_AGE);
     let options = http::HttpOptions {
         allow_hosts: config.allow_host.clone(),
+        scope: Arc::new(scope),
         ..http::HttpOptions::default()
     };
     let server = runtime.block_on(http::Server::bind_with(

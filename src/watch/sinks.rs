@@ -829,6 +829,7 @@ mod tests {
             evidence: vec![],
             fix: "raise memory_limit".to_owned(),
             title: "PHP memory limit exhausted".to_owned(),
+            host: None,
         }
     }
 

@@ -155,6 +155,7 @@ mod tests {
             evidence: vec![format!("PHP Fatal error: {SCRIPT}")],
             fix: format!("fix{SCRIPT}"),
             title: format!("title{IMG}"),
+            host: None,
         }];
         s.firing = vec![FiringAlert {
             alert: format!("a{SCRIPT}"),
