@@ -207,6 +207,30 @@ fn a_path_is_a_prefix_or_else_a_glob_over_the_whole_path() {
 }
 
 #[test]
+fn the_text_report_says_its_scope_before_its_figures() {
+    let r = run(
+        "diagnose",
+        &[
+            "--host",
+            "blog.test",
+            "--status",
+            "5xx",
+            "--tz",
+            "UTC",
+            "--since",
+            "2026-12-07 04:45",
+        ],
+        &lab_inputs(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let scope = "Only host blog.test, status 5xx, since 2026-12-07T04:45:00+00:00.";
+    let at = r.stdout.find(scope).expect(&r.stdout);
+    assert!(at < r.stdout.find("requests").unwrap(), "{}", r.stdout);
+    let all = run("diagnose", &[], &lab_inputs());
+    assert!(!all.stdout.contains("Only "), "{}", all.stdout);
+}
+
+#[test]
 fn filters_together_count_what_every_one_of_them_takes() {
     let v = diagnose(
         &["--host", "blog.test", "--path", "*.php", "--status", "5xx"],

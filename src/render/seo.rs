@@ -26,6 +26,9 @@ pub fn write(
     write_verdict(out, report, &st)?;
     write_defaults(out, defaults, &st)?;
     write_inputs(out, &report.inputs, &st)?;
+    if let Some(scope) = report.scope.summary() {
+        writeln!(out, "{}", st.dim(&scope))?;
+    }
     writeln!(out)?;
     write_crawlers(out, report, &st)?;
     write_sparkline(out, report)?;

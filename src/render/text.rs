@@ -19,6 +19,9 @@ pub fn write(
     let st = Style { on: color };
     write_defaults(out, defaults, &st)?;
     write_inputs(out, &report.inputs, &st)?;
+    if let Some(scope) = report.scope.summary() {
+        writeln!(out, "{}", st.dim(&scope))?;
+    }
     writeln!(out, "{}", summary_line(report, &st))?;
     for (n, incident) in report.incidents.iter().enumerate() {
         writeln!(out)?;

@@ -192,6 +192,23 @@ impl Scope {
                 .as_ref()
                 .is_none_or(|(_, p)| path.is_some_and(|v| p.matches(v.as_bytes())))
     }
+
+    /// The filters and window applied, in one line for the text reports (`None` without
+    /// any): whoever reads the figures must know they are not the whole logs'.
+    pub fn summary(&self) -> Option<String> {
+        let filters = [
+            ("host", self.host.as_ref().map(|(t, _)| t)),
+            ("path", self.path.as_ref().map(|(t, _)| t)),
+            ("status", self.status.as_ref().map(|(t, _)| t)),
+            ("since", self.since.as_ref()),
+            ("until", self.until.as_ref()),
+        ];
+        let set: Vec<String> = filters
+            .iter()
+            .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+            .collect();
+        (!set.is_empty()).then(|| format!("Only {}.", set.join(", ")))
+    }
 }
 
 /// The `scope` object of a report: each filter as given and the window's ends, `null` where
@@ -305,6 +322,17 @@ mod tests {
         assert!(s.admits_incident(Some("a.test"), paths.into_iter(), &[]));
         assert!(!s.admits_incident(None, paths.into_iter(), &[502]));
         assert!(!s.admits_incident(Some("a.test"), ["/web"].into_iter(), &[502]));
+    }
+
+    #[test]
+    fn the_text_reports_say_the_scope_in_one_line() {
+        assert_eq!(Scope::default().summary(), None);
+        let mut s = Scope::new(Some("*.a.test"), None, Some("5xx")).unwrap();
+        s.since = Some("2026-11-25T00:00:00+00:00".into());
+        assert_eq!(
+            s.summary().unwrap(),
+            "Only host *.a.test, status 5xx, since 2026-11-25T00:00:00+00:00."
+        );
     }
 
     #[test]
