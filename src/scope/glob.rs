@@ -135,6 +135,28 @@ mod tests {
         assert!(!m("*a*a*a*b", &long));
     }
 
+    proptest::proptest! {
+        /// The matcher agrees with the same glob as an anchored regex, on patterns and texts
+        /// small enough to hit every backtracking case.
+        #[test]
+        fn a_glob_matches_what_its_regex_matches(
+            pattern in "[ab*?]{0,8}",
+            text in "[ab]{0,12}",
+        ) {
+            let translated: String = pattern
+                .chars()
+                .map(|c| match c {
+                    '*' => ".*".to_owned(),
+                    '?' => ".".to_owned(),
+                    c => c.to_string(),
+                })
+                .collect();
+            let re = regex::Regex::new(&format!("^(?s:{translated})$")).unwrap();
+            let got = wildcard(pattern.as_bytes(), text.as_bytes(), |a, b| a == b);
+            proptest::prop_assert_eq!(got, re.is_match(&text));
+        }
+    }
+
     #[test]
     fn hosts_match_without_case_or_port() {
         let h = HostGlobs::parse("*.Example.com, api.test").unwrap();
