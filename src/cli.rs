@@ -1004,15 +1004,6 @@ fn scan_options(
         args.path.as_deref(),
         args.status.as_deref(),
     )?;
-    let ends = [(&args.since, End::Since), (&args.until, End::Until)];
-    let specs = ends
-        .iter()
-        .map(|(t, end)| {
-            t.as_deref()
-                .map(|t| WhenSpec::parse(t, &tz, *end))
-                .transpose()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let mut opts = ScanOptions {
         tz,
         window: Window::default(),
@@ -1022,33 +1013,48 @@ fn scan_options(
         error_logs,
         scope: Default::default(),
     };
-    let newest = if specs.iter().flatten().any(WhenSpec::is_relative) {
-        if sources.iter().any(|s| s.path.is_none()) {
-            bail!("--since/--until with a duration need files, not stdin (use a date or a time)");
-        }
-        diagnose::newest(scan::scan(sources, &opts)?)
-    } else {
-        None
-    };
-    let resolve = |i: usize| -> Result<Option<i64>> {
-        let (Some(spec), (value, end)) = (specs[i], ends[i]) else {
-            return Ok(None);
-        };
-        let ms = spec.resolve(newest.unwrap_or(0), &opts.tz, end);
-        let flag = end.flag();
-        let value = value.as_deref().unwrap_or_default();
-        Ok(Some(ms.with_context(|| {
-            format!("{flag} `{value}`: too far back")
-        })?))
-    };
-    opts.window = Window {
-        since: resolve(0)?,
-        until: resolve(1)?,
-    };
+    opts.window = window(args, sources, &opts)?;
     scope.since = opts.window.since.map(|ms| shown_time(ms, &opts.tz));
     scope.until = opts.window.until.map(|ms| shown_time(ms, &opts.tz));
     opts.scope = std::sync::Arc::new(scope);
     Ok(opts)
+}
+
+/// The window `--since` and `--until` name. Both are read before any log is, so a bad value
+/// fails at once; a duration counts back from the newest line, which is then read first
+/// (from files: stdin cannot be read twice).
+fn window(args: &InputArgs, sources: &[read::Source], opts: &ScanOptions) -> Result<Window> {
+    let ends = [
+        (args.since.as_deref(), End::Since),
+        (args.until.as_deref(), End::Until),
+    ];
+    let [since, until] = ends.map(|(value, end)| value.map(|v| WhenSpec::parse(v, &opts.tz, end)));
+    let specs = [since.transpose()?, until.transpose()?];
+    let newest = if specs.iter().flatten().any(WhenSpec::is_relative) {
+        if sources.iter().any(|s| s.path.is_none()) {
+            bail!("--since/--until with a duration need files, not stdin (use a date or a time)");
+        }
+        diagnose::newest(scan::scan(sources, opts)?)
+    } else {
+        None
+    };
+    let resolve = |spec: Option<WhenSpec>, (value, end): (Option<&str>, End)| {
+        spec.map(|s| {
+            s.resolve(newest.unwrap_or(0), &opts.tz, end)
+                .with_context(|| {
+                    format!(
+                        "{} `{}`: too far back",
+                        end.flag(),
+                        value.unwrap_or_default()
+                    )
+                })
+        })
+        .transpose()
+    };
+    Ok(Window {
+        since: resolve(specs[0], ends[0])?,
+        until: resolve(specs[1], ends[1])?,
+    })
 }
 
 /// A window end as reports show times: RFC 3339, in the logs' zone.
