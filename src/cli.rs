@@ -962,7 +962,24 @@ fn scan_inputs<O: scan::BlockObserver>(
         opts.progress
             .suspend(|| scan::warning(&format!("skipped {line}")));
     }
+    empty_scope_is_said(&scanned, &opts.scope);
     Ok((scanned, tally))
+}
+
+/// Says on stderr when the filters left out every access-log line read: a report of nothing
+/// must not pass for a quiet site, and the usual reason (a format that logs no host, under
+/// `--host`) is worth a line.
+fn empty_scope_is_said(scanned: &scan::Scan, scope: &Scope) {
+    let read = scanned
+        .inputs
+        .iter()
+        .any(|i| i.kind == Kind::Access && i.lines > i.unparsed);
+    if scope.is_everything() || scanned.requests > 0 || !read {
+        return;
+    }
+    scan::warning(
+        "no access-log line is within --host/--path/--status (a log format that writes no host, such as combined or common, matches no --host)",
+    );
 }
 
 /// `seo` reads what crawlers were answered from access logs alone: given logs of which none

@@ -231,6 +231,31 @@ fn the_text_report_says_its_scope_before_its_figures() {
 }
 
 #[test]
+fn a_scope_that_leaves_out_every_line_says_so_on_stderr() {
+    // `combined` logs no host: under --host none of its lines is that host's.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let line = "127.0.0.1 - - [07/Dec/2026:04:45:00 +0000] \"GET / HTTP/1.1\" 502 1 \"-\" \"x\"\n";
+    std::fs::write(&log, line).unwrap();
+    let r = run(
+        "diagnose",
+        &["--host", "shop.test"],
+        std::slice::from_ref(&log),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no access-log line is within --host/--path/--status"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("combined"), "{}", r.stderr);
+    let r = run("diagnose", &["--status", "502"], std::slice::from_ref(&log));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+}
+
+#[test]
 fn filters_together_count_what_every_one_of_them_takes() {
     let v = diagnose(
         &["--host", "blog.test", "--path", "*.php", "--status", "5xx"],
