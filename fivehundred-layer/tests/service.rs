@@ -204,6 +204,7 @@ fn failures_answer_generic_pages_that_probe_passes_and_diagnose_ties_to_the_log(
         progress: indicatif::ProgressBar::hidden(),
         threads: 1,
         error_logs: true,
+        scope: Default::default(),
     };
     let report = diagnose::diagnose(
         scan::scan(&sources, &opts).unwrap(),
