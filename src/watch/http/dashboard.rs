@@ -1,13 +1,19 @@
-//! `/`: one server-rendered page for a person glancing at a server: the verdict, what is
-//! firing, which incidents are open and how to fix them, the status mix and the files
-//! followed. It is built from the HTML report's panels (same ids and classes, so the browser
+//! `/`: one server-rendered page for a person glancing at a server: the verdict, the
+//! overview figures (as the HTML report's row: requests, 5xx and their share, incidents,
+//! hosts, time span, crawlers that got 5xx), what is firing, the chart, which incidents are
+//! open and how to fix them, the top failing paths, the status mix and the files followed.
+//! The figures are [`super::api`]'s, so the page says what `/api/overview` says. It is built from the HTML report's panels (same ids and classes, so the browser
 //! tests read both alike), with no script and nothing loaded from elsewhere (the CSP forbids
 //! both); it reloads itself with a meta refresh. Its 5xx chart is the report's, over the
-//! last hours of explained 5xx by minute and cause. Every piece of log data (paths,
+//! last hours of explained 5xx by minute and cause, from the stored history (a restart, even
+//! a `kill -9`, loses none of it). Every piece of log data (paths,
 //! evidence, summaries, file names) goes through [`escape`]: a log line is written by whoever
 //! sent the request.
 
-use super::{FiringAlert, FollowedFile, Snapshot};
+use std::fmt::Write as _;
+
+use super::api::{self, OverviewView};
+use super::{CHART_MS, FiringAlert, FollowedFile, Snapshot};
 use crate::render::html::chart::Point;
 use crate::render::html::components::{IncidentView, incidents, status_mix, verdict};
 use crate::render::html::{chart_panel, escape, page as html_page};
@@ -15,6 +21,13 @@ use crate::watch::live::IncidentState;
 
 /// Seconds between reloads.
 const REFRESH_SECONDS: u32 = 5;
+
+/// The overview row's and top paths' look: figures side by side, wrapping on a narrow
+/// screen.
+const STYLE: &str = "<style>#overview .figures{display:flex;flex-wrap:wrap;gap:.6em;\
+margin:.6em 0;padding:0}#overview .figure{border:1px solid #ddd;border-radius:6px;\
+padding:.35em .8em;min-width:8em}#overview dt{color:#666;font-size:.85em}\
+#overview dd{margin:0;font-size:1.2em;font-weight:600}</style>";
 
 /// The whole page.
 pub(super) fn page(s: &Snapshot) -> String {
@@ -34,26 +47,26 @@ pub(super) fn page(s: &Snapshot) -> String {
         &watch_verdict(s.firing.len(), open.len(), total, &errors),
         bad,
     );
+    let figures = api::overview(s);
+    body += &overview(&figures);
     body += &alerts(&s.firing);
     let points: Vec<Point<'_>> = s
-        .timeline
-        .iter()
-        .map(|p| Point {
-            cause: &p.cause,
-            at: p.at,
-            count: p.count,
-        })
+        .history
+        .causes()
+        .map(|(cause, at, count)| Point { cause, at, count })
         .collect();
     body += &chart_panel(&points);
+    body += &window(s);
     body += &incidents(
         "incidents",
         "Open incidents",
         "incident",
         open.into_iter().map(IncidentView::from),
     );
+    body += &top_paths(&figures);
     body += &status_mix(total, &errors);
     body += &files(&s.files);
-    let refresh = format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">");
+    let refresh = format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">{STYLE}");
     html_page("fivehundred watch", &refresh, &body)
 }
 
@@ -65,6 +78,103 @@ fn five_hundreds(s: &Snapshot) -> (u64, Vec<(String, u64)>) {
         .map(|(code, n)| (code.to_string(), *n))
         .collect();
     (responses.values().sum(), errors)
+}
+
+/// The overview row: one `.figure[data-figure][data-value]` per figure (the value as
+/// `/api/overview` gives it, for the browser tests), its label and its text.
+fn overview(o: &OverviewView) -> String {
+    let span = match (&o.first_line, &o.last_line) {
+        (Some(first), Some(last)) => format!("{first} … {last}"),
+        _ => "no line yet".to_owned(),
+    };
+    let crawlers = if o.crawlers.is_empty() {
+        "none".to_owned()
+    } else {
+        let each: Vec<String> = o.crawlers.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        each.join(", ")
+    };
+    let crawled: u64 = o.crawlers.values().sum();
+    let figures = [
+        (
+            "requests",
+            "Requests",
+            o.requests.to_string(),
+            o.requests.to_string(),
+        ),
+        (
+            "server_errors",
+            "5xx",
+            o.server_errors.to_string(),
+            format!("{} ({:.2}%)", o.server_errors, o.server_error_percent),
+        ),
+        (
+            "incidents",
+            "Incidents",
+            o.incidents.to_string(),
+            format!("{} ({} open)", o.incidents, o.open_incidents),
+        ),
+        (
+            "hosts",
+            "Hosts with 5xx",
+            o.hosts.to_string(),
+            o.hosts.to_string(),
+        ),
+        ("span", "Time span", span.clone(), span),
+        (
+            "crawlers",
+            "Crawlers that got 5xx",
+            crawled.to_string(),
+            crawlers,
+        ),
+    ];
+    let mut html = String::from("<section id=\"overview\"><dl class=\"figures\">");
+    for (id, label, value, text) in figures {
+        let _ = write!(
+            html,
+            "<div class=\"figure\" data-figure=\"{id}\" data-value=\"{}\"><dt>{label}</dt>\
+             <dd>{}</dd></div>",
+            escape(&value),
+            escape(&text)
+        );
+    }
+    html + "</dl></section>\n"
+}
+
+/// Under the chart: the responses of its hours by status class, from the stored history.
+fn window(s: &Snapshot) -> String {
+    let classes = s.history.classes();
+    let total: u64 = classes.values().sum();
+    let each: Vec<String> = classes
+        .iter()
+        .map(|(digit, n)| format!("{n} × {digit}xx"))
+        .collect();
+    format!(
+        "<p class=\"meta\" id=\"window\">Last {} h of the logs: {total} responses{}.</p>\n",
+        CHART_MS / 3_600_000,
+        if each.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", each.join(", "))
+        }
+    )
+}
+
+/// The most failing paths: one `tr[data-count]` each, the path in its `code`.
+fn top_paths(o: &OverviewView) -> String {
+    let mut html = String::from("<section id=\"top-paths\"><h2>Top failing paths</h2>\n");
+    if o.top_paths.is_empty() {
+        return html + "<p class=\"good\">None.</p></section>\n";
+    }
+    html += "<table><tr><th>Path</th><th>5xx</th></tr>\n";
+    for p in &o.top_paths {
+        let _ = writeln!(
+            html,
+            "<tr data-count=\"{n}\"><td><code>{}</code></td><td class=\"n\">{n}</td></tr>",
+            escape(&p.path),
+            n = p.count
+        );
+    }
+    html + "</table></section>\n"
 }
 
 /// One line: what fires, what is open, how many 5xx.
