@@ -12,11 +12,17 @@
 //! - `watch`'s `/`: the same safety and the CSP header; after lines are appended, the page
 //!   reloads itself (meta refresh, no script) until its chart shows the new count;
 //! - the demo logs: the chart adds up, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves the README's
-//!   screenshot (`docs/report.png`).
+//!   screenshot (`docs/report.png`);
+//! - `watch`'s `/` on a big site's bad day (`examples/bigday.rs`): the overview figures and
+//!   top failing paths are `/api/overview`'s, the chart's bars per cause `/api/history`'s,
+//!   nothing runs, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves `docs/dashboard.png`.
 //!
 //! Screenshots go to `<target>/tmp/browser/`. Chromium comes from Debian and playwright-core
 //! from `npm ci` in `tests/browser` (`scripts/test` installs both); without them the tests
 //! fail saying so.
+#[allow(dead_code)] // the generator's `main` and options are for the command line
+#[path = "../examples/bigday.rs"]
+mod bigday;
 mod lab;
 #[allow(dead_code)] // watch_e2e's harness; only its `Watch` and helpers are used here
 #[path = "watch_e2e/support.rs"]
@@ -66,6 +72,26 @@ struct Page {
     requests: Vec<String>,
     dialogs: Vec<String>,
     timed_out: bool,
+    /// The dashboard's overview row, by `data-figure`.
+    #[serde(default)]
+    figures: BTreeMap<String, Figure>,
+    /// The dashboard's top failing paths, most first.
+    #[serde(default)]
+    top_paths: Vec<PathRow>,
+}
+
+/// One figure of the overview row: its `data-value` and the text shown.
+#[derive(Debug, Deserialize)]
+struct Figure {
+    value: Option<String>,
+    text: String,
+}
+
+/// One row of `#top-paths`.
+#[derive(Debug, Deserialize, PartialEq)]
+struct PathRow {
+    path: Option<String>,
+    count: u64,
 }
 
 /// One `rect.bar` of the chart.
@@ -524,6 +550,176 @@ fn demo_report_chart_adds_up_and_makes_the_readme_screenshot() {
     if std::env::var_os("FIVEHUNDRED_SAVE_SCREENSHOT").is_some() {
         let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.png");
         std::fs::create_dir_all(png.parent().unwrap()).unwrap();
+        browser.send(json!({"open": url, "screenshot": png, "full_page": false}));
+        let size = std::fs::metadata(&png).unwrap().len();
+        assert!(size < 300_000, "{} is {size} bytes", png.display());
+        eprintln!("saved {}", png.display());
+    }
+}
+
+/// The day's access and error logs as one stream in time order, an error record (with its
+/// continuation lines) ahead of the access lines of its second: what the official nginx image
+/// writes to its stdout. `watch` reads it as the requests came; two separate history files
+/// it would read one after the other on a first start, explaining the first file's 5xx
+/// before it has read the second.
+fn one_stream(access: &str, error: &str) -> String {
+    let mut records: Vec<(String, u8, String)> = Vec::new();
+    for line in error.lines() {
+        match jiff::civil::DateTime::strptime("%Y/%m/%d %H:%M:%S", line.get(..19).unwrap_or("")) {
+            Ok(t) => records.push((t.to_string(), 0, format!("{line}\n"))),
+            Err(_) => records.last_mut().expect("a record first").2 += &format!("{line}\n"),
+        }
+    }
+    for line in access.lines() {
+        let at = line.split_once('[').and_then(|(_, rest)| rest.get(..20));
+        let t = jiff::civil::DateTime::strptime("%d/%b/%Y:%H:%M:%S", at.unwrap_or(""))
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+        records.push((t.to_string(), 1, format!("{line}\n")));
+    }
+    records.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    records.into_iter().map(|r| r.2).collect()
+}
+
+/// `GET path` on `watch`, as JSON.
+fn api(watch: &Watch, path: &str) -> Value {
+    let r = watch.get(path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
+/// `/api/history`'s 5xx per cause, over its minutes.
+fn history_by_cause(history: &Value) -> BTreeMap<String, u64> {
+    let mut by = BTreeMap::new();
+    for minute in history["minutes"].as_array().expect("minutes") {
+        for (cause, n) in minute["cause"].as_object().expect("cause") {
+            *by.entry(cause.clone()).or_default() += n.as_u64().unwrap();
+        }
+    }
+    by
+}
+
+#[test]
+fn watch_dashboard_on_a_big_day_shows_the_apis_figures_and_makes_its_screenshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let day_dir = dir.path().join("day");
+    let day = bigday::generate(19, &day_dir).unwrap();
+    let stream = dir.path().join("stream");
+    std::fs::create_dir(&stream).unwrap();
+    let read = |name: &str| std::fs::read_to_string(day_dir.join(name)).unwrap();
+    std::fs::write(
+        stream.join("nginx.log"),
+        one_stream(&read("access.log"), &read("error.log")),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let watch = Watch::start(&[stream.into(), "--tz".into(), "UTC".into()], &state);
+    let by_cause = wait_incidents(&watch, day.server_errors);
+    let overview = wait("the overview to count the whole day", DEADLINE, || {
+        let o = api(&watch, "/api/overview");
+        let history = history_by_cause(&api(&watch, "/api/history"));
+        if o["requests"] == day.requests && history == by_cause {
+            Ok(o)
+        } else {
+            Err(format!("{o} / {history:?}"))
+        }
+    });
+    assert_eq!(overview["server_errors"], day.server_errors);
+    assert_eq!(overview["hosts"], bigday::HOSTS.len());
+    assert_eq!(overview["first_line"], "2026-11-25T00:00:00+00:00");
+
+    let url = format!("http://127.0.0.1:{}/", watch.port);
+    let mut browser = Browser::launch();
+    let page = browser.open(&url, &shot("watch-bigday"));
+    assert_inert(&page, &url);
+    assert!(
+        page.csp_header
+            .as_deref()
+            .is_some_and(|h| h.starts_with(CSP)),
+        "the dashboard's CSP header: {:?}",
+        page.csp_header
+    );
+    let ids = [
+        "requests",
+        "server_errors",
+        "incidents",
+        "hosts",
+        "span",
+        "crawlers",
+    ];
+    assert_eq!(
+        page.figures.keys().map(String::as_str).collect::<Vec<_>>(),
+        {
+            let mut sorted = ids.to_vec();
+            sorted.sort();
+            sorted
+        },
+        "one figure each"
+    );
+    let figure = |id: &str| &page.figures[id];
+    let api_value = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    for id in ["requests", "server_errors", "incidents", "hosts"] {
+        assert_eq!(
+            figure(id).value.as_deref(),
+            Some(api_value(&overview[id]).as_str()),
+            "{id}"
+        );
+        assert!(
+            figure(id).text.starts_with(&api_value(&overview[id])),
+            "{id}: {figure:?}",
+            figure = figure(id)
+        );
+    }
+    let share = format!(
+        "({:.2}%)",
+        overview["server_error_percent"].as_f64().unwrap()
+    );
+    assert!(
+        figure("server_errors").text.ends_with(&share),
+        "{:?}",
+        figure("server_errors")
+    );
+    let span = format!(
+        "{} … {}",
+        api_value(&overview["first_line"]),
+        api_value(&overview["last_line"])
+    );
+    assert_eq!(figure("span").text, span);
+    let crawled: u64 = overview["crawlers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(figure("crawlers").value, Some(crawled.to_string()));
+    for (crawler, n) in overview["crawlers"].as_object().unwrap() {
+        assert!(
+            figure("crawlers").text.contains(&format!("{crawler} {n}")),
+            "{crawler}"
+        );
+    }
+    let top: Vec<PathRow> = overview["top_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| PathRow {
+            path: p["path"].as_str().map(str::to_owned),
+            count: p["count"].as_u64().unwrap(),
+        })
+        .collect();
+    assert_eq!(top.len(), 10);
+    assert_eq!(page.top_paths, top, "#top-paths");
+    assert_chart(&page, &by_cause);
+    assert_eq!(
+        page.chart_total(),
+        day.server_errors,
+        "bars add up to every 5xx"
+    );
+
+    if std::env::var_os("FIVEHUNDRED_SAVE_SCREENSHOT").is_some() {
+        let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png");
         browser.send(json!({"open": url, "screenshot": png, "full_page": false}));
         let size = std::fs::metadata(&png).unwrap().len();
         assert!(size < 300_000, "{} is {size} bytes", png.display());

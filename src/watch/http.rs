@@ -51,7 +51,7 @@ use crate::scan::InputReport;
 use guard::{GuardedListener, Limits};
 
 /// How far back the dashboard's chart and `/api/history` go, from the newest minute.
-pub const CHART_MS: i64 = 6 * 3_600_000;
+pub const CHART_MS: i64 = 24 * 3_600_000;
 
 /// How many of the most failing paths the dashboard and `/api/overview` show.
 pub const TOP_PATHS: usize = 10;

@@ -52,6 +52,15 @@ function readPage() {
     outages: document.querySelectorAll('#crawlers #robots-timeline .outage').length,
     body_text: document.body?.innerText ?? '',
     active_elements: active.map((e) => e.outerHTML.slice(0, 200)),
+    // The dashboard's overview row (value as the API gives it, and the text shown) and top
+    // failing paths.
+    figures: Object.fromEntries([...document.querySelectorAll('#overview [data-figure]')].map(
+      (e) => [e.getAttribute('data-figure'),
+        { value: e.getAttribute('data-value'), text: e.querySelector('dd')?.innerText ?? '' }])),
+    top_paths: [...document.querySelectorAll('#top-paths tr[data-count]')].map((r) => ({
+      path: r.querySelector('code')?.innerText ?? null,
+      count: Number(r.getAttribute('data-count')),
+    })),
   };
 }
 
