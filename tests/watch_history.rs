@@ -2,13 +2,15 @@
 //! own `--state`, fed an access log and an nginx error log, killed and restarted on the same
 //! state directory.
 //!
-//! - killed while it reads, then restarted: every minute of `/api/history` counts each line
-//!   once, by status class (the lines read again after the crash are not counted twice), and
-//!   the 5xx by cause never exceed what the logs hold;
+//! - killed three times (at seeded random moments) while the logs grow, restarted each time:
+//!   every minute of `/api/history` counts each line once, by status class (the lines read
+//!   again after a crash are not counted twice), and the 5xx by cause never exceed what the
+//!   logs hold;
 //! - killed once everything shows, then restarted: `/api/history` and `/api/overview` are the
 //!   same as before, and lines appended after the restart are added to them.
 //!
-//! Readiness is polled (`/healthz`, `/api/history`), never slept for.
+//! Readiness is polled (`/healthz`, `/api/history`), never slept for; the kills' moments come
+//! from a seed the test prints (`FIVEHUNDRED_E2E_SEED=N` replays one).
 mod lab;
 #[allow(dead_code)] // the shared harness; this file uses its `Watch` and helpers
 #[path = "watch_e2e/support.rs"]
@@ -19,7 +21,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{DEADLINE, Watch, append, now_ms, wait};
+use support::{DEADLINE, Rng, Watch, append, now_ms, wait};
 
 const MINUTE: i64 = 60_000;
 const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
@@ -83,28 +85,33 @@ fn fpm_gone(ms: i64, path: &str) -> String {
     )
 }
 
-/// `minutes` minutes of traffic from `start` (ms): each minute 100 lines 200, 20 404, and
-/// 5xx: three 502 on /pay with the PHP-FPM socket gone (the third to Googlebot), one 500 on
-/// /report nothing explains. Appends them to the logs and counts them into `want`.
+/// `minutes` minutes of traffic from `start` (ms), appended to the logs a minute at a time
+/// and counted into `want`.
 fn traffic(logs: &Path, start: i64, minutes: i64, want: &mut Expected) {
-    let (mut access, mut error) = (String::new(), String::new());
     for m in 0..minutes {
-        let t = start + m * MINUTE;
-        for i in 0..120 {
-            let (status, at) = (if i % 6 == 5 { 404 } else { 200 }, t + i * 100);
-            access += &access_line(at, status, &format!("/p/{i}"), "Mozilla/5.0");
-            want.count(at, status, None);
-        }
-        for k in 0..3 {
-            let at = t + 20_000 + k * 1000;
-            let agent = if k == 2 { GOOGLEBOT } else { "Mozilla/5.0" };
-            access += &access_line(at, 502, "/pay", agent);
-            error += &fpm_gone(at, "/pay");
-            want.count(at, 502, Some("upstream_unavailable"));
-        }
-        access += &access_line(t + 30_000, 500, "/report", "Mozilla/5.0");
-        want.count(t + 30_000, 500, Some("unknown"));
+        one_minute(logs, start + m * MINUTE, want);
     }
+}
+
+/// The minute from `t` (ms): 100 lines 200, 20 404, and 5xx: three 502 on /pay with the
+/// PHP-FPM socket gone (the third to Googlebot), one 500 on /report nothing explains.
+/// Appends it to the logs and counts it into `want`.
+fn one_minute(logs: &Path, t: i64, want: &mut Expected) {
+    let (mut access, mut error) = (String::new(), String::new());
+    for i in 0..120 {
+        let (status, at) = (if i % 6 == 5 { 404 } else { 200 }, t + i * 100);
+        access += &access_line(at, status, &format!("/p/{i}"), "Mozilla/5.0");
+        want.count(at, status, None);
+    }
+    for k in 0..3 {
+        let at = t + 20_000 + k * 1000;
+        let agent = if k == 2 { GOOGLEBOT } else { "Mozilla/5.0" };
+        access += &access_line(at, 502, "/pay", agent);
+        error += &fpm_gone(at, "/pay");
+        want.count(at, 502, Some("upstream_unavailable"));
+    }
+    access += &access_line(t + 30_000, 500, "/report", "Mozilla/5.0");
+    want.count(t + 30_000, 500, Some("unknown"));
     // The error lines first: a 5xx is explained a moment after its access line is read.
     append(&logs.join("error.log"), &error);
     append(&logs.join("access.log"), &access);
@@ -167,22 +174,25 @@ fn the_history_survives_kill_9_and_counts_no_line_twice() {
     std::fs::create_dir(&logs).unwrap();
     let start = (now_ms() / MINUTE - 60) * MINUTE;
     let mut want = Expected::default();
-    traffic(&logs, start, 20, &mut want);
+    let seed = std::env::var("FIVEHUNDRED_E2E_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| now_ms() as u64);
+    eprintln!("seed {seed} (FIVEHUNDRED_E2E_SEED={seed} replays this run)");
+    let mut rng = Rng::new(seed);
 
-    // Killed as soon as it has read anything: whatever it had stored, the restart reads the
-    // rest from the stored checkpoint and counts each line once.
+    // The logs grow a minute at a time; every fifth minute, a moment after it is written,
+    // `kill -9` and a restart: whatever the store had, the restart reads on from its
+    // checkpoint and counts each line once.
     let mut watch = Watch::start(&watch_args(&logs), &state);
-    wait("a first line counted", DEADLINE, || {
-        watch.assert_running();
-        let parsed = watch.metrics().parsed();
-        if parsed > 0 {
-            Ok(())
-        } else {
-            Err("none".into())
+    for m in 0..20 {
+        one_minute(&logs, start + m * MINUTE, &mut want);
+        if m % 5 == 4 && m < 19 {
+            std::thread::sleep(rng.pause(0, 400));
+            watch.kill9();
+            watch = Watch::start(&watch_args(&logs), &state);
         }
-    });
-    watch.kill9();
-    let mut watch = Watch::start(&watch_args(&logs), &state);
+    }
     watch.wait_parsed(want.lines);
     let classes = wait("every line by class", DEADLINE, || {
         let (_, (class, _)) = history(&watch);
@@ -193,17 +203,15 @@ fn the_history_survives_kill_9_and_counts_no_line_twice() {
         }
     });
     assert_eq!(classes, want.class);
-    // A 5xx still settling at the kill was never explained (its line is past the stored
-    // checkpoint), so a cause may count fewer: never more.
+    // A 5xx still settling at a kill was never explained (its line is past the stored
+    // checkpoint), and one read again after a restart may be explained without the error
+    // records read before it (`unknown`): the causes of a minute may count fewer 5xx than
+    // it holds, never more.
     let (_, (_, causes)) = history(&watch);
     for (minute, by) in &causes {
-        for (cause, n) in by {
-            let most = want.cause.get(minute).and_then(|m| m.get(cause)).copied();
-            assert!(
-                most.is_some_and(|most| *n <= most),
-                "{minute} {cause}: {n} > {most:?}"
-            );
-        }
+        let explained: u64 = by.values().sum();
+        let held = want.class[minute]["5xx"];
+        assert!(explained <= held, "{minute}: {by:?} of {held} 5xx");
     }
 
     // On a fresh state: everything shown, then killed: the restart shows the same.
