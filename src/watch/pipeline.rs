@@ -1268,6 +1268,51 @@ mod tests {
         assert_eq!(live, [("upstream_unavailable", 2)]);
     }
 
+    /// The dashboard's history: responses by minute and class as read, 5xx by cause as
+    /// explained; 5xx by host and path, and by crawler; the span of the lines.
+    #[test]
+    fn a_batch_carries_the_minutes_paths_hosts_and_crawlers_of_its_lines() {
+        let minute = |m: i64| (jiff::Timestamp::now().as_millisecond() / 60_000 - 30 + m) * 60_000;
+        let line = |ms: i64, host: &str, status: u16, path: &str, agent: &str| {
+            let t = jiff::Timestamp::from_millisecond(ms).unwrap();
+            let ts = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+            format!(
+                "{host}:443 10.0.0.1 - - [{ts}] \"GET {path}?q=1 HTTP/1.1\" {status} 1 \"-\" \"{agent}\"\n"
+            )
+        };
+        let bot = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)";
+        let text = line(minute(0), "a.example", 200, "/", "ua")
+            + &line(minute(0) + 1000, "a.example", 302, "/", "ua")
+            + &line(minute(0) + 2000, "a.example", 500, "/x", bot)
+            + &line(minute(1), "b.example", 502, "/x", "ua")
+            + &line(minute(1) + 500, "b.example", 404, "/y", "ua");
+        let mut p = pipeline();
+        p.ingest("k", "access.log", text.as_bytes());
+        p.drain(jiff::Timestamp::now());
+        let b = p.take_batch();
+        let count =
+            |m: i64, series: Series| b.history.minutes.get(&(minute(m), series)).map(|v| v.1);
+        assert_eq!(count(0, Series::Class(2)), Some(1));
+        assert_eq!(count(0, Series::Class(3)), Some(1));
+        assert_eq!(count(0, Series::Class(5)), Some(1));
+        assert_eq!(count(1, Series::Class(4)), Some(1));
+        assert_eq!(count(1, Series::Class(5)), Some(1));
+        assert_eq!(count(0, Series::Cause("unknown".into())), Some(1));
+        assert_eq!(count(1, Series::Cause("unknown".into())), Some(1));
+        assert_eq!(b.history.minutes.len(), 7, "{:?}", b.history);
+        let f = &b.failing;
+        let map = |v: &[(&str, u64)]| v.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        assert_eq!(f.paths, map(&[("a.example/x", 1), ("b.example/x", 1)]));
+        assert_eq!(f.hosts, map(&[("a.example", 1), ("b.example", 1)]));
+        assert_eq!(f.crawlers, map(&[("Bingbot", 1)]));
+        let span = f.span.map(|(a, b)| (a.ms, b.ms));
+        assert_eq!(
+            span,
+            Some((minute(0), minute(1))),
+            "whole seconds, as logged"
+        );
+    }
+
     /// A `combined` line with this status, 20 minutes ago (history: no alert is sent).
     fn access(status: &str) -> String {
         let t = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);

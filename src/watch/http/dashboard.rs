@@ -241,6 +241,7 @@ mod tests {
     use super::*;
     use crate::formats::Stamp;
     use crate::watch::live::LiveIncident;
+    use crate::watch::store::Overview;
 
     const SCRIPT: &str = "<script>alert(1)</script>";
     const IMG: &str = "\"><img src=x onerror=alert(1)>";
@@ -273,6 +274,18 @@ mod tests {
             summary: format!("s{SCRIPT}"),
             since: Stamp { ms: 0, offset: 0 },
         }];
+        s.overview = Overview {
+            top_paths: vec![(format!("/top{SCRIPT}"), 3)],
+            hosts: 1,
+            crawlers: [(format!("bot{IMG}"), 2)].into(),
+            span: Some((
+                Stamp { ms: 0, offset: 0 },
+                Stamp {
+                    ms: 60_000,
+                    offset: 0,
+                },
+            )),
+        };
         s.files = vec![FollowedFile {
             path: format!("/logs/{SCRIPT}{IMG}"),
             kind: format!("k{IMG}"),
@@ -312,6 +325,29 @@ mod tests {
                 "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\""
             )
         );
+    }
+
+    /// The overview row says what `/api/overview` says, in the attributes the browser tests
+    /// read; the top paths come with their counts.
+    #[test]
+    fn the_overview_row_and_top_paths_are_the_apis() {
+        let s = hostile();
+        let html = page(&s);
+        let o = api::overview(&s);
+        assert_eq!((o.requests, o.server_errors, o.incidents), (14, 4, 0));
+        assert_eq!(o.server_error_percent, 28.57);
+        assert!(
+            html.contains(
+                "data-figure=\"requests\" data-value=\"14\"><dt>Requests</dt><dd>14</dd>"
+            )
+        );
+        assert!(html.contains("data-value=\"4\"><dt>5xx</dt><dd>4 (28.57%)</dd>"));
+        assert!(html.contains("<dd>0 (1 open)</dd>"));
+        assert!(html.contains("<dd>1970-01-01T00:00:00+00:00 … 1970-01-01T00:01:00+00:00</dd>"));
+        assert!(html.contains("<dd>bot&quot;&gt;&lt;img src=x onerror=alert(1)&gt; 2</dd>"));
+        assert!(html.contains(
+            "<tr data-count=\"3\"><td><code>/top&lt;script&gt;alert(1)&lt;/script&gt;</code></td>"
+        ));
     }
 
     #[test]
