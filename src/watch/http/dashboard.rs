@@ -22,12 +22,14 @@ use crate::watch::live::IncidentState;
 /// Seconds between reloads.
 const REFRESH_SECONDS: u32 = 5;
 
-/// The overview row's and top paths' look: figures side by side, wrapping on a narrow
-/// screen.
-const STYLE: &str = "<style>#overview .figures{display:flex;flex-wrap:wrap;gap:.6em;\
-margin:.6em 0;padding:0}#overview .figure{border:1px solid #ddd;border-radius:6px;\
-padding:.35em .8em;min-width:8em}#overview dt{color:#666;font-size:.85em}\
-#overview dd{margin:0;font-size:1.2em;font-weight:600}</style>";
+/// The overview row's look, as the HTML report's (the same classes): figures side by side,
+/// wrapping on a narrow screen.
+const STYLE: &str = "<style>.figures{display:flex;flex-wrap:wrap;gap:.6em}\
+.figure{border:1px solid #ddd;border-radius:6px;padding:.4em .9em;flex:1 1 7em}\
+.figure[data-figure=span]{flex:3 1 16em}.figure .value{display:block;font-size:1.5em;\
+font-weight:600}.figure[data-figure=span] .value{font-size:1em;padding:.35em 0}\
+.figure .label{display:block;color:#666}.figure .note{display:block;color:#666;\
+font-size:.85em}</style>";
 
 /// The whole page.
 pub(super) fn page(s: &Snapshot) -> String {
@@ -80,64 +82,65 @@ fn five_hundreds(s: &Snapshot) -> (u64, Vec<(String, u64)>) {
     (responses.values().sum(), errors)
 }
 
-/// The overview row: one `.figure[data-figure][data-value]` per figure (the value as
-/// `/api/overview` gives it, for the browser tests), its label and its text.
+/// The overview row, in the HTML report's markup: one `.figure[data-figure]` per figure,
+/// its `.value` the number `/api/overview` gives (the browser tests compare them), its
+/// `.label` and a `.note`.
 fn overview(o: &OverviewView) -> String {
     let span = match (&o.first_line, &o.last_line) {
         (Some(first), Some(last)) => format!("{first} … {last}"),
-        _ => "no line yet".to_owned(),
+        _ => "none yet".to_owned(),
     };
-    let crawlers = if o.crawlers.is_empty() {
-        "none".to_owned()
-    } else {
-        let each: Vec<String> = o.crawlers.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        each.join(", ")
-    };
+    let each: Vec<String> = o.crawlers.iter().map(|(c, n)| format!("{c} {n}")).collect();
     let crawled: u64 = o.crawlers.values().sum();
     let figures = [
         (
             "requests",
-            "Requests",
             o.requests.to_string(),
-            o.requests.to_string(),
+            "requests",
+            String::new(),
         ),
         (
             "server_errors",
-            "5xx",
             o.server_errors.to_string(),
-            format!("{} ({:.2}%)", o.server_errors, o.server_error_percent),
+            "5xx",
+            format!("{:.2}% of requests", o.server_error_percent),
         ),
         (
             "incidents",
-            "Incidents",
             o.incidents.to_string(),
-            format!("{} ({} open)", o.incidents, o.open_incidents),
+            "incidents",
+            format!("{} open", o.open_incidents),
         ),
         (
             "hosts",
-            "Hosts with 5xx",
             o.hosts.to_string(),
-            o.hosts.to_string(),
+            "hosts with 5xx",
+            String::new(),
         ),
-        ("span", "Time span", span.clone(), span),
+        ("span", span, "first … last line", String::new()),
         (
-            "crawlers",
-            "Crawlers that got 5xx",
+            "crawler_errors",
             crawled.to_string(),
-            crawlers,
+            "5xx to crawlers",
+            each.join(", "),
         ),
     ];
-    let mut html = String::from("<section id=\"overview\"><dl class=\"figures\">");
-    for (id, label, value, text) in figures {
+    let mut html =
+        String::from("<section id=\"overview\"><h2>Overview</h2><div class=\"figures\">");
+    for (name, value, label, note) in figures {
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!("<span class=\"note\">{}</span>", escape(&note))
+        };
         let _ = write!(
             html,
-            "<div class=\"figure\" data-figure=\"{id}\" data-value=\"{}\"><dt>{label}</dt>\
-             <dd>{}</dd></div>",
-            escape(&value),
-            escape(&text)
+            "<div class=\"figure\" data-figure=\"{name}\"><span class=\"value\">{}</span>\
+             <span class=\"label\">{label}</span>{note}</div>",
+            escape(&value)
         );
     }
-    html + "</dl></section>\n"
+    html + "</div></section>\n"
 }
 
 /// Under the chart: the responses of its hours by status class, from the stored history.
@@ -159,18 +162,21 @@ fn window(s: &Snapshot) -> String {
     )
 }
 
-/// The most failing paths: one `tr[data-count]` each, the path in its `code`.
+/// The most failing paths, as the HTML report's table: one `tr[data-count]` each, the path
+/// in its first cell, its share of the 5xx.
 fn top_paths(o: &OverviewView) -> String {
     let mut html = String::from("<section id=\"top-paths\"><h2>Top failing paths</h2>\n");
     if o.top_paths.is_empty() {
         return html + "<p class=\"good\">None.</p></section>\n";
     }
-    html += "<table><tr><th>Path</th><th>5xx</th></tr>\n";
+    html += "<table><tr><th>Path</th><th>5xx</th><th>Share</th></tr>\n";
     for p in &o.top_paths {
         let _ = writeln!(
             html,
-            "<tr data-count=\"{n}\"><td><code>{}</code></td><td class=\"n\">{n}</td></tr>",
+            "<tr data-count=\"{n}\"><td><code>{}</code></td><td class=\"n\">{n}</td>\
+             <td class=\"n\">{:.1}%</td></tr>",
             escape(&p.path),
+            p.count as f64 * 100.0 / o.server_errors.max(1) as f64,
             n = p.count
         );
     }
@@ -327,8 +333,8 @@ mod tests {
         );
     }
 
-    /// The overview row says what `/api/overview` says, in the attributes the browser tests
-    /// read; the top paths come with their counts.
+    /// The overview row says what `/api/overview` says, in the report's markup the browser
+    /// tests read; the top paths come with their counts.
     #[test]
     fn the_overview_row_and_top_paths_are_the_apis() {
         let s = hostile();
@@ -336,17 +342,38 @@ mod tests {
         let o = api::overview(&s);
         assert_eq!((o.requests, o.server_errors, o.incidents), (14, 4, 0));
         assert_eq!(o.server_error_percent, 28.57);
-        assert!(
-            html.contains(
-                "data-figure=\"requests\" data-value=\"14\"><dt>Requests</dt><dd>14</dd>"
+        let figure = |name: &str, value: &str, rest: &str| {
+            format!(
+                "<div class=\"figure\" data-figure=\"{name}\"><span class=\"value\">{value}</span>{rest}</div>"
             )
-        );
-        assert!(html.contains("data-value=\"4\"><dt>5xx</dt><dd>4 (28.57%)</dd>"));
-        assert!(html.contains("<dd>0 (1 open)</dd>"));
-        assert!(html.contains("<dd>1970-01-01T00:00:00+00:00 … 1970-01-01T00:01:00+00:00</dd>"));
-        assert!(html.contains("<dd>bot&quot;&gt;&lt;img src=x onerror=alert(1)&gt; 2</dd>"));
+        };
+        for want in [
+            figure("requests", "14", "<span class=\"label\">requests</span>"),
+            figure(
+                "server_errors",
+                "4",
+                "<span class=\"label\">5xx</span><span class=\"note\">28.57% of requests</span>",
+            ),
+            figure(
+                "incidents",
+                "0",
+                "<span class=\"label\">incidents</span><span class=\"note\">1 open</span>",
+            ),
+            figure(
+                "span",
+                "1970-01-01T00:00:00+00:00 … 1970-01-01T00:01:00+00:00",
+                "<span class=\"label\">first … last line</span>",
+            ),
+            figure(
+                "crawler_errors",
+                "2",
+                "<span class=\"label\">5xx to crawlers</span><span class=\"note\">bot&quot;&gt;&lt;img src=x onerror=alert(1)&gt; 2</span>",
+            ),
+        ] {
+            assert!(html.contains(&want), "{want}\n{html}");
+        }
         assert!(html.contains(
-            "<tr data-count=\"3\"><td><code>/top&lt;script&gt;alert(1)&lt;/script&gt;</code></td>"
+            "<tr data-count=\"3\"><td><code>/top&lt;script&gt;alert(1)&lt;/script&gt;</code></td><td class=\"n\">3</td><td class=\"n\">75.0%</td></tr>"
         ));
     }
 
