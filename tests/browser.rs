@@ -628,6 +628,10 @@ fn watch_dashboard_on_a_big_day_shows_the_apis_figures_and_makes_its_screenshot(
     assert_eq!(overview["hosts"], bigday::HOSTS.len());
     assert_eq!(overview["first_line"], "2026-11-25T00:00:00+00:00");
 
+    // The page of a big day stays small: top paths and open incidents, not every 5xx.
+    let size = watch.get("/").body.len();
+    assert!(size < 100_000, "the dashboard is {size} bytes");
+
     let url = format!("http://127.0.0.1:{}/", watch.port);
     let mut browser = Browser::launch();
     let page = browser.open(&url, &shot("watch-bigday"));
