@@ -105,7 +105,7 @@ impl Series {
 
 /// The dashboard's history: counts per minute and [`Series`], the log's offset kept with each
 /// minute (for the chart's clock). A batch carries the counts to add, the store keeps them
-/// all (pruned after [`HISTORY_MS`]), the dashboard shows the last hours.
+/// all (pruned after [`HISTORY_MS`]), the dashboard shows the last day.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     /// (minute start in UTC ms, series) → (UTC offset in seconds, count).

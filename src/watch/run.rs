@@ -26,8 +26,7 @@ const IDLE: Duration = Duration::from_millis(200);
 /// Resolved incidents the dashboard and `/api/incidents` keep showing.
 const SHOWN_RESOLVED: usize = 200;
 /// How often, at most, the dashboard's history and overview are read again from the store
-/// while lines keep coming (the page reloads every 5 s; a catch-up must not read 6 hours of
-/// minutes at every step).
+/// (the page reloads every 5 s; a catch-up must not read a day of minutes at every step).
 const REREAD: Duration = Duration::from_secs(1);
 
 /// Everything `watch` is told: the flags, or the same keys in the `--config` TOML file.
@@ -291,7 +290,7 @@ pub fn run(
             &mut sinks,
         )?;
         publish(&shared, &pipeline, &offsets, &batch, &store, &writer);
-        reread.after(&batch, more, &shared, &mut store, &writer);
+        reread.after(&batch, &shared, &mut store, &writer);
         if !more {
             std::thread::sleep(IDLE);
         }
@@ -420,9 +419,8 @@ fn publish(
     });
 }
 
-/// When the dashboard's history and overview are read again from the store: after steps that
-/// changed them, at most every [`REREAD`] while lines keep coming, and as soon as the files
-/// are read up to their end.
+/// When the dashboard's history and overview are read again from the store: once steps
+/// changed them, at most every [`REREAD`].
 #[derive(Default)]
 struct Reread {
     due: bool,
@@ -430,19 +428,16 @@ struct Reread {
 }
 
 impl Reread {
-    fn after(
-        &mut self,
-        batch: &Batch,
-        more: bool,
-        shared: &Shared,
-        store: &mut Store,
-        writer: &Writer,
-    ) {
+    /// After a step: reads the history and overview again if they are due, into `shared`
+    /// (with the minutes the writer holds, while the store cannot take them). A failed read
+    /// is said on stderr and tried again [`REREAD`] later, not at every step.
+    fn after(&mut self, batch: &Batch, shared: &Shared, store: &mut Store, writer: &Writer) {
         self.due |= !batch.history.is_empty() || !batch.failing.is_empty();
         let waited = self.last.is_none_or(|at| at.elapsed() >= REREAD);
-        if !self.due || (more && !waited) {
+        if !self.due || !waited {
             return;
         }
+        self.last = Some(Instant::now());
         let read = store
             .history(http::CHART_MS)
             .and_then(|h| Ok((h, store.overview(http::TOP_PATHS)?)));
@@ -450,7 +445,7 @@ impl Reread {
             Ok((history, overview)) => {
                 let history = with_held_history(history, writer.held());
                 shared.update(|s| (s.history, s.overview) = (history, overview));
-                (self.due, self.last) = (false, Some(Instant::now()));
+                self.due = false;
             }
             Err(e) => eprintln!("fivehundred: warning: reading history for the dashboard: {e}"),
         }

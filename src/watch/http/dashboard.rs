@@ -2,13 +2,14 @@
 //! overview figures (as the HTML report's row: requests, 5xx and their share, incidents,
 //! hosts, time span, crawlers that got 5xx), what is firing, the chart, which incidents are
 //! open and how to fix them, the top failing paths, the status mix and the files followed.
-//! The figures are [`super::api`]'s, so the page says what `/api/overview` says. It is built from the HTML report's panels (same ids and classes, so the browser
-//! tests read both alike), with no script and nothing loaded from elsewhere (the CSP forbids
-//! both); it reloads itself with a meta refresh. Its 5xx chart is the report's, over the
-//! last hours of explained 5xx by minute and cause, from the stored history (a restart, even
-//! a `kill -9`, loses none of it). Every piece of log data (paths,
-//! evidence, summaries, file names) goes through [`escape`]: a log line is written by whoever
-//! sent the request.
+//! The figures are [`super::api`]'s, so the page says what `/api/overview` says.
+//!
+//! It is built from the HTML report's panels (same ids and classes, so the browser tests read
+//! both alike), with no script and nothing loaded from elsewhere (the CSP forbids both); it
+//! reloads itself with a meta refresh. Its 5xx chart is the report's, over the last 24 hours
+//! of explained 5xx by minute and cause, from the stored history (a restart, even a
+//! `kill -9`, loses none of it). Every piece of log data (paths, evidence, summaries, file
+//! names) goes through [`escape`]: a log line is written by whoever sent the request.
 
 use std::fmt::Write as _;
 
