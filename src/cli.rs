@@ -52,9 +52,11 @@ enum Command {
     #[command(after_help = SEO_EXAMPLES)]
     Seo(SeoArgs),
     /// Follow the logs live: count responses, explain 5xx as they come, alert on spikes and on
-    /// robots.txt answering 5xx, serve /metrics, /api/incidents, /healthz and a dashboard.
+    /// robots.txt answering 5xx, serve /metrics, /api/incidents, /api/history,
+    /// /api/overview, /healthz and a dashboard.
     ///
-    /// Restarts (even after kill -9) go on exactly where the last run stopped, through
+    /// Restarts (even after kill -9) go on exactly where the last run stopped, the
+    /// dashboard's history with them, through
     /// rename and copytruncate rotation. Alerts go to every --webhook as JSON and to
     /// Alertmanager's v2 API; a receiver that is down gets them when it is back. Runs until
     /// SIGINT or SIGTERM.

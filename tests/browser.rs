@@ -17,6 +17,9 @@
 //! Screenshots go to `<target>/tmp/browser/`. Chromium comes from Debian and playwright-core
 //! from `npm ci` in `tests/browser` (`scripts/test` installs both); without them the tests
 //! fail saying so.
+#[path = "../examples/bigday.rs"]
+#[allow(dead_code)]
+mod bigday;
 mod lab;
 #[allow(dead_code)] // watch_e2e's harness; only its `Watch` and helpers are used here
 #[path = "watch_e2e/support.rs"]
@@ -60,12 +63,32 @@ struct Page {
     status_mix: Option<String>,
     crawlers_panel: bool,
     outages: usize,
+    #[serde(default)]
+    incidents: usize,
+    /// `#overview`'s figures as shown, by their `data-figure`.
+    #[serde(default)]
+    figures: BTreeMap<String, String>,
+    /// The rows of the report's tables that carry a `data-count`.
+    #[serde(default)]
+    rows: Vec<Row>,
     body_text: String,
     active_elements: Vec<String>,
     console_errors: Vec<String>,
     requests: Vec<String>,
     dialogs: Vec<String>,
     timed_out: bool,
+}
+
+/// A table row of the report: its section, key (`data-row`, where it has one), count and the
+/// text of its cells.
+#[derive(Debug, Deserialize)]
+struct Row {
+    section: String,
+    key: Option<String>,
+    count: u64,
+    /// The first numeric cell's text: the count as shown.
+    shown: Option<String>,
+    cells: Vec<String>,
 }
 
 /// One `rect.bar` of the chart.
@@ -524,6 +547,177 @@ fn demo_report_chart_adds_up_and_makes_the_readme_screenshot() {
     if std::env::var_os("FIVEHUNDRED_SAVE_SCREENSHOT").is_some() {
         let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.png");
         std::fs::create_dir_all(png.parent().unwrap()).unwrap();
+        browser.send(json!({"open": url, "screenshot": png, "full_page": false}));
+        let size = std::fs::metadata(&png).unwrap().len();
+        assert!(size < 300_000, "{} is {size} bytes", png.display());
+        eprintln!("saved {}", png.display());
+    }
+}
+
+/// The day's access and error logs as one stream in time order, an error record (with its
+/// continuation lines) ahead of the access lines of its second: what the official nginx image
+/// writes to its stdout. `watch` reads it as the requests came; two separate history files
+/// it would read one after the other on a first start, explaining the first file's 5xx
+/// before it has read the second.
+fn one_stream(access: &str, error: &str) -> String {
+    let mut records: Vec<(String, u8, String)> = Vec::new();
+    for line in error.lines() {
+        match jiff::civil::DateTime::strptime("%Y/%m/%d %H:%M:%S", line.get(..19).unwrap_or("")) {
+            Ok(t) => records.push((t.to_string(), 0, format!("{line}\n"))),
+            Err(_) => records.last_mut().expect("a record first").2 += &format!("{line}\n"),
+        }
+    }
+    for line in access.lines() {
+        let at = line.split_once('[').and_then(|(_, rest)| rest.get(..20));
+        let t = jiff::civil::DateTime::strptime("%d/%b/%Y:%H:%M:%S", at.unwrap_or(""))
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+        records.push((t.to_string(), 1, format!("{line}\n")));
+    }
+    records.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    records.into_iter().map(|r| r.2).collect()
+}
+
+/// `GET path` on `watch`, as JSON.
+fn api(watch: &Watch, path: &str) -> Value {
+    let r = watch.get(path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
+/// `/api/history`'s 5xx per cause, over its minutes.
+fn history_by_cause(history: &Value) -> BTreeMap<String, u64> {
+    let mut by = BTreeMap::new();
+    for minute in history["minutes"].as_array().expect("minutes") {
+        for (cause, n) in minute["cause"].as_object().expect("cause") {
+            *by.entry(cause.clone()).or_default() += n.as_u64().unwrap();
+        }
+    }
+    by
+}
+
+/// `watch`'s `/` on a big site's bad day (`examples/bigday.rs`): the overview figures and
+/// the top failing paths are `/api/overview`'s, the chart's bars per cause `/api/history`'s
+/// and the incidents', nothing runs, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves
+/// `docs/dashboard.png` (`FIVEHUNDRED_SAVE_SCREENSHOT=1 cargo test --test browser big_day`).
+#[test]
+fn watch_dashboard_on_a_big_day_shows_the_apis_figures_and_makes_its_screenshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let day_dir = dir.path().join("day");
+    let day = bigday::generate(19, &day_dir).unwrap();
+    let stream = dir.path().join("stream");
+    std::fs::create_dir(&stream).unwrap();
+    let read = |name: &str| std::fs::read_to_string(day_dir.join(name)).unwrap();
+    std::fs::write(
+        stream.join("nginx.log"),
+        one_stream(&read("access.log"), &read("error.log")),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let watch = Watch::start(&[stream.into(), "--tz".into(), "UTC".into()], &state);
+    let by_cause = wait_incidents(&watch, day.server_errors);
+    let overview = wait("the overview to count the whole day", DEADLINE, || {
+        let o = api(&watch, "/api/overview");
+        let history = history_by_cause(&api(&watch, "/api/history"));
+        if o["requests"] == day.requests && history == by_cause {
+            Ok(o)
+        } else {
+            Err(format!("{o} / {history:?}"))
+        }
+    });
+    assert_eq!(overview["server_errors"], day.server_errors);
+    assert_eq!(overview["hosts"], bigday::HOSTS.len());
+    assert_eq!(overview["first_line"], "2026-11-25T00:00:00+00:00");
+
+    // The page of a big day stays small: top paths and open incidents, not every 5xx.
+    let size = watch.get("/").body.len();
+    assert!(size < 100_000, "the dashboard is {size} bytes");
+
+    let url = format!("http://127.0.0.1:{}/", watch.port);
+    let mut browser = Browser::launch();
+    let page = browser.open(&url, &shot("watch-bigday"));
+    assert_inert(&page, &url);
+    assert!(
+        page.csp_header
+            .as_deref()
+            .is_some_and(|h| h.starts_with(CSP)),
+        "the dashboard's CSP header: {:?}",
+        page.csp_header
+    );
+    // Each figure's value as shown (digits grouped or not) is the API's.
+    let shown = |name: &str| page.figures.get(name).map(|t| t.replace(',', ""));
+    let crawled: u64 = overview["crawlers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    let span = format!(
+        "{} … {}",
+        overview["first_line"].as_str().unwrap(),
+        overview["last_line"].as_str().unwrap()
+    );
+    for (name, want) in [
+        ("requests", overview["requests"].to_string()),
+        ("server_errors", overview["server_errors"].to_string()),
+        ("incidents", overview["incidents"].to_string()),
+        ("hosts", overview["hosts"].to_string()),
+        ("span", span),
+        ("crawler_errors", crawled.to_string()),
+    ] {
+        assert_eq!(shown(name), Some(want), "{name}: {:?}", page.figures);
+    }
+    assert_eq!(page.figures.len(), 6, "{:?}", page.figures);
+    let crawlers = page.body_text.clone();
+    for (crawler, n) in overview["crawlers"].as_object().unwrap() {
+        assert!(
+            crawlers.contains(&format!("{crawler} {n}")),
+            "{crawler} {n}"
+        );
+    }
+    // The top paths: path and count as `/api/overview` gives them, most first.
+    let rows: Vec<(String, u64)> = page
+        .rows
+        .iter()
+        .filter(|r| r.section == "top-paths")
+        .map(|r| (r.cells[0].clone(), r.count))
+        .collect();
+    let top: Vec<(String, u64)> = overview["top_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().to_owned(),
+                p["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(top.len(), 10);
+    assert_eq!(rows, top, "#top-paths");
+    assert_eq!(
+        Some(page.incidents as u64),
+        overview["open_incidents"].as_u64(),
+        "one box per open incident"
+    );
+    for r in page.rows.iter().filter(|r| r.section == "top-paths") {
+        assert!(
+            r.key.is_none(),
+            "a path from the logs is kept out of attributes"
+        );
+        assert_eq!(
+            r.shown.as_deref().map(|s| s.replace(',', "")),
+            Some(r.count.to_string())
+        );
+    }
+    assert_chart(&page, &by_cause);
+    assert_eq!(
+        page.chart_total(),
+        day.server_errors,
+        "bars add up to every 5xx"
+    );
+
+    if std::env::var_os("FIVEHUNDRED_SAVE_SCREENSHOT").is_some() {
+        let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png");
         browser.send(json!({"open": url, "screenshot": png, "full_page": false}));
         let size = std::fs::metadata(&png).unwrap().len();
         assert!(size < 300_000, "{} is {size} bytes", png.display());
