@@ -224,6 +224,11 @@ struct DiagnoseArgs {
     /// {"input": INDEX into inputs, "line": N}, N 1-based.
     #[arg(long)]
     trace: bool,
+
+    /// Text and HTML: show the N worst incidents (0: all; default 10 for text, 50 for HTML)
+    /// and count the rest in one line. JSON always lists every incident.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -574,8 +579,14 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
             &report,
             inputs.defaults.as_deref(),
             color,
+            args.limit.unwrap_or(render::summary::TEXT_LIMIT),
         )?),
-        Format::Html => Ok(render::html::write(out, &report, seo_report.as_ref())?),
+        Format::Html => Ok(render::html::write(
+            out,
+            &report,
+            seo_report.as_ref(),
+            args.limit.unwrap_or(render::summary::HTML_LIMIT),
+        )?),
     })?;
     Ok(code)
 }
