@@ -168,3 +168,48 @@ fn the_text_report_starts_with_the_causes_and_fits_a_screen_or_two() {
         "{all}"
     );
 }
+
+/// A million 5xx over 40 vhosts and 100,000 paths: the HTML page stays under 2 MB (its
+/// incidents, paths, hosts and evidence are bounded, its chart bucketed) and the JSON small.
+#[test]
+fn a_million_5xx_make_a_page_under_2_mb() {
+    let dir = tempfile::tempdir().unwrap();
+    bigday::generate_flood(dir.path(), 1_000_000).expect("generate");
+    let log = dir.path().join("access.log");
+    let html = dir.path().join("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["diagnose", "--format", "html", "-o"])
+        .arg(&html)
+        .arg(&log)
+        .output()
+        .expect("run fivehundred");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.len() < 2 << 20, "the page is {} bytes", page.len());
+    assert!(page.contains("1,000,000"), "no figure of a million");
+    let json = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["diagnose", "--format", "json"])
+        .arg(&log)
+        .output()
+        .expect("run fivehundred");
+    std::fs::remove_file(&log).ok();
+    assert!(
+        json.stdout.len() < 1 << 20,
+        "the JSON is {} bytes",
+        json.stdout.len()
+    );
+    let r: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let incidents = r["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 40);
+    assert!(
+        incidents
+            .iter()
+            .all(|i| i["paths"].as_array().unwrap().len() == 20
+                && i["distinct_paths"].as_u64() > Some(2_000))
+    );
+}

@@ -158,8 +158,9 @@ pub(crate) fn cause_colour(cause: &str) -> String {
     format!("hsl({hue},62%,{}%)", 30 + rank * 9 % 40)
 }
 
-/// The `diagnose` report: the verdict and the overview figures first, then the status mix,
-/// 5xx over time, the tables by cause, host and path, the `limit` worst incidents (0: all),
+/// The `diagnose` report: the verdict, the overview figures and the table by cause first (a
+/// big day's page opens on them), then 5xx over time, the status mix, the tables by host and
+/// path, the `limit` worst incidents (0: all),
 /// what crawlers saw when `seo` has crawler or robots.txt lines, and the inputs.
 pub fn write(
     out: &mut impl Write,
@@ -171,11 +172,11 @@ pub fn write(
     let mut body = String::from("<h1>fivehundred diagnose</h1>\n");
     body += &verdict(&diagnose_verdict(report), !report.incidents.is_empty());
     body += &overview::overview(report, seo);
-    body += &overview::class_mix(report);
-    body += &chart_panel(&chart::points_of(&report.incidents));
     if !report.incidents.is_empty() {
         body += &overview::causes(report);
     }
+    body += &chart_panel(&chart::points_of(&report.incidents));
+    body += &overview::class_mix(report);
     body += &overview::hosts(report);
     body += &overview::top_paths(report);
     let (shown, hidden, responses) = limited(report, limit);
