@@ -670,6 +670,18 @@ fn big_day_report_matches_the_json_and_makes_the_readme_screenshot() {
         })
         .collect();
     assert_eq!(top, json_top);
+    let timed: BTreeMap<String, u64> = rows("response-times")
+        .iter()
+        .filter_map(|r| Some((r.key.clone()?, r.count)))
+        .collect();
+    let json_timed: BTreeMap<String, u64> = s["response_times"]
+        .as_object()
+        .expect("the day's lines end with $request_time")
+        .iter()
+        .map(|(class, p)| (class.clone(), p["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(timed, json_timed);
+    assert_eq!(json_timed.values().sum::<u64>(), day.requests);
     assert_chart(&page, &by_cause);
     assert_eq!(page.incidents, incidents.len().min(50));
 

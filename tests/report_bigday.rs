@@ -67,6 +67,13 @@ fn one_incident_per_host_cause_and_place_with_the_figures_generated() {
     for (class, n) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().zip(day.by_class) {
         assert_eq!(s["by_class"][class], n, "{class}");
     }
+    // Every line ends with $request_time: the 504s waited a minute for the API.
+    let times = &s["response_times"];
+    for (class, n) in ["2xx", "3xx", "4xx", "5xx"].iter().zip(&day.by_class[1..]) {
+        assert_eq!(times[class]["count"], *n, "{class}");
+    }
+    let p99 = times["5xx"]["p99_ms"].as_f64().unwrap();
+    assert!((55_000.0..66_000.0).contains(&p99), "5xx p99 {p99} ms");
     let incidents = r["incidents"].as_array().unwrap();
     let count = |i: &Value| i["count"].as_u64().unwrap();
     assert_eq!(incidents.iter().map(count).sum::<u64>(), day.server_errors);

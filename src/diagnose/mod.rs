@@ -21,6 +21,7 @@ use crate::engine::unit::{self, Keep, LineAt};
 use crate::engine::{Engine, Finding, Sink, stream};
 use crate::formats::Stamp;
 use crate::formats::app::Language;
+use crate::response_times::Percentiles;
 use crate::scan::{InputReport, Scan, Sym};
 use rules::{Rules, UNKNOWN};
 
@@ -49,6 +50,10 @@ pub struct Summary {
     /// The (host, path) pairs that answered the most 5xx, most first (at most
     /// [`MAX_TOP_PATHS`]).
     pub top_paths: Vec<PathCount>,
+    /// Response times by status class (`{"2xx": {"count", "p50_ms", "p90_ms", "p99_ms"}}`),
+    /// where the access logs carry them (`$request_time`, `%D`); left out when none do.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_times: BTreeMap<String, Percentiles>,
 }
 
 /// A path and how many 5xx it answered (with its host in the summary's list).
@@ -131,6 +136,7 @@ pub fn diagnose(mut scan: Scan, rules: &Rules, trace: bool) -> Report {
                 .collect(),
             by_class: by_class(&scan.by_status),
             top_paths: top_paths(&scan),
+            response_times: BTreeMap::new(),
         },
         inputs: scan.inputs,
         incidents,

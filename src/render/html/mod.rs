@@ -159,8 +159,8 @@ pub(crate) fn cause_colour(cause: &str) -> String {
 }
 
 /// The `diagnose` report: the verdict, the overview figures and the table by cause first (a
-/// big day's page opens on them), then 5xx over time, the status mix, the tables by host and
-/// path, the `limit` worst incidents (0: all),
+/// big day's page opens on them), then 5xx over time, the status mix, the response times,
+/// the tables by host and path, the `limit` worst incidents (0: all),
 /// what crawlers saw when `seo` has crawler or robots.txt lines, and the inputs.
 pub fn write(
     out: &mut impl Write,
@@ -177,6 +177,7 @@ pub fn write(
     }
     body += &chart_panel(&chart::points_of(&report.incidents));
     body += &overview::class_mix(report);
+    body += &overview::response_times(report);
     body += &overview::hosts(report);
     body += &overview::top_paths(report);
     let (shown, hidden, responses) = limited(report, limit);

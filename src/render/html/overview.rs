@@ -1,6 +1,7 @@
 //! The panels that open the `diagnose` report, so a big day reads from the top: `#overview`
 //! (the figures row), `#status-mix` (every status class), `#causes` (the table by cause),
-//! `#hosts` (per virtual host, when there are several) and `#top-paths`. Each figure carries
+//! `#response-times` (percentiles per status class, where the logs carry times), `#hosts`
+//! (per virtual host, when there are several) and `#top-paths`. Each figure carries
 //! `data-figure` and each table row `data-count` (and `data-row`, where the key is ours: a
 //! class, a cause id; a host or path from the logs stays out of attributes), for the browser
 //! tests to compare with the JSON; the numbers shown are the same ones.
@@ -146,6 +147,44 @@ pub(crate) fn class_mix(report: &Report) -> String {
     html + "</table></section>\n"
 }
 
+/// A duration as people read it: `0.4 ms`, `86 ms`, `60.8 s`.
+fn duration(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// Response-time percentiles per status class, when the access logs carry the times.
+pub(crate) fn response_times(report: &Report) -> String {
+    let times = &report.summary.response_times;
+    if times.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from(
+        "<section id=\"response-times\"><h2>Response times</h2><table><tr><th>Status</th>\
+         <th>Timed</th><th>Median</th><th>90th percentile</th><th>99th percentile</th></tr>\n",
+    );
+    for (class, p) in times {
+        let _ = writeln!(
+            html,
+            "<tr data-row=\"{class}\" data-count=\"{count}\"><td>{class}</td><td class=\"n\">{shown}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            duration(p.p50_ms),
+            duration(p.p90_ms),
+            duration(p.p99_ms),
+            class = escape(class),
+            count = p.count,
+            shown = grouped(p.count),
+        );
+    }
+    html + "</table><p class=\"meta\">From the time each access line ends with (nginx's \
+            <code>$request_time</code>, Apache's <code>%D</code>), within about 9%.</p></section>\n"
+}
+
 /// The incidents summed by cause: the table the text report starts with, with each cause's
 /// layer (PHP, workers, upstream…) and colour.
 pub(crate) fn causes(report: &Report) -> String {
@@ -285,5 +324,12 @@ mod tests {
         assert_eq!(grouped(1_000), "1,000");
         assert_eq!(grouped(100_000), "100,000");
         assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration(0.43), "0.4 ms");
+        assert_eq!(duration(86.016), "86 ms");
+        assert_eq!(duration(60_817.4), "60.8 s");
     }
 }
