@@ -162,7 +162,10 @@ fn the_text_report_starts_with_the_causes_and_fits_a_screen_or_two() {
         text.contains("\n10. ") && !text.contains("\n11. "),
         "{text}"
     );
-    assert!(text.contains("… and 1 more incident(s) ("), "{text}");
+    let r = json(dir.path());
+    let last = r["incidents"].as_array().unwrap().last().unwrap()["count"].clone();
+    let more = format!("… and 1 more incident(s) ({last} responses): --limit 0 shows all");
+    assert!(text.contains(&more), "no {more:?} in:\n{text}");
     assert!(
         text.contains("and 2") && text.contains(" more\n"),
         "no 'and N more' paths:\n{text}"
