@@ -26,7 +26,8 @@
 //! - All day, now and then: 5xx that no error-log record explains (`unknown`), on every vhost.
 //!
 //! [`generate`] returns the counts written ([`Day`]); `--out` also saves them as
-//! `DIR/day.json`.
+//! `DIR/day.json`. [`generate_flood`] writes the worst day for a report's size instead: a
+//! million 5xx (`--flood N`).
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -113,7 +114,7 @@ impl Day {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut out, mut seed, mut shape) = (None, 19, Shape::default());
+    let (mut out, mut seed, mut shape, mut flood) = (None, 19, Shape::default(), None);
     while let Some(a) = args.next() {
         let value = args.next().unwrap_or_default();
         let number = || value.parse::<u64>().unwrap_or_else(|_| usage(&a));
@@ -122,10 +123,15 @@ fn main() {
             "--seed" => seed = number(),
             "--requests" => shape.requests = number(),
             "--catalogue" => shape.catalogue = number().max(1),
+            "--flood" => flood = Some(number()),
             _ => usage(&a),
         }
     }
     let out = out.unwrap_or_else(|| usage("--out"));
+    if let Some(n) = flood {
+        generate_flood(Path::new(&out), n).expect("write the flood");
+        return;
+    }
     let day = generate_shaped(seed, Path::new(&out), shape).unwrap_or_else(|e| {
         eprintln!("bigday: {out}: {e}");
         std::process::exit(2)
@@ -138,7 +144,7 @@ fn main() {
 
 fn usage(arg: &str) -> ! {
     eprintln!(
-        "bigday: bad or missing {arg}\nusage: bigday --out DIR [--seed N] [--requests N] [--catalogue N]"
+        "bigday: bad or missing {arg}\nusage: bigday --out DIR [--seed N] [--requests N] [--catalogue N] [--flood N]"
     );
     std::process::exit(2)
 }
@@ -168,6 +174,36 @@ pub fn generate_shaped(seed: u64, out: &Path, shape: Shape) -> io::Result<Day> {
     w.access.flush()?;
     w.error.flush()?;
     Ok(w.day)
+}
+
+/// The worst day for a report's size: `responses` 5xx and nothing else, over 40 vhosts and
+/// 100,000 paths, with no error log (every one `unknown`), written to `out/access.log` in
+/// `vhost_combined`, evenly over 25 November 2026. A million lines take about 100 MB and a
+/// second or two.
+pub fn generate_flood(out: &Path, responses: u64) -> io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(out.join("access.log"))?);
+    let mut line = String::with_capacity(128);
+    for i in 0..responses {
+        line.clear();
+        let _ = write!(
+            line,
+            "h{}.example.com:443 10.{}.{}.{} - - [25/Nov/2026:",
+            i % 40,
+            i % 7,
+            i / 7 % 250,
+            1 + i % 253
+        );
+        clock(&mut line, i * 86_400 / responses.max(1));
+        let _ = writeln!(
+            line,
+            " +0000] \"GET /p/{} HTTP/1.1\" {} 157 \"-\" \"-\"",
+            i * 7_919 % 100_000,
+            [500, 502, 503, 504][(i % 4) as usize]
+        );
+        w.write_all(line.as_bytes())?;
+    }
+    w.flush()
 }
 
 /// splitmix64: small, fixed, enough for a test day.

@@ -11,8 +11,12 @@
 //!   refuses `--format html`);
 //! - `watch`'s `/`: the same safety and the CSP header; after lines are appended, the page
 //!   reloads itself (meta refresh, no script) until its chart shows the new count;
-//! - the demo logs: the chart adds up, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves the README's
-//!   screenshot (`docs/report.png`).
+//! - the demo logs: the chart adds up;
+//! - a big site's bad day (`examples/bigday.rs`: six vhosts, 100,000 requests, ~2,900 5xx):
+//!   the overview figures, the rows by status class, cause and host and the chart equal the
+//!   JSON's, the page stays small and inert, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves the
+//!   README's screenshot (`docs/report.png`) from it:
+//!   `FIVEHUNDRED_SAVE_SCREENSHOT=1 cargo test --test browser big_day`.
 //!
 //! Screenshots go to `<target>/tmp/browser/`. Chromium comes from Debian and playwright-core
 //! from `npm ci` in `tests/browser` (`scripts/test` installs both); without them the tests
@@ -529,7 +533,7 @@ fn wait_incidents(watch: &Watch, total: u64) -> BTreeMap<String, u64> {
 }
 
 #[test]
-fn demo_report_chart_adds_up_and_makes_the_readme_screenshot() {
+fn demo_report_chart_adds_up() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
     let dir = tempfile::tempdir().unwrap();
     let report = json_of("diagnose", &demo);
@@ -543,10 +547,146 @@ fn demo_report_chart_adds_up_and_makes_the_readme_screenshot() {
         Some(page.chart_total()),
         report["summary"]["server_errors"].as_u64()
     );
+}
+
+/// A count as the report shows it (`100,000`), read back.
+fn shown_number(text: &str) -> Option<u64> {
+    let digits: String = text.chars().filter(|c| *c != ',').collect();
+    digits.trim().parse().ok()
+}
+
+#[test]
+fn big_day_report_matches_the_json_and_makes_the_readme_screenshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let day = bigday::generate(19, &logs).expect("generate the day");
+    let with = |cmd: &str, more: &[&str]| -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![cmd.into(), "--tz".into(), "UTC".into()];
+        args.extend(more.iter().map(OsString::from));
+        args.push(logs.clone().into());
+        args
+    };
+    let json = |cmd: &str| -> Value {
+        let (code, out, err) = run(&with(cmd, &["--format", "json"]));
+        assert_eq!(code, 1, "{cmd}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let (report, seo) = (json("diagnose"), json("seo"));
+    let out = dir.path().join("day.html");
+    let (code, _, err) = run(&with(
+        "diagnose",
+        &["--format", "html", "-o", out.to_str().unwrap()],
+    ));
+    assert_eq!(code, 1, "{err}");
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert!(size < 200_000, "the big day's page is {size} bytes");
+    let url = format!("file://{}", out.display());
+    let mut browser = Browser::launch();
+    let page = open_report(&mut browser, &url, "big-day");
+
+    // The overview figures are the JSON's (and the generator's).
+    let s = &report["summary"];
+    let incidents = report["incidents"].as_array().unwrap();
+    let crawler_errors: u64 = seo["crawlers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["server_errors"].as_u64().unwrap())
+        .sum();
+    assert_eq!(crawler_errors, day.crawler_errors);
+    let hosts: std::collections::BTreeSet<&str> = incidents
+        .iter()
+        .filter_map(|i| i["host"].as_str())
+        .collect();
+    let figure = |name: &str| page.figures.get(name).and_then(|t| shown_number(t));
+    assert_eq!(
+        figure("requests"),
+        s["requests"].as_u64(),
+        "{:?}",
+        page.figures
+    );
+    assert_eq!(figure("server_errors"), s["server_errors"].as_u64());
+    assert_eq!(figure("incidents"), Some(incidents.len() as u64));
+    assert_eq!(figure("hosts"), Some(hosts.len() as u64));
+    assert_eq!(figure("crawler_errors"), Some(crawler_errors));
+    assert!(
+        page.figures["span"].contains("2026-11-25"),
+        "{:?}",
+        page.figures
+    );
+
+    // Every row's shown count is its data-count, and those are the JSON's.
+    let rows = |section: &str| -> Vec<&Row> {
+        page.rows.iter().filter(|r| r.section == section).collect()
+    };
+    for r in &page.rows {
+        assert_eq!(
+            r.shown.as_deref().and_then(shown_number),
+            Some(r.count),
+            "{r:?}"
+        );
+    }
+    let classes: BTreeMap<String, u64> = rows("status-mix")
+        .iter()
+        .filter_map(|r| Some((r.key.clone()?, r.count)))
+        .collect();
+    for (class, n) in s["by_class"].as_object().unwrap() {
+        assert_eq!(classes.get(class).copied(), n.as_u64(), "{class}");
+    }
+    for (status, n) in s["by_status"].as_object().unwrap() {
+        assert_eq!(classes.get(status).copied(), n.as_u64(), "{status}");
+    }
+    let by_cause = counts_by_cause(incidents);
+    let causes: BTreeMap<String, u64> = rows("causes")
+        .iter()
+        .filter_map(|r| Some((r.key.clone()?, r.count)))
+        .collect();
+    assert_eq!(causes, by_cause);
+    let mut by_host: BTreeMap<String, u64> = BTreeMap::new();
+    for i in incidents {
+        *by_host
+            .entry(i["host"].as_str().unwrap().to_owned())
+            .or_default() += i["count"].as_u64().unwrap();
+    }
+    let host_rows: BTreeMap<String, u64> = rows("hosts")
+        .iter()
+        .map(|r| (r.cells[0].clone(), r.count))
+        .collect();
+    assert_eq!(host_rows, by_host);
+    let top: Vec<(String, u64)> = rows("top-paths")
+        .iter()
+        .map(|r| (r.cells[0].clone(), r.count))
+        .collect();
+    let json_top: Vec<(String, u64)> = s["top_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let host = p["host"].as_str().unwrap();
+            (
+                format!("{host}{}", p["path"].as_str().unwrap()),
+                p["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(top, json_top);
+    let timed: BTreeMap<String, u64> = rows("response-times")
+        .iter()
+        .filter_map(|r| Some((r.key.clone()?, r.count)))
+        .collect();
+    let json_timed: BTreeMap<String, u64> = s["response_times"]
+        .as_object()
+        .expect("the day's lines end with $request_time")
+        .iter()
+        .map(|(class, p)| (class.clone(), p["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(timed, json_timed);
+    assert_eq!(json_timed.values().sum::<u64>(), day.requests);
+    assert_chart(&page, &by_cause);
+    assert_eq!(page.incidents, incidents.len().min(50));
 
     if std::env::var_os("FIVEHUNDRED_SAVE_SCREENSHOT").is_some() {
         let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.png");
-        std::fs::create_dir_all(png.parent().unwrap()).unwrap();
         browser.send(json!({"open": url, "screenshot": png, "full_page": false}));
         let size = std::fs::metadata(&png).unwrap().len();
         assert!(size < 300_000, "{} is {size} bytes", png.display());
