@@ -23,15 +23,6 @@ use crate::watch::live::IncidentState;
 /// Seconds between reloads.
 const REFRESH_SECONDS: u32 = 5;
 
-/// The overview row's look, as the HTML report's (the same classes): figures side by side,
-/// wrapping on a narrow screen.
-const STYLE: &str = "<style>.figures{display:flex;flex-wrap:wrap;gap:.6em}\
-.figure{border:1px solid #ddd;border-radius:6px;padding:.4em .9em;flex:1 1 7em}\
-.figure[data-figure=span]{flex:3 1 16em}.figure .value{display:block;font-size:1.5em;\
-font-weight:600}.figure[data-figure=span] .value{font-size:1em;padding:.35em 0}\
-.figure .label{display:block;color:#666}.figure .note{display:block;color:#666;\
-font-size:.85em}</style>";
-
 /// The whole page.
 pub(super) fn page(s: &Snapshot) -> String {
     let newest = s
@@ -69,7 +60,7 @@ pub(super) fn page(s: &Snapshot) -> String {
     body += &top_paths(&figures);
     body += &status_mix(total, &errors);
     body += &files(&s.files);
-    let refresh = format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">{STYLE}");
+    let refresh = format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">");
     html_page("fivehundred watch", &refresh, &body)
 }
 
