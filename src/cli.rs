@@ -18,6 +18,7 @@ use crate::manual;
 use crate::probe;
 use crate::read;
 use crate::render;
+use crate::response_times::{TimesObserver, TimesTally};
 use crate::scan::{self, ScanOptions, Window};
 use crate::scope::Scope;
 use crate::scope::when::{End, WhenSpec};
@@ -54,9 +55,11 @@ enum Command {
     #[command(after_help = SEO_EXAMPLES)]
     Seo(SeoArgs),
     /// Follow the logs live: count responses, explain 5xx as they come, alert on spikes and on
-    /// robots.txt answering 5xx, serve /metrics, /api/incidents, /healthz and a dashboard.
+    /// robots.txt answering 5xx, serve /metrics, /api/incidents, /api/history,
+    /// /api/overview, /healthz and a dashboard.
     ///
-    /// Restarts (even after kill -9) go on exactly where the last run stopped, through
+    /// Restarts (even after kill -9) go on exactly where the last run stopped, the
+    /// dashboard's history with them, through
     /// rename and copytruncate rotation. Alerts go to every --webhook as JSON and to
     /// Alertmanager's v2 API; a receiver that is down gets them when it is back. Runs until
     /// SIGINT or SIGTERM.
@@ -248,6 +251,11 @@ struct DiagnoseArgs {
     /// {"input": INDEX into inputs, "line": N}, N 1-based.
     #[arg(long)]
     trace: bool,
+
+    /// Text and HTML: show the N worst incidents (0: all; default 10 for text, 50 for HTML)
+    /// and count the rest in one line. JSON always lists every incident.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -598,11 +606,13 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let rules = std::thread::spawn(Rules::builtin);
     let inputs = inputs(&args.input.paths)?;
     let opts = scan_options(&args.input, &inputs.sources, true)?;
-    let (scanned, seo_report) = scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
+    let (scanned, times, seo_report) =
+        scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
     let rules = rules
         .join()
         .map_err(|_| anyhow::anyhow!("the built-in rule table did not compile"))?;
-    let report = diagnose::diagnose(scanned, rules, args.trace);
+    let mut report = diagnose::diagnose(scanned, rules, args.trace);
+    report.summary.response_times = times.percentiles();
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
     let color = use_color(args.color, args.output.as_deref());
@@ -613,27 +623,34 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
             &report,
             inputs.defaults.as_deref(),
             color,
+            args.limit.unwrap_or(render::summary::TEXT_LIMIT),
         )?),
-        Format::Html => Ok(render::html::write(out, &report, seo_report.as_ref())?),
+        Format::Html => Ok(render::html::write(
+            out,
+            &report,
+            seo_report.as_ref(),
+            args.limit.unwrap_or(render::summary::HTML_LIMIT),
+        )?),
     })?;
     Ok(code)
 }
 
-/// The scan, and for the HTML report (whose crawler panel needs it) the `seo` report of the
-/// same pass.
+/// The scan with the response times its access lines carry, and for the HTML report (whose
+/// crawler panel needs it) the `seo` report of the same pass.
 fn scan_for_diagnose(
     inputs: &Inputs,
     opts: &ScanOptions,
     html: bool,
-) -> Result<(scan::Scan, Option<seo::SeoReport>)> {
+) -> Result<(scan::Scan, TimesTally, Option<seo::SeoReport>)> {
     if !html {
-        return Ok((scan_inputs(inputs, opts, &())?.0, None));
+        let (scanned, times) = scan_inputs(inputs, opts, &TimesObserver)?;
+        return Ok((scanned, times, None));
     }
     let crawlers = seo::Crawlers::builtin();
     let observer = seo::SeoObserver {
         crawlers: &crawlers,
     };
-    let (scanned, tally) = scan_inputs(inputs, opts, &observer)?;
+    let (scanned, (tally, times)) = scan_inputs(inputs, opts, &(observer, TimesObserver))?;
     // `seo::report` reads only the inputs and the newest time of the scan.
     let head = scan::Scan {
         inputs: scanned.inputs.clone(),
@@ -641,7 +658,7 @@ fn scan_for_diagnose(
         ..scan::Scan::default()
     };
     let report = seo::report(head, tally, &crawlers);
-    Ok((scanned, Some(report)))
+    Ok((scanned, times, Some(report)))
 }
 
 fn run_seo(args: SeoArgs) -> Result<i32> {

@@ -18,6 +18,7 @@ pub mod manual;
 pub mod probe;
 pub mod read;
 pub mod render;
+pub mod response_times;
 pub mod scan;
 pub mod scope;
 pub mod seo;

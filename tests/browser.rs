@@ -11,12 +11,19 @@
 //!   refuses `--format html`);
 //! - `watch`'s `/`: the same safety and the CSP header; after lines are appended, the page
 //!   reloads itself (meta refresh, no script) until its chart shows the new count;
-//! - the demo logs: the chart adds up, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves the README's
-//!   screenshot (`docs/report.png`).
+//! - the demo logs: the chart adds up;
+//! - a big site's bad day (`examples/bigday.rs`: six vhosts, 100,000 requests, ~2,900 5xx):
+//!   the overview figures, the rows by status class, cause and host and the chart equal the
+//!   JSON's, the page stays small and inert, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves the
+//!   README's screenshot (`docs/report.png`) from it:
+//!   `FIVEHUNDRED_SAVE_SCREENSHOT=1 cargo test --test browser big_day`.
 //!
 //! Screenshots go to `<target>/tmp/browser/`. Chromium comes from Debian and playwright-core
 //! from `npm ci` in `tests/browser` (`scripts/test` installs both); without them the tests
 //! fail saying so.
+#[path = "../examples/bigday.rs"]
+#[allow(dead_code)]
+mod bigday;
 mod lab;
 #[allow(dead_code)] // watch_e2e's harness; only its `Watch` and helpers are used here
 #[path = "watch_e2e/support.rs"]
@@ -60,12 +67,32 @@ struct Page {
     status_mix: Option<String>,
     crawlers_panel: bool,
     outages: usize,
+    #[serde(default)]
+    incidents: usize,
+    /// `#overview`'s figures as shown, by their `data-figure`.
+    #[serde(default)]
+    figures: BTreeMap<String, String>,
+    /// The rows of the report's tables that carry a `data-count`.
+    #[serde(default)]
+    rows: Vec<Row>,
     body_text: String,
     active_elements: Vec<String>,
     console_errors: Vec<String>,
     requests: Vec<String>,
     dialogs: Vec<String>,
     timed_out: bool,
+}
+
+/// A table row of the report: its section, key (`data-row`, where it has one), count and the
+/// text of its cells.
+#[derive(Debug, Deserialize)]
+struct Row {
+    section: String,
+    key: Option<String>,
+    count: u64,
+    /// The first numeric cell's text: the count as shown.
+    shown: Option<String>,
+    cells: Vec<String>,
 }
 
 /// One `rect.bar` of the chart.
@@ -506,7 +533,7 @@ fn wait_incidents(watch: &Watch, total: u64) -> BTreeMap<String, u64> {
 }
 
 #[test]
-fn demo_report_chart_adds_up_and_makes_the_readme_screenshot() {
+fn demo_report_chart_adds_up() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
     let dir = tempfile::tempdir().unwrap();
     let report = json_of("diagnose", &demo);
@@ -520,10 +547,317 @@ fn demo_report_chart_adds_up_and_makes_the_readme_screenshot() {
         Some(page.chart_total()),
         report["summary"]["server_errors"].as_u64()
     );
+}
+
+/// A count as the report shows it (`100,000`), read back.
+fn shown_number(text: &str) -> Option<u64> {
+    let digits: String = text.chars().filter(|c| *c != ',').collect();
+    digits.trim().parse().ok()
+}
+
+#[test]
+fn big_day_report_matches_the_json_and_makes_the_readme_screenshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let day = bigday::generate(19, &logs).expect("generate the day");
+    let with = |cmd: &str, more: &[&str]| -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![cmd.into(), "--tz".into(), "UTC".into()];
+        args.extend(more.iter().map(OsString::from));
+        args.push(logs.clone().into());
+        args
+    };
+    let json = |cmd: &str| -> Value {
+        let (code, out, err) = run(&with(cmd, &["--format", "json"]));
+        assert_eq!(code, 1, "{cmd}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let (report, seo) = (json("diagnose"), json("seo"));
+    let out = dir.path().join("day.html");
+    let (code, _, err) = run(&with(
+        "diagnose",
+        &["--format", "html", "-o", out.to_str().unwrap()],
+    ));
+    assert_eq!(code, 1, "{err}");
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert!(size < 200_000, "the big day's page is {size} bytes");
+    let url = format!("file://{}", out.display());
+    let mut browser = Browser::launch();
+    let page = open_report(&mut browser, &url, "big-day");
+
+    // The overview figures are the JSON's (and the generator's).
+    let s = &report["summary"];
+    let incidents = report["incidents"].as_array().unwrap();
+    let crawler_errors: u64 = seo["crawlers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["server_errors"].as_u64().unwrap())
+        .sum();
+    assert_eq!(crawler_errors, day.crawler_errors);
+    let hosts: std::collections::BTreeSet<&str> = incidents
+        .iter()
+        .filter_map(|i| i["host"].as_str())
+        .collect();
+    let figure = |name: &str| page.figures.get(name).and_then(|t| shown_number(t));
+    assert_eq!(
+        figure("requests"),
+        s["requests"].as_u64(),
+        "{:?}",
+        page.figures
+    );
+    assert_eq!(figure("server_errors"), s["server_errors"].as_u64());
+    assert_eq!(figure("incidents"), Some(incidents.len() as u64));
+    assert_eq!(figure("hosts"), Some(hosts.len() as u64));
+    assert_eq!(figure("crawler_errors"), Some(crawler_errors));
+    assert!(
+        page.figures["span"].contains("2026-11-25"),
+        "{:?}",
+        page.figures
+    );
+
+    // Every row's shown count is its data-count, and those are the JSON's.
+    let rows = |section: &str| -> Vec<&Row> {
+        page.rows.iter().filter(|r| r.section == section).collect()
+    };
+    for r in &page.rows {
+        assert_eq!(
+            r.shown.as_deref().and_then(shown_number),
+            Some(r.count),
+            "{r:?}"
+        );
+    }
+    let classes: BTreeMap<String, u64> = rows("status-mix")
+        .iter()
+        .filter_map(|r| Some((r.key.clone()?, r.count)))
+        .collect();
+    for (class, n) in s["by_class"].as_object().unwrap() {
+        assert_eq!(classes.get(class).copied(), n.as_u64(), "{class}");
+    }
+    for (status, n) in s["by_status"].as_object().unwrap() {
+        assert_eq!(classes.get(status).copied(), n.as_u64(), "{status}");
+    }
+    let by_cause = counts_by_cause(incidents);
+    let causes: BTreeMap<String, u64> = rows("causes")
+        .iter()
+        .filter_map(|r| Some((r.key.clone()?, r.count)))
+        .collect();
+    assert_eq!(causes, by_cause);
+    let mut by_host: BTreeMap<String, u64> = BTreeMap::new();
+    for i in incidents {
+        *by_host
+            .entry(i["host"].as_str().unwrap().to_owned())
+            .or_default() += i["count"].as_u64().unwrap();
+    }
+    let host_rows: BTreeMap<String, u64> = rows("hosts")
+        .iter()
+        .map(|r| (r.cells[0].clone(), r.count))
+        .collect();
+    assert_eq!(host_rows, by_host);
+    let top: Vec<(String, u64)> = rows("top-paths")
+        .iter()
+        .map(|r| (r.cells[0].clone(), r.count))
+        .collect();
+    let json_top: Vec<(String, u64)> = s["top_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let host = p["host"].as_str().unwrap();
+            (
+                format!("{host}{}", p["path"].as_str().unwrap()),
+                p["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(top, json_top);
+    let timed: BTreeMap<String, u64> = rows("response-times")
+        .iter()
+        .filter_map(|r| Some((r.key.clone()?, r.count)))
+        .collect();
+    let json_timed: BTreeMap<String, u64> = s["response_times"]
+        .as_object()
+        .expect("the day's lines end with $request_time")
+        .iter()
+        .map(|(class, p)| (class.clone(), p["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(timed, json_timed);
+    assert_eq!(json_timed.values().sum::<u64>(), day.requests);
+    assert_chart(&page, &by_cause);
+    assert_eq!(page.incidents, incidents.len().min(50));
 
     if std::env::var_os("FIVEHUNDRED_SAVE_SCREENSHOT").is_some() {
         let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.png");
-        std::fs::create_dir_all(png.parent().unwrap()).unwrap();
+        browser.send(json!({"open": url, "screenshot": png, "full_page": false}));
+        let size = std::fs::metadata(&png).unwrap().len();
+        assert!(size < 300_000, "{} is {size} bytes", png.display());
+        eprintln!("saved {}", png.display());
+    }
+}
+
+/// The day's access and error logs as one stream in time order, an error record (with its
+/// continuation lines) ahead of the access lines of its second: what the official nginx image
+/// writes to its stdout. `watch` reads it as the requests came; two separate history files
+/// it would read one after the other on a first start, explaining the first file's 5xx
+/// before it has read the second.
+fn one_stream(access: &str, error: &str) -> String {
+    let mut records: Vec<(String, u8, String)> = Vec::new();
+    for line in error.lines() {
+        match jiff::civil::DateTime::strptime("%Y/%m/%d %H:%M:%S", line.get(..19).unwrap_or("")) {
+            Ok(t) => records.push((t.to_string(), 0, format!("{line}\n"))),
+            Err(_) => records.last_mut().expect("a record first").2 += &format!("{line}\n"),
+        }
+    }
+    for line in access.lines() {
+        let at = line.split_once('[').and_then(|(_, rest)| rest.get(..20));
+        let t = jiff::civil::DateTime::strptime("%d/%b/%Y:%H:%M:%S", at.unwrap_or(""))
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+        records.push((t.to_string(), 1, format!("{line}\n")));
+    }
+    records.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    records.into_iter().map(|r| r.2).collect()
+}
+
+/// `GET path` on `watch`, as JSON.
+fn api(watch: &Watch, path: &str) -> Value {
+    let r = watch.get(path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
+/// `/api/history`'s 5xx per cause, over its minutes.
+fn history_by_cause(history: &Value) -> BTreeMap<String, u64> {
+    let mut by = BTreeMap::new();
+    for minute in history["minutes"].as_array().expect("minutes") {
+        for (cause, n) in minute["cause"].as_object().expect("cause") {
+            *by.entry(cause.clone()).or_default() += n.as_u64().unwrap();
+        }
+    }
+    by
+}
+
+/// `watch`'s `/` on a big site's bad day (`examples/bigday.rs`): the overview figures and
+/// the top failing paths are `/api/overview`'s, the chart's bars per cause `/api/history`'s
+/// and the incidents', nothing runs, and `FIVEHUNDRED_SAVE_SCREENSHOT=1` saves
+/// `docs/dashboard.png` (`FIVEHUNDRED_SAVE_SCREENSHOT=1 cargo test --test browser big_day`).
+#[test]
+fn watch_dashboard_on_a_big_day_shows_the_apis_figures_and_makes_its_screenshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let day_dir = dir.path().join("day");
+    let day = bigday::generate(19, &day_dir).unwrap();
+    let stream = dir.path().join("stream");
+    std::fs::create_dir(&stream).unwrap();
+    let read = |name: &str| std::fs::read_to_string(day_dir.join(name)).unwrap();
+    std::fs::write(
+        stream.join("nginx.log"),
+        one_stream(&read("access.log"), &read("error.log")),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let watch = Watch::start(&[stream.into(), "--tz".into(), "UTC".into()], &state);
+    let by_cause = wait_incidents(&watch, day.server_errors);
+    let overview = wait("the overview to count the whole day", DEADLINE, || {
+        let o = api(&watch, "/api/overview");
+        let history = history_by_cause(&api(&watch, "/api/history"));
+        if o["requests"] == day.requests && history == by_cause {
+            Ok(o)
+        } else {
+            Err(format!("{o} / {history:?}"))
+        }
+    });
+    assert_eq!(overview["server_errors"], day.server_errors);
+    assert_eq!(overview["hosts"], bigday::HOSTS.len());
+    assert_eq!(overview["first_line"], "2026-11-25T00:00:00+00:00");
+
+    // The page of a big day stays small: top paths and open incidents, not every 5xx.
+    let size = watch.get("/").body.len();
+    assert!(size < 100_000, "the dashboard is {size} bytes");
+
+    let url = format!("http://127.0.0.1:{}/", watch.port);
+    let mut browser = Browser::launch();
+    let page = browser.open(&url, &shot("watch-bigday"));
+    assert_inert(&page, &url);
+    assert!(
+        page.csp_header
+            .as_deref()
+            .is_some_and(|h| h.starts_with(CSP)),
+        "the dashboard's CSP header: {:?}",
+        page.csp_header
+    );
+    // Each figure's value as shown (digits grouped or not) is the API's.
+    let shown = |name: &str| page.figures.get(name).map(|t| t.replace(',', ""));
+    let crawled: u64 = overview["crawlers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    let span = format!(
+        "{} … {}",
+        overview["first_line"].as_str().unwrap(),
+        overview["last_line"].as_str().unwrap()
+    );
+    for (name, want) in [
+        ("requests", overview["requests"].to_string()),
+        ("server_errors", overview["server_errors"].to_string()),
+        ("incidents", overview["incidents"].to_string()),
+        ("hosts", overview["hosts"].to_string()),
+        ("span", span),
+        ("crawler_errors", crawled.to_string()),
+    ] {
+        assert_eq!(shown(name), Some(want), "{name}: {:?}", page.figures);
+    }
+    assert_eq!(page.figures.len(), 6, "{:?}", page.figures);
+    let crawlers = page.body_text.clone();
+    for (crawler, n) in overview["crawlers"].as_object().unwrap() {
+        assert!(
+            crawlers.contains(&format!("{crawler} {n}")),
+            "{crawler} {n}"
+        );
+    }
+    // The top paths: path and count as `/api/overview` gives them, most first.
+    let rows: Vec<(String, u64)> = page
+        .rows
+        .iter()
+        .filter(|r| r.section == "top-paths")
+        .map(|r| (r.cells[0].clone(), r.count))
+        .collect();
+    let top: Vec<(String, u64)> = overview["top_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().to_owned(),
+                p["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(top.len(), 10);
+    assert_eq!(rows, top, "#top-paths");
+    assert_eq!(
+        Some(page.incidents as u64),
+        overview["open_incidents"].as_u64(),
+        "one box per open incident"
+    );
+    for r in page.rows.iter().filter(|r| r.section == "top-paths") {
+        assert!(
+            r.key.is_none(),
+            "a path from the logs is kept out of attributes"
+        );
+        assert_eq!(
+            r.shown.as_deref().map(|s| s.replace(',', "")),
+            Some(r.count.to_string())
+        );
+    }
+    assert_chart(&page, &by_cause);
+    assert_eq!(
+        page.chart_total(),
+        day.server_errors,
+        "bars add up to every 5xx"
+    );
+
+    if std::env::var_os("FIVEHUNDRED_SAVE_SCREENSHOT").is_some() {
+        let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png");
         browser.send(json!({"open": url, "screenshot": png, "full_page": false}));
         let size = std::fs::metadata(&png).unwrap().len();
         assert!(size < 300_000, "{} is {size} bytes", png.display());

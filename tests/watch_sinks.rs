@@ -113,6 +113,7 @@ fn batch(lines: u64, incidents: Vec<LiveIncident>, notes: Vec<Notification>, ckp
         incidents,
         notifications: notes,
         checkpoint: Some(ckpt.to_vec()),
+        ..Batch::default()
     }
 }
 
@@ -508,7 +509,7 @@ fn a_newer_schema_is_a_clear_error() {
             err,
             StoreError::NewerSchema {
                 found: 99,
-                known: 1,
+                known: fivehundred::watch::store::SCHEMA_VERSION,
                 ..
             }
         ),

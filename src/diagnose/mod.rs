@@ -21,7 +21,8 @@ use crate::engine::unit::{self, Keep, LineAt};
 use crate::engine::{Engine, Finding, Sink, stream};
 use crate::formats::Stamp;
 use crate::formats::app::Language;
-use crate::scan::{InputReport, Scan};
+use crate::response_times::Percentiles;
+use crate::scan::{InputReport, Scan, Sym};
 use rules::{Rules, UNKNOWN};
 
 /// The `diagnose` JSON document.
@@ -45,6 +46,25 @@ pub struct Summary {
     pub server_errors: u64,
     /// The 5xx responses by status; they add up to `server_errors`.
     pub by_status: BTreeMap<String, u64>,
+    /// Every response by status class, `1xx` to `5xx` (each present, 0 if none): the status
+    /// mix beside the 5xx. Counted from the per-status tally the scan keeps anyway.
+    pub by_class: BTreeMap<String, u64>,
+    /// The (host, path) pairs that answered the most 5xx, most first (at most
+    /// [`MAX_TOP_PATHS`]).
+    pub top_paths: Vec<PathCount>,
+    /// Response times by status class (`{"2xx": {"count", "p50_ms", "p90_ms", "p99_ms"}}`),
+    /// where the access logs carry them (`$request_time`, `%D`); left out when none do.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_times: BTreeMap<String, Percentiles>,
+}
+
+/// A path and how many 5xx it answered (with its host in the summary's list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathCount {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub path: String,
+    pub count: u64,
 }
 
 /// Responses (or, with error logs only, error records) with one cause and one place.
@@ -55,7 +75,14 @@ pub struct Incident {
     pub count: u64,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
+    /// The paths that answered the incident's 5xx, most first: at most [`MAX_PATHS`], so that a
+    /// million responses over 100,000 paths stay a short list (`distinct_paths` says how many
+    /// there were).
     pub paths: Vec<String>,
+    /// The first [`MAX_TOP_PATHS`] of `paths` with their counts.
+    pub top_paths: Vec<PathCount>,
+    /// How many different paths answered the incident's 5xx (`paths` lists the first).
+    pub distinct_paths: u64,
     pub file: Option<String>,
     pub line: Option<u64>,
     /// The language of the application whose log explains it (`python`, `ruby`…), for
@@ -109,12 +136,52 @@ pub fn diagnose(mut scan: Scan, rules: &Rules, trace: bool) -> Report {
                 .range(500..600)
                 .map(|(s, n)| (s.to_string(), *n))
                 .collect(),
+            by_class: by_class(&scan.by_status),
+            top_paths: top_paths(&scan),
+            response_times: BTreeMap::new(),
         },
         scope: crate::scope::Scope::clone(&scan.scope),
         inputs: scan.inputs,
         incidents,
         other_errors,
     }
+}
+
+/// Responses by status class, `1xx` to `5xx`, each present (`000`, nginx's closed
+/// connection, is in none).
+fn by_class(by_status: &BTreeMap<u16, u64>) -> BTreeMap<String, u64> {
+    (1..=5u16)
+        .map(|c| {
+            let n = by_status
+                .range(c * 100..c * 100 + 100)
+                .map(|(_, n)| n)
+                .sum();
+            (format!("{c}xx"), n)
+        })
+        .collect()
+}
+
+/// The (host, path) pairs with the most 5xx, counted on the interned strings: no text is
+/// copied but the few kept.
+fn top_paths(scan: &Scan) -> Vec<PathCount> {
+    let mut counts: FxHashMap<(Option<Sym>, Sym), u64> = FxHashMap::default();
+    for r in scan.responses.iter() {
+        *counts.entry((r.vhost, r.path)).or_default() += 1;
+    }
+    let text = |s: Sym| scan.strings.get(s);
+    let mut list: Vec<(u64, Option<&str>, &str)> = counts
+        .into_iter()
+        .map(|((host, path), n)| (n, host.map(text), text(path)))
+        .collect();
+    list.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| (a.1, a.2).cmp(&(b.1, b.2))));
+    list.into_iter()
+        .take(MAX_TOP_PATHS)
+        .map(|(count, host, path)| PathCount {
+            host: host.map(str::to_owned),
+            path: path.to_owned(),
+            count,
+        })
+        .collect()
 }
 
 /// The incidents of a scan: those its 5xx responses make, and those of the error records no
@@ -419,6 +486,8 @@ impl Groups {
                     first_seen: None,
                     last_seen: None,
                     paths: Vec::new(),
+                    top_paths: Vec::new(),
+                    distinct_paths: 0,
                     file: key.2.clone(),
                     line: key.3,
                     language: finding.verdict.as_ref().and_then(|v| v.language),
@@ -487,7 +556,18 @@ impl Groups {
             incident.last_seen = Some(group.span.1.rfc3339());
             let mut paths: Vec<(String, u64)> = group.paths.into_iter().collect();
             paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            incident.paths = paths.into_iter().take(MAX_PATHS).map(|(p, _)| p).collect();
+            incident.distinct_paths = paths.len() as u64;
+            paths.truncate(MAX_PATHS);
+            incident.top_paths = paths
+                .iter()
+                .take(MAX_TOP_PATHS)
+                .map(|(path, count)| PathCount {
+                    host: None,
+                    path: path.clone(),
+                    count: *count,
+                })
+                .collect();
+            incident.paths = paths.into_iter().map(|(p, _)| p).collect();
             for list in [&mut incident.responses, &mut incident.ambiguous]
                 .into_iter()
                 .flatten()
@@ -516,7 +596,9 @@ impl Groups {
 
 /// Most evidence lines and paths kept per incident.
 const MAX_EVIDENCE: usize = 5;
-const MAX_PATHS: usize = 20;
+pub const MAX_PATHS: usize = 20;
+/// Most paths listed with their counts, per incident and in the summary.
+pub const MAX_TOP_PATHS: usize = 10;
 
 /// Adds records (a unit's, or a response's own line) to an incident's evidence: their text
 /// (the first few, once each) and, with `--trace`, where each stands.

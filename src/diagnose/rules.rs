@@ -81,10 +81,10 @@ struct RawLocator {
 #[derive(Debug)]
 struct Rule {
     cause: &'static str,
-    regex: Option<Regex>,
-    locate: Option<Regex>,
+    regex: Option<Pattern>,
+    locate: Option<Pattern>,
     /// Must match the upstream the record names (nginx's `upstream: "…"`), where given.
-    upstream: Option<Regex>,
+    upstream: Option<Pattern>,
     logs: Option<Vec<Kind>>,
     weight: u16,
     refined_by: &'static [&'static str],
@@ -111,7 +111,37 @@ pub struct Rules {
     folded: [(Kind, AhoCorasick); 4],
     /// The longest literal's length.
     longest: usize,
-    locators: Vec<Regex>,
+    locators: Vec<Pattern>,
+}
+
+/// A regex of the table, checked when the table is compiled and compiled itself on first use:
+/// a run meets few of the table's patterns, and compiling them all cost more than reading a
+/// small log does (some 20 ms, `docs/speed.md`).
+#[derive(Debug)]
+struct Pattern {
+    source: Box<str>,
+    compiled: OnceLock<Regex>,
+}
+
+impl Pattern {
+    /// The pattern, if its syntax is valid (as `Regex::new` parses it); else what is wrong.
+    fn new(source: &str) -> Result<Pattern, String> {
+        regex_syntax::Parser::new()
+            .parse(source)
+            .map_err(|e| e.to_string())?;
+        Ok(Pattern {
+            source: source.into(),
+            compiled: OnceLock::new(),
+        })
+    }
+
+    /// The compiled regex. Its syntax was checked, and the table's test compiles each one
+    /// (which would also meet a size limit).
+    fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            Regex::new(&self.source).expect("a checked pattern of the table compiles")
+        })
+    }
 }
 
 /// What a rule says about one error record.
@@ -253,7 +283,7 @@ impl Rules {
             }
             let compile = |re: &Option<String>| {
                 re.as_deref()
-                    .map(Regex::new)
+                    .map(Pattern::new)
                     .transpose()
                     .map_err(|e| format!("rule `{}`: {e}", r.literal))
             };
@@ -282,10 +312,12 @@ impl Rules {
             .iter()
             .map(|r| reason_row(r, &raw.causes))
             .collect::<Result<_, _>>()?;
+        // Searched only in short windows around the prefilter's matches, where a contiguous
+        // NFA is about as fast as a DFA, which takes ten times as long to build.
         let literals = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(raw.rule.iter().map(|r| &r.literal))
             .map_err(|e| e.to_string())?;
         // Leftmost semantics, which is all finding candidates needs, admit the packed search.
@@ -295,8 +327,11 @@ impl Rules {
                 .iter()
                 .filter(|r| reads(r.logs.as_deref(), Some(kind)))
                 .map(|r| distinctive_tail(&r.literal));
+            // The packed (SIMD) search finds the matches; the automaton only backs it up
+            // where that search cannot run, so the cheapest to build.
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostFirst)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .build(tails)
                 .map(|ac| (kind, ac))
                 .map_err(|e| e.to_string())
@@ -310,7 +345,7 @@ impl Rules {
         let locators = raw
             .locator
             .iter()
-            .map(|l| Regex::new(&l.regex).map_err(|e| e.to_string()))
+            .map(|l| Pattern::new(&l.regex))
             .collect::<Result<_, _>>()?;
         Ok(Rules {
             causes: raw.causes,
@@ -378,7 +413,7 @@ impl Rules {
                 && match &rule.regex {
                     Some(re) if !rule.anchored => text
                         .get_or_init(|| crate::formats::plain_text(raw))
-                        .is_none_or(|text| re.is_match(text)),
+                        .is_none_or(|text| re.get().is_match(text)),
                     _ => true,
                 }
         };
@@ -487,11 +522,11 @@ impl Rules {
                 continue;
             }
             if reads(rule.logs.as_deref(), event.kind)
-                && rule.regex.as_ref().is_none_or(|re| re.is_match(msg))
+                && rule.regex.as_ref().is_none_or(|re| re.get().is_match(msg))
                 && rule
                     .upstream
                     .as_ref()
-                    .is_none_or(|re| event.upstream().is_some_and(|u| re.is_match(u)))
+                    .is_none_or(|re| event.upstream().is_some_and(|u| re.get().is_match(u)))
             {
                 best = Some((rule, m.start()));
             }
@@ -525,10 +560,11 @@ impl Rules {
         let own = [&rule.regex, &rule.locate]
             .into_iter()
             .flatten()
+            .map(Pattern::get)
             .filter(|re| re.capture_names().flatten().any(is_place))
             .map(|re| (re, msg));
-        let after = self.locators.iter().map(|re| (re, &msg[at..]));
-        let anywhere = self.locators.iter().map(|re| (re, msg));
+        let after = self.locators.iter().map(|re| (re.get(), &msg[at..]));
+        let anywhere = self.locators.iter().map(|re| (re.get(), msg));
         for (re, text) in own.chain(after).chain(anywhere) {
             if let Some(found) = re.captures(text).map(|c| captured(re, &c))
                 && found.0.is_some()
@@ -1046,6 +1082,24 @@ mod tests {
                 .err()
                 .is_some_and(|e| e.contains("[causes.c]"))
         );
+        let bad = table.replace("regex = \"x\"", "regex = \"x(\"");
+        assert!(Rules::compile(&bad).is_err());
+    }
+
+    /// Each pattern of the built-in table is compiled only when first used: every one must
+    /// compile (its syntax was checked, but a size limit could still be met).
+    #[test]
+    fn every_pattern_of_the_builtin_table_compiles() {
+        let rules = Rules::builtin();
+        let patterns = rules
+            .rules
+            .iter()
+            .flat_map(|r| [&r.regex, &r.locate, &r.upstream])
+            .flatten()
+            .chain(&rules.locators);
+        for p in patterns {
+            assert!(Regex::new(&p.source).is_ok(), "{}", p.source);
+        }
     }
 
     #[test]

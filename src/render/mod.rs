@@ -4,6 +4,7 @@
 pub mod doctor;
 pub mod html;
 pub mod seo;
+pub mod summary;
 pub mod text;
 
 use std::io::{self, Write};

@@ -1,20 +1,24 @@
-//! The text report: a one-line summary, then each incident with its cause in words, where,
-//! the evidence and the fix. Log data in it has had terminal control sequences removed by the
+//! The text report: a one-line summary, a table by cause, then the incidents worst first (as
+//! many as `--limit` says, the rest counted in one line), each with its cause in words, where,
+//! its top paths, the first of its evidence and the fix. Log data in it has had terminal control sequences removed by the
 //! parsers; colour is added only when asked (on a terminal).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use super::summary::{by_cause, host_path, limited, percent, span};
 use super::{Style, write_defaults, write_inputs};
 use crate::diagnose::{Incident, Report};
 use crate::formats::Kind;
 
-/// Writes the report. `defaults` names the usual places read when no path was given.
+/// Writes the report. `defaults` names the usual places read when no path was given; `limit`
+/// is how many incidents to show (0: all).
 pub fn write(
     out: &mut impl Write,
     report: &Report,
     defaults: Option<&[PathBuf]>,
     color: bool,
+    limit: usize,
 ) -> io::Result<()> {
     let st = Style { on: color };
     write_defaults(out, defaults, &st)?;
@@ -23,9 +27,29 @@ pub fn write(
         writeln!(out, "{}", st.dim(&scope))?;
     }
     writeln!(out, "{}", summary_line(report, &st))?;
-    for (n, incident) in report.incidents.iter().enumerate() {
+    if report.incidents.len() > 1 {
+        writeln!(out)?;
+        write_cause_table(out, report, &st)?;
+    }
+    let (shown, hidden, responses) = limited(report, limit);
+    for (n, incident) in shown.iter().enumerate() {
         writeln!(out)?;
         write_incident(out, n + 1, incident, &st)?;
+    }
+    if hidden > 0 {
+        let what = if report.summary.server_errors > 0 {
+            "responses"
+        } else {
+            "events"
+        };
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            st.bold(&format!(
+                "… and {hidden} more incident(s) ({responses} {what}): --limit 0 shows all"
+            ))
+        )?;
     }
     if !report.other_errors.is_empty() {
         writeln!(out)?;
@@ -86,6 +110,39 @@ pub(super) fn summary_line(report: &Report, st: &Style) -> String {
     )
 }
 
+/// The incidents summed by cause: count, share, first and last seen, the top path.
+fn write_cause_table(out: &mut impl Write, report: &Report, st: &Style) -> io::Result<()> {
+    let rows = by_cause(&report.incidents);
+    let total: u64 = rows.iter().map(|r| r.count).sum();
+    let width = rows.iter().map(|r| r.cause.len()).max().unwrap_or(0).max(5);
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!(
+            "{:<width$} {:>7} {:>6}  {:<40}  top path",
+            "cause", "count", "share", "first … last seen"
+        ))
+    )?;
+    for r in &rows {
+        let seen = match (r.first_seen, r.last_seen) {
+            (Some(a), Some(b)) => span(a, b),
+            _ => String::new(),
+        };
+        let top = r
+            .top_path
+            .as_ref()
+            .map_or(String::new(), |p| format!("{} ({})", host_path(p), p.count));
+        writeln!(
+            out,
+            "{:<width$} {:>7} {:>6}  {seen:<40}  {top}",
+            r.cause,
+            r.count,
+            percent(r.count, total),
+        )?;
+    }
+    Ok(())
+}
+
 fn write_incident(out: &mut impl Write, n: usize, i: &Incident, st: &Style) -> io::Result<()> {
     let statuses: Vec<String> = i
         .status
@@ -108,12 +165,7 @@ fn write_incident(out: &mut impl Write, n: usize, i: &Incident, st: &Style) -> i
         writeln!(out, "   host:     {}", st.bold(host))?;
     }
     if let (Some(first), Some(last)) = (&i.first_seen, &i.last_seen) {
-        let span = if first == last {
-            first.clone()
-        } else {
-            format!("{first} … {last}")
-        };
-        writeln!(out, "   when:     {span}")?;
+        writeln!(out, "   when:     {}", span(first, last))?;
     }
     if let Some(file) = &i.file {
         let place = match i.line {
@@ -127,21 +179,43 @@ fn write_incident(out: &mut impl Write, n: usize, i: &Incident, st: &Style) -> i
         writeln!(out, "   raised:   {} ({language})", st.bold(exception))?;
     }
     if !i.paths.is_empty() {
-        writeln!(out, "   requests: {}", i.paths.join(" "))?;
+        writeln!(out, "   requests: {}", requests_line(i))?;
     }
-    if i.evidence.is_empty() {
-        writeln!(
+    match i.evidence.split_first() {
+        None => writeln!(
             out,
             "   evidence: {}",
             st.dim("no error-log line near these responses")
-        )?;
-    } else {
-        writeln!(out, "   evidence:")?;
-        for e in &i.evidence {
-            for line in e.lines() {
+        )?,
+        Some((first, rest)) => {
+            writeln!(out, "   evidence:")?;
+            for line in first.lines() {
                 writeln!(out, "     {}", st.dim(line))?;
+            }
+            if !rest.is_empty() {
+                let more = format!("({} more record(s) in --format json or html)", rest.len());
+                writeln!(out, "     {}", st.dim(&more))?;
             }
         }
     }
     writeln!(out, "   fix:      {}", i.fix)
+}
+
+/// The incident's top paths with their counts, and how many more there were.
+fn requests_line(i: &Incident) -> String {
+    const SHOWN: usize = 5;
+    let mut parts: Vec<String> = if i.top_paths.is_empty() {
+        i.paths.iter().take(SHOWN).cloned().collect()
+    } else {
+        i.top_paths
+            .iter()
+            .take(SHOWN)
+            .map(|p| format!("{} ({})", p.path, p.count))
+            .collect()
+    };
+    let more = (i.distinct_paths.max(i.paths.len() as u64)).saturating_sub(parts.len() as u64);
+    if more > 0 {
+        parts.push(format!("and {more} more"));
+    }
+    parts.join(" ")
 }

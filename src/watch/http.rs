@@ -1,5 +1,6 @@
-//! `watch`'s HTTP side: `/metrics` for Prometheus, `/api/incidents` as JSON, `/healthz` for
-//! load balancers and supervisors, and `/` a dashboard page for people.
+//! `watch`'s HTTP side: `/metrics` for Prometheus, `/api/incidents`, `/api/history` and
+//! `/api/overview` as JSON, `/healthz` for load balancers and supervisors, and `/` a
+//! dashboard page for people.
 //!
 //! The pipeline owns the truth and hands it over as a [`Snapshot`] through a [`Shared`]
 //! handle after each batch; requests only read the newest snapshot, so a slow client never
@@ -22,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod api;
 mod dashboard;
 pub mod guard;
 mod metrics;
@@ -41,12 +43,19 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use super::detect::Alert;
-use super::live::{Counters, IncidentState, LiveIncident, TimelinePoint};
+use super::live::{Counters, History, IncidentState, LiveIncident};
 use super::pipeline::kind_name;
+use super::store::Overview;
 use crate::formats::Stamp;
 use crate::scan::InputReport;
 use crate::scope::Scope;
 use guard::{GuardedListener, Limits};
+
+/// How far back the dashboard's chart and `/api/history` go, from the newest minute.
+pub const CHART_MS: i64 = 24 * 3_600_000;
+
+/// How many of the most failing paths the dashboard and `/api/overview` show.
+pub const TOP_PATHS: usize = 10;
 
 /// How long a snapshot stays fresh for `/healthz`: the pipeline is to publish at every tick
 /// (about once a second, even with no new line), so 15 s without a publication means it is
@@ -66,8 +75,11 @@ pub struct Snapshot {
     pub files: Vec<FollowedFile>,
     /// The time of the newest line read, in its own offset.
     pub newest_line: Option<Stamp>,
-    /// Explained 5xx of the last hours by minute and cause, for the chart.
-    pub timeline: Vec<TimelinePoint>,
+    /// The by-minute history of the last [`CHART_MS`] (as stored: it survives restarts),
+    /// for the chart and `/api/history`.
+    pub history: History,
+    /// The 5xx by path, host and crawler, and the span of the lines read (as stored).
+    pub overview: Overview,
     /// When this `watch` process started.
     pub started: jiff::Timestamp,
     /// Whether the state store takes every write (false while what it cannot take, on a full
@@ -84,7 +96,8 @@ impl Snapshot {
             firing: Vec::new(),
             files: Vec::new(),
             newest_line: None,
-            timeline: Vec::new(),
+            history: History::default(),
+            overview: Overview::default(),
             started,
             store_ok: true,
         }
@@ -338,6 +351,8 @@ pub fn router(shared: Shared, hosts: AllowedHosts, scope: Arc<Scope>) -> Router 
         .route("/", get(dashboard_page))
         .route("/metrics", get(metrics_text))
         .route("/api/incidents", get(incidents_json))
+        .route("/api/history", get(history_json))
+        .route("/api/overview", get(overview_json))
         .route("/healthz", get(healthz))
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(shared)
@@ -503,6 +518,28 @@ async fn incidents_json(
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => {
             eprintln!("fivehundred watch: /api/incidents: cannot serialise incidents: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `GET /api/history`: the chart's minutes, oldest first (see [`api::history`]).
+async fn history_json(State(shared): State<Shared>) -> Response {
+    json_answer("/api/history", &api::history(&shared.snapshot()))
+}
+
+/// `GET /api/overview`: the dashboard's overview figures and top paths (see
+/// [`api::overview`]).
+async fn overview_json(State(shared): State<Shared>) -> Response {
+    json_answer("/api/overview", &api::overview(&shared.snapshot()))
+}
+
+/// `value` as a JSON answer (a 500, said on stderr, if it cannot be written).
+fn json_answer(route: &str, value: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => {
+            eprintln!("fivehundred watch: {route}: cannot serialise: {e}");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::detect::{Alert, AlertStatus};
+use crate::formats::Stamp;
 
 /// The counters behind `/metrics`; they only grow, and survive restarts (the store keeps
 /// them with the tail checkpoint, in one transaction, so no line counts twice).
@@ -73,13 +74,135 @@ pub struct LiveIncident {
     pub host: Option<String>,
 }
 
-/// 5xx responses of one cause in one minute, for the dashboard's chart.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TimelinePoint {
-    pub cause: String,
-    /// The minute's start, in the log's offset.
-    pub at: crate::formats::Stamp,
-    pub count: u64,
+/// What one of [`History`]'s counts is of.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Series {
+    /// Responses of a status class, by its first digit (5 for `5xx`; 0 for nginx's `000`).
+    Class(u8),
+    /// 5xx responses explained by a cause (`unknown` for those no log explains).
+    Cause(String),
+}
+
+impl Series {
+    /// How the store and `/api/history` name the series' kind and key (`class`, `5xx`;
+    /// `cause`, `fpm_down`).
+    pub fn parts(&self) -> (&'static str, String) {
+        match self {
+            Series::Class(digit) => ("class", format!("{digit}xx")),
+            Series::Cause(cause) => ("cause", cause.clone()),
+        }
+    }
+
+    /// The series of [`Series::parts`]; `None` for names this build does not write.
+    pub fn from_parts(kind: &str, key: &str) -> Option<Series> {
+        match kind {
+            "class" => {
+                let digit = key.strip_suffix("xx")?;
+                (digit.len() == 1).then_some(())?;
+                Some(Series::Class(digit.parse().ok()?))
+            }
+            "cause" => Some(Series::Cause(key.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// The dashboard's history: counts per minute and [`Series`], the log's offset kept with each
+/// minute (for the chart's clock). A batch carries the counts to add, the store keeps them
+/// all (pruned after [`HISTORY_MS`]), the dashboard shows the last day.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// (minute start in UTC ms, series) → (UTC offset in seconds, count).
+    pub minutes: BTreeMap<(i64, Series), (i32, u64)>,
+}
+
+/// How long the store keeps minutes, back from its newest: a week of minutes.
+pub const HISTORY_MS: i64 = 7 * 24 * 3_600_000;
+
+impl History {
+    /// Counts `n` of `series` in the minute of `at`.
+    pub fn count(&mut self, at: Stamp, series: Series, n: u64) {
+        let minute = at.ms.div_euclid(60_000) * 60_000;
+        self.minutes
+            .entry((minute, series))
+            .or_insert((at.offset, 0))
+            .1 += n;
+    }
+
+    /// Adds `other` (a later batch's counts) to these.
+    pub fn add(&mut self, other: &History) {
+        for (key, &(offset, n)) in &other.minutes {
+            self.minutes.entry(key.clone()).or_insert((offset, 0)).1 += n;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.minutes.is_empty()
+    }
+
+    /// The explained 5xx by minute and cause, for the chart.
+    pub fn causes(&self) -> impl Iterator<Item = (&str, Stamp, u64)> {
+        self.minutes
+            .iter()
+            .filter_map(|((ms, series), &(offset, n))| match series {
+                Series::Cause(cause) => Some((cause.as_str(), Stamp { ms: *ms, offset }, n)),
+                Series::Class(_) => None,
+            })
+    }
+
+    /// The responses of each status class (by first digit) over all minutes.
+    pub fn classes(&self) -> BTreeMap<u8, u64> {
+        let mut by = BTreeMap::new();
+        for ((_, series), &(_, n)) in &self.minutes {
+            if let Series::Class(digit) = series {
+                *by.entry(*digit).or_default() += n;
+            }
+        }
+        by
+    }
+}
+
+/// What the 5xx were beyond their minute, for the dashboard's overview and top paths: counts
+/// by path (with its virtual host in front where the log names one), by host, and by the
+/// crawler that got them; and the time span of the lines read. A batch carries what to add.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Failing {
+    pub paths: BTreeMap<String, u64>,
+    pub hosts: BTreeMap<String, u64>,
+    pub crawlers: BTreeMap<String, u64>,
+    /// The oldest and newest line time seen.
+    pub span: Option<(Stamp, Stamp)>,
+}
+
+impl Failing {
+    /// Adds `other` (a later batch's) to this.
+    pub fn add(&mut self, other: &Failing) {
+        for (into, from) in [
+            (&mut self.paths, &other.paths),
+            (&mut self.hosts, &other.hosts),
+            (&mut self.crawlers, &other.crawlers),
+        ] {
+            for (k, n) in from {
+                *into.entry(k.clone()).or_default() += n;
+            }
+        }
+        if let Some((first, last)) = other.span {
+            self.widen(first);
+            self.widen(last);
+        }
+    }
+
+    /// Takes a line's time into the span.
+    pub fn widen(&mut self, at: Stamp) {
+        self.span = Some(match self.span {
+            Some((first, last)) => (first.min(at), last.max(at)),
+            None => (at, at),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Failing::default()
+    }
 }
 
 /// One alert as sinks send it: the spec's webhook JSON, with `text` for chat webhooks.

@@ -24,7 +24,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use super::detect::{Alert, AlertStatus, DetectConfig, Detector};
-use super::live::{Counters, IncidentState, LiveIncident, Notification, TimelinePoint};
+use super::live::{Counters, Failing, History, IncidentState, LiveIncident, Notification, Series};
 use crate::diagnose::rules::Rules;
 use crate::diagnose::{self, Incident};
 use crate::formats::access::{AccessFormat, FormatDirective};
@@ -36,6 +36,7 @@ use crate::read;
 use crate::scan::{
     Client, ErrorRecords, InputReport, LineFate, OwnReason, Response, Responses, Scan, Strings,
 };
+use crate::seo::crawlers::Crawlers;
 
 /// How long a 5xx waits before it is explained: the error-log lines about a request may be
 /// written (or read by the tailer) a moment after its access line.
@@ -82,6 +83,11 @@ pub struct Batch {
     pub causes: BTreeMap<String, i64>,
     /// Alerts to send.
     pub notifications: Vec<Notification>,
+    /// Counts to add to the by-minute history: responses by status class as their lines are
+    /// read, 5xx by cause as they are explained.
+    pub history: History,
+    /// 5xx by path, host and crawler to add, and the span of the lines read.
+    pub failing: Failing,
     /// The tailer's position after the lines counted.
     pub checkpoint: Option<Vec<u8>>,
 }
@@ -236,21 +242,20 @@ pub struct Pipeline {
     /// Per-line counts since the last batch, in arrays: a map entry per line would cost
     /// more than parsing it.
     tally: LineTally,
-    /// Explained 5xx by minute and cause, for the last [`TIMELINE_MS`] (the dashboard's
-    /// chart): the minute's start and offset, the cause, the count.
-    timeline: BTreeMap<(i64, &'static str), (i32, u64)>,
+    /// Tells which crawler a 5xx went to, by its user agent.
+    crawlers: Crawlers,
     /// Whether the logs were read up to now at the last step: lines read since are live.
     live: bool,
 }
-
-/// How far back the dashboard's chart goes.
-const TIMELINE_MS: i64 = 6 * 3_600_000;
 
 /// Responses by status and lines by kind and result, counted flat.
 struct LineTally {
     responses: Box<[u64; 1000]>,
     /// By [`KINDS`] index: (parsed, unparsed).
     lines: [(u64, u64); KINDS.len()],
+    /// Responses by minute and status class (first digit), one entry per run of lines in
+    /// the same minute: logs are written in time order, so this is mostly one entry.
+    minutes: Vec<(Stamp, [u64; 10])>,
 }
 
 /// The input kinds, in the order [`LineTally`] counts them.
@@ -268,6 +273,7 @@ impl Default for LineTally {
         LineTally {
             responses: Box::new([0; 1000]),
             lines: [(0, 0); KINDS.len()],
+            minutes: Vec::new(),
         }
     }
 }
@@ -286,8 +292,27 @@ impl LineTally {
         }
     }
 
-    /// Moves the counts into `counters`, leaving zeros.
-    fn add_to(&mut self, counters: &mut Counters) {
+    /// Counts a response in its minute's status class.
+    fn minute(&mut self, time: Stamp, status: u16) {
+        let minute = time.ms.div_euclid(60_000);
+        let class = usize::from(status / 100 % 10);
+        match self.minutes.last_mut() {
+            Some((at, classes)) if at.ms.div_euclid(60_000) == minute => classes[class] += 1,
+            _ => {
+                let mut classes = [0; 10];
+                classes[class] = 1;
+                self.minutes.push((time, classes));
+            }
+        }
+    }
+
+    /// Moves the counts into `counters` and `history`, leaving zeros.
+    fn add_to(&mut self, counters: &mut Counters, history: &mut History) {
+        for (at, classes) in self.minutes.drain(..) {
+            for (digit, n) in (0u8..).zip(classes).filter(|(_, n)| *n > 0) {
+                history.count(at, Series::Class(digit), n);
+            }
+        }
         for (status, n) in self
             .responses
             .iter_mut()
@@ -354,7 +379,7 @@ impl Pipeline {
             firing: Vec::new(),
             unsent: HashSet::new(),
             tally: LineTally::default(),
-            timeline: BTreeMap::new(),
+            crawlers: Crawlers::builtin(),
             live: false,
         }
     }
@@ -597,6 +622,8 @@ impl Pipeline {
         status: u16,
     ) {
         self.tally.responses[usize::from(status)] += 1;
+        self.tally.minute(time, status);
+        self.batch.failing.widen(time);
         self.newest = self.newest.max(Some(time));
         let server_error = (500..600).contains(&status);
         let robots = ROBOTS_TXT.find(line).is_some();
@@ -607,6 +634,7 @@ impl Pipeline {
         let alerts = self.detector.response(time, status, robots);
         self.alerts(alerts, None);
         if let (true, Some(r)) = (server_error, record) {
+            self.failed(&r);
             self.waiting.push(Waiting {
                 arrived: Instant::now(),
                 time,
@@ -622,6 +650,25 @@ impl Pipeline {
                     .map(|reason| (clean_text(reason), clean_text(line))),
                 request_id: r.request_id.as_deref().map(clean_text),
             });
+        }
+    }
+
+    /// Counts a 5xx by its path (after its host, where the log names one), host and crawler.
+    fn failed(&mut self, r: &crate::formats::AccessRecord<'_>) {
+        let failing = &mut self.batch.failing;
+        let path = clean_text(r.path());
+        let host = r.vhost.as_deref().map(clean_text);
+        let place = match &host {
+            Some(h) => format!("{h}{path}"),
+            None => path,
+        };
+        *failing.paths.entry(place).or_default() += 1;
+        if let Some(h) = host {
+            *failing.hosts.entry(h).or_default() += 1;
+        }
+        if let Some(c) = self.crawlers.identify(&r.user_agent) {
+            let label = &self.crawlers.list()[c].label;
+            *failing.crawlers.entry(label.clone()).or_default() += 1;
         }
     }
 
@@ -714,24 +761,9 @@ impl Pipeline {
 
     /// The batch so far, leaving an empty one.
     pub fn take_batch(&mut self) -> Batch {
-        self.tally.add_to(&mut self.batch.counters);
+        self.tally
+            .add_to(&mut self.batch.counters, &mut self.batch.history);
         std::mem::take(&mut self.batch)
-    }
-
-    /// The explained 5xx of the last 6 hours (before the newest line), by minute and cause.
-    pub fn timeline(&mut self) -> Vec<TimelinePoint> {
-        if let Some(newest) = self.newest {
-            let from = newest.ms - TIMELINE_MS;
-            self.timeline.retain(|(minute, _), _| *minute >= from);
-        }
-        self.timeline
-            .iter()
-            .map(|(&(ms, cause), &(offset, count))| TimelinePoint {
-                cause: cause.to_owned(),
-                at: Stamp { ms, offset },
-                count,
-            })
-            .collect()
     }
 
     /// The alerts firing now, as they fired (also those too old to have been sent).
@@ -889,12 +921,8 @@ impl Pipeline {
         let o = self.open.get_mut(&key).expect("inserted above");
         grow(o, &i, first_ms, last_ms);
         for t in &i.times {
-            let minute = t.ms.div_euclid(60_000) * 60_000;
-            let slot = self
-                .timeline
-                .entry((minute, i.cause))
-                .or_insert((t.offset, 0));
-            slot.1 += 1;
+            let series = Series::Cause(i.cause.to_owned());
+            self.batch.history.count(*t, series, 1);
         }
         let snapshot = o.incident.clone();
         let seen = self
@@ -1267,6 +1295,51 @@ mod tests {
             .map(|i| (i.cause.as_str(), i.count))
             .collect();
         assert_eq!(live, [("upstream_unavailable", 2)]);
+    }
+
+    /// The dashboard's history: responses by minute and class as read, 5xx by cause as
+    /// explained; 5xx by host and path, and by crawler; the span of the lines.
+    #[test]
+    fn a_batch_carries_the_minutes_paths_hosts_and_crawlers_of_its_lines() {
+        let minute = |m: i64| (jiff::Timestamp::now().as_millisecond() / 60_000 - 30 + m) * 60_000;
+        let line = |ms: i64, host: &str, status: u16, path: &str, agent: &str| {
+            let t = jiff::Timestamp::from_millisecond(ms).unwrap();
+            let ts = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+            format!(
+                "{host}:443 10.0.0.1 - - [{ts}] \"GET {path}?q=1 HTTP/1.1\" {status} 1 \"-\" \"{agent}\"\n"
+            )
+        };
+        let bot = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)";
+        let text = line(minute(0), "a.example", 200, "/", "ua")
+            + &line(minute(0) + 1000, "a.example", 302, "/", "ua")
+            + &line(minute(0) + 2000, "a.example", 500, "/x", bot)
+            + &line(minute(1), "b.example", 502, "/x", "ua")
+            + &line(minute(1) + 500, "b.example", 404, "/y", "ua");
+        let mut p = pipeline();
+        p.ingest("k", "access.log", text.as_bytes());
+        p.drain(jiff::Timestamp::now());
+        let b = p.take_batch();
+        let count =
+            |m: i64, series: Series| b.history.minutes.get(&(minute(m), series)).map(|v| v.1);
+        assert_eq!(count(0, Series::Class(2)), Some(1));
+        assert_eq!(count(0, Series::Class(3)), Some(1));
+        assert_eq!(count(0, Series::Class(5)), Some(1));
+        assert_eq!(count(1, Series::Class(4)), Some(1));
+        assert_eq!(count(1, Series::Class(5)), Some(1));
+        assert_eq!(count(0, Series::Cause("unknown".into())), Some(1));
+        assert_eq!(count(1, Series::Cause("unknown".into())), Some(1));
+        assert_eq!(b.history.minutes.len(), 7, "{:?}", b.history);
+        let f = &b.failing;
+        let map = |v: &[(&str, u64)]| v.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        assert_eq!(f.paths, map(&[("a.example/x", 1), ("b.example/x", 1)]));
+        assert_eq!(f.hosts, map(&[("a.example", 1), ("b.example", 1)]));
+        assert_eq!(f.crawlers, map(&[("Bingbot", 1)]));
+        let span = f.span.map(|(a, b)| (a.ms, b.ms));
+        assert_eq!(
+            span,
+            Some((minute(0), minute(1))),
+            "whole seconds, as logged"
+        );
     }
 
     /// A `combined` line with this status, 20 minutes ago (history: no alert is sent).

@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::detect::DetectConfig;
 use super::http::{self, FiringAlert, FollowedFile, Shared, Snapshot};
 use super::journal::{Journal, JournalConfig, JournalError};
-use super::live::LiveIncident;
+use super::live::{History, LiveIncident};
 use super::pipeline::{Batch, FiringState, Pipeline, PipelineConfig};
 use super::sinks::{Sink, SinkError, SinkOptions, Sinks};
 use super::store::{self, Store, StoreError, Writer, Written};
@@ -26,6 +26,9 @@ use crate::scope::{BadFilter, Scope};
 const IDLE: Duration = Duration::from_millis(200);
 /// Resolved incidents the dashboard and `/api/incidents` keep showing.
 const SHOWN_RESOLVED: usize = 200;
+/// How often, at most, the dashboard's history and overview are read again from the store
+/// (the page reloads every 5 s; a catch-up must not read a day of minutes at every step).
+const REREAD: Duration = Duration::from_secs(1);
 
 /// Everything `watch` is told: the flags, or the same keys in the `--config` TOML file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -229,6 +232,8 @@ pub fn run(
     let mut snapshot = Snapshot::new(jiff::Timestamp::now());
     snapshot.counters = resume.counters.clone();
     snapshot.incidents = store.incidents(SHOWN_RESOLVED)?;
+    snapshot.history = store.history(http::CHART_MS)?;
+    snapshot.overview = store.overview(http::TOP_PATHS)?;
     let shared = Shared::new(snapshot, http::DEFAULT_MAX_AGE);
     let options = http::HttpOptions {
         allow_hosts: config.allow_host.clone(),
@@ -260,6 +265,7 @@ pub fn run(
     let mut behind = false;
     // How far each file was read (the last known, for one let go): for the dashboard.
     let mut offsets: HashMap<String, u64> = HashMap::new();
+    let mut reread = Reread::default();
     while !stop.load(Ordering::Relaxed) {
         let polled = tailer.poll();
         for w in tailer.take_warnings() {
@@ -300,7 +306,8 @@ pub fn run(
             &sink_ids,
             &mut sinks,
         )?;
-        publish(&shared, &mut pipeline, &offsets, &batch, &store, &writer);
+        publish(&shared, &pipeline, &offsets, &batch, &store, &writer);
+        reread.after(&batch, &shared, &mut store, &writer);
         if !more {
             std::thread::sleep(IDLE);
         }
@@ -395,7 +402,7 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
 /// the writer holds over them.
 fn publish(
     shared: &Shared,
-    pipeline: &mut Pipeline,
+    pipeline: &Pipeline,
     offsets: &HashMap<String, u64>,
     batch: &Batch,
     store: &Store,
@@ -412,7 +419,6 @@ fn publish(
             }
         }
     };
-    let timeline = pipeline.timeline();
     shared.update(|s| {
         s.counters.add(&batch.counters);
         if let Some(list) = incidents {
@@ -426,9 +432,49 @@ fn publish(
             .map(|(i, key)| FollowedFile::new(i, offsets.get(key).copied().unwrap_or(0)))
             .collect();
         s.newest_line = pipeline.newest();
-        s.timeline = timeline;
         s.store_ok = writer.held().is_none();
     });
+}
+
+/// When the dashboard's history and overview are read again from the store: once steps
+/// changed them, at most every [`REREAD`].
+#[derive(Default)]
+struct Reread {
+    due: bool,
+    last: Option<Instant>,
+}
+
+impl Reread {
+    /// After a step: reads the history and overview again if they are due, into `shared`
+    /// (with the minutes the writer holds, while the store cannot take them). A failed read
+    /// is said on stderr and tried again [`REREAD`] later, not at every step.
+    fn after(&mut self, batch: &Batch, shared: &Shared, store: &mut Store, writer: &Writer) {
+        self.due |= !batch.history.is_empty() || !batch.failing.is_empty();
+        let waited = self.last.is_none_or(|at| at.elapsed() >= REREAD);
+        if !self.due || !waited {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let read = store
+            .history(http::CHART_MS)
+            .and_then(|h| Ok((h, store.overview(http::TOP_PATHS)?)));
+        match read {
+            Ok((history, overview)) => {
+                let history = with_held_history(history, writer.held());
+                shared.update(|s| (s.history, s.overview) = (history, overview));
+                self.due = false;
+            }
+            Err(e) => eprintln!("fivehundred: warning: reading history for the dashboard: {e}"),
+        }
+    }
+}
+
+/// `stored` with the minutes `held` in memory added (those are not in the store yet).
+fn with_held_history(mut stored: History, held: Option<&Batch>) -> History {
+    if let Some(b) = held {
+        stored.add(&b.history);
+    }
+    stored
 }
 
 /// `stored` with each incident `held` in memory in its newer state.

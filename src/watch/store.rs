@@ -37,6 +37,17 @@
 //! price, said on stderr at the stop. (Alertmanager folds a repeated alert into the one it
 //! has; a webhook receives it twice.)
 //!
+//! The dashboard's history goes the same way: each step's counts per minute (responses by
+//! status class, 5xx by cause) and per 5xx path, host and crawler are *added* to their rows
+//! in the step's transaction, with the checkpoint. Minutes are not written once "closed": a
+//! minute still open in memory when the checkpoint passes its lines would be lost to a
+//! `kill -9`, and lines of a minute may come late (another file read from its start). Added
+//! with the checkpoint, each line's count is in the store exactly when the checkpoint is past
+//! it: a crash loses none, and the lines read again after one are counted once. Minutes older
+//! than [`HISTORY_MS`] before the newest are pruned, and the 5xx paths and hosts are kept to
+//! the [`MAX_FACETS`] most failing (past that, the least failing are forgotten: their counts
+//! start over if they fail again).
+//!
 //! Several connections may use the file at once (the pipeline, the sinks, the HTTP endpoints
 //! each open their own `Store`): WAL lets readers run beside the one writer, and a writer
 //! waits up to [`BUSY_TIMEOUT`] for another's commit.
@@ -51,14 +62,21 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::detect::AlertStatus;
-use super::live::{Counters, IncidentState, LiveIncident, Notification};
+use super::live::{
+    Counters, Failing, HISTORY_MS, History, IncidentState, LiveIncident, Notification, Series,
+};
 use super::pipeline::Batch;
+use crate::formats::Stamp;
 
 /// The file name under `--state`.
 pub const FILE_NAME: &str = "fivehundred.db";
 
 /// The layout this binary writes; a file with a higher one was written by a newer binary.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added the dashboard's history ([`SCHEMA_2`]).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The most 5xx paths (and hosts, and crawlers) kept.
+pub const MAX_FACETS: usize = 10_000;
 
 /// The files SQLite keeps beside [`FILE_NAME`] in WAL mode.
 const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
@@ -95,6 +113,32 @@ CREATE TABLE firing (
     sink TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (sink, key)
 ) WITHOUT ROWID;
 ";
+
+/// What version 2 adds to version 1: the dashboard's history. `minute` rows count a
+/// [`Series`] (`kind` `class` or `cause`, and its key) in a minute (its start, UTC ms; with
+/// the log's offset then); `facet` rows count 5xx by `kind` (`path`, `host`, `crawler`) and
+/// key; `span` holds the oldest and newest line time.
+const SCHEMA_2: &str = "
+CREATE TABLE minute (
+    ms INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+    offset INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (ms, kind, key)
+) WITHOUT ROWID;
+CREATE TABLE facet (
+    kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX facet_top ON facet (kind, n);
+CREATE TABLE span (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    first_ms INTEGER NOT NULL, first_offset INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL, last_offset INTEGER NOT NULL
+);
+";
+
+/// The kinds of `facet` rows, by the [`Failing`] map they hold.
+const PATH: &str = "path";
+const HOST: &str = "host";
+const CRAWLER: &str = "crawler";
 
 /// The metric names of [`Counters`]' four maps, as stored.
 const RESPONSES: &str = "responses";
@@ -145,6 +189,19 @@ pub struct Resume {
     /// When each cause was last seen (ms since the epoch), for `new_cause`; by cause.
     pub causes: Vec<(String, i64)>,
     pub checkpoint: Option<Vec<u8>>,
+}
+
+/// What the dashboard's overview reads from the store: the 5xx by path (the most failing
+/// first), host and crawler, and the span of the lines read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overview {
+    /// The most failing paths, with their 5xx counts, most first.
+    pub top_paths: Vec<(String, u64)>,
+    /// How many hosts got 5xx (as far as the access logs name them).
+    pub hosts: u64,
+    /// 5xx by crawler.
+    pub crawlers: BTreeMap<String, u64>,
+    pub span: Option<(Stamp, Stamp)>,
 }
 
 /// One notification waiting for one sink.
@@ -300,6 +357,8 @@ impl Store {
         upsert_causes(&tx, &batch.causes)?;
         requeue(&tx, unsent)?;
         enqueue(&tx, &batch.notifications, sinks)?;
+        add_history(&tx, &batch.history)?;
+        add_failing(&tx, &batch.failing)?;
         if let Some(data) = &batch.checkpoint {
             tx.execute(
                 "INSERT INTO checkpoint (id, data) VALUES (0, ?1)
@@ -341,6 +400,72 @@ impl Store {
     /// The counters as stored.
     pub fn counters(&self) -> Result<Counters, StoreError> {
         counters(&self.conn)
+    }
+
+    /// The history's minutes from `window` ms before its newest one on, read in one
+    /// snapshot (the dashboard's chart and `/api/history`).
+    pub fn history(&self, window: i64) -> Result<History, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ms, kind, key, offset, n FROM minute
+             WHERE ms >= (SELECT MAX(ms) FROM minute) - ?1",
+        )?;
+        let rows = stmt.query_map([window], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i32>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut history = History::default();
+        for row in rows {
+            let (ms, kind, key, offset, n) = row?;
+            let series = Series::from_parts(&kind, &key)
+                .ok_or_else(|| corrupt("minute", format!("series {kind:?} {key:?}")))?;
+            let n = u64::try_from(n).map_err(|_| corrupt("minute", format!("count {n}")))?;
+            history.minutes.insert((ms, series), (offset, n));
+        }
+        Ok(history)
+    }
+
+    /// The overview's figures, with the `top` most failing paths.
+    pub fn overview(&mut self, top: usize) -> Result<Overview, StoreError> {
+        let tx = self.conn.transaction()?;
+        let facets = |kind: &str, limit: i64| -> Result<Vec<(String, u64)>, StoreError> {
+            let mut stmt = tx.prepare_cached(
+                "SELECT key, n FROM facet WHERE kind = ?1 ORDER BY n DESC, key LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![kind, limit], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            rows.map(|row| {
+                let (key, n) = row?;
+                Ok((key, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+        };
+        let overview = Overview {
+            top_paths: facets(PATH, i64::try_from(top).unwrap_or(i64::MAX))?,
+            hosts: tx
+                .query_row("SELECT COUNT(*) FROM facet WHERE kind = ?1", [HOST], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .unsigned_abs(),
+            crawlers: facets(CRAWLER, -1)?.into_iter().collect(),
+            span: tx
+                .query_row(
+                    "SELECT first_ms, first_offset, last_ms, last_offset FROM span",
+                    [],
+                    |r| {
+                        let stamp = |ms, offset| Stamp { ms, offset };
+                        Ok((stamp(r.get(0)?, r.get(1)?), stamp(r.get(2)?, r.get(3)?)))
+                    },
+                )
+                .optional()?,
+        };
+        tx.commit()?;
+        Ok(overview)
     }
 
     /// The `limit` newest incidents (highest ids, i.e. opened last) first, for
@@ -579,12 +704,16 @@ fn is_empty(batch: &Batch) -> bool {
         && batch.incidents.is_empty()
         && batch.causes.is_empty()
         && batch.notifications.is_empty()
+        && batch.history.is_empty()
+        && batch.failing.is_empty()
 }
 
 /// Adds the later batch `from` to `into`: counts summed, each incident's newest state, each
 /// cause's latest time, notifications in order, the newest checkpoint.
 fn merge(into: &mut Batch, from: &Batch) {
     into.counters.add(&from.counters);
+    into.history.add(&from.history);
+    into.failing.add(&from.failing);
     for incident in &from.incidents {
         match into.incidents.iter_mut().find(|i| i.id == incident.id) {
             Some(older) => *older = incident.clone(),
@@ -620,8 +749,16 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     match found {
         None => {
             tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(SCHEMA_2)?;
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                [SCHEMA_VERSION],
+            )?;
+        }
+        Some(1) => {
+            tx.execute_batch(SCHEMA_2)?;
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                 [SCHEMA_VERSION],
             )?;
         }
@@ -705,6 +842,82 @@ fn counters(conn: &Connection) -> Result<Counters, StoreError> {
         }
     }
     Ok(c)
+}
+
+/// Adds a batch's minutes, then prunes those older than [`HISTORY_MS`] before the newest.
+fn add_history(tx: &Transaction, history: &History) -> Result<(), StoreError> {
+    if history.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO minute (ms, kind, key, offset, n) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (ms, kind, key) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((ms, series), (offset, n)) in &history.minutes {
+        let (kind, key) = series.parts();
+        stmt.execute(params![ms, kind, key, offset, count(*n)])?;
+    }
+    tx.execute(
+        "DELETE FROM minute WHERE ms <= (SELECT MAX(ms) FROM minute) - ?1",
+        [HISTORY_MS],
+    )?;
+    Ok(())
+}
+
+/// Adds a batch's 5xx by path, host and crawler (keeping the [`MAX_FACETS`] most failing of
+/// each), and widens the span.
+fn add_failing(tx: &Transaction, failing: &Failing) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO facet (kind, key, n) VALUES (?1, ?2, ?3)
+         ON CONFLICT (kind, key) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (kind, map) in [
+        (PATH, &failing.paths),
+        (HOST, &failing.hosts),
+        (CRAWLER, &failing.crawlers),
+    ] {
+        for (key, n) in map {
+            stmt.execute(params![kind, key, count(*n)])?;
+        }
+        if !map.is_empty() {
+            prune_facets(tx, kind)?;
+        }
+    }
+    if let Some((first, last)) = failing.span {
+        tx.execute(
+            "INSERT INTO span (id, first_ms, first_offset, last_ms, last_offset)
+             VALUES (0, ?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET
+               first_offset = CASE WHEN excluded.first_ms < first_ms THEN excluded.first_offset ELSE first_offset END,
+               first_ms = MIN(first_ms, excluded.first_ms),
+               last_offset = CASE WHEN excluded.last_ms > last_ms THEN excluded.last_offset ELSE last_offset END,
+               last_ms = MAX(last_ms, excluded.last_ms)",
+            params![first.ms, first.offset, last.ms, last.offset],
+        )?;
+    }
+    Ok(())
+}
+
+/// Keeps the [`MAX_FACETS`] most failing rows of `kind` (ties: the first keys). Counting
+/// first: the sort is paid only by a store that has gone past the bound.
+fn prune_facets(tx: &Transaction, kind: &str) -> Result<(), StoreError> {
+    let max = i64::try_from(MAX_FACETS).unwrap_or(i64::MAX);
+    let rows: i64 = tx.query_row("SELECT COUNT(*) FROM facet WHERE kind = ?1", [kind], |r| {
+        r.get(0)
+    })?;
+    if rows > max {
+        tx.execute(
+            "DELETE FROM facet WHERE kind = ?1 AND key IN (SELECT key FROM facet
+             WHERE kind = ?1 ORDER BY n DESC, key LIMIT -1 OFFSET ?2)",
+            params![kind, max],
+        )?;
+    }
+    Ok(())
+}
+
+/// A count as SQLite stores it.
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn upsert_incidents(tx: &Transaction, incidents: &[LiveIncident]) -> Result<(), StoreError> {
@@ -792,4 +1005,182 @@ fn state_name(state: IncidentState) -> &'static str {
 
 fn corrupt(what: &'static str, detail: String) -> StoreError {
     StoreError::Corrupt { what, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn at(ms: i64) -> Stamp {
+        Stamp { ms, offset: 3600 }
+    }
+
+    /// A batch of `n` 5xx of `cause` at `ms` on `path`, with its checkpoint.
+    fn batch(ms: i64, n: u64, cause: &str, path: &str, checkpoint: &[u8]) -> Batch {
+        let mut b = Batch::default();
+        b.history.count(at(ms), Series::Class(5), n);
+        b.history.count(at(ms), Series::Cause(cause.into()), n);
+        b.failing.paths.insert(path.into(), n);
+        b.failing.hosts.insert("shop.example".into(), n);
+        b.failing.crawlers.insert("Googlebot".into(), 1);
+        b.failing.widen(at(ms));
+        b.checkpoint = Some(checkpoint.to_vec());
+        b
+    }
+
+    fn minute(h: &History, ms: i64, series: Series) -> Option<u64> {
+        h.minutes.get(&(ms, series)).map(|&(_, n)| n)
+    }
+
+    #[test]
+    fn history_and_failing_paths_add_up_across_steps_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE_NAME);
+        let mut store = Store::open(&db).unwrap();
+        let t = 1_700_000_000_000 / MIN * MIN;
+        store
+            .apply(&batch(t + 5, 2, "fpm_down", "/a", b"1"), &[])
+            .unwrap();
+        store
+            .apply(&batch(t + 50_000, 3, "fpm_down", "/a", b"2"), &[])
+            .unwrap();
+        store
+            .apply(&batch(t + MIN, 1, "db_down", "/b", b"3"), &[])
+            .unwrap();
+        drop(store);
+        let mut store = Store::open(&db).unwrap();
+        let h = store.history(HISTORY_MS).unwrap();
+        assert_eq!(minute(&h, t, Series::Class(5)), Some(5));
+        assert_eq!(minute(&h, t, Series::Cause("fpm_down".into())), Some(5));
+        assert_eq!(
+            minute(&h, t + MIN, Series::Cause("db_down".into())),
+            Some(1)
+        );
+        assert_eq!(
+            h.minutes[&(t, Series::Class(5))].0,
+            3600,
+            "the log's offset"
+        );
+        let o = store.overview(10).unwrap();
+        assert_eq!(o.top_paths, [("/a".to_string(), 5), ("/b".to_string(), 1)]);
+        assert_eq!(o.hosts, 1);
+        assert_eq!(o.crawlers, BTreeMap::from([("Googlebot".to_string(), 3)]));
+        assert_eq!(o.span, Some((at(t + 5), at(t + MIN))));
+        assert_eq!(store.load().unwrap().checkpoint.as_deref(), Some(&b"3"[..]));
+    }
+
+    /// The history goes with the checkpoint or not at all: a step the store refuses (a full
+    /// disk, here a trigger) leaves no minute, path or span behind, so the lines read again
+    /// from the old checkpoint are counted once.
+    #[test]
+    fn a_step_that_fails_leaves_no_history_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE_NAME);
+        let mut store = Store::open(&db).unwrap();
+        store
+            .apply(&batch(0, 1, "fpm_down", "/a", b"1"), &[])
+            .unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER full BEFORE UPDATE ON checkpoint
+                 BEGIN SELECT RAISE(FAIL, 'disk full'); END;",
+            )
+            .unwrap();
+        let before = (
+            store.history(HISTORY_MS).unwrap(),
+            store.overview(10).unwrap(),
+        );
+        let refused = store.apply(&batch(MIN, 5, "db_down", "/b", b"2"), &[]);
+        assert!(refused.is_err());
+        let after = (
+            store.history(HISTORY_MS).unwrap(),
+            store.overview(10).unwrap(),
+        );
+        assert_eq!(after, before);
+        assert_eq!(store.load().unwrap().checkpoint.as_deref(), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn minutes_older_than_a_week_before_the_newest_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join(FILE_NAME)).unwrap();
+        let t = 1_700_000_000_000 / MIN * MIN;
+        store
+            .apply(&batch(t, 1, "fpm_down", "/a", b"1"), &[])
+            .unwrap();
+        store
+            .apply(&batch(t + MIN, 1, "fpm_down", "/a", b"2"), &[])
+            .unwrap();
+        store
+            .apply(&batch(t + HISTORY_MS, 1, "fpm_down", "/a", b"3"), &[])
+            .unwrap();
+        let minutes: Vec<i64> = store
+            .history(i64::MAX / 2)
+            .unwrap()
+            .minutes
+            .keys()
+            .map(|(ms, _)| *ms)
+            .collect();
+        assert_eq!(
+            minutes,
+            [t + MIN, t + MIN, t + HISTORY_MS, t + HISTORY_MS],
+            "the first minute is gone"
+        );
+        // The chart's window is back from the newest minute.
+        assert_eq!(store.history(0).unwrap().minutes.len(), 2);
+    }
+
+    #[test]
+    fn only_the_most_failing_paths_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join(FILE_NAME)).unwrap();
+        let mut b = batch(0, 5, "fpm_down", "/hot", b"1");
+        for i in 0..MAX_FACETS {
+            b.failing.paths.insert(format!("/cold/{i}"), 1);
+        }
+        store.apply(&b, &[]).unwrap();
+        let kept: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM facet WHERE kind = 'path'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kept, MAX_FACETS as i64);
+        assert_eq!(store.overview(1).unwrap().top_paths, [("/hot".into(), 5)]);
+    }
+
+    #[test]
+    fn a_version_1_store_gets_the_history_tables_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE_NAME);
+        {
+            let conn = Connection::open(&db).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', 1);
+                 INSERT INTO counter VALUES ('responses', '502', '', 7);",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&db).unwrap();
+        assert_eq!(store.counters().unwrap().responses[&502], 7);
+        assert!(store.history(HISTORY_MS).unwrap().is_empty());
+        store
+            .apply(&batch(0, 1, "fpm_down", "/a", b"1"), &[])
+            .unwrap();
+        assert_eq!(store.history(HISTORY_MS).unwrap().minutes.len(), 2);
+        let version: i64 = store
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
 }

@@ -48,6 +48,17 @@ function readPage() {
     verdict: text('#verdict'),
     status_mix: text('#status-mix'),
     incidents: document.querySelectorAll('#incidents .incident').length,
+    // The report's overview figures as shown, and its tables' rows (count, the count shown in
+    // the first numeric cell, every cell's text).
+    figures: Object.fromEntries([...document.querySelectorAll('#overview [data-figure]')]
+      .map((e) => [e.getAttribute('data-figure'), e.querySelector('.value')?.innerText ?? ''])),
+    rows: [...document.querySelectorAll('section[id] tr[data-count]')].map((r) => ({
+      section: r.closest('section').id,
+      key: r.getAttribute('data-row'),
+      count: Number(r.getAttribute('data-count')),
+      shown: r.querySelector('td.n')?.innerText ?? null,
+      cells: [...r.cells].map((c) => c.innerText),
+    })),
     crawlers_panel: document.querySelector('#crawlers') !== null,
     outages: document.querySelectorAll('#crawlers #robots-timeline .outage').length,
     body_text: document.body?.innerText ?? '',

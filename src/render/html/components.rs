@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{cause_colour, escape};
-use crate::diagnose::Incident;
+use crate::diagnose::{Incident, PathCount};
+use crate::formats::Kind;
+use crate::render::summary::span;
 use crate::scan::InputReport;
 use crate::watch::live::LiveIncident;
 
@@ -56,6 +58,10 @@ pub(crate) struct IncidentView<'a> {
     pub first_seen: Option<&'a str>,
     pub last_seen: Option<&'a str>,
     pub paths: &'a [String],
+    /// The first paths with their counts (none for a live incident: `paths` then).
+    pub top_paths: &'a [PathCount],
+    /// How many paths there were in all (at least `paths`).
+    pub distinct_paths: u64,
     pub file: Option<&'a str>,
     pub line: Option<u64>,
     pub evidence: &'a [String],
@@ -74,6 +80,8 @@ impl<'a> From<&'a Incident> for IncidentView<'a> {
             first_seen: i.first_seen.as_deref(),
             last_seen: i.last_seen.as_deref(),
             paths: &i.paths,
+            top_paths: &i.top_paths,
+            distinct_paths: i.distinct_paths,
             file: i.file.as_deref(),
             line: i.line,
             evidence: &i.evidence,
@@ -93,6 +101,8 @@ impl<'a> From<&'a LiveIncident> for IncidentView<'a> {
             first_seen: i.first_seen.as_deref(),
             last_seen: i.last_seen.as_deref(),
             paths: &i.paths,
+            top_paths: &[],
+            distinct_paths: i.paths.len() as u64,
             file: i.file.as_deref(),
             line: i.line,
             evidence: &i.evidence,
@@ -148,12 +158,7 @@ fn incident(i: &IncidentView<'_>, class: &str) -> String {
         let _ = write!(html, "<dt>Host</dt><dd><code>{}</code></dd>", escape(host));
     }
     if let (Some(first), Some(last)) = (i.first_seen, i.last_seen) {
-        let span = if first == last {
-            escape(first)
-        } else {
-            format!("{} … {}", escape(first), escape(last))
-        };
-        let _ = write!(html, "<dt>When</dt><dd>{span}</dd>");
+        let _ = write!(html, "<dt>When</dt><dd>{}</dd>", escape(&span(first, last)));
     }
     if let Some(file) = i.file {
         let line = i.line.map(|l| format!(":{l}")).unwrap_or_default();
@@ -164,19 +169,25 @@ fn incident(i: &IncidentView<'_>, class: &str) -> String {
         );
     }
     if !i.paths.is_empty() {
-        let paths: Vec<String> = i
-            .paths
-            .iter()
-            .map(|p| format!("<code>{}</code>", escape(p)))
-            .collect();
-        let _ = write!(html, "<dt>Requests</dt><dd>{}</dd>", paths.join(" "));
+        let _ = write!(html, "<dt>Requests</dt><dd>{}</dd>", requests(i));
     }
     html += "<dt>Evidence</dt><dd>";
-    if i.evidence.is_empty() {
-        html += "no error-log line near these responses";
-    }
-    for e in i.evidence {
-        let _ = write!(html, "<pre>{}</pre>", escape(e));
+    match i.evidence.split_first() {
+        None => html += "no error-log line near these responses",
+        Some((first, rest)) => {
+            let _ = write!(html, "<pre>{}</pre>", escape(first));
+            if !rest.is_empty() {
+                let _ = write!(
+                    html,
+                    "<details><summary>{} more record(s)</summary>",
+                    rest.len()
+                );
+                for e in rest {
+                    let _ = write!(html, "<pre>{}</pre>", escape(e));
+                }
+                html += "</details>";
+            }
+        }
     }
     let _ = writeln!(
         html,
@@ -186,17 +197,71 @@ fn incident(i: &IncidentView<'_>, class: &str) -> String {
     html
 }
 
+/// An incident's paths, with their counts where known, and how many more there were.
+fn requests(i: &IncidentView<'_>) -> String {
+    let mut parts: Vec<String> = if i.top_paths.is_empty() {
+        i.paths
+            .iter()
+            .map(|p| format!("<code>{}</code>", escape(p)))
+            .collect()
+    } else {
+        i.top_paths
+            .iter()
+            .map(|p| format!("<code>{}</code>&nbsp;({})", escape(&p.path), p.count))
+            .collect()
+    };
+    let more = i.distinct_paths.saturating_sub(parts.len() as u64);
+    if more > 0 {
+        parts.push(format!("<span class=\"meta\">and {more} more</span>"));
+    }
+    parts.join(" ")
+}
+
+/// What people call a log of this kind and format (`PHP-FPM log`, not `php_fpm`).
+fn log_name(kind: Kind, format: &str) -> &'static str {
+    match format {
+        "combined" | "common" | "vhost_combined" => "access log (nginx/Apache)",
+        "json" | "custom" => "access log",
+        "haproxy" => "HAProxy log",
+        "cloudflare" => "Cloudflare Logpush",
+        "gcp_lb" => "Google Cloud load balancer log",
+        "uwsgi_requests" | "uwsgi" => "uWSGI log",
+        "nginx_error" => "nginx error log",
+        "apache_error" => "Apache error log",
+        "php_fpm" => "PHP-FPM log",
+        "php_error" => "PHP error log",
+        "gunicorn" => "Gunicorn log",
+        "python" => "Python application log",
+        "rails" => "Rails log",
+        "puma" => "Puma log",
+        "node" => "Node.js log",
+        "tomcat" => "Tomcat log",
+        "spring" => "Spring Boot log",
+        "go" => "Go server log",
+        "aspnet" => "ASP.NET Core log",
+        "empty" => "empty file",
+        _ => match kind {
+            Kind::Access => "access log",
+            Kind::Error => "error log",
+            Kind::PhpFpm => "PHP-FPM log",
+            Kind::PhpError => "PHP error log",
+            Kind::App => "application log",
+            Kind::Unknown => "not a log read here",
+        },
+    }
+}
+
 /// The inputs read, with their kind, format and unparsed lines.
 pub(crate) fn inputs(inputs: &[InputReport]) -> String {
     let mut html = String::from(
-        "<section id=\"inputs\"><h2>Inputs</h2><table><tr><th>Input</th><th>Kind</th><th>Format</th><th>Lines</th><th>Unparsed</th></tr>\n",
+        "<section id=\"inputs\"><h2>Inputs</h2><table><tr><th>Input</th><th>Log</th><th>Format</th><th>Lines</th><th>Unparsed</th></tr>\n",
     );
     for i in inputs {
         let _ = writeln!(
             html,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"meta\"><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(&i.path),
-            escape(&format!("{:?}", i.kind)),
+            log_name(i.kind, i.format),
             escape(i.format),
             i.lines,
             i.unparsed

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::escape;
+use crate::render::summary::{span, when};
 use crate::seo::{Outage, SeoReport};
 
 /// How many at-risk paths are listed; the JSON has them all.
@@ -82,7 +83,7 @@ fn timeline(outages: &[Outage]) -> String {
         let (start, end, pause) = (pct(o.start.ms), pct(o.end.ms), pct(o.crawl_paused_until.ms));
         let back = o.recovered_at.map_or_else(
             || "still failing at the end of the logs".to_owned(),
-            |t| format!("answered again {}", t.rfc3339()),
+            |t| format!("answered again {}", when(&t.rfc3339())),
         );
         let host = o
             .host
@@ -96,13 +97,12 @@ fn timeline(outages: &[Outage]) -> String {
         let _ = writeln!(
             html,
             "<li class=\"outage\"><div class=\"track\"><span class=\"down\" style=\"left:{start:.2}%;width:{:.2}%\"></span><span class=\"paused\" style=\"left:{end:.2}%;width:{:.2}%\"></span></div>\
-             {host}{} … {}: {} × 5xx to {who}; crawling paused until {}; {back}</li>",
+             {host}{}: {} × 5xx to {who}; crawling paused until {}; {back}</li>",
             (end - start).max(0.5),
             (pause - end).max(0.5),
-            o.start.rfc3339(),
-            o.end.rfc3339(),
+            span(&o.start.rfc3339(), &o.end.rfc3339()),
             o.server_errors,
-            o.crawl_paused_until.rfc3339(),
+            when(&o.crawl_paused_until.rfc3339()),
         );
     }
     html + "</ol></div>\n"
@@ -126,12 +126,11 @@ fn at_risk(report: &SeoReport) -> String {
         };
         let _ = writeln!(
             html,
-            "<tr><td class=\"n\">{}</td><td><code>{}{}</code></td><td>{} … {}</td><td>{state}</td></tr>",
+            "<tr><td class=\"n\">{}</td><td><code>{}{}</code></td><td>{}</td><td>{state}</td></tr>",
             p.crawler_server_errors,
             escape(host),
             escape(&p.path),
-            p.first.rfc3339(),
-            p.last.rfc3339()
+            span(&p.first.rfc3339(), &p.last.rfc3339()),
         );
     }
     html + "</table>\n"

@@ -9,14 +9,16 @@
 pub(crate) mod chart;
 pub(crate) mod components;
 mod crawlers;
+pub(crate) mod overview;
 
 use std::io::{self, Write};
 
 use super::Style;
 use crate::diagnose::Report;
 use crate::diagnose::rules::Rules;
+use crate::render::summary::limited;
 use crate::seo::SeoReport;
-use components::{IncidentView, incidents, inputs, status_mix, verdict};
+use components::{IncidentView, incidents, inputs, verdict};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -56,6 +58,16 @@ vertical-align:-.05em}.mix{display:flex;height:.8em;background:#cfe8cf;border-ra
 .mix span{display:block;background:#b00020;border-right:1px solid #fff}\
 .track{position:relative;height:.7em;background:#eee;border-radius:3px;margin:.3em 0}\
 .track span{position:absolute;top:0;bottom:0}.track .down{background:#b00020}.track .paused{background:#e0a000}\
+.figures{display:flex;flex-wrap:wrap;gap:.6em}.figure{border:1px solid #ddd;border-radius:6px;\
+padding:.4em .9em;flex:1 1 7em}.figure[data-figure=span]{flex:3 1 16em}.figure .value{display:block;font-size:1.5em;font-weight:600}\
+.figure[data-figure=span] .value{font-size:1em;padding:.35em 0}.figure .label{display:block;color:#666}\
+.figure .note{display:block;color:#666;font-size:.85em}.mix.classes{background:#eee}\
+tr.sub td:first-child{padding-left:1.8em;color:#666}details summary{cursor:pointer;color:#555}\
+@media (prefers-color-scheme:dark){body{background:#16181c;color:#ddd}.meta,dt,.figure .label,\
+.figure .note,tr.sub td:first-child,details summary{color:#aaa}.bad{background:#3b1217;color:#ffb3b8}\
+.good{color:#8fd694}.critical,.count{color:#ff7b84}.warning{color:#ffcc66}pre{background:#23262b}\
+.incident,.other-error,.figure{border-color:#3a3d42}td,th{border-bottom-color:#2c2f34}\
+svg.chart text{fill:#bbb}svg.chart line.grid{stroke:#33363b}.track,.mix.classes{background:#2c2f34}}\
 @media (max-width:40em){body{margin:.5em auto;font-size:14px}dl{grid-template-columns:1fr}td,th{padding:.1em .3em}}\
 @media print{body{max-width:none;margin:0;font-size:11pt;color:#000}#verdict{border:1px solid #000}\
 pre{white-space:pre-wrap;background:none;border:1px solid #ccc}section{break-inside:avoid-page}\
@@ -73,38 +85,109 @@ pub(crate) fn page(title: &str, head: &str, body: &str) -> String {
     )
 }
 
-/// A colour per cause, the same in every report and the dashboard: a hue by the cause's place
-/// in the rule table, spread by the golden angle (and three lightnesses) so neighbours differ; grey for `unknown` and
-/// causes the table does not know.
-pub(crate) fn cause_colour(cause: &str) -> String {
-    match Rules::builtin()
-        .cause_ids()
-        .filter(|&c| c != crate::diagnose::rules::UNKNOWN)
-        .position(|c| c == cause)
-    {
-        Some(i) => format!(
-            "hsl({:.0},65%,{}%)",
-            (i as f64 * 137.508) % 360.0,
-            34 + i % 3 * 10
-        ),
-        None => "#888".to_owned(),
+/// Where in the stack a cause lies: each layer has its hue, so a page of causes reads as a
+/// few families of colour rather than a rainbow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layer {
+    Php,
+    Workers,
+    Upstream,
+    Database,
+    Disk,
+    Config,
+    /// `unknown`, and causes no layer claims.
+    Other,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Php => "PHP / application",
+            Layer::Workers => "workers",
+            Layer::Upstream => "upstream",
+            Layer::Database => "database",
+            Layer::Disk => "disk",
+            Layer::Config => "config",
+            Layer::Other => "unexplained",
+        }
+    }
+
+    /// The layer's hue (HSL degrees); `None`: grey.
+    fn hue(self) -> Option<u32> {
+        match self {
+            Layer::Php => Some(275),
+            Layer::Workers => Some(28),
+            Layer::Upstream => Some(210),
+            Layer::Database => Some(350),
+            Layer::Disk => Some(48),
+            Layer::Config => Some(140),
+            Layer::Other => None,
+        }
     }
 }
 
-/// The `diagnose` report, with the crawler panel when `seo` has crawler or robots.txt lines.
-pub fn write(out: &mut impl Write, report: &Report, seo: Option<&SeoReport>) -> io::Result<()> {
+/// The layer of a cause id (ids of `causes.md`; a new id falls in by its prefix).
+pub(crate) fn layer_of(cause: &str) -> Layer {
+    match cause {
+        "app_exception" | "app_error" => Layer::Php,
+        "out_of_memory" => Layer::Workers,
+        "rate_limited" => Layer::Upstream,
+        "disk_full" => Layer::Disk,
+        "file_permissions" | "htaccess_invalid" | "rewrite_loop" => Layer::Config,
+        c if c.starts_with("php_") => Layer::Php,
+        c if c.starts_with("fpm_") || c.starts_with("worker_") => Layer::Workers,
+        c if c.starts_with("upstream_") => Layer::Upstream,
+        c if c.starts_with("db_") => Layer::Database,
+        _ => Layer::Other,
+    }
+}
+
+/// A colour per cause, the same in every report and the dashboard: its layer's hue, the causes
+/// of one layer told apart by lightness (in the order of the rule table); grey for `unknown`
+/// and causes no layer claims.
+pub(crate) fn cause_colour(cause: &str) -> String {
+    let layer = layer_of(cause);
+    let Some(hue) = layer.hue() else {
+        return "#888".to_owned();
+    };
+    let rank = Rules::builtin()
+        .cause_ids()
+        .filter(|c| layer_of(c) == layer)
+        .position(|c| c == cause)
+        .unwrap_or(0);
+    format!("hsl({hue},62%,{}%)", 30 + rank * 9 % 40)
+}
+
+/// The `diagnose` report: the verdict, the overview figures and the table by cause first (a
+/// big day's page opens on them), then 5xx over time, the status mix, the response times,
+/// the tables by host and path, the `limit` worst incidents (0: all),
+/// what crawlers saw when `seo` has crawler or robots.txt lines, and the inputs.
+pub fn write(
+    out: &mut impl Write,
+    report: &Report,
+    seo: Option<&SeoReport>,
+    limit: usize,
+) -> io::Result<()> {
     let s = &report.summary;
     let mut body = String::from("<h1>fivehundred diagnose</h1>\n");
     body += &verdict(&diagnose_verdict(report), !report.incidents.is_empty());
+    body += &overview::overview(report, seo);
+    if !report.incidents.is_empty() {
+        body += &overview::causes(report);
+    }
     body += &chart_panel(&chart::points_of(&report.incidents));
+    body += &overview::class_mix(report);
+    body += &overview::response_times(report);
+    body += &overview::hosts(report);
+    body += &overview::top_paths(report);
+    let (shown, hidden, responses) = limited(report, limit);
     body += &incidents(
         "incidents",
         "Incidents",
         "incident",
-        report.incidents.iter().map(IncidentView::from),
+        shown.iter().map(IncidentView::from),
     );
-    let by_status: Vec<(String, u64)> = s.by_status.clone().into_iter().collect();
-    body += &status_mix(s.requests, &by_status);
+    body += &overview::more_incidents(hidden, responses);
     if let Some(seo) = seo.filter(|r| crawlers::has_data(r)) {
         body += &crawlers::panel(seo);
     }

@@ -1,13 +1,20 @@
-//! `/`: one server-rendered page for a person glancing at a server: the verdict, what is
-//! firing, which incidents are open and how to fix them, the status mix and the files
-//! followed. It is built from the HTML report's panels (same ids and classes, so the browser
-//! tests read both alike), with no script and nothing loaded from elsewhere (the CSP forbids
-//! both); it reloads itself with a meta refresh. Its 5xx chart is the report's, over the
-//! last hours of explained 5xx by minute and cause. Every piece of log data (paths,
-//! evidence, summaries, file names) goes through [`escape`]: a log line is written by whoever
-//! sent the request.
+//! `/`: one server-rendered page for a person glancing at a server: the verdict, the
+//! overview figures (as the HTML report's row: requests, 5xx and their share, incidents,
+//! hosts, time span, crawlers that got 5xx), what is firing, the chart, which incidents are
+//! open and how to fix them, the top failing paths, the status mix and the files followed.
+//! The figures are [`super::api`]'s, so the page says what `/api/overview` says.
+//!
+//! It is built from the HTML report's panels (same ids and classes, so the browser tests read
+//! both alike), with no script and nothing loaded from elsewhere (the CSP forbids both); it
+//! reloads itself with a meta refresh. Its 5xx chart is the report's, over the last 24 hours
+//! of explained 5xx by minute and cause, from the stored history (a restart, even a
+//! `kill -9`, loses none of it). Every piece of log data (paths, evidence, summaries, file
+//! names) goes through [`escape`]: a log line is written by whoever sent the request.
 
-use super::{FiringAlert, FollowedFile, Snapshot};
+use std::fmt::Write as _;
+
+use super::api::{self, OverviewView};
+use super::{CHART_MS, FiringAlert, FollowedFile, Snapshot};
 use crate::render::html::chart::Point;
 use crate::render::html::components::{IncidentView, incidents, status_mix, verdict};
 use crate::render::html::{chart_panel, escape, page as html_page};
@@ -34,23 +41,23 @@ pub(super) fn page(s: &Snapshot) -> String {
         &watch_verdict(s.firing.len(), open.len(), total, &errors),
         bad,
     );
+    let figures = api::overview(s);
+    body += &overview(&figures);
     body += &alerts(&s.firing);
     let points: Vec<Point<'_>> = s
-        .timeline
-        .iter()
-        .map(|p| Point {
-            cause: &p.cause,
-            at: p.at,
-            count: p.count,
-        })
+        .history
+        .causes()
+        .map(|(cause, at, count)| Point { cause, at, count })
         .collect();
     body += &chart_panel(&points);
+    body += &window(s);
     body += &incidents(
         "incidents",
         "Open incidents",
         "incident",
         open.into_iter().map(IncidentView::from),
     );
+    body += &top_paths(&figures);
     body += &status_mix(total, &errors);
     body += &files(&s.files);
     let refresh = format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">");
@@ -65,6 +72,107 @@ fn five_hundreds(s: &Snapshot) -> (u64, Vec<(String, u64)>) {
         .map(|(code, n)| (code.to_string(), *n))
         .collect();
     (responses.values().sum(), errors)
+}
+
+/// The overview row, in the HTML report's markup: one `.figure[data-figure]` per figure,
+/// its `.value` the number `/api/overview` gives (the browser tests compare them), its
+/// `.label` and a `.note`.
+fn overview(o: &OverviewView) -> String {
+    let span = match (&o.first_line, &o.last_line) {
+        (Some(first), Some(last)) => format!("{first} … {last}"),
+        _ => "none yet".to_owned(),
+    };
+    let each: Vec<String> = o.crawlers.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let crawled: u64 = o.crawlers.values().sum();
+    let figures = [
+        (
+            "requests",
+            o.requests.to_string(),
+            "requests",
+            String::new(),
+        ),
+        (
+            "server_errors",
+            o.server_errors.to_string(),
+            "5xx",
+            format!("{:.2}% of requests", o.server_error_percent),
+        ),
+        (
+            "incidents",
+            o.incidents.to_string(),
+            "incidents",
+            format!("{} open", o.open_incidents),
+        ),
+        (
+            "hosts",
+            o.hosts.to_string(),
+            "hosts with 5xx",
+            String::new(),
+        ),
+        ("span", span, "first … last line", String::new()),
+        (
+            "crawler_errors",
+            crawled.to_string(),
+            "5xx to crawlers",
+            each.join(", "),
+        ),
+    ];
+    let mut html =
+        String::from("<section id=\"overview\"><h2>Overview</h2><div class=\"figures\">");
+    for (name, value, label, note) in figures {
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!("<span class=\"note\">{}</span>", escape(&note))
+        };
+        let _ = write!(
+            html,
+            "<div class=\"figure\" data-figure=\"{name}\"><span class=\"value\">{}</span>\
+             <span class=\"label\">{label}</span>{note}</div>",
+            escape(&value)
+        );
+    }
+    html + "</div></section>\n"
+}
+
+/// Under the chart: the responses of its hours by status class, from the stored history.
+fn window(s: &Snapshot) -> String {
+    let classes = s.history.classes();
+    let total: u64 = classes.values().sum();
+    let each: Vec<String> = classes
+        .iter()
+        .map(|(digit, n)| format!("{n} × {digit}xx"))
+        .collect();
+    format!(
+        "<p class=\"meta\" id=\"window\">Last {} h of the logs: {total} responses{}.</p>\n",
+        CHART_MS / 3_600_000,
+        if each.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", each.join(", "))
+        }
+    )
+}
+
+/// The most failing paths, as the HTML report's table: one `tr[data-count]` each, the path
+/// in its first cell, its share of the 5xx.
+fn top_paths(o: &OverviewView) -> String {
+    let mut html = String::from("<section id=\"top-paths\"><h2>Top failing paths</h2>\n");
+    if o.top_paths.is_empty() {
+        return html + "<p class=\"good\">None.</p></section>\n";
+    }
+    html += "<table><tr><th>Path</th><th>5xx</th><th>Share</th></tr>\n";
+    for p in &o.top_paths {
+        let _ = writeln!(
+            html,
+            "<tr data-count=\"{n}\"><td><code>{}</code></td><td class=\"n\">{n}</td>\
+             <td class=\"n\">{:.1}%</td></tr>",
+            escape(&p.path),
+            p.count as f64 * 100.0 / o.server_errors.max(1) as f64,
+            n = p.count
+        );
+    }
+    html + "</table></section>\n"
 }
 
 /// One line: what fires, what is open, how many 5xx.
@@ -131,6 +239,7 @@ mod tests {
     use super::*;
     use crate::formats::Stamp;
     use crate::watch::live::LiveIncident;
+    use crate::watch::store::Overview;
 
     const SCRIPT: &str = "<script>alert(1)</script>";
     const IMG: &str = "\"><img src=x onerror=alert(1)>";
@@ -164,6 +273,18 @@ mod tests {
             summary: format!("s{SCRIPT}"),
             since: Stamp { ms: 0, offset: 0 },
         }];
+        s.overview = Overview {
+            top_paths: vec![(format!("/top{SCRIPT}"), 3)],
+            hosts: 1,
+            crawlers: [(format!("bot{IMG}"), 2)].into(),
+            span: Some((
+                Stamp { ms: 0, offset: 0 },
+                Stamp {
+                    ms: 60_000,
+                    offset: 0,
+                },
+            )),
+        };
         s.files = vec![FollowedFile {
             path: format!("/logs/{SCRIPT}{IMG}"),
             kind: format!("k{IMG}"),
@@ -203,6 +324,50 @@ mod tests {
                 "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\""
             )
         );
+    }
+
+    /// The overview row says what `/api/overview` says, in the report's markup the browser
+    /// tests read; the top paths come with their counts.
+    #[test]
+    fn the_overview_row_and_top_paths_are_the_apis() {
+        let s = hostile();
+        let html = page(&s);
+        let o = api::overview(&s);
+        assert_eq!((o.requests, o.server_errors, o.incidents), (14, 4, 0));
+        assert_eq!(o.server_error_percent, 28.57);
+        let figure = |name: &str, value: &str, rest: &str| {
+            format!(
+                "<div class=\"figure\" data-figure=\"{name}\"><span class=\"value\">{value}</span>{rest}</div>"
+            )
+        };
+        for want in [
+            figure("requests", "14", "<span class=\"label\">requests</span>"),
+            figure(
+                "server_errors",
+                "4",
+                "<span class=\"label\">5xx</span><span class=\"note\">28.57% of requests</span>",
+            ),
+            figure(
+                "incidents",
+                "0",
+                "<span class=\"label\">incidents</span><span class=\"note\">1 open</span>",
+            ),
+            figure(
+                "span",
+                "1970-01-01T00:00:00+00:00 … 1970-01-01T00:01:00+00:00",
+                "<span class=\"label\">first … last line</span>",
+            ),
+            figure(
+                "crawler_errors",
+                "2",
+                "<span class=\"label\">5xx to crawlers</span><span class=\"note\">bot&quot;&gt;&lt;img src=x onerror=alert(1)&gt; 2</span>",
+            ),
+        ] {
+            assert!(html.contains(&want), "{want}\n{html}");
+        }
+        assert!(html.contains(
+            "<tr data-count=\"3\"><td><code>/top&lt;script&gt;alert(1)&lt;/script&gt;</code></td><td class=\"n\">3</td><td class=\"n\">75.0%</td></tr>"
+        ));
     }
 
     #[test]

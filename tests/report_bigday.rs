@@ -1,0 +1,225 @@
+//! Issue 19 on a big site's bad day (`examples/bigday.rs`: six vhosts, 100,000 requests, about
+//! 2,900 5xx over some 300 paths): one incident per (host, cause, place), the JSON's figures
+//! equal to what was generated, and a text report a person reads on one screen or two.
+
+#[path = "../examples/bigday.rs"]
+#[allow(dead_code)]
+mod bigday;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn fivehundred(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(args)
+        .args(["--tz", "UTC"])
+        .arg(dir.join("access.log"))
+        .arg(dir.join("error.log"))
+        .output()
+        .expect("run fivehundred")
+}
+
+fn json(dir: &Path) -> Value {
+    let out = fivehundred(&["diagnose", "--format", "json"], dir);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+fn day() -> (tempfile::TempDir, bigday::Day) {
+    let dir = tempfile::tempdir().unwrap();
+    let day = bigday::generate(19, dir.path()).expect("generate the day");
+    (dir, day)
+}
+
+#[test]
+fn the_generator_gives_the_same_day_for_the_same_seed() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (da, db) = (
+        bigday::generate(19, a.path()).unwrap(),
+        bigday::generate(19, b.path()).unwrap(),
+    );
+    assert_eq!(da, db);
+    for f in ["access.log", "error.log"] {
+        let same =
+            std::fs::read(a.path().join(f)).unwrap() == std::fs::read(b.path().join(f)).unwrap();
+        assert!(same, "{f} differs between two runs with seed 19");
+    }
+    assert!(
+        da.server_errors > 2_000 && da.by_cause.iter().all(|&n| n > 0),
+        "{da:?}"
+    );
+}
+
+#[test]
+fn one_incident_per_host_cause_and_place_with_the_figures_generated() {
+    let (dir, day) = day();
+    let r = json(dir.path());
+    let s = &r["summary"];
+    assert_eq!(s["requests"], day.requests);
+    assert_eq!(s["server_errors"], day.server_errors);
+    for (class, n) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().zip(day.by_class) {
+        assert_eq!(s["by_class"][class], n, "{class}");
+    }
+    // Every line ends with $request_time: the 504s waited a minute for the API.
+    let times = &s["response_times"];
+    for (class, n) in ["2xx", "3xx", "4xx", "5xx"].iter().zip(&day.by_class[1..]) {
+        assert_eq!(times[class]["count"], *n, "{class}");
+    }
+    let p99 = times["5xx"]["p99_ms"].as_f64().unwrap();
+    assert!((55_000.0..66_000.0).contains(&p99), "5xx p99 {p99} ms");
+    let incidents = r["incidents"].as_array().unwrap();
+    let count = |i: &Value| i["count"].as_u64().unwrap();
+    assert_eq!(incidents.iter().map(count).sum::<u64>(), day.server_errors);
+    for (cause, n) in bigday::CAUSES.iter().zip(day.by_cause) {
+        let got: u64 = incidents
+            .iter()
+            .filter(|i| i["cause"] == *cause)
+            .map(count)
+            .sum();
+        assert_eq!(got, n, "{cause}");
+    }
+    for ((host, _), n) in bigday::HOSTS.iter().zip(day.by_host) {
+        let got: u64 = incidents
+            .iter()
+            .filter(|i| i["host"] == *host)
+            .map(count)
+            .sum();
+        assert_eq!(got, n, "{host}");
+    }
+    // The price formatter's failure on a few hundred product pages is one incident, its paths
+    // bounded, counted and listed with their counts.
+    let shop: Vec<&Value> = incidents
+        .iter()
+        .filter(|i| i["cause"] == "php_uncaught_exception")
+        .collect();
+    assert_eq!(shop.len(), 1);
+    let shop = shop[0];
+    assert_eq!(shop["host"], "shop.example.com");
+    assert!(
+        shop["distinct_paths"].as_u64().unwrap() > 200,
+        "{}",
+        shop["distinct_paths"]
+    );
+    assert_eq!(shop["paths"].as_array().unwrap().len(), 20);
+    let top = shop["top_paths"].as_array().unwrap();
+    assert_eq!(top.len(), 10);
+    assert_eq!(top[0]["path"], shop["paths"][0]);
+    assert!(
+        top.windows(2)
+            .all(|w| w[0]["count"].as_u64() >= w[1]["count"].as_u64())
+    );
+    // The database outage on two vhosts is two incidents, one per host.
+    let db: Vec<&str> = incidents
+        .iter()
+        .filter(|i| i["cause"] == "db_unreachable")
+        .map(|i| i["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(db, ["www.example.com", "blog.example.com"]);
+    // The summary's top paths are (host, path) pairs, most 5xx first.
+    let top = s["top_paths"].as_array().unwrap();
+    assert_eq!(top.len(), 10);
+    assert!(
+        top.iter()
+            .all(|p| p["host"].is_string() && p["count"].as_u64() > Some(0))
+    );
+}
+
+#[test]
+fn the_text_report_starts_with_the_causes_and_fits_a_screen_or_two() {
+    let (dir, day) = day();
+    let out = fivehundred(&["diagnose"], dir.path());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The summary and the table by cause: one row per cause, within the first screenful.
+    assert!(
+        lines[0].contains(&format!("{} server errors", day.server_errors)),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[2].starts_with("cause") && lines[2].contains("share"),
+        "{}",
+        lines[2]
+    );
+    let table = &lines[3..3 + bigday::CAUSES.len()];
+    for (row, cause) in table
+        .iter()
+        .zip(["php_uncaught_exception", "db_unreachable"])
+    {
+        assert!(row.starts_with(cause), "{row}");
+    }
+    assert!(table.iter().all(|r| r.contains('%')), "{table:#?}");
+    // Ten incidents worst first, the rest in one line; well under the issue's 8,166 lines.
+    assert!(lines.len() <= 120, "{} lines:\n{text}", lines.len());
+    assert!(
+        text.contains("\n10. ") && !text.contains("\n11. "),
+        "{text}"
+    );
+    let r = json(dir.path());
+    let last = r["incidents"].as_array().unwrap().last().unwrap()["count"].clone();
+    let more = format!("… and 1 more incident(s) ({last} responses): --limit 0 shows all");
+    assert!(text.contains(&more), "no {more:?} in:\n{text}");
+    assert!(
+        text.contains("and 2") && text.contains(" more\n"),
+        "no 'and N more' paths:\n{text}"
+    );
+    // --limit 0 shows all.
+    let all = fivehundred(&["diagnose", "--limit", "0"], dir.path());
+    let all = String::from_utf8(all.stdout).unwrap();
+    assert!(
+        all.contains("\n11. ") && !all.contains("more incident"),
+        "{all}"
+    );
+}
+
+/// A million 5xx over 40 vhosts and 100,000 paths: the HTML page stays under 2 MB (its
+/// incidents, paths, hosts and evidence are bounded, its chart bucketed) and the JSON small.
+#[test]
+fn a_million_5xx_make_a_page_under_2_mb() {
+    let dir = tempfile::tempdir().unwrap();
+    bigday::generate_flood(dir.path(), 1_000_000).expect("generate");
+    let log = dir.path().join("access.log");
+    let html = dir.path().join("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["diagnose", "--format", "html", "-o"])
+        .arg(&html)
+        .arg(&log)
+        .output()
+        .expect("run fivehundred");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.len() < 2 << 20, "the page is {} bytes", page.len());
+    assert!(page.contains("1,000,000"), "no figure of a million");
+    let json = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["diagnose", "--format", "json"])
+        .arg(&log)
+        .output()
+        .expect("run fivehundred");
+    std::fs::remove_file(&log).ok();
+    assert!(
+        json.stdout.len() < 1 << 20,
+        "the JSON is {} bytes",
+        json.stdout.len()
+    );
+    let r: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let incidents = r["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 40);
+    assert!(
+        incidents
+            .iter()
+            .all(|i| i["paths"].as_array().unwrap().len() == 20
+                && i["distinct_paths"].as_u64() > Some(2_000))
+    );
+}
