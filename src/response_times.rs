@@ -147,7 +147,10 @@ impl BlockObserver for TimesObserver {
             let Some((time, status)) = at.format.head(line, &mut clock) else {
                 continue;
             };
-            if at.window.contains(time) && (100..600).contains(&status) {
+            if at.window.contains(time)
+                && (100..600).contains(&status)
+                && at.scope.admits_line(at.format, line, status)
+            {
                 tally.classes[usize::from(status / 100) - 1].add(us);
             }
         }

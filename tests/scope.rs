@@ -256,6 +256,37 @@ fn a_scope_that_leaves_out_every_line_says_so_on_stderr() {
 }
 
 #[test]
+fn response_times_are_those_of_the_lines_in_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let line = |host: &str, status: u16, time: &str| {
+        format!(
+            "{host}:80 127.0.0.1 - - [07/Dec/2026:04:45:00 +0000] \"GET / HTTP/1.1\" {status} 1 \"-\" \"x\" {time}\n"
+        )
+    };
+    let text = [
+        line("a.test", 200, "0.100"),
+        line("a.test", 502, "0.300"),
+        line("b.test", 200, "2.000"),
+        line("b.test", 200, "2.000"),
+    ]
+    .concat();
+    std::fs::write(&log, text).unwrap();
+    let times = |args: &[&str]| {
+        diagnose(args, std::slice::from_ref(&log))["summary"]["response_times"].clone()
+    };
+    let all = times(&[]);
+    assert_eq!(all["2xx"]["count"], 3, "{all}");
+    let a = times(&["--host", "a.test"]);
+    assert_eq!(a["2xx"]["count"], 1, "{a}");
+    assert!(a["2xx"]["p50_ms"].as_f64().unwrap() < 200.0, "{a}");
+    assert_eq!(a["5xx"]["count"], 1, "{a}");
+    let ok = times(&["--status", "2xx"]);
+    assert_eq!(ok["2xx"]["count"], 3, "{ok}");
+    assert!(ok.get("5xx").is_none(), "{ok}");
+}
+
+#[test]
 fn filters_together_count_what_every_one_of_them_takes() {
     let v = diagnose(
         &["--host", "blog.test", "--path", "*.php", "--status", "5xx"],

@@ -111,6 +111,13 @@ impl Scope {
         host_ok && self.path.as_ref().is_none_or(|(_, p)| p.matches(r.path()))
     }
 
+    /// Whether an access-log line of `status` counts, for an observer that reads its own
+    /// figures from the lines (the line is parsed only for a host or path filter).
+    pub fn admits_line(&self, format: &AccessFormat, line: &[u8], status: u16) -> bool {
+        self.admits_status(status)
+            && (!self.needs_record() || format.parse(line).is_some_and(|r| self.admits_place(&r)))
+    }
+
     /// Whether an access-log line of `status` counts: `None` if not; else its record where it
     /// was parsed, to tell or because it is a 5xx (whose record the scan keeps).
     pub fn admit<'l>(
