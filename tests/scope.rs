@@ -287,6 +287,43 @@ fn response_times_are_those_of_the_lines_in_scope() {
 }
 
 #[test]
+fn the_html_report_says_its_scope_under_the_verdict_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let out = html.to_str().unwrap();
+    let r = run(
+        "diagnose",
+        &[
+            "--format",
+            "html",
+            "-o",
+            out,
+            "--host",
+            "<b>blog.test",
+            "--status",
+            "5xx",
+        ],
+        &lab_inputs(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(
+            "<p class=\"meta\" id=\"scope\">Only host &lt;b&gt;blog.test, status 5xx.</p>"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("<b>blog"));
+    let r = run("diagnose", &["--format", "html", "-o", out], &lab_inputs());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        !std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("id=\"scope\"")
+    );
+}
+
+#[test]
 fn filters_together_count_what_every_one_of_them_takes() {
     let v = diagnose(
         &["--host", "blog.test", "--path", "*.php", "--status", "5xx"],

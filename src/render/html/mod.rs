@@ -171,6 +171,7 @@ pub fn write(
     let s = &report.summary;
     let mut body = String::from("<h1>fivehundred diagnose</h1>\n");
     body += &verdict(&diagnose_verdict(report), !report.incidents.is_empty());
+    body += &scope_line(&report.scope);
     body += &overview::overview(report, seo);
     if !report.incidents.is_empty() {
         body += &overview::causes(report);
@@ -208,9 +209,17 @@ pub fn write(
 pub fn write_seo(out: &mut impl Write, report: &SeoReport) -> io::Result<()> {
     let mut body = String::from("<h1>fivehundred seo</h1>\n");
     body += &verdict(&seo_verdict(report)?, report.found());
+    body += &scope_line(&report.scope);
     body += &crawlers::panel(report);
     body += &inputs(&report.inputs);
     out.write_all(page("fivehundred: what crawlers saw", "", &body).as_bytes())
+}
+
+/// The filters and window the figures are within, under the verdict (nothing without any).
+fn scope_line(scope: &crate::scope::Scope) -> String {
+    scope.summary().map_or_else(String::new, |s| {
+        format!("<p class=\"meta\" id=\"scope\">{}</p>\n", escape(&s))
+    })
 }
 
 /// The 5xx chart, or a line saying why there is none.
