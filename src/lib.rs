@@ -1,7 +1,8 @@
 //! fivehundred: from the logs a web server already writes to the cause of its 5xx answers.
 //!
 //! Data flows one way: [`read`] turns paths into byte records, [`formats`] detects each
-//! input's kind and parses records into events, the [`engine`] ties 5xx responses to the error
+//! input's kind and parses records into events ([`scope`] says which count: `--host`,
+//! `--path`, `--status`, the window), the [`engine`] ties 5xx responses to the error
 //! records that explain them (identity first, over a bounded window), [`diagnose`] names and
 //! groups its decisions into incidents, [`seo`] counts what crawlers got from the same scan, and
 //! [`render`] prints the result. [`watch`] follows logs live. [`probe`] asks a live site
