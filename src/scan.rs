@@ -804,6 +804,7 @@ fn tally_block(
     let mut newest: Option<Stamp> = None;
     let mut clock = ClfClock::default();
     let mut responses = Vec::new();
+    let filtered = scope.filters_lines();
     for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
         let head = match format.head(line, &mut clock) {
@@ -813,12 +814,15 @@ fn tally_block(
         match head {
             Some((format, (time, status))) if window.contains(time) => {
                 newest = newest.max(Some(time));
-                let Some(record) = scope.admit(format, line, status) else {
+                // Only a 5xx is parsed (to keep it), unless a filter must see the line first: a
+                // host or path filter parses the 5xx it admits twice, so that the loop without
+                // one moves no record on every line.
+                if filtered && !scope.admits_line(format, line, status) {
                     continue;
-                };
+                }
                 counts[usize::from(status)] += 1;
                 if (500..600).contains(&status)
-                    && let Some(r) = record
+                    && let Some(r) = format.parse(line)
                 {
                     let place = block_no << 32 | line_no as u64;
                     responses.push(Response::from_record((&r, line), index, place, strings));

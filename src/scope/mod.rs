@@ -96,6 +96,11 @@ impl Scope {
         self.status.as_ref().is_none_or(|(_, s)| s.contains(status))
     }
 
+    /// Whether any access-log line may be left out (a status, host or path filter).
+    pub fn filters_lines(&self) -> bool {
+        self.status.is_some() || self.needs_record()
+    }
+
     /// Whether telling a line's host or path needs the line parsed.
     #[inline]
     pub fn needs_record(&self) -> bool {
@@ -116,25 +121,6 @@ impl Scope {
     pub fn admits_line(&self, format: &AccessFormat, line: &[u8], status: u16) -> bool {
         self.admits_status(status)
             && (!self.needs_record() || format.parse(line).is_some_and(|r| self.admits_place(&r)))
-    }
-
-    /// Whether an access-log line of `status` counts: `None` if not; else its record where it
-    /// was parsed, to tell or because it is a 5xx (whose record the scan keeps).
-    pub fn admit<'l>(
-        &self,
-        format: &AccessFormat,
-        line: &'l [u8],
-        status: u16,
-    ) -> Option<Option<AccessRecord<'l>>> {
-        if !self.admits_status(status) {
-            return None;
-        }
-        if !self.needs_record() {
-            let server_error = (500..600).contains(&status);
-            return Some(server_error.then(|| format.parse(line)).flatten());
-        }
-        let record = format.parse(line)?;
-        self.admits_place(&record).then_some(Some(record))
     }
 
     /// This scope with the filters given in place of its own (`watch`'s query over its
@@ -283,10 +269,11 @@ mod tests {
         let f = AccessFormat::Clf(crate::formats::access::ClfVariant::Combined);
         let line =
             b"1.2.3.4 - - [25/Nov/2026:14:00:04 +0000] \"GET /b HTTP/1.1\" 502 1 \"-\" \"x\"";
-        assert!(s.admit(&f, line, 500).is_none());
-        assert!(s.admit(&f, line, 502).unwrap().is_some());
+        assert!(!s.admits_line(&f, line, 500));
+        assert!(s.admits_line(&f, line, 502));
+        assert!(!s.needs_record());
         let all = Scope::default();
-        assert!(all.admit(&f, line, 200).unwrap().is_none());
+        assert!(all.admits_line(&f, line, 200));
     }
 
     #[test]
