@@ -474,17 +474,7 @@ fn watch_dashboard_is_inert_and_refreshes_itself() {
     let watch = Watch::start(&[logs_dir.clone().into()], state.path());
     let by_cause = wait_incidents(&watch, logs.2);
 
-    let url = format!("http://127.0.0.1:{}/", watch.port);
-    let mut browser = Browser::launch();
-    let page = browser.open(&url, &shot("watch-hostile"));
-    assert_inert(&page, &url);
-    assert!(
-        page.csp_header
-            .as_deref()
-            .is_some_and(|h| h.starts_with(CSP)),
-        "the dashboard's CSP header: {:?}",
-        page.csp_header
-    );
+    let (mut browser, url, page) = open_dashboard(&watch, "watch-hostile");
     assert_shows_hostile_text(&page);
     assert_chart(&page, &by_cause);
     let requests = |logs: &(String, String, u64)| logs.0.lines().count() as u64;
@@ -772,17 +762,7 @@ fn watch_dashboard_on_a_big_day_shows_the_apis_figures_and_makes_its_screenshot(
     let size = watch.get("/").body.len();
     assert!(size < 100_000, "the dashboard is {size} bytes");
 
-    let url = format!("http://127.0.0.1:{}/", watch.port);
-    let mut browser = Browser::launch();
-    let page = browser.open(&url, &shot("watch-bigday"));
-    assert_inert(&page, &url);
-    assert!(
-        page.csp_header
-            .as_deref()
-            .is_some_and(|h| h.starts_with(CSP)),
-        "the dashboard's CSP header: {:?}",
-        page.csp_header
-    );
+    let (mut browser, url, page) = open_dashboard(&watch, "watch-bigday");
     // Each figure's value as shown (digits grouped or not) is the API's.
     let shown = |name: &str| page.figures.get(name).map(|t| t.replace(',', ""));
     let crawled: u64 = overview["crawlers"]
@@ -863,4 +843,21 @@ fn watch_dashboard_on_a_big_day_shows_the_apis_figures_and_makes_its_screenshot(
         assert!(size < 300_000, "{} is {size} bytes", png.display());
         eprintln!("saved {}", png.display());
     }
+}
+
+/// `watch`'s dashboard in a browser (kept for reloads), its URL and the page as first shown:
+/// inert, and served with the CSP header.
+fn open_dashboard(watch: &Watch, name: &str) -> (Browser, String, Page) {
+    let url = format!("http://127.0.0.1:{}/", watch.port);
+    let mut browser = Browser::launch();
+    let page = browser.open(&url, &shot(name));
+    assert_inert(&page, &url);
+    assert!(
+        page.csp_header
+            .as_deref()
+            .is_some_and(|h| h.starts_with(CSP)),
+        "the dashboard's CSP header: {:?}",
+        page.csp_header
+    );
+    (browser, url, page)
 }
