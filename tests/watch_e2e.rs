@@ -562,12 +562,7 @@ impl Run {
 
 #[test]
 fn no_line_is_lost_or_counted_twice_through_rotation_truncation_deletion_and_kill_9() {
-    let seed = std::env::var("FIVEHUNDRED_E2E_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| now_ms() as u64);
-    eprintln!("seed {seed} (FIVEHUNDRED_E2E_SEED={seed} replays this run)");
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::from_env();
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     fs::create_dir(&logs).unwrap();

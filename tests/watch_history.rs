@@ -174,12 +174,7 @@ fn the_history_survives_kill_9_and_counts_no_line_twice() {
     std::fs::create_dir(&logs).unwrap();
     let start = (now_ms() / MINUTE - 60) * MINUTE;
     let mut want = Expected::default();
-    let seed = std::env::var("FIVEHUNDRED_E2E_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| now_ms() as u64);
-    eprintln!("seed {seed} (FIVEHUNDRED_E2E_SEED={seed} replays this run)");
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::from_env();
 
     // The logs grow a minute at a time; every fifth minute, a moment after it is written,
     // `kill -9` and a restart: whatever the store had, the restart reads on from its

@@ -563,7 +563,14 @@ pub fn alertmanager_alerts(port: u16) -> Vec<Value> {
 pub struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    /// Seeded from `FIVEHUNDRED_E2E_SEED`, else the clock; says its seed on stderr so that a
+    /// failed run can be replayed.
+    pub fn from_env() -> Rng {
+        let seed = std::env::var("FIVEHUNDRED_E2E_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| now_ms() as u64);
+        eprintln!("seed {seed} (FIVEHUNDRED_E2E_SEED={seed} replays this run)");
         Rng(seed)
     }
 
