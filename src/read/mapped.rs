@@ -113,9 +113,9 @@ impl BlockSource {
     }
 }
 
-/// Blocks behind the newest handed out whose pages are kept mapped: more than are ever read
-/// at once (a reader has a few in flight).
-const TRAIL: usize = 6 * BLOCK;
+/// Bytes behind the newest block handed out whose pages are kept mapped (see
+/// [`TRAIL_BLOCKS`](super::TRAIL_BLOCKS)).
+const TRAIL: usize = super::TRAIL_BLOCKS * BLOCK;
 
 /// A mapped file in blocks of whole lines, cut like [`Blocks`] cuts a stream.
 ///
