@@ -72,7 +72,9 @@ enum Command {
     ///
     /// Requests each URL and a few harmless variants that commonly make applications fail (a
     /// malformed value, `id[]=`, a quote, an over-long value, a bad percent-encoding, an
-    /// `Accept: application/json` request); GET only, only the hosts named, rate-limited.
+    /// `Accept: application/json` request), and once per site its debug endpoints (Spring's
+    /// /actuator, Go's /debug/pprof/, Symfony's /_profiler/…); GET only, only the hosts named,
+    /// rate-limited. The same leak on several URLs of a site is one finding with its URLs.
     ///
     /// Exit status: 0 if nothing leaked or only low/info findings, 1 if any finding is medium
     /// or high, 2 on a usage error or when no URL could be fetched at all.
