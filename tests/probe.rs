@@ -389,11 +389,17 @@ fn the_rate_limit_spaces_requests() {
     let times: Vec<Instant> = s.log.lock().unwrap().iter().map(|(_, t)| *t).collect();
     // The URL, its six variants and the site's five debug endpoints.
     assert_eq!(times.len(), 7 + DEBUG_PATHS.len());
-    for pair in times.windows(2) {
-        let gap = pair[1] - pair[0];
-        // 100 ms apart at the client; arrival may be a little closer than that.
-        assert!(gap >= Duration::from_millis(80), "requests {gap:?} apart");
-    }
+    // Sent 100 ms apart. One request held up on its way (a loaded machine) arrives closer to
+    // the next, so pairs are not all 100 ms apart on arrival; the span is: N requests cannot
+    // arrive within less than N-1 gaps, less the first one's delay.
+    let span = times[times.len() - 1] - times[0];
+    let least = Duration::from_millis(100) * (times.len() as u32 - 1) - Duration::from_millis(150);
+    assert!(span >= least, "{} requests within {span:?}", times.len());
+    let close = times
+        .windows(2)
+        .filter(|p| p[1] - p[0] < Duration::from_millis(80))
+        .count();
+    assert!(close <= 2, "{close} pairs of requests under 80 ms apart");
 }
 
 #[test]

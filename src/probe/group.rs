@@ -26,6 +26,9 @@ pub struct SiteFinding {
     pub signature: String,
     pub stack: String,
     pub fix: String,
+    /// The request and the status of the answer it was first seen in.
+    pub request: &'static str,
+    pub status: u16,
     /// Every URL it was seen on, in the order probed.
     pub urls: Vec<String>,
 }
@@ -37,6 +40,23 @@ pub fn site_of(url: &Url) -> String {
         Some(port) => format!("{}://{host}:{port}", url.scheme()),
         None => format!("{}://{host}", url.scheme()),
     }
+}
+
+/// The site of a target (its URL as written when that does not parse).
+pub fn target_site(t: &Target) -> String {
+    Url::parse(&t.url).map_or_else(|_| t.url.clone(), |u| site_of(&u))
+}
+
+/// The targets' sites, in the order their first URL was probed.
+pub fn sites(targets: &[Target]) -> Vec<String> {
+    let mut sites: Vec<String> = Vec::new();
+    for t in targets {
+        let site = target_site(t);
+        if !sites.contains(&site) {
+            sites.push(site);
+        }
+    }
+    sites
 }
 
 /// The targets' findings grouped per site, worst first, then in the order first seen.
@@ -68,6 +88,8 @@ pub fn by_site(targets: &[Target]) -> Vec<SiteFinding> {
                         signature: f.signature.clone(),
                         stack: f.stack.clone(),
                         fix: f.fix.clone(),
+                        request: f.request,
+                        status: f.status,
                         urls: vec![t.url.clone()],
                     });
                 }

@@ -6,9 +6,7 @@
 
 use std::io::{self, Write};
 
-use reqwest::Url;
-
-use super::group::site_of;
+use super::group::{sites, target_site};
 use super::{Finding, Report, Target};
 
 /// Writes the report.
@@ -17,7 +15,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
     xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
     let all = Counts::of(report.targets.iter());
     xml.open("testsuites", &all.attrs("fivehundred probe"), 0)?;
-    for site in sites(report) {
+    for site in sites(&report.targets) {
         let targets: Vec<&Target> = report
             .targets
             .iter()
@@ -31,22 +29,6 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         xml.close("testsuite", 1)?;
     }
     xml.close("testsuites", 0)
-}
-
-fn target_site(t: &Target) -> String {
-    Url::parse(&t.url).map_or_else(|_| t.url.clone(), |u| site_of(&u))
-}
-
-/// The sites, in the order their first URL was probed.
-fn sites(report: &Report) -> Vec<String> {
-    let mut sites: Vec<String> = Vec::new();
-    for t in &report.targets {
-        let site = target_site(t);
-        if !sites.contains(&site) {
-            sites.push(site);
-        }
-    }
-    sites
 }
 
 /// Test cases, failures and errors of some targets.

@@ -5,10 +5,8 @@
 
 use std::io::{self, Write};
 
-use reqwest::Url;
-
 use super::detect::clean;
-use super::group::{SiteFinding, site_of};
+use super::group::{SiteFinding, sites, target_site};
 use super::signatures::Severity;
 use super::{Report, Target};
 use crate::render::Style;
@@ -20,13 +18,7 @@ const URLS_SHOWN: usize = 5;
 pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<()> {
     let st = Style { on: color };
     writeln!(out, "{}", st.bold(&summary(report)))?;
-    let mut sites: Vec<String> = Vec::new();
-    for t in &report.targets {
-        let site = target_site(t);
-        if !sites.contains(&site) {
-            sites.push(site);
-        }
-    }
+    let mut sites = sites(&report.targets);
     // Worst first; a site without findings sorts after `info`.
     let worst = |site: &String| {
         report
@@ -43,10 +35,6 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         write_site(out, report, site, &st)?;
     }
     Ok(())
-}
-
-fn target_site(t: &Target) -> String {
-    Url::parse(&t.url).map_or_else(|_| t.url.clone(), |u| site_of(&u))
 }
 
 fn summary(report: &Report) -> String {
@@ -88,10 +76,12 @@ fn write_finding(out: &mut impl Write, f: &SiteFinding, fix: bool, st: &Style) -
     };
     writeln!(
         out,
-        "  {sev} {} in {} ({})",
+        "  {sev} {} in {} ({}; request {}, status {})",
         f.category.id(),
         clean(&f.place),
-        f.stack
+        f.stack,
+        f.request,
+        f.status
     )?;
     writeln!(out, "         {}", clean(&f.excerpt))?;
     writeln!(out, "         on {}", url_list(&f.urls))?;

@@ -83,6 +83,8 @@ fn result(f: &SiteFinding) -> Value {
             "stack": f.stack,
             "fix": f.fix,
             "site": f.site,
+            "request": f.request,
+            "status": f.status,
         },
     })
 }
