@@ -203,6 +203,7 @@ async fn probe_debug_paths(fetcher: &mut Fetcher, site: &Url, seen: &HashSet<Url
             answer.status,
         );
         if target.worst().is_some_and(Severity::fails) {
+            target.findings.sort_by_key(|f| (f.severity, f.category));
             found.push(target);
         }
     }
