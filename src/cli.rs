@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::tz::TimeZone;
+use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::diagnose::{self, rules::Rules};
 use crate::doctor;
@@ -71,7 +72,9 @@ enum Command {
     ///
     /// Requests each URL and a few harmless variants that commonly make applications fail (a
     /// malformed value, `id[]=`, a quote, an over-long value, a bad percent-encoding, an
-    /// `Accept: application/json` request); GET only, only the hosts named, rate-limited.
+    /// `Accept: application/json` request), and once per site its debug endpoints (Spring's
+    /// /actuator, Go's /debug/pprof/, Symfony's /_profiler/…); GET only, only the hosts named,
+    /// rate-limited. The same leak on several URLs of a site is one finding with its URLs.
     ///
     /// Exit status: 0 if nothing leaked or only low/info findings, 1 if any finding is medium
     /// or high, 2 on a usage error or when no URL could be fetched at all.
@@ -153,8 +156,13 @@ const EXPLAIN_EXAMPLES: &str = "Examples:
 
 const PROBE_EXAMPLES: &str = "Examples:
   fivehundred probe https://www.example.com/
+  fivehundred probe example.com staging.example.com:8443
   fivehundred probe --crawl 20 --format json https://shop.example.com/ > leaks.json
-  fivehundred probe --rate 1 --timeout 30 'https://app.example.com/item?id=3'";
+  fivehundred probe --rate 1 --timeout 30 'https://app.example.com/item?id=3'
+  fivehundred probe --cookie 'session=3f9a…' -H 'X-Tenant: acme' https://app.example.com/account
+  fivehundred probe --format sarif -o probe.sarif https://staging.example.com/
+  fivehundred probe --format junit -o probe.xml --proxy http://127.0.0.1:3128 https://staging.example.com/
+  fivehundred probe --insecure https://10.0.0.5:8443/";
 
 const WATCH_EXAMPLES: &str = "Examples:
   fivehundred watch /var/log/nginx --webhook https://hooks.example.com/T000/B000/XXX
@@ -417,13 +425,33 @@ struct ExplainArgs {
 
 #[derive(Args, Debug)]
 struct ProbeArgs {
-    /// http(s) URLs to probe; no other host is ever requested.
+    /// http(s) URLs to probe, or bare hosts (`example.com`, `example.com:8443`: https://HOST/);
+    /// no other host is ever requested.
     #[arg(value_name = "URL", required = true, value_parser = parse_probe_url)]
     urls: Vec<reqwest::Url>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
-    format: ProbeFormat,
+    /// Output format: text, json, sarif (SARIF 2.1.0) or junit (JUnit XML), the last two for
+    /// CI systems.
+    #[arg(long, value_enum, default_value_t = LeakFormat::Text)]
+    format: LeakFormat,
+
+    /// Send this header with every request (`Name: value`); repeatable. A token or a tenant
+    /// header, so that pages behind a login are probed.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    headers: Vec<(HeaderName, HeaderValue)>,
+
+    /// Send these cookies with every request (`a=b; c=d`): the session of a logged-in user.
+    #[arg(long, value_name = "COOKIES", value_parser = parse_cookie)]
+    cookie: Option<HeaderValue>,
+
+    /// Send every request through this http(s) proxy (the proxy is not a target).
+    #[arg(long, value_name = "URL", value_parser = parse_proxy)]
+    proxy: Option<reqwest::Url>,
+
+    /// Accept invalid TLS certificates (self-signed, expired, another host's); says so on
+    /// stderr.
+    #[arg(long)]
+    insecure: bool,
 
     /// Follow up to N links (href, src) on the same host from the pages fetched.
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -446,11 +474,60 @@ struct ProbeArgs {
     color: Color,
 }
 
-/// An absolute http(s) URL with a host.
+/// An absolute http(s) URL with a host, or a bare host (`example.com`, `example.com:8443`),
+/// which means `https://HOST/`.
 fn parse_probe_url(s: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(s).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
+    let bare = !s.contains("://") && !s.contains(['/', '?', '#', ' ']);
+    let text = if bare {
+        format!("https://{s}/")
+    } else {
+        s.to_owned()
+    };
+    let url = reqwest::Url::parse(&text).map_err(|e| format!("`{s}` is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!("`{s}` is not an http(s) URL with a host"));
+    }
+    Ok(url)
+}
+
+/// `Name: value`, both valid in HTTP.
+fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not a header: give `Name: value`"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("`{}` is not a header name", name.trim()))?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+        format!("the value of header `{name}` holds characters HTTP does not allow")
+    })?;
+    Ok((name, value))
+}
+
+/// `a=b; c=d`: one or more cookies, each a name and a value.
+fn parse_cookie(s: &str) -> Result<HeaderValue, String> {
+    let pairs: Vec<&str> = s
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let bad = pairs.iter().find(|p| {
+        p.split_once('=')
+            .is_none_or(|(name, _)| name.trim().is_empty())
+    });
+    if pairs.is_empty() || bad.is_some() {
+        return Err(format!(
+            "`{s}` is not a cookie list: give `name=value; name2=value2`"
+        ));
+    }
+    HeaderValue::from_str(&pairs.join("; "))
+        .map_err(|_| format!("`{s}` holds characters a cookie cannot carry"))
+}
+
+/// An http(s) proxy URL with a host.
+fn parse_proxy(s: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("`{s}` is not a proxy URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("`{s}` is not an http(s) proxy URL with a host"));
     }
     Ok(url)
 }
@@ -472,6 +549,15 @@ fn parse_positive_secs(s: &str) -> Result<f64, String> {
 enum ProbeFormat {
     Text,
     Json,
+}
+
+/// `probe`'s formats: the common two and two that CI systems read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LeakFormat {
+    Text,
+    Json,
+    Sarif,
+    Junit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -805,12 +891,25 @@ fn run_doctor(args: DoctorArgs) -> Result<i32> {
 }
 
 fn run_probe(args: ProbeArgs) -> Result<i32> {
+    if args.insecure {
+        scan::warning(
+            "--insecure: TLS certificates are NOT verified; anyone between here and the site \
+             can read and change what is sent and answered",
+        );
+    }
+    let mut headers = args.headers;
+    headers.extend(args.cookie.map(|c| (reqwest::header::COOKIE, c)));
     let opts = probe::Options {
         crawl: args.crawl,
         limits: probe::Limits {
             gap: std::time::Duration::from_secs_f64(args.rate.recip()),
             timeout: std::time::Duration::from_secs_f64(args.timeout),
             body_cap: probe::DEFAULT_BODY_CAP,
+        },
+        session: probe::Session {
+            headers,
+            proxy: args.proxy,
+            insecure: args.insecure,
         },
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -835,8 +934,10 @@ fn run_probe(args: ProbeArgs) -> Result<i32> {
     }
     let color = use_color(args.color, args.output.as_deref());
     write_output(args.output.as_deref(), |out| match args.format {
-        ProbeFormat::Json => write_json(out, &report),
-        ProbeFormat::Text => Ok(probe::render::write(out, &report, color)?),
+        LeakFormat::Json => write_json(out, &report),
+        LeakFormat::Sarif => write_json(out, &probe::sarif::log(&report)),
+        LeakFormat::Junit => Ok(probe::junit::write(out, &report)?),
+        LeakFormat::Text => Ok(probe::render::write(out, &report, color)?),
     })?;
     if none_fetched {
         bail!("no URL could be fetched: {}", failed.join("; "));

@@ -1,7 +1,10 @@
 //! `fivehundred probe` proven on real frameworks (issue 6): Flask with and without Werkzeug's
 //! debugger, Django with `DEBUG = True` and `False`, Express in development and production, and
 //! PHP-FPM behind nginx with `display_errors` On and Off. The apps live in `tests/probe_apps/`
-//! and are installed by `tests/probe_apps/install.sh` (run by `scripts/test`).
+//! and are installed by `tests/probe_apps/install.sh` (run by `scripts/test`). Issue 21 adds
+//! Go (a panic's stack in the answer, net/http/pprof imported or not), Tomcat 10 (its error
+//! report on or off) and Rails 6.1 (`consider_all_requests_local` on or off), from the lab
+//! harness of `tests/lab/` (go.rs, tomcat.rs, rails.rs), and a Flask page behind a login.
 //!
 //! Every app has the same three routes: a healthy page, one that fails with a real database
 //! error (a query on a table that does not exist: sqlite3 for Python, the lab's PostgreSQL for
@@ -15,6 +18,8 @@
 #[path = "lab/db.rs"]
 mod db;
 mod lab;
+#[path = "lab/rails.rs"]
+mod rails;
 
 use lab::php_fpm::FpmOptions;
 use lab::{Daemon, Lab};
@@ -240,9 +245,17 @@ fn php(
 /// Runs `fivehundred probe --format json` on the site's routes; returns the report and the
 /// exit code.
 fn probe(site: &Site) -> (Value, Option<i32>) {
+    probe_urls(&site.urls(), &[])
+}
+
+/// Runs `fivehundred probe --format json ARGS URLS`; returns the report and the exit code,
+/// after checking that no leak is reported twice (issue 21: one leak of one page was printed
+/// twice when two rows of a category matched the same line).
+fn probe_urls(urls: &[String], args: &[&str]) -> (Value, Option<i32>) {
     let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
         .args(["probe", "--format", "json"])
-        .args(site.urls())
+        .args(args)
+        .args(urls)
         .output()
         .expect("run fivehundred probe");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -253,7 +266,45 @@ fn probe(site: &Site) -> (Value, Option<i32>) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    assert_no_duplicate(&report);
     (report, out.status.code())
+}
+
+/// Each target names a category in a place once; the grouped list names a leak once per site.
+fn assert_no_duplicate(report: &Value) {
+    let show = serde_json::to_string_pretty(report).unwrap_or_default();
+    let key = |f: &Value| (f["category"].to_string(), f["where"].to_string());
+    for t in report["targets"].as_array().into_iter().flatten() {
+        let keys: Vec<_> = t["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(key)
+            .collect();
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            keys.len(),
+            unique.len(),
+            "{}: a finding twice; report:\n{show}",
+            t["url"]
+        );
+    }
+    let grouped: Vec<_> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| (f["site"].to_string(), key(f), f["excerpt"].to_string()))
+        .collect();
+    let mut unique = grouped.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        grouped.len(),
+        unique.len(),
+        "a site finding twice; report:\n{show}"
+    );
 }
 
 /// Every finding of the targets whose URL has `path` (the route as given, or a request the
@@ -307,6 +358,11 @@ fn assert_probe_leaks(site: &Site, expected: &[(&str, &[&str])]) {
 /// report for further checks.
 fn assert_probe_safe(site: &Site) -> Value {
     let (report, exit) = probe(site);
+    assert_safe(report, exit)
+}
+
+/// Exit 0 and no finding above `low` in `report`; gives it back.
+fn assert_safe(report: Value, exit: Option<i32>) -> Value {
     let show = serde_json::to_string_pretty(&report).unwrap_or_default();
     assert_eq!(exit, Some(0), "probe exit code; report:\n{show}");
     let targets = report["targets"]
@@ -371,6 +427,34 @@ fn flask_debugger_leaks_everything() {
             (site.file, &["debug_console", "stack_trace", "file_path"]),
         ],
     );
+}
+
+/// A page behind a login: without the session cookie Flask redirects to its login page (401),
+/// which leaks nothing; with `--cookie` the probe reaches the page and its debugger.
+#[test]
+fn flask_page_behind_a_login_is_probed_with_the_cookie() {
+    let lab = Lab::new();
+    let (_app, site) = flask(&lab, "debug");
+    let account = site.url("/account");
+    let redirect = get(&account);
+    assert_eq!(redirect.status, 302, "{}", redirect.show(&account));
+    assert_eq!(get(&site.url("/login")).status, 401);
+    let (report, exit) = probe_urls(std::slice::from_ref(&account), &[]);
+    let show = serde_json::to_string_pretty(&report).unwrap_or_default();
+    assert_eq!(exit, Some(0), "{show}");
+    assert_eq!(report["targets"][0]["status"], 401, "{show}");
+    let (report, exit) = probe_urls(&[account], &["--cookie", "session=lab"]);
+    let show = serde_json::to_string_pretty(&report).unwrap_or_default();
+    assert_eq!(exit, Some(1), "{show}");
+    assert_eq!(report["targets"][0]["status"], 500, "{show}");
+    for cat in ["debug_console", "stack_trace", "sql_error"] {
+        assert!(
+            findings_on(&report, "/account")
+                .iter()
+                .any(|f| f["category"] == cat),
+            "no {cat} behind the login; report:\n{show}"
+        );
+    }
 }
 
 #[test]
@@ -551,4 +635,190 @@ fn php_display_errors_off_answers_generic_pages() {
     assert_generic(&site.url(site.file), 500, "Report unavailable", &lacks);
     let report = assert_probe_safe(&site);
     assert_nginx_version_low(&report, &site);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Go (net/http)
+
+/// The Go app of `tests/probe_apps/go/`, built with or without net/http/pprof, answering
+/// panics with their stack (`debug`) or a generic page.
+fn go_app(debug: bool) -> (Daemon, String) {
+    let (name, tags, mode): (&str, &[&str], &str) = if debug {
+        ("probe-go-debug", &["pprof"], "debug")
+    } else {
+        ("probe-go-production", &[], "production")
+    };
+    let bin = lab::go::build(name, &apps_dir().join("go"), tags);
+    let port = lab::free_port();
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("127.0.0.1:{port}")).arg(mode);
+    (
+        serve(name, port, &mut cmd),
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+#[test]
+fn go_debug_build_leaks_its_panics_and_pprof() {
+    let (_app, base) = go_app(true);
+    let cart = format!("{base}/cart?item=3");
+    assert_leaks(
+        &cart,
+        500,
+        &[
+            "panic: runtime error: index out of range",
+            "goroutine ",
+            " [running]:",
+            "main.go:",
+        ],
+    );
+    assert_leaks(
+        &format!("{base}/debug/pprof/"),
+        200,
+        &["Types of profiles available"],
+    );
+    let (report, exit) = probe_urls(&[format!("{base}/"), cart], &[]);
+    let show = serde_json::to_string_pretty(&report).unwrap_or_default();
+    assert_eq!(exit, Some(1), "{show}");
+    let found = findings_on(&report, "/cart");
+    assert!(
+        found.iter().any(|f| f["category"] == "stack_trace"
+            && f["severity"] == "high"
+            && f["stack"] == "Go"),
+        "no Go stack trace on /cart; report:\n{show}"
+    );
+    let pprof = findings_on(&report, "/debug/pprof/");
+    assert!(
+        pprof
+            .iter()
+            .any(|f| f["signature"] == "go_pprof" && f["request"] == "debug_path"),
+        "the pprof index was not found; report:\n{show}"
+    );
+}
+
+#[test]
+fn go_production_build_answers_generic_pages() {
+    let (_app, base) = go_app(false);
+    let cart = format!("{base}/cart?item=3");
+    let lacks = ["goroutine", "panic", "main.go"].map(String::from);
+    assert_generic(&cart, 500, "Internal Server Error", &lacks);
+    assert_eq!(get(&format!("{base}/debug/pprof/")).status, 404);
+    let (report, exit) = probe_urls(&[format!("{base}/"), cart], &[]);
+    assert_safe(report, exit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tomcat 10
+
+#[test]
+fn tomcat_error_report_leaks_the_stack_and_its_version() {
+    let lab = Lab::new();
+    let tomcat = lab::tomcat::TomcatOptions::new().start(&lab);
+    let checkout = format!("http://127.0.0.1:{}/checkout", tomcat.port);
+    assert_leaks(
+        &checkout,
+        500,
+        &[
+            "Exception Report",
+            "IllegalStateException",
+            "NumberFormatException",
+            "lab.Orders.total",
+            "Apache Tomcat/10",
+        ],
+    );
+    let (report, exit) = probe_urls(&[checkout], &[]);
+    let show = serde_json::to_string_pretty(&report).unwrap_or_default();
+    assert_eq!(exit, Some(1), "{show}");
+    let found = findings_on(&report, "/checkout");
+    for (category, severity) in [("stack_trace", "high"), ("version_disclosure", "medium")] {
+        assert!(
+            found.iter().any(|f| f["category"] == category
+                && f["severity"] == severity
+                && f["stack"] == "Apache Tomcat"),
+            "no {category} from Tomcat's report; report:\n{show}"
+        );
+    }
+}
+
+#[test]
+fn tomcat_without_report_or_server_info_leaks_nothing() {
+    let lab = Lab::new();
+    let tomcat = lab::tomcat::TomcatOptions::new()
+        .error_report(false)
+        .start(&lab);
+    let checkout = format!("http://127.0.0.1:{}/checkout", tomcat.port);
+    let lacks = ["Exception", "lab.Orders", "Tomcat/"].map(String::from);
+    assert_generic(&checkout, 500, "HTTP Status 500", &lacks);
+    let (report, exit) = probe_urls(&[checkout], &[]);
+    assert_safe(report, exit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rails 6.1 under Puma
+
+/// Puma with the lab's Rails app, its debug pages on (`RAILS_SHOW_ERRORS=1`) or off. No
+/// database: the routes probed fail before any query.
+fn rails_app(lab: &Lab, show_errors: bool) -> (rails::Puma, String) {
+    let show = if show_errors { "1" } else { "0" };
+    let puma = rails::Puma::start_with(
+        lab,
+        "postgres://app@127.0.0.1:1/none",
+        30,
+        &[("RAILS_SHOW_ERRORS", show)],
+    );
+    let base = format!("http://127.0.0.1:{}", puma.port);
+    (puma, base)
+}
+
+#[test]
+fn rails_debug_pages_leak_the_exception_and_the_routes() {
+    if lab::skip_unless_root("rails_debug_pages_leak_the_exception_and_the_routes") {
+        return;
+    }
+    let lab = Lab::new();
+    let (_puma, base) = rails_app(&lab, true);
+    let (checkout, nowhere) = (format!("{base}/checkout"), format!("{base}/nowhere"));
+    assert_leaks(
+        &checkout,
+        500,
+        &[
+            "Action Controller: Exception caught",
+            "KeyError",
+            "cart.rb:",
+        ],
+    );
+    assert_leaks(
+        &nowhere,
+        404,
+        &[
+            "Routing Error",
+            "No route matches [GET] &quot;/nowhere&quot;",
+        ],
+    );
+    let (report, exit) = probe_urls(&[checkout, nowhere], &[]);
+    let show = serde_json::to_string_pretty(&report).unwrap_or_default();
+    assert_eq!(exit, Some(1), "{show}");
+    let on = |path: &str, sig: &str| {
+        findings_on(&report, path)
+            .iter()
+            .any(|f| f["signature"] == sig && f["severity"] == "high")
+    };
+    assert!(on("/checkout", "rails_exception_page"), "{show}");
+    assert!(on("/checkout", "ruby_frame"), "{show}");
+    assert!(on("/nowhere", "rails_exception_page"), "{show}");
+}
+
+#[test]
+fn rails_without_local_requests_answers_empty_pages() {
+    if lab::skip_unless_root("rails_without_local_requests_answers_empty_pages") {
+        return;
+    }
+    let lab = Lab::new();
+    let (_puma, base) = rails_app(&lab, false);
+    let (checkout, nowhere) = (format!("{base}/checkout"), format!("{base}/nowhere"));
+    let lacks = ["KeyError", "cart.rb", "Routing Error"].map(String::from);
+    assert_generic(&checkout, 500, "", &lacks);
+    assert_generic(&nowhere, 404, "", &lacks);
+    let (report, exit) = probe_urls(&[checkout, nowhere], &[]);
+    assert_safe(report, exit);
 }

@@ -686,9 +686,33 @@ mod tests {
             ),
             (
                 HTML,
-                "<h1>Server Error in '/' Application.</h1>",
+                "<h1>Server Error in '/' Application.</h1><b> Exception Details: </b>System.DivideByZeroException",
                 "debug_console",
                 "aspnet_error_page",
+            ),
+            (
+                HTML,
+                "<title>/debug/pprof/</title>\n<p>Types of profiles available:</p>",
+                "debug_console",
+                "go_pprof",
+            ),
+            (
+                HTML,
+                "<h1>Routing Error</h1><p>No route matches [GET] \"/nowhere\"</p>",
+                "debug_console",
+                "rails_routing_error",
+            ),
+            (
+                HTML,
+                "<pre>java.lang.NumberFormatException: For input string: \"x\"\n\tjava.base/java.lang.Integer.parseInt(Integer.java:661)\n\tlab.Orders.total(Orders.java:12)\n</pre>",
+                "stack_trace",
+                "java_frame_tab",
+            ),
+            (
+                HTML,
+                "<h3>Apache Tomcat/10.1.60</h3>",
+                "version_disclosure",
+                "tomcat_version_in_body",
             ),
             (
                 HTML,

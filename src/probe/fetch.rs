@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, LOCATION};
-use reqwest::{Client, Url};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, LOCATION};
+use reqwest::{Client, Proxy, Url};
 use tokio::time::Instant;
 
 use super::plan::{Request, same_site};
@@ -21,6 +21,18 @@ pub struct Limits {
     pub timeout: Duration,
     /// Body bytes read; the rest is left unread (leaks show at the top of a page).
     pub body_cap: usize,
+}
+
+/// What every request of a run carries and how it connects: the headers the user gave (a
+/// cookie or a token, so that a page behind a login can be probed), a proxy, and whether an
+/// invalid certificate is accepted. The proxy is how requests leave, never a target.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    /// Sent on every request, after (and so instead of) the probe's own `User-Agent`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub proxy: Option<Url>,
+    /// Accept any certificate (self-signed, expired, another host's).
+    pub insecure: bool,
 }
 
 /// One answer as read.
@@ -53,12 +65,23 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(limits: Limits) -> Result<Fetcher, FetchError> {
-        let client = crate::tls::client_builder()
+    pub fn new(limits: Limits, session: &Session) -> Result<Fetcher, FetchError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &session.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        let mut builder = crate::tls::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
             .connect_timeout(limits.timeout)
             .user_agent(concat!("fivehundred-probe/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
+            .tls_danger_accept_invalid_certs(session.insecure);
+        if let Some(proxy) = &session.proxy {
+            let proxy = Proxy::all(proxy.clone()).map_err(|e| FetchError::Client(innermost(&e)))?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder
             .build()
             .map_err(|e| FetchError::Client(innermost(&e)))?;
         Ok(Fetcher {

@@ -3,13 +3,26 @@
 //! versions, debug consoles, internal addresses.
 //!
 //! [`plan`] says what to request, [`fetch`] requests it (same host only, rate-limited),
-//! [`detect`] applies the [`signatures`] table to each answer, [`render`] writes the text
-//! report; the JSON report is [`Report`] serialised.
+//! [`detect`] applies the [`signatures`] table to each answer, [`group`] folds the same leak
+//! seen on several URLs of a site into one finding, and [`render`], [`sarif`] and [`junit`]
+//! write the text, SARIF and JUnit reports; the JSON report is [`Report`] serialised.
+//!
+//! 1. Each URL given (and each link `--crawl` allows) gets the URL as given and its variants;
+//!    each answer's hits keep one finding per category and place (the first, most specific
+//!    row wins: a traceback and its frames are one stack trace).
+//! 2. The first time a site (scheme, host, port) is met, its debug endpoints (the table's
+//!    `debug_paths`: `/actuator`, `/debug/pprof/`, …) are requested once; one that leaks
+//!    something medium or high becomes a target of its own.
+//! 3. [`group`]: findings of one site with the same category, place and normalised excerpt
+//!    are one, with the list of URLs they were seen on.
 
 pub mod detect;
 pub mod fetch;
+pub mod group;
+pub mod junit;
 pub mod plan;
 pub mod render;
+pub mod sarif;
 pub mod signatures;
 
 use std::collections::{HashSet, VecDeque};
@@ -18,9 +31,10 @@ use reqwest::Url;
 use serde::Serialize;
 
 use detect::{Answer, Hit, Probe};
-pub use fetch::{FetchError, Limits};
+pub use fetch::{FetchError, Limits, Session};
 use fetch::{Fetched, Fetcher};
-use signatures::{Category, Severity};
+pub use group::SiteFinding;
+use signatures::{Category, Severity, Signatures};
 
 /// Default rate: a few requests a second, polite to a production site.
 pub const DEFAULT_RATE: f64 = 4.0;
@@ -30,11 +44,12 @@ pub const DEFAULT_TIMEOUT: f64 = 10.0;
 pub const DEFAULT_BODY_CAP: usize = 2 * 1024 * 1024;
 
 /// What a run may do.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Same-host links followed from the pages fetched, at most.
     pub crawl: usize,
     pub limits: Limits,
+    pub session: Session,
 }
 
 /// The JSON report (cli.md, `probe`).
@@ -42,6 +57,9 @@ pub struct Options {
 pub struct Report {
     pub version: u32,
     pub targets: Vec<Target>,
+    /// The targets' findings, one per leak and site with the URLs it was seen on (an
+    /// addition to the spec's shape), worst first.
+    pub findings: Vec<SiteFinding>,
 }
 
 /// One URL probed: given on the command line or found by `--crawl`.
@@ -88,6 +106,15 @@ pub struct Finding {
 }
 
 impl Report {
+    fn new(targets: Vec<Target>) -> Report {
+        let findings = group::by_site(&targets);
+        Report {
+            version: 1,
+            targets,
+            findings,
+        }
+    }
+
     /// The worst severity found, if any.
     pub fn worst(&self) -> Option<Severity> {
         self.targets.iter().filter_map(Target::worst).min()
@@ -115,9 +142,10 @@ impl Target {
     }
 }
 
-/// Probes every URL, then the links `--crawl` allows, one request at a time.
+/// Probes every URL, then the links `--crawl` allows, one request at a time; each site's
+/// debug endpoints once, after its first URL.
 pub async fn probe(urls: &[Url], opts: &Options) -> Result<Report, FetchError> {
-    let mut fetcher = Fetcher::new(opts.limits)?;
+    let mut fetcher = Fetcher::new(opts.limits, &opts.session)?;
     let mut queue: VecDeque<Url> = VecDeque::new();
     let mut seen: HashSet<Url> = HashSet::new();
     for url in urls {
@@ -126,6 +154,7 @@ pub async fn probe(urls: &[Url], opts: &Options) -> Result<Report, FetchError> {
         }
     }
     let mut crawl_left = opts.crawl;
+    let mut sites: HashSet<String> = HashSet::new();
     let mut targets = Vec::new();
     while let Some(url) = queue.pop_front() {
         let (target, links) = probe_target(&mut fetcher, &url).await;
@@ -138,12 +167,47 @@ pub async fn probe(urls: &[Url], opts: &Options) -> Result<Report, FetchError> {
                 crawl_left -= 1;
             }
         }
+        let reached = target.error.is_none();
         targets.push(target);
+        if reached && sites.insert(group::site_of(&url)) {
+            targets.extend(probe_debug_paths(&mut fetcher, &url, &seen).await);
+        }
     }
-    Ok(Report {
-        version: 1,
-        targets,
-    })
+    Ok(Report::new(targets))
+}
+
+/// The site's debug endpoints (the table's `debug_paths`) not already probed, each requested
+/// once; those whose answer leaks something medium or high, as targets.
+async fn probe_debug_paths(fetcher: &mut Fetcher, site: &Url, seen: &HashSet<Url>) -> Vec<Target> {
+    let host = site.host_str().unwrap_or_default();
+    let mut found = Vec::new();
+    for path in &Signatures::builtin().debug_paths {
+        let Ok(url) = site.join(path) else { continue };
+        if seen.contains(&url) {
+            continue;
+        }
+        let req = plan::debug_path(&url);
+        let Ok(answer) = fetcher.get(&req).await else {
+            continue;
+        };
+        let mut target = Target::new(&url);
+        target.status = Some(answer.status);
+        let probe = Probe {
+            host,
+            payloads: &req.payloads,
+        };
+        add_findings(
+            &mut target,
+            detect::detect(&as_answer(&answer), &probe),
+            req.name,
+            answer.status,
+        );
+        if target.worst().is_some_and(Severity::fails) {
+            target.findings.sort_by_key(|f| (f.severity, f.category));
+            found.push(target);
+        }
+    }
+    found
 }
 
 /// One target: the URL as given, then its variants; returns the links its page holds.
@@ -151,7 +215,6 @@ async fn probe_target(fetcher: &mut Fetcher, url: &Url) -> (Target, Vec<Url>) {
     let host = url.host_str().unwrap_or_default();
     let mut target = Target::new(url);
     let mut links = Vec::new();
-    let mut reported = HashSet::new();
     for (i, req) in plan::requests(url).iter().enumerate() {
         let answer = match fetcher.get(req).await {
             Ok(answer) => answer,
@@ -175,19 +238,31 @@ async fn probe_target(fetcher: &mut Fetcher, url: &Url) -> (Target, Vec<Url>) {
             host,
             payloads: &req.payloads,
         };
-        for hit in detect::detect(&as_answer(&answer), &probe) {
-            let key = (
-                hit.signature.category,
-                hit.place.clone(),
-                hit.signature.id.as_str(),
-            );
-            if reported.insert(key) {
-                target.findings.push(finding(hit, req.name, answer.status));
-            }
-        }
+        add_findings(
+            &mut target,
+            detect::detect(&as_answer(&answer), &probe),
+            req.name,
+            answer.status,
+        );
     }
     target.findings.sort_by_key(|f| (f.severity, f.category));
     (target, links)
+}
+
+/// Adds the hits of one answer that say something new: one finding per category and place
+/// per target. Several rows of one category often match one page (a traceback's header and
+/// its frames; `SQLSTATE[42P01]` and PostgreSQL's `relation … does not exist` on the same
+/// line), and each printed alone read as the same finding twice.
+fn add_findings(target: &mut Target, hits: Vec<Hit>, request: &'static str, status: u16) {
+    for hit in hits {
+        let known = target
+            .findings
+            .iter()
+            .any(|f| f.category == hit.signature.category && f.place == hit.place);
+        if !known {
+            target.findings.push(finding(hit, request, status));
+        }
+    }
 }
 
 fn as_answer(f: &Fetched) -> Answer<'_> {

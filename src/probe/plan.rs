@@ -55,6 +55,11 @@ pub fn requests(url: &Url) -> Vec<Request> {
     out
 }
 
+/// The one request sent to a site's debug endpoint.
+pub fn debug_path(url: &Url) -> Request {
+    plain(url, "debug_path", false)
+}
+
 fn plain(url: &Url, name: &'static str, accept_json: bool) -> Request {
     Request {
         name,

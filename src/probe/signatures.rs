@@ -34,6 +34,35 @@ impl Category {
             Category::InternalAddress => "internal_address",
         }
     }
+
+    /// Every category, in the order reports list them (SARIF's rules, ruleIndex).
+    pub const ALL: [Category; 6] = [
+        Category::DebugConsole,
+        Category::StackTrace,
+        Category::SqlError,
+        Category::FilePath,
+        Category::VersionDisclosure,
+        Category::InternalAddress,
+    ];
+
+    /// What the category means, in a sentence (cli.md's words): a CI system shows it beside
+    /// each result.
+    pub fn description(self) -> &'static str {
+        match self {
+            Category::DebugConsole => {
+                "An interactive debugger, a framework's debug error page or an exposed debug endpoint (Werkzeug, Django DEBUG = True, Rails, Laravel Ignition, Symfony's profiler, Spring Boot's actuator, Go's pprof)."
+            }
+            Category::StackTrace => "Frames of a call stack, in any language.",
+            Category::SqlError => "A database error message or query text.",
+            Category::FilePath => "A server-side file-system path.",
+            Category::VersionDisclosure => {
+                "A product version, in the page (medium) or in a header such as Server or X-Powered-By (low)."
+            }
+            Category::InternalAddress => {
+                "A private or internal address or host name other than the one probed."
+            }
+        }
+    }
 }
 
 /// How bad a leak is; ordered worst first so that sorting puts it on top.
@@ -92,6 +121,8 @@ pub struct Stack {
 #[serde(deny_unknown_fields)]
 struct RawTable {
     generic_phrases: Vec<String>,
+    #[serde(default)]
+    debug_paths: Vec<String>,
     stacks: BTreeMap<String, Stack>,
     signature: Vec<RawSignature>,
 }
@@ -142,6 +173,8 @@ pub struct Signatures {
     pub owner: Vec<usize>,
     /// Lines a generic error page is made of.
     pub generic_phrases: Vec<Regex>,
+    /// Paths of debug endpoints requested once on each site probed.
+    pub debug_paths: Vec<String>,
 }
 
 /// A table that does not compile: a bug in `signatures.toml`, caught by the unit tests.
@@ -190,11 +223,17 @@ impl Signatures {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .map_err(|e| TableError::Pattern(e.to_string()))?;
+        if let Some(bad) = raw.debug_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(TableError::Pattern(format!(
+                "debug path `{bad}` does not start with /"
+            )));
+        }
         Ok(Signatures {
             rows,
             literals,
             owner,
             generic_phrases,
+            debug_paths: raw.debug_paths,
         })
     }
 }

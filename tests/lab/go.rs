@@ -19,31 +19,45 @@ pub fn source() -> PathBuf {
 /// The app's binary, built once per test process.
 fn binary() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-lab");
-        let bin = dir.join("app");
-        let out = Command::new("go")
-            .arg("build")
-            .arg("-o")
-            .arg(&bin)
-            .arg(source())
-            .env("GOCACHE", dir.join("cache"))
-            .env(
-                "GOPATH",
-                format!("{}:{DEBIAN_GOCODE}", dir.join("gopath").display()),
-            )
-            .env("GO111MODULE", "off")
-            .env("GOFLAGS", "")
-            .env("GOPROXY", "off")
-            .output()
-            .expect("run go build");
-        assert!(
-            out.status.success(),
-            "go build failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        bin
-    })
+    BUILT.get_or_init(|| build("app", &source(), &[]))
+}
+
+/// `go build` of `src` (a file, or a package's directory) with the build `tags` into
+/// `<target tmp>/go-lab/NAME`, offline: Debian's sources only, caches under the target dir.
+/// Gives the binary.
+pub fn build(name: &str, src: &Path, tags: &[&str]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-lab");
+    let bin = dir.join(name);
+    // GOPATH mode builds a directory outside GOPATH only as `.`, from inside it.
+    let (cwd, what) = if src.is_dir() {
+        (src, Path::new("."))
+    } else {
+        (Path::new(env!("CARGO_MANIFEST_DIR")), src)
+    };
+    let out = Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(&bin)
+        .arg(format!("-tags={}", tags.join(",")))
+        .arg(what)
+        .current_dir(cwd)
+        .env("GOCACHE", dir.join("cache"))
+        .env(
+            "GOPATH",
+            format!("{}:{DEBIAN_GOCODE}", dir.join("gopath").display()),
+        )
+        .env("GO111MODULE", "off")
+        .env("GOFLAGS", "")
+        .env("GOPROXY", "off")
+        .output()
+        .expect("run go build");
+    assert!(
+        out.status.success(),
+        "go build {} failed:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
 }
 
 /// Where Debian's `golang-*-dev` packages put their sources (a GOPATH).

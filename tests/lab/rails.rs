@@ -38,6 +38,17 @@ impl Puma {
     /// `worker_timeout` is Puma's (seconds; its minimum is one more than the check interval,
     /// which is set to 1 so that a hung worker is found within seconds).
     pub fn start(lab: &Lab, database_url: &str, worker_timeout: u32) -> Puma {
+        Puma::start_with(lab, database_url, worker_timeout, &[])
+    }
+
+    /// [`Puma::start`] with more environment for the app (`RAILS_SHOW_ERRORS=1`: Rails' debug
+    /// exception pages, `consider_all_requests_local`).
+    pub fn start_with(
+        lab: &Lab,
+        database_url: &str,
+        worker_timeout: u32,
+        env: &[(&str, &str)],
+    ) -> Puma {
         let root = lab.path("rails-app");
         let status = Command::new("cp")
             .arg("-r")
@@ -63,7 +74,8 @@ impl Puma {
             .env("EXPORT_DIR", export)
             .env("HOLD_FILE", &hold_file)
             .env("DATABASE_URL", database_url)
-            .env("RAILS_ENV", "production");
+            .env("RAILS_ENV", "production")
+            .envs(env.iter().copied());
         let mut daemon = Daemon::spawn("puma", &mut cmd);
         daemon.wait_until("every Puma worker to boot", || {
             count_in_file(&puma_log, ") booted in ") >= WORKERS && port_open(port)

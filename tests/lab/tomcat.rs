@@ -50,6 +50,9 @@ pub struct TomcatOptions {
     pub props: Vec<(String, String)>,
     /// Jars the app ships in `WEB-INF/lib` (a JDBC driver), copied from Debian's.
     pub libs: Vec<String>,
+    /// The Host's `ErrorReportValve` with `showReport` and `showServerInfo` set so; `None`
+    /// keeps Tomcat's default (both on: the exception, its stack and Tomcat's version).
+    pub error_report: Option<bool>,
 }
 
 impl Default for TomcatOptions {
@@ -59,6 +62,7 @@ impl Default for TomcatOptions {
             pool: None,
             props: Vec::new(),
             libs: Vec::new(),
+            error_report: None,
         }
     }
 }
@@ -78,6 +82,11 @@ impl TomcatOptions {
     }
     pub fn prop(mut self, name: &str, value: &str) -> Self {
         self.props.push((name.into(), value.into()));
+        self
+    }
+    /// Error pages with (`true`) or without the report and the server's version.
+    pub fn error_report(mut self, show: bool) -> Self {
+        self.error_report = Some(show);
         self
     }
     /// Ships the jar at `path` in the app's `WEB-INF/lib`.
@@ -147,6 +156,12 @@ impl TomcatOptions {
             ),
             None => (String::new(), ""),
         };
+        let error_valve = self.error_report.map_or_else(String::new, |show| {
+            format!(
+                "<Valve className=\"org.apache.catalina.valves.ErrorReportValve\" \
+                 showReport=\"{show}\" showServerInfo=\"{show}\"/>"
+            )
+        });
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
              <Server port=\"-1\" shutdown=\"SHUTDOWN\">\n  <Service name=\"Catalina\">\n    {executor}\n    \
@@ -154,7 +169,7 @@ impl TomcatOptions {
              connectionTimeout=\"20000\"/>\n    \
              <Engine name=\"Catalina\" defaultHost=\"localhost\">\n      \
              <Host name=\"localhost\" appBase=\"webapps\" unpackWARs=\"false\" autoDeploy=\"false\">\n        \
-             {ACCESS_VALVE}\n      </Host>\n    \
+             {ACCESS_VALVE}\n        {error_valve}\n      </Host>\n    \
              </Engine>\n  </Service>\n</Server>\n"
         )
     }

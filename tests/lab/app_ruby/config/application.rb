@@ -38,7 +38,9 @@ end
 class Shop < Rails::Application
   config.load_defaults 6.1
   config.eager_load = true
-  config.consider_all_requests_local = false
+  # Rails' debug exception pages: off, as production.rb has it, unless the lab asks for the
+  # misconfiguration (tests/probe_lab.rs: RAILS_SHOW_ERRORS=1).
+  config.consider_all_requests_local = ENV["RAILS_SHOW_ERRORS"] == "1"
   config.secret_key_base = "lab-only-secret"
   # What `rails new` puts in config/environments/production.rb.
   config.log_level = :info
