@@ -9,26 +9,16 @@ use std::collections::HashMap;
 use reqwest::Url;
 use serde::Serialize;
 
-use super::Target;
-use super::signatures::{Category, Severity};
+use super::signatures::Category;
+use super::{Finding, Target};
 
-/// A leak as seen on one site.
+/// A leak as seen on one site: the finding of the first URL it was seen on, and every URL.
 #[derive(Debug, Serialize)]
 pub struct SiteFinding {
     /// `scheme://host:port`.
     pub site: String,
-    pub category: Category,
-    #[serde(rename = "where")]
-    pub place: String,
-    /// The excerpt of the first URL it was seen on.
-    pub excerpt: String,
-    pub severity: Severity,
-    pub signature: String,
-    pub stack: String,
-    pub fix: String,
-    /// The request and the status of the answer it was first seen in.
-    pub request: &'static str,
-    pub status: u16,
+    #[serde(flatten)]
+    pub first: Finding,
     /// Every URL it was seen on, in the order probed.
     pub urls: Vec<String>,
 }
@@ -81,15 +71,7 @@ pub fn by_site(targets: &[Target]) -> Vec<SiteFinding> {
                     index.insert(key, out.len());
                     out.push(SiteFinding {
                         site: site.clone(),
-                        category: f.category,
-                        place: f.place.clone(),
-                        excerpt: f.excerpt.clone(),
-                        severity: f.severity,
-                        signature: f.signature.clone(),
-                        stack: f.stack.clone(),
-                        fix: f.fix.clone(),
-                        request: f.request,
-                        status: f.status,
+                        first: f.clone(),
                         urls: vec![t.url.clone()],
                     });
                 }
@@ -97,7 +79,7 @@ pub fn by_site(targets: &[Target]) -> Vec<SiteFinding> {
         }
     }
     // Stable: equal severities keep the order they were first seen in.
-    out.sort_by_key(|f| f.severity);
+    out.sort_by_key(|f| f.first.severity);
     out
 }
 
@@ -127,7 +109,7 @@ fn normalise(excerpt: &str, url: &Url) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Finding, Target};
+    use super::super::signatures::Severity;
     use super::*;
 
     fn finding(category: Category, place: &str, excerpt: &str, severity: Severity) -> Finding {
@@ -185,7 +167,7 @@ mod tests {
             .iter()
             .map(|f| {
                 let urls = f.urls.iter().map(String::as_str).collect();
-                (f.site.as_str(), f.category.id(), urls)
+                (f.site.as_str(), f.first.category.id(), urls)
             })
             .collect();
         assert_eq!(

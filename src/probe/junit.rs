@@ -1,34 +1,39 @@
 //! The report as JUnit XML, which every CI system shows as tests: one test suite per site,
 //! one test case per URL probed, a `<failure>` per finding that fails the probe (medium or
 //! high), an `<error>` for a URL that could not be fetched; low findings go to the case's
-//! `<system-out>`. The XML is written through [`Xml`], which escapes every name's value and
-//! text it is given: no string reaches the output unescaped.
+//! `<system-out>`. quick-xml writes it, escaping every attribute value and text.
 
 use std::io::{self, Write};
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::writer::ElementWriter;
 
 use super::group::{sites, target_site};
 use super::{Finding, Report, Target};
 
 /// Writes the report.
 pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    let mut xml = Xml { out };
-    xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
+    let mut xml = Writer::new_with_indent(out, b' ', 2);
+    xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let all = Counts::of(report.targets.iter());
-    xml.open("testsuites", &all.attrs("fivehundred probe"), 0)?;
-    for site in sites(&report.targets) {
-        let targets: Vec<&Target> = report
-            .targets
-            .iter()
-            .filter(|t| target_site(t) == site)
-            .collect();
-        let counts = Counts::of(targets.iter().copied());
-        xml.open("testsuite", &counts.attrs(&site), 1)?;
-        for t in targets {
-            write_case(&mut xml, t, &site)?;
-        }
-        xml.close("testsuite", 1)?;
-    }
-    xml.close("testsuites", 0)
+    element(&mut xml, "testsuites", &all.attrs("fivehundred probe")).write_inner_content(
+        |xml| {
+            for site in sites(&report.targets) {
+                let targets: Vec<&Target> = report
+                    .targets
+                    .iter()
+                    .filter(|t| target_site(t) == site)
+                    .collect();
+                let counts = Counts::of(targets.iter().copied());
+                element(xml, "testsuite", &counts.attrs(&site)).write_inner_content(|xml| {
+                    targets.iter().try_for_each(|t| write_case(xml, t, &site))
+                })?;
+            }
+            Ok(())
+        },
+    )?;
+    writeln!(xml.get_mut())
 }
 
 /// Test cases, failures and errors of some targets.
@@ -63,116 +68,77 @@ impl Counts {
     }
 }
 
-fn write_case<W: Write>(xml: &mut Xml<W>, t: &Target, site: &str) -> io::Result<()> {
+fn write_case<W: Write>(xml: &mut Writer<W>, t: &Target, site: &str) -> io::Result<()> {
     let attrs = [
         ("classname", format!("probe.{site}")),
         ("name", t.url.clone()),
     ];
-    xml.open("testcase", &attrs, 2)?;
-    if let Some(e) = &t.error {
-        xml.leaf(
-            "error",
-            &[("message", format!("could not be fetched: {e}"))],
-            None,
-            3,
-        )?;
-    }
-    let (failing, low): (Vec<&Finding>, Vec<&Finding>) =
-        t.findings.iter().partition(|f| f.severity.fails());
-    for f in failing {
-        let message = format!(
-            "{} {} in {} ({})",
-            f.severity.id(),
-            f.category.id(),
-            f.place,
-            f.stack
-        );
-        let attrs = [("message", message), ("type", f.category.id().to_owned())];
-        let text = format!(
-            "{}\nrequest: {}, status {}\nfix: {}",
-            f.excerpt, f.request, f.status, f.fix
-        );
-        xml.leaf("failure", &attrs, Some(&text), 3)?;
-    }
-    if !low.is_empty() {
-        let lines: Vec<String> = low
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {} in {}: {} (fix: {})",
-                    f.severity.id(),
-                    f.category.id(),
-                    f.place,
-                    f.excerpt,
-                    f.fix
-                )
-            })
-            .collect();
-        xml.leaf("system-out", &[], Some(&lines.join("\n")), 3)?;
-    }
-    xml.close("testcase", 2)
-}
-
-/// An XML writer that escapes everything it is given (attribute values and text) and drops
-/// the characters XML 1.0 cannot carry at all.
-struct Xml<W> {
-    out: W,
-}
-
-impl<W: Write> Xml<W> {
-    fn raw(&mut self, s: &str) -> io::Result<()> {
-        self.out.write_all(s.as_bytes())
-    }
-
-    fn start(&mut self, name: &str, attrs: &[(&str, String)], depth: usize) -> io::Result<()> {
-        write!(self.out, "{}<{name}", "  ".repeat(depth))?;
-        for (k, v) in attrs {
-            write!(self.out, " {k}=\"{}\"", escape(v))?;
+    element(xml, "testcase", &attrs).write_inner_content(|xml| {
+        if let Some(e) = &t.error {
+            let message = format!("could not be fetched: {e}");
+            element(xml, "error", &[("message", message)]).write_empty()?;
+        }
+        let (failing, low): (Vec<&Finding>, Vec<&Finding>) =
+            t.findings.iter().partition(|f| f.severity.fails());
+        for f in failing {
+            let message = format!(
+                "{} {} in {} ({})",
+                f.severity.id(),
+                f.category.id(),
+                f.place,
+                f.stack
+            );
+            let attrs = [("message", message), ("type", f.category.id().to_owned())];
+            let text = format!(
+                "{}\nrequest: {}, status {}\nfix: {}",
+                f.excerpt, f.request, f.status, f.fix
+            );
+            element(xml, "failure", &attrs)
+                .write_text_content(BytesText::new(&xml_chars(&text)))?;
+        }
+        if !low.is_empty() {
+            let lines: Vec<String> = low
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} in {}: {} (fix: {})",
+                        f.severity.id(),
+                        f.category.id(),
+                        f.place,
+                        f.excerpt,
+                        f.fix
+                    )
+                })
+                .collect();
+            let text = xml_chars(&lines.join("\n"));
+            element(xml, "system-out", &[]).write_text_content(BytesText::new(&text))?;
         }
         Ok(())
-    }
-
-    fn open(&mut self, name: &str, attrs: &[(&str, String)], depth: usize) -> io::Result<()> {
-        self.start(name, attrs, depth)?;
-        self.raw(">\n")
-    }
-
-    fn close(&mut self, name: &str, depth: usize) -> io::Result<()> {
-        writeln!(self.out, "{}</{name}>", "  ".repeat(depth))
-    }
-
-    fn leaf(
-        &mut self,
-        name: &str,
-        attrs: &[(&str, String)],
-        text: Option<&str>,
-        depth: usize,
-    ) -> io::Result<()> {
-        self.start(name, attrs, depth)?;
-        match text {
-            Some(t) => writeln!(self.out, ">{}</{name}>", escape(t)),
-            None => self.raw("/>\n"),
-        }
-    }
+    })?;
+    Ok(())
 }
 
-/// Text or an attribute value as XML: the five special characters escaped, and characters
-/// not allowed in XML 1.0 (controls other than tab and line breaks, U+FFFE, U+FFFF) dropped.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// An element with these attributes (their values escaped by the writer, and cleared of
+/// characters XML cannot hold).
+fn element<'w, W: Write>(
+    xml: &'w mut Writer<W>,
+    name: &'static str,
+    attrs: &[(&'static str, String)],
+) -> ElementWriter<'w, W> {
+    let attrs: Vec<(&str, String)> = attrs.iter().map(|(k, v)| (*k, xml_chars(v))).collect();
+    xml.create_element(name)
+        .with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str())))
+}
+
+/// The text without the characters XML 1.0 cannot carry at all, escaped or not (controls
+/// other than tab and line breaks, U+FFFE, U+FFFF): log and page text may hold any.
+fn xml_chars(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || !(c.is_control() || c == '\u{fffe}' || c == '\u{ffff}')
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -180,10 +146,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_markup_and_characters_xml_cannot_hold() {
+    fn characters_xml_cannot_hold_are_dropped() {
         assert_eq!(
-            escape("<a href=\"x\">'&'</a>\u{1b}[2J\u{0}\u{fffe}\tok\n"),
-            "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;[2J\tok\n"
+            xml_chars("<a>'&'</a>\u{1b}[2J\u{0}\u{fffe}\tok\n"),
+            "<a>'&'</a>[2J\tok\n"
         );
     }
 }

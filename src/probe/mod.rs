@@ -86,7 +86,7 @@ pub struct FailedRequest {
 }
 
 /// One leak.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub category: Category,
     #[serde(rename = "where")]

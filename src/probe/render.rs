@@ -25,7 +25,7 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
             .findings
             .iter()
             .filter(|f| &f.site == site)
-            .map(|f| f.severity as u8)
+            .map(|f| f.first.severity as u8)
             .min()
             .unwrap_or(4)
     };
@@ -38,7 +38,13 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
 }
 
 fn summary(report: &Report) -> String {
-    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let count = |s: Severity| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.first.severity == s)
+            .count()
+    };
     let failed = report.targets.iter().filter(|t| t.error.is_some()).count();
     let mut line = format!(
         "probed {} URL(s): {} high, {} medium, {} low finding(s)",
@@ -57,8 +63,8 @@ fn write_site(out: &mut impl Write, report: &Report, site: &str, st: &Style) -> 
     writeln!(out, "{}", st.bold(&clean(site)))?;
     let mut fixes_shown: Vec<&str> = Vec::new();
     for f in report.findings.iter().filter(|f| f.site == site) {
-        write_finding(out, f, !fixes_shown.contains(&f.fix.as_str()), st)?;
-        fixes_shown.push(&f.fix);
+        write_finding(out, f, !fixes_shown.contains(&f.first.fix.as_str()), st)?;
+        fixes_shown.push(&f.first.fix);
     }
     let targets = report.targets.iter().filter(|t| target_site(t) == site);
     for t in targets {
@@ -67,7 +73,13 @@ fn write_site(out: &mut impl Write, report: &Report, site: &str, st: &Style) -> 
     Ok(())
 }
 
-fn write_finding(out: &mut impl Write, f: &SiteFinding, fix: bool, st: &Style) -> io::Result<()> {
+fn write_finding(
+    out: &mut impl Write,
+    seen: &SiteFinding,
+    fix: bool,
+    st: &Style,
+) -> io::Result<()> {
+    let f = &seen.first;
     let sev = format!("{:<6}", f.severity.id());
     let sev = if f.severity.fails() {
         st.red(&sev)
@@ -84,7 +96,7 @@ fn write_finding(out: &mut impl Write, f: &SiteFinding, fix: bool, st: &Style) -
         f.status
     )?;
     writeln!(out, "         {}", clean(&f.excerpt))?;
-    writeln!(out, "         on {}", url_list(&f.urls))?;
+    writeln!(out, "         on {}", url_list(&seen.urls))?;
     if fix {
         writeln!(out, "         fix: {}", f.fix)?;
     }

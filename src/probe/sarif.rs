@@ -62,7 +62,8 @@ fn rule(c: Category) -> Value {
     })
 }
 
-fn result(f: &SiteFinding) -> Value {
+fn result(seen: &SiteFinding) -> Value {
+    let f = &seen.first;
     let rule_index = Category::ALL.iter().position(|c| *c == f.category);
     json!({
         "ruleId": f.category.id(),
@@ -72,7 +73,7 @@ fn result(f: &SiteFinding) -> Value {
             "{} in {} ({}): {}. Fix: {}",
             f.category.id(), f.place, f.stack, f.excerpt, f.fix
         )},
-        "locations": f.urls.iter().map(|u| json!({
+        "locations": seen.urls.iter().map(|u| json!({
             "physicalLocation": {"artifactLocation": {"uri": u}},
         })).collect::<Vec<_>>(),
         "properties": {
@@ -82,7 +83,7 @@ fn result(f: &SiteFinding) -> Value {
             "signature": f.signature,
             "stack": f.stack,
             "fix": f.fix,
-            "site": f.site,
+            "site": seen.site,
             "request": f.request,
             "status": f.status,
         },
