@@ -192,16 +192,7 @@ async fn probe_debug_paths(fetcher: &mut Fetcher, site: &Url, seen: &HashSet<Url
         };
         let mut target = Target::new(&url);
         target.status = Some(answer.status);
-        let probe = Probe {
-            host,
-            payloads: &req.payloads,
-        };
-        add_findings(
-            &mut target,
-            detect::detect(&as_answer(&answer), &probe),
-            req.name,
-            answer.status,
-        );
+        add_findings(&mut target, &answer, host, &req);
         if target.worst().is_some_and(Severity::fails) {
             target.findings.sort_by_key(|f| (f.severity, f.category));
             found.push(target);
@@ -234,16 +225,7 @@ async fn probe_target(fetcher: &mut Fetcher, url: &Url) -> (Target, Vec<Url>) {
             target.status = Some(answer.status);
             links = page_links(&answer);
         }
-        let probe = Probe {
-            host,
-            payloads: &req.payloads,
-        };
-        add_findings(
-            &mut target,
-            detect::detect(&as_answer(&answer), &probe),
-            req.name,
-            answer.status,
-        );
+        add_findings(&mut target, &answer, host, req);
     }
     target.findings.sort_by_key(|f| (f.severity, f.category));
     (target, links)
@@ -253,8 +235,15 @@ async fn probe_target(fetcher: &mut Fetcher, url: &Url) -> (Target, Vec<Url>) {
 /// per target. Several rows of one category often match one page (a traceback's header and
 /// its frames; `SQLSTATE[42P01]` and PostgreSQL's `relation … does not exist` on the same
 /// line), and each printed alone read as the same finding twice.
-fn add_findings(target: &mut Target, hits: Vec<Hit>, request: &'static str, status: u16) {
-    for hit in hits {
+/// What an answer to one request leaks, added to its target: one finding per category and
+/// place (two rows of one category matching the same line are one leak).
+fn add_findings(target: &mut Target, answer: &Fetched, host: &str, req: &plan::Request) {
+    let probe = Probe {
+        host,
+        payloads: &req.payloads,
+    };
+    let (request, status) = (req.name, answer.status);
+    for hit in detect::detect(&as_answer(answer), &probe) {
         let known = target
             .findings
             .iter()
