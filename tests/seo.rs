@@ -346,9 +346,15 @@ fn json_access_logs_and_custom_crawlers() {
     let text = [
         json(GOOGLE_IP, "/robots.txt", 503, GOOGLEBOT),
         json(
-            "5.255.231.1",
+            "77.75.77.1",
             "/a",
             500,
+            "Mozilla/5.0 (compatible; SeznamBot/4.0; +https://o-seznam.cz/napoveda/vyhledavani/en/seznambot-crawler/)",
+        ),
+        json(
+            "5.255.231.1",
+            "/b",
+            200,
             "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
         ),
         json(PERSON_IP, "/b", 200, BROWSER),
@@ -356,15 +362,18 @@ fn json_access_logs_and_custom_crawlers() {
     .concat();
     let d = Dir::new();
     let access = d.file("access.json", &text);
-    let (r, code) = seo_file(&access, &["--crawler", "yandex=(?i)yandexbot"]);
+    let (r, code) = seo_file(&access, &["--crawler", "seznam=(?i)seznambot"]);
     assert_eq!(code, 1);
     assert_eq!(r["inputs"][0]["format"], "json");
     assert_eq!(r["robots_txt"]["server_errors"], 1);
-    assert_eq!(r["crawlers"]["yandex"]["server_errors"], 1);
+    assert_eq!(r["crawlers"]["seznam"]["server_errors"], 1);
     assert_eq!(
         at_risk(&r, "/a").unwrap()["crawlers"],
-        serde_json::json!(["yandex"])
+        serde_json::json!(["seznam"])
     );
+    // YandexBot is built in, by the token Yandex documents.
+    assert_eq!(r["crawlers"]["yandexbot"]["requests"], 1);
+    assert_eq!(r["crawlers"]["yandexbot"]["by_class"]["2xx"], 1);
 }
 
 #[test]
