@@ -511,3 +511,142 @@ fn bad_ranges_and_crawler_flags_are_one_line_errors() {
         assert!(stderr.starts_with("fivehundred: error: "), "{stderr}");
     }
 }
+
+/// Serves range files on 127.0.0.1 as the operators do on theirs: every `.json` path answers
+/// Google's shape with `prefix`, but Bing's path answers broken JSON and any other path 404.
+/// Returns the base URL; the server thread lives as long as the test process.
+fn range_server(prefix: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // The rest of the head, up to the blank line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split(' ').nth(1).unwrap_or_default().to_owned();
+            let (status, body) = if path == "/toolbox/bingbot.json" {
+                ("200 OK", "{\"prefixes\": [".to_owned())
+            } else if path.ends_with(".json") {
+                let body = format!(
+                    "{{\"creationTime\": \"2026-11-20T00:00:00\", \"prefixes\": [{{\"ipv4Prefix\": \"{prefix}\"}}]}}"
+                );
+                ("200 OK", body)
+            } else {
+                ("404 Not Found", String::new())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+/// `--fetch-ranges DIR` saves each operator's file as DIR/NAME.json (here from a 127.0.0.1
+/// server standing in for the operators' hosts, by the paths they publish at), refuses a
+/// broken one (exit 2, and no file), and `--crawler-ranges DIR` then tells impostors apart.
+#[test]
+fn fetched_ranges_are_read_from_their_directory() {
+    let base = range_server("66.249.64.0/19");
+    let d = Dir::new();
+    let dir = d.dir.path().join("ranges");
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["seo", "--fetch-ranges"])
+        .arg(&dir)
+        .env("FIVEHUNDRED_RANGES_BASE", &base)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "Bing's file is broken\n{stderr}"
+    );
+    assert!(
+        stderr.contains("bingbot") && stderr.contains("/toolbox/bingbot.json"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{base}/static/crawling/ipranges/common-crawlers.json"
+        )),
+        "{stdout}"
+    );
+    for name in [
+        "googlebot",
+        "applebot",
+        "duckduckbot",
+        "gptbot",
+        "oai-searchbot",
+        "chatgpt-user",
+        "claudebot",
+        "perplexitybot",
+        "ccbot",
+    ] {
+        assert!(
+            dir.join(format!("{name}.json")).is_file(),
+            "{name}: {stdout}"
+        );
+    }
+    assert!(!dir.join("bingbot.json").exists() && !dir.join("yandexbot.json").exists());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.ends_with(".json")),
+        "no partial file left: {names:?}"
+    );
+
+    let mut log = Log::default();
+    log.hit(0, GOOGLE_IP, "/a", 200, GOOGLEBOT)
+        .hit(1, IMPOSTOR_IP, "/b", 200, GOOGLEBOT)
+        .hit(2, BING_IP, "/c", 200, BINGBOT);
+    let access = d.file("access.log", &log.text);
+    let (r, code) = seo_file(&access, &["--crawler-ranges", dir.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(r["crawlers"]["googlebot"]["verified"], true);
+    assert_eq!(r["crawlers"]["googlebot"]["requests"], 1);
+    assert_eq!(r["impostors"]["by_crawler"]["googlebot"], 1);
+    assert_eq!(
+        r["crawlers"]["bingbot"]["verified"], false,
+        "its file failed"
+    );
+    assert_eq!(r["crawlers"]["gptbot"]["verified"], true);
+    assert_eq!(
+        r["crawlers"]["googlebot"]["ranges_source"],
+        "https://developers.google.com/static/crawling/ipranges/common-crawlers.json"
+    );
+}
+
+/// Every published source the table fetches is named in `seo --help`.
+#[test]
+fn help_names_every_ranges_source() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["seo", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    let (r, _) = seo(&["/dev/null"]);
+    let crawlers = r["crawlers"].as_object().expect("crawlers");
+    assert!(crawlers.len() >= 14);
+    for (name, c) in crawlers {
+        if let Some(url) = c["ranges_source"].as_str() {
+            assert!(help.contains(url), "{name}: {url} not in --help");
+        }
+    }
+}

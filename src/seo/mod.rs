@@ -16,6 +16,7 @@
 //! risks leaving the index.
 
 pub mod crawlers;
+pub mod fetch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
