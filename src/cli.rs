@@ -92,7 +92,9 @@ enum Command {
     /// What a 5xx status code means (RFC 9110 and the RFCs that add codes), what to check
     /// first, what it does to crawling, and its constant in .NET, Rust, Rails, Go, Symfony,
     /// Python, Java, Spring, Apache HttpComponents and Angular. Knows 500–511 (509 is
-    /// unofficial).
+    /// unofficial) and the non-standard codes met in logs, in their vendor's words:
+    /// Cloudflare's 520–527 and 530, nginx's 499, AWS Application Load Balancer's 460 and 561
+    /// (marked `"official": false` with their `vendor` and `source`).
     ///
     /// Exit status: 0 when explained, 2 for a code it does not know or a usage error.
     #[command(after_help = EXPLAIN_EXAMPLES)]
@@ -161,7 +163,9 @@ const DOCTOR_EXAMPLES: &str = "Examples:
 
 const EXPLAIN_EXAMPLES: &str = "Examples:
   fivehundred explain 502
-  fivehundred explain 503 --format json";
+  fivehundred explain 503 --format json
+  fivehundred explain 499
+  fivehundred explain 522 --format json";
 
 const PROBE_EXAMPLES: &str = "Examples:
   fivehundred probe https://www.example.com/
