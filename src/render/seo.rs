@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::{Style, write_defaults, write_inputs};
 use crate::formats::Stamp;
-use crate::seo::{Classes, Counts, Outage, RobotsState, SeoReport, outage_state};
+use crate::seo::{Classes, Counts, CrawlerReport, Outage, RobotsState, SeoReport, outage_state};
 
 /// How many outages and at-risk paths are listed; JSON has them all.
 const SHOWN: usize = 10;
@@ -181,12 +181,8 @@ fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::R
             "crawler", "requests", "2xx", "3xx", "4xx", "429", "5xx"
         ))
     )?;
-    let mut silent = 0;
-    for (i, c) in report.crawlers.values().enumerate() {
-        if c.counts.requests == 0 && i >= ALWAYS_SHOWN {
-            silent += 1;
-            continue;
-        }
+    let (shown, silent) = shown_crawlers(report);
+    for (_, c) in shown {
         writeln!(
             out,
             "{}",
@@ -249,6 +245,17 @@ fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::R
 
 /// Googlebot and Bingbot are listed even without a request: their silence is news.
 const ALWAYS_SHOWN: usize = 2;
+
+/// The crawlers a table lists (those with requests, and the first [`ALWAYS_SHOWN`]), and how
+/// many are left out.
+pub(super) fn shown_crawlers(report: &SeoReport) -> (Vec<(&String, &CrawlerReport)>, usize) {
+    let (shown, silent): (Vec<_>, Vec<_>) = report
+        .crawlers
+        .iter()
+        .enumerate()
+        .partition(|(i, (_, c))| c.counts.requests > 0 || *i < ALWAYS_SHOWN);
+    (shown.into_iter().map(|(_, c)| c).collect(), silent.len())
+}
 
 /// One line of the crawler table: requests, shares of 2xx/3xx/4xx, the 429 and 5xx counts.
 fn crawler_row(label: &str, counts: &Counts, shares: &Classes<f64>) -> String {
