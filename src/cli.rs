@@ -67,7 +67,7 @@ enum Command {
     #[command(after_help = SEO_EXAMPLES)]
     Seo(SeoArgs),
     /// Follow the logs live: count responses, explain 5xx as they come, alert on spikes and on
-    /// robots.txt answering 5xx, serve /metrics, /api/incidents, /api/history,
+    /// robots.txt answering 5xx or 429, serve /metrics, /api/incidents, /api/history,
     /// /api/overview, /healthz and a dashboard.
     ///
     /// Restarts (even after kill -9) go on exactly where the last run stopped, the
