@@ -15,8 +15,13 @@
 //!   sorted by Google's published-ranges file;
 //! - a rate limit for Googlebot (`limit_req` keyed on a map of its user agent,
 //!   `limit_req_status 429`): Googlebot gets 429 on pages and robots.txt, which opens an
-//!   outage as a 5xx does; then PHP-FPM stops and Bingbot's 502 join Googlebot's 429 in one.
+//!   outage as a 5xx does; then PHP-FPM stops and Bingbot's 502 join Googlebot's 429 in one;
+//! - the same rate limit followed live by `fivehundred watch`: robots.txt's 429 fires
+//!   `robots_txt_5xx` to a webhook, a 200 resolves it.
 mod lab;
+#[allow(dead_code)] // watch_e2e's harness; only `Watch`, `Receiver` and `DEADLINE` are used
+#[path = "watch_e2e/support.rs"]
+mod support;
 
 use lab::nginx::{Nginx, NginxOptions};
 use lab::php_fpm::{Fpm, FpmOptions, app};
@@ -503,4 +508,45 @@ fn rate_limited_googlebot() {
         !text.contains("No crawler got a 5xx"),
         "a rate-limited Googlebot is not all clear:\n{text}"
     );
+}
+
+/// `watch` on the rate-limited site's access log: Googlebot's robots.txt 429 (its second
+/// request in the minute) fires `robots_txt_5xx` at once, saying 429; a person's 200 on
+/// robots.txt resolves it.
+#[test]
+fn watch_alerts_on_robots_txt_429() {
+    if skip_unless_root("watch_alerts_on_robots_txt_429") {
+        return;
+    }
+    let mut s = start_with(false, rate_limit_googlebot);
+    let hook = support::Receiver::start();
+    let state = s.lab.mkdir("watch-state");
+    let args: Vec<std::ffi::OsString> = vec![
+        s.nginx.access_log.clone().into(),
+        "--webhook".into(),
+        hook.url().into(),
+    ];
+    let watch = support::Watch::start(&args, &state);
+    assert_eq!(
+        s.crawl.visit(Googlebot, &["/robots.txt", "/robots.txt"]),
+        [200, 429]
+    );
+    hook.wait_count(1, support::DEADLINE);
+    assert_eq!(s.crawl.get(Person, "/robots.txt"), 200);
+    hook.wait_count(2, support::DEADLINE);
+    let bodies = hook.bodies();
+    let kinds: Vec<(&str, &str)> = bodies
+        .iter()
+        .map(|b| (b["alert"].as_str().unwrap(), b["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("robots_txt_5xx", "firing"), ("robots_txt_5xx", "resolved")],
+        "{bodies:#?}"
+    );
+    let summary = bodies[0]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("robots.txt answered 429"), "{summary}");
+    let (status, said) = watch.terminate();
+    assert!(status.success(), "{status}: {said}");
+    s.logged();
 }
