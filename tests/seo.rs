@@ -650,3 +650,81 @@ fn help_names_every_ranges_source() {
         }
     }
 }
+
+/// 429 only, never a 5xx: a crawler rate limited is found (exit 1), robots.txt's 429 opens an
+/// outage as a 5xx would, a 429 that only an impostor got still counts as the server refusing,
+/// and the classes and Googlebot's kinds add up.
+#[test]
+fn rate_limited_crawlers_without_a_5xx() {
+    let mut log = Log::default();
+    log.hit(0, GOOGLE_IP, "/robots.txt", 200, GOOGLEBOT)
+        .hit(1, GOOGLE_IP, "/a", 429, GOOGLEBOT)
+        .hit(1, GOOGLE_IP, "/robots.txt", 429, GOOGLEBOT)
+        .hit(2, GOOGLE_IP, "/img.png", 429, GOOGLEBOT_IMAGE)
+        .hit(3, GOOGLE_IP, "/old", 301, GOOGLEBOT)
+        .hit(4, GOOGLE_IP, "/gone", 404, GOOGLEBOT)
+        .hit(5, PERSON_IP, "/robots.txt", 200, BROWSER)
+        .hit(6, BING_IP, "/", 200, BINGBOT);
+    let d = Dir::new();
+    let access = d.file("access.log", &log.text);
+    let (r, code) = seo_file(&access, &[]);
+    assert_eq!(code, 1, "a rate-limited crawler is found: {r:#}");
+    let g = &r["crawlers"]["googlebot"];
+    assert_eq!(
+        (g["requests"].as_u64(), g["rate_limited"].as_u64()),
+        (Some(6), Some(3))
+    );
+    assert_eq!(g["server_errors"], 0);
+    assert_eq!(
+        g["by_class"],
+        serde_json::json!({"2xx": 1, "3xx": 1, "4xx": 1, "429": 3, "5xx": 0})
+    );
+    assert_eq!(g["share_by_class"]["429"], 0.5);
+    assert_eq!(g["by_type"]["smartphone"]["requests"], 5);
+    assert_eq!(g["by_type"]["image"]["rate_limited"], 1);
+    assert!(
+        g["by_type"].get("desktop").is_none(),
+        "kinds with requests only"
+    );
+    let o = outages(&r);
+    assert_eq!(o.len(), 1);
+    assert_eq!(
+        (
+            o[0]["server_errors"].as_u64(),
+            o[0]["rate_limited"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(o[0]["by_status"], serde_json::json!({"429": 1}));
+    assert_eq!(o[0]["ongoing"], false, "the person's 200 ended it");
+    assert_eq!(r["robots_txt"]["rate_limited"], 1);
+    assert!(
+        r["at_risk"].as_array().unwrap().is_empty(),
+        "at_risk is 5xx only"
+    );
+    let hours = r["crawler_requests_by_hour"].as_array().unwrap();
+    let sum = |class: &str| {
+        hours
+            .iter()
+            .map(|h| h[class].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        (sum("2xx"), sum("429")),
+        (2, 3),
+        "Googlebot's and Bingbot's"
+    );
+
+    // Only an impostor got robots.txt's 429: no outage, but the server refused: exit 1.
+    let mut log = Log::default();
+    log.hit(0, GOOGLE_IP, "/", 200, GOOGLEBOT)
+        .hit(1, IMPOSTOR_IP, "/robots.txt", 429, GOOGLEBOT);
+    let access = d.file("impostor.log", &log.text);
+    let ranges = d.file("googlebot.json", GOOGLE_RANGES);
+    let (r, code) = seo_file(&access, &["--crawler-ranges", ranges.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(outages(&r).is_empty());
+    assert_eq!(r["impostors"]["robots_txt_rate_limited"], 1);
+    assert_eq!(r["impostors"]["rate_limited"], 1);
+    assert_eq!(r["crawlers"]["googlebot"]["rate_limited"], 0);
+}

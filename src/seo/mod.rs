@@ -1,19 +1,22 @@
-//! What crawlers saw: the access logs from Googlebot's and Bingbot's side.
+//! What crawlers saw: the access logs from the side of Googlebot, Bingbot and the other
+//! crawlers of `crawlers.toml`.
 //!
 //! It runs on the parser threads of the same scan as `diagnose` (a
 //! [`BlockObserver`]): in each block an Aho-Corasick search finds the few lines that name a
 //! crawler or robots.txt, and only those are parsed. For each one it counts:
-//! - per crawler, requests and 5xx answers;
+//! - per crawler (and per kind of its agent), requests by class, 5xx by status and 429;
 //! - impostors: requests claiming a crawler from outside its published ranges, kept out of
 //!   every other figure;
 //! - every answer to `/robots.txt` (to anyone), kept to find its outages in time order;
-//! - per path, the 5xx a crawler got and the last 2xx a crawler got (whether it recovered).
+//! - per path, the 5xx a crawler got and the last 2xx a crawler got (whether it recovered);
+//! - per hour, crawler requests by class.
 //!
-//! The timeline of a robots.txt outage, as Google documents it: a 5xx on robots.txt makes
-//! Google treat the whole site as disallowed and pause crawling (for up to 12 hours after the
-//! last failure, the spec's `crawl_paused_until`); while it keeps failing, Google crawls with
-//! its last cached copy, for up to 30 days from the start of the outage; past that, the site
-//! risks leaving the index.
+//! A 429 counts as a 5xx does for crawling: Google slows crawling on 500, 503 and 429, and
+//! takes a robots.txt answering 429 for a 5xx. The timeline of a robots.txt outage, as Google
+//! documents it: a 5xx (or 429) on robots.txt makes Google treat the whole site as disallowed
+//! and pause crawling (for up to 12 hours after the last failure, the spec's
+//! `crawl_paused_until`); while it keeps failing, Google crawls with its last cached copy, for
+//! up to 30 days from the start of the outage; past that, the site risks leaving the index.
 
 pub mod crawlers;
 pub mod fetch;
