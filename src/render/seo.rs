@@ -70,32 +70,7 @@ pub(super) fn write_verdict(
             )?;
         }
     }
-    let failing: Vec<String> = report
-        .crawlers
-        .values()
-        .filter(|c| c.counts.server_errors > 0)
-        .map(|c| format!("{} got {} × 5xx", c.label, c.counts.server_errors))
-        .collect();
-    let limited: Vec<String> = report
-        .crawlers
-        .values()
-        .filter(|c| c.counts.rate_limited > 0)
-        .map(|c| format!("{} got {} × 429", c.label, c.counts.rate_limited))
-        .collect();
-    if !limited.is_empty() {
-        let line = format!(
-            "{}: rate limited. Google slows crawling on 429 as on 500 and 503; a 429 kept up drops URLs from the index.",
-            limited.join(", ")
-        );
-        writeln!(out, "{}", st.red(&line))?;
-    }
-    if !failing.is_empty() {
-        let open = report.at_risk.iter().filter(|p| !p.recovered).count();
-        let line = format!(
-            "{} on {} path(s), {open} of them not recovered.",
-            failing.join(", "),
-            report.at_risk.len()
-        );
+    for line in crawler_verdicts(report) {
         writeln!(out, "{}", st.red(&line))?;
     }
     let imp = &report.impostors;
@@ -117,6 +92,34 @@ pub(super) fn write_verdict(
         writeln!(out, "{}", st.green(&line))?;
     }
     Ok(())
+}
+
+/// The crawlers' 5xx (with the paths they hit), then their 429, a line each when any.
+fn crawler_verdicts(report: &SeoReport) -> Vec<String> {
+    let got = |what: &str, n: fn(&CrawlerReport) -> u64| -> Vec<String> {
+        (report.crawlers.values())
+            .filter(|c| n(c) > 0)
+            .map(|c| format!("{} got {} × {what}", c.label, n(c)))
+            .collect()
+    };
+    let mut lines = Vec::new();
+    let failing = got("5xx", |c| c.counts.server_errors);
+    if !failing.is_empty() {
+        let open = report.at_risk.iter().filter(|p| !p.recovered).count();
+        lines.push(format!(
+            "{} on {} path(s), {open} of them not recovered.",
+            failing.join(", "),
+            report.at_risk.len()
+        ));
+    }
+    let limited = got("429", |c| c.counts.rate_limited);
+    if !limited.is_empty() {
+        lines.push(format!(
+            "{}: rate limited. Google slows crawling on 429 as on 500 and 503; a 429 kept up drops URLs from the index.",
+            limited.join(", ")
+        ));
+    }
+    lines
 }
 
 /// What one robots.txt outage means, in a sentence or two.
