@@ -308,7 +308,7 @@ struct SeoArgs {
     /// perplexitybot https://www.perplexity.ai/perplexitybot.json, ccbot
     /// https://index.commoncrawl.org/ccbot.json. YandexBot, Baiduspider, Amazonbot and
     /// meta-externalagent publish none.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["crawler_ranges", "crawler"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["crawler_ranges", "crawler", "paths"])]
     fetch_ranges: Option<PathBuf>,
 
     /// One more crawler: NAME and a regex its user agents match, e.g.
