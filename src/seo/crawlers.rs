@@ -94,6 +94,7 @@ impl Crawler {
         self.ranges.is_some()
     }
 
+    /// Its documented reverse-DNS domains: a logged host name in one of them passes.
     fn domains(&self) -> &[String] {
         self.builtin.map_or(&[], |b| &b.domains)
     }
