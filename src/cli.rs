@@ -42,21 +42,33 @@ enum Command {
     /// Exit status: 0 if no 5xx was found, 1 if any was, 2 on a usage or input error.
     #[command(after_help = DIAGNOSE_EXAMPLES)]
     Diagnose(DiagnoseArgs),
-    /// What crawlers saw: 5xx answers to Googlebot and Bingbot, impostors, and above all
-    /// robots.txt answering 5xx, which makes Google pause crawling the whole site.
+    /// What crawlers saw: 5xx and 429 answers to Googlebot, Bingbot and the other known
+    /// crawlers, impostors, and above all robots.txt answering 5xx or 429, which makes Google
+    /// pause crawling the whole site.
     ///
-    /// Googlebot is every agent with `Googlebot` in it, `Storebot-Google` and
-    /// `Google-InspectionTool`; Bingbot is `bingbot`. Google's timeline for a robots.txt
-    /// 5xx: crawling paused for up to 12 hours after the last failure; while it keeps
-    /// failing, crawling by the cached copy for up to 30 days; then the site risks leaving
-    /// the index.
+    /// Known crawlers, by the user-agent token each operator documents: Googlebot (every
+    /// agent with `Googlebot` in it, `Storebot-Google`, `Google-InspectionTool`; split by
+    /// kind: smartphone, desktop, image, video, news…), Bingbot (`bingbot`), YandexBot,
+    /// Applebot, DuckDuckBot, Baiduspider, GPTBot, OAI-SearchBot, ChatGPT-User, ClaudeBot,
+    /// PerplexityBot, CCBot, Amazonbot, meta-externalagent. Each gets its requests and its
+    /// share of 2xx, 3xx, 4xx, 429 and 5xx.
     ///
-    /// Exit status: 0 if crawlers got no 5xx and robots.txt never answered 5xx, 1 if they
-    /// did, 2 on a usage or input error.
+    /// 429 counts next to 5xx: "Googlebot reduces your site's crawling rate when it
+    /// encounters a significant number of URLs with 500, 503, or 429 HTTP response status
+    /// codes" (https://developers.google.com/search/docs/crawling-indexing/reduce-crawl-rate),
+    /// and on robots.txt "Google temporarily interprets 5xx and 429 server errors as if the
+    /// site is fully disallowed"
+    /// (https://developers.google.com/search/docs/crawling-indexing/robots/robots_txt).
+    /// Google's timeline for a robots.txt 5xx or 429: crawling paused for up to 12 hours
+    /// after the last failure; while it keeps failing, crawling by the cached copy for up to
+    /// 30 days; then the site risks leaving the index.
+    ///
+    /// Exit status: 0 if crawlers got no 5xx or 429 and robots.txt never answered either, 1
+    /// if they did, 2 on a usage or input error.
     #[command(after_help = SEO_EXAMPLES)]
     Seo(SeoArgs),
     /// Follow the logs live: count responses, explain 5xx as they come, alert on spikes and on
-    /// robots.txt answering 5xx, serve /metrics, /api/incidents, /api/history,
+    /// robots.txt answering 5xx or 429, serve /metrics, /api/incidents, /api/history,
     /// /api/overview, /healthz and a dashboard.
     ///
     /// Restarts (even after kill -9) go on exactly where the last run stopped, the
@@ -83,7 +95,9 @@ enum Command {
     /// What a 5xx status code means (RFC 9110 and the RFCs that add codes), what to check
     /// first, what it does to crawling, and its constant in .NET, Rust, Rails, Go, Symfony,
     /// Python, Java, Spring, Apache HttpComponents and Angular. Knows 500–511 (509 is
-    /// unofficial).
+    /// unofficial) and the non-standard codes met in logs, in their vendor's words:
+    /// Cloudflare's 520–527 and 530, nginx's 499, AWS Application Load Balancer's 460 and 561
+    /// (marked `"official": false` with their `vendor` and `source`).
     ///
     /// Exit status: 0 when explained, 2 for a code it does not know or a usage error.
     #[command(after_help = EXPLAIN_EXAMPLES)]
@@ -152,7 +166,9 @@ const DOCTOR_EXAMPLES: &str = "Examples:
 
 const EXPLAIN_EXAMPLES: &str = "Examples:
   fivehundred explain 502
-  fivehundred explain 503 --format json";
+  fivehundred explain 503 --format json
+  fivehundred explain 499
+  fivehundred explain 522 --format json";
 
 const PROBE_EXAMPLES: &str = "Examples:
   fivehundred probe https://www.example.com/
@@ -178,7 +194,9 @@ command line win.";
 const SEO_EXAMPLES: &str = "Examples:
   fivehundred seo /var/log/nginx
   fivehundred seo --crawler-ranges googlebot.json --crawler-ranges bingbot.json access.log
-  fivehundred seo --crawler 'yandex=(?i)yandexbot' --format json access.log.*
+  fivehundred seo --fetch-ranges /var/lib/fivehundred/ranges
+  fivehundred seo --crawler-ranges /var/lib/fivehundred/ranges /var/log/nginx
+  fivehundred seo --crawler 'seznam=(?i)seznambot' --format json access.log.*
   fivehundred seo --host shop.example.com --since 2026-11-25 /var/log/nginx";
 
 /// Options shared by every subcommand that reads logs.
@@ -279,11 +297,27 @@ struct SeoArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// A crawler's published IP ranges (Google's googlebot.json, Bing's bingbot.json); the
-    /// crawler is named by NAME= or else by the file name. Requests that claim it from
-    /// outside are impostors, left out of every figure but `impostors`. Repeatable.
-    #[arg(long, value_name = "[NAME=]FILE")]
+    /// A crawler's published IP ranges (Google's googlebot.json, Bing's bingbot.json, or any
+    /// list of prefixes); the crawler is named by NAME= or else by the file name. A directory
+    /// gives every NAME.json in it (as --fetch-ranges saves them). Requests that claim a
+    /// crawler from outside its ranges are impostors, left out of every figure but
+    /// `impostors`. Repeatable.
+    #[arg(long, value_name = "[NAME=]FILE|DIR")]
     crawler_ranges: Vec<String>,
+
+    /// Download the ranges each operator publishes into DIR (DIR/NAME.json), then exit (2 if
+    /// any failed): googlebot
+    /// https://developers.google.com/static/crawling/ipranges/common-crawlers.json, bingbot
+    /// https://www.bing.com/toolbox/bingbot.json, applebot
+    /// https://search.developer.apple.com/applebot.json, duckduckbot
+    /// https://duckduckgo.com/duckduckbot.json, gptbot https://openai.com/gptbot.json,
+    /// oai-searchbot https://openai.com/searchbot.json, chatgpt-user
+    /// https://openai.com/chatgpt-user.json, claudebot https://claude.com/crawling/bots.json,
+    /// perplexitybot https://www.perplexity.ai/perplexitybot.json, ccbot
+    /// https://index.commoncrawl.org/ccbot.json. YandexBot, Baiduspider, Amazonbot and
+    /// meta-externalagent publish none.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["crawler_ranges", "crawler", "paths"])]
+    fetch_ranges: Option<PathBuf>,
 
     /// One more crawler: NAME and a regex its user agents match, e.g.
     /// 'yandex=(?i)yandexbot'. Repeatable. Slower: every line is then parsed.
@@ -748,6 +782,9 @@ fn scan_for_diagnose(
 }
 
 fn run_seo(args: SeoArgs) -> Result<i32> {
+    if let Some(dir) = &args.fetch_ranges {
+        return fetch_ranges(dir);
+    }
     if args.format == Format::Html && args.output.is_none() {
         bail!("--format html needs -o FILE");
     }
@@ -778,6 +815,36 @@ fn run_seo(args: SeoArgs) -> Result<i32> {
         Format::Html => Ok(render::html::write_seo(out, &report)?),
     })?;
     Ok(i32::from(report.found()))
+}
+
+/// Tests only: serves the range files from this base URL instead of their operators' hosts.
+const RANGES_BASE_ENV: &str = "FIVEHUNDRED_RANGES_BASE";
+
+/// `seo --fetch-ranges DIR`: one line per file written, one on stderr per failure; exit 2 if
+/// any failed.
+fn fetch_ranges(dir: &Path) -> Result<i32> {
+    let base = std::env::var(RANGES_BASE_ENV).ok();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the HTTP runtime")?;
+    let fetched = runtime.block_on(seo::fetch::fetch_all(dir, base.as_deref()))?;
+    let mut failed = 0;
+    for f in &fetched {
+        match &f.result {
+            Ok((file, spans)) => println!(
+                "{:<15} {}  {} ({spans} range(s))",
+                f.crawler,
+                read::display_name(file),
+                f.url
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("fivehundred: {}: {}: {e}", f.crawler, f.url);
+            }
+        }
+    }
+    Ok(if failed > 0 { 2 } else { 0 })
 }
 
 fn run_watch(args: WatchArgs) -> Result<i32> {

@@ -26,10 +26,17 @@ pub enum ExplainError {
 pub struct Explanation {
     pub code: u16,
     pub reason: String,
-    /// False for codes no RFC defines (509), so that nobody mistakes them for standard ones.
+    /// False for codes no RFC defines (509, the vendors' own codes), so that nobody mistakes
+    /// them for standard ones.
     pub official: bool,
     /// The defining document and section; `None` when there is none.
     pub rfc: Option<String>,
+    /// Who sends a non-standard code (`Cloudflare`, `nginx`); `None` for the RFCs' codes.
+    #[serde(default)]
+    pub vendor: Option<String>,
+    /// The vendor's page (or source file) whose words `meaning` quotes.
+    #[serde(default)]
+    pub source: Option<String>,
     pub meaning: String,
     pub check_first: Vec<String>,
     /// Ids from causes.md that `diagnose` can report for answers with this code.
@@ -132,7 +139,13 @@ pub fn write_text(out: &mut impl Write, e: &Explanation) -> io::Result<()> {
     writeln!(out, "{} {}", e.code, e.reason)?;
     match &e.rfc {
         Some(rfc) => writeln!(out, "Defined in {rfc}")?,
-        None => writeln!(out, "Unofficial: no RFC defines it")?,
+        None => match (&e.vendor, &e.source) {
+            (Some(vendor), Some(source)) => writeln!(
+                out,
+                "Non-standard: {vendor}'s own code, no RFC defines it ({source})"
+            )?,
+            _ => writeln!(out, "Unofficial: no RFC defines it")?,
+        },
     }
     writeln!(out)?;
     writeln!(out, "{}", e.meaning)?;
@@ -251,7 +264,7 @@ mod tests {
     #[test]
     fn codes_500_to_511_have_every_field() {
         let codes: Vec<u16> = all().iter().map(|e| e.code).collect();
-        assert_eq!(codes, (500..=511).collect::<Vec<_>>());
+        assert!((500..=511).all(|c| codes.contains(&c)));
         for e in all() {
             assert!(!e.reason.is_empty() && !e.meaning.is_empty() && !e.seo.is_empty());
             assert!(!e.check_first.is_empty(), "{}", e.code);
@@ -309,6 +322,59 @@ mod tests {
         assert_eq!(
             c.httpcomponents.as_deref(),
             Some("HttpStatus.SC_INTERNAL_SERVER_ERROR")
+        );
+    }
+
+    /// The vendors' codes: marked non-standard, each with its vendor and the page quoted,
+    /// and no framework constant.
+    #[test]
+    fn vendor_codes_are_marked_non_standard() {
+        let vendors = [
+            (
+                460,
+                "AWS Application Load Balancer",
+                "client closed the connection",
+            ),
+            (499, "nginx", "client has closed the connection"),
+            (520, "Cloudflare", "empty, unknown, or unexpected response"),
+            (521, "Cloudflare", "refuses connections from Cloudflare"),
+            (522, "Cloudflare", "times out contacting the origin"),
+            (523, "Cloudflare", "cannot contact your origin"),
+            (524, "Cloudflare", "did not provide an HTTP response"),
+            (525, "Cloudflare", "SSL handshake"),
+            (526, "Cloudflare", "validate the SSL certificate"),
+            (527, "Cloudflare", "Railgun"),
+            (530, "Cloudflare", "1XXX error"),
+            (
+                561,
+                "AWS Application Load Balancer",
+                "IdP returned an error code",
+            ),
+        ];
+        for (code, vendor, words) in vendors {
+            let e = lookup(&code.to_string()).expect("explained");
+            assert!(!e.official && e.rfc.is_none(), "{code}");
+            assert_eq!(e.vendor.as_deref(), Some(vendor), "{code}");
+            assert!(
+                e.source
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with("https://"))
+            );
+            assert!(e.meaning.contains(words), "{code}: {}", e.meaning);
+            assert!(e.constants.labelled().iter().all(|(_, c)| c.is_none()));
+        }
+        let standard: Vec<u16> = all()
+            .iter()
+            .filter(|e| e.vendor.is_none())
+            .map(|e| e.code)
+            .collect();
+        assert_eq!(standard, (500..=511).collect::<Vec<_>>());
+        let mut out = Vec::new();
+        write_text(&mut out, lookup("522").unwrap()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("Non-standard: Cloudflare's own code"),
+            "{text}"
         );
     }
 

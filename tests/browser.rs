@@ -7,8 +7,9 @@
 //!   console error, no request but the file itself, the CSP `<meta>` of the contract; the
 //!   chart has one series per cause and its bars add up, per cause, to the JSON's incidents;
 //!   the robots.txt timeline has one `.outage` per outage `seo` finds;
-//! - `seo --format html`: the same safety, and the outages (skipped, with a note, while `seo`
-//!   refuses `--format html`);
+//! - `seo --format html`: the same safety, the outages, each crawler's row (requests, 429,
+//!   5xx) and the hourly chart by class equal to the JSON's, and each outage's `.down` band as
+//!   long as the outage on the time axis (a one-answer outage is a tick, not the whole bar);
 //! - `watch`'s `/`: the same safety and the CSP header; after lines are appended, the page
 //!   reloads itself (meta refresh, no script) until its chart shows the new count;
 //! - the demo logs: the chart adds up;
@@ -68,6 +69,8 @@ struct Page {
     crawlers_panel: bool,
     outages: usize,
     #[serde(default)]
+    timeline: Option<Timeline>,
+    #[serde(default)]
     incidents: usize,
     /// `#overview`'s figures as shown, by their `data-figure`.
     #[serde(default)]
@@ -93,6 +96,24 @@ struct Row {
     /// The first numeric cell's text: the count as shown.
     shown: Option<String>,
     cells: Vec<String>,
+}
+
+/// `#robots-timeline`: its axis and each outage's band as laid out.
+#[derive(Debug, Deserialize)]
+struct Timeline {
+    from_ms: i64,
+    to_ms: i64,
+    outages: Vec<OutageBand>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OutageBand {
+    start_ms: i64,
+    end_ms: i64,
+    tick: bool,
+    track_px: f64,
+    left_px: f64,
+    width_px: f64,
 }
 
 /// One `rect.bar` of the chart.
@@ -459,9 +480,94 @@ fn seo_report_is_inert_and_shows_the_outages() {
     let mut browser = Browser::launch();
     let page = open_report(&mut browser, &url, "seo-hostile");
     assert!(page.crawlers_panel, "#crawlers");
-    let outages = seo["robots_txt"]["outages"].as_array().unwrap().len();
-    assert!(outages > 0);
-    assert_eq!(page.outages, outages, "one .outage per robots.txt outage");
+    let outages = seo["robots_txt"]["outages"].as_array().unwrap();
+    assert!(!outages.is_empty());
+    assert_eq!(
+        page.outages,
+        outages.len(),
+        "one .outage per robots.txt outage"
+    );
+    assert_seo_figures(&page, &seo);
+    assert_outage_bands(&page, outages);
+}
+
+/// Each crawler's row shows the JSON's requests, 429 and 5xx; the hourly chart's bars add up,
+/// per class, to `crawler_requests_by_hour`.
+fn assert_seo_figures(page: &Page, seo: &Value) {
+    for (name, c) in seo["crawlers"].as_object().unwrap() {
+        let row = page
+            .rows
+            .iter()
+            .find(|r| r.key.as_deref() == Some(&format!("crawler:{name}")));
+        let requests = c["requests"].as_u64().unwrap();
+        let Some(row) = row else {
+            assert_eq!(requests, 0, "{name} has requests but no row");
+            continue;
+        };
+        assert_eq!(
+            (row.section.as_str(), row.count),
+            ("crawlers", requests),
+            "{name}"
+        );
+        assert_eq!(
+            row.shown.as_deref(),
+            Some(requests.to_string().as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            row.cells[5],
+            c["rate_limited"].to_string(),
+            "{name}: 429 cell"
+        );
+        assert_eq!(
+            row.cells[6],
+            c["server_errors"].to_string(),
+            "{name}: 5xx cell"
+        );
+    }
+    let mut by_class: BTreeMap<String, u64> = BTreeMap::new();
+    for h in seo["crawler_requests_by_hour"].as_array().unwrap() {
+        for class in ["2xx", "3xx", "4xx", "429", "5xx"] {
+            let n = h[class].as_u64().unwrap();
+            if n > 0 {
+                *by_class.entry(class.to_owned()).or_default() += n;
+            }
+        }
+    }
+    assert!(!by_class.is_empty());
+    assert_chart(page, &by_class);
+}
+
+/// On the timeline's axis each outage's band starts at its start and is as long as it lasted
+/// (at least the 2 px a tick is); an outage of one answer is a tick, not the whole track.
+fn assert_outage_bands(page: &Page, outages: &[Value]) {
+    let t = page.timeline.as_ref().expect("#robots-timeline");
+    assert_eq!(t.outages.len(), outages.len());
+    let span = (t.to_ms - t.from_ms) as f64;
+    for (band, o) in t.outages.iter().zip(outages) {
+        let (start, end) = (time_ms(&o["start"]), time_ms(&o["end"]));
+        assert_eq!((band.start_ms, band.end_ms), (start, end));
+        let px = |ms: i64| (ms - t.from_ms) as f64 / span * band.track_px;
+        assert!((band.left_px - px(start)).abs() <= 1.5, "{band:?} on {t:?}");
+        let width = (px(end) - px(start)).max(2.0);
+        assert!(
+            (band.width_px - width).abs() <= 1.5,
+            "{band:?}: {width} px wanted"
+        );
+        assert_eq!(band.tick, start == end, "{band:?}");
+        if start == end {
+            assert!(
+                band.width_px <= 3.0,
+                "a 0-second outage is a tick: {band:?}"
+            );
+        }
+    }
+}
+
+/// An RFC 3339 time of a report, in ms.
+fn time_ms(v: &Value) -> i64 {
+    let t: jiff::Timestamp = v.as_str().unwrap().parse().unwrap();
+    t.as_millisecond()
 }
 
 #[test]

@@ -41,6 +41,8 @@ fn json_shape_for_every_code() {
             "reason",
             "official",
             "rfc",
+            "vendor",
+            "source",
             "meaning",
             "check_first",
             "causes",
@@ -59,6 +61,7 @@ fn json_shape_for_every_code() {
         let official = v["official"].as_bool().unwrap();
         assert_eq!(official, code != 509, "{code}");
         assert_eq!(v["rfc"].is_string(), official, "{code}");
+        assert!(v["vendor"].is_null() && v["source"].is_null(), "{code}");
         let constants = v["constants"].as_object().unwrap();
         let mut names: Vec<&str> = constants.keys().map(String::as_str).collect();
         names.sort_unstable();
@@ -107,7 +110,17 @@ fn text_by_default() {
 
 #[test]
 fn unknown_codes_and_non_numbers_exit_2_with_one_line() {
-    for bad in ["599", "404", "200", "abc", "5OO", "", "99999999999"] {
+    for bad in [
+        "599",
+        "404",
+        "200",
+        "498",
+        "528",
+        "abc",
+        "5OO",
+        "",
+        "99999999999",
+    ] {
         let out = explain(&[bad]);
         assert_eq!(out.status.code(), Some(2), "`{bad}`");
         assert!(out.stdout.is_empty(), "`{bad}`");
@@ -119,4 +132,114 @@ fn unknown_codes_and_non_numbers_exit_2_with_one_line() {
     assert!(err.contains("599") && err.contains("500, 501"), "{err}");
     // A bad --format is a usage error, also exit 2.
     assert_eq!(explain(&["500", "--format", "xml"]).status.code(), Some(2));
+}
+
+/// The non-standard codes: exit 0, `"official": false`, the vendor and its page, its words.
+#[test]
+fn vendor_codes_in_their_vendors_words() {
+    let cases = [
+        (
+            "499",
+            "nginx",
+            "github.com/nginx/nginx",
+            "client has closed the connection",
+        ),
+        (
+            "460",
+            "AWS Application Load Balancer",
+            "docs.aws.amazon.com/elasticloadbalancing",
+            "before the idle timeout period elapsed",
+        ),
+        (
+            "561",
+            "AWS Application Load Balancer",
+            "docs.aws.amazon.com/elasticloadbalancing",
+            "IdP returned an error code",
+        ),
+        (
+            "520",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "origin server returns an empty",
+        ),
+        (
+            "521",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "refuses connections",
+        ),
+        (
+            "522",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "times out contacting",
+        ),
+        (
+            "523",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "cannot contact",
+        ),
+        (
+            "524",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "100 second",
+        ),
+        (
+            "525",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "SSL handshake",
+        ),
+        (
+            "526",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "Full (Strict)",
+        ),
+        ("527", "Cloudflare", "developers.cloudflare.com", "Railgun"),
+        (
+            "530",
+            "Cloudflare",
+            "developers.cloudflare.com",
+            "1XXX error",
+        ),
+    ];
+    for (code, vendor, source, words) in cases {
+        let out = explain(&[code, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{code}");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(v["official"], false, "{code}");
+        assert!(v["rfc"].is_null(), "{code}");
+        assert_eq!(v["vendor"], vendor, "{code}");
+        assert!(
+            v["source"].as_str().is_some_and(|s| s.contains(source)),
+            "{code}"
+        );
+        assert!(
+            v["meaning"].as_str().is_some_and(|m| m.contains(words)),
+            "{code}"
+        );
+        assert!(
+            v["constants"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(Value::is_null)
+        );
+        assert!(v["check_first"].as_array().is_some_and(|a| !a.is_empty()));
+    }
+    let out = explain(&["499"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("499 Client Closed Request (nginx)\n"),
+        "{text}"
+    );
+    assert!(text.contains("Non-standard: nginx's own code"), "{text}");
+    assert!(
+        text.contains("upstream_timeout"),
+        "499 points at slow upstreams: {text}"
+    );
 }

@@ -12,8 +12,16 @@
 //! - a healthy log (a 404 and a person's 5xx do not count): exit 0;
 //! - the error log alone: nothing says what crawlers got, exit 2 with why on stderr;
 //! - impostors: the same Googlebot agent from 127.0.0.1 and from ::1 (nginx listens on both),
-//!   sorted by Google's published-ranges file.
+//!   sorted by Google's published-ranges file;
+//! - a rate limit for Googlebot (`limit_req` keyed on a map of its user agent,
+//!   `limit_req_status 429`): Googlebot gets 429 on pages and robots.txt, which opens an
+//!   outage as a 5xx does; then PHP-FPM stops and Bingbot's 502 join Googlebot's 429 in one;
+//! - the same rate limit followed live by `fivehundred watch`: robots.txt's 429 fires
+//!   `robots_txt_5xx` to a webhook, a 200 resolves it.
 mod lab;
+#[allow(dead_code)] // watch_e2e's harness; only `Watch`, `Receiver` and `DEADLINE` are used
+#[path = "watch_e2e/support.rs"]
+mod support;
 
 use lab::nginx::{Nginx, NginxOptions};
 use lab::php_fpm::{Fpm, FpmOptions, app};
@@ -37,6 +45,11 @@ struct Site {
 /// The fault app plus `robots.php`, PHP-FPM, and nginx answering `/robots.txt` with it (and
 /// listening on `[::1]` too when `ipv6`).
 fn start(ipv6: bool) -> Site {
+    start_with(ipv6, |o| o)
+}
+
+/// [`start`], nginx's options changed by `more` first.
+fn start_with(ipv6: bool, more: impl FnOnce(NginxOptions) -> NginxOptions) -> Site {
     let lab = Lab::new();
     app::write(&lab, "www");
     lab.write("www/robots.php", ROBOTS_PHP);
@@ -47,7 +60,7 @@ fn start(ipv6: bool) -> Site {
     if ipv6 {
         options = options.listen_ipv6_loopback();
     }
-    let nginx = options.start(&lab);
+    let nginx = more(options).start(&lab);
     let crawl = Crawl::new(nginx.port);
     Site {
         nginx,
@@ -290,7 +303,7 @@ fn healthy_crawling_exits_0() {
     let (lines, text_exit) = s.seo_text(&[]);
     assert_eq!(text_exit, 0);
     assert!(
-        lines[0].starts_with("No crawler got a 5xx and robots.txt never failed"),
+        lines[0].starts_with("No crawler got a 5xx or a 429 and robots.txt never failed"),
         "{}",
         lines.join("\n")
     );
@@ -405,4 +418,135 @@ fn impostors_by_published_ranges() {
         assert_eq!(want.exit(), 1);
         assert_eq!(report["robots_txt"]["state"], "recovered");
     }
+}
+
+/// One request a minute per address for agents with `Googlebot` in them, the rest answered
+/// 429, every location of the site (others have an empty key: never limited).
+fn rate_limit_googlebot(o: NginxOptions) -> NginxOptions {
+    o.http("map $http_user_agent $googlebot_key { default \"\"; ~Googlebot $binary_remote_addr; }")
+        .http("limit_req_zone $googlebot_key zone=crawlers:1m rate=1r/m;")
+        .http("limit_req_status 429;")
+        .server("limit_req zone=crawlers;")
+}
+
+/// A rate limit set for Googlebot: after its first request, it gets 429 on pages and on
+/// robots.txt (an outage, as a 5xx makes one); a person's 200 on robots.txt ends it. Then
+/// PHP-FPM stops: Bingbot's 502 and Googlebot's 429 on robots.txt make one outage, still going.
+#[test]
+fn rate_limited_googlebot() {
+    if skip_unless_root("rate_limited_googlebot") {
+        return;
+    }
+    let mut s = start_with(false, rate_limit_googlebot);
+    let c = &mut s.crawl;
+    assert_eq!(
+        c.visit(Googlebot, &["/robots.txt", "/", "/ok.php", "/robots.txt"]),
+        [200, 429, 429, 429],
+        "one request a minute for Googlebot"
+    );
+    assert_eq!(c.get(Person, "/robots.txt"), 200, "people are not limited");
+    assert_eq!(
+        c.visit(Bingbot, &["/robots.txt", "/ok.php"]),
+        [200, 200],
+        "neither is Bingbot"
+    );
+    s.fpm.stop();
+    let c = &mut s.crawl;
+    assert_eq!(c.visit(Bingbot, &["/ok.php", "/robots.txt"]), [502, 502]);
+    assert_eq!(c.get(Googlebot, "/robots.txt"), 429);
+
+    let want = s.crawl.expected(all_genuine);
+    assert_eq!(want.outages.len(), 2);
+    assert_eq!(
+        (want.outages[0].rate_limited, want.outages[0].server_errors),
+        (1, 0)
+    );
+    assert_eq!(
+        (want.outages[1].rate_limited, want.outages[1].server_errors),
+        (1, 1)
+    );
+    let (report, exit, stderr) = s.seo(&[]);
+    assert_seo(&report, &want);
+    assert_eq!(exit, 1, "exit code; stderr:\n{stderr}");
+    let g = &report["crawlers"]["googlebot"];
+    assert_eq!(g["rate_limited"], 4);
+    assert_eq!(g["server_errors"], 0);
+    assert_eq!(g["by_class"]["2xx"], 1);
+    assert_eq!(g["by_class"]["429"], 4);
+    assert_eq!(g["share_by_class"]["429"], 0.8);
+    // Googlebot Smartphone's agent: every request is of that kind.
+    assert_eq!(g["by_type"]["smartphone"]["requests"], 5);
+    assert_eq!(g["by_type"]["smartphone"]["rate_limited"], 4);
+    assert_eq!(report["crawlers"]["bingbot"]["by_class"]["5xx"], 2);
+    let o = outages(&report);
+    assert_eq!(o[0]["by_status"], serde_json::json!({"429": 1}));
+    assert_eq!(o[0]["crawlers"], serde_json::json!(["googlebot"]));
+    assert_eq!(o[1]["by_status"], serde_json::json!({"429": 1, "502": 1}));
+    assert_eq!(
+        o[1]["crawlers"],
+        serde_json::json!(["googlebot", "bingbot"])
+    );
+    assert_eq!(report["robots_txt"]["state"], "paused");
+    let hourly: u64 = (report["crawler_requests_by_hour"].as_array().unwrap())
+        .iter()
+        .map(|h| h["429"].as_u64().unwrap())
+        .sum();
+    assert_eq!(hourly, 4, "Googlebot's");
+
+    let (lines, text_exit) = s.seo_text(&[]);
+    assert_eq!(text_exit, 1);
+    let text = lines.join("\n");
+    assert!(
+        lines[0].starts_with("robots.txt answered 5xx and 429 to Googlebot and Bingbot 2 times"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Googlebot got 4 × 429: rate limited"),
+        "the 429 verdict:\n{text}"
+    );
+    assert!(
+        !text.contains("No crawler got a 5xx"),
+        "a rate-limited Googlebot is not all clear:\n{text}"
+    );
+}
+
+/// `watch` on the rate-limited site's access log: Googlebot's robots.txt 429 (its second
+/// request in the minute) fires `robots_txt_5xx` at once, saying 429; a person's 200 on
+/// robots.txt resolves it.
+#[test]
+fn watch_alerts_on_robots_txt_429() {
+    if skip_unless_root("watch_alerts_on_robots_txt_429") {
+        return;
+    }
+    let mut s = start_with(false, rate_limit_googlebot);
+    let hook = support::Receiver::start();
+    let state = s.lab.mkdir("watch-state");
+    let args: Vec<std::ffi::OsString> = vec![
+        s.nginx.access_log.clone().into(),
+        "--webhook".into(),
+        hook.url().into(),
+    ];
+    let watch = support::Watch::start(&args, &state);
+    assert_eq!(
+        s.crawl.visit(Googlebot, &["/robots.txt", "/robots.txt"]),
+        [200, 429]
+    );
+    hook.wait_count(1, support::DEADLINE);
+    assert_eq!(s.crawl.get(Person, "/robots.txt"), 200);
+    hook.wait_count(2, support::DEADLINE);
+    let bodies = hook.bodies();
+    let kinds: Vec<(&str, &str)> = bodies
+        .iter()
+        .map(|b| (b["alert"].as_str().unwrap(), b["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("robots_txt_5xx", "firing"), ("robots_txt_5xx", "resolved")],
+        "{bodies:#?}"
+    );
+    let summary = bodies[0]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("robots.txt answered 429"), "{summary}");
+    let (status, said) = watch.terminate();
+    assert!(status.success(), "{status}: {said}");
+    s.logged();
 }

@@ -346,9 +346,15 @@ fn json_access_logs_and_custom_crawlers() {
     let text = [
         json(GOOGLE_IP, "/robots.txt", 503, GOOGLEBOT),
         json(
-            "5.255.231.1",
+            "77.75.77.1",
             "/a",
             500,
+            "Mozilla/5.0 (compatible; SeznamBot/4.0; +https://o-seznam.cz/napoveda/vyhledavani/en/seznambot-crawler/)",
+        ),
+        json(
+            "5.255.231.1",
+            "/b",
+            200,
             "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
         ),
         json(PERSON_IP, "/b", 200, BROWSER),
@@ -356,15 +362,18 @@ fn json_access_logs_and_custom_crawlers() {
     .concat();
     let d = Dir::new();
     let access = d.file("access.json", &text);
-    let (r, code) = seo_file(&access, &["--crawler", "yandex=(?i)yandexbot"]);
+    let (r, code) = seo_file(&access, &["--crawler", "seznam=(?i)seznambot"]);
     assert_eq!(code, 1);
     assert_eq!(r["inputs"][0]["format"], "json");
     assert_eq!(r["robots_txt"]["server_errors"], 1);
-    assert_eq!(r["crawlers"]["yandex"]["server_errors"], 1);
+    assert_eq!(r["crawlers"]["seznam"]["server_errors"], 1);
     assert_eq!(
         at_risk(&r, "/a").unwrap()["crawlers"],
-        serde_json::json!(["yandex"])
+        serde_json::json!(["seznam"])
     );
+    // YandexBot is built in, by the token Yandex documents.
+    assert_eq!(r["crawlers"]["yandexbot"]["requests"], 1);
+    assert_eq!(r["crawlers"]["yandexbot"]["by_class"]["2xx"], 1);
 }
 
 #[test]
@@ -501,4 +510,221 @@ fn bad_ranges_and_crawler_flags_are_one_line_errors() {
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("fivehundred: error: "), "{stderr}");
     }
+}
+
+/// Serves range files on 127.0.0.1 as the operators do on theirs: every `.json` path answers
+/// Google's shape with `prefix`, but Bing's path answers broken JSON and any other path 404.
+/// Returns the base URL; the server thread lives as long as the test process.
+fn range_server(prefix: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // The rest of the head, up to the blank line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split(' ').nth(1).unwrap_or_default().to_owned();
+            let (status, body) = if path == "/toolbox/bingbot.json" {
+                ("200 OK", "{\"prefixes\": [".to_owned())
+            } else if path.ends_with(".json") {
+                let body = format!(
+                    "{{\"creationTime\": \"2026-11-20T00:00:00\", \"prefixes\": [{{\"ipv4Prefix\": \"{prefix}\"}}]}}"
+                );
+                ("200 OK", body)
+            } else {
+                ("404 Not Found", String::new())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+/// `--fetch-ranges DIR` saves each operator's file as DIR/NAME.json (here from a 127.0.0.1
+/// server standing in for the operators' hosts, by the paths they publish at), refuses a
+/// broken one (exit 2, and no file), and `--crawler-ranges DIR` then tells impostors apart.
+#[test]
+fn fetched_ranges_are_read_from_their_directory() {
+    let base = range_server("66.249.64.0/19");
+    let d = Dir::new();
+    let dir = d.dir.path().join("ranges");
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["seo", "--fetch-ranges"])
+        .arg(&dir)
+        .env("FIVEHUNDRED_RANGES_BASE", &base)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "Bing's file is broken\n{stderr}"
+    );
+    assert!(
+        stderr.contains("bingbot") && stderr.contains("/toolbox/bingbot.json"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{base}/static/crawling/ipranges/common-crawlers.json"
+        )),
+        "{stdout}"
+    );
+    for name in [
+        "googlebot",
+        "applebot",
+        "duckduckbot",
+        "gptbot",
+        "oai-searchbot",
+        "chatgpt-user",
+        "claudebot",
+        "perplexitybot",
+        "ccbot",
+    ] {
+        assert!(
+            dir.join(format!("{name}.json")).is_file(),
+            "{name}: {stdout}"
+        );
+    }
+    assert!(!dir.join("bingbot.json").exists() && !dir.join("yandexbot.json").exists());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.ends_with(".json")),
+        "no partial file left: {names:?}"
+    );
+
+    let mut log = Log::default();
+    log.hit(0, GOOGLE_IP, "/a", 200, GOOGLEBOT)
+        .hit(1, IMPOSTOR_IP, "/b", 200, GOOGLEBOT)
+        .hit(2, BING_IP, "/c", 200, BINGBOT);
+    let access = d.file("access.log", &log.text);
+    let (r, code) = seo_file(&access, &["--crawler-ranges", dir.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(r["crawlers"]["googlebot"]["verified"], true);
+    assert_eq!(r["crawlers"]["googlebot"]["requests"], 1);
+    assert_eq!(r["impostors"]["by_crawler"]["googlebot"], 1);
+    assert_eq!(
+        r["crawlers"]["bingbot"]["verified"], false,
+        "its file failed"
+    );
+    assert_eq!(r["crawlers"]["gptbot"]["verified"], true);
+    assert_eq!(
+        r["crawlers"]["googlebot"]["ranges_source"],
+        "https://developers.google.com/static/crawling/ipranges/common-crawlers.json"
+    );
+}
+
+/// Every published source the table fetches is named in `seo --help`.
+#[test]
+fn help_names_every_ranges_source() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fivehundred"))
+        .args(["seo", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    let (r, _) = seo(&["/dev/null"]);
+    let crawlers = r["crawlers"].as_object().expect("crawlers");
+    assert!(crawlers.len() >= 14);
+    for (name, c) in crawlers {
+        if let Some(url) = c["ranges_source"].as_str() {
+            assert!(help.contains(url), "{name}: {url} not in --help");
+        }
+    }
+}
+
+/// 429 only, never a 5xx: a crawler rate limited is found (exit 1), robots.txt's 429 opens an
+/// outage as a 5xx would, a 429 that only an impostor got still counts as the server refusing,
+/// and the classes and Googlebot's kinds add up.
+#[test]
+fn rate_limited_crawlers_without_a_5xx() {
+    let mut log = Log::default();
+    log.hit(0, GOOGLE_IP, "/robots.txt", 200, GOOGLEBOT)
+        .hit(1, GOOGLE_IP, "/a", 429, GOOGLEBOT)
+        .hit(1, GOOGLE_IP, "/robots.txt", 429, GOOGLEBOT)
+        .hit(2, GOOGLE_IP, "/img.png", 429, GOOGLEBOT_IMAGE)
+        .hit(3, GOOGLE_IP, "/old", 301, GOOGLEBOT)
+        .hit(4, GOOGLE_IP, "/gone", 404, GOOGLEBOT)
+        .hit(5, PERSON_IP, "/robots.txt", 200, BROWSER)
+        .hit(6, BING_IP, "/", 200, BINGBOT);
+    let d = Dir::new();
+    let access = d.file("access.log", &log.text);
+    let (r, code) = seo_file(&access, &[]);
+    assert_eq!(code, 1, "a rate-limited crawler is found: {r:#}");
+    let g = &r["crawlers"]["googlebot"];
+    assert_eq!(
+        (g["requests"].as_u64(), g["rate_limited"].as_u64()),
+        (Some(6), Some(3))
+    );
+    assert_eq!(g["server_errors"], 0);
+    assert_eq!(
+        g["by_class"],
+        serde_json::json!({"2xx": 1, "3xx": 1, "4xx": 1, "429": 3, "5xx": 0})
+    );
+    assert_eq!(g["share_by_class"]["429"], 0.5);
+    assert_eq!(g["by_type"]["smartphone"]["requests"], 5);
+    assert_eq!(g["by_type"]["image"]["rate_limited"], 1);
+    assert!(
+        g["by_type"].get("desktop").is_none(),
+        "kinds with requests only"
+    );
+    let o = outages(&r);
+    assert_eq!(o.len(), 1);
+    assert_eq!(
+        (
+            o[0]["server_errors"].as_u64(),
+            o[0]["rate_limited"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(o[0]["by_status"], serde_json::json!({"429": 1}));
+    assert_eq!(o[0]["ongoing"], false, "the person's 200 ended it");
+    assert_eq!(r["robots_txt"]["rate_limited"], 1);
+    assert!(
+        r["at_risk"].as_array().unwrap().is_empty(),
+        "at_risk is 5xx only"
+    );
+    let hours = r["crawler_requests_by_hour"].as_array().unwrap();
+    let sum = |class: &str| {
+        hours
+            .iter()
+            .map(|h| h[class].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        (sum("2xx"), sum("429")),
+        (2, 3),
+        "Googlebot's and Bingbot's"
+    );
+
+    // Only an impostor got robots.txt's 429: no outage, but the server refused: exit 1.
+    let mut log = Log::default();
+    log.hit(0, GOOGLE_IP, "/", 200, GOOGLEBOT)
+        .hit(1, IMPOSTOR_IP, "/robots.txt", 429, GOOGLEBOT);
+    let access = d.file("impostor.log", &log.text);
+    let ranges = d.file("googlebot.json", GOOGLE_RANGES);
+    let (r, code) = seo_file(&access, &["--crawler-ranges", ranges.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(outages(&r).is_empty());
+    assert_eq!(r["impostors"]["robots_txt_rate_limited"], 1);
+    assert_eq!(r["impostors"]["rate_limited"], 1);
+    assert_eq!(r["crawlers"]["googlebot"]["rate_limited"], 0);
 }

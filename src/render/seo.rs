@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::{Style, write_defaults, write_inputs};
 use crate::formats::Stamp;
-use crate::seo::{Outage, RobotsState, SeoReport, outage_state};
+use crate::seo::{Classes, Counts, CrawlerReport, Outage, RobotsState, SeoReport, outage_state};
 
 /// How many outages and at-risk paths are listed; JSON has them all.
 const SHOWN: usize = 10;
@@ -70,32 +70,21 @@ pub(super) fn write_verdict(
             )?;
         }
     }
-    let failing: Vec<String> = report
-        .crawlers
-        .values()
-        .filter(|c| c.counts.server_errors > 0)
-        .map(|c| format!("{} got {} × 5xx", c.label, c.counts.server_errors))
-        .collect();
-    if !failing.is_empty() {
-        let open = report.at_risk.iter().filter(|p| !p.recovered).count();
-        let line = format!(
-            "{} on {} path(s), {open} of them not recovered.",
-            failing.join(", "),
-            report.at_risk.len()
-        );
+    for line in crawler_verdicts(report) {
         writeln!(out, "{}", st.red(&line))?;
     }
-    let impostor_robots = report.impostors.robots_txt_server_errors;
-    if robots.server_errors == 0 && impostor_robots > 0 {
+    let imp = &report.impostors;
+    let impostor_robots = imp.robots_txt_server_errors + imp.robots_txt_rate_limited;
+    if robots.outages.is_empty() && impostor_robots > 0 {
         let line = format!(
-            "robots.txt answered 5xx {impostor_robots} time(s), to impostors only (left out of the figures below): the server failed, and a real crawler would have got the same."
+            "robots.txt answered 5xx or 429 {impostor_robots} time(s), to impostors only (left out of the figures below): the server refused, and a real crawler would have got the same."
         );
         writeln!(out, "{}", st.red(&line))?;
     }
     if !report.found() {
         let line = match report.as_of {
             Some(t) => format!(
-                "No crawler got a 5xx and robots.txt never failed (logs up to {}).",
+                "No crawler got a 5xx or a 429 and robots.txt never failed (logs up to {}).",
                 when(t)
             ),
             None => "No access-log line read: nothing to tell about crawlers.".to_owned(),
@@ -103,6 +92,34 @@ pub(super) fn write_verdict(
         writeln!(out, "{}", st.green(&line))?;
     }
     Ok(())
+}
+
+/// The crawlers' 5xx (with the paths they hit), then their 429, a line each when any.
+fn crawler_verdicts(report: &SeoReport) -> Vec<String> {
+    let got = |what: &str, n: fn(&CrawlerReport) -> u64| -> Vec<String> {
+        (report.crawlers.values())
+            .filter(|c| n(c) > 0)
+            .map(|c| format!("{} got {} × {what}", c.label, n(c)))
+            .collect()
+    };
+    let mut lines = Vec::new();
+    let failing = got("5xx", |c| c.counts.server_errors);
+    if !failing.is_empty() {
+        let open = report.at_risk.iter().filter(|p| !p.recovered).count();
+        lines.push(format!(
+            "{} on {} path(s), {open} of them not recovered.",
+            failing.join(", "),
+            report.at_risk.len()
+        ));
+    }
+    let limited = got("429", |c| c.counts.rate_limited);
+    if !limited.is_empty() {
+        lines.push(format!(
+            "{}: rate limited. Google slows crawling on 429 as on 500 and 503; a 429 kept up drops URLs from the index.",
+            limited.join(", ")
+        ));
+    }
+    lines
 }
 
 /// What one robots.txt outage means, in a sentence or two.
@@ -116,19 +133,19 @@ fn robots_verdict(o: &Outage, report: &SeoReport) -> String {
         .host
         .as_deref()
         .map_or(String::new(), |h| format!(" on {h}"));
-    let times = if o.server_errors == 1 {
+    let times = if o.failures() == 1 {
         format!("at {}", when(o.start))
     } else if when(o.start) == when(o.end) {
-        format!("{} times at {}", o.server_errors, when(o.start))
+        format!("{} times at {}", o.failures(), when(o.start))
     } else {
         format!(
             "{} times from {} to {}",
-            o.server_errors,
+            o.failures(),
             when(o.start),
             when(o.end)
         )
     };
-    let head = format!("robots.txt{host} answered 5xx to {who} {times}");
+    let head = format!("robots.txt{host} answered {} to {who} {times}", o.answers());
     let paused = when(o.crawl_paused_until);
     let cached = when(o.cached_copy_until);
     match outage_state(o, report.as_of) {
@@ -156,30 +173,39 @@ fn labels(ids: &[String], report: &SeoReport) -> String {
     names.join(" and ")
 }
 
+/// The crawlers that had requests (Googlebot and Bingbot always), each with its share by
+/// class, the 429 and 5xx, and its kinds of agent below it.
 fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Result<()> {
     writeln!(
         out,
         "{}",
         st.bold(&format!(
-            "{:<14} {:>10} {:>8}  5xx by status",
-            "crawler", "requests", "5xx"
+            "{:<20} {:>9} {:>6} {:>6} {:>6} {:>7} {:>7}  5xx by status",
+            "crawler", "requests", "2xx", "3xx", "4xx", "429", "5xx"
         ))
     )?;
-    for c in report.crawlers.values() {
-        let statuses: Vec<String> = c
-            .counts
-            .by_status
-            .iter()
-            .map(|(s, n)| format!("{s}: {n}"))
-            .collect();
-        let line = format!(
-            "{:<14} {:>10} {:>8}  {}",
-            c.label,
-            c.counts.requests,
-            c.counts.server_errors,
-            statuses.join(", ")
-        );
-        writeln!(out, "{}", line.trim_end())?;
+    let (shown, silent) = shown_crawlers(report);
+    for (_, c) in shown {
+        writeln!(
+            out,
+            "{}",
+            crawler_row(&c.label, &c.counts, &c.share_by_class)
+        )?;
+        for (kind, t) in &c.by_type {
+            let label = format!("  {kind}");
+            writeln!(
+                out,
+                "{}",
+                st.dim(&crawler_row(&label, &t.counts, &t.share_by_class))
+            )?;
+        }
+    }
+    if silent > 0 {
+        writeln!(
+            out,
+            "{}",
+            st.dim(&format!("({silent} other known crawler(s): no request.)"))
+        )?;
     }
     let imp = &report.impostors;
     if imp.requests > 0 {
@@ -190,9 +216,13 @@ fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::R
             .collect();
         writeln!(
             out,
-            "{:<14} {:>10} {:>8}  {}",
+            "{:<20} {:>9} {:>6} {:>6} {:>6} {:>7} {:>7}  {}",
             "impostors",
             imp.requests,
+            "",
+            "",
+            "",
+            imp.rate_limited,
             imp.server_errors,
             st.dim(&format!(
                 "claimed a crawler from outside its published ranges ({}); left out above",
@@ -203,21 +233,58 @@ fn write_crawlers(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::R
     let unverified: Vec<&str> = report
         .crawlers
         .iter()
-        .filter(|(_, c)| !c.verified && c.counts.requests > 0)
+        .filter(|(_, c)| !c.verified && c.ranges_source.is_some() && c.counts.requests > 0)
         .map(|(name, _)| name.as_str())
         .collect();
     if !unverified.is_empty() {
         let line = format!(
-            "Counted by user agent alone: give --crawler-ranges with the published ranges ({}) to leave impostors out.",
-            unverified
-                .iter()
-                .map(|n| format!("{n}.json"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "Counted by user agent alone: `fivehundred seo --fetch-ranges DIR` downloads the published ranges, `--crawler-ranges DIR` leaves impostors out ({}).",
+            unverified.join(", ")
         );
         writeln!(out, "{}", st.dim(&line))?;
     }
     Ok(())
+}
+
+/// Googlebot and Bingbot are listed even without a request: their silence is news.
+const ALWAYS_SHOWN: usize = 2;
+
+/// The crawlers a table lists (those with requests, and the first [`ALWAYS_SHOWN`]), and how
+/// many are left out.
+pub(super) fn shown_crawlers(report: &SeoReport) -> (Vec<(&String, &CrawlerReport)>, usize) {
+    let (shown, silent): (Vec<_>, Vec<_>) = report
+        .crawlers
+        .iter()
+        .enumerate()
+        .partition(|(i, (_, c))| c.counts.requests > 0 || *i < ALWAYS_SHOWN);
+    (shown.into_iter().map(|(_, c)| c).collect(), silent.len())
+}
+
+/// One line of the crawler table: requests, shares of 2xx/3xx/4xx, the 429 and 5xx counts.
+fn crawler_row(label: &str, counts: &Counts, shares: &Classes<f64>) -> String {
+    let pct = |x: f64| {
+        if counts.requests == 0 {
+            String::new()
+        } else {
+            format!("{:.0}%", x * 100.0)
+        }
+    };
+    let statuses: Vec<String> = counts
+        .by_status
+        .iter()
+        .map(|(s, n)| format!("{s}: {n}"))
+        .collect();
+    let line = format!(
+        "{label:<20} {:>9} {:>6} {:>6} {:>6} {:>7} {:>7}  {}",
+        counts.requests,
+        pct(shares.success),
+        pct(shares.redirect),
+        pct(shares.client_error),
+        counts.rate_limited,
+        counts.server_errors,
+        statuses.join(", ")
+    );
+    line.trim_end().to_owned()
 }
 
 /// One mark per hour (or per few hours) from the first crawler 5xx to the last.
@@ -269,9 +336,10 @@ fn write_outages(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
         out,
         "{}",
         st.bold(&format!(
-            "robots.txt: {} request(s), {} × 5xx, {} outage(s)",
+            "robots.txt: {} request(s), {} × 5xx, {} × 429, {} outage(s)",
             robots.requests,
             robots.server_errors,
+            robots.rate_limited,
             robots.outages.len()
         ))
     )?;
@@ -283,9 +351,10 @@ fn write_outages(out: &mut impl Write, report: &SeoReport, st: &Style) -> io::Re
         let host = o.host.as_deref().map_or(String::new(), |h| format!("{h} "));
         writeln!(
             out,
-            "  {host}{}  {} × 5xx  {}; paused until {}; {end}",
+            "  {host}{}  {} × {}  {}; paused until {}; {end}",
             span(o.start, o.end),
-            o.server_errors,
+            o.failures(),
+            o.answers(),
             if o.crawlers.is_empty() {
                 "no crawler".to_owned()
             } else {

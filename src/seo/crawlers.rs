@@ -1,59 +1,67 @@
 //! Which crawler a request claims to be (by its user agent) and whether it comes from where
 //! that crawler crawls from (by the IP ranges its operator publishes).
 //!
-//! What counts as a crawler is what decides a site's place in search results:
-//! - `googlebot`: every user agent with `Googlebot` in it (Googlebot Smartphone and Desktop,
-//!   `Googlebot-Image`, `Googlebot-Video`, `Googlebot-News`), `Storebot-Google` and
-//!   `Google-InspectionTool` (Search Console's live tests). Google lists these as its
-//!   common crawlers, which obey robots.txt and crawl from the ranges in `googlebot.json`.
-//!   Not counted: `AdsBot-Google` and `Mediapartners-Google` (ads quality, their own ranges),
-//!   `GoogleOther` (research fetches, not indexing), user-triggered fetchers such as
-//!   `FeedFetcher-Google`, and `Google-Extended`, which is a robots.txt token, not an agent.
-//! - `bingbot`: `bingbot` (both the classic and the Edge-based agent). Not counted:
-//!   `AdIdxBot` (ads) and `BingPreview` / `MicrosoftPreview` (snapshots).
-//!
-//! More with `--crawler NAME=REGEX`, matched against the user agent.
+//! The crawlers known without being told are data, `crawlers.toml` (compiled in): one row each
+//! with the user-agent tokens its operator documents, the page that documents them and the
+//! address of its published ranges. More with `--crawler NAME=REGEX`, matched against the
+//! user agent.
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind, packed};
 use regex::bytes::Regex;
 use serde::Deserialize;
 
-/// A crawler known without being told.
-struct Builtin {
-    name: &'static str,
-    label: &'static str,
-    /// Substrings of its user agents, in the spellings met in logs (matched as they are:
-    /// the literal search that finds them in whole blocks is fast only case-sensitive).
-    tokens: &'static [&'static str],
-    /// Host names its addresses resolve to (Google's and Bing's verification instructions),
-    /// accepted where a server logged a name instead of an address.
-    domains: &'static [&'static str],
+const TABLE: &str = include_str!("crawlers.toml");
+
+/// A crawler known without being told: one row of `crawlers.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Builtin {
+    pub name: String,
+    pub label: String,
+    pub operator: String,
+    /// Substrings of its user agents, in the spellings met in logs.
+    pub tokens: Vec<String>,
+    /// The operator's page on this crawler.
+    pub docs: String,
+    /// Where the operator publishes its IP ranges, if it does.
+    pub ranges: Option<String>,
+    /// Host names its addresses resolve to, accepted where a server logged a name.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Its kinds (Googlebot Smartphone, Image…), the first whose token the agent has.
+    #[serde(default)]
+    pub types: Vec<AgentType>,
 }
 
-const BUILTIN: &[Builtin] = &[
-    Builtin {
-        name: "googlebot",
-        label: "Googlebot",
-        tokens: &[
-            "Googlebot",
-            "googlebot",
-            "GoogleBot",
-            "GOOGLEBOT",
-            "Storebot-Google",
-            "Google-InspectionTool",
-        ],
-        domains: &[".googlebot.com", ".google.com", ".googleusercontent.com"],
-    },
-    Builtin {
-        name: "bingbot",
-        label: "Bingbot",
-        tokens: &["bingbot", "Bingbot", "BingBot", "BINGBOT"],
-        domains: &[".search.msn.com"],
-    },
-];
+/// One kind of a crawler, told by a token of its user agent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentType {
+    pub name: String,
+    pub token: String,
+}
+
+/// The type name of agents that have none of a crawler's type tokens.
+pub const OTHER_TYPE: &str = "other";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    crawler: Vec<Builtin>,
+}
+
+/// Every built-in crawler, in the table's order.
+pub fn builtin_table() -> &'static [Builtin] {
+    static TABLE_ROWS: OnceLock<Vec<Builtin>> = OnceLock::new();
+    TABLE_ROWS.get_or_init(|| {
+        let table: Table = toml::from_str(TABLE).expect("the built-in crawlers.toml parses");
+        table.crawler
+    })
+}
 
 /// With a crawler's token, what makes a line worth parsing (found in the whole line first,
 /// for speed; the parsed fields decide).
@@ -75,7 +83,8 @@ pub struct Crawler {
     /// As people write it (`Googlebot`).
     pub label: String,
     agent: Agent,
-    domains: &'static [&'static str],
+    /// Its row of `crawlers.toml`; `None` for a `--crawler`.
+    pub builtin: Option<&'static Builtin>,
     ranges: Option<Ranges>,
 }
 
@@ -83,6 +92,35 @@ impl Crawler {
     /// Whether its published ranges were given, so impostors can be told apart.
     pub fn verified(&self) -> bool {
         self.ranges.is_some()
+    }
+
+    /// Its documented reverse-DNS domains: a logged host name in one of them passes.
+    fn domains(&self) -> &[String] {
+        self.builtin.map_or(&[], |b| &b.domains)
+    }
+
+    /// The index in [`Crawler::type_names`] of the kind of agent (a crawler without kinds:
+    /// `None`).
+    pub fn agent_type(&self, agent: &[u8]) -> Option<usize> {
+        let types = &self.builtin?.types;
+        if types.is_empty() {
+            return None;
+        }
+        let found = types
+            .iter()
+            .position(|t| memchr::memmem::find(agent, t.token.as_bytes()).is_some());
+        Some(found.unwrap_or(types.len()))
+    }
+
+    /// Its kinds' names, then [`OTHER_TYPE`] (none for a crawler without kinds).
+    pub fn type_names(&self) -> Vec<&str> {
+        let types = self.builtin.map_or(&[][..], |b| &b.types);
+        if types.is_empty() {
+            return Vec::new();
+        }
+        let mut names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+        names.push(OTHER_TYPE);
+        names
     }
 }
 
@@ -103,6 +141,8 @@ pub enum CrawlerError {
     Read { path: String, error: std::io::Error },
     #[error("--crawler-ranges {path}: {error}")]
     Ranges { path: String, error: String },
+    #[error("--crawler-ranges {0}: no NAME.json of a known crawler in it")]
+    EmptyDir(String),
     #[error("too many crawlers (at most {MAX_CRAWLERS})")]
     TooMany,
 }
@@ -130,12 +170,13 @@ impl Default for Crawlers {
 }
 
 impl Crawlers {
-    /// Googlebot and Bingbot.
+    /// The crawlers of `crawlers.toml`.
     pub fn builtin() -> Crawlers {
-        let mut patterns = Vec::new();
+        let table = builtin_table();
+        let mut patterns: Vec<&str> = Vec::new();
         let mut token_owner = Vec::new();
-        for (i, b) in BUILTIN.iter().enumerate() {
-            patterns.extend(b.tokens.iter().copied());
+        for (i, b) in table.iter().enumerate() {
+            patterns.extend(b.tokens.iter().map(String::as_str));
             token_owner.extend(b.tokens.iter().map(|_| Some(i)));
         }
         patterns.push(ROBOTS_TOKEN);
@@ -149,13 +190,13 @@ impl Crawlers {
             .builder()
             .extend(&patterns)
             .build();
-        let list = BUILTIN
+        let list = table
             .iter()
             .map(|b| Crawler {
-                name: b.name.to_owned(),
-                label: b.label.to_owned(),
+                name: b.name.clone(),
+                label: b.label.clone(),
                 agent: Agent::Tokens,
-                domains: b.domains,
+                builtin: Some(b),
                 ranges: None,
             })
             .collect();
@@ -193,7 +234,7 @@ impl Crawlers {
             name: name.to_owned(),
             label: name.to_owned(),
             agent: Agent::Regex(regex),
-            domains: &[],
+            builtin: None,
             ranges: None,
         });
         Ok(())
@@ -202,6 +243,9 @@ impl Crawlers {
     /// Adds `[NAME=]FILE`: the crawler's published ranges (named after the file without
     /// `NAME=`: `googlebot.json`). Several files for one crawler add up.
     pub fn add_ranges(&mut self, spec: &str) -> Result<(), CrawlerError> {
+        if Path::new(spec).is_dir() {
+            return self.add_ranges_dir(Path::new(spec));
+        }
         let (name, file) = match spec.split_once('=') {
             Some((name, file)) if self.position(name).is_some() => (name.to_owned(), file),
             _ => {
@@ -229,6 +273,22 @@ impl Crawlers {
             None => ranges,
         });
         Ok(())
+    }
+
+    /// Adds `DIR/NAME.json` for every crawler that has one there (as `--fetch-ranges DIR`
+    /// saved them).
+    fn add_ranges_dir(&mut self, dir: &Path) -> Result<(), CrawlerError> {
+        let files: Vec<String> = self
+            .list
+            .iter()
+            .map(|c| dir.join(format!("{}.json", c.name)))
+            .filter(|f| f.is_file())
+            .map(|f| f.to_string_lossy().into_owned())
+            .collect();
+        if files.is_empty() {
+            return Err(CrawlerError::EmptyDir(dir.display().to_string()));
+        }
+        files.iter().try_for_each(|f| self.add_ranges(f))
     }
 
     fn position(&self, name: &str) -> Option<usize> {
@@ -287,7 +347,7 @@ impl Crawlers {
             Err(_) => {
                 let host = text.to_ascii_lowercase();
                 let host = host.trim_end_matches('.');
-                crawler.domains.iter().any(|d| host.ends_with(d))
+                crawler.domains().iter().any(|d| host.ends_with(d.as_str()))
             }
         }
     }
@@ -300,34 +360,70 @@ pub struct Ranges {
     spans: Vec<(u128, u128)>,
 }
 
-/// The JSON Google and Bing publish: `{"prefixes": [{"ipv4Prefix": "…"}, {"ipv6Prefix": "…"}]}`.
+/// The JSON Google, Bing, Apple, OpenAI, Perplexity, Anthropic, DuckDuckGo and Common Crawl
+/// publish: `{"creationTime": "…", "prefixes": [{"ipv4Prefix": "…"}, {"ipv6Prefix": "…"}]}`;
+/// a prefix written as a bare string is taken too.
 #[derive(Deserialize)]
 struct Published {
     prefixes: Vec<Prefix>,
 }
 
 #[derive(Deserialize)]
-struct Prefix {
-    #[serde(rename = "ipv4Prefix")]
-    v4: Option<String>,
-    #[serde(rename = "ipv6Prefix")]
-    v6: Option<String>,
+#[serde(untagged)]
+enum Prefix {
+    Fields {
+        #[serde(rename = "ipv4Prefix")]
+        v4: Option<String>,
+        #[serde(rename = "ipv6Prefix")]
+        v6: Option<String>,
+    },
+    Bare(String),
+}
+
+impl Prefix {
+    fn into_cidrs(self) -> Vec<String> {
+        match self {
+            Prefix::Fields { v4, v6 } => [v4, v6].into_iter().flatten().collect(),
+            Prefix::Bare(cidr) => vec![cidr],
+        }
+    }
 }
 
 impl Ranges {
-    /// Parses a published range file.
-    pub fn from_published(json: &[u8]) -> Result<Ranges, String> {
-        let published: Published = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-        let mut spans = Vec::with_capacity(published.prefixes.len());
-        for p in published.prefixes {
-            for cidr in [p.v4, p.v6].into_iter().flatten() {
-                spans.push(parse_cidr(&cidr).ok_or_else(|| format!("bad prefix `{cidr}`"))?);
-            }
-        }
+    /// Parses a published range file: the JSON above, or a list of addresses and prefixes,
+    /// one a line (`#` starts a comment), as some operators publish them on a page.
+    pub fn from_published(text: &[u8]) -> Result<Ranges, String> {
+        let cidrs: Vec<String> = if text.trim_ascii_start().starts_with(b"{") {
+            let published: Published = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+            published
+                .prefixes
+                .into_iter()
+                .flat_map(Prefix::into_cidrs)
+                .collect()
+        } else {
+            String::from_utf8_lossy(text)
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or_default().trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect()
+        };
+        let spans = cidrs
+            .iter()
+            .map(|c| parse_cidr(c).ok_or_else(|| format!("bad prefix `{c}`")))
+            .collect::<Result<Vec<_>, _>>()?;
         if spans.is_empty() {
-            return Err("no ipv4Prefix or ipv6Prefix in it".to_owned());
+            return Err("no prefix in it".to_owned());
         }
         Ok(Ranges::merged(spans))
+    }
+
+    /// How many merged spans: for saying what a fetched file held.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
     }
 
     fn merged(mut spans: Vec<(u128, u128)>) -> Ranges {
@@ -364,9 +460,15 @@ fn to_u128(ip: IpAddr) -> u128 {
 
 /// `66.249.64.0/27` or `2001:4860:4801:10::/64` as an inclusive interval.
 fn parse_cidr(cidr: &str) -> Option<(u128, u128)> {
-    let (addr, len) = cidr.trim().split_once('/')?;
-    let ip: IpAddr = addr.parse().ok()?;
-    let len: u32 = len.parse().ok()?;
+    let cidr = cidr.trim();
+    let (ip, len): (IpAddr, u32) = match cidr.split_once('/') {
+        Some((addr, len)) => (addr.parse().ok()?, len.parse().ok()?),
+        // A bare address: itself alone.
+        None => {
+            let ip: IpAddr = cidr.parse().ok()?;
+            (ip, if ip.is_ipv4() { 32 } else { 128 })
+        }
+    };
     let len = match ip {
         IpAddr::V4(_) if len <= 32 => len + 96,
         IpAddr::V6(_) if len <= 128 => len,
@@ -411,6 +513,121 @@ mod tests {
         assert_eq!(name(b"curl/8.0 robots.txt"), None);
     }
 
+    /// Each built-in crawler by the user agent its operator documents.
+    #[test]
+    fn documented_agents() {
+        let c = Crawlers::builtin();
+        let name = |ua: &str| c.identify(ua.as_bytes()).map(|i| c.list()[i].name.as_str());
+        for (ua, want) in [
+            (
+                "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+                "yandexbot",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
+                "applebot",
+            ),
+            (
+                "DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)",
+                "duckduckbot",
+            ),
+            (
+                "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+                "baiduspider",
+            ),
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+                "gptbot",
+            ),
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; OAI-SearchBot/1.0; +https://openai.com/searchbot",
+                "oai-searchbot",
+            ),
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot",
+                "chatgpt-user",
+            ),
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)",
+                "claudebot",
+            ),
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)",
+                "perplexitybot",
+            ),
+            ("CCBot/2.0 (https://commoncrawl.org/faq/)", "ccbot"),
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Amazonbot/0.1; +https://developer.amazon.com/support/amazonbot) Chrome/119.0.6045.214 Safari/537.36",
+                "amazonbot",
+            ),
+            (
+                "meta-externalagent/1.1 (+https://developers.facebook.com/docs/sharing/webmasters/crawler)",
+                "meta-externalagent",
+            ),
+        ] {
+            assert_eq!(name(ua), Some(want), "{ua}");
+        }
+        assert_eq!(
+            name("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"),
+            None
+        );
+    }
+
+    /// Googlebot's kinds, as Google lists its common crawlers' agents.
+    #[test]
+    fn googlebot_types() {
+        let c = Crawlers::builtin();
+        let g = &c.list()[0];
+        let kind = |ua: &str| g.agent_type(ua.as_bytes()).map(|t| g.type_names()[t]);
+        assert_eq!(
+            kind(std::str::from_utf8(GOOGLE_MOBILE).unwrap()),
+            Some("smartphone")
+        );
+        assert_eq!(
+            kind(
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/131.0.6778.204 Safari/537.36"
+            ),
+            Some("desktop")
+        );
+        assert_eq!(kind("Googlebot-Image/1.0"), Some("image"));
+        assert_eq!(kind("Googlebot-Video/1.0"), Some("video"));
+        assert_eq!(kind("Googlebot-News"), Some("news"));
+        assert_eq!(
+            kind(
+                "Mozilla/5.0 (X11; Linux x86_64; Storebot-Google/1.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36"
+            ),
+            Some("storebot")
+        );
+        assert_eq!(
+            kind("Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)"),
+            Some("inspection_tool")
+        );
+        assert_eq!(kind("googlebot"), Some("other"));
+        assert_eq!(c.list()[1].agent_type(b"bingbot"), None, "no kinds");
+    }
+
+    /// Every row names its operator's page; the published ranges are https.
+    #[test]
+    fn the_table_cites_its_sources() {
+        let table = builtin_table();
+        assert!(table.len() >= 14 && table.len() <= MAX_CRAWLERS);
+        for b in table {
+            assert!(
+                b.docs.starts_with("https://") && !b.tokens.is_empty(),
+                "{}",
+                b.name
+            );
+            assert!(
+                b.ranges
+                    .as_deref()
+                    .is_none_or(|r| r.starts_with("https://"))
+            );
+        }
+        let names: std::collections::BTreeSet<&str> =
+            table.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names.len(), table.len(), "names are unique");
+    }
+
     #[test]
     fn candidates_are_whole_lines() {
         let c = Crawlers::builtin();
@@ -430,12 +647,12 @@ mod tests {
     #[test]
     fn custom_crawlers() {
         let mut c = Crawlers::builtin();
-        c.add("yandex=(?i)yandexbot").unwrap();
+        c.add("seznam=(?i)seznambot").unwrap();
         assert!(c.needs_every_line());
         let i = c
-            .identify(b"Mozilla/5.0 (compatible; YandexBot/3.0)")
+            .identify(b"Mozilla/5.0 (compatible; SeznamBot/4.0; +https://o-seznam.cz/napoveda/vyhledavani/en/seznambot-crawler/)")
             .unwrap();
-        assert_eq!(c.list()[i].name, "yandex");
+        assert_eq!(c.list()[i].name, "seznam");
         assert!(matches!(
             c.add("googlebot=x"),
             Err(CrawlerError::Duplicate(_))
@@ -462,6 +679,13 @@ mod tests {
             Ranges::from_published(b"{\"prefixes\": [{\"ipv4Prefix\": \"1.2.3.4/33\"}]}").is_err()
         );
         assert!(Ranges::from_published(b"not json").is_err());
+        // Bare strings in `prefixes`, and a plain list with a comment and a bare address.
+        let bare = Ranges::from_published(br#"{"prefixes": ["20.171.206.0/24"]}"#).unwrap();
+        assert!(bare.contains("20.171.206.9".parse().unwrap()));
+        let list =
+            Ranges::from_published(b"# DuckDuckBot\n20.191.45.212\n40.88.21.235/32\n").unwrap();
+        assert!(list.contains("20.191.45.212".parse().unwrap()));
+        assert!(!list.contains("20.191.45.213".parse().unwrap()));
         assert_eq!(
             parse_cidr("0.0.0.0/0").unwrap().1 - parse_cidr("0.0.0.0/0").unwrap().0,
             u128::from(u32::MAX)

@@ -1,8 +1,9 @@
 //! The alert rules of `watch` (shared/spec/cli.md), run on the logs' own timestamps so that
 //! replaying an old log gives the alerts living through it would have given:
 //!
-//! - `robots_txt_5xx` (critical) at the first 5xx answer to `/robots.txt`; resolved by the
-//!   next 2xx or 4xx answer to it (as an outage ends in `seo`).
+//! - `robots_txt_5xx` (critical) at the first 5xx or 429 answer to `/robots.txt` (Google
+//!   takes a 429 there for a 5xx); resolved by the next 2xx or other 4xx answer to it (as an
+//!   outage ends in `seo`).
 //! - `error_spike` (critical), rule `spike`: over the last 60 s at least 10 responses were
 //!   5xx, at least 5% of all, and that share is at least 10× the share of the hour before;
 //!   resolved once the share has stayed under 1% for 5 minutes.
@@ -180,12 +181,12 @@ impl Detector {
         self.minutes.add(at.ms, error);
         if robots_txt {
             let firing = match status {
-                500..=599 => Some(true),
+                s if crate::seo::slows_crawling(s) => Some(true),
                 200..=299 | 400..=499 => Some(false),
                 _ => None,
             };
             if let Some(t) = firing.and_then(|f| self.robots.set(f)) {
-                alerts.push(self.robots_alert(t, at));
+                alerts.push(self.robots_alert(t, status, at));
             }
         }
         alerts
@@ -346,8 +347,12 @@ impl Detector {
         Some(spike_alert(status, "slo_burn", summary, t))
     }
 
-    fn robots_alert(&self, status: AlertStatus, at: Stamp) -> Alert {
+    /// `http` is the status robots.txt answered.
+    fn robots_alert(&self, status: AlertStatus, http: u16, at: Stamp) -> Alert {
         let summary = match status {
+            AlertStatus::Firing if http == crate::seo::RATE_LIMITED => {
+                "robots.txt answered 429: Google takes it for a 5xx and pauses crawling the whole site (up to 12 h)"
+            }
             AlertStatus::Firing => {
                 "robots.txt answered 5xx: Google pauses crawling the whole site (up to 12 h)"
             }
@@ -508,6 +513,25 @@ mod tests {
         );
         assert!(d.response(at(2500), 301, true).is_empty());
         let r = d.response(at(3000), 200, true);
+        assert_eq!(r[0].status, AlertStatus::Resolved);
+    }
+
+    #[test]
+    fn robots_txt_fires_at_a_429_too() {
+        let mut d = Detector::new(DetectConfig::default());
+        assert!(d.response(at(0), 200, true).is_empty());
+        assert!(d.response(at(500), 429, false).is_empty(), "a page's 429");
+        let a = d.response(at(1000), 429, true);
+        assert_eq!(
+            (a.len(), a[0].alert, a[0].status),
+            (1, "robots_txt_5xx", AlertStatus::Firing)
+        );
+        assert!(a[0].summary.starts_with("robots.txt answered 429"), "{a:?}");
+        assert!(
+            d.response(at(1500), 503, true).is_empty(),
+            "one per episode"
+        );
+        let r = d.response(at(2000), 404, true);
         assert_eq!(r[0].status, AlertStatus::Resolved);
     }
 

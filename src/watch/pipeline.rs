@@ -1523,6 +1523,32 @@ mod tests {
         assert_eq!(counters.responses, BTreeMap::from([(500, 1)]));
     }
 
+    /// robots.txt rate limited (429, as a `limit_req` keyed on crawlers answers) alerts as a
+    /// 5xx does, and a page's 429 does not.
+    #[test]
+    fn robots_txt_429_alerts() {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let line = |secs: i64, path: &str, status: u16| {
+            let t = jiff::Timestamp::from_millisecond(now + secs * 1000).unwrap();
+            let ts = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+            format!("1.2.3.4 - - [{ts}] \"GET {path} HTTP/1.1\" {status} 1 \"-\" \"Googlebot\"\n")
+        };
+        let mut p = pipeline();
+        p.ingest("k", "access.log", line(0, "/page", 429).as_bytes());
+        assert!(p.take_batch().notifications.is_empty(), "a page's 429");
+        p.ingest("k", "access.log", line(1, "/robots.txt", 429).as_bytes());
+        let fired = p.take_batch().notifications;
+        assert_eq!(fired.len(), 1);
+        assert_eq!(
+            (fired[0].alert, fired[0].status),
+            ("robots_txt_5xx", AlertStatus::Firing)
+        );
+        assert!(fired[0].summary.contains("429"), "{}", fired[0].summary);
+        p.ingest("k", "access.log", line(2, "/robots.txt", 200).as_bytes());
+        let resolved = p.take_batch().notifications;
+        assert_eq!(resolved[0].status, AlertStatus::Resolved);
+    }
+
     #[test]
     fn firing_alerts_go_on_after_a_restart() {
         let now = jiff::Timestamp::now().as_millisecond();

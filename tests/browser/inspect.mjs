@@ -61,6 +61,29 @@ function readPage() {
     })),
     crawlers_panel: document.querySelector('#crawlers') !== null,
     outages: document.querySelectorAll('#crawlers #robots-timeline .outage').length,
+    // The robots.txt timeline's axis (ms) and width, and each outage's times and its `.down`
+    // band as laid out (px, from the track's left edge).
+    timeline: (() => {
+      const t = document.querySelector('#robots-timeline');
+      if (!t) return null;
+      return {
+        from_ms: Number(t.getAttribute('data-from-ms')),
+        to_ms: Number(t.getAttribute('data-to-ms')),
+        outages: [...t.querySelectorAll('.outage')].map((o) => {
+          const track = o.querySelector('.track').getBoundingClientRect();
+          const down = o.querySelector('.down');
+          const box = down.getBoundingClientRect();
+          return {
+            start_ms: Number(o.getAttribute('data-start-ms')),
+            end_ms: Number(o.getAttribute('data-end-ms')),
+            tick: down.classList.contains('tick'),
+            track_px: track.width,
+            left_px: box.left - track.left,
+            width_px: box.width,
+          };
+        }),
+      };
+    })(),
     body_text: document.body?.innerText ?? '',
     active_elements: active.map((e) => e.outerHTML.slice(0, 200)),
   };

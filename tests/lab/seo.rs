@@ -84,6 +84,11 @@ impl Sent {
     fn is_5xx(&self) -> bool {
         (500..600).contains(&self.status)
     }
+
+    /// A 5xx or a 429: what slows Google's crawling, and on robots.txt stops it.
+    fn slows_crawling(&self) -> bool {
+        self.is_5xx() || self.status == 429
+    }
 }
 
 /// A client that records every request it sends to one server.
@@ -168,21 +173,30 @@ impl Crawl {
                 if s.path == "/robots.txt" && s.is_5xx() {
                     want.impostor_robots_errors += 1;
                 }
+                if s.path == "/robots.txt" && s.status == 429 {
+                    want.impostor_robots_rate_limited += 1;
+                }
                 continue;
             }
             if s.path == "/robots.txt" {
                 want.robots_requests += 1;
                 match s.status {
-                    500..=599 => {
-                        want.robots_errors += 1;
+                    _ if s.slows_crawling() => {
                         let o = open.get_or_insert_with(|| ExpectedOutage {
                             server_errors: 0,
+                            rate_limited: 0,
                             first: s.clone(),
                             last: s.clone(),
                             recovered_by: None,
                             crawlers: Vec::new(),
                         });
-                        o.server_errors += 1;
+                        if s.is_5xx() {
+                            want.robots_errors += 1;
+                            o.server_errors += 1;
+                        } else {
+                            want.robots_rate_limited += 1;
+                            o.rate_limited += 1;
+                        }
                         o.last = s.clone();
                         if !o.crawlers.contains(&s.agent) && crawler.is_some() {
                             o.crawlers.push(s.agent);
@@ -239,12 +253,15 @@ impl Crawl {
     }
 }
 
-/// Requests and their 5xx by status.
+/// Requests, their 5xx by status, their 429, and their classes (2xx, 3xx, 4xx but 429, 429,
+/// 5xx).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub requests: u64,
     pub server_errors: u64,
     pub by_status: BTreeMap<u16, u64>,
+    pub rate_limited: u64,
+    pub by_class: BTreeMap<String, u64>,
 }
 
 impl Counts {
@@ -254,6 +271,14 @@ impl Counts {
             self.server_errors += 1;
             *self.by_status.entry(status).or_default() += 1;
         }
+        if status == 429 {
+            self.rate_limited += 1;
+        }
+        let class = match status {
+            429 => "429".to_string(),
+            s => format!("{}xx", s / 100),
+        };
+        *self.by_class.entry(class).or_default() += 1;
     }
 
     /// The same figures read from a report's object (`requests`, `server_errors`,
@@ -267,6 +292,17 @@ impl Counts {
                 .map(|m| {
                     m.iter()
                         .map(|(k, n)| (k.parse().unwrap(), n.as_u64().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            rate_limited: v["rate_limited"].as_u64().unwrap_or(u64::MAX),
+            // Classes with none are left out, as `add` never makes them.
+            by_class: v["by_class"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+                        .filter(|(_, n)| *n > 0)
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -284,17 +320,21 @@ pub struct Expected {
     pub impostors_by: BTreeMap<&'static str, u64>,
     /// 5xx answers to robots.txt that impostors got: the server failed, so exit 1.
     pub impostor_robots_errors: u64,
+    /// 429 answers to robots.txt that impostors got.
+    pub impostor_robots_rate_limited: u64,
     pub robots_requests: u64,
     pub robots_errors: u64,
+    pub robots_rate_limited: u64,
     pub outages: Vec<ExpectedOutage>,
     /// By path.
     pub at_risk: BTreeMap<String, ExpectedPath>,
 }
 
-/// A run of 5xx answers to robots.txt.
+/// A run of 5xx or 429 answers to robots.txt.
 #[derive(Debug)]
 pub struct ExpectedOutage {
     pub server_errors: u64,
+    pub rate_limited: u64,
     pub first: Sent,
     pub last: Sent,
     /// The 2xx or 4xx answer that ended it.
@@ -320,11 +360,19 @@ impl Expected {
         self.crawlers.values().map(|c| c.server_errors).sum()
     }
 
-    /// The exit code the spec gives: 1 when robots.txt answered 5xx to anyone (impostors
-    /// too) or a crawler got one.
+    /// The exit code the spec gives: 1 when robots.txt answered 5xx or 429 to anyone
+    /// (impostors too) or a crawler got one.
     pub fn exit(&self) -> i32 {
-        (self.robots_errors > 0 || self.impostor_robots_errors > 0 || self.crawler_errors() > 0)
-            as i32
+        let robots = self.robots_errors
+            + self.robots_rate_limited
+            + self.impostor_robots_errors
+            + self.impostor_robots_rate_limited;
+        let crawlers: u64 = self
+            .crawlers
+            .values()
+            .map(|c| c.server_errors + c.rate_limited)
+            .sum();
+        (robots + crawlers > 0) as i32
     }
 
     /// `robots_txt.state` at the end of a log that lasts less than 12 hours: `paused` while
@@ -366,12 +414,14 @@ pub fn assert_seo(report: &Value, want: &Expected) {
         (
             imp["requests"].as_u64(),
             imp["server_errors"].as_u64(),
-            imp["robots_txt_server_errors"].as_u64()
+            imp["robots_txt_server_errors"].as_u64(),
+            imp["robots_txt_rate_limited"].as_u64()
         ),
         (
             Some(want.impostors.requests),
             Some(want.impostors.server_errors),
-            Some(want.impostor_robots_errors)
+            Some(want.impostor_robots_errors),
+            Some(want.impostor_robots_rate_limited)
         ),
         "impostors; {}",
         ctx()
@@ -392,10 +442,15 @@ pub fn assert_seo(report: &Value, want: &Expected) {
     assert_eq!(
         (
             robots["requests"].as_u64(),
-            robots["server_errors"].as_u64()
+            robots["server_errors"].as_u64(),
+            robots["rate_limited"].as_u64()
         ),
-        (Some(want.robots_requests), Some(want.robots_errors)),
-        "robots_txt requests, server_errors; {}",
+        (
+            Some(want.robots_requests),
+            Some(want.robots_errors),
+            Some(want.robots_rate_limited)
+        ),
+        "robots_txt requests, server_errors, rate_limited; {}",
         ctx()
     );
     assert_eq!(
@@ -428,9 +483,9 @@ pub fn assert_seo(report: &Value, want: &Expected) {
             ctx()
         );
         assert_eq!(
-            o["server_errors"].as_u64(),
-            Some(w.server_errors),
-            "{}",
+            (o["server_errors"].as_u64(), o["rate_limited"].as_u64()),
+            (Some(w.server_errors), Some(w.rate_limited)),
+            "outage server_errors, rate_limited; {}",
             ctx()
         );
         assert_eq!(

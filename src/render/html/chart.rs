@@ -2,6 +2,9 @@
 //! width aligned on the log's own clock, so an administrator reads "10:05" as the log wrote
 //! it. The markup is a contract with the browser tests: one `g.series[data-cause]` per cause,
 //! one `rect.bar[data-bucket][data-count]` per bucket where that cause has responses.
+//!
+//! `seo`'s page draws crawler requests with it, stacked by class (2xx … 5xx, 429) instead
+//! of cause ([`CLASSES`]; `data-cause` then names the class), in buckets of an hour or more.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,6 +34,45 @@ pub(crate) fn points_of(incidents: &[Incident]) -> Vec<Point<'_>> {
             })
         })
         .collect()
+}
+
+/// What a chart counts and how it stacks and colours its series.
+pub(crate) struct Kind {
+    /// `5xx responses`, as the caption and the image's label say it.
+    pub what: &'static str,
+    /// What the series are: `cause`.
+    pub by: &'static str,
+    pub colour: fn(&str) -> String,
+    /// The narrowest bucket.
+    pub min_width: i64,
+}
+
+/// 5xx responses by cause (`diagnose`, `watch`).
+pub(crate) const CAUSES: Kind = Kind {
+    what: "5xx responses",
+    by: "cause",
+    colour: cause_colour,
+    min_width: MINUTE,
+};
+
+/// Crawler requests by class (`seo`), an hour a bar at least.
+pub(crate) const CLASSES: Kind = Kind {
+    what: "Crawler requests",
+    by: "class",
+    colour: class_colour,
+    min_width: 60 * MINUTE,
+};
+
+/// A colour per status class: green, blue, grey, amber for 429, red for 5xx.
+fn class_colour(class: &str) -> String {
+    match class {
+        "2xx" => "#3a8f4a",
+        "3xx" => "#3b78c4",
+        "429" => "#e08a00",
+        "5xx" => "#b00020",
+        _ => "#999",
+    }
+    .to_owned()
 }
 
 /// At most this many bars: more would be thinner than a pixel column in a narrow window.
@@ -71,9 +113,9 @@ struct Buckets {
 }
 
 impl Buckets {
-    /// The narrowest round width that spans `first..=last` (UTC ms) in at most
-    /// [`MAX_BUCKETS`].
-    fn spanning(first: i64, last: i64, offset: i32) -> Buckets {
+    /// The narrowest round width, `min_width` or more, that spans `first..=last` (UTC ms)
+    /// in at most [`MAX_BUCKETS`].
+    fn spanning(first: i64, last: i64, offset: i32, min_width: i64) -> Buckets {
         let off = i64::from(offset) * 1000;
         let fit = |width: i64| {
             let start = (first + off).div_euclid(width) * width - off;
@@ -86,7 +128,8 @@ impl Buckets {
             }
         };
         let fits = |b: &Buckets| b.count as i64 <= MAX_BUCKETS;
-        if let Some(b) = WIDTHS.into_iter().map(fit).find(fits) {
+        let round = WIDTHS.into_iter().filter(|&w| w >= min_width);
+        if let Some(b) = round.map(fit).find(fits) {
             return b;
         }
         let mut days = (last - first) / (DAY * (MAX_BUCKETS - 1)) + 1;
@@ -166,13 +209,18 @@ fn series<'a>(points: &[Point<'a>], buckets: &Buckets) -> Vec<Series<'a>> {
     by_cause
 }
 
-/// The chart with its legend, or `None` when there is no 5xx to show (no access log, or
+/// The 5xx chart with its legend, or `None` when there is no 5xx to show (no access log, or
 /// none failed).
 pub(crate) fn chart(points: &[Point<'_>]) -> Option<String> {
+    chart_of(points, &CAUSES)
+}
+
+/// The chart of `kind` with its legend, or `None` when no point counts anything.
+pub(crate) fn chart_of(points: &[Point<'_>], kind: &Kind) -> Option<String> {
     let shown = || points.iter().filter(|p| p.count > 0);
     let first = shown().map(|p| p.at.ms).min()?;
     let last = shown().max_by_key(|p| p.at.ms)?.at;
-    let buckets = Buckets::spanning(first, last.ms, last.offset);
+    let buckets = Buckets::spanning(first, last.ms, last.offset, kind.min_width);
     let series = series(points, &buckets);
     let mut totals = vec![0u64; buckets.count];
     for s in &series {
@@ -184,16 +232,19 @@ pub(crate) fn chart(points: &[Point<'_>]) -> Option<String> {
     }
     let max = totals.iter().copied().max().unwrap_or(1).max(1);
     let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"5xx responses over time, stacked by cause\">\n"
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{} over time, stacked by {}\">\n",
+        kind.what, kind.by
     );
     svg += &axes(&buckets, max);
-    svg += &bars(&series, &buckets, max);
+    svg += &bars(&series, &buckets, max, kind.colour);
     svg += "</svg>\n";
     Some(format!(
-        "<figure>{svg}<figcaption>5xx responses per {} ({}), stacked by cause.</figcaption>{}</figure>\n",
+        "<figure>{svg}<figcaption>{} per {} ({}), stacked by {}.</figcaption>{}</figure>\n",
+        kind.what,
         buckets.width_words(),
         zone(buckets.offset),
-        legend(&series)
+        kind.by,
+        legend(&series, kind.colour)
     ))
 }
 
@@ -239,7 +290,7 @@ fn axes(buckets: &Buckets, max: u64) -> String {
 }
 
 /// One `g.series` per cause, its bars stacked on those of the larger causes.
-fn bars(series: &[Series<'_>], buckets: &Buckets, max: u64) -> String {
+fn bars(series: &[Series<'_>], buckets: &Buckets, max: u64, colour: fn(&str) -> String) -> String {
     let bar_w = plot_w() / buckets.count as f64;
     let gap = if bar_w > 4.0 { bar_w * 0.15 } else { 0.0 };
     let mut below = vec![0u64; buckets.count];
@@ -249,7 +300,7 @@ fn bars(series: &[Series<'_>], buckets: &Buckets, max: u64) -> String {
             svg,
             "<g class=\"series\" data-cause=\"{}\" fill=\"{}\">",
             escape(s.cause),
-            cause_colour(s.cause)
+            colour(s.cause)
         );
         for (&i, &n) in &s.counts {
             let Some(base) = below.get_mut(i) else {
@@ -273,13 +324,13 @@ fn bars(series: &[Series<'_>], buckets: &Buckets, max: u64) -> String {
 }
 
 /// The causes with their colours and totals.
-fn legend(series: &[Series<'_>]) -> String {
+fn legend(series: &[Series<'_>], colour: fn(&str) -> String) -> String {
     let mut html = String::from("<ul class=\"legend\">");
     for s in series {
         let _ = write!(
             html,
             "<li><span class=\"swatch\" style=\"background:{}\"></span><code>{}</code> {}</li>",
-            cause_colour(s.cause),
+            colour(s.cause),
             escape(s.cause),
             s.total
         );
@@ -295,24 +346,32 @@ mod tests {
 
     #[test]
     fn picks_the_narrowest_round_width() {
-        let b = Buckets::spanning(T0 + 5_000, T0 + 59 * MINUTE, 0);
+        let b = Buckets::spanning(T0 + 5_000, T0 + 59 * MINUTE, 0, MINUTE);
         assert_eq!((b.start, b.width, b.count), (T0, MINUTE, 60));
-        let b = Buckets::spanning(T0, T0 + 60 * MINUTE, 0);
+        let b = Buckets::spanning(T0, T0 + 60 * MINUTE, 0, MINUTE);
         assert_eq!((b.width, b.count), (5 * MINUTE, 13));
-        let b = Buckets::spanning(T0, T0 + 40 * DAY, 0);
+        let b = Buckets::spanning(T0, T0 + 40 * DAY, 0, MINUTE);
         assert_eq!((b.width, b.count), (DAY, 41));
-        let b = Buckets::spanning(T0, T0 + 200 * DAY, 0);
+        let b = Buckets::spanning(T0, T0 + 200 * DAY, 0, MINUTE);
         assert_eq!(b.width % DAY, 0);
         assert!(b.count <= 60, "{b:?}");
     }
 
     #[test]
+    fn a_kind_sets_the_narrowest_width() {
+        let b = Buckets::spanning(T0 + 5_000, T0 + 20 * MINUTE, 0, 60 * MINUTE);
+        assert_eq!((b.start, b.width, b.count), (T0, 60 * MINUTE, 1));
+        let b = Buckets::spanning(T0, T0 + 100 * 60 * MINUTE, 0, 60 * MINUTE);
+        assert_eq!(b.width, 180 * MINUTE);
+    }
+
+    #[test]
     fn aligns_on_the_log_clock() {
         // 08:00Z is 09:30 at +01:30: hours start on the local hour.
-        let b = Buckets::spanning(T0, T0 + 10 * 3_600_000, 5400);
+        let b = Buckets::spanning(T0, T0 + 10 * 3_600_000, 5400, MINUTE);
         assert_eq!(b.width, 15 * MINUTE);
         assert_eq!(b.label(0, false), "09:30");
-        let b = Buckets::spanning(T0, T0 + 30 * 3_600_000, 5400);
+        let b = Buckets::spanning(T0, T0 + 30 * 3_600_000, 5400, MINUTE);
         assert_eq!(b.width, 60 * MINUTE);
         assert_eq!(b.label(0, true), "11-25 09:00");
         assert_eq!(zone(5400), "UTC+01:30");

@@ -57,7 +57,8 @@ svg.chart line.grid{stroke:#e4e4e4}.legend{list-style:none;padding:0;display:fle
 vertical-align:-.05em}.mix{display:flex;height:.8em;background:#cfe8cf;border-radius:3px;overflow:hidden;max-width:40em}\
 .mix span{display:block;background:#b00020;border-right:1px solid #fff}\
 .track{position:relative;height:.7em;background:#eee;border-radius:3px;margin:.3em 0}\
-.track span{position:absolute;top:0;bottom:0}.track .down{background:#b00020}.track .paused{background:#e0a000}\
+.track span{position:absolute;top:0;bottom:0}.track .down{background:#b00020;min-width:2px}.track .paused{background:#e0a000}\
+.track .tick{width:2px;margin-left:-1px}.axis{display:flex;justify-content:space-between;color:#666;font-size:.85em;margin:.2em 0}\
 .figures{display:flex;flex-wrap:wrap;gap:.6em}.figure{border:1px solid #ddd;border-radius:6px;\
 padding:.4em .9em;flex:1 1 7em}.figure[data-figure=span]{flex:3 1 16em}.figure .value{display:block;font-size:1.5em;font-weight:600}\
 .figure[data-figure=span] .value{font-size:1em;padding:.35em 0}.figure .label{display:block;color:#666}\
@@ -211,6 +212,7 @@ pub fn write_seo(out: &mut impl Write, report: &SeoReport) -> io::Result<()> {
     body += &verdict(&seo_verdict(report)?, report.found());
     body += &scope_line(&report.scope);
     body += &crawlers::panel(report);
+    body += &crawlers::hourly_chart(report);
     body += &inputs(&report.inputs);
     out.write_all(page("fivehundred: what crawlers saw", "", &body).as_bytes())
 }
