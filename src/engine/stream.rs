@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::io::{self, Read};
 use std::ops::Range;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 use jiff::tz::TimeZone;
 
@@ -295,15 +295,16 @@ pub fn stream(
         })
         .collect();
     let mut waiting: Vec<Option<ErrorInput>> = inputs.into_iter().map(Some).collect();
+    let jobs = &Jobs::default();
     std::thread::scope(|scope| {
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(opts.threads.max(1) * 2);
-        let job_rx = Arc::new(Mutex::new(job_rx));
+        // Closed however this ends (an unwinding merge too), or the parsers would wait for good.
+        let _closing = Closing(jobs);
         let (report_tx, report_rx) = mpsc::channel::<Report>();
         for _ in 0..opts.threads.max(1) {
-            let (job_rx, report_tx) = (Arc::clone(&job_rx), report_tx.clone());
+            let report_tx = report_tx.clone();
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
-                while let Some(job) = job_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
+                while let Some(job) = jobs.pop() {
                     let _ = report_tx.send(parse_guarded(&job, opts, &mut scratch));
                 }
             });
@@ -324,14 +325,14 @@ pub fn stream(
                 next += 1;
                 let input = waiting[slot].take().expect("each input opened once");
                 let credit = merge.open(slot);
-                let (jobs, reports, origins) = (job_tx.clone(), report_tx.clone(), &origins);
-                scope.spawn(move || read_input(input, origins, slot, credit, jobs, reports));
+                let (reports, origins) = (report_tx.clone(), &origins);
+                let tz = opts.tz;
+                scope.spawn(move || read_input(input, origins, slot, credit, jobs, tz, reports));
                 continue;
             }
             let Some((_, slot)) = head else { break };
             push(merge.pop(slot));
         }
-        drop(job_tx);
     });
     progress.finish_and_clear();
     tallies
@@ -343,7 +344,8 @@ fn read_input(
     error_origins: &ErrorOrigins,
     slot: usize,
     credit: mpsc::Receiver<()>,
-    jobs: mpsc::SyncSender<Job>,
+    jobs: &Jobs,
+    tz: &TimeZone,
     reports: mpsc::Sender<Report>,
 ) {
     let (format, index) = (input.format, input.index);
@@ -368,6 +370,7 @@ fn read_input(
     let mut pending = Some(Block::Owned(first));
     let mut seq = 0u64;
     let mut error = None;
+    let mut rank = i64::MIN;
     while let Some(mut block) = pending.take() {
         let next = match blocks.next_block() {
             Ok(b) => b,
@@ -385,6 +388,7 @@ fn read_input(
         if credit.recv().is_err() {
             return;
         }
+        rank = head_time(&block, format, tz).unwrap_or(rank);
         let job = Job {
             slot,
             input: index,
@@ -393,9 +397,7 @@ fn read_input(
             skip: skip.clone(),
             block,
         };
-        if jobs.send(job).is_err() {
-            return;
-        }
+        jobs.push(rank, job);
         seq += 1;
     }
     let _ = reports.send(Report::Done {
@@ -404,6 +406,103 @@ fn read_input(
         oversized: blocks.oversized(),
         error,
     });
+}
+
+/// Lines at a block's head searched for a record header with a time (after its continuation
+/// lines went to the block before, a block starts with one but for a garbled log).
+const HEAD_LINES: usize = 8;
+
+/// The time of a block's first record, from its header line alone: the rank of its job.
+fn head_time(block: &[u8], format: ErrorFormat, tz: &TimeZone) -> Option<i64> {
+    read::lines(block)
+        .take(HEAD_LINES)
+        .filter(|line| format.is_header(line))
+        .find_map(|line| format.parse(line, tz)?.time)
+        .map(|t| t.ms)
+}
+
+/// The parsers' work: the blocks read and not yet parsed. The one whose first record is
+/// oldest goes first, whatever input it is of: that is the one the merge waits for. In
+/// first-come order, the merge would wait on one log's block behind blocks of another that
+/// it cannot take yet, while that log's reader, out of credit, reads nothing more.
+#[derive(Default)]
+struct Jobs {
+    queue: Mutex<JobQueue>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct JobQueue {
+    /// By rank, then by arrival.
+    heap: BinaryHeap<std::cmp::Reverse<Ranked>>,
+    arrived: u64,
+    closed: bool,
+}
+
+/// A job and where it stands in the queue.
+struct Ranked(i64, u64, Job);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        (self.0, self.1) == (other.0, other.1)
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0, self.1).cmp(&(other.0, other.1))
+    }
+}
+
+impl Jobs {
+    /// Queues a job; `rank`: the time of its block's first record. Readers are held back by
+    /// their credit, not here.
+    fn push(&self, rank: i64, job: Job) {
+        let mut q = self.lock();
+        let arrived = q.arrived;
+        q.arrived += 1;
+        q.heap.push(std::cmp::Reverse(Ranked(rank, arrived, job)));
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// The oldest job, waiting for one; `None` once closed and empty.
+    fn pop(&self) -> Option<Job> {
+        let mut q = self.lock();
+        loop {
+            if let Some(std::cmp::Reverse(Ranked(_, _, job))) = q.heap.pop() {
+                return Some(job);
+            }
+            if q.closed {
+                return None;
+            }
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// No more jobs will come: the parsers stop once the queue is empty.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, JobQueue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Closes the parsers' queue when dropped.
+struct Closing<'a>(&'a Jobs);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// How many bytes at the head of a block continue the record before it: the lines before its
