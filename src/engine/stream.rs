@@ -4,9 +4,10 @@
 //!   start a block (the end of a stack trace) back to the record they belong to, counts its
 //!   lines, and hands the block to the parser threads. It may have at most [`CREDIT`] blocks
 //!   in flight, so a log that runs ahead of the others in time waits instead of piling up.
-//! - The parser threads (one per core) put lines back into records and pass over those no
-//!   rule reads and no server wrote at error level, from their raw bytes (the rule table's
-//!   literal search and the level field), without building them; the rest are parsed.
+//! - The parser threads (one per core) take the queued block whose first record is oldest
+//!   (the one the merge waits for, see [`Jobs`]), put lines back into records and pass over
+//!   those no rule reads and no server wrote at error level, from their raw bytes (the rule
+//!   table's literal search and the level field), without building them; the rest are parsed.
 //! - This thread takes each input's blocks in order, groups their records into units, and
 //!   merges the inputs by time: the one whose next unit is oldest goes first. Inputs are
 //!   opened in the order of their first timestamps, each when the merge reaches it, so a
