@@ -128,6 +128,7 @@ const DIAGNOSE_EXAMPLES: &str = "Examples:
   fivehundred diagnose --host '*.example.com' --path /api/ --status 502-504 /var/log/nginx
   fivehundred diagnose --format json /var/log/apache2 > report.json
   fivehundred diagnose --format html -o report.html /var/log/nginx
+  fivehundred diagnose --layout full /var/log/nginx | less
   zcat old.log.gz | fivehundred diagnose -";
 
 const COMPLETIONS_EXAMPLES: &str = "Examples:
@@ -252,10 +253,17 @@ struct DiagnoseArgs {
     #[arg(long)]
     trace: bool,
 
-    /// Text and HTML: show the N worst incidents (0: all; default 10 for text, 50 for HTML)
-    /// and count the rest in one line. JSON always lists every incident.
+    /// Text and HTML: show the N worst incidents (0: all; default 6 in the text's screen
+    /// layout, 10 in its full layout, 50 in HTML) and count the rest in one line. JSON always
+    /// lists every incident.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+
+    /// Text: screen (a few lines per incident, the unknown ones of several hosts folded into
+    /// one, to fit a terminal), full (each incident with its evidence) or auto (screen on a
+    /// terminal, full when piped or written with -o).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    layout: LayoutArg,
 }
 
 #[derive(Args, Debug)]
@@ -481,6 +489,14 @@ enum Format {
     Html,
 }
 
+/// `--layout`: the text report's, see [`render::text::Layout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    Auto,
+    Screen,
+    Full,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Color {
     Auto,
@@ -623,7 +639,8 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
             &report,
             inputs.defaults.as_deref(),
             color,
-            args.limit.unwrap_or(render::summary::TEXT_LIMIT),
+            args.limit,
+            text_layout(args.layout, args.output.as_deref()),
         )?),
         Format::Html => Ok(render::html::write(
             out,
@@ -857,6 +874,21 @@ fn default_state_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(std::env::temp_dir)
         .join("fivehundred")
+}
+
+/// The text report's layout: on a terminal (auto), the screen layout at its width.
+fn text_layout(layout: LayoutArg, output: Option<&Path>) -> render::text::Layout {
+    let terminal = output.is_none() && std::io::stdout().is_terminal();
+    match layout {
+        LayoutArg::Full => render::text::Layout::Full,
+        LayoutArg::Auto if !terminal => render::text::Layout::Full,
+        LayoutArg::Auto | LayoutArg::Screen => {
+            let width = terminal_size::terminal_size()
+                .filter(|_| terminal)
+                .map_or(render::screen::DEFAULT_WIDTH, |(w, _)| usize::from(w.0));
+            render::text::Layout::Screen { width }
+        }
+    }
 }
 
 /// Colour on a terminal (unless NO_COLOR), or as asked.
