@@ -14,6 +14,7 @@ use crate::doctor;
 use crate::explain;
 use crate::formats::Kind;
 use crate::formats::access::AccessFormat;
+use crate::host_requests::{HostObserver, HostTally};
 use crate::manual;
 use crate::probe;
 use crate::read;
@@ -622,13 +623,14 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let rules = std::thread::spawn(Rules::builtin);
     let inputs = inputs(&args.input.paths)?;
     let opts = scan_options(&args.input, &inputs.sources, true)?;
-    let (scanned, times, seo_report) =
+    let (scanned, (times, hosts), seo_report) =
         scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
     let rules = rules
         .join()
         .map_err(|_| anyhow::anyhow!("the built-in rule table did not compile"))?;
     let mut report = diagnose::diagnose(scanned, rules, args.trace);
     report.summary.response_times = times.percentiles();
+    report.summary.requests_by_host = hosts.top();
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
     let color = use_color(args.color, args.output.as_deref());
@@ -652,22 +654,23 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// The scan with the response times its access lines carry, and for the HTML report (whose
-/// crawler panel needs it) the `seo` report of the same pass.
+/// The scan with the response times its access lines carry and the requests per host, and for
+/// the HTML report (whose crawler panel needs it) the `seo` report of the same pass.
 fn scan_for_diagnose(
     inputs: &Inputs,
     opts: &ScanOptions,
     html: bool,
-) -> Result<(scan::Scan, TimesTally, Option<seo::SeoReport>)> {
+) -> Result<(scan::Scan, (TimesTally, HostTally), Option<seo::SeoReport>)> {
+    let figures = (TimesObserver, HostObserver);
     if !html {
-        let (scanned, times) = scan_inputs(inputs, opts, &TimesObserver)?;
-        return Ok((scanned, times, None));
+        let (scanned, tallies) = scan_inputs(inputs, opts, &figures)?;
+        return Ok((scanned, tallies, None));
     }
     let crawlers = seo::Crawlers::builtin();
     let observer = seo::SeoObserver {
         crawlers: &crawlers,
     };
-    let (scanned, (tally, times)) = scan_inputs(inputs, opts, &(observer, TimesObserver))?;
+    let (scanned, (tally, tallies)) = scan_inputs(inputs, opts, &(observer, figures))?;
     // `seo::report` reads only the inputs and the newest time of the scan.
     let head = scan::Scan {
         inputs: scanned.inputs.clone(),
@@ -675,7 +678,7 @@ fn scan_for_diagnose(
         ..scan::Scan::default()
     };
     let report = seo::report(head, tally, &crawlers);
-    Ok((scanned, times, Some(report)))
+    Ok((scanned, tallies, Some(report)))
 }
 
 fn run_seo(args: SeoArgs) -> Result<i32> {

@@ -67,6 +67,25 @@ fn one_incident_per_host_cause_and_place_with_the_figures_generated() {
     for (class, n) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().zip(day.by_class) {
         assert_eq!(s["by_class"][class], n, "{class}");
     }
+    // Every line names its vhost: the requests of each, the most first.
+    let by_host: Vec<(String, u64)> = s["requests_by_host"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                h["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(String, u64)> = bigday::HOSTS
+        .iter()
+        .zip(day.requests_by_host)
+        .map(|((host, _), n)| (host.to_string(), n))
+        .collect();
+    want.sort_by_key(|h| std::cmp::Reverse(h.1));
+    assert_eq!(by_host, want);
     // Every line ends with $request_time: the 504s waited a minute for the API.
     let times = &s["response_times"];
     for (class, n) in ["2xx", "3xx", "4xx", "5xx"].iter().zip(&day.by_class[1..]) {
@@ -177,6 +196,43 @@ fn the_text_report_starts_with_the_causes_and_fits_a_screen_or_two() {
         all.contains("\n11. ") && !all.contains("more incident"),
         "{all}"
     );
+}
+
+/// The requests per host are those in the scope: one host's alone, or the 5xx alone (then
+/// each host's requests are its 5xx).
+#[test]
+fn requests_by_host_are_within_the_scope() {
+    let (dir, day) = day();
+    let scoped = |flags: &[&str]| -> Value {
+        let args = [&["diagnose", "--format", "json"], flags].concat();
+        let out = fivehundred(&args, dir.path());
+        serde_json::from_slice(&out.stdout).expect("JSON report")
+    };
+    let list = |r: &Value| -> Vec<(String, u64)> {
+        r["summary"]["requests_by_host"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["host"].as_str().unwrap().to_owned(),
+                    h["requests"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let shop = scoped(&["--host", "SHOP.example.com"]);
+    assert_eq!(
+        list(&shop),
+        [("shop.example.com".to_owned(), day.requests_by_host[0])]
+    );
+    let errors = list(&scoped(&["--status", "5xx"]));
+    for ((host, _), n) in bigday::HOSTS.iter().zip(day.by_host) {
+        assert!(
+            errors.contains(&(host.to_string(), n)),
+            "{host}: {errors:?}"
+        );
+    }
 }
 
 /// The layout a terminal gets (`--layout screen`, forced here as stdout is a pipe): the day in

@@ -222,6 +222,21 @@ fn clf_head(line: &[u8], clock: &mut ClfClock) -> Option<(Stamp, u16)> {
     Some((clock.parse(parts.time)?, parts.status))
 }
 
+/// [`clf_head`] and the virtual host, where the line has one (`vhost_combined`: four fields
+/// before the time, the first `host:port`), its port taken off; for counting requests per
+/// host without parsing the rest of the line.
+pub fn clf_host_head<'l>(
+    line: &'l [u8],
+    clock: &mut ClfClock,
+) -> Option<(Stamp, u16, Option<&'l [u8]>)> {
+    let parts = split_clf(line)?;
+    let vhost = (field_count(parts.prefix) == 4).then(|| {
+        let prefix = parts.prefix.trim_ascii_start();
+        strip_port(&prefix[..memchr(b' ', prefix).unwrap_or(prefix.len())])
+    });
+    Some((clock.parse(parts.time)?, parts.status, vhost))
+}
+
 /// Parses a CLF-family line and says which variant it is.
 pub fn parse_clf_line(line: &[u8]) -> Option<(AccessRecord<'_>, ClfVariant)> {
     let parts = split_clf(line)?;
