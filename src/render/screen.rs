@@ -51,6 +51,9 @@ pub(super) fn write_incidents(
     width: usize,
 ) -> io::Result<()> {
     let entries = entries(&report.incidents);
+    if entries.is_empty() {
+        return Ok(());
+    }
     let shown = if limit == 0 {
         entries.len()
     } else {
