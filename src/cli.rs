@@ -14,12 +14,11 @@ use crate::doctor;
 use crate::explain;
 use crate::formats::Kind;
 use crate::formats::access::AccessFormat;
-use crate::host_requests::{HostObserver, HostTally};
+use crate::line_figures::{FiguresTally, LineFigures};
 use crate::manual;
 use crate::probe;
 use crate::read;
 use crate::render;
-use crate::response_times::{TimesObserver, TimesTally};
 use crate::scan::{self, ScanOptions, Window};
 use crate::scope::Scope;
 use crate::scope::when::{End, WhenSpec};
@@ -623,14 +622,14 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let rules = std::thread::spawn(Rules::builtin);
     let inputs = inputs(&args.input.paths)?;
     let opts = scan_options(&args.input, &inputs.sources, true)?;
-    let (scanned, (times, hosts), seo_report) =
+    let (scanned, figures, seo_report) =
         scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
     let rules = rules
         .join()
         .map_err(|_| anyhow::anyhow!("the built-in rule table did not compile"))?;
     let mut report = diagnose::diagnose(scanned, rules, args.trace);
-    report.summary.response_times = times.percentiles();
-    report.summary.requests_by_host = hosts.top();
+    report.summary.response_times = figures.times.percentiles();
+    report.summary.requests_by_host = figures.hosts.top();
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
     let color = use_color(args.color, args.output.as_deref());
@@ -660,17 +659,16 @@ fn scan_for_diagnose(
     inputs: &Inputs,
     opts: &ScanOptions,
     html: bool,
-) -> Result<(scan::Scan, (TimesTally, HostTally), Option<seo::SeoReport>)> {
-    let figures = (TimesObserver, HostObserver);
+) -> Result<(scan::Scan, FiguresTally, Option<seo::SeoReport>)> {
     if !html {
-        let (scanned, tallies) = scan_inputs(inputs, opts, &figures)?;
+        let (scanned, tallies) = scan_inputs(inputs, opts, &LineFigures)?;
         return Ok((scanned, tallies, None));
     }
     let crawlers = seo::Crawlers::builtin();
     let observer = seo::SeoObserver {
         crawlers: &crawlers,
     };
-    let (scanned, (tally, tallies)) = scan_inputs(inputs, opts, &(observer, figures))?;
+    let (scanned, (tally, tallies)) = scan_inputs(inputs, opts, &(observer, LineFigures))?;
     // `seo::report` reads only the inputs and the newest time of the scan.
     let head = scan::Scan {
         inputs: scanned.inputs.clone(),
