@@ -83,6 +83,8 @@ pub struct Day {
     pub by_cause: [u64; CAUSES.len()],
     /// 5xx by vhost, in [`HOSTS`] order.
     pub by_host: [u64; HOSTS.len()],
+    /// Requests by vhost, in [`HOSTS`] order.
+    pub requests_by_host: [u64; HOSTS.len()],
     /// 5xx answered to search-engine crawlers.
     pub crawler_errors: u64,
     pub error_lines: u64,
@@ -100,12 +102,14 @@ impl Day {
         let hosts: Vec<&str> = HOSTS.iter().map(|h| h.0).collect();
         format!(
             "{{\"requests\": {}, \"server_errors\": {}, \"by_class\": {:?}, \"by_cause\": {{{}}}, \
-             \"by_host\": {{{}}}, \"crawler_errors\": {}, \"error_lines\": {}}}\n",
+             \"by_host\": {{{}}}, \"requests_by_host\": {{{}}}, \"crawler_errors\": {}, \
+             \"error_lines\": {}}}\n",
             self.requests,
             self.server_errors,
             self.by_class,
             list(&CAUSES, &self.by_cause),
             list(&hosts, &self.by_host),
+            list(&hosts, &self.requests_by_host),
             self.crawler_errors,
             self.error_lines,
         )
@@ -367,6 +371,7 @@ impl Writer {
         self.connection += 1 + self.rng.below(3);
         let class = usize::from(r.status / 100).clamp(1, 5) - 1;
         self.day.requests += 1;
+        self.day.requests_by_host[r.host] += 1;
         self.day.by_class[class] += 1;
         if r.status >= 500 {
             self.day.server_errors += 1;

@@ -15,11 +15,11 @@ use crate::doctor;
 use crate::explain;
 use crate::formats::Kind;
 use crate::formats::access::AccessFormat;
+use crate::line_figures::{FiguresTally, LineFigures};
 use crate::manual;
 use crate::probe;
 use crate::read;
 use crate::render;
-use crate::response_times::{TimesObserver, TimesTally};
 use crate::scan::{self, ScanOptions, Window};
 use crate::scope::Scope;
 use crate::scope::when::{End, WhenSpec};
@@ -145,6 +145,7 @@ const DIAGNOSE_EXAMPLES: &str = "Examples:
   fivehundred diagnose --host '*.example.com' --path /api/ --status 502-504 /var/log/nginx
   fivehundred diagnose --format json /var/log/apache2 > report.json
   fivehundred diagnose --format html -o report.html /var/log/nginx
+  fivehundred diagnose --layout full /var/log/nginx | less
   zcat old.log.gz | fivehundred diagnose -";
 
 const COMPLETIONS_EXAMPLES: &str = "Examples:
@@ -278,10 +279,17 @@ struct DiagnoseArgs {
     #[arg(long)]
     trace: bool,
 
-    /// Text and HTML: show the N worst incidents (0: all; default 10 for text, 50 for HTML)
-    /// and count the rest in one line. JSON always lists every incident.
+    /// Text and HTML: show the N worst incidents (0: all; default 6 in the text's screen
+    /// layout, 10 in its full layout, 50 in HTML) and count the rest in one line. JSON always
+    /// lists every incident.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+
+    /// Text: screen (a few lines per incident, the unknown ones of several hosts folded into
+    /// one, to fit a terminal), full (each incident with its evidence) or auto (screen on a
+    /// terminal, full when piped or written with -o).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    layout: LayoutArg,
 }
 
 #[derive(Args, Debug)]
@@ -601,6 +609,14 @@ enum Format {
     Html,
 }
 
+/// `--layout`: the text report's, see [`render::text::Layout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    Auto,
+    Screen,
+    Full,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Color {
     Auto,
@@ -726,13 +742,14 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let rules = std::thread::spawn(Rules::builtin);
     let inputs = inputs(&args.input.paths)?;
     let opts = scan_options(&args.input, &inputs.sources, true)?;
-    let (scanned, times, seo_report) =
+    let (scanned, figures, seo_report) =
         scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
     let rules = rules
         .join()
         .map_err(|_| anyhow::anyhow!("the built-in rule table did not compile"))?;
     let mut report = diagnose::diagnose(scanned, rules, args.trace);
-    report.summary.response_times = times.percentiles();
+    report.summary.response_times = figures.times.percentiles();
+    report.summary.requests_by_host = figures.hosts.top();
     // With access logs, any 5xx; with error logs alone, any incident.
     let code = i32::from(report.summary.server_errors > 0 || !report.incidents.is_empty());
     let color = use_color(args.color, args.output.as_deref());
@@ -743,7 +760,8 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
             &report,
             inputs.defaults.as_deref(),
             color,
-            args.limit.unwrap_or(render::summary::TEXT_LIMIT),
+            args.limit,
+            text_layout(args.layout, args.output.as_deref()),
         )?),
         Format::Html => Ok(render::html::write(
             out,
@@ -755,22 +773,22 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// The scan with the response times its access lines carry, and for the HTML report (whose
-/// crawler panel needs it) the `seo` report of the same pass.
+/// The scan with the response times its access lines carry and the requests per host, and for
+/// the HTML report (whose crawler panel needs it) the `seo` report of the same pass.
 fn scan_for_diagnose(
     inputs: &Inputs,
     opts: &ScanOptions,
     html: bool,
-) -> Result<(scan::Scan, TimesTally, Option<seo::SeoReport>)> {
+) -> Result<(scan::Scan, FiguresTally, Option<seo::SeoReport>)> {
     if !html {
-        let (scanned, times) = scan_inputs(inputs, opts, &TimesObserver)?;
-        return Ok((scanned, times, None));
+        let (scanned, tallies) = scan_inputs(inputs, opts, &LineFigures)?;
+        return Ok((scanned, tallies, None));
     }
     let crawlers = seo::Crawlers::builtin();
     let observer = seo::SeoObserver {
         crawlers: &crawlers,
     };
-    let (scanned, (tally, times)) = scan_inputs(inputs, opts, &(observer, TimesObserver))?;
+    let (scanned, (tally, tallies)) = scan_inputs(inputs, opts, &(observer, LineFigures))?;
     // `seo::report` reads only the inputs and the newest time of the scan.
     let head = scan::Scan {
         inputs: scanned.inputs.clone(),
@@ -778,7 +796,7 @@ fn scan_for_diagnose(
         ..scan::Scan::default()
     };
     let report = seo::report(head, tally, &crawlers);
-    Ok((scanned, times, Some(report)))
+    Ok((scanned, tallies, Some(report)))
 }
 
 fn run_seo(args: SeoArgs) -> Result<i32> {
@@ -1025,6 +1043,21 @@ fn default_state_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(std::env::temp_dir)
         .join("fivehundred")
+}
+
+/// The text report's layout: on a terminal (auto), the screen layout at its width.
+fn text_layout(layout: LayoutArg, output: Option<&Path>) -> render::text::Layout {
+    let terminal = output.is_none() && std::io::stdout().is_terminal();
+    match layout {
+        LayoutArg::Full => render::text::Layout::Full,
+        LayoutArg::Auto if !terminal => render::text::Layout::Full,
+        LayoutArg::Auto | LayoutArg::Screen => {
+            let width = terminal_size::terminal_size()
+                .filter(|_| terminal)
+                .map_or(render::screen::DEFAULT_WIDTH, |(w, _)| usize::from(w.0));
+            render::text::Layout::Screen { width }
+        }
+    }
 }
 
 /// Colour on a terminal (unless NO_COLOR), or as asked.

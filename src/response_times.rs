@@ -1,20 +1,19 @@
 //! Response times per status class, where the access log carries them: nginx's
 //! `$request_time` (seconds with milliseconds, `0.104`) or Apache's `%D` (microseconds)
 //! appended to a `combined` or `vhost_combined` line, as many sites configure. Counted beside
-//! the 5xx scan by a [`BlockObserver`] into fixed-size histograms (never a list of all the
-//! times), so a billion lines cost a few kilobytes; percentiles are read off the histogram, to
-//! within its bucket width (an eighth of an octave: about 9%).
+//! the 5xx scan (by [`crate::line_figures`], in the same pass as the requests per host) into
+//! fixed-size histograms (never a list of all the times), so a billion lines cost a few
+//! kilobytes; percentiles are read off the histogram, to within its bucket width (an eighth
+//! of an octave: about 9%).
 //!
 //! A block is looked at only if its first line ends with a time: a log without them costs one
 //! line's look per block.
 
 use std::collections::BTreeMap;
 
-use memchr::{memchr, memrchr};
+use memchr::memrchr;
 use serde::Serialize;
 
-use crate::formats::access::AccessFormat;
-use crate::formats::time::ClfClock;
 use crate::scan::{BlockAt, BlockObserver};
 
 /// Buckets per doubling of the time.
@@ -103,6 +102,18 @@ pub struct TimesTally {
 }
 
 impl TimesTally {
+    /// Counts a response of `status` (100 to 599) that took `us` microseconds.
+    pub(crate) fn add(&mut self, status: u16, us: u64) {
+        self.classes[usize::from(status / 100) - 1].add(us);
+    }
+
+    /// Adds `other` (another thread's) into this.
+    pub(crate) fn merge(&mut self, other: &TimesTally) {
+        for (a, b) in self.classes.iter_mut().zip(other.classes.iter()) {
+            a.merge(b);
+        }
+    }
+
     /// The percentiles of each class that has times, keyed `1xx`…`5xx`; empty when the logs
     /// carry none.
     pub fn percentiles(&self) -> BTreeMap<String, Percentiles> {
@@ -124,46 +135,7 @@ impl TimesTally {
     }
 }
 
-/// Counts the response times of the access logs' lines that carry one.
-pub struct TimesObserver;
-
-impl BlockObserver for TimesObserver {
-    type Tally = TimesTally;
-
-    fn observe(&self, block: &[u8], at: &BlockAt<'_>, tally: &mut TimesTally) {
-        if !matches!(at.format, AccessFormat::Clf(_)) {
-            return;
-        }
-        let first = &block[..memchr(b'\n', block).unwrap_or(block.len())];
-        if trailing_time_us(first).is_none() {
-            return;
-        }
-        let mut clock = ClfClock::default();
-        for line in crate::read::lines(block) {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let Some(us) = trailing_time_us(line) else {
-                continue;
-            };
-            let Some((time, status)) = at.format.head(line, &mut clock) else {
-                continue;
-            };
-            if at.window.contains(time)
-                && (100..600).contains(&status)
-                && at.scope.admits_line(at.format, line, status)
-            {
-                tally.classes[usize::from(status / 100) - 1].add(us);
-            }
-        }
-    }
-
-    fn merge(into: &mut TimesTally, other: TimesTally) {
-        for (a, b) in into.classes.iter_mut().zip(other.classes.iter()) {
-            a.merge(b);
-        }
-    }
-}
-
-/// Two observers over the same blocks (`seo`'s crawlers and the response times).
+/// Two observers over the same blocks (`seo`'s crawlers and the lines' figures).
 impl<A: BlockObserver, B: BlockObserver> BlockObserver for (A, B) {
     type Tally = (A::Tally, B::Tally);
 
@@ -181,7 +153,7 @@ impl<A: BlockObserver, B: BlockObserver> BlockObserver for (A, B) {
 /// The response time a line ends with, in microseconds: `$request_time` (`0.104`, three
 /// decimals: nginx's own form, so no other field is mistaken for it), or `%D` (an integer)
 /// right after the user agent's closing quote (a `common` line ends with its byte count).
-fn trailing_time_us(line: &[u8]) -> Option<u64> {
+pub(crate) fn trailing_time_us(line: &[u8]) -> Option<u64> {
     let space = memrchr(b' ', line)?;
     let token = &line[space + 1..];
     let digits = |b: &[u8]| {

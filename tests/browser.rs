@@ -749,6 +749,22 @@ fn big_day_report_matches_the_json_and_makes_the_readme_screenshot() {
         .map(|r| (r.cells[0].clone(), r.count))
         .collect();
     assert_eq!(host_rows, by_host);
+    // Each host's requests, as the JSON's `requests_by_host` (grouped by thousands).
+    let requests: BTreeMap<String, String> = s["requests_by_host"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let n = h["requests"].as_u64().unwrap();
+            let grouped = format!("{},{:03}", n / 1000, n % 1000);
+            (h["host"].as_str().unwrap().to_owned(), grouped)
+        })
+        .collect();
+    let shown: BTreeMap<String, String> = rows("hosts")
+        .iter()
+        .map(|r| (r.cells[0].clone(), r.cells[3].clone()))
+        .collect();
+    assert_eq!(shown, requests);
     let top: Vec<(String, u64)> = rows("top-paths")
         .iter()
         .map(|r| (r.cells[0].clone(), r.count))

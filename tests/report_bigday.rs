@@ -67,6 +67,25 @@ fn one_incident_per_host_cause_and_place_with_the_figures_generated() {
     for (class, n) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().zip(day.by_class) {
         assert_eq!(s["by_class"][class], n, "{class}");
     }
+    // Every line names its vhost: the requests of each, the most first.
+    let by_host: Vec<(String, u64)> = s["requests_by_host"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                h["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(String, u64)> = bigday::HOSTS
+        .iter()
+        .zip(day.requests_by_host)
+        .map(|((host, _), n)| (host.to_string(), n))
+        .collect();
+    want.sort_by_key(|h| std::cmp::Reverse(h.1));
+    assert_eq!(by_host, want);
     // Every line ends with $request_time: the 504s waited a minute for the API.
     let times = &s["response_times"];
     for (class, n) in ["2xx", "3xx", "4xx", "5xx"].iter().zip(&day.by_class[1..]) {
@@ -177,6 +196,130 @@ fn the_text_report_starts_with_the_causes_and_fits_a_screen_or_two() {
         all.contains("\n11. ") && !all.contains("more incident"),
         "{all}"
     );
+}
+
+/// The requests per host are those in the scope: one host's alone, or the 5xx alone (then
+/// each host's requests are its 5xx).
+#[test]
+fn requests_by_host_are_within_the_scope() {
+    let (dir, day) = day();
+    let scoped = |flags: &[&str]| -> Value {
+        let args = [&["diagnose", "--format", "json"], flags].concat();
+        let out = fivehundred(&args, dir.path());
+        serde_json::from_slice(&out.stdout).expect("JSON report")
+    };
+    let list = |r: &Value| -> Vec<(String, u64)> {
+        r["summary"]["requests_by_host"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["host"].as_str().unwrap().to_owned(),
+                    h["requests"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let shop = scoped(&["--host", "SHOP.example.com"]);
+    assert_eq!(
+        list(&shop),
+        [("shop.example.com".to_owned(), day.requests_by_host[0])]
+    );
+    let errors = list(&scoped(&["--status", "5xx"]));
+    for ((host, _), n) in bigday::HOSTS.iter().zip(day.by_host) {
+        assert!(
+            errors.contains(&(host.to_string(), n)),
+            "{host}: {errors:?}"
+        );
+    }
+}
+
+/// The layout a terminal gets (`--layout screen`, forced here as stdout is a pipe): the day in
+/// one screen of 50 lines at most, none wider than the 100 columns assumed off a terminal,
+/// every incident in it (the `unknown` ones of six hosts folded into one entry) with the
+/// JSON's counts, and a fix said once.
+#[test]
+fn the_screen_layout_fits_the_day_in_fifty_lines_with_the_jsons_counts() {
+    let (dir, day) = day();
+    let out = fivehundred(&["diagnose", "--layout", "screen"], dir.path());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() <= 50, "{} lines:\n{text}", lines.len());
+    let wide: Vec<&&str> = lines.iter().filter(|l| l.chars().count() > 100).collect();
+    assert!(wide.is_empty(), "wider than 100 columns: {wide:#?}");
+    assert!(lines[0].contains(&format!("{} server errors", day.server_errors)));
+    let r = json(dir.path());
+    let incidents = r["incidents"].as_array().unwrap();
+    let entries = screen_entries(&lines);
+    assert_eq!(entries.len(), 6, "{text}");
+    let mut seen = 0;
+    for (cause, host, statuses) in &entries {
+        let of_entry: Vec<&Value> = incidents
+            .iter()
+            .filter(|i| i["cause"] == *cause)
+            .filter(|i| host.as_ref().is_none_or(|h| i["host"] == *h))
+            .collect();
+        seen += of_entry.len();
+        let mut want = std::collections::BTreeMap::new();
+        for i in &of_entry {
+            for (code, n) in i["status"].as_object().unwrap() {
+                *want.entry(code.clone()).or_insert(0) += n.as_u64().unwrap();
+            }
+        }
+        assert_eq!(statuses, &want, "{cause} on {host:?}");
+    }
+    assert_eq!(seen, incidents.len(), "every incident in one entry");
+    let folded = format!(
+        "on {} hosts:",
+        incidents.iter().filter(|i| i["cause"] == "unknown").count()
+    );
+    assert!(text.contains(&folded), "no {folded:?} in:\n{text}");
+    assert_eq!(
+        text.matches("Start the database server").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("fix: as in 2."), "{text}");
+    assert!(!text.contains("evidence:"), "{text}");
+    // Piped, the default is the full layout.
+    let full = fivehundred(&["diagnose", "--layout", "full"], dir.path());
+    let piped = fivehundred(&["diagnose"], dir.path());
+    assert_eq!(full.stdout, piped.stdout);
+}
+
+/// The screen layout's entries: (cause, host, responses by status), the host `None` for the
+/// folded entry (`on N hosts: …`).
+fn screen_entries(
+    lines: &[&str],
+) -> Vec<(
+    String,
+    Option<String>,
+    std::collections::BTreeMap<String, u64>,
+)> {
+    let mut entries = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let Some((number, rest)) = line.split_once(". ") else {
+            continue;
+        };
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let (_, rest) = rest.rsplit_once(" [").expect("[cause]");
+        let (cause, counts) = rest.split_once("]: ").expect("]: counts");
+        let statuses = counts
+            .split(", ")
+            .map(|c| {
+                let (n, code) = c.split_once(" × ").expect("N × CODE");
+                (code.to_owned(), n.parse().unwrap())
+            })
+            .collect();
+        let facts = lines[at + 1].trim_start();
+        let host =
+            (!facts.starts_with("on ")).then(|| facts.split("  ").next().unwrap().to_owned());
+        entries.push((cause.to_owned(), host, statuses));
+    }
+    entries
 }
 
 /// A million 5xx over 40 vhosts and 100,000 paths: the HTML page stays under 2 MB (its

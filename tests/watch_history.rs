@@ -7,10 +7,16 @@
 //!   again after a crash are not counted twice), and the 5xx by cause never exceed what the
 //!   logs hold;
 //! - killed once everything shows, then restarted: `/api/history` and `/api/overview` are the
-//!   same as before, and lines appended after the restart are added to them.
+//!   same as before, and lines appended after the restart are added to them;
+//! - a first start on a big day's access and error logs, two files whose records are all
+//!   history: its 5xx are explained by their causes as `diagnose` explains them, whichever file
+//!   is read first.
 //!
 //! Readiness is polled (`/healthz`, `/api/history`), never slept for; the kills' moments come
 //! from a seed the test prints (`FIVEHUNDRED_E2E_SEED=N` replays one).
+#[path = "../examples/bigday.rs"]
+#[allow(dead_code)]
+mod bigday;
 mod lab;
 #[allow(dead_code)] // the shared harness; this file uses its `Watch` and helpers
 #[path = "watch_e2e/support.rs"]
@@ -244,4 +250,70 @@ fn the_history_survives_kill_9_and_counts_no_line_twice() {
     traffic(&logs, start + 20 * MINUTE, 3, &mut want);
     wait_history(&mut watch, &want);
     assert_eq!(overview(&watch)["server_errors"], 23 * 4);
+}
+
+/// The 5xx by cause over every minute of `/api/history`.
+fn causes(watch: &Watch) -> BTreeMap<String, u64> {
+    let (_, (_, by_minute)) = history(watch);
+    let mut total = BTreeMap::new();
+    for by in by_minute.values() {
+        for (cause, n) in by {
+            *total.entry(cause.clone()).or_default() += n;
+        }
+    }
+    total
+}
+
+/// A first start reads history file after file (the least recently modified first): the big
+/// day's access log before its error log, then the other way round. Either way each 5xx waits
+/// for the records of the file not read yet, and the day's causes are the generator's, not
+/// `unknown`.
+#[test]
+fn a_first_start_ties_history_5xx_to_the_records_of_a_file_read_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let day = bigday::generate_shaped(
+        19,
+        &logs,
+        bigday::Shape {
+            requests: 6_000,
+            ..bigday::Shape::default()
+        },
+    )
+    .expect("generate the day");
+    let want: BTreeMap<String, u64> = bigday::CAUSES
+        .iter()
+        .zip(day.by_cause)
+        .map(|(c, n)| (c.to_string(), n))
+        .collect();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let touch = |name: &str, at: std::time::SystemTime| {
+        let file = std::fs::File::options()
+            .append(true)
+            .open(logs.join(name))
+            .unwrap();
+        file.set_modified(at).unwrap();
+    };
+    for (n, (first, then)) in [("access.log", "error.log"), ("error.log", "access.log")]
+        .into_iter()
+        .enumerate()
+    {
+        touch(first, an_hour_ago);
+        touch(then, std::time::SystemTime::now());
+        let args: Vec<OsString> = vec!["watch".into(), "--tz".into(), "UTC".into(), (&logs).into()];
+        let mut watch = Watch::start(&args, &dir.path().join(format!("state{n}")));
+        watch.wait_parsed(day.requests);
+        let got = wait("every 5xx explained", DEADLINE, || {
+            watch.assert_running();
+            let got = causes(&watch);
+            if got.values().sum::<u64>() == day.server_errors {
+                Ok(got)
+            } else {
+                Err(format!("{got:?}"))
+            }
+        });
+        assert_eq!(got, want, "{first} read first");
+        watch.terminate();
+    }
 }

@@ -470,6 +470,9 @@ async fn incidents_are_filtered_by_host_path_and_status_and_a_bad_value_is_a_400
     let (_, _, html) = get_text(addr, "/?host=blog.test").await;
     assert!(html.contains("<code>/wp-login.php</code>"), "{html}");
     assert!(!html.contains("/api/orders"), "{html}");
+    // The page says its scope, and that what is not an incident is the whole site's.
+    assert!(html.contains("Only host blog.test."), "{html}");
+    assert!(html.contains("whole-site"), "{html}");
 }
 
 #[tokio::test]

@@ -56,6 +56,11 @@ pub struct Summary {
     /// where the access logs carry them (`$request_time`, `%D`); left out when none do.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub response_times: BTreeMap<String, Percentiles>,
+    /// Requests by virtual host (`[{"host", "requests"}]`, the most first, at most
+    /// [`crate::host_requests::MAX_LISTED`]), where the access logs name hosts; left out when
+    /// none do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requests_by_host: Vec<crate::host_requests::HostRequests>,
 }
 
 /// A path and how many 5xx it answered (with its host in the summary's list).
@@ -139,6 +144,7 @@ pub fn diagnose(mut scan: Scan, rules: &Rules, trace: bool) -> Report {
             by_class: by_class(&scan.by_status),
             top_paths: top_paths(&scan),
             response_times: BTreeMap::new(),
+            requests_by_host: Vec::new(),
         },
         scope: crate::scope::Scope::clone(&scan.scope),
         inputs: scan.inputs,

@@ -168,6 +168,8 @@ impl AccessFormat {
 /// request line, the status, and the rest (size, referer, user agent, extra fields).
 struct ClfParts<'a> {
     prefix: &'a [u8],
+    /// How many fields `prefix` holds: 3, or 4 with the virtual host first.
+    fields: usize,
     time: &'a [u8],
     request: &'a [u8],
     status: u16,
@@ -179,7 +181,8 @@ struct ClfParts<'a> {
 fn split_clf(line: &[u8]) -> Option<ClfParts<'_>> {
     let open = memchr(b'[', line)?;
     let prefix = &line[..open];
-    if !(3..=4).contains(&field_count(prefix)) {
+    let fields = field_count(prefix);
+    if !(3..=4).contains(&fields) {
         return None;
     }
     let rest = &line[open + 1..];
@@ -195,6 +198,7 @@ fn split_clf(line: &[u8]) -> Option<ClfParts<'_>> {
     let (status_tok, rest) = token(rest);
     Some(ClfParts {
         prefix,
+        fields,
         time,
         request,
         status: parse_status(status_tok)?,
@@ -222,13 +226,28 @@ fn clf_head(line: &[u8], clock: &mut ClfClock) -> Option<(Stamp, u16)> {
     Some((clock.parse(parts.time)?, parts.status))
 }
 
+/// [`clf_head`] and the virtual host, where the line has one (`vhost_combined`: four fields
+/// before the time, the first `host:port`), its port taken off; for counting requests per
+/// host without parsing the rest of the line.
+pub fn clf_host_head<'l>(
+    line: &'l [u8],
+    clock: &mut ClfClock,
+) -> Option<(Stamp, u16, Option<&'l [u8]>)> {
+    let parts = split_clf(line)?;
+    let vhost = (parts.fields == 4).then(|| {
+        let prefix = parts.prefix.trim_ascii_start();
+        strip_port(&prefix[..memchr(b' ', prefix).unwrap_or(prefix.len())])
+    });
+    Some((clock.parse(parts.time)?, parts.status, vhost))
+}
+
 /// Parses a CLF-family line and says which variant it is.
 pub fn parse_clf_line(line: &[u8]) -> Option<(AccessRecord<'_>, ClfVariant)> {
     let parts = split_clf(line)?;
     let time = parse_clf(parts.time)?;
     let mut fields = parts.prefix.split(|&b| b == b' ').filter(|t| !t.is_empty());
     let first = fields.next()?;
-    let (vhost, client) = match field_count(parts.prefix) {
+    let (vhost, client) = match parts.fields {
         3 => (None, first),
         _ => (Some(first), fields.next()?),
     };

@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod html;
+pub mod screen;
 pub mod seo;
 pub mod summary;
 pub mod text;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::diagnose::{Incident, PathCount, Report};
 
-/// Incidents shown by the text report when `--limit` is not given: with the table by cause
-/// above them, a day of a thousand 5xx fits a terminal screen or two.
+/// Incidents shown by the text report's full layout (pipes, files) when `--limit` is not
+/// given; the one-screen layout has its own, [`super::screen::SCREEN_LIMIT`].
 pub const TEXT_LIMIT: usize = 10;
 
 /// Incidents shown by the HTML report when `--limit` is not given: a page for a million 5xx

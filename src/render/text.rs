@@ -1,24 +1,37 @@
 //! The text report: a one-line summary, a table by cause, then the incidents worst first (as
-//! many as `--limit` says, the rest counted in one line), each with its cause in words, where,
-//! its top paths, the first of its evidence and the fix. Log data in it has had terminal control sequences removed by the
-//! parsers; colour is added only when asked (on a terminal).
+//! many as `--limit` says, the rest counted in one line). In the full layout each incident
+//! has its cause in words, where, its top paths, the first of its evidence and the fix; the
+//! one-screen layout ([`super::screen`], the default on a terminal) keeps each to a few lines.
+//! Log data in it has had terminal control sequences removed by the parsers; colour is added
+//! only when asked (on a terminal).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use super::summary::{by_cause, host_path, limited, percent, span};
-use super::{Style, write_defaults, write_inputs};
+use super::summary::{TEXT_LIMIT, by_cause, host_path, limited, percent, span};
+use super::{Style, screen, write_defaults, write_inputs};
 use crate::diagnose::{Incident, Report};
 use crate::formats::Kind;
 
+/// How the incidents are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// A few lines each, to fit a terminal this many columns wide ([`screen`]).
+    Screen { width: usize },
+    /// Every incident with its evidence, for pipes, files and `less`.
+    Full,
+}
+
 /// Writes the report. `defaults` names the usual places read when no path was given; `limit`
-/// is how many incidents to show (0: all).
+/// is how many incidents to show (0: all; by default the layout's own).
 pub fn write(
     out: &mut impl Write,
     report: &Report,
     defaults: Option<&[PathBuf]>,
     color: bool,
-    limit: usize,
+    limit: Option<usize>,
+    layout: Layout,
 ) -> io::Result<()> {
     let st = Style { on: color };
     write_defaults(out, defaults, &st)?;
@@ -26,15 +39,45 @@ pub fn write(
     if let Some(scope) = report.scope.summary() {
         writeln!(out, "{}", st.dim(&scope))?;
     }
-    writeln!(out, "{}", summary_line(report, &st))?;
+    let width = match layout {
+        Layout::Screen { width } => Some(width),
+        Layout::Full => None,
+    };
+    match width {
+        Some(w) => {
+            for line in screen_summary(report, &st, w) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        None => writeln!(out, "{}", summary_line(report, &st))?,
+    }
     if report.incidents.len() > 1 {
         writeln!(out)?;
-        write_cause_table(out, report, &st)?;
+        write_cause_table(out, report, &st, width)?;
     }
+    match layout {
+        Layout::Screen { width } => {
+            let limit = limit.unwrap_or(screen::SCREEN_LIMIT);
+            screen::write_incidents(out, report, &st, limit, width)?;
+            if !report.other_errors.is_empty() {
+                let line = format!(
+                    "Also {} incident(s) in the error logs with no 5xx response: --layout full shows them",
+                    report.other_errors.len()
+                );
+                writeln!(out, "{}", st.dim(&line))?;
+            }
+            Ok(())
+        }
+        Layout::Full => write_full(out, report, &st, limit.unwrap_or(TEXT_LIMIT)),
+    }
+}
+
+/// The incidents, each with its evidence, then the error-log incidents without a 5xx.
+fn write_full(out: &mut impl Write, report: &Report, st: &Style, limit: usize) -> io::Result<()> {
     let (shown, hidden, responses) = limited(report, limit);
     for (n, incident) in shown.iter().enumerate() {
         writeln!(out)?;
-        write_incident(out, n + 1, incident, &st)?;
+        write_incident(out, n + 1, incident, st)?;
     }
     if hidden > 0 {
         let what = if report.summary.server_errors > 0 {
@@ -60,7 +103,7 @@ pub fn write(
         )?;
         for (n, incident) in report.other_errors.iter().enumerate() {
             writeln!(out)?;
-            write_incident(out, n + 1, incident, &st)?;
+            write_incident(out, n + 1, incident, st)?;
         }
     }
     Ok(())
@@ -110,37 +153,72 @@ pub(super) fn summary_line(report: &Report, st: &Style) -> String {
     )
 }
 
-/// The incidents summed by cause: count, share, first and last seen, the top path.
-fn write_cause_table(out: &mut impl Write, report: &Report, st: &Style) -> io::Result<()> {
+/// The summary line fitted to `width` columns: without its count of logs when that is what
+/// makes it too wide, wrapped when still too wide.
+fn screen_summary(report: &Report, st: &Style, width: usize) -> Vec<String> {
+    let line = summary_line(report, st);
+    let short = match line.rsplit_once(", from ") {
+        Some((head, _)) if line.chars().count() > width => head.to_owned(),
+        _ => line,
+    };
+    screen::wrap(&short, width, "  ")
+}
+
+/// The incidents summed by cause: count, share, first and last seen, the top path (cut to
+/// `width` columns when given, so that a row does not wrap on a terminal).
+fn write_cause_table(
+    out: &mut impl Write,
+    report: &Report,
+    st: &Style,
+    width: Option<usize>,
+) -> io::Result<()> {
     let rows = by_cause(&report.incidents);
     let total: u64 = rows.iter().map(|r| r.count).sum();
-    let width = rows.iter().map(|r| r.cause.len()).max().unwrap_or(0).max(5);
-    writeln!(
-        out,
-        "{}",
-        st.bold(&format!(
-            "{:<width$} {:>7} {:>6}  {:<40}  top path",
-            "cause", "count", "share", "first … last seen"
-        ))
-    )?;
-    for r in &rows {
-        let seen = match (r.first_seen, r.last_seen) {
+    let spans: Vec<String> = rows
+        .iter()
+        .map(|r| match (r.first_seen, r.last_seen) {
             (Some(a), Some(b)) => span(a, b),
             _ => String::new(),
-        };
+        })
+        .collect();
+    const SEEN: &str = "first … last seen";
+    let seen_width = spans
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(SEEN.chars().count());
+    let cause_width = rows.iter().map(|r| r.cause.len()).max().unwrap_or(0).max(5);
+    let header = format!(
+        "{:<cause_width$} {:>7} {:>6}  {SEEN:<seen_width$}  top path",
+        "cause", "count", "share"
+    );
+    writeln!(out, "{}", st.bold(&header))?;
+    for (r, seen) in rows.iter().zip(&spans) {
         let top = r
             .top_path
             .as_ref()
             .map_or(String::new(), |p| format!("{} ({})", host_path(p), p.count));
-        writeln!(
-            out,
-            "{:<width$} {:>7} {:>6}  {seen:<40}  {top}",
+        let row = format!(
+            "{:<cause_width$} {:>7} {:>6}  {seen:<seen_width$}  {top}",
             r.cause,
             r.count,
             percent(r.count, total),
-        )?;
+        );
+        writeln!(out, "{}", width_cut(&row, width))?;
     }
     Ok(())
+}
+
+/// `s` cut to `width` characters, the last one `…` (as it is without a width).
+fn width_cut(s: &str, width: Option<usize>) -> Cow<'_, str> {
+    match width {
+        Some(w) if s.chars().count() > w => {
+            let kept: String = s.chars().take(w.saturating_sub(1)).collect();
+            Cow::Owned(format!("{kept}…"))
+        }
+        _ => Cow::Borrowed(s),
+    }
 }
 
 fn write_incident(out: &mut impl Write, n: usize, i: &Incident, st: &Style) -> io::Result<()> {

@@ -457,11 +457,11 @@ async fn dashboard_page(
     };
     let snapshot = shared.snapshot();
     let page = if scope.is_everything() {
-        dashboard::page(&snapshot)
+        dashboard::page(&snapshot, &scope)
     } else {
         let mut shown = Snapshot::clone(&snapshot);
         shown.incidents.retain(|i| in_scope(i, &scope));
-        dashboard::page(&shown)
+        dashboard::page(&shown, &scope)
     };
     ([(header::CONTENT_TYPE, HTML)], page).into_response()
 }

@@ -41,6 +41,8 @@ use crate::seo::crawlers::Crawlers;
 /// How long a 5xx waits before it is explained: the error-log lines about a request may be
 /// written (or read by the tailer) a moment after its access line.
 const SETTLE: Duration = Duration::from_millis(1500);
+/// Most 5xx held unexplained while history is read ([`Pipeline::catch_up`]).
+const MAX_HELD: usize = 100_000;
 /// An incident with no new response for this long (log time) is resolved.
 pub const QUIET_MS: i64 = 5 * 60_000;
 /// Error records kept for explaining responses: this far back from the oldest waiting 5xx...
@@ -246,6 +248,10 @@ pub struct Pipeline {
     crawlers: Crawlers,
     /// Whether the logs were read up to now at the last step: lines read since are live.
     live: bool,
+    /// When history was last read ([`Pipeline::catch_up`], or the tick that ends it): the 5xx
+    /// held until then settle from that moment, giving the last error record read its time
+    /// to complete.
+    caught_up: Option<Instant>,
 }
 
 /// Responses by status and lines by kind and result, counted flat.
@@ -381,6 +387,7 @@ impl Pipeline {
             tally: LineTally::default(),
             crawlers: Crawlers::builtin(),
             live: false,
+            caught_up: None,
         }
     }
 
@@ -713,6 +720,10 @@ impl Pipeline {
     /// that have settled, resolves quiet incidents and lets the clock move the alert windows.
     /// `now` is the wall clock.
     pub fn tick(&mut self, now: jiff::Timestamp) {
+        if !self.live {
+            // The poll that ends history may have read its last records just now.
+            self.caught_up = Some(Instant::now());
+        }
         self.live = true;
         self.flush_idle_records();
         self.explain_settled(false);
@@ -738,10 +749,19 @@ impl Pipeline {
     /// history, a restart catching up): as [`Pipeline::tick`], but the windows go only as far
     /// as the newest line. The clock must not move them past lines not read yet: those would
     /// land in seconds already judged, and a spike among them would never be seen.
+    ///
+    /// History is read file after file (the least recently modified first), so the records
+    /// that explain a 5xx may be in a file not read yet, or read long before it: the 5xx are
+    /// held, and the error records kept whatever their age, until the tailer has handed out
+    /// everything (then [`Pipeline::tick`] explains them together, as `diagnose` would), or
+    /// until [`MAX_HELD`] are waiting. [`MAX_ERRORS`] still bounds the records.
     pub fn catch_up(&mut self) {
         self.live = false;
+        self.caught_up = Some(Instant::now());
         self.flush_idle_records();
-        self.explain_settled(false);
+        if self.waiting.len() > MAX_HELD {
+            self.explain_settled(true);
+        }
         if let Some(t) = self
             .newest
             .and_then(|n| jiff::Timestamp::from_millisecond(n.ms).ok())
@@ -818,11 +838,14 @@ impl Pipeline {
         }
     }
 
-    /// Explains the 5xx that have waited [`SETTLE`] (all of them with `all`), together.
+    /// Explains the 5xx that have waited [`SETTLE`] since they were read, or since history
+    /// was last read if later (all of them with `all`), together.
     fn explain_settled(&mut self, all: bool) {
+        let caught_up = self.caught_up;
+        let since = |w: &Waiting| caught_up.map_or(w.arrived, |t| t.max(w.arrived));
         let (ready, waiting): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut self.waiting)
             .into_iter()
-            .partition(|w| all || w.arrived.elapsed() >= SETTLE);
+            .partition(|w| all || since(w).elapsed() >= SETTLE);
         self.waiting = waiting;
         if ready.is_empty() {
             self.prune_errors();

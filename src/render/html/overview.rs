@@ -229,19 +229,28 @@ pub(crate) fn causes(report: &Report) -> String {
 const MAX_HOSTS: usize = 30;
 
 /// The 5xx per virtual host, when the logs name more than one (the [`MAX_HOSTS`] with the
-/// most, the rest counted in a last row).
+/// most, the rest counted in a last row), beside each host's requests and the share of them
+/// that were 5xx.
 pub(crate) fn hosts(report: &Report) -> String {
     let rows = by_host(&report.incidents);
     if rows.iter().filter(|(h, _)| h.is_some()).count() < 2 {
         return String::new();
     }
     let total: u64 = rows.iter().map(|r| r.1.count).sum();
+    let requests = &report.summary.requests_by_host;
     let mut html = String::from(
         "<section id=\"hosts\"><h2>By host</h2><table><tr><th>Host</th><th>5xx</th><th>Share</th>\
-         <th>Incidents</th><th>Most 5xx from</th><th>First … last seen</th></tr>\n",
+         <th>Requests</th><th>5xx rate</th><th>Incidents</th><th>Most 5xx from</th>\
+         <th>First … last seen</th></tr>\n",
     );
     for (host, r) in rows.iter().take(MAX_HOSTS) {
         let name = host.unwrap_or("(no host named)");
+        // The host's requests where the access lines name it (else the cells stay empty).
+        let (asked, rate) = host
+            .and_then(|h| requests.iter().find(|q| q.host == h))
+            .map_or((String::new(), String::new()), |q| {
+                (grouped(q.requests), percent(r.count, q.requests))
+            });
         let top = r.top_cause.map_or(String::new(), |(cause, n)| {
             format!(
                 "<span class=\"swatch\" style=\"background:{}\"></span><code>{}</code> ({})",
@@ -257,7 +266,8 @@ pub(crate) fn hosts(report: &Report) -> String {
         let _ = writeln!(
             html,
             "<tr data-count=\"{count}\"><td><code>{name}</code></td><td class=\"n\">{shown}</td>\
-             <td class=\"n\">{share}</td><td class=\"n\">{incidents}</td><td>{top}</td><td>{seen}</td></tr>",
+             <td class=\"n\">{share}</td><td class=\"n\">{asked}</td><td class=\"n\">{rate}</td>\
+             <td class=\"n\">{incidents}</td><td>{top}</td><td>{seen}</td></tr>",
             name = escape(name),
             count = r.count,
             shown = grouped(r.count),
@@ -270,7 +280,7 @@ pub(crate) fn hosts(report: &Report) -> String {
         let n: u64 = rest.iter().map(|r| r.1.count).sum();
         let _ = writeln!(
             html,
-            "<tr class=\"meta\"><td>and {} more hosts</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td></td><td></td><td></td></tr>",
+            "<tr class=\"meta\"><td>and {} more hosts</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td></td><td></td><td></td><td></td><td></td></tr>",
             rest.len(),
             grouped(n),
             percent(n, total)

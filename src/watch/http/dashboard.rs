@@ -18,13 +18,14 @@ use super::{CHART_MS, FiringAlert, FollowedFile, Snapshot};
 use crate::render::html::chart::Point;
 use crate::render::html::components::{IncidentView, incidents, status_mix, verdict};
 use crate::render::html::{chart_panel, escape, page as html_page};
+use crate::scope::Scope;
 use crate::watch::live::IncidentState;
 
 /// Seconds between reloads.
 const REFRESH_SECONDS: u32 = 5;
 
-/// The whole page.
-pub(super) fn page(s: &Snapshot) -> String {
+/// The whole page; under a `scope` (`?host=` …), a note says what it narrows.
+pub(super) fn page(s: &Snapshot, scope: &Scope) -> String {
     let newest = s
         .newest_line
         .map_or_else(|| "none yet".to_string(), |t| t.rfc3339());
@@ -41,6 +42,7 @@ pub(super) fn page(s: &Snapshot) -> String {
         &watch_verdict(s.firing.len(), open.len(), total, &errors),
         bad,
     );
+    body += &scope_note(scope);
     let figures = api::overview(s);
     body += &overview(&figures);
     body += &alerts(&s.firing);
@@ -62,6 +64,21 @@ pub(super) fn page(s: &Snapshot) -> String {
     body += &files(&s.files);
     let refresh = format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">");
     html_page("fivehundred watch", &refresh, &body)
+}
+
+/// What a scope narrows on the page, said above the figures. The store keeps its minutes,
+/// paths and counters for the whole site (by status class and cause, not by host or status:
+/// narrowing them would need every access line parsed, where `watch` parses only the 5xx), so
+/// only the incidents are filtered, and a person must not read the rest as the scope's.
+fn scope_note(scope: &Scope) -> String {
+    let Some(only) = scope.summary() else {
+        return String::new();
+    };
+    format!(
+        "<p class=\"meta\" id=\"scope\">{} The open incidents are those in this scope; the \
+         figures, chart, top paths and status mix are whole-site.</p>\n",
+        escape(&only)
+    )
 }
 
 /// All responses counted, and the 5xx among them by status.
@@ -298,7 +315,7 @@ mod tests {
 
     #[test]
     fn log_data_is_escaped_everywhere() {
-        let html = page(&hostile());
+        let html = page(&hostile(), &Scope::default());
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -308,7 +325,7 @@ mod tests {
     /// The ids and classes the browser tests read, as in the HTML report.
     #[test]
     fn uses_the_report_panels() {
-        let html = page(&hostile());
+        let html = page(&hostile(), &Scope::default());
         assert!(
             html.contains("<p id=\"verdict\" class=\"bad\">1 alert(s) firing, 1 open incident(s)")
         );
@@ -331,7 +348,7 @@ mod tests {
     #[test]
     fn the_overview_row_and_top_paths_are_the_apis() {
         let s = hostile();
-        let html = page(&s);
+        let html = page(&s, &Scope::default());
         let o = api::overview(&s);
         assert_eq!((o.requests, o.server_errors, o.incidents), (14, 4, 0));
         assert_eq!(o.server_error_percent, 28.57);
@@ -372,7 +389,7 @@ mod tests {
 
     #[test]
     fn shows_alerts_incidents_and_5xx() {
-        let html = page(&hostile());
+        let html = page(&hostile(), &Scope::default());
         assert!(html.contains("Alerts firing (1)"));
         assert!(html.contains("Open incidents (1)"));
         assert!(
@@ -383,5 +400,17 @@ mod tests {
         assert!(html.contains("<tr><td>502</td><td class=\"n\">4</td>"));
         assert!(html.contains("4 of 14 responses"));
         assert!(html.contains("<meta http-equiv=\"refresh\" content=\"5\">"));
+    }
+
+    #[test]
+    fn a_scope_is_said_above_the_figures_escaped_and_that_they_are_whole_site() {
+        let plain = page(&hostile(), &Scope::default());
+        assert!(!plain.contains("id=\"scope\""));
+        let scope = Scope::new(Some("<b>.test"), None, Some("5xx")).unwrap();
+        let html = page(&hostile(), &scope);
+        let note = html.find("id=\"scope\"").expect("the scope's note");
+        assert!(note < html.find("id=\"overview\"").unwrap());
+        assert!(html.contains("host &lt;b&gt;.test, status 5xx"), "{html}");
+        assert!(html.contains("are whole-site"));
     }
 }
