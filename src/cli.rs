@@ -742,8 +742,9 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<i32> {
     let rules = std::thread::spawn(Rules::builtin);
     let inputs = inputs(&args.input.paths)?;
     let opts = scan_options(&args.input, &inputs.sources, true)?;
-    let (scanned, figures, seo_report) =
+    let (mut scanned, mut figures, seo_report) =
         scan_for_diagnose(&inputs, &opts, args.format == Format::Html)?;
+    figures.hosts.merge(std::mem::take(&mut scanned.hosts));
     let rules = rules
         .join()
         .map_err(|_| anyhow::anyhow!("the built-in rule table did not compile"))?;

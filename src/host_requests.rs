@@ -1,7 +1,8 @@
 //! Requests per virtual host, for the per-host table of the HTML report and the JSON's
-//! `summary.requests_by_host`: how much traffic each host had beside its 5xx. Counted beside
-//! the 5xx scan by [`crate::line_figures`] (one tally per parser thread, merged at the end),
-//! only where the log names hosts.
+//! `summary.requests_by_host`: how much traffic each host had beside its 5xx. Counted by the
+//! scan's own pass for the CLF family (`vhost_combined`), by [`crate::line_figures`] for the
+//! other formats that name a host (one tally per parser thread, merged at the end), only where
+//! the log names hosts.
 //!
 //! Hosts are counted by their bytes as logged (port off) and named as the incidents name
 //! them (without case, cleaned of control characters) at the end. At most [`MAX_KEYS`]

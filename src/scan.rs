@@ -396,6 +396,9 @@ pub struct Scan {
     pub pending_errors: Option<crate::engine::stream::Pending>,
     /// The newest access-log time.
     pub newest_access: Option<Stamp>,
+    /// Requests per virtual host of the CLF-family lines that name one (`vhost_combined`),
+    /// counted as they are read (other formats' hosts are [`crate::line_figures`]'s).
+    pub hosts: crate::host_requests::HostTally,
     /// Per access input, the line each of its blocks starts on (0-based), for telling where
     /// a response's line stands.
     pub block_starts: HashMap<usize, Vec<u64>>,
@@ -739,6 +742,7 @@ struct AccessTally {
     newest: Option<Stamp>,
     /// Lines per block, by block number.
     block_lines: Vec<(u64, u64)>,
+    hosts: crate::host_requests::HostTally,
 }
 
 impl AccessTally {
@@ -757,6 +761,7 @@ impl AccessTally {
             for chunk in self.responses {
                 out.responses.push_chunk(chunk);
             }
+            out.hosts.merge(self.hosts);
         }
         out.newest_access = out.newest_access.max(self.newest);
         let mut blocks = self.block_lines;
@@ -783,6 +788,7 @@ impl AccessTally {
         }
         self.responses.extend(other.responses);
         self.block_lines.extend(other.block_lines);
+        self.hosts.merge(other.hosts);
     }
 }
 
@@ -807,12 +813,13 @@ fn tally_block(
     let filtered = scope.filters_lines();
     for (line_no, line) in read::lines(block).enumerate() {
         t.lines += 1;
-        let head = match format.head(line, &mut clock) {
+        // A CLF line's host comes with its head, split once (`vhost_combined`'s first field).
+        let head = match format.head_host(line, &mut clock) {
             Some(head) => Some((&*format, head)),
-            None => also.and_then(|f| f.head(line, &mut clock).map(|head| (f, head))),
+            None => also.and_then(|f| f.head_host(line, &mut clock).map(|head| (f, head))),
         };
         match head {
-            Some((format, (time, status))) if window.contains(time) => {
+            Some((format, (time, status, host))) if window.contains(time) => {
                 newest = newest.max(Some(time));
                 // Only a 5xx is parsed (to keep it), unless a filter must see the line first: a
                 // host or path filter parses the 5xx it admits twice, so that the loop without
@@ -821,6 +828,9 @@ fn tally_block(
                     continue;
                 }
                 counts[usize::from(status)] += 1;
+                if let Some(host) = host {
+                    t.hosts.add(host, 1);
+                }
                 if (500..600).contains(&status)
                     && let Some(r) = format.parse(line)
                 {
@@ -1161,6 +1171,33 @@ mod tests {
             out.strings = strings;
         });
         out
+    }
+
+    #[test]
+    fn a_vhost_combined_lines_host_is_counted_as_incidents_name_it() {
+        let line = |host: &str, status: u16| {
+            format!(
+                "{host} 10.0.0.1 - - [25/Nov/2026:14:00:03 +0000] \"GET / HTTP/1.1\" {status} 12 \"-\" \"x\"\n"
+            )
+        };
+        let log = [
+            line("Shop.Example.com:443", 200),
+            line("shop.example.com", 502),
+            line("blog.example.com:80", 200),
+        ]
+        .concat();
+        let top: Vec<(String, u64)> = scan_text(log.as_bytes())
+            .hosts
+            .top()
+            .into_iter()
+            .map(|h| (h.host, h.requests))
+            .collect();
+        let want = [("shop.example.com", 2), ("blog.example.com", 1)];
+        assert_eq!(top, want.map(|(h, n)| (h.to_owned(), n)));
+        // A `combined` log names no host.
+        let combined =
+            b"10.0.0.1 - - [25/Nov/2026:14:00:03 +0000] \"GET / HTTP/1.1\" 200 12 \"-\" \"x\"\n";
+        assert!(scan_text(combined).hosts.top().is_empty());
     }
 
     #[test]

@@ -112,6 +112,21 @@ impl AccessFormat {
         }
     }
 
+    /// [`AccessFormat::head`] and, for a CLF-family line that names one, its virtual host
+    /// (port off), from the same split.
+    pub fn head_host<'l>(
+        &self,
+        line: &'l [u8],
+        clock: &mut ClfClock,
+    ) -> Option<(Stamp, u16, Option<&'l [u8]>)> {
+        match self {
+            AccessFormat::Clf(_) => clf_host_head(line, clock),
+            _ => self
+                .head(line, clock)
+                .map(|(time, status)| (time, status, None)),
+        }
+    }
+
     /// Parses one line (without its newline); `None` if it is not of this format.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<AccessRecord<'a>> {
         match self {
