@@ -6,11 +6,12 @@
 //! read of a page past its new end into a SIGBUS. The handler installed with the first mapping
 //! says so in one line and exits 2: the run stops, but never without a word.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::{Deref, Range};
 use std::path::Path;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 
 use memmap2::Mmap;
 
@@ -23,7 +24,7 @@ const MIN_MAPPED: u64 = 4 * BLOCK as u64;
 #[derive(Debug)]
 pub enum Block {
     Owned(Vec<u8>),
-    Mapped(Arc<Mmap>, Range<usize>),
+    Mapped(Held),
 }
 
 impl Deref for Block {
@@ -32,8 +33,60 @@ impl Deref for Block {
     fn deref(&self) -> &[u8] {
         match self {
             Block::Owned(bytes) => bytes,
-            Block::Mapped(map, range) => &map[range.clone()],
+            Block::Mapped(held) => &held.file.map[held.range.clone()],
         }
+    }
+}
+
+/// A file mapped, and which of the blocks handed out of it are still held somewhere.
+#[derive(Debug)]
+pub struct MappedFile {
+    map: Mmap,
+    /// Where each block still held started when it was handed out.
+    held: Mutex<BTreeSet<usize>>,
+}
+
+impl MappedFile {
+    fn new(map: Mmap) -> Arc<Self> {
+        Arc::new(MappedFile {
+            map,
+            held: Mutex::default(),
+        })
+    }
+
+    /// The bytes in `range` as a block, held until it is dropped.
+    fn hold(self: &Arc<Self>, range: Range<usize>) -> Block {
+        self.held_starts().insert(range.start);
+        Block::Mapped(Held {
+            file: Arc::clone(self),
+            start: range.start,
+            range,
+        })
+    }
+
+    /// Where the oldest block still held starts.
+    fn oldest_held(&self) -> Option<usize> {
+        self.held_starts().first().copied()
+    }
+
+    fn held_starts(&self) -> MutexGuard<'_, BTreeSet<usize>> {
+        // A panic while the set was locked left it whole: each change is one call.
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A block of a mapped file, counted as held until it is dropped.
+#[derive(Debug)]
+pub struct Held {
+    file: Arc<MappedFile>,
+    range: Range<usize>,
+    /// Where it started when handed out (a neighbour may have taken its head since).
+    start: usize,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.file.held_starts().remove(&self.start);
     }
 }
 
@@ -57,9 +110,11 @@ impl Block {
         }
         match (&mut *self, &mut *next) {
             // Neighbours in one mapping: only where they meet moves.
-            (Block::Mapped(_, this), Block::Mapped(_, after)) if this.end == after.start => {
-                this.end += head;
-                after.start += head;
+            (Block::Mapped(this), Block::Mapped(after))
+                if Arc::ptr_eq(&this.file, &after.file) && this.range.end == after.range.start =>
+            {
+                this.range.end += head;
+                after.range.start += head;
                 return;
             }
             (Block::Owned(bytes), _) => bytes.extend_from_slice(&next[..head]),
@@ -67,7 +122,7 @@ impl Block {
         }
         match next {
             Block::Owned(bytes) => drop(bytes.drain(..head)),
-            Block::Mapped(_, range) => range.start += head,
+            Block::Mapped(after) => after.range.start += head,
         }
     }
 }
@@ -113,18 +168,15 @@ impl BlockSource {
     }
 }
 
-/// Bytes behind the newest block handed out whose pages are kept mapped (see
-/// [`TRAIL_BLOCKS`](super::TRAIL_BLOCKS)).
-const TRAIL: usize = super::TRAIL_BLOCKS * BLOCK;
-
 /// A mapped file in blocks of whole lines, cut like [`Blocks`] cuts a stream.
 ///
-/// The pages of blocks read are let go as it moves on, [`TRAIL`] behind: they stay in the page
-/// cache, but no longer count in this process's memory, which would otherwise grow to the
-/// file's size (a block dropped cannot let go of its own: the kernel maps the pages around
-/// each one read, its neighbours' among them).
+/// The pages behind the oldest block still held are let go as it moves on: they stay in the
+/// page cache, but no longer count in this process's memory, which would otherwise grow to
+/// the file's size. Never the pages of a block still held, however far its parser lags (the
+/// access scan's queue grows with the cores): a read of a page let go maps it again, with
+/// the pages around it, behind the point let go, and they would stay to the end.
 pub struct MappedBlocks {
-    map: Arc<Mmap>,
+    file: Arc<MappedFile>,
     /// Where the next block starts.
     at: usize,
     /// The pages before this have been let go.
@@ -137,7 +189,7 @@ impl MappedBlocks {
     /// The next block of whole lines (the last may not end in `\n`), or `None` at the end.
     pub fn next_block(&mut self) -> Option<Block> {
         loop {
-            let rest = self.map.get(self.at..).filter(|r| !r.is_empty())?;
+            let rest = self.file.map.get(self.at..).filter(|r| !r.is_empty())?;
             let Some(len) = block_len(rest) else {
                 // A line longer than MAX_LINE: skipped to its end and counted.
                 self.oversized += 1;
@@ -148,27 +200,33 @@ impl MappedBlocks {
             // Its pages mapped in one call, here on the reading thread, rather than a fault at
             // a time on the thread that parses it (kernels before 5.14 decline: no matter).
             let _ = self
+                .file
                 .map
                 .advise_range(memmap2::Advice::PopulateRead, self.at, len);
-            let block = Block::Mapped(Arc::clone(&self.map), self.at..self.at + len);
+            let block = self.file.hold(self.at..self.at + len);
             self.at += len;
-            self.release_trail();
+            self.release_behind_held();
             return Some(block);
         }
     }
-}
 
-impl MappedBlocks {
-    /// Lets go of the pages more than [`TRAIL`] behind the next block.
-    fn release_trail(&mut self) {
-        let page = page_size();
-        let end = self.at.saturating_sub(TRAIL) / page * page;
+    /// Lets go of the pages behind the oldest block held, down to the start of the page table
+    /// it is in. A page read is mapped with others around it (fault-around, a large folio of
+    /// the page cache mapped whole, a huge page mapped by one entry), never past the page
+    /// table it is in; and letting go of part of a huge page's range unmaps all of it. So no
+    /// page let go is mapped again, and no page held is let go.
+    fn release_behind_held(&mut self) {
+        let Some(oldest) = self.file.oldest_held() else {
+            return;
+        };
+        let (base, table) = (self.file.map.as_ptr() as usize, page_table_span());
+        let end = ((base + oldest) / table * table).saturating_sub(base);
         if end > self.released {
-            // SAFETY: the mapping is a shared, read-only one of a file: a page let go is read
-            // back from the page cache, the same bytes, if anything touches it again (a block
-            // read late, past the trail).
+            // SAFETY: the mapping is a shared, read-only one of a file, and no block held
+            // lies in the pages let go: read again, they would be read back from the page
+            // cache, the same bytes.
             let _ = unsafe {
-                self.map.unchecked_advise_range(
+                self.file.map.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
                     self.released,
                     end - self.released,
@@ -177,6 +235,13 @@ impl MappedBlocks {
             self.released = end;
         }
     }
+}
+
+/// The bytes one page table maps: a page's worth of entries the size of a pointer (2 MB
+/// with 4 kB pages on 64 bits; twice that on 32-bit PAE, whose entries are wider: a
+/// multiple does as well).
+fn page_table_span() -> usize {
+    page_size() * (page_size() / size_of::<usize>())
 }
 
 /// How long the block at the head of `rest` is: its whole lines up to [`BLOCK`] bytes, or its
@@ -214,7 +279,7 @@ fn map_rest(path: &Path, head: &[u8]) -> Option<MappedBlocks> {
     // Read once, front to back: the kernel reads ahead and may drop pages behind.
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(MappedBlocks {
-        map: Arc::new(map),
+        file: MappedFile::new(map),
         at: head.len(),
         released: 0,
         oversized: 0,
@@ -336,7 +401,7 @@ mod tests {
 
     #[test]
     fn a_block_takes_the_head_of_the_next_whatever_each_is() {
-        let map = Arc::new(
+        let file = MappedFile::new(
             memmap2::MmapOptions::new()
                 .len(10)
                 .map_anon()
@@ -344,11 +409,11 @@ mod tests {
                 .make_read_only()
                 .unwrap(),
         );
-        let mut a = Block::Mapped(Arc::clone(&map), 0..4);
-        let mut b = Block::Mapped(Arc::clone(&map), 4..10);
+        let mut a = file.hold(0..4);
+        let mut b = file.hold(4..10);
         a.take_head(&mut b, 2);
         assert!(
-            matches!((&a, &b), (Block::Mapped(_, x), Block::Mapped(_, y)) if *x == (0..6) && *y == (6..10))
+            matches!((&a, &b), (Block::Mapped(x), Block::Mapped(y)) if x.range == (0..6) && y.range == (6..10))
         );
         let mut owned = Block::Owned(b"ab".to_vec());
         owned.take_head(&mut b, 1);
@@ -356,5 +421,55 @@ mod tests {
         let mut next = Block::Owned(b"xyz".to_vec());
         a.take_head(&mut next, 2);
         assert_eq!((&a[6..], &next[..]), (&b"xy"[..], &b"z"[..]));
+    }
+
+    /// How many pages of `map` this process has mapped: the present bit of each in
+    /// /proc/self/pagemap (the page cache holds them all either way, so mincore cannot tell).
+    fn pages_mapped(map: &[u8]) -> usize {
+        use std::io::{Seek, SeekFrom};
+        let page = page_size();
+        let mut pagemap = File::open("/proc/self/pagemap").unwrap();
+        pagemap
+            .seek(SeekFrom::Start((map.as_ptr() as usize / page * 8) as u64))
+            .unwrap();
+        let mut entries = vec![0u8; map.len().div_ceil(page) * 8];
+        pagemap.read_exact(&mut entries).unwrap();
+        entries
+            .chunks_exact(8)
+            .filter(|e| u64::from_le_bytes((*e).try_into().unwrap()) >> 63 == 1)
+            .count()
+    }
+
+    /// Parsers that lag far behind the reader, and finish out of order, leave no pages mapped
+    /// behind the oldest block they hold (a fixed trail behind the newest let go of pages a
+    /// parser then read again: mapped back, and kept to the end).
+    #[test]
+    fn mapped_pages_stay_within_the_blocks_held_however_far_parsing_lags() {
+        const LAG: usize = 10;
+        let line = b"[25-Nov-2026 14:00:00 UTC] PHP Warning:  Undefined variable $x in /srv/a.php on line 7\n";
+        let data = line.repeat((64 << 20) / line.len());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("php_errors.log");
+        std::fs::write(&path, &data).unwrap();
+        let mut mapped = map_rest(&path, line).expect("mapped");
+        let map = Arc::clone(&mapped.file);
+        let mut held = std::collections::VecDeque::new();
+        let (mut most, mut read) = (0, 0);
+        while let Some(block) = mapped.next_block() {
+            held.push_back(block);
+            if held.len() > LAG {
+                // Parsed now: every page read, the second oldest first every other time.
+                let parsed = held.remove(read % 2).unwrap();
+                let bytes = parsed.iter().step_by(page_size()).map(|&b| u64::from(b));
+                std::hint::black_box(bytes.sum::<u64>());
+                read += 1;
+            }
+            most = most.max(pages_mapped(&map.map) * page_size());
+        }
+        assert!(read > 16, "{read} blocks parsed");
+        // The blocks held (the oldest outlives one more), the rest of the page table the oldest
+        // starts in, and of the one the newest ends in (a huge page is mapped whole).
+        let bound = (LAG + 2) * BLOCK + 2 * page_table_span();
+        assert!(most <= bound, "{most} bytes mapped at most, over {bound}");
     }
 }
