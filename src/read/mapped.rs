@@ -214,9 +214,9 @@ impl MappedBlocks {
     /// far behind the others (its parser thread not run for a while) keeps only its own.
     fn release_unheld(&mut self) {
         let (base, table) = (self.file.map.as_ptr() as usize, page_table_span());
-        // As offsets in the mapping, the start of the table `at` is in, and of the next one.
-        let floor = |at: usize| ((base + at) / table * table).saturating_sub(base);
-        let ceil = |at: usize| ((base + at).div_ceil(table) * table).saturating_sub(base);
+        // Where the page table a byte of the mapping is in starts, and where the next starts.
+        let floor = |byte: usize| ((base + byte) / table * table).saturating_sub(base);
+        let ceil = |byte: usize| ((base + byte).div_ceil(table) * table).saturating_sub(base);
         let mut gaps = Vec::new();
         let held = self.file.held();
         let mut from = self.released;
