@@ -39,10 +39,8 @@ use crate::formats::time::ClfClock;
 use crate::read::{self, Block, BlockSource, Blocks, Source};
 use crate::scan::{ErrorRecords, Window};
 
-/// Blocks one input may have read but not yet taken by the merge. With the block read ahead,
-/// fewer than the mapped pages kept behind the newest block ([`read::TRAIL_BLOCKS`]).
+/// Blocks one input may have read but not yet taken by the merge.
 const CREDIT: usize = 3;
-const _: () = assert!(CREDIT + 1 < read::TRAIL_BLOCKS);
 /// How far out of time order a unit may come in one log and still be put back in order.
 pub const REORDER_MS: i64 = 10_000;
 

@@ -6,11 +6,12 @@
 //! read of a page past its new end into a SIGBUS. The handler installed with the first mapping
 //! says so in one line and exits 2: the run stops, but never without a word.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::{Deref, Range};
 use std::path::Path;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 
 use memmap2::Mmap;
 
@@ -23,7 +24,7 @@ const MIN_MAPPED: u64 = 4 * BLOCK as u64;
 #[derive(Debug)]
 pub enum Block {
     Owned(Vec<u8>),
-    Mapped(Arc<Mmap>, Range<usize>),
+    Mapped(Held),
 }
 
 impl Deref for Block {
@@ -32,8 +33,55 @@ impl Deref for Block {
     fn deref(&self) -> &[u8] {
         match self {
             Block::Owned(bytes) => bytes,
-            Block::Mapped(map, range) => &map[range.clone()],
+            Block::Mapped(held) => &held.file.map[held.range.clone()],
         }
+    }
+}
+
+/// A file mapped, and which of the blocks handed out of it are still held somewhere.
+#[derive(Debug)]
+pub struct MappedFile {
+    map: Mmap,
+    /// The blocks still held: where each started when handed out, and where it ends now.
+    held: Mutex<BTreeMap<usize, usize>>,
+}
+
+impl MappedFile {
+    fn new(map: Mmap) -> Arc<Self> {
+        Arc::new(MappedFile {
+            map,
+            held: Mutex::default(),
+        })
+    }
+
+    /// The bytes in `range` as a block, held until it is dropped.
+    fn hold(self: &Arc<Self>, range: Range<usize>) -> Block {
+        self.held().insert(range.start, range.end);
+        Block::Mapped(Held {
+            file: Arc::clone(self),
+            start: range.start,
+            range,
+        })
+    }
+
+    fn held(&self) -> MutexGuard<'_, BTreeMap<usize, usize>> {
+        // A panic while the set was locked left it whole: each change is one call.
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A block of a mapped file, counted as held until it is dropped.
+#[derive(Debug)]
+pub struct Held {
+    file: Arc<MappedFile>,
+    range: Range<usize>,
+    /// Where it started when handed out (a neighbour may have taken its head since).
+    start: usize,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.file.held().remove(&self.start);
     }
 }
 
@@ -57,9 +105,12 @@ impl Block {
         }
         match (&mut *self, &mut *next) {
             // Neighbours in one mapping: only where they meet moves.
-            (Block::Mapped(_, this), Block::Mapped(_, after)) if this.end == after.start => {
-                this.end += head;
-                after.start += head;
+            (Block::Mapped(this), Block::Mapped(after))
+                if Arc::ptr_eq(&this.file, &after.file) && this.range.end == after.range.start =>
+            {
+                this.range.end += head;
+                after.range.start += head;
+                this.file.held().insert(this.start, this.range.end);
                 return;
             }
             (Block::Owned(bytes), _) => bytes.extend_from_slice(&next[..head]),
@@ -67,7 +118,7 @@ impl Block {
         }
         match next {
             Block::Owned(bytes) => drop(bytes.drain(..head)),
-            Block::Mapped(_, range) => range.start += head,
+            Block::Mapped(after) => after.range.start += head,
         }
     }
 }
@@ -113,21 +164,18 @@ impl BlockSource {
     }
 }
 
-/// Bytes behind the newest block handed out whose pages are kept mapped (see
-/// [`TRAIL_BLOCKS`](super::TRAIL_BLOCKS)).
-const TRAIL: usize = super::TRAIL_BLOCKS * BLOCK;
-
 /// A mapped file in blocks of whole lines, cut like [`Blocks`] cuts a stream.
 ///
-/// The pages of blocks read are let go as it moves on, [`TRAIL`] behind: they stay in the page
-/// cache, but no longer count in this process's memory, which would otherwise grow to the
-/// file's size (a block dropped cannot let go of its own: the kernel maps the pages around
-/// each one read, its neighbours' among them).
+/// The pages of blocks no longer held are let go as it moves on: they stay in the page cache,
+/// but no longer count in this process's memory, which would otherwise grow to the file's
+/// size. Never the pages of a block still held, however far its parser lags (the access
+/// scan's queue grows with the cores): a read of a page let go maps it again, with the pages
+/// around it, and nothing would let go of them again.
 pub struct MappedBlocks {
-    map: Arc<Mmap>,
+    file: Arc<MappedFile>,
     /// Where the next block starts.
     at: usize,
-    /// The pages before this have been let go.
+    /// The pages before this have been let go, and no block held starts before it.
     released: usize,
     /// Lines dropped for being longer than [`MAX_LINE`].
     pub oversized: u64,
@@ -137,7 +185,7 @@ impl MappedBlocks {
     /// The next block of whole lines (the last may not end in `\n`), or `None` at the end.
     pub fn next_block(&mut self) -> Option<Block> {
         loop {
-            let rest = self.map.get(self.at..).filter(|r| !r.is_empty())?;
+            let rest = self.file.map.get(self.at..).filter(|r| !r.is_empty())?;
             let Some(len) = block_len(rest) else {
                 // A line longer than MAX_LINE: skipped to its end and counted.
                 self.oversized += 1;
@@ -148,35 +196,63 @@ impl MappedBlocks {
             // Its pages mapped in one call, here on the reading thread, rather than a fault at
             // a time on the thread that parses it (kernels before 5.14 decline: no matter).
             let _ = self
+                .file
                 .map
                 .advise_range(memmap2::Advice::PopulateRead, self.at, len);
-            let block = Block::Mapped(Arc::clone(&self.map), self.at..self.at + len);
+            let block = self.file.hold(self.at..self.at + len);
             self.at += len;
-            self.release_trail();
+            self.release_unheld();
             return Some(block);
+        }
+    }
+
+    /// Lets go of the pages of the page tables no block held reaches into, below the newest
+    /// block. A page read is mapped with others around it (fault-around, a large folio of the
+    /// page cache mapped whole, a huge page mapped by one entry), never past its page table;
+    /// and letting go of part of a huge page's range unmaps all of it. So no page of a block
+    /// held is let go, and no page let go is mapped again. Out of order: a block still held
+    /// far behind the others (its parser thread not run for a while) keeps only its own.
+    fn release_unheld(&mut self) {
+        let (base, table) = (self.file.map.as_ptr() as usize, page_table_span());
+        // Where the page table a byte of the mapping is in starts, and where the next starts.
+        let floor = |byte: usize| ((base + byte) / table * table).saturating_sub(base);
+        let ceil = |byte: usize| ((base + byte).div_ceil(table) * table).saturating_sub(base);
+        let mut gaps = Vec::new();
+        let held = self.file.held();
+        let mut from = self.released;
+        for (&start, &end) in held.iter() {
+            if floor(start) > from {
+                gaps.push(from..floor(start));
+            }
+            from = from.max(ceil(end));
+        }
+        let oldest = held
+            .keys()
+            .next()
+            .map_or(self.released, |&start| floor(start));
+        // Let go of unlocked: only this thread hands out blocks, none of them in a gap.
+        drop(held);
+        self.released = self.released.max(oldest);
+        for gap in gaps {
+            // SAFETY: the mapping is a shared, read-only one of a file, and no block held lies
+            // in the pages let go: read again, they would be read back from the page cache, the
+            // same bytes.
+            let _ = unsafe {
+                self.file.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    gap.start,
+                    gap.len(),
+                )
+            };
         }
     }
 }
 
-impl MappedBlocks {
-    /// Lets go of the pages more than [`TRAIL`] behind the next block.
-    fn release_trail(&mut self) {
-        let page = page_size();
-        let end = self.at.saturating_sub(TRAIL) / page * page;
-        if end > self.released {
-            // SAFETY: the mapping is a shared, read-only one of a file: a page let go is read
-            // back from the page cache, the same bytes, if anything touches it again (a block
-            // read late, past the trail).
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    self.released,
-                    end - self.released,
-                )
-            };
-            self.released = end;
-        }
-    }
+/// The bytes one page table maps: a page's worth of entries the size of a pointer (2 MB
+/// with 4 kB pages on 64 bits; twice that on 32-bit PAE, whose entries are wider: a
+/// multiple does as well).
+fn page_table_span() -> usize {
+    page_size() * (page_size() / size_of::<usize>())
 }
 
 /// How long the block at the head of `rest` is: its whole lines up to [`BLOCK`] bytes, or its
@@ -214,7 +290,7 @@ fn map_rest(path: &Path, head: &[u8]) -> Option<MappedBlocks> {
     // Read once, front to back: the kernel reads ahead and may drop pages behind.
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(MappedBlocks {
-        map: Arc::new(map),
+        file: MappedFile::new(map),
         at: head.len(),
         released: 0,
         oversized: 0,
@@ -336,7 +412,7 @@ mod tests {
 
     #[test]
     fn a_block_takes_the_head_of_the_next_whatever_each_is() {
-        let map = Arc::new(
+        let file = MappedFile::new(
             memmap2::MmapOptions::new()
                 .len(10)
                 .map_anon()
@@ -344,11 +420,11 @@ mod tests {
                 .make_read_only()
                 .unwrap(),
         );
-        let mut a = Block::Mapped(Arc::clone(&map), 0..4);
-        let mut b = Block::Mapped(Arc::clone(&map), 4..10);
+        let mut a = file.hold(0..4);
+        let mut b = file.hold(4..10);
         a.take_head(&mut b, 2);
         assert!(
-            matches!((&a, &b), (Block::Mapped(_, x), Block::Mapped(_, y)) if *x == (0..6) && *y == (6..10))
+            matches!((&a, &b), (Block::Mapped(x), Block::Mapped(y)) if x.range == (0..6) && y.range == (6..10))
         );
         let mut owned = Block::Owned(b"ab".to_vec());
         owned.take_head(&mut b, 1);
@@ -356,5 +432,58 @@ mod tests {
         let mut next = Block::Owned(b"xyz".to_vec());
         a.take_head(&mut next, 2);
         assert_eq!((&a[6..], &next[..]), (&b"xy"[..], &b"z"[..]));
+    }
+
+    /// How many pages of `map` this process has mapped: the present bit of each in
+    /// /proc/self/pagemap (the page cache holds them all either way, so mincore cannot tell).
+    fn pages_mapped(map: &[u8]) -> usize {
+        use std::io::{Seek, SeekFrom};
+        let page = page_size();
+        let mut pagemap = File::open("/proc/self/pagemap").unwrap();
+        pagemap
+            .seek(SeekFrom::Start((map.as_ptr() as usize / page * 8) as u64))
+            .unwrap();
+        let mut entries = vec![0u8; map.len().div_ceil(page) * 8];
+        pagemap.read_exact(&mut entries).unwrap();
+        entries
+            .chunks_exact(8)
+            .filter(|e| u64::from_le_bytes((*e).try_into().unwrap()) >> 63 == 1)
+            .count()
+    }
+
+    /// Parsers that lag far behind the reader and finish out of order, one of them stalled
+    /// from start to end, leave no pages mapped but those of the blocks they hold (a fixed
+    /// trail behind the newest block let go of pages a lagging parser then read again:
+    /// mapped back, and kept to the end; a release behind the oldest block held kept all
+    /// after the stalled one).
+    #[test]
+    fn mapped_pages_stay_within_the_blocks_held_however_parsing_lags() {
+        const LAG: usize = 10;
+        let line = b"[25-Nov-2026 14:00:00 UTC] PHP Warning:  Undefined variable $x in /srv/a.php on line 7\n";
+        let data = line.repeat((64 << 20) / line.len());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("php_errors.log");
+        std::fs::write(&path, &data).unwrap();
+        let mut mapped = map_rest(&path, line).expect("mapped");
+        let file = Arc::clone(&mapped.file);
+        let stalled = mapped.next_block();
+        let mut held = std::collections::VecDeque::new();
+        let (mut most, mut parsed) = (0, 0);
+        while let Some(block) = mapped.next_block() {
+            held.push_back(block);
+            if held.len() > LAG {
+                // Every page read, the second oldest first every other time.
+                let block = held.remove(parsed % 2).unwrap();
+                let bytes = block.iter().step_by(page_size()).map(|&b| u64::from(b));
+                std::hint::black_box(bytes.sum::<u64>());
+                parsed += 1;
+            }
+            most = most.max(pages_mapped(&file.map) * page_size());
+        }
+        assert!(parsed > 16 && stalled.is_some(), "{parsed} blocks parsed");
+        // The blocks held (the oldest outlives one more), the stalled one, and the rest of the
+        // page tables each run of them starts and ends in (a huge page is mapped whole).
+        let bound = (LAG + 3) * BLOCK + 4 * page_table_span();
+        assert!(most <= bound, "{most} bytes mapped at most, over {bound}");
     }
 }

@@ -357,11 +357,6 @@ impl<R: BufRead> Read for Xz<R> {
 /// Size of one block handed to a parser.
 pub const BLOCK: usize = 2 << 20;
 
-/// Blocks behind the newest one read whose mapped pages are kept: more than a reader ever has
-/// in flight (read, queued, being parsed, parsed but not yet taken), or the pages of a block
-/// still being parsed would be let go, faulted back in, and never let go again.
-pub const TRAIL_BLOCKS: usize = 6;
-
 /// Lines longer than this are not parsed: counted as unparsed and skipped to their end, so a
 /// hostile file cannot make us hold gigabytes for one line.
 pub const MAX_LINE: usize = 8 << 20;
