@@ -257,6 +257,7 @@ fn failures_answer_generic_pages_that_probe_passes_and_diagnose_ties_to_the_log(
             timeout: Duration::from_secs(10),
             body_cap: probe::DEFAULT_BODY_CAP,
         },
+        session: probe::Session::default(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
